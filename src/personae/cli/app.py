@@ -1,0 +1,102 @@
+"""The Typer application, its global options, and how errors reach the user.
+
+Thin shell: every command parses its options, calls one library function and prints.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from personae.config import Settings, load_settings
+from personae.errors import PersonaeError
+from personae.store import Store
+
+app = typer.Typer(
+    name="personae",
+    help="Know each customer, segment them, and personalize — from your own data.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+class State:
+    db: Path | None = None
+    quiet: bool = False
+
+    @classmethod
+    def settings(cls) -> Settings:
+        return load_settings(db=cls.db)
+
+    @classmethod
+    def open_store(cls) -> Store:
+        return Store.open(cls.settings().db)
+
+
+@app.callback()
+def _global(
+    db: Path | None = typer.Option(
+        None, "--db", envvar="PERSONAE_DB", help="DuckDB database file (default: ./personae.duckdb)."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """personae: customer segmentation and personalization engine."""
+    State.db = db
+    State.quiet = quiet
+
+
+def print_json(data: Any) -> None:
+    """JSON on stdout, nothing else (so scripts can pipe it)."""
+    sys.stdout.write(json.dumps(data, indent=2, default=str, allow_nan=False) + "\n")
+
+
+@contextmanager
+def progress_bar(description: str) -> Iterator[Callable[[str, float], None]]:
+    """A Rich progress bar fed by ``report(step, fraction)`` callbacks (on stderr)."""
+    if State.quiet or not err_console.is_terminal:
+        yield lambda step, fraction: None
+        return
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[step]}"),
+                  TimeElapsedColumn(), console=err_console, transient=True) as bar:
+        task = bar.add_task(description, total=1.0, step="")
+
+        def report(step: str, fraction: float) -> None:
+            bar.update(task, completed=min(max(fraction, 0.0), 1.0), step=step)
+
+        yield report
+
+
+def main() -> None:
+    """Console entry point: run the app, turning personae errors into one line and an exit code."""
+    from personae.cli import commands  # noqa: F401  (registers the commands)
+
+    try:
+        app(standalone_mode=False)
+    except PersonaeError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        raise SystemExit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        err_console.print("interrupted: nothing was changed by the interrupted step")
+        raise SystemExit(130) from None
+    except typer.Abort:
+        raise SystemExit(1) from None
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.exceptions.Exit):
+            raise SystemExit(exc.exit_code) from None
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            raise SystemExit(exc.exit_code) from None
+        raise

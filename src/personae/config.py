@@ -1,0 +1,81 @@
+"""One typed settings object for the whole of personae.
+
+Values come from (highest first): explicit arguments (e.g. the CLI's ``--db``), environment
+variables prefixed ``PERSONAE_`` (nested with ``__``, e.g. ``PERSONAE_IDENTITY__DEFAULT_COUNTRY_CODE``),
+an optional ``personae.yaml`` in the working directory, and the defaults below.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from personae.errors import InputError
+
+
+class IdentitySettings(BaseModel):
+    """How identity resolution links identifiers."""
+
+    blocked: list[str] = Field(
+        default_factory=lambda: [
+            "unknown@example.com", "noemail@example.com", "test@test.com", "none@none.com",
+            "0000000000", "+0000000000", "1234567890", "n/a", "none", "unknown", "null", "-",
+        ],
+        description="Identifier values that never link profiles (compared after normalising).",
+    )
+    default_country_code: str = Field(
+        "1", description="Calling code used to turn national phone numbers into E.164."
+    )
+
+
+class Settings(BaseSettings):
+    """Every setting personae reads."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PERSONAE_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    db: Path = Field(Path("personae.duckdb"), description="DuckDB database file.")
+    identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    config_file: Path = Field(Path("personae.yaml"), description="Optional YAML overrides.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _YamlSource(settings_cls))
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    """Reads ``personae.yaml`` (or ``$PERSONAE_CONFIG_FILE``) if it exists."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        import os
+
+        path = Path(os.environ.get("PERSONAE_CONFIG_FILE", "personae.yaml"))
+        if not path.is_file():
+            return {}
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise InputError(f"{path}: not valid YAML: {exc}") from exc
+        if not isinstance(data, dict):
+            raise InputError(f"{path}: expected a mapping of settings at the top level")
+        return data
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings, with ``overrides`` (e.g. ``db=...``) taking precedence."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

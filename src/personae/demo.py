@@ -1,0 +1,53 @@
+"""``personae demo``: generate a data set, ingest it and summarise what was loaded.
+
+Later steps (traits, CLV, segments, report) hook in here as they are built, so the demo always
+shows the whole pipeline on the embedded store.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from personae.config import load_settings
+from personae.ingest import ingest_file
+from personae.store import Store
+
+#: Ingest order: reference data first, then people, then what they did.
+INGEST_ORDER = ("stores", "products", "customers", "consents", "orders", "events", "surveys")
+
+
+def run_demo(open_store: Callable[[], Store], *, customers: int, seed: int, out: Path,
+             quiet: bool = False, console: Console | None = None) -> dict[str, object]:
+    """Run the demo end to end and return what it printed, as data."""
+    from personae.generate import generate_dataset
+    from personae.pipeline import run_build
+
+    console = console or Console()
+    started = time.perf_counter()
+    console.rule("[bold]personae demo")
+    console.print(f"1. generating {customers:,} customers (seed {seed}) into {out}")
+    files = generate_dataset(customers, seed, out, fmt="csv")
+    console.print("2. ingesting into the embedded store")
+    settings = load_settings()
+    loaded = Table("kind", "read", "accepted", "rejected", "duplicates", "merges")
+    results = {}
+    with open_store() as store:
+        for kind in INGEST_ORDER:
+            s = ingest_file(store, kind, files[kind], identity=settings.identity)
+            results[kind] = s.as_dict()
+            loaded.add_row(kind, f"{s.read:,}", f"{s.accepted:,}", f"{s.rejected:,}",
+                           f"{s.duplicates:,}", f"{s.merges:,}")
+        console.print(loaded)
+        console.print("3. building traits, lifetime value and segments")
+        build = run_build(store, console=console, quiet=quiet)
+        results["build"] = build
+    elapsed = time.perf_counter() - started
+    console.print(f"[green]done[/green] in {elapsed:.1f}s — database: {store.path}")
+    console.print("next: personae customers show C000001 · personae traits show C000001 --json · "
+                  "personae clv fit --calibration-end 2025-06-30 --json")
+    return results

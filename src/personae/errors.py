@@ -1,0 +1,119 @@
+"""One exception tree for personae, with messages a user can act on.
+
+::
+
+    PersonaeError                  base of everything personae raises on purpose
+    ├── InputError(ValueError)     a file, option or value the user gave is wrong
+    │   ├── MissingColumnsError    a file lacks required columns (nothing was written)
+    │   └── FormatError            a file cannot be read in the format given
+    ├── StoreError                 the database cannot be opened or used
+    │   └── SchemaVersionError     the database was written by a newer personae
+    ├── NotFoundError(LookupError) a customer, segment, playbook … does not exist
+    ├── RuleError                  a segment rule is invalid (carries position, suggestions)
+    ├── ModelError                 a model cannot be fitted or used
+    │   └── NotFittedError         a model was used before ``fit``
+    └── ConsentError               an action would break a customer's consent
+
+The CLI turns any ``PersonaeError`` into a one-line message and a non-zero exit; the API
+turns it into a 4xx response with a JSON body (``InputError``/``RuleError`` → 422,
+``NotFoundError`` → 404, ``ConsentError`` → 403).
+"""
+
+from __future__ import annotations
+
+
+class PersonaeError(Exception):
+    """Base class of every error personae raises on purpose."""
+
+    #: process exit code the CLI uses for this error
+    exit_code: int = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class InputError(PersonaeError, ValueError):
+    """Something the user gave (file, option, value) is wrong."""
+
+    exit_code = 2
+
+
+class MissingColumnsError(InputError):
+    """A file lacks required canonical columns; raised before anything is written."""
+
+    def __init__(self, source: str, missing: list[str], found: list[str]) -> None:
+        self.source = source
+        self.missing = missing
+        self.found = found
+        super().__init__(
+            f"{source}: missing required column(s) {', '.join(missing)}; "
+            f"found columns: {', '.join(found) or '(none)'}",
+            hint="rename them in the file or map them with --map CANONICAL=SOURCE",
+        )
+
+
+class FormatError(InputError):
+    """A file cannot be read in the format given (or guessed from its extension)."""
+
+
+class StoreError(PersonaeError):
+    """The database cannot be opened or used."""
+
+
+class SchemaVersionError(StoreError):
+    """The database was written by a newer version of personae."""
+
+
+class NotFoundError(PersonaeError, LookupError):
+    """A customer, segment, playbook or other named thing does not exist."""
+
+    exit_code = 3
+
+
+class RuleError(PersonaeError):
+    """A segment rule is invalid.
+
+    Attributes:
+        position: 0-based character offset in the rule where the problem is, if known.
+        suggestions: close valid names for an unknown one.
+    """
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        rule: str | None = None,
+        position: int | None = None,
+        suggestions: list[str] | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.rule = rule
+        self.position = position
+        self.suggestions = suggestions or []
+        if self.suggestions and hint is None:
+            hint = "did you mean " + " or ".join(f"`{s}`" for s in self.suggestions) + "?"
+        super().__init__(message, hint=hint)
+
+
+class ModelError(PersonaeError):
+    """A model cannot be fitted or used (e.g. too little data)."""
+
+
+class NotFittedError(ModelError):
+    """A model was used before it was fitted."""
+
+    def __init__(self, model: str) -> None:
+        super().__init__(f"{model} is not fitted yet", hint=f"call {model}.fit(...) first")
+
+
+class ConsentError(PersonaeError):
+    """An action would contact or profile a customer without their consent."""
+
+    exit_code = 4

@@ -1,0 +1,82 @@
+"""Row keys that make ingestion idempotent, and identity keys that link records to people.
+
+Policy (documented in docs/data-model.md):
+
+* customers, products, stores are *entities*: the key is their id; a row with a known id and
+  different values updates the entity, identical values are a duplicate.
+* orders, events, surveys and consents are *facts*: the key is the natural id where the row
+  has one (``event_id``, ``response_id``; for orders ``order_id`` plus the line's content, as
+  an order has several lines) and otherwise the row's content. Re-ingesting a file therefore
+  adds nothing, and an exact duplicate row inside a file counts as a duplicate.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from personae.schema import IDENTIFIER_KINDS, TableSpec
+
+ENTITY_TABLES = frozenset({"customers", "products", "stores"})
+
+
+def content_hash(frame: pd.DataFrame, spec: TableSpec) -> pd.Series:
+    """A stable 64-bit hash (hex) of a row's canonical values."""
+    cols = {}
+    for c in spec.columns:
+        s = frame[c.name]
+        if c.type == "list":
+            s = s.map(lambda v: None if v is None else ";".join(v))
+        cols[c.name] = s.astype("string")
+    hashed = pd.util.hash_pandas_object(pd.DataFrame(cols), index=False)
+    return pd.Series(np.char.mod("%016x", hashed.to_numpy()), dtype=object)
+
+
+def row_keys(frame: pd.DataFrame, spec: TableSpec, hashes: pd.Series) -> pd.Series:
+    """The natural key of each row (see the module docstring for the policy)."""
+    if spec.name in ENTITY_TABLES:
+        return frame[spec.key[0]].astype(object)
+    id_col = {"orders": "order_id", "events": "event_id", "surveys": "response_id"}.get(spec.name)
+    if id_col is None:
+        return hashes
+    ids = frame[id_col]
+    if spec.name == "orders":
+        with_id = ids.astype("string") + "|" + hashes.astype("string")
+        return with_id.astype(object).where(ids.notna(), hashes)
+    return ids.astype(object).where(ids.notna(), "#" + hashes.astype("string"))
+
+
+def identifier_columns(spec: TableSpec) -> list[str]:
+    """The table's identifier columns in precedence order."""
+    return [k for k in IDENTIFIER_KINDS if k in spec.identifiers]
+
+
+def identity_frame(frame: pd.DataFrame, spec: TableSpec, blocked: set[str]) -> pd.DataFrame:
+    """Each row's identifiers as ``kind:value`` strings, blocked values removed (None)."""
+    out = {}
+    for col in identifier_columns(spec):
+        values = frame[col].astype("string")
+        usable = values.notna() & ~values.str.lower().isin(blocked)
+        out[col] = (col + ":" + values).astype(object).where(usable, None)
+    return pd.DataFrame(out)
+
+
+def primary_identity(ids: pd.DataFrame) -> pd.Series:
+    """The first usable identifier of each row, by precedence (``None`` when there is none)."""
+    result = pd.Series([None] * len(ids), dtype=object)
+    for col in ids.columns[::-1]:
+        result = ids[col].where(ids[col].notna(), result)
+    return result
+
+
+def links(ids: pd.DataFrame, primary: pd.Series) -> pd.DataFrame:
+    """Pairs ``(identifier_a, identifier_b)`` linking each row's primary identity to the rest."""
+    parts = []
+    for col in ids.columns:
+        other = ids[col]
+        mask = other.notna() & primary.notna() & (other != primary)
+        if mask.any():
+            parts.append(pd.DataFrame({"identifier_a": primary[mask], "identifier_b": other[mask]}))
+    if not parts:
+        return pd.DataFrame({"identifier_a": pd.Series(dtype=object), "identifier_b": pd.Series(dtype=object)})
+    return pd.concat(parts, ignore_index=True).drop_duplicates(ignore_index=True)

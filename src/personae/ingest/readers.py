@@ -1,0 +1,257 @@
+"""Read CSV, Parquet and JSON Lines files into a :class:`RawBatch` that remembers lines.
+
+A reader never drops a row: rows it cannot even split into fields (wrong number of fields,
+bad encoding, invalid JSON) come back as :class:`StructuralReject` with their line number and
+raw text, so that validation can report them with everything else.
+
+Line numbers: in CSV the header is line 1 and a record's number is the line it starts on; in
+JSON Lines the first line is line 1; in Parquet the "line" is the 1-based row number.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from personae.errors import FormatError
+
+FORMATS = ("csv", "parquet", "jsonl")
+_EXTENSIONS = {
+    ".csv": "csv", ".tsv": "csv", ".txt": "csv",
+    ".parquet": "parquet", ".pq": "parquet",
+    ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
+}
+
+Progress = Callable[[float], None]
+
+
+@dataclass
+class StructuralReject:
+    line: int
+    reason: str
+    raw: str
+
+
+@dataclass
+class RawBatch:
+    """Rows read from one file, column by column, before any validation.
+
+    Attributes:
+        columns: source column name -> values (strings, ``None``, or already-typed values
+            for Parquet/JSON Lines).
+        lines: 1-based line number of each row in the file.
+        raw: a callable giving the raw text of row ``i`` (only called for rejected rows).
+        typed: ``True`` when values may already be typed (Parquet, JSON Lines).
+    """
+
+    source: str
+    format: str
+    sha256: str
+    columns: dict[str, pd.Series]
+    lines: np.ndarray
+    raw: Callable[[int], str]
+    typed: bool = False
+    rejects: list[StructuralReject] = field(default_factory=list)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.lines)
+
+    @property
+    def read(self) -> int:
+        """Every row the file holds: parsed rows plus structurally broken ones."""
+        return self.n_rows + len(self.rejects)
+
+
+def detect_format(path: Path, explicit: str | None) -> str:
+    if explicit:
+        fmt = explicit.lower().replace("json-lines", "jsonl").replace("ndjson", "jsonl")
+        if fmt not in FORMATS:
+            raise FormatError(f"unknown format {explicit!r}", hint=f"use one of {', '.join(FORMATS)}")
+        return fmt
+    suffixes = [s.lower() for s in path.suffixes]
+    for s in reversed(suffixes):
+        if s in _EXTENSIONS:
+            return _EXTENSIONS[s]
+    raise FormatError(
+        f"cannot tell the format of {path.name} from its extension",
+        hint="pass --format csv, parquet or jsonl",
+    )
+
+
+def read_file(path: Path, fmt: str | None = None, progress: Progress | None = None) -> RawBatch:
+    """Read ``path`` in ``fmt`` (guessed from the extension when ``None``)."""
+    if not path.is_file():
+        raise FormatError(f"{path}: no such file")
+    kind = detect_format(path, fmt)
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if kind == "csv":
+        return _read_csv(path, data, digest, progress)
+    if kind == "jsonl":
+        return _read_jsonl(path, data, digest, progress)
+    return _read_parquet(path, digest)
+
+
+def _bad_utf8_lines(data: bytes) -> set[int]:
+    """Physical line numbers (1-based) holding bytes that are not valid UTF-8."""
+    bad = set()
+    for i, line in enumerate(data.split(b"\n"), start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            bad.add(i)
+    return bad
+
+
+def _read_csv(path: Path, data: bytes, digest: str, progress: Progress | None) -> RawBatch:
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+        bad_lines: set[int] = set()
+    except UnicodeDecodeError:
+        text = data.decode("utf-8", errors="replace")
+        bad_lines = _bad_utf8_lines(data)
+    physical = text.split("\n")
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else _sniff_delimiter(physical[0])
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise FormatError(f"{path}: the file is empty (no header line)") from None
+    header = [h.strip() for h in header]
+    if not any(header):
+        raise FormatError(f"{path}: the header line is empty")
+    n_fields = len(header)
+    rows: list[list[str]] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    rejects: list[StructuralReject] = []
+    prev_end = reader.line_num
+    total = max(len(physical), 1)
+
+    def raw_text(start: int, end: int) -> str:
+        return "\n".join(physical[start - 1 : end]).rstrip("\r")
+
+    try:
+        for row in reader:
+            start, end = prev_end + 1, reader.line_num
+            prev_end = end
+            if not row or (len(row) == 1 and row[0] == ""):
+                continue  # a blank line is not a record
+            if bad_lines and any(ln in bad_lines for ln in range(start, end + 1)):
+                rejects.append(StructuralReject(start, "bad encoding: the line is not valid UTF-8",
+                                                raw_text(start, end)))
+                continue
+            if len(row) != n_fields:
+                rejects.append(StructuralReject(
+                    start, f"wrong number of fields: expected {n_fields}, found {len(row)}",
+                    raw_text(start, end)))
+                continue
+            rows.append(row)
+            starts.append(start)
+            ends.append(end)
+            if progress and len(starts) % 200_000 == 0:
+                progress(end / total)
+    except csv.Error as exc:
+        rejects.append(StructuralReject(prev_end + 1, f"unreadable CSV: {exc}",
+                                        raw_text(prev_end + 1, prev_end + 1)))
+    lines = np.asarray(starts, dtype=np.int64)
+    if rows:
+        cols = list(zip(*rows, strict=True))
+    else:
+        cols = [() for _ in header]
+    columns: dict[str, pd.Series] = {}
+    for name, values in zip(header, cols, strict=True):
+        if name in columns:
+            raise FormatError(f"{path}: column {name!r} appears twice in the header")
+        columns[name] = pd.Series(values, dtype=object)
+
+    def raw(i: int) -> str:
+        return raw_text(starts[i], ends[i])
+
+    if progress:
+        progress(1.0)
+    return RawBatch(str(path), "csv", digest, columns, lines, raw, typed=False, rejects=rejects)
+
+
+def _sniff_delimiter(header_line: str) -> str:
+    counts = {d: header_line.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > 0 else ","
+
+
+def _read_jsonl(path: Path, data: bytes, digest: str, progress: Progress | None) -> RawBatch:
+    physical = data.split(b"\n")
+    records: list[dict[str, Any]] = []
+    starts: list[int] = []
+    raws: list[bytes] = []
+    rejects: list[StructuralReject] = []
+    total = max(len(physical), 1)
+    for i, line in enumerate(physical, start=1):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        try:
+            text = stripped.decode("utf-8")
+        except UnicodeDecodeError:
+            rejects.append(StructuralReject(i, "bad encoding: the line is not valid UTF-8",
+                                            stripped.decode("utf-8", errors="replace")))
+            continue
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            rejects.append(StructuralReject(i, f"not valid JSON: {exc.msg} at column {exc.colno}", text))
+            continue
+        if not isinstance(obj, dict):
+            rejects.append(StructuralReject(i, "not a JSON object (expected {...} per line)", text))
+            continue
+        records.append(obj)
+        starts.append(i)
+        raws.append(stripped)
+        if progress and i % 200_000 == 0:
+            progress(i / total)
+    names: dict[str, None] = {}
+    for r in records:
+        for k in r:
+            names.setdefault(k, None)
+    columns = {n: pd.Series([r.get(n) for r in records], dtype=object) for n in names}
+    if progress:
+        progress(1.0)
+    return RawBatch(str(path), "jsonl", digest, columns, np.asarray(starts, dtype=np.int64),
+                    lambda i: raws[i].decode("utf-8"), typed=True, rejects=rejects)
+
+
+def _read_parquet(path: Path, digest: str) -> RawBatch:
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise FormatError(f"{path}: not a readable Parquet file: {exc}") from exc
+    columns = {}
+    for name in table.column_names:
+        col = table.column(name)
+        if pa.types.is_list(col.type) or pa.types.is_large_list(col.type) or pa.types.is_struct(col.type) \
+                or pa.types.is_map(col.type):
+            columns[name] = pd.Series(col.to_pylist(), dtype=object)
+        else:
+            columns[name] = col.to_pandas()
+    n = table.num_rows
+
+    def raw(i: int) -> str:
+        row = table.slice(i, 1).to_pylist()[0]
+        return json.dumps(row, default=str)
+
+    return RawBatch(str(path), "parquet", digest, columns, np.arange(1, n + 1, dtype=np.int64),
+                    raw, typed=True)

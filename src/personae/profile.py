@@ -1,0 +1,110 @@
+"""The unified profile of one customer: what ``personae customers show`` prints.
+
+Application layer: reads through the store's Ibis expressions, returns plain data.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+import ibis
+import pandas as pd
+
+from personae.errors import NotFoundError
+from personae.identity.normalize import normalize_emails, normalize_phones
+from personae.store import Store
+
+
+def resolve_customer_id(store: Store, given: str) -> str:
+    """Find the unified customer for an id, email, phone or other identifier."""
+    given = given.strip()
+    candidates = [f"customer_id:{given}"]
+    if ":" in given:
+        candidates.insert(0, given)
+    email = normalize_emails(pd.Series([given]))[0]
+    phone = normalize_phones(pd.Series([given]))[0]
+    candidates += [f"email:{email}", f"phone:{phone}", f"loyalty_id:{given}",
+                   f"anonymous_id:{given}", f"device_id:{given}"]
+    m = store.table("identity_map")
+    hits = store.execute(m.filter(m.identifier.isin(candidates)).select("identifier", "customer_id"))
+    if len(hits):
+        order = {c: i for i, c in enumerate(candidates)}
+        hits = hits.assign(o=hits["identifier"].map(order)).sort_values("o")
+        return str(hits["customer_id"].iloc[0])
+    for name in ("customers", "orders", "events", "surveys"):
+        t = store.resolved(name)
+        found = store.execute(t.filter(t.customer_id == given).limit(1).select("customer_id"))
+        if len(found):
+            return given
+    raise NotFoundError(f"no customer with id or identifier {given!r}",
+                        hint="check the id, or ingest the customer's data first")
+
+
+def customer_profile(store: Store, given: str) -> dict[str, Any]:
+    """Attributes, identifiers, activity counts, consents and merges of one customer."""
+    cid = resolve_customer_id(store, given)
+    profiles = store.profiles()
+    row = store.execute(profiles.filter(profiles.customer_id == cid))
+    attributes: dict[str, Any] = {}
+    if len(row):
+        rec = row.iloc[0].to_dict()
+        for k, v in rec.items():
+            if k.startswith("_") or k in ("customer_id", "source_customer_id"):
+                continue
+            attributes[k] = _plain(v)
+        for key in ("preferences", "properties_extra"):
+            if isinstance(attributes.get(key), str):
+                attributes[key] = json.loads(attributes[key])
+    m = store.table("identity_map")
+    idents = sorted(set(store.execute(m.filter(m.customer_id == cid).select("identifier"))["identifier"])
+                    | {f"customer_id:{cid}"})
+    counts = {}
+    for name in ("orders", "events", "surveys"):
+        t = store.resolved(name)
+        counts[name] = int(store.execute(t.filter(t.customer_id == cid).count()))
+    orders = store.resolved("orders")
+    mine = orders.filter(orders.customer_id == cid)
+    spend = store.execute(mine.aggregate(
+        n_orders=mine.order_id.nunique(), revenue=mine.amount.sum(),
+        first=mine.ordered_at.min(), last=mine.ordered_at.max()))
+    merges = store.table("identity_merges")
+    merged = store.execute(merges.filter(merges.customer_id == cid)
+                           .select("merged_customer_id", "identifiers", "rule", "merged_at"))
+    return {
+        "customer_id": cid,
+        "attributes": attributes,
+        "identifiers": idents,
+        "counts": counts,
+        "orders_summary": {k: _plain(v) for k, v in spend.iloc[0].to_dict().items()},
+        "consents": latest_consents(store, cid),
+        "merged_profiles": [{k: _plain(v) for k, v in r.items()} for r in merged.to_dict("records")],
+    }
+
+
+def latest_consents(store: Store, customer_id: str) -> dict[str, bool]:
+    """The latest decision per purpose (the ledger's rule: latest wins)."""
+    c = store.resolved("consents")
+    mine = c.filter(c.customer_id == customer_id)
+    w = ibis.window(group_by=mine.purpose, order_by=[mine.recorded_at.desc(), mine._source_line.desc()])
+    latest = mine.mutate(_r=ibis.row_number().over(w)).filter(lambda t: t._r == 0)
+    df = store.execute(latest.select("purpose", "granted"))
+    return {str(p): bool(g) for p, g in zip(df["purpose"], df["granted"], strict=True)}
+
+
+def _plain(v: Any) -> Any:
+    """JSON-friendly value."""
+    if v is None:
+        return None
+    if isinstance(v, float) and pd.isna(v):
+        return None
+    if v is pd.NaT:
+        return None
+    if isinstance(v, pd.Timestamp | datetime | date):
+        return v.isoformat()
+    if hasattr(v, "tolist"):
+        return v.tolist()
+    if hasattr(v, "item"):
+        return v.item()
+    return v

@@ -1,0 +1,228 @@
+"""The canonical data model: every table personae stores, its columns and their rules.
+
+This module is the contract between ingestion (which validates files against it), the
+store (which creates tables from it) and the domain code (which reads the tables). It is
+pure data: no I/O. ``docs/data-model.md`` documents the same tables for people.
+
+Column types are a small vocabulary (``string``, ``timestamp``, ``date``, ``float``,
+``int``, ``bool``, ``list``, ``json``) that the store maps to engine types and the
+validator knows how to parse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ColumnType = str  # one of COLUMN_TYPES
+
+COLUMN_TYPES = ("string", "timestamp", "date", "float", "int", "bool", "list", "json")
+
+#: Purchase channels an order line may carry.
+ORDER_CHANNELS = ("web", "app", "store", "phone", "marketplace")
+#: Channels a customer may contact support through.
+SERVICE_CHANNELS = ("phone", "email", "chat", "letter", "social", "in_store")
+#: Channels an event may carry (the union of the above and the messaging channels).
+EVENT_CHANNELS = (*ORDER_CHANNELS, *SERVICE_CHANNELS, "sms", "push")
+SURVEY_KINDS = ("nps", "ces", "csat", "trust", "custom")
+CONSENT_PURPOSES = ("analytics", "personalization", "profiling", "email", "sms", "push")
+GENDERS = ("female", "male", "non_binary", "other", "unknown")
+#: Known event types. Unknown types are kept as they come, never rejected.
+EVENT_TYPES = (
+    "page_view", "product_view", "search", "add_to_cart", "remove_from_cart",
+    "checkout_started", "email_sent", "email_open", "email_click", "sms_sent", "push_open",
+    "support_contact", "store_visit", "review", "app_open", "referral", "delivery_failed",
+)
+#: Identifier kinds that identity resolution links (in order of precedence).
+IDENTIFIER_KINDS = ("customer_id", "loyalty_id", "email", "phone", "device_id", "anonymous_id")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One canonical column.
+
+    Attributes:
+        name: canonical name (the contract).
+        type: one of ``COLUMN_TYPES``.
+        required: a row without a value here is rejected.
+        enum: allowed values (after lower-casing), or ``None`` for any.
+        min_value: smallest allowed number (``None`` for no bound).
+        doc: one line for ``docs/data-model.md``.
+    """
+
+    name: str
+    type: ColumnType = "string"
+    required: bool = False
+    enum: tuple[str, ...] | None = None
+    min_value: float | None = None
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One canonical table.
+
+    Attributes:
+        name: table name in the store (also the KIND of ``personae ingest KIND``).
+        columns: canonical columns in order. Extra source columns go to ``properties``.
+        key: columns forming the natural key used for idempotent ingestion; an empty
+            tuple (or a file lacking the key columns) falls back to file content + line.
+        identifiers: identifier columns that feed identity resolution.
+        at_least_one_of: the row needs a value in at least one of these columns.
+    """
+
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()
+    identifiers: tuple[str, ...] = ()
+    at_least_one_of: tuple[str, ...] = ()
+    doc: str = ""
+    ledger: bool = False
+    list_columns: tuple[str, ...] = field(default=())
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+C = Column
+
+CUSTOMERS = TableSpec(
+    "customers",
+    (
+        C("customer_id", required=True, doc="Your id for the customer."),
+        C("created_at", "timestamp", doc="When the customer record was created (joined)."),
+        C("first_name"), C("last_name"),
+        C("email", doc="Normalised: trimmed, lower-case."),
+        C("phone", doc="Normalised to E.164 where possible."),
+        C("loyalty_id", doc="Loyalty card or programme number."),
+        C("birth_date", "date"),
+        C("gender", enum=GENDERS),
+        C("occupation"), C("income_band"),
+        C("country"), C("region"), C("city"), C("postcode"),
+        C("home_store_id"),
+        C("join_channel", enum=(*ORDER_CHANNELS, "social", "referral", "other")),
+        C("interests", "list", doc="Semicolon-separated in CSV, a list in Parquet/JSONL."),
+        C("preferences", "json", doc="Zero-party preferences, key/value."),
+    ),
+    key=("customer_id",),
+    identifiers=("customer_id", "email", "phone", "loyalty_id"),
+    doc="One row per customer record. A later row for the same id updates the profile.",
+)
+
+ORDERS = TableSpec(
+    "orders",
+    (
+        C("order_id", doc="Optional: files without order ids are accepted."),
+        C("customer_id", required=True),
+        C("ordered_at", "timestamp", required=True),
+        C("channel", enum=ORDER_CHANNELS),
+        C("store_id"),
+        C("product_id"),
+        C("category"),
+        C("quantity", "float", min_value=0),
+        C("amount", "float", required=True, min_value=0, doc="Line value after discount."),
+        C("discount", "float", min_value=0),
+        C("returned", "bool", doc="The line was returned (refunded)."),
+    ),
+    key=("order_id", "product_id"),
+    identifiers=("customer_id",),
+    doc="One row per order line.",
+)
+
+EVENTS = TableSpec(
+    "events",
+    (
+        C("event_id"),
+        C("customer_id"), C("email"), C("phone"), C("anonymous_id"), C("device_id"),
+        C("loyalty_id"),
+        C("occurred_at", "timestamp", required=True),
+        C("type", required=True, doc="Known types listed below; unknown types are kept."),
+        C("channel", enum=EVENT_CHANNELS),
+        C("product_id"), C("category"),
+        C("properties", "json"),
+    ),
+    key=("event_id",),
+    identifiers=("customer_id", "loyalty_id", "email", "phone", "device_id", "anonymous_id"),
+    at_least_one_of=("customer_id", "email", "phone", "anonymous_id", "device_id", "loyalty_id"),
+    doc="Behavioural events: browsing, cart, messaging, support contacts, visits, reviews.",
+)
+
+PRODUCTS = TableSpec(
+    "products",
+    (
+        C("product_id", required=True), C("name"), C("category"), C("brand"),
+        C("price", "float", min_value=0),
+        C("tags", "list", doc="e.g. team:Lakers; semicolon-separated in CSV."),
+    ),
+    key=("product_id",),
+    doc="The catalogue.",
+)
+
+STORES = TableSpec(
+    "stores",
+    (
+        C("store_id", required=True), C("name"), C("region"), C("city"),
+        C("floor_area_sqm", "float", min_value=0),
+    ),
+    key=("store_id",),
+    doc="Physical stores.",
+)
+
+SURVEYS = TableSpec(
+    "surveys",
+    (
+        C("response_id"),
+        C("customer_id", required=True),
+        C("answered_at", "timestamp", required=True),
+        C("kind", required=True, enum=SURVEY_KINDS),
+        C("score", "float", required=True, min_value=0),
+        C("scale_max", "float", min_value=1,
+          doc="Top of the answer scale; defaults by kind: nps/trust 10, csat 5, ces 7."),
+        C("comment"),
+        C("touchpoint", doc="Where the question was asked: e.g. checkout, delivery, support."),
+    ),
+    key=("response_id",),
+    identifiers=("customer_id",),
+    doc="Survey answers: NPS, CES, CSAT, trust and custom questions.",
+)
+
+CONSENTS = TableSpec(
+    "consents",
+    (
+        C("customer_id", required=True),
+        C("purpose", required=True, enum=CONSENT_PURPOSES),
+        C("granted", "bool", required=True),
+        C("recorded_at", "timestamp", required=True),
+        C("source"),
+    ),
+    key=("customer_id", "purpose", "recorded_at"),
+    identifiers=("customer_id",),
+    ledger=True,
+    doc="Append-only consent ledger; the latest decision per customer and purpose wins.",
+)
+
+TABLES: dict[str, TableSpec] = {
+    t.name: t for t in (CUSTOMERS, ORDERS, EVENTS, PRODUCTS, STORES, SURVEYS, CONSENTS)
+}
+
+#: Default top of the answer scale per survey kind.
+DEFAULT_SCALE_MAX = {"nps": 10.0, "trust": 10.0, "csat": 5.0, "ces": 7.0, "custom": 10.0}
+
+#: Columns every stored canonical table carries besides its canonical columns.
+BOOKKEEPING_COLUMNS = (
+    ("_row_key", "string"),      # natural key or file-hash:line; makes ingestion idempotent
+    ("_source_file", "string"),
+    ("_source_line", "int"),
+    ("_ingested_at", "timestamp"),
+    ("properties_extra", "json"),  # source columns that are not canonical, kept as JSON
+)

@@ -1,0 +1,197 @@
+"""The store: one DuckDB database behind Ibis.
+
+Every read the domain needs is an Ibis table expression from :meth:`Store.table` or
+:meth:`Store.resolved`, so the same domain code can later run on PySpark. Writes (bulk
+appends, replacements, deletes) and transactions are engine-specific and live here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import ibis
+import pandas as pd
+import pyarrow as pa
+
+from personae.errors import NotFoundError, StoreError
+from personae.store.ddl import quote
+from personae.store.migrations import migrate
+
+DEFAULT_DB = Path("personae.duckdb")
+
+
+def default_db_path() -> Path:
+    """``$PERSONAE_DB`` if set, else ``./personae.duckdb``."""
+    return Path(os.environ.get("PERSONAE_DB") or DEFAULT_DB)
+
+
+class Store:
+    """An open personae database.
+
+    Use :meth:`open` (which migrates the schema) rather than the constructor.
+    """
+
+    def __init__(self, backend: Any, path: str) -> None:
+        self.backend = backend
+        self.path = path
+        self._in_transaction = False
+
+    # -- opening -----------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | Path | None = None) -> Store:
+        """Open (creating if needed) and migrate the database at ``path``.
+
+        ``":memory:"`` gives a throw-away in-memory database (tests, experiments).
+        """
+        target = str(path if path is not None else default_db_path())
+        if target != ":memory:":
+            parent = Path(target).expanduser().resolve().parent
+            if not parent.is_dir():
+                raise StoreError(f"cannot create database {target}: folder {parent} does not exist")
+        try:
+            backend = ibis.duckdb.connect(target)
+        except Exception as exc:  # duckdb raises IOException, locking errors, corrupt files…
+            raise StoreError(f"cannot open database {target}: {exc}") from exc
+        migrate(backend.con, path=target)
+        return cls(backend, target)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.backend.disconnect()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def raw(self) -> Any:
+        """The underlying DuckDB connection — for the storage layer only."""
+        return self.backend.con
+
+    # -- reading -----------------------------------------------------------------------------
+    def has_table(self, name: str) -> bool:
+        return name in self.backend.list_tables()
+
+    def table(self, name: str) -> ibis.Table:
+        """The Ibis expression for a stored table."""
+        if not self.has_table(name):
+            raise NotFoundError(
+                f"no table {name!r} in {self.path}",
+                hint="ingest data or run `personae build` first",
+            )
+        return self.backend.table(name)
+
+    def resolved(self, name: str) -> ibis.Table:
+        """A canonical table with ``customer_id`` replaced by the resolved (unified) id.
+
+        The id as it came in the file stays available as ``source_customer_id``. Rows whose
+        identifiers never met a customer id keep their own identifier (e.g.
+        ``anonymous_id:abc``) as ``customer_id``: they are prospects.
+        """
+        t = self.table(name)
+        m = self.table("identity_map").rename(resolved_id="customer_id")
+        joined = t.left_join(m, t["_identity"] == m["identifier"])
+        cols = {c: joined[c] for c in t.columns if c != "customer_id"}
+        return joined.select(
+            customer_id=ibis.coalesce(joined["resolved_id"], joined["customer_id"], joined["_identity"]),
+            source_customer_id=joined["customer_id"],
+            **cols,
+        )
+
+    def profiles(self) -> ibis.Table:
+        """One customer row per resolved customer (the surviving profile's own row first)."""
+        c = self.resolved("customers")
+        own = (c["customer_id"] != c["source_customer_id"]).cast("int8")
+        w = ibis.window(group_by=c["customer_id"], order_by=[own, c["_ingested_at"].desc()])
+        ranked = c.mutate(_rank=ibis.row_number().over(w))
+        return ranked.filter(ranked["_rank"] == 0).drop("_rank")
+
+    def execute(self, expr: ibis.Expr) -> pd.DataFrame:
+        return self.backend.execute(expr)
+
+    def to_arrow(self, expr: ibis.Expr) -> pa.Table:
+        return self.backend.to_pyarrow(expr)
+
+    def count(self, name: str) -> int:
+        return int(self.raw.execute(f"SELECT count(*) FROM {quote(name)}").fetchone()[0])
+
+    # -- writing -----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All writes inside happen together or not at all (also on Ctrl-C)."""
+        if self._in_transaction:
+            yield
+            return
+        self.raw.execute("BEGIN TRANSACTION")
+        self._in_transaction = True
+        try:
+            yield
+        except BaseException:
+            self.raw.execute("ROLLBACK")
+            raise
+        else:
+            self.raw.execute("COMMIT")
+        finally:
+            self._in_transaction = False
+
+    def append(self, name: str, data: pa.Table | pd.DataFrame, *, columns: list[str] | None = None) -> int:
+        """Append rows (matched by column name) to an existing table."""
+        arrow = data if isinstance(data, pa.Table) else pa.Table.from_pandas(data, preserve_index=False)
+        if arrow.num_rows == 0:
+            return 0
+        cols = columns or arrow.column_names
+        view = f"_append_{uuid.uuid4().hex}"
+        self.raw.register(view, arrow)
+        try:
+            names = ", ".join(quote(c) for c in cols)
+            self.raw.execute(f"INSERT INTO {quote(name)} ({names}) SELECT {names} FROM {view}")
+        finally:
+            self.raw.unregister(view)
+        return arrow.num_rows
+
+    def replace(self, name: str, data: pa.Table | pd.DataFrame | ibis.Table) -> None:
+        """Create or replace a derived table (traits, model outputs, snapshots)."""
+        if isinstance(data, ibis.Expr):
+            sql = ibis.to_sql(data, dialect="duckdb")
+            self.raw.execute(f"CREATE OR REPLACE TABLE {quote(name)} AS {sql}")
+            return
+        arrow = data if isinstance(data, pa.Table) else pa.Table.from_pandas(data, preserve_index=False)
+        view = f"_replace_{uuid.uuid4().hex}"
+        self.raw.register(view, arrow)
+        try:
+            self.raw.execute(f"CREATE OR REPLACE TABLE {quote(name)} AS SELECT * FROM {view}")
+        finally:
+            self.raw.unregister(view)
+
+    def delete_where_in(self, name: str, column: str, values: pa.Array | list[str]) -> None:
+        """Delete the rows whose ``column`` is one of ``values``."""
+        arr = values if isinstance(values, pa.Array | pa.ChunkedArray) else pa.array(values, pa.string())
+        if len(arr) == 0:
+            return
+        view = f"_delete_{uuid.uuid4().hex}"
+        self.raw.register(view, pa.table({"v": arr}))
+        try:
+            self.raw.execute(
+                f"DELETE FROM {quote(name)} WHERE {quote(column)} IN (SELECT v FROM {view})"
+            )
+        finally:
+            self.raw.unregister(view)
+
+    def existing_keys(self, name: str, column: str, keys: pa.Array) -> pa.Table:
+        """Which of ``keys`` already exist in ``name.column`` (with their ``_row_hash``)."""
+        view = f"_keys_{uuid.uuid4().hex}"
+        self.raw.register(view, pa.table({"k": keys}))
+        try:
+            return self.raw.execute(
+                f"SELECT t.{quote(column)} AS k, t._row_hash AS h FROM {quote(name)} t "
+                f"SEMI JOIN {view} v ON t.{quote(column)} = v.k"
+            ).fetch_arrow_table()
+        finally:
+            self.raw.unregister(view)
