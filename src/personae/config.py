@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from personae.errors import InputError
+from personae.traits.settings import TraitSettings
 
 
 class IdentitySettings(BaseModel):
@@ -32,6 +33,17 @@ class IdentitySettings(BaseModel):
     )
 
 
+class ClvSettings(BaseModel):
+    """Lifetime-value model settings (see docs/clv.md)."""
+
+    horizon_months: int = Field(12, ge=1, description="CLV horizon.")
+    discount_rate_annual: float = Field(0.10, ge=0, description="Annual discount rate for CLV.")
+    time_unit: str = Field("D", pattern="^[DW]$", description="D (days) or W (weeks) for the models.")
+    interval: float = Field(0.90, gt=0, lt=1, description="Coverage of the CLV uncertainty interval.")
+    seed: int = Field(0, description="Seed for the parameter draws behind the interval.")
+    exclude_returned: bool = Field(True, description="Leave returned lines out of transactions.")
+
+
 class Settings(BaseSettings):
     """Every setting personae reads."""
 
@@ -41,6 +53,8 @@ class Settings(BaseSettings):
 
     db: Path = Field(Path("personae.duckdb"), description="DuckDB database file.")
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    traits: TraitSettings = Field(default_factory=TraitSettings)
+    clv: ClvSettings = Field(default_factory=ClvSettings)
     config_file: Path = Field(Path("personae.yaml"), description="Optional YAML overrides.")
 
     @classmethod

@@ -1,30 +1,55 @@
 """``personae build``: the build steps, in order, with progress.
 
-Each step is a library function over the store; this module only sequences them. Steps are
-added as features land (traits, CLV, segments, clusters…).
+Each step is a library function over the store (see :mod:`personae.build_steps`); this module
+only sequences them, times them and reports progress.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import time
+from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from rich.console import Console
 
+from personae import build_steps
+from personae.config import Settings, load_settings
 from personae.store import Store
 
+Progress = Callable[[str, float], None]
 
-def run_build(store: Store, *, as_of: datetime | None = None, console: Console | None = None,
+
+def run_build(store: Store, *, as_of: date | None = None, settings: Settings | None = None,
+              progress: Progress | None = None, console: Console | None = None,
               quiet: bool = False) -> dict[str, Any]:
-    """Run every build step; returns a summary per step."""
-    summary: dict[str, Any] = {}
-    console = console or Console()
-    counts = {name: store.count(name) for name in
-              ("customers", "orders", "events", "surveys", "consents", "products", "stores")}
-    summary["tables"] = counts
-    merges = store.count("identity_merges")
-    summary["merges"] = merges
-    if not quiet:
-        console.print("   loaded: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())
-                      + f"; {merges:,} profile merges")
+    """Run every build step as of ``as_of`` (default: the last date in the data)."""
+    settings = settings or load_settings()
+    report = progress or (lambda step, fraction: None)
+    console = console or Console(stderr=True)
+    as_of = as_of or build_steps.last_data_date(store)
+    summary: dict[str, Any] = {"as_of": as_of.isoformat(), "steps": {}}
+    steps: list[tuple[str, Callable[[], Any]]] = [
+        ("traits", lambda: build_steps.build_base_traits(store, as_of, settings.traits)),
+        ("clv", lambda: build_steps.build_clv(store, as_of, settings.clv)),
+        ("rfm and lifecycle", lambda: build_steps.finish_traits(store, settings.traits)),
+    ]
+    for i, (name, step) in enumerate(steps):
+        report(name, i / len(steps))
+        started = time.perf_counter()
+        result = step()
+        elapsed = time.perf_counter() - started
+        summary["steps"][name] = {"result": result, "seconds": round(elapsed, 2)}
+        if not quiet:
+            console.print(f"   {name}: {_describe(result)} ({elapsed:.1f}s)")
+    report("done", 1.0)
+    summary["customers"] = store.count("traits")
     return summary
+
+
+def _describe(result: Any) -> str:
+    if isinstance(result, int):
+        return f"{result:,} customers"
+    if isinstance(result, dict):
+        return ", ".join(f"{k} {v}" for k, v in result.items() if not isinstance(v, dict | list))
+    return str(result)

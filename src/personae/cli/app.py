@@ -14,6 +14,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from personae.config import Settings, load_settings
@@ -84,19 +85,21 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except PersonaeError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        # escape: messages quote file content (e.g. a column "amount [usd]"), not markup
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise SystemExit(exc.exit_code) from None
     except KeyboardInterrupt:
         err_console.print("interrupted: nothing was changed by the interrupted step")
         raise SystemExit(130) from None
     except typer.Abort:
         raise SystemExit(1) from None
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.Exit):
-            raise SystemExit(exc.exit_code) from None
-        if isinstance(exc, click.ClickException):
+    except typer.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except Exception as exc:
+        # usage errors (missing argument, unknown command…), duck-typed: newer Typer vendors
+        # Click as typer._click (no `click` module), older Typer raises click's own classes
+        code = getattr(exc, "exit_code", None)
+        if callable(getattr(exc, "show", None)) and isinstance(code, int):
             exc.show()
-            raise SystemExit(exc.exit_code) from None
+            raise SystemExit(code) from None
         raise

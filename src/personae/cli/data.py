@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from personae.cli.app import State, app, console, print_json, progress_bar
@@ -48,7 +49,7 @@ def ingest(
         print_json(summary.as_dict())
         return
     console.print(
-        f"[bold]{summary.kind}[/bold] from {summary.file}: read {summary.read:,}, "
+        f"[bold]{summary.kind}[/bold] from {escape(summary.file)}: read {summary.read:,}, "
         f"accepted {summary.accepted:,} ({summary.updated:,} updates), "
         f"rejected {summary.rejected:,}, duplicates {summary.duplicates:,}"
         + (f", {summary.merges:,} profiles merged" if summary.merges else "")
@@ -74,8 +75,9 @@ def rejects(
         console.print("no rejected rows")
         return
     table = Table("file", "line", "kind", "reason", "raw", show_lines=False)
-    for r in rows:
-        table.add_row(r["file"], str(r["line"]), r["kind"], r["reason"], r["raw"][:60])
+    for r in rows:  # escaped: file content is text to show, never Rich markup
+        table.add_row(escape(r["file"]), str(r["line"]), r["kind"], escape(r["reason"]),
+                      escape(r["raw"][:60]))
     console.print(table)
 
 
@@ -90,18 +92,19 @@ def customers_show(
     if as_json:
         print_json(profile)
         return
-    console.print(f"[bold]customer {profile['customer_id']}[/bold]")
+    console.print(f"[bold]customer {escape(profile['customer_id'])}[/bold]")
     attrs = Table("attribute", "value", show_header=False)
     for k, v in profile["attributes"].items():
         if v not in (None, [], {}):
-            attrs.add_row(k, str(v))
+            attrs.add_row(k, escape(str(v)))
     console.print(attrs)
-    console.print("identifiers: " + ", ".join(profile["identifiers"]))
+    console.print("identifiers: " + escape(", ".join(profile["identifiers"])))
     console.print("activity: " + ", ".join(f"{k} {v:,}" for k, v in profile["counts"].items()))
     console.print("consents: " + (", ".join(f"{k}={'yes' if v else 'no'}" for k, v in
                                             profile["consents"].items()) or "none recorded"))
     for m in profile["merged_profiles"]:
-        console.print(f"merged {m['merged_customer_id']} ({m['rule']}: {m['identifiers']}) at {m['merged_at']}")
+        console.print(escape(f"merged {m['merged_customer_id']} ({m['rule']}: {m['identifiers']}) "
+                             f"at {m['merged_at']}"))
 
 
 @app.command()

@@ -58,12 +58,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from numpy.typing import ArrayLike
-from scipy.special import digamma, expit, gammaln, hyp2f1, log_expit
+from numpy.typing import ArrayLike, NDArray
+from scipy.optimize import minimize
+from scipy.special import betainc, betaln, digamma, expit, gammaln, hyp2f1, log_expit, logit
 
 from personae.clv._fitting import (
+    LOG_BOUND,
     FloatArray,
-    aggregate_rows,
+    group_rows,
     as_float_array,
     delta_method,
     log_param_covariance,
@@ -78,23 +80,53 @@ PARAM_NAMES = ("r", "alpha", "a", "b")
 
 @dataclass(frozen=True)
 class _Data:
-    """Customers collapsed to unique (x, t_x, T) rows with weights, plus per-x groups."""
+    """Customers prepared for fast likelihood evaluations.
 
-    x: FloatArray
-    tx: FloatArray
-    T: FloatArray
-    w: FloatArray
+    Identical (x, t_x, T) rows are collapsed into weights; terms that depend on one of
+    x, t_x or T only are evaluated once per distinct value and summed with precomputed
+    weights, so per-row work is left for the customers with x > 0 (the others' likelihood
+    has no per-row term besides ``(r+x) log(α+T)``, which is summed per distinct T).
+    """
+
+    total_weight: float
     x_unique: FloatArray  # distinct frequencies
-    x_index: np.ndarray  # row -> position in x_unique
     x_weight: FloatArray  # total weight per distinct frequency
-    positive: np.ndarray  # rows with x > 0
+    t_unique: FloatArray  # distinct T
+    t_weight: FloatArray  # Σ w per distinct T
+    t_weight_x: FloatArray  # Σ w x per distinct T
+    tx_unique: FloatArray  # distinct recency among x > 0
+    # rows with x > 0: frequency, weight, and codes into x_unique / t_unique / tx_unique
+    xp: FloatArray
+    wp: FloatArray
+    xp_code: NDArray[np.intp]
+    tp_code: NDArray[np.intp]
+    txp_code: NDArray[np.intp]
 
     @classmethod
     def build(cls, x: FloatArray, tx: FloatArray, T: FloatArray, w: FloatArray) -> _Data:
-        (x, tx, T), w = aggregate_rows(x, tx, T, weight=w)
-        x_unique, x_index = np.unique(x, return_inverse=True)
-        x_weight = np.bincount(x_index, weights=w, minlength=len(x_unique))
-        return cls(x, tx, T, w, x_unique, x_index, x_weight, x > 0)
+        rows = group_rows(x, tx, T, weight=w)
+        (x_unique, tx_all, t_unique), (x_code, tx_code, t_code) = rows.uniques, rows.codes
+        w = rows.weight
+        x = x_unique[x_code]
+        pos = x > 0
+        # recency values present among x > 0 rows, re-coded densely (O(n), no sort)
+        present = np.zeros(len(tx_all), dtype=bool)
+        present[tx_code[pos]] = True
+        txp_code = (np.cumsum(present) - 1)[tx_code[pos]]
+        return cls(
+            total_weight=float(w.sum()),
+            x_unique=x_unique,
+            x_weight=np.bincount(x_code, weights=w, minlength=len(x_unique)),
+            t_unique=t_unique,
+            t_weight=np.bincount(t_code, weights=w, minlength=len(t_unique)),
+            t_weight_x=np.bincount(t_code, weights=w * x, minlength=len(t_unique)),
+            tx_unique=tx_all[present],
+            xp=x[pos],
+            wp=w[pos],
+            xp_code=x_code[pos],
+            tp_code=t_code[pos],
+            txp_code=txp_code,
+        )
 
 
 def _check_inputs(
@@ -117,10 +149,20 @@ def _check_inputs(
     return x, tx, big_t
 
 
+def _dot(u: FloatArray, v: FloatArray) -> float:
+    """Inner product of two 1-d arrays (``einsum`` avoids BLAS thread start-up on big arrays)."""
+    return float(np.einsum("i,i->", u, v))
+
+
 def _neg_loglik(theta: FloatArray, data: _Data) -> tuple[float, FloatArray]:
-    """Total negative log-likelihood and its gradient with respect to the log-parameters."""
+    """Total negative log-likelihood and its gradient with respect to the log-parameters.
+
+    With ``l1 = -(r+x) log(α+T)`` and ``l2 = log(a/(b+x-1)) - (r+x) log(α+t_x)``,
+    ``log L = per_x + l1 + log(1 + e^d)``, ``d = l2 - l1`` (``d = -inf`` when x = 0); the
+    gradient weights the two branches by ``1 - σ(d)`` and ``σ(d)``.
+    """
     r, alpha, a, b = np.exp(theta)
-    xu = data.x_unique
+    xu, xw = data.x_unique, data.x_weight
     # terms that only depend on x: evaluated once per distinct frequency
     per_x = (
         gammaln(r + xu)
@@ -131,80 +173,153 @@ def _neg_loglik(theta: FloatArray, data: _Data) -> tuple[float, FloatArray]:
         - gammaln(b)
         + gammaln(a + b)
     )
-    with np.errstate(divide="ignore"):
-        log_ratio = np.where(xu > 0, np.log(a) - np.log(np.maximum(b + xu - 1, 1e-300)), -np.inf)
-    c = r + data.x
-    log_at = np.log(alpha + data.T)
-    log_atx = np.log(alpha + data.tx)
-    l1 = -c * log_at
-    d = log_ratio[data.x_index] - c * (log_atx - log_at)  # l2 - l1, -inf when x == 0
-    w2 = expit(d)  # weight of the "dropped out right after t_x" branch
-    w1 = 1.0 - w2
-    m = l1 - log_expit(-d)  # logaddexp(l1, l2)
-    w = data.w
-    loglik = float(np.dot(data.x_weight, per_x) + np.dot(w, m))
+    positive = xu > 0
+    inv_b = np.zeros_like(xu)
+    inv_b[positive] = 1.0 / (b + xu[positive] - 1)
+    log_ratio = np.log(a) + np.log(inv_b, where=positive, out=np.zeros_like(xu))
+    # l1 summed per distinct T
+    log_at_u = np.log(alpha + data.t_unique)
+    inv_at_u = 1.0 / (alpha + data.t_unique)
+    sum_log_at = _dot(data.t_weight, log_at_u)
+    sum_l1 = -(r * sum_log_at + _dot(data.t_weight_x, log_at_u))
+    # per-row part, customers with x > 0 only
+    log_at = log_at_u[data.tp_code]
+    delta = np.log(alpha + data.tx_unique)[data.txp_code] - log_at  # log((α+t_x)/(α+T)) <= 0
+    c = r + data.xp
+    d = log_ratio[data.xp_code] - c * delta
+    # softplus(d) = log(1 + e^d) and w2 = σ(d), the weight of the "dropped out right after
+    # t_x" branch, from one exp (scipy's expit/log_expit are several times slower)
+    e = np.exp(-np.abs(d))
+    softplus = np.maximum(d, 0.0) + np.log1p(e)
+    w2 = np.where(d > 0, 1.0, e) / (1.0 + e)
+    loglik = float(_dot(xw, per_x) + sum_l1 + _dot(data.wp, softplus))
 
-    ww2 = w * w2
-    ww2_by_x = np.bincount(data.x_index, weights=ww2, minlength=len(xu))
-    g_r = np.dot(data.x_weight, digamma(r + xu) - digamma(r) + np.log(alpha)) - np.dot(
-        w, w1 * log_at + w2 * log_atx
-    )
-    g_alpha = r / alpha * data.x_weight.sum() - np.dot(
-        w * c, w1 / (alpha + data.T) + w2 / (alpha + data.tx)
+    ww2 = data.wp * w2
+    inv_atx = (1.0 / (alpha + data.tx_unique))[data.txp_code]
+    g_r = _dot(xw, digamma(r + xu) - digamma(r) + np.log(alpha)) - sum_log_at - _dot(ww2, delta)
+    g_alpha = (
+        r / alpha * data.total_weight
+        - r * _dot(data.t_weight, inv_at_u)
+        - _dot(data.t_weight_x, inv_at_u)
+        - _dot(ww2 * c, inv_atx - inv_at_u[data.tp_code])
     )
     dig_ab = digamma(a + b)
-    g_a = np.dot(data.x_weight, dig_ab - digamma(a + b + xu)) + ww2.sum() / a
-    inv_b = np.where(xu > 0, 1.0 / np.maximum(b + xu - 1, 1e-300), 0.0)
-    g_b = np.dot(
-        data.x_weight, digamma(b + xu) - digamma(a + b + xu) - digamma(b) + dig_ab
-    ) - np.dot(ww2_by_x, inv_b)
+    g_a = _dot(xw, dig_ab - digamma(a + b + xu)) + ww2.sum() / a
+    ww2_by_x = np.bincount(data.xp_code, weights=ww2, minlength=len(xu))
+    g_b = _dot(xw, digamma(b + xu) - digamma(a + b + xu) - digamma(b) + dig_ab) - _dot(
+        ww2_by_x, inv_b
+    )
     grad = np.array([g_r * r, g_alpha * alpha, g_a * a, g_b * b])
     return -loglik, -grad
 
 
-def _log_one_minus_scaled_2f1(
-    t: FloatArray, x: FloatArray, big_t: FloatArray, r: float, alpha: float, a: float, b: float
-) -> tuple[FloatArray, FloatArray]:
-    """Return ``(log K, 1 - K)`` for ``K = ((α+T)/(α+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z)``.
+def _h(p: FloatArray, s: FloatArray, c: FloatArray) -> FloatArray:
+    """``h(p) = (1 - (1 + p s)^-c) / p``: E[purchases in the next t | alive, p], λ integrated out.
 
-    Uses Euler's transformation ``K = (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z)`` with
-    ``z = t/(α+T+t)``, computing ``log(1-z)`` as a difference of logs (exact for tiny z).
+    Convex and decreasing in ``p``, with ``h(0) = c s``; ``s = t/(α+T)``, ``c = r + x``.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = -np.expm1(-c * np.log1p(p * s)) / p
+    return np.where(p > 0, out, c * s)
+
+
+def _numerator_hyp2f1(
+    t: FloatArray, x: FloatArray, big_t: FloatArray, r: float, alpha: float, a: float, b: float
+) -> FloatArray:
+    """Fast path: ``(a+b+x-1)/(a-1) (1 - K)`` with ``K`` from Euler's transformation.
+
+    ``K = ((α+T)/(α+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z) = (1-z)^(a-1) F`` with
+    ``F = 2F1(a+b-1-r, a-1; a+b+x-1; z)`` and ``z = t/(α+T+t)``; ``log(1-z)`` is taken as a
+    difference of logs (exact for tiny z) and ``1 - K`` as ``-expm1(log K)`` when ``K > 0``.
+    May return NaN/inf or wrong values where ``scipy.special.hyp2f1`` breaks down (large
+    parameters with z near 1): :func:`_numerator` checks and repairs those.
     """
     log_1mz = np.log(alpha + big_t) - np.log(alpha + big_t + t)
     z = t / (alpha + big_t + t)
     f = hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_k = (a - 1) * log_1mz + np.log(f)
-    bad = ~np.isfinite(log_k)
-    if np.any(bad):  # scipy gave up (f <= 0 or inf): fall back to a log-space series
-        log_k[bad] = (a - 1) * log_1mz[bad] + _log_hyp2f1_series(
-            a + b - 1 - r, a - 1, a + b + x[bad] - 1, z[bad]
-        )
-    return log_k, -np.expm1(log_k)
+    with np.errstate(all="ignore"):
+        log_abs_k = (a - 1) * log_1mz + np.log(np.abs(f))
+        one_minus_k = np.where(f > 0, -np.expm1(log_abs_k), 1.0 + np.exp(log_abs_k))
+        # Pfaff's transformation gives K a second way, K = 2F1(r+x, a-1; a+b+x-1; -t/(α+T));
+        # scipy's failure modes differ between the two, so disagreement flags a bad value
+        check = 1.0 - hyp2f1(r + x, a - 1, a + b + x - 1, -t / (alpha + big_t))
+        agree = np.abs(check - one_minus_k) <= 1e-9 * np.abs(one_minus_k) + 1e-13
+        return np.where(agree, (a + b + x - 1) / (a - 1) * one_minus_k, np.nan)
 
 
-def _log_hyp2f1_series(
-    p: float, q: float, c: FloatArray, z: FloatArray, max_terms: int = 200_000
-) -> FloatArray:
-    """log 2F1(p, q; c; z) by direct summation of the series (fallback, slow but safe).
+#: 8-point Gauss-Legendre rule on [0, 1] for the quadrature fallback
+_GL_NODES, _GL_WEIGHTS = (np.polynomial.legendre.leggauss(8)[0] + 1) / 2, np.polynomial.legendre.leggauss(8)[1] / 2
 
-    Terms are accumulated in log space with their signs, so the sum neither overflows nor
-    loses the small terms; used only where ``scipy.special.hyp2f1`` returns inf/NaN.
+
+def _numerator_quadrature(t: float, x: float, big_t: float, r: float, alpha: float, a: float, b: float) -> float:
+    """Slow, robust path: ``E_p[h(p)]`` with ``p ~ Beta(a, b+x)`` by numerical integration.
+
+    The conditional expectation for a customer alive at ``T`` is the Beta(a, b+x) average of
+    :func:`_h` (λ ~ Gamma(r+x, α+T) integrated out in closed form). We integrate over
+    ``v = logit(p)`` with composite 8-point Gauss-Legendre panels (width 0.5, refined to a
+    third of the Beta bulk's width where that is narrower), and add both tails analytically
+    with the regularised incomplete beta function: below ``p_L`` (where ``h`` is linear to
+    1e-14) and above ``1 - 1e-12`` (where ``h`` is constant).
     """
-    out = np.empty_like(z)
-    for i, (ci, zi) in enumerate(zip(np.atleast_1d(c), np.atleast_1d(z), strict=True)):
-        total, term = 1.0, 1.0
-        for k in range(max_terms):
-            term *= (p + k) * (q + k) / ((ci + k) * (k + 1)) * zi
-            total += term
-            if abs(term) < 1e-17 * abs(total):
-                break
-        out[i] = np.log(total) if total > 0 else -np.inf
-    return out
+    s, c, bp = t / (alpha + big_t), r + x, b + x
+    if s <= 0:
+        return 0.0
+    mean_p = a / (a + bp)
+    p_left = min(1e-7 / ((c + 1) * s), 1e-3)
+    p_right = 1.0 - 1e-12
+    left_tail = c * s * (
+        betainc(a, bp, p_left) - (c + 1) * s / 2 * mean_p * betainc(a + 1, bp, p_left)
+    )
+    h_one = float(_h(np.array(1.0), np.array(s), np.array(c)))
+    right_tail = h_one * betainc(bp, a, 1.0 - p_right)
+    v_left, v_right = float(logit(p_left)), float(logit(p_right))
+    breaks = np.arange(v_left, v_right, 0.5)
+    width = np.sqrt(1 / a + 1 / bp)
+    if width < 1.5:
+        centre = np.log(a / bp)
+        fine = np.arange(centre - 12 * width, centre + 12 * width, width / 3)
+        breaks = np.concatenate([breaks, fine[(fine > v_left) & (fine < v_right)]])
+    breaks = np.unique(np.concatenate([breaks, [v_left, v_right]]))
+    lo, hi = breaks[:-1, None], breaks[1:, None]
+    v = (lo + (hi - lo) * _GL_NODES).ravel()
+    weights = ((hi - lo) * _GL_WEIGHTS).ravel()
+    log_density = a * log_expit(v) + bp * log_expit(-v) - betaln(a, bp)
+    middle = float(np.dot(weights, np.exp(log_density) * _h(expit(v), np.array(s), np.array(c))))
+    return left_tail + middle + right_tail
 
 
 def _broadcast(*arrays: ArrayLike) -> list[FloatArray]:
     return [np.asarray(a, dtype=np.float64) for a in np.broadcast_arrays(*arrays)]
+
+
+def _starting_values(
+    x: FloatArray, tx: FloatArray, big_t: FloatArray, w: FloatArray, n_rows: int
+) -> tuple[FloatArray, bool]:
+    """Log-parameters to start from, and whether they are already close to the optimum.
+
+    Default: r = 1, alpha = 1 / (mean purchase rate), a = b = 1. On big inputs we first fit
+    a fixed-seed subsample of 50,000 customers: its estimate is within sampling error of the
+    full optimum, so a few Newton steps on the full data finish the job.
+    """
+    rate = (np.dot(w, x) + 1.0) / (np.dot(w, big_t) + 1.0)
+    theta0 = np.log(np.array([1.0, max(1.0 / rate, 1e-3), 1.0, 1.0]))
+    if n_rows < 200_000:
+        return theta0, False
+    rng = np.random.default_rng(0)
+    pick = rng.choice(len(x), size=50_000, replace=False, p=w / w.sum())
+    sub = _Data.build(x[pick], tx[pick], big_t[pick], np.ones(len(pick)))
+    total = sub.total_weight
+
+    def objective(theta: FloatArray) -> tuple[float, FloatArray]:
+        nll, grad = _neg_loglik(theta, sub)
+        return nll / total, grad / total
+
+    with np.errstate(all="ignore"):
+        result = minimize(objective, theta0, jac=True, method="L-BFGS-B",
+                          bounds=[(-LOG_BOUND, LOG_BOUND)] * 4, options={"ftol": 1e-10})
+    if not np.all(np.isfinite(result.x)):
+        return theta0, False
+    return np.asarray(result.x, dtype=np.float64), True
 
 
 class BetaGeoModel:
@@ -243,7 +358,7 @@ class BetaGeoModel:
         if w.sum() <= 0:
             raise InputError("no customers to fit (empty input or all weights 0)")
         data = _Data.build(x, tx, big_t, w)
-        total = float(data.w.sum())
+        total = data.total_weight
         penalty = self.penalizer_coef
 
         def objective(theta: FloatArray) -> tuple[float, FloatArray]:
@@ -252,15 +367,15 @@ class BetaGeoModel:
             value = nll / total + penalty * float(np.sum(params**2))
             return value, grad / total + 2 * penalty * params**2
 
-        # start: r = 1 and alpha = 1 / (mean purchase rate); a = b = 1
-        rate = (np.dot(data.w, data.x) + 1.0) / (np.dot(data.w, data.T) + 1.0)
-        theta0 = np.log(np.array([1.0, max(1.0 / rate, 1e-3), 1.0, 1.0]))
-        theta, _ = maximise(objective, theta0, model="BetaGeoModel", names=PARAM_NAMES)
+        theta0, warm = _starting_values(x, tx, big_t, w, len(data.wp) + len(data.t_unique))
+        theta, hess = maximise(
+            objective, theta0, model="BetaGeoModel", names=PARAM_NAMES, warm_start=warm
+        )
         params = np.exp(theta)
         self.r_, self.alpha_, self.a_, self.b_ = (float(p) for p in params)
         self.params_ = dict(zip(PARAM_NAMES, (float(p) for p in params), strict=True))
         self.loglik_ = -_neg_loglik(theta, data)[0]
-        self.log_covariance_ = log_param_covariance(objective, theta, total, model="BetaGeoModel")
+        self.log_covariance_ = log_param_covariance(hess, total, model="BetaGeoModel")
         self.covariance_ = delta_method(self.log_covariance_, params)
         self.n_customers_ = total
         return self
@@ -345,12 +460,29 @@ def loglik_individual(
 def _numerator(
     t: FloatArray, x: FloatArray, big_t: FloatArray, r: float, alpha: float, a: float, b: float
 ) -> FloatArray:
-    """``(a+b+x-1)/(a-1) * (1 - K)``: E[Y(t)] for a customer known to be alive (eq. 10 top)."""
-    if abs(a - 1.0) < 1e-7:  # removable singularity at a = 1: the limit is continuous in a
-        a = 1.0 + 1e-7 if a >= 1.0 else 1.0 - 1e-7
-    _, one_minus_k = _log_one_minus_scaled_2f1(t, x, big_t, r, alpha, a, b)
-    out = (a + b + x - 1) / (a - 1) * one_minus_k
-    return np.where(t > 0, out, 0.0)
+    """E[purchases in the next ``t`` | alive at ``T``, x] — the top of FHL eq. 10.
+
+    Uses the closed form with ``hyp2f1`` and checks every value against bounds that hold
+    because :func:`_h` is convex and decreasing (Jensen: ``h(E p) <= value <= (1-E p) h(0) +
+    E p h(1)``); values that are not finite or break the bounds, and every value when
+    ``a`` is within 1e-6 of 1 (a removable singularity of the closed form), are recomputed
+    by :func:`_numerator_quadrature`.
+    """
+    shape = np.broadcast_shapes(np.shape(t), np.shape(x), np.shape(big_t))
+    t, x, big_t = (np.broadcast_to(v, shape).ravel() for v in (t, x, big_t))
+    s, c, bp = t / (alpha + big_t), r + x, b + x
+    mean_p = a / (a + bp)
+    if abs(a - 1.0) < 1e-6:
+        out = np.full(t.shape, np.nan)
+    else:
+        out = np.asarray(_numerator_hyp2f1(t, x, big_t, r, alpha, a, b), dtype=np.float64)
+    lower = _h(mean_p, s, c)
+    upper = (1 - mean_p) * c * s + mean_p * _h(np.ones_like(s), s, c)
+    slack = 1e-9 * upper + 1e-300
+    bad = ~(np.isfinite(out) & (out >= lower - slack) & (out <= upper + slack))
+    for i in np.flatnonzero(bad):
+        out[i] = _numerator_quadrature(float(t[i]), float(x[i]), float(big_t[i]), r, alpha, a, b)
+    return np.where(t > 0, out, 0.0).reshape(shape)
 
 
 def _log_odds_dead(

@@ -27,10 +27,14 @@ def normalize_phones(values: pd.Series, default_country_code: str = "1") -> pd.S
 
     Rules: keep a leading ``+``; ``00`` is the international prefix; a national number with a
     trunk ``0`` gets the default country code instead of the ``0``; a bare 10-digit number
-    under country code 1 (NANP) gets ``+1``. Numbers too short or too long for E.164 (8–15
-    digits) are kept as their digits, unchanged otherwise, so they still match themselves.
+    under country code 1 (NANP) gets ``+1``; a ``(0)`` after a country code (``+44 (0)20 …``)
+    is dropped. Numbers too short or too long for E.164 (8–15 digits) are kept as their
+    digits, unchanged otherwise, so they still match themselves.
     """
     raw = values.astype("string").str.strip()
+    # "+44 (0)20 …": the bracketed trunk 0 is never dialled after a country code
+    international = raw.str.startswith("+") | raw.str.startswith("00")
+    raw = raw.mask(international, raw.str.replace("(0)", "", regex=False))
     plus = raw.str.startswith("+")
     digits = raw.str.replace(r"\D", "", regex=True)
     cc = str(default_country_code).lstrip("+")
@@ -39,10 +43,10 @@ def normalize_phones(values: pd.Series, default_country_code: str = "1") -> pd.S
     out = out.mask(intl, digits.str.slice(2))
     trunk = ~plus & ~intl & digits.str.startswith("0")
     out = out.mask(trunk, cc + digits.str.slice(1))
-    if cc == "1":
-        nanp = ~plus & ~intl & ~trunk & (digits.str.len() == 10)
-        out = out.mask(nanp, "1" + digits)
-    national = ~plus & ~intl & ~trunk & ~(digits.str.len() == 10 if cc == "1" else False)
+    # a bare 10-digit number is national NANP only under country code 1
+    nanp = ~plus & ~intl & ~trunk & (digits.str.len() == 10) & (cc == "1")
+    out = out.mask(nanp, "1" + digits)
+    national = ~plus & ~intl & ~trunk & ~nanp
     out = out.mask(national & (digits.str.len() < 11), digits)  # leave short locals alone
     e164 = (out.str.len() >= 8) & (out.str.len() <= 15) & (plus | intl | trunk | ~national
                                                             | (digits.str.len() >= 11))

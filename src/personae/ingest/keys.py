@@ -27,7 +27,7 @@ def content_hash(frame: pd.DataFrame, spec: TableSpec) -> pd.Series:
         s = frame[c.name]
         if c.type == "list":
             s = s.map(lambda v: None if v is None else ";".join(v))
-        cols[c.name] = s.astype("string")
+        cols[c.name] = s
     hashed = pd.util.hash_pandas_object(pd.DataFrame(cols), index=False)
     return pd.Series(np.char.mod("%016x", hashed.to_numpy()), dtype=object)
 

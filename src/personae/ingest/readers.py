@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from personae.errors import FormatError
@@ -118,6 +119,55 @@ def _bad_utf8_lines(data: bytes) -> set[int]:
 def _read_csv(path: Path, data: bytes, digest: str, progress: Progress | None) -> RawBatch:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    fast = _read_csv_fast(path, data, digest)
+    if fast is not None:
+        if progress:
+            progress(1.0)
+        return fast
+    return _read_csv_exact(path, data, digest, progress)
+
+
+def _read_csv_fast(path: Path, data: bytes, digest: str) -> RawBatch | None:
+    """Multi-threaded Arrow reader for well-formed files (one record per line, valid UTF-8).
+
+    Returns ``None`` whenever the file is anything else (bad encoding, wrong field counts,
+    blank lines, records spanning lines): the exact reader then handles it line by line, so
+    line numbers are always right.
+    """
+    first_line = data.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else _sniff_delimiter(first_line)
+    header = next(csv.reader([first_line], delimiter=delimiter), [])
+    header = [h.strip() for h in header]
+    if not any(header) or len(set(header)) != len(header):
+        return None
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={h: pa.string() for h in header}, strings_can_be_null=False),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return None
+    n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    if n_lines != table.num_rows + 1:
+        return None  # blank lines or multi-line records: let the exact reader count lines
+    columns = {h: pd.Series(table.column(h).to_pandas(types_mapper=pd.ArrowDtype)).astype("string")
+               for h in header}
+    lines = np.arange(2, table.num_rows + 2, dtype=np.int64)
+    physical: list[str] = []
+
+    def raw(i: int) -> str:
+        if not physical:
+            physical.extend(data.decode("utf-8").split("\n"))
+        return physical[i + 1].rstrip("\r")
+
+    return RawBatch(str(path), "csv", digest, columns, lines, raw, typed=False)
+
+
+def _read_csv_exact(path: Path, data: bytes, digest: str, progress: Progress | None) -> RawBatch:
+    """Line-exact reader for any CSV: tracks where each record starts and ends."""
     try:
         text = data.decode("utf-8")
         bad_lines: set[int] = set()
@@ -177,7 +227,7 @@ def _read_csv(path: Path, data: bytes, digest: str, progress: Progress | None) -
     for name, values in zip(header, cols, strict=True):
         if name in columns:
             raise FormatError(f"{path}: column {name!r} appears twice in the header")
-        columns[name] = pd.Series(values, dtype=object)
+        columns[name] = pd.Series(values, dtype="string")
 
     def raw(i: int) -> str:
         return raw_text(starts[i], ends[i])

@@ -8,6 +8,7 @@ A row with any problem is rejected with every reason found, in words a person un
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -132,10 +133,17 @@ class _Problems:
     def __init__(self, n: int) -> None:
         self.reasons = np.full(n, "", dtype=object)
 
-    def add(self, mask: np.ndarray | pd.Series, message: str | pd.Series) -> None:
+    def add(self, mask: np.ndarray | pd.Series, message: str | Callable[[], pd.Series]) -> None:
+        """Record ``message`` for the rows in ``mask``.
+
+        ``message`` may be a callable building per-row messages; it is only called when some
+        row is affected, so clean files never pay for formatting.
+        """
         m = np.asarray(mask, dtype=bool)
         if not m.any():
             return
+        if callable(message):
+            message = message()
         msg = message[m].to_numpy(dtype=object) if isinstance(message, pd.Series) else message
         current = self.reasons[m]
         self.reasons[m] = np.where(current == "", msg, current + "; " + msg)
@@ -160,6 +168,9 @@ def _as_text(values: pd.Series) -> pd.Series:
     """Values as stripped strings, with missing/empty as NA (typed inputs stringified)."""
     if values.dtype == object:
         s = values.map(lambda v: v if v is None or isinstance(v, str) else _stringify(v))
+    elif pd.api.types.is_float_dtype(values):
+        # an integer column with nulls reads as float: id 1 must stay "1", not "1.0"
+        s = values.map(_stringify).astype(object)
     else:
         s = values
     s = s.astype("string").str.strip()
@@ -187,10 +198,10 @@ def _parse(column: Column, values: pd.Series, problems: _Problems, date_format: 
         parsed = _parse_datetime(values, date_format)
         text = _as_text(values) if not pd.api.types.is_datetime64_any_dtype(values) else None
         if text is not None:
+            expected = (f" as a date/time (expected {date_format})" if date_format
+                        else " as a date/time (expected e.g. 2024-03-31 or 2024-03-31T14:05:00)")
             problems.add(text.notna() & parsed.isna(),
-                         f"{name}: cannot read " + _quote(text)
-                         + (f" as a date/time (expected {date_format})" if date_format
-                            else " as a date/time (expected e.g. 2024-03-31 or 2024-03-31T14:05:00)"))
+                         lambda: f"{name}: cannot read " + _quote(text) + expected)
         missing = parsed.isna() if text is None else text.isna()
         if column.type == "date":
             parsed = parsed.dt.normalize()
@@ -201,11 +212,13 @@ def _parse(column: Column, values: pd.Series, problems: _Problems, date_format: 
         else:
             text = _as_text(values)
             parsed = pd.to_numeric(text, errors="coerce").astype("float64")
-            problems.add(text.notna() & parsed.isna(), f"{name}: cannot read " + _quote(text) + " as a number")
+            problems.add(text.notna() & parsed.isna(),
+                         lambda: f"{name}: cannot read " + _quote(text) + " as a number")
             missing = text.isna()
         if column.min_value is not None:
             problems.add(parsed < column.min_value,
-                         f"{name}: must be at least {column.min_value:g}, got " + parsed.astype("string").fillna(""))
+                         lambda: f"{name}: must be at least {column.min_value:g}, got "
+                         + parsed.map(lambda v: f"{v:g}"))
     elif column.type == "bool":
         if pd.api.types.is_bool_dtype(values):
             parsed = values.astype(object)
@@ -215,7 +228,7 @@ def _parse(column: Column, values: pd.Series, problems: _Problems, date_format: 
             parsed = pd.Series(np.where(text.isin(_TRUE), True, np.where(text.isin(_FALSE), False, None)),
                                dtype=object)
             problems.add(text.notna() & pd.isna(parsed).to_numpy(),
-                         f"{name}: cannot read " + _quote(text) + " as true/false")
+                         lambda: f"{name}: cannot read " + _quote(text) + " as true/false")
             missing = text.isna()
         parsed = parsed.where(~missing, None)
     elif column.type == "list":
@@ -232,8 +245,8 @@ def _parse(column: Column, values: pd.Series, problems: _Problems, date_format: 
             if column.name == "gender":
                 lowered = lowered.replace(_GENDER_SYNONYMS)
             ok = lowered.isin(column.enum) | lowered.isna()
-            problems.add(~ok, f"{name}: unknown value " + _quote(parsed)
-                         + f" (allowed: {', '.join(column.enum)})")
+            allowed = f" (allowed: {', '.join(column.enum)})"
+            problems.add(~ok, lambda: f"{name}: unknown value " + _quote(parsed) + allowed)
             parsed = lowered
         missing = parsed.isna()
         parsed = parsed.astype(object).where(parsed.notna(), None)
@@ -332,5 +345,5 @@ def _check_rules(spec: TableSpec, frame: pd.DataFrame, problems: _Problems) -> N
         default = frame["kind"].map(DEFAULT_SCALE_MAX).astype("float64")
         frame["scale_max"] = frame["scale_max"].fillna(default)
         too_high = (frame["score"] > frame["scale_max"]).to_numpy(dtype=bool)
-        problems.add(too_high, "score: " + frame["score"].astype("string").fillna("")
-                     + " is above the top of the scale " + frame["scale_max"].astype("string").fillna(""))
+        problems.add(too_high, lambda: "score: " + frame["score"].map(lambda v: f"{v:g}")
+                     + " is above the top of the scale " + frame["scale_max"].map(lambda v: f"{v:g}"))

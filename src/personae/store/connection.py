@@ -57,7 +57,13 @@ class Store:
             backend = ibis.duckdb.connect(target)
         except Exception as exc:  # duckdb raises IOException, locking errors, corrupt files…
             raise StoreError(f"cannot open database {target}: {exc}") from exc
-        migrate(backend.con, path=target)
+        try:
+            migrate(backend.con, path=target)
+        except BaseException:
+            # a refused (newer) or failed migration must not keep the file open and locked
+            with contextlib.suppress(Exception):
+                backend.disconnect()
+            raise
         return cls(backend, target)
 
     def close(self) -> None:
@@ -169,6 +175,10 @@ class Store:
             self.raw.execute(f"CREATE OR REPLACE TABLE {quote(name)} AS SELECT * FROM {view}")
         finally:
             self.raw.unregister(view)
+
+    def drop(self, name: str) -> None:
+        """Drop a derived table if it exists."""
+        self.raw.execute(f"DROP TABLE IF EXISTS {quote(name)}")
 
     def delete_where_in(self, name: str, column: str, values: pa.Array | list[str]) -> None:
         """Delete the rows whose ``column`` is one of ``values``."""

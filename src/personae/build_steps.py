@@ -1,0 +1,155 @@
+"""The steps of ``personae build``: traits, lifetime value, RFM and lifecycle.
+
+Application layer: reads the store, calls the domain (``personae.traits``, ``personae.clv``),
+writes the derived tables back. Each step is a function of (store, as_of, settings).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import ibis
+import pandas as pd
+
+from personae.config import ClvSettings
+from personae.errors import InputError, ModelError
+from personae.store import Store
+from personae.traits import prepare
+from personae.traits.affinities import affinity_table
+from personae.traits.build import base_traits
+from personae.traits.lifecycle import lifecycle_stage
+from personae.traits.rfm import rfm_scores, rfm_segment
+from personae.traits.settings import TraitSettings
+
+
+def parse_as_of(value: str | date | datetime | None) -> date | None:
+    if value is None or isinstance(value, date):
+        return value.date() if isinstance(value, datetime) else value
+    try:
+        return date.fromisoformat(value.strip()[:10])
+    except ValueError:
+        raise InputError(f"--as-of {value!r}: expected a date like 2025-06-30") from None
+
+
+def last_data_date(store: Store) -> date:
+    """The default as-of date: the last day with any order, event or survey answer."""
+    latest = []
+    for name, col in (("orders", "ordered_at"), ("events", "occurred_at"), ("surveys", "answered_at")):
+        t = store.table(name)
+        v = store.execute(t[col].max())
+        if v is not None and not pd.isna(v):
+            latest.append(pd.Timestamp(v).date())
+    if not latest:
+        raise InputError("there is no data to build from", hint="ingest orders or events first")
+    return max(latest)
+
+
+def trait_inputs(store: Store, as_of: date, settings: TraitSettings):  # type: ignore[no-untyped-def]
+    return prepare(
+        as_of,
+        customers=store.profiles(),
+        orders=store.resolved("orders"),
+        events=store.resolved("events"),
+        surveys=store.resolved("surveys"),
+        consents=store.resolved("consents"),
+        products=store.table("products"),
+        settings=settings,
+    )
+
+
+def build_base_traits(store: Store, as_of: date, settings: TraitSettings) -> int:
+    """Affinities and every model-free trait, materialised as ``affinities`` and ``traits_base``."""
+    inputs = trait_inputs(store, as_of, settings)
+    store.replace("affinities", affinity_table(inputs))
+    store.replace("traits_base", base_traits(inputs, store.table("affinities")))
+    return store.count("traits_base")
+
+
+def finish_traits(store: Store, settings: TraitSettings) -> int:
+    """Join model outputs (``clv`` when present), then RFM, lifecycle → ``traits``."""
+    t = store.table("traits_base")
+    if store.has_table("clv"):
+        clv = store.table("clv")
+        j = t.left_join(clv, "customer_id")
+        t = j.drop(*[c for c in j.columns if c.endswith("_right")])
+    t = t.mutate(**rfm_scores(t))
+    t = t.mutate(**rfm_segment(t, settings.rfm_rules))
+    gap = store.execute(t.filter(t.avg_days_between_orders.notnull()).avg_days_between_orders.median())
+    typical = None if gap is None or pd.isna(gap) else float(gap)
+    t = t.mutate(lifecycle_stage=lifecycle_stage(t, settings.lifecycle, typical))
+    store.replace("traits", t.order_by("customer_id"))
+    return store.count("traits")
+
+
+
+
+def customer_traits(store: Store, customer_id: str) -> dict[str, object] | None:
+    """One customer's traits (JSON-ready) with the list of their affinities."""
+    from personae.exporting import records
+
+    if not store.has_table("traits"):
+        return None
+    t = store.table("traits")
+    df = store.execute(t.filter(t.customer_id == customer_id))
+    if df.empty:
+        return None
+    data = records(df)[0]
+    a = store.table("affinities")
+    aff = store.execute(a.filter(a.customer_id == customer_id)
+                        .order_by([a.strength.desc(), a.spend.desc(), a.value]))
+    data["affinities"] = records(aff.drop(columns=["customer_id"]))
+    return data
+
+
+def clv_transactions(store: Store, exclude_returned: bool = True) -> ibis.Table:
+    """Resolved order lines as BTYD transactions (returned lines left out by default)."""
+    o = store.resolved("orders")
+    if exclude_returned:
+        o = o.filter(~o.returned.fill_null(False))
+    return o.select("customer_id", "ordered_at", "amount")
+
+
+def build_clv(store: Store, as_of: date, s: ClvSettings) -> dict[str, object]:
+    """Fit BG/NBD + Gamma-Gamma on everything up to ``as_of``; write ``clv`` per customer."""
+    from personae.clv import (
+        BetaGeoModel,
+        GammaGammaModel,
+        btyd_summary,
+        customer_lifetime_value,
+        value_tiers,
+    )
+
+    summary = store.execute(btyd_summary(clv_transactions(store, s.exclude_returned),
+                                         observation_end=as_of, time_unit=s.time_unit))
+    if summary.empty:
+        store.drop("clv")
+        return {"skipped": "no orders"}
+    f, r, T, m = (summary[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T", "monetary_value"))
+    try:
+        bg = BetaGeoModel().fit(f, r, T)
+        repeat = (f > 0) & (m > 0)
+        gg = GammaGammaModel().fit(f[repeat], m[repeat])
+    except ModelError as exc:
+        store.drop("clv")
+        return {"skipped": str(exc)}
+    unit_days = 7.0 if s.time_unit == "W" else 1.0
+    horizon = s.horizon_months * 365.25 / 12 / unit_days
+    values = customer_lifetime_value(
+        bg, gg, f, r, T, m, horizon_months=s.horizon_months,
+        discount_rate_annual=s.discount_rate_annual, time_unit=s.time_unit,
+        interval=s.interval, seed=s.seed)
+    out = pd.DataFrame({
+        "customer_id": summary["customer_id"].astype(str),
+        "clv_frequency": f, "clv_recency": r * unit_days, "clv_T": T * unit_days,
+        "p_alive": bg.p_alive(f, r, T),
+        "expected_transactions_12m": bg.predict_transactions(horizon, f, r, T),
+        "expected_spend": gg.expected_spend(f, m),
+        "clv_12m": values["clv"].to_numpy(),
+        "clv_12m_low": values["clv_low"].to_numpy(),
+        "clv_12m_high": values["clv_high"].to_numpy(),
+    })
+    out["value_tier"] = value_tiers(out["clv_12m"].to_numpy())
+    store.replace("clv", out)
+    params = {**bg.params_, **{f"gg_{k}": v for k, v in gg.params_.items()}}
+    store.replace("clv_params", pd.DataFrame([{**params, "as_of": as_of, "loglik": bg.loglik_}]))
+    return {"customers": len(out), **{k: round(float(v), 4) for k, v in params.items()}}

@@ -1,0 +1,70 @@
+"""Model commands: build, traits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from personae.build_steps import parse_as_of
+from personae.cli.app import State, app, console, print_json, progress_bar
+from personae.errors import NotFoundError
+from personae.exporting import plain, write_table
+from personae.pipeline import run_build
+from personae.profile import resolve_customer_id
+
+traits_app = typer.Typer(help="Customer traits (run `personae build` first).", no_args_is_help=True)
+app.add_typer(traits_app, name="traits")
+
+
+@app.command()
+def build(
+    as_of: str | None = typer.Option(None, "--as-of", help="Build as of this date (default: last date in the data)"),
+    as_json: bool = typer.Option(False, "--json", help="Print the build summary as JSON"),
+) -> None:
+    """Compute traits, lifetime value, RFM and lifecycle for every customer."""
+    with State.open_store() as store, progress_bar("build") as report:
+        summary = run_build(store, as_of=parse_as_of(as_of), progress=report, quiet=as_json or State.quiet,
+                            console=console)
+    if as_json:
+        print_json(summary)
+
+
+@traits_app.command("show")
+def traits_show(
+    customer: str = typer.Argument(..., help="Customer id or identifier"),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON"),
+) -> None:
+    """Every trait of one customer, with their affinities."""
+    from personae.build_steps import customer_traits
+
+    with State.open_store() as store:
+        cid = resolve_customer_id(store, customer)
+        data = customer_traits(store, cid)
+    if data is None:
+        raise NotFoundError(f"no traits for customer {cid}", hint="run `personae build` first")
+    if as_json:
+        print_json(data)
+        return
+    table = Table("trait", "value", show_header=True)
+    for k, v in data.items():
+        if k != "affinities" and v not in (None, [], ""):
+            table.add_row(k, str(plain(v)))
+    console.print(table)
+    for a in data.get("affinities", [])[:10]:
+        console.print(f"  {a['kind']:<8} {a['value']:<24} strength {a['strength']:.2f} ({a['signal']}, "
+                      f"{a['orders']} orders, {a['months_recent']} of the last 6 months)")
+
+
+@traits_app.command("export")
+def traits_export(
+    format: str = typer.Option("csv", "--format", "-f", help="csv, parquet or json"),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Output file (default: stdout for csv/json)"),
+) -> None:
+    """All customers' traits as one table."""
+    with State.open_store() as store:
+        table = store.to_arrow(store.table("traits"))
+    write_table(table, format, out)
+    if out is not None:
+        console.print(f"wrote {table.num_rows:,} customers to {out}")

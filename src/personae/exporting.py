@@ -1,0 +1,85 @@
+"""Writing tables out: CSV or Parquet to a file, CSV or JSON to a stream.
+
+Application-layer helper shared by the ``export`` commands.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from personae.errors import InputError
+
+EXPORT_FORMATS = ("csv", "parquet", "json")
+
+
+def plain(v: Any) -> Any:
+    """A JSON-friendly version of a value from a data frame."""
+    if v is None or v is pd.NaT:
+        return None
+    if isinstance(v, float | np.floating):
+        return None if np.isnan(v) else float(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    if isinstance(v, pd.Timestamp | datetime | date):
+        return v.isoformat()
+    if isinstance(v, np.ndarray | list | tuple):
+        return [plain(x) for x in v]
+    if isinstance(v, dict):
+        return {k: plain(x) for k, x in v.items()}
+    try:
+        if pd.isna(v):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return v
+
+
+def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: plain(v) for k, v in row.items()} for row in df.to_dict("records")]
+
+
+def write_table(table: pa.Table, fmt: str, out: Path | None) -> None:
+    """Write ``table`` as ``fmt`` to ``out`` (or stdout for csv/json)."""
+    if fmt not in EXPORT_FORMATS:
+        raise InputError(f"--format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}")
+    if fmt == "parquet":
+        if out is None:
+            raise InputError("Parquet needs a file: add --out FILE.parquet")
+        pq.write_table(table, out)
+        return
+    if fmt == "json":
+        text = json.dumps(records(table.to_pandas()), indent=2, allow_nan=False)
+        _emit(text + "\n", out)
+        return
+    # CSV: lists joined with ';' like the canonical files
+    cols = {}
+    for name in table.column_names:
+        col = table.column(name)
+        if pa.types.is_list(col.type):
+            cols[name] = pa.array([None if v is None else ";".join(map(str, v)) for v in col.to_pylist()],
+                                  pa.string())
+        else:
+            cols[name] = col
+    buf = io.BytesIO()
+    pacsv.write_csv(pa.table(cols), buf)
+    _emit(buf.getvalue().decode("utf-8"), out)
+
+
+def _emit(text: str, out: Path | None) -> None:
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")

@@ -1,0 +1,233 @@
+"""Orders: when each person buys, through which channel, what, at what price.
+
+Each person has a first and a last order set by their group (a lapsed customer's last
+order is 9-18 months back, a one-off customer orders once, long ago) and a personal
+rhythm: the orders in between follow a regular renewal process (Gamma gaps around a
+personal inter-purchase time) placed in the calendar's operational time, so they bunch
+up in sales and around Christmas. Lines come mostly from the person's favourite
+categories (and team), at the price level their group prefers.
+
+Everything is vectorised over all orders of a chunk of people; loops run over groups only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from personae import schema
+from personae.generate import columns as col
+from personae.generate import vocabulary as voc
+from personae.generate.catalogue import Catalogue
+from personae.generate.columns import SECONDS_PER_DAY
+from personae.generate.groups import GROUPS, LAPSED, MIX_CHANNELS, NEW, OMNI, ONE_OFF, ONE_OFF_MIN_AGO
+from personae.generate.identities import Identities
+from personae.generate.population import JOIN_CHANNELS, Population
+from personae.generate.seasonality import Timeline, time_of_day
+
+assert MIX_CHANNELS == schema.ORDER_CHANNELS  # channel codes are shared
+WEB, APP, STORE, PHONE, MARKETPLACE = range(len(MIX_CHANNELS))
+#: chance a delivered (non-store) order fails delivery, by group
+_DELIVERY_FAILURE = np.array([0.02, 0.035, 0.06, 0.03, 0.03, 0.08])
+_RETURN_FACTOR = np.array([c[4] for c in voc.CATEGORIES])
+_GROCERY = voc.CATEGORY_NAMES.index("grocery")
+_TEAM_CATEGORIES = np.array([voc.CATEGORY_NAMES.index(c) for c in voc.TEAM_CATEGORIES])
+
+
+@dataclass(frozen=True)
+class Purchases:
+    """Order lines of a chunk (``table``) and the arrays later modules build on.
+
+    Orders are sorted by person, then time; ``order_line_start``/``order_lines`` locate
+    each order's lines. People are chunk-local indices.
+    """
+
+    table: pa.Table
+    order_person: np.ndarray
+    order_s: np.ndarray
+    order_channel: np.ndarray
+    order_store: np.ndarray
+    order_failed: np.ndarray
+    order_line_start: np.ndarray
+    order_lines: np.ndarray
+    line_product: np.ndarray
+    line_category: np.ndarray
+    line_returned: np.ndarray
+    person_first: np.ndarray
+    person_orders: np.ndarray
+
+    @property
+    def n_orders(self) -> int:
+        return len(self.order_s)
+
+
+def _per_group(name: str) -> np.ndarray:
+    return np.array([getattr(g, name) for g in GROUPS], dtype=np.float64)
+
+
+def _schedule(rng: np.random.Generator, pop: Population, timeline: Timeline
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """First order (seconds), last order (day), number of orders, same-session flag."""
+    n = len(pop)
+    g = pop.group
+    end_day = timeline.end_day
+    join_day = pop.join_s / SECONDS_PER_DAY
+    join_ago = end_day + 1 - join_day
+    last_day = np.full(n, float(end_day))
+    for k, profile in enumerate(GROUPS):
+        sel = np.flatnonzero(g == k)
+        if profile.last_order_ago is None or not len(sel):
+            continue
+        lo, hi = profile.last_order_ago
+        hi_i = np.maximum(np.minimum(hi, join_ago[sel] - 60), 1.0)
+        lo_i = np.minimum(lo, hi_i)
+        last_day[sel] = timeline.sample_days(rng, end_day - hi_i, end_day - lo_i,
+                                             profile.promo_sensitivity)
+    # many buy when they sign up; others sign up first (newsletter, app) and buy later
+    same_session = rng.random(n) < 0.6
+    delay = rng.exponential(40.0, n)
+    cap = np.maximum(last_day - join_day, 0) * 0.5
+    cap = np.where(g == NEW, np.maximum(end_day + 1 - join_day, 0) * 0.7, cap)
+    cap = np.where(g == ONE_OFF, np.maximum(end_day - ONE_OFF_MIN_AGO - join_day, 0), cap)
+    delay = np.minimum(delay, cap)
+    session_delay = rng.uniform(120, 1800, n)
+    first_s = pop.join_s + np.where(same_session, session_delay,
+                                    delay * SECONDS_PER_DAY).astype(np.int64)
+    first_s = np.minimum(first_s, timeline.end_s)
+    last_day = np.maximum(last_day, np.floor(first_s / SECONDS_PER_DAY))
+    # personal rhythm: a person-level inter-purchase time around the group's median
+    span = last_day - first_s / SECONDS_PER_DAY
+    ipt = np.maximum(_per_group("ipt_days")[g], 1.0) * rng.lognormal(0.0, 0.3, n)
+    lo_n, hi_n = np.array([p.orders for p in GROUPS]).T
+    count = np.clip(1 + np.round(span / ipt), lo_n[g], hi_n[g]).astype(np.int64)
+    count = np.where(g == NEW, 1 + (rng.random(n) < 0.45), count)
+    count = np.where(g == ONE_OFF, 1, count)
+    return first_s, last_day, count, same_session
+
+
+def _order_times(rng: np.random.Generator, pop: Population, timeline: Timeline,
+                 owner: np.ndarray, nth: np.ndarray, first_s: np.ndarray,
+                 last_day: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Order days from a regular rhythm between first and last order, warped by season."""
+    gaps = np.where(nth == 0, 0.0, rng.gamma(3.0, 1.0, len(owner)))
+    cum = np.cumsum(gaps)
+    start = np.cumsum(count) - count
+    cum -= np.repeat(cum[start] - gaps[start], count)
+    total = np.repeat(cum[start + count - 1], count)
+    frac = np.divide(cum, total, out=np.zeros_like(cum), where=total > 0)
+    g = pop.group[owner]
+    new_second = (g == NEW) & (nth == 1)
+    frac[new_second] = rng.uniform(0.05, 1.0, int(new_second.sum()))
+    lo = first_s[owner] / SECONDS_PER_DAY
+    hi = np.where(g == NEW, timeline.end_day + 0.999, last_day[owner] + 0.999)
+    day = np.empty(len(owner))
+    for k, profile in enumerate(GROUPS):
+        sel = g == k
+        day[sel] = timeline.warp(lo[sel], hi[sel], frac[sel], profile.promo_sensitivity)
+    return np.floor(day).astype(np.int64)
+
+
+def _channels(rng: np.random.Generator, pop: Population, owner: np.ndarray,
+              nth: np.ndarray) -> np.ndarray:
+    """Order channels from each person's mix; enthusiasts try web, app and store early."""
+    cum = np.cumsum(pop.channel_p, axis=1)[owner]
+    channel = (rng.random(len(owner))[:, None] > cum).sum(axis=1)
+    channel = np.minimum(channel, len(MIX_CHANNELS) - 1)
+    omni = pop.group[owner] == OMNI
+    trio = np.argsort(rng.random((len(pop), 3)), axis=1)  # per-person order of web/app/store
+    early = omni & (nth < 3)
+    channel[early] = trio[owner[early], nth[early]]
+    return channel
+
+
+def _lines(rng: np.random.Generator, pop: Population, cat: Catalogue, timeline: Timeline,
+           order_person: np.ndarray, order_s: np.ndarray, n_lines: np.ndarray
+           ) -> dict[str, np.ndarray]:
+    """Products, quantities, prices, discounts and returns of every order line."""
+    line_order = np.repeat(np.arange(len(order_person)), n_lines)
+    person = order_person[line_order]
+    g = pop.group[person]
+    k = len(line_order)
+    favourite = (rng.random(k)[:, None] > pop.fav_cum[person]).sum(axis=1)
+    fav_cat = pop.fav_cats[person, np.minimum(favourite, 2)]
+    any_cat = rng.choice(len(cat.category_weight), size=k, p=cat.category_weight)
+    category = np.where((rng.random(k) < pop.affinity[person]) & (fav_cat >= 0), fav_cat,
+                        any_cat)
+    fan = (pop.team[person] >= 0) & np.isin(category, _TEAM_CATEGORIES) & (rng.random(k) < 0.75)
+    team = np.where(fan, pop.team[person], -1)
+    quantile = pop.price_pref[person] + rng.normal(0.0, 0.12, k)
+    product = cat.pick(category, team, quantile)
+    category = cat.category[product]
+    qty_p = np.where((category == _GROCERY)[:, None], [[0.5, 0.8, 1.0]], [[0.82, 0.95, 1.0]])
+    quantity = 1 + (rng.random(k)[:, None] > qty_p).sum(axis=1)
+    gross = cat.price[product] * quantity
+    day = order_s[line_order] // SECONDS_PER_DAY
+    promo = timeline.is_promo(day)
+    p_discount = np.minimum(_per_group("discount_prob")[g] * np.where(promo, 2.0, 1.0), 0.95)
+    rates = np.array([np.resize(p.discount_rates, 4) for p in GROUPS])
+    rate = rates[g, rng.integers(0, 4, k)]
+    discount = np.where(rng.random(k) < p_discount, np.round(gross * rate, 2), 0.0)
+    amount = np.maximum(np.round(gross - discount, 2), 0.0)
+    p_return = _per_group("return_rate")[g] * _RETURN_FACTOR[category]
+    returned = rng.random(k) < p_return
+    return {"line_order": line_order, "product": product, "category": category,
+            "quantity": quantity, "amount": amount, "discount": discount, "returned": returned}
+
+
+def draw_purchases(rng: np.random.Generator, pop: Population, ids: Identities,
+                   cat: Catalogue, timeline: Timeline, first_order_number: int,
+                   order_id_width: int) -> Purchases:
+    """All orders of a chunk of people; order ids start at ``first_order_number``."""
+    first_s, last_day, count, same_session = _schedule(rng, pop, timeline)
+    owner = np.repeat(np.arange(len(pop)), count)
+    nth = np.arange(len(owner)) - np.repeat(np.cumsum(count) - count, count)
+    day = _order_times(rng, pop, timeline, owner, nth, first_s, last_day, count)
+    channel = _channels(rng, pop, owner, nth)
+    # an order placed while signing up uses the sign-up channel
+    join_ch = np.array([MIX_CHANNELS.index(c) if c in MIX_CHANNELS else -1
+                        for c in JOIN_CHANNELS])[pop.join_channel[owner]]
+    at_signup = (nth == 0) & same_session[owner] & (join_ch >= 0)
+    channel = np.where(at_signup, join_ch, channel)
+    seconds = day * SECONDS_PER_DAY + time_of_day(rng, channel == STORE)
+    seconds = np.where(nth == 0, np.where(same_session[owner], first_s[owner],
+                                          (first_s[owner] // SECONDS_PER_DAY) * SECONDS_PER_DAY
+                                          + seconds % SECONDS_PER_DAY), seconds)
+    seconds = np.clip(seconds, first_s[owner], timeline.end_s)
+    order = np.lexsort((seconds, owner))
+    owner, seconds, channel = owner[order], seconds[order], channel[order]
+    store = cat.stores.visited(rng.random((len(owner), 2)), pop.home_store[owner],
+                               pop.region[owner])
+    store = np.where(channel == STORE, store, -1)
+    n_lines = 1 + np.minimum(rng.poisson(_per_group("extra_lines")[pop.group[owner]]), 3)
+    lines = _lines(rng, pop, cat, timeline, owner, seconds, n_lines)
+    failed = (channel != STORE) & (rng.random(len(owner)) < _DELIVERY_FAILURE[pop.group[owner]])
+    # a person with a second profile sometimes buys under it (often at a till)
+    to_dup = (ids.has_dup[owner] & (seconds >= ids.dup_created_s[owner])
+              & (rng.random(len(owner)) < np.where(channel == STORE, 0.6, 0.3)))
+    lo = lines["line_order"]
+    person_index = pa.array(owner[lo])
+    customer = pc.if_else(to_dup[lo], ids.dup_customer_id.take(person_index),
+                          ids.customer_id.take(person_index))
+    table = pa.table({
+        "order_id": col.ids("O", first_order_number + lo, order_id_width),
+        "customer_id": customer,
+        "ordered_at": col.timestamps(seconds[lo]),
+        "channel": col.lookup(schema.ORDER_CHANNELS, channel[lo]),
+        "store_id": col.lookup(cat.stores.ids, store[lo]),
+        "product_id": col.lookup(cat.product_ids, lines["product"]),
+        "category": col.lookup(voc.CATEGORY_NAMES, lines["category"]),
+        "quantity": col.floats(lines["quantity"], 0),
+        "amount": col.floats(lines["amount"]),
+        "discount": col.floats(lines["discount"]),
+        "returned": pa.array(lines["returned"]),
+    })
+    line_start = np.cumsum(n_lines) - n_lines
+    return Purchases(
+        table=table, order_person=owner, order_s=seconds, order_channel=channel,
+        order_store=store, order_failed=failed, order_line_start=line_start,
+        order_lines=n_lines, line_product=lines["product"], line_category=lines["category"],
+        line_returned=lines["returned"], person_first=first_s, person_orders=count,
+    )

@@ -1,0 +1,177 @@
+"""Web and app browsing sessions: the funnel before (and without) a purchase.
+
+Every session follows one template: a landing event (``page_view`` on the web,
+``app_open`` in the app), maybe a ``search``, maybe a login, some ``product_view``s,
+``add_to_cart``s, maybe a ``remove_from_cart`` and maybe ``checkout_started``. A session
+that ends in an order views and adds exactly the products bought and ends just before the
+order time. Sessions without an order are browse abandonments (views only) or cart
+abandonments (items added, sometimes checkout started, no order).
+
+Web sessions are logged in, anonymous (a cookie only), or start anonymous and log in,
+which writes one event carrying both the cookie and the e-mail: the link identity
+resolution needs to attach anonymous browsing to a customer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from personae.generate import vocabulary as voc
+from personae.generate.catalogue import Catalogue
+from personae.generate.columns import SECONDS_PER_DAY, hashed
+from personae.generate.eventlog import (
+    CHANNEL,
+    TYPE,
+    EventLog,
+    EventProperties,
+    Mode,
+    cookie_keys,
+    device_keys,
+)
+from personae.generate.groups import GROUPS
+from personae.generate.population import Population
+from personae.generate.purchases import APP, WEB, Purchases
+from personae.generate.seasonality import Timeline, time_of_day
+
+SLOTS = 6  # most product views a session has
+_TEAM_CATEGORIES = np.array([voc.CATEGORY_NAMES.index(c) for c in voc.TEAM_CATEGORIES])
+_WEB_KNOWN, _WEB_ANON, _WEB_LOGIN, _APP_KNOWN, _APP_ANON = range(5)
+
+
+def _browse_products(rng: np.random.Generator, pop: Population, cat: Catalogue,
+                     person: np.ndarray, anchor: np.ndarray) -> np.ndarray:
+    """``(sessions, SLOTS)`` products browsed around each session's anchor category."""
+    s = len(person)
+    p = np.repeat(person, SLOTS)
+    a = np.repeat(anchor, SLOTS)
+    fan = (pop.team[p] >= 0) & np.isin(a, _TEAM_CATEGORIES) & (rng.random(s * SLOTS) < 0.5)
+    quantile = pop.price_pref[p] + rng.normal(0.0, 0.2, s * SLOTS)
+    return cat.pick(a, np.where(fan, pop.team[p], -1), quantile).reshape(s, SLOTS)
+
+
+def _anchor_categories(rng: np.random.Generator, pop: Population, cat: Catalogue,
+                       person: np.ndarray) -> np.ndarray:
+    """A category per session: a favourite with the person's affinity, else a popular one."""
+    k = len(person)
+    favourite = (rng.random(k)[:, None] > pop.fav_cum[person]).sum(axis=1)
+    fav_cat = pop.fav_cats[person, np.minimum(favourite, 2)]
+    any_cat = rng.choice(len(cat.category_weight), size=k, p=cat.category_weight)
+    return np.where((rng.random(k) < pop.affinity[person]) & (fav_cat >= 0), fav_cat, any_cat)
+
+
+def browsing_sessions(rng: np.random.Generator, pop: Population, cat: Catalogue,
+                      timeline: Timeline, bought: Purchases, props: EventProperties,
+                      active_end_s: np.ndarray, person_global: np.ndarray,
+                      has_login_id: np.ndarray, log: EventLog) -> None:
+    """Append purchase sessions (before web/app orders) and abandoned sessions to ``log``."""
+    n = len(pop)
+    # sessions that end in an order
+    online = np.flatnonzero(np.isin(bought.order_channel, (WEB, APP)))
+    online = online[rng.random(len(online)) < np.where(bought.order_channel[online] == APP,
+                                                       0.85, 0.75)]
+    p_person = bought.order_person[online]
+    p_lines = np.minimum(bought.order_lines[online], 4)
+    p_anchor = bought.line_category[bought.order_line_start[online]]
+    # sessions that do not
+    months = np.maximum(active_end_s - pop.join_s, 0) / SECONDS_PER_DAY / 30.44
+    rate = np.array([g.browse_per_month for g in GROUPS])[pop.group]
+    n_browse = rng.poisson(rate * months)
+    b_person = np.repeat(np.arange(n), n_browse)
+    b_anchor = _anchor_categories(rng, pop, cat, b_person)
+    person = np.concatenate([p_person, b_person])
+    purchase = np.arange(len(person)) < len(online)
+    s = len(person)
+    anchor = np.concatenate([p_anchor, b_anchor])
+    lines = np.concatenate([p_lines, np.zeros(len(b_person), dtype=np.int64)])
+    # channel: orders keep theirs; other sessions use the app if the person has it
+    in_app = np.concatenate([bought.order_channel[online] == APP,
+                             pop.app_user[b_person] & (rng.random(len(b_person)) < 0.5)])
+    # funnel counts
+    cart = ~purchase & (rng.random(s) < 0.4)
+    views = np.where(purchase, lines + np.minimum(rng.poisson(0.8, s), 2),
+                     1 + np.minimum(rng.poisson(0.8, s), 3))
+    adds = np.where(purchase, lines, np.where(cart, np.minimum(1 + (rng.random(s) < 0.25),
+                                                                 views), 0))
+    removes = (cart & (rng.random(s) < 0.3)).astype(np.int64)
+    checkout = (purchase | (cart & (rng.random(s) < 0.25))).astype(np.int64)
+    search = (rng.random(s) < 0.35).astype(np.int64)
+    # identity mode of the session
+    u = rng.random(s)
+    web_mode = np.where(purchase, np.where(u < 0.7, _WEB_KNOWN, _WEB_LOGIN),
+                        np.select([u < 0.4, u < 0.5], [_WEB_KNOWN, _WEB_LOGIN], _WEB_ANON))
+    web_mode = np.where((web_mode == _WEB_LOGIN) & ~has_login_id[person], _WEB_KNOWN, web_mode)
+    app_mode = np.where(purchase | (u < 0.85), _APP_KNOWN, _APP_ANON)
+    mode = np.where(in_app, app_mode, web_mode)
+    login = (mode == _WEB_LOGIN).astype(np.int64)
+    # products: purchase sessions view what they buy first
+    slots = _browse_products(rng, pop, cat, person, anchor)
+    first_line = bought.order_line_start[online]
+    for j in range(4):
+        has = p_lines > j
+        rows = np.flatnonzero(has)
+        slots[rows, j] = bought.line_product[first_line[has] + j]
+    # expand sessions into events
+    n_events = 1 + search + login + views + adds + removes + checkout
+    sess = np.repeat(np.arange(s), n_events)
+    start = np.cumsum(n_events) - n_events
+    k = np.arange(len(sess)) - start[sess]
+    b2 = 1 + search[sess]
+    b3 = b2 + login[sess]
+    b4 = b3 + views[sess]
+    b5 = b4 + adds[sess]
+    b6 = b5 + removes[sess]
+    landing = np.where(in_app[sess], TYPE["app_open"], TYPE["page_view"])
+    etype = np.select(
+        [k < 1, k < b2, k < b3, k < b4, k < b5, k < b6],
+        [landing, TYPE["search"], TYPE["page_view"], TYPE["product_view"], TYPE["add_to_cart"],
+         TYPE["remove_from_cart"]], TYPE["checkout_started"])
+    slot = np.select([k < b3, k < b4, k < b5, k < b6], [0, k - b3, k - b4, 0], 0)
+    with_product = (k >= b3) & (k < b6)
+    product = np.where(with_product, slots[sess, np.clip(slot, 0, SLOTS - 1)], -1)
+    category = np.where(with_product, cat.category[np.maximum(product, 0)],
+                        np.where((k >= 1) & (k < b2), anchor[sess], -1))
+    # properties: landing page, search query, login, items at checkout
+    team = pop.team[person]
+    team_search = (team >= 0) & np.isin(anchor, _TEAM_CATEGORIES) & (rng.random(s) < 0.3)
+    q = (rng.random(s) * props.query_count[anchor]).astype(np.int64)
+    query = np.where(team_search, props.team_query[np.maximum(team, 0)], props.query[anchor, q])
+    page = props.page[rng.integers(0, len(props.page), s)]
+    prop = np.select(
+        [k < 1, k < b2, k < b3, k >= b6],
+        [np.where(in_app[sess], -1, page[sess]), query[sess], props.login,
+         props.items[np.minimum(adds[sess], 8)]], -1)
+    # identity of each event
+    m = mode[sess]
+    before_login = k < b2
+    ev_mode = np.select(
+        [m == _WEB_KNOWN, m == _WEB_ANON, (m == _WEB_LOGIN) & before_login,
+         (m == _WEB_LOGIN) & (k < b3), m == _WEB_LOGIN, m == _APP_KNOWN],
+        [Mode.KNOWN, Mode.ANON_COOKIE, Mode.ANON_COOKIE, Mode.LOGIN, Mode.KNOWN,
+         Mode.KNOWN_DEVICE], Mode.ANON_DEVICE)
+    g = person_global[person]
+    n_cookies = 1 + (hashed(g, 7) % np.uint64(3)).astype(np.int64)
+    n_devices = 1 + (hashed(g, 8) % np.uint64(2)).astype(np.int64)
+    cookie = cookie_keys(g, (rng.random(s) * n_cookies).astype(np.int64))
+    device = device_keys(g, (rng.random(s) * n_devices).astype(np.int64))
+    key = np.where(in_app, device, cookie)[sess]
+    key = np.where(np.isin(ev_mode, (Mode.KNOWN,)), np.uint64(0), key)
+    # timing: seconds between events; purchase sessions end just before the order
+    gaps = np.where(k == 0, 0, 5 + rng.exponential(40.0, len(sess))).astype(np.int64)
+    offset = np.cumsum(gaps)
+    offset -= np.repeat(offset[start], n_events)
+    duration = offset[start + n_events - 1]
+    order_s = bought.order_s[online] - duration[: len(online)] - rng.integers(10, 120,
+                                                                              len(online))
+    sens = np.array([g.promo_sensitivity for g in GROUPS])
+    lo = pop.join_s[b_person] / SECONDS_PER_DAY
+    hi = np.maximum(active_end_s[b_person] / SECONDS_PER_DAY - 1, lo)
+    day = np.empty(len(b_person), dtype=np.int64)
+    for gi in range(len(GROUPS)):
+        sel = pop.group[b_person] == gi
+        day[sel] = timeline.sample_days(rng, lo[sel], hi[sel], float(sens[gi]))
+    browse_s = np.maximum(day * SECONDS_PER_DAY + time_of_day(rng, np.zeros(len(day), bool)),
+                          pop.join_s[b_person])
+    session_start = np.concatenate([order_s, browse_s])
+    channel = np.where(in_app, CHANNEL["app"], CHANNEL["web"])
+    log.add(person[sess], session_start[sess] + offset, etype, channel[sess], ev_mode,
+            product=product, category=category, props=prop, key=key)

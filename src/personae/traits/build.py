@@ -1,0 +1,75 @@
+"""Compose every trait module into one row per customer, as a single Ibis expression.
+
+Each module contributes aggregate expressions over a shared scan (orders once, events once,
+surveys once, consents once) and derived columns; this module only wires them together so the
+engine can run the whole thing as one query.
+"""
+
+from __future__ import annotations
+
+import ibis
+
+from personae.schema import IDENTIFIER_KINDS
+from personae.traits import behaviour, channels, consent, experience, journey, occasions, value
+from personae.traits.affinities import top_affinities
+from personae.traits.inputs import TraitInputs
+
+ORDER_MODULES = (value, channels, occasions)
+EVENT_MODULES = (behaviour, journey)
+PROFILE_COLUMNS = (
+    "first_name", "last_name", "email", "phone", "created_at", "birth_date", "gender",
+    "occupation", "income_band", "country", "region", "city", "postcode", "home_store_id",
+    "join_channel", "interests", "preferences",
+)
+_PROSPECT_PREFIXES = tuple(f"{k}:" for k in IDENTIFIER_KINDS if k != "customer_id")
+
+
+def population(inputs: TraitInputs) -> ibis.Table:
+    """Every known customer: profiles, buyers, and identified (non-anonymous) event actors."""
+    ids = [
+        inputs.customers.select("customer_id"),
+        inputs.orders.select("customer_id"),
+        inputs.surveys.select("customer_id"),
+        inputs.events.select("customer_id"),
+    ]
+    u = ibis.union(*ids, distinct=True)
+    known = ibis.literal(True)
+    for p in _PROSPECT_PREFIXES:
+        known = known & ~u.customer_id.startswith(p)
+    return u.filter(u.customer_id.notnull() & known)
+
+
+def base_traits(inputs: TraitInputs, affinities: ibis.Table) -> ibis.Table:
+    """All traits that do not need fitted models (CLV, P(alive)) — see pipeline for the rest."""
+    o = inputs.orders
+    order_aggs: dict[str, ibis.Value] = {}
+    for m in ORDER_MODULES:
+        order_aggs.update(m.order_aggregates(o, inputs))
+    per_orders = o.group_by("customer_id").aggregate(**order_aggs)
+
+    firsts = per_orders.select("customer_id", first_order_at=per_orders.first_order_at)
+    e = inputs.events.left_join(firsts, "customer_id")
+    e = e.select(*inputs.events.columns, first_order_at=e.first_order_at)
+    event_aggs: dict[str, ibis.Value] = {}
+    for m in EVENT_MODULES:
+        event_aggs.update(m.event_aggregates(e, inputs))
+    per_events = e.group_by("customer_id").aggregate(**event_aggs)
+
+    profile = inputs.customers.select("customer_id", *PROFILE_COLUMNS)
+    t = population(inputs)
+    for part in (
+        profile, per_orders, per_events, experience.survey_aggregates(inputs),
+        consent.latest_consents(inputs), channels.preferred_service_channel(inputs),
+        behaviour.browse_abandonment(inputs), top_affinities(affinities),
+    ):
+        joined = t.left_join(part, "customer_id")
+        t = joined.drop(*[c for c in joined.columns if c.endswith("_right")])
+
+    derived: dict[str, ibis.Value] = {}
+    for module in (value, channels, occasions, behaviour, experience, journey, consent):
+        derived.update(module.derived(t, inputs))
+    t = t.mutate(**derived)
+    drop = [c for c in ("purchase_days", "order_lines", "returned_lines", "discount_total",
+                        "holiday_spend", "last_add_to_cart_at", "consideration_signals")
+            if c in t.columns]
+    return t.drop(*drop).mutate(as_of=inputs.as_of_date)

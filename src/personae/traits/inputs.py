@@ -1,0 +1,84 @@
+"""What every trait computation reads: the canonical tables as of a date, as Ibis tables.
+
+Building the traits never looks past ``as_of``: rows stamped later are filtered out here,
+once, so a build for a past date is reproducible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import ibis
+from ibis import _
+
+from personae.traits.settings import TraitSettings
+
+
+@dataclass(frozen=True)
+class TraitInputs:
+    """Resolved canonical tables (``customer_id`` is the unified id), cut at ``as_of``.
+
+    Attributes:
+        as_of: the last day included (a date).
+        customers: one row per unified customer (attributes).
+        orders: order lines with ``order_key`` (order id, or the day when a file has none),
+            ``day`` and ``net_amount`` (0 for returned lines) added.
+        events, surveys, consents, products: the canonical tables.
+    """
+
+    as_of: date
+    customers: ibis.Table
+    orders: ibis.Table
+    events: ibis.Table
+    surveys: ibis.Table
+    consents: ibis.Table
+    products: ibis.Table
+    settings: TraitSettings
+
+    @property
+    def as_of_date(self) -> ibis.Value:
+        return ibis.date(self.as_of.isoformat())
+
+    def days_before(self, days: int) -> ibis.Value:
+        """Start (inclusive) of a window of ``days`` days ending on ``as_of``."""
+        start = datetime.combine(self.as_of, datetime.min.time()) - timedelta(days=days - 1)
+        return ibis.timestamp(start.isoformat(sep=" "))
+
+
+def end_of(as_of: date) -> datetime:
+    """The exclusive end of day ``as_of``."""
+    return datetime.combine(as_of + timedelta(days=1), datetime.min.time())
+
+
+def prepare(
+    as_of: date,
+    *,
+    customers: ibis.Table,
+    orders: ibis.Table,
+    events: ibis.Table,
+    surveys: ibis.Table,
+    consents: ibis.Table,
+    products: ibis.Table,
+    settings: TraitSettings | None = None,
+) -> TraitInputs:
+    """Cut every table at the end of ``as_of`` and add the derived order columns."""
+    end = ibis.timestamp(end_of(as_of).isoformat(sep=" "))
+    o = orders.filter(_.ordered_at < end)
+    o = o.mutate(
+        day=_.ordered_at.date(),
+        order_key=ibis.coalesce(_.order_id, "day:" + _.ordered_at.date().cast("string")),
+        net_amount=ibis.ifelse(_.returned.fill_null(False), 0.0, _.amount),
+        gross_amount=_.amount,
+    )
+    c = customers.filter(_.created_at.isnull() | (_.created_at < end))
+    return TraitInputs(
+        as_of=as_of,
+        customers=c,
+        orders=o,
+        events=events.filter(_.occurred_at < end),
+        surveys=surveys.filter(_.answered_at < end),
+        consents=consents.filter(_.recorded_at < end),
+        products=products,
+        settings=settings or TraitSettings(),
+    )

@@ -1,0 +1,86 @@
+"""Settings for traits, RFM and lifecycle rules (part of :class:`personae.config.Settings`).
+
+Every threshold a marketer might argue about is here, documented, with a sensible default.
+Override in ``personae.yaml`` under ``traits:``.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class HolidayPeriod(BaseModel):
+    """A yearly period, inclusive, as month-day strings (``"11-20"`` … ``"12-31"``)."""
+
+    name: str
+    start: str
+    end: str
+
+
+class RfmRule(BaseModel):
+    """A named RFM segment: recency score range and combined frequency-monetary score range.
+
+    ``fm`` is ``round((F + M) / 2)``. Rules are tried in order; the first match wins.
+    """
+
+    name: str
+    r: tuple[int, int]
+    fm: tuple[int, int]
+
+
+DEFAULT_RFM_RULES = [
+    RfmRule(name="Champions", r=(5, 5), fm=(4, 5)),
+    RfmRule(name="Champions", r=(4, 4), fm=(5, 5)),
+    RfmRule(name="Loyal Customers", r=(3, 4), fm=(4, 5)),
+    RfmRule(name="Potential Loyalist", r=(4, 5), fm=(2, 3)),
+    RfmRule(name="New Customers", r=(5, 5), fm=(1, 1)),
+    RfmRule(name="Promising", r=(4, 4), fm=(1, 1)),
+    RfmRule(name="Need Attention", r=(3, 3), fm=(3, 3)),
+    RfmRule(name="About To Sleep", r=(3, 3), fm=(1, 2)),
+    RfmRule(name="Can't Lose Them", r=(1, 1), fm=(4, 5)),
+    RfmRule(name="Can't Lose Them", r=(2, 2), fm=(5, 5)),
+    RfmRule(name="At Risk", r=(1, 2), fm=(3, 4)),
+    RfmRule(name="Hibernating", r=(2, 2), fm=(1, 2)),
+    RfmRule(name="Lost", r=(1, 1), fm=(1, 2)),
+]
+
+RFM_SEGMENTS = (
+    "Champions", "Loyal Customers", "Potential Loyalist", "New Customers", "Promising",
+    "Need Attention", "About To Sleep", "At Risk", "Can't Lose Them", "Hibernating", "Lost",
+)
+
+
+class LifecycleSettings(BaseModel):
+    """Thresholds of the lifecycle stages (see docs/traits.md#lifecycle)."""
+
+    new_days: int = Field(90, description="A first order this recent makes a customer 'new'.")
+    active_rhythm: float = Field(
+        1.5, description="Active while days since last order ≤ this × the customer's own gap.")
+    lapsed_rhythm: float = Field(
+        3.0, description="Lapsed once days since last order > this × the customer's own gap.")
+    active_p_alive: float = Field(0.5, description="Active also needs P(alive) at least this.")
+    lapsed_p_alive: float = Field(0.2, description="P(alive) below this means lapsed.")
+    lapsed_max_days: int = Field(540, description="No order for this long is lapsed, whatever the rhythm.")
+    default_gap_days: float = Field(
+        60.0, description="Gap assumed for one-order customers when the data cannot tell "
+                          "(the median gap of repeat customers is used when there is one).")
+
+
+class TraitSettings(BaseModel):
+    """Windows and thresholds used when computing traits."""
+
+    cart_abandonment_days: int = Field(7, description="Window for cart abandonment.")
+    browse_abandonment_days: int = Field(14, description="Window for browse abandonment.")
+    support_window_days: int = Field(90, description="Window for counting support contacts.")
+    engagement_window_days: int = Field(90, description="Window for email/app engagement counts.")
+    consideration_window_days: int = Field(
+        90, description="Product views, searches or carts this recent make a prospect 'considering'.")
+    affinity_recent_months: int = Field(6, description="Window for a consistent affinity.")
+    affinity_strong_months: int = Field(3, description="Distinct months in the window for 'strong'.")
+    holidays: list[HolidayPeriod] = Field(default_factory=lambda: [
+        HolidayPeriod(name="black_friday_to_new_year", start="11-20", end="12-31"),
+        HolidayPeriod(name="valentines", start="02-07", end="02-14"),
+        HolidayPeriod(name="mothers_day", start="05-01", end="05-12"),
+    ])
+    rfm_rules: list[RfmRule] = Field(default_factory=lambda: list(DEFAULT_RFM_RULES))
+    lifecycle: LifecycleSettings = Field(default_factory=LifecycleSettings)

@@ -1,0 +1,51 @@
+"""Value traits: recency, frequency, monetary value and the purchase rhythm.
+
+An *order* is an ``order_id``; in files without order ids, the purchases of one day count as
+one order (the convention of the customer-base literature). ``monetary`` is net of returns.
+"""
+
+from __future__ import annotations
+
+import ibis
+
+from personae.traits.inputs import TraitInputs
+
+
+def order_aggregates(o: ibis.Table, inputs: TraitInputs) -> dict[str, ibis.Value]:
+    """Per-customer aggregates over order lines (one scan, shared with other modules)."""
+    returned = o.returned.fill_null(False)
+    return {
+        "frequency": o.order_key.nunique(),
+        "purchase_days": o.day.nunique(),
+        "order_lines": o.count(),
+        "gross_revenue": o.gross_amount.sum(),
+        "monetary": o.net_amount.sum(),
+        "returned_lines": returned.ifelse(1, 0).sum(),
+        "discount_total": o.discount.fill_null(0.0).sum(),
+        "first_order_at": o.ordered_at.min(),
+        "last_order_at": o.ordered_at.max(),
+    }
+
+
+def derived(t: ibis.Table, inputs: TraitInputs) -> dict[str, ibis.Value]:
+    """Traits computed from the aggregates (and ``created_at``) of one customer."""
+    as_of = inputs.as_of_date
+    has_orders = t.frequency.fill_null(0) > 0
+    span = t.last_order_at.date().delta(t.first_order_at.date(), unit="day")
+    return {
+        "frequency": t.frequency.fill_null(0),
+        "monetary": t.monetary.fill_null(0.0),
+        "gross_revenue": t.gross_revenue.fill_null(0.0),
+        "recency_days": as_of.delta(t.last_order_at.date(), unit="day"),
+        "aov": ibis.ifelse(has_orders, t.monetary / t.frequency, None),
+        "days_since_first_order": as_of.delta(t.first_order_at.date(), unit="day"),
+        "tenure_days": as_of.delta(
+            ibis.coalesce(t.created_at, t.first_order_at).date(), unit="day"),
+        "avg_days_between_orders": ibis.ifelse(
+            t.purchase_days > 1, span.cast("float64") / (t.purchase_days - 1), None),
+        "returns_ratio": ibis.ifelse(
+            t.order_lines > 0, t.returned_lines.cast("float64") / t.order_lines, None),
+        "discount_share": ibis.ifelse(
+            (t.gross_revenue + t.discount_total) > 0,
+            t.discount_total / (t.gross_revenue + t.discount_total), None),
+    }
