@@ -62,6 +62,8 @@ class GroupedRows:
     uniques: list[FloatArray]
     codes: list[NDArray[np.intp]]
     weight: FloatArray
+    #: for each input row, the position of its distinct row (-1 if dropped for weight 0)
+    inverse: NDArray[np.intp]
 
     def column(self, j: int) -> FloatArray:
         return self.uniques[j][self.codes[j]]
@@ -91,9 +93,11 @@ def group_rows(*columns: FloatArray, weight: FloatArray) -> GroupedRows:
     totals = np.bincount(group, weights=weight, minlength=n_groups)
     keep = totals > 0
     rep = representative[keep]
+    position = np.full(n_groups, -1, dtype=np.intp)
+    position[keep] = np.arange(int(keep.sum()), dtype=np.intp)
     uniques = [np.asarray(u, dtype=np.float64) for _, u in factorized]
     codes = [c[rep].astype(np.intp) for c, _ in factorized]
-    return GroupedRows(uniques, codes, totals[keep])
+    return GroupedRows(uniques, codes, totals[keep], position[group])
 
 
 def maximise(
@@ -102,24 +106,27 @@ def maximise(
     *,
     model: str,
     names: tuple[str, ...],
-    warm_start: bool = False,
+    hess0: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """Minimise a (mean negative log-likelihood, gradient) objective over log-parameters.
 
     L-BFGS-B with the analytic gradient inside a box ``|theta| <= LOG_BOUND``, then Newton
     steps with a finite-difference Hessian to polish the optimum (L-BFGS-B often stops a few
-    1e-6 short, which matters when pinning published estimates). With ``warm_start`` (theta0
-    already close, e.g. from a subsample) Newton goes first and L-BFGS-B only runs if it
-    does not converge.
+    1e-6 short, which matters when pinning published estimates). Given ``hess0`` (theta0 is
+    then a warm start, e.g. the optimum on a subsample, and hess0 the Hessian there), Newton
+    steps with that fixed Hessian go first — one objective call each — and L-BFGS-B only runs
+    if they do not converge.
 
     Returns:
         The optimum and the Hessian of ``objective`` there (reused for the covariance).
     """
     with np.errstate(all="ignore"):
-        theta = theta0 if warm_start else _lbfgsb(objective, theta0)
-        theta, value, hess, converged = _newton(objective, theta)
-        if warm_start and not converged:
-            theta, value, hess, _ = _newton(objective, _lbfgsb(objective, theta))
+        converged = False
+        if hess0 is not None:
+            theta, value, converged = _newton(objective, theta0, hess0)
+        if not converged:
+            theta, value, converged = _newton(objective, _lbfgsb(objective, theta0))
+        hess = numerical_hessian(objective, theta)
     if not np.isfinite(value):
         raise ModelError(
             f"{model}: the log-likelihood is not finite at the optimum",
@@ -148,29 +155,36 @@ def _lbfgsb(objective: Objective, theta0: FloatArray, ftol: float = 1e-13) -> Fl
 
 
 def _newton(
-    objective: Objective, theta: FloatArray, max_steps: int = 8
-) -> tuple[FloatArray, float, FloatArray, bool]:
-    """Newton steps until the step is below 1e-7; returns (theta, value, hessian, converged)."""
+    objective: Objective, theta: FloatArray, hess: FloatArray | None = None, max_steps: int = 30
+) -> tuple[FloatArray, float, bool]:
+    """Newton steps until the step is below 1e-8; returns (theta, value, converged).
+
+    Without ``hess`` the Hessian is recomputed after every large step (true Newton); with it,
+    that Hessian is kept (the chord method: linear convergence at a rate set by how far the
+    given Hessian is from the true one, but one objective call per step).
+    """
     value, grad = objective(theta)
-    hess = numerical_hessian(objective, theta, grad)
+    refresh = hess is None
+    if hess is None:
+        hess = numerical_hessian(objective, theta, grad)
     for _ in range(max_steps):
         try:
             step = np.linalg.solve(hess, grad)
         except np.linalg.LinAlgError:
-            return theta, value, hess, False
+            return theta, value, False
         if not np.all(np.isfinite(step)):
-            return theta, value, hess, False
-        if np.max(np.abs(step)) < 1e-7:
-            return theta, value, hess, True
+            return theta, value, False
+        if np.max(np.abs(step)) < 1e-8:
+            return theta, value, True
         candidate = np.clip(theta - step, -LOG_BOUND, LOG_BOUND)
         cand_value, cand_grad = objective(candidate)
-        if not np.isfinite(cand_value) or cand_value > value + 1e-12 * abs(value):
-            return theta, value, hess, False
+        if not np.isfinite(cand_value) or cand_value > value + 1e-13 * abs(value):
+            # no further decrease: converged if the step was already tiny
+            return theta, value, bool(np.max(np.abs(step)) < 1e-6)
         theta, value, grad = candidate, cand_value, cand_grad
-        if np.max(np.abs(step)) < 1e-4:
-            return theta, value, hess, True  # the Hessian barely changes over such a step
-        hess = numerical_hessian(objective, theta, grad)
-    return theta, value, hess, False
+        if refresh and np.max(np.abs(step)) > 1e-3:
+            hess = numerical_hessian(objective, theta, grad)
+    return theta, value, False
 
 
 def numerical_hessian(

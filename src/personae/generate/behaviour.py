@@ -84,7 +84,7 @@ def _email(rng: np.random.Generator, pop: Population, consents: Consents,
     eligible = ((base[None, :] >= consents.email_from[:, None])
                 & (base[None, :] < consents.email_until[:, None])
                 & (base[None, :] >= pop.join_s[:, None]))
-    p = np.where(props.campaign_sale[None, :], 0.6, 0.2) * np.where(
+    p = np.where(props.campaign_sale[None, :], 0.3, 0.07) * np.where(
         pop.group == 1, 1.4, 1.0)[:, None]
     sent = eligible & (rng.random((n, len(base)), dtype=np.float32) < p)
     person, campaign = np.nonzero(sent)
@@ -110,19 +110,19 @@ def _sms_push_app(rng: np.random.Generator, pop: Population, consents: Consents,
     eligible = ((base[None, :] >= consents.sms_from[:, None])
                 & (base[None, :] < consents.sms_until[:, None]))
     person, campaign = np.nonzero(eligible & (rng.random((n, len(base)), dtype=np.float32)
-                                              < 0.5))
+                                              < 0.25))
     log.add(person, base[campaign] + rng.integers(0, 3600, len(person)), "sms_sent", "sms",
             Mode.KNOWN_PHONE, props=props.sms[campaign])
     device0 = device_keys(person_global, np.zeros(n, dtype=np.int64))
     lo = np.maximum(consents.push_from, pop.join_s)
     hi = np.minimum(np.minimum(consents.push_until, active_end), lo + 20 * 365 * DAY)
     months = np.where(consents.push_from < consents.push_until, (hi - lo) / DAY / 30.44, 0)
-    count = rng.poisson(0.35 * np.maximum(months, 0))
+    count = rng.poisson(0.2 * np.maximum(months, 0))
     who = np.repeat(np.arange(n), count)
     log.add(who, _uniform_times(rng, lo[who], hi[who]), "push_open", "push", Mode.KNOWN_DEVICE,
             props=props.push[rng.integers(0, len(props.push), len(who))], key=device0[who])
     months = np.where(pop.app_user, (active_end - pop.join_s) / DAY / 30.44, 0)
-    count = rng.poisson(np.where(pop.group == OMNI, 1.0, 0.4) * np.maximum(months, 0))
+    count = rng.poisson(np.where(pop.group == OMNI, 0.15, 0.06) * np.maximum(months, 0))
     who = np.repeat(np.arange(n), count)
     mode = np.where(rng.random(len(who)) < 0.9, Mode.KNOWN_DEVICE, Mode.ANON_DEVICE)
     log.add(who, _uniform_times(rng, pop.join_s[who], active_end[who]), "app_open", "app",
@@ -223,7 +223,7 @@ def _service(rng: np.random.Generator, pop: Population, ids: Identities,
 def _visitors(rng: np.random.Generator, n_people: int, chunk: int, cat: Catalogue,
               timeline: Timeline, props: EventProperties, log: EventLog) -> None:
     """Anonymous visitors who browse a little and never sign up."""
-    visitors = int(round(0.35 * n_people))
+    visitors = int(round(0.2 * n_people))
     sessions = 1 + rng.poisson(0.6, visitors)
     visitor = np.repeat(np.arange(visitors), sessions)
     s = len(visitor)

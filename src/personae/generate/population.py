@@ -164,22 +164,26 @@ def _home_store(rng: np.random.Generator, city: np.ndarray, region: np.ndarray,
     u = rng.random(n)
     c_count = st.city_start[city + 1] - st.city_start[city]
     r_count = st.region_start[region + 1] - st.region_start[region]
-    in_city = st.city_stores[st.city_start[city] + np.minimum(
-        (u * c_count).astype(np.int64), np.maximum(c_count - 1, 0))]
-    in_region = st.region_stores[st.region_start[region] + np.minimum(
-        (u * r_count).astype(np.int64), np.maximum(r_count - 1, 0))]
+    # indices are clipped so cities/regions without a store index safely (then unused)
+    in_city = st.city_stores[np.minimum(st.city_start[city] + np.minimum(
+        (u * c_count).astype(np.int64), np.maximum(c_count - 1, 0)), len(st) - 1)]
+    in_region = st.region_stores[np.minimum(st.region_start[region] + np.minimum(
+        (u * r_count).astype(np.int64), np.maximum(r_count - 1, 0)), len(st) - 1)]
     home = np.where(c_count > 0, in_city, np.where(r_count > 0, in_region, -1))
     return np.where(rng.random(n) < 0.07, -1, home)
 
 
 def draw_population(rng: np.random.Generator, n: int, timeline: Timeline,
                     cat: Catalogue) -> Population:
-    """Draw ``n`` people and their latent traits."""
+    """Draw ``n`` people and their latent traits, ordered by join time."""
     group = assign_groups(rng, n)
+    channel_p = _channel_mix(rng, group)
+    # most people sign up where they usually shop (channel codes share their first five)
     u = rng.random(n)[:, None]
     join_channel = (u > np.cumsum(_JOIN_WEIGHTS / _JOIN_WEIGHTS.sum(axis=1, keepdims=True),
                                   axis=1)[group]).sum(axis=1)
     join_channel = np.minimum(join_channel, len(JOIN_CHANNELS) - 1)
+    join_channel = np.where(rng.random(n) < 0.7, channel_p.argmax(axis=1), join_channel)
     join_s = _join_seconds(rng, group, timeline, join_channel)
     geo = cat.geography
     city = rng.choice(len(geo.city_names), size=n, p=geo.city_weight)
@@ -194,17 +198,18 @@ def draw_population(rng: np.random.Generator, n: int, timeline: Timeline,
     team = np.where(rng.random(n) < np.where(sporty, 0.5, 0.12), team, -1)
     a, b = np.array([g.price_pref for g in GROUPS]).T
     price_pref = rng.beta(a[group], b[group])
-    channel_p = _channel_mix(rng, group)
     app_user = (channel_p[:, 1] >= 0.05) | ((rng.random(n) < 0.25) & (group != ONE_OFF))
     satisfaction = np.clip(rng.normal(_group_param("satisfaction")[group], 0.08), 0.02, 0.99)
     concentration = 12.0
     m_open, m_click = _group_param("email_open")[group], _group_param("email_click")[group]
     email_open = rng.beta(m_open * concentration, (1 - m_open) * concentration)
     email_click = rng.beta(m_click * concentration, (1 - m_click) * concentration)
-    return Population(
+    people = Population(
         group=group, join_s=join_s, join_channel=join_channel, city=city, region=region,
         home_store=home_store, gender=gender, birth_day=birth_day, income_band=income,
         occupation=occupation, fav_cats=fav, fav_cum=fav_cum, affinity=affinity, team=team,
         price_pref=price_pref, channel_p=channel_p, app_user=app_user,
         satisfaction=satisfaction, email_open=email_open, email_click=email_click,
     )
+    # people in order of joining: ids, chunks and files then follow creation order
+    return people.take(np.argsort(join_s, kind="stable"))

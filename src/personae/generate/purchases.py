@@ -189,7 +189,8 @@ def draw_purchases(rng: np.random.Generator, pop: Population, ids: Identities,
     # an order placed while signing up uses the sign-up channel
     join_ch = np.array([MIX_CHANNELS.index(c) if c in MIX_CHANNELS else -1
                         for c in JOIN_CHANNELS])[pop.join_channel[owner]]
-    at_signup = (nth == 0) & same_session[owner] & (join_ch >= 0)
+    primary = pop.channel_p.argmax(axis=1)[owner]
+    at_signup = (nth == 0) & same_session[owner] & (join_ch == primary)
     channel = np.where(at_signup, join_ch, channel)
     seconds = day * SECONDS_PER_DAY + time_of_day(rng, channel == STORE)
     seconds = np.where(nth == 0, np.where(same_session[owner], first_s[owner],

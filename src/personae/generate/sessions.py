@@ -88,7 +88,7 @@ def browsing_sessions(rng: np.random.Generator, pop: Population, cat: Catalogue,
                              pop.app_user[b_person] & (rng.random(len(b_person)) < 0.5)])
     # funnel counts
     cart = ~purchase & (rng.random(s) < 0.4)
-    views = np.where(purchase, lines + np.minimum(rng.poisson(0.8, s), 2),
+    views = np.where(purchase, lines + np.minimum(rng.poisson(0.5, s), 2),
                      1 + np.minimum(rng.poisson(0.8, s), 3))
     adds = np.where(purchase, lines, np.where(cart, np.minimum(1 + (rng.random(s) < 0.25),
                                                                  views), 0))
@@ -98,7 +98,7 @@ def browsing_sessions(rng: np.random.Generator, pop: Population, cat: Catalogue,
     # identity mode of the session
     u = rng.random(s)
     web_mode = np.where(purchase, np.where(u < 0.7, _WEB_KNOWN, _WEB_LOGIN),
-                        np.select([u < 0.4, u < 0.5], [_WEB_KNOWN, _WEB_LOGIN], _WEB_ANON))
+                        np.select([u < 0.45, u < 0.57], [_WEB_KNOWN, _WEB_LOGIN], _WEB_ANON))
     web_mode = np.where((web_mode == _WEB_LOGIN) & ~has_login_id[person], _WEB_KNOWN, web_mode)
     app_mode = np.where(purchase | (u < 0.85), _APP_KNOWN, _APP_ANON)
     mode = np.where(in_app, app_mode, web_mode)

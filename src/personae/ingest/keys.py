@@ -26,7 +26,7 @@ def content_hash(frame: pd.DataFrame, spec: TableSpec) -> pd.Series:
     for c in spec.columns:
         s = frame[c.name]
         if c.type == "list":
-            s = s.map(lambda v: None if v is None else ";".join(v))
+            s = s.map(lambda v: ";".join(v) if isinstance(v, list) else None)
         cols[c.name] = s
     hashed = pd.util.hash_pandas_object(pd.DataFrame(cols), index=False)
     return pd.Series(np.char.mod("%016x", hashed.to_numpy()), dtype=object)

@@ -37,7 +37,7 @@ def add_links_and_resolve(store: Store, new_links: pd.DataFrame, *, source: str,
 
 def resolve_all(store: Store, *, now: pd.Timestamp) -> int:
     """Recompute the identity map from every stored link; record merges not yet recorded."""
-    edges = store.raw.execute("SELECT identifier_a, identifier_b FROM identity_links").fetch_arrow_table()
+    edges = store.raw.execute("SELECT identifier_a, identifier_b FROM identity_links").to_arrow_table()
     result = resolve(edges.column("identifier_a").to_numpy(zero_copy_only=False),
                      edges.column("identifier_b").to_numpy(zero_copy_only=False))
     store.replace("identity_map", pa.table({

@@ -232,7 +232,7 @@ def _parse(column: Column, values: pd.Series, problems: _Problems, date_format: 
             missing = text.isna()
         parsed = parsed.where(~missing, None)
     elif column.type == "list":
-        parsed = values.map(_to_list)
+        parsed = values.astype(object).map(_to_list)
         missing = parsed.isna()
     elif column.type == "json":
         parsed, bad = _to_json(values)
@@ -268,7 +268,7 @@ def _parse_datetime(values: pd.Series, date_format: str | None) -> pd.Series:
 
 
 def _to_list(v: object) -> list[str] | None:
-    if v is None:
+    if v is None or v is pd.NA:
         return None
     if isinstance(v, list | tuple | np.ndarray):
         items = [str(x).strip() for x in v if x is not None and str(x).strip()]

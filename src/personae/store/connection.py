@@ -202,6 +202,6 @@ class Store:
             return self.raw.execute(
                 f"SELECT t.{quote(column)} AS k, t._row_hash AS h FROM {quote(name)} t "
                 f"SEMI JOIN {view} v ON t.{quote(column)} = v.k"
-            ).fetch_arrow_table()
+            ).to_arrow_table()
         finally:
             self.raw.unregister(view)

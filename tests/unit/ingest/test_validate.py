@@ -171,9 +171,9 @@ def test_mapping_errors(check) -> None:
 
 
 @pytest.mark.parametrize(("row", "reason"), [
-    ("R1,C1,2024-01-01,nps,11,", "score: 11.0 is above the top of the scale 10.0"),
-    ("R1,C1,2024-01-01,csat,6,", "score: 6.0 is above the top of the scale 5.0"),
-    ("R1,C1,2024-01-01,custom,7,5", "score: 7.0 is above the top of the scale 5.0"),
+    ("R1,C1,2024-01-01,nps,11,", "score: 11 is above the top of the scale 10"),
+    ("R1,C1,2024-01-01,csat,6,", "score: 6 is above the top of the scale 5"),
+    ("R1,C1,2024-01-01,custom,7,5", "score: 7 is above the top of the scale 5"),
     ("R1,C1,2024-01-01,vibes,1,", "kind: unknown value 'vibes'"),
     ("R1,C1,2024-01-01,nps,-1,", "score: must be at least 0"),
 ])

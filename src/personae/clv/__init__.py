@@ -1,0 +1,48 @@
+"""Customer lifetime value: BTYD summaries, BG/NBD, Gamma-Gamma, CLV and holdout checks.
+
+Pure NumPy/SciPy models plus Ibis expressions; no database I/O (the storage layer runs the
+expressions). Typical use::
+
+    summary = store.execute(btyd_summary(orders, observation_end=date(2024, 12, 31)))
+    bg = BetaGeoModel().fit(summary.frequency, summary.recency, summary["T"])
+    repeat = summary[summary.frequency > 0]
+    gg = GammaGammaModel().fit(repeat.frequency, repeat.monetary_value)
+    clv = customer_lifetime_value(bg, gg, summary.frequency, summary.recency, summary["T"],
+                                  summary.monetary_value, horizon_months=12)
+    clv["tier"] = value_tiers(clv["clv"])
+
+References:
+    P. S. Fader, B. G. S. Hardie and K. L. Lee (2005), "'Counting Your Customers' the Easy
+    Way: An Alternative to the Pareto/NBD Model", Marketing Science 24(2), 275-284.
+    P. S. Fader and B. G. S. Hardie (2013), "The Gamma-Gamma Model of Monetary Value",
+    brucehardie.com/notes/025.
+"""
+
+from personae.clv.bgnbd import BetaGeoModel
+from personae.clv.gamma_gamma import GammaGammaModel
+from personae.clv.holdout import (
+    HoldoutEvaluation,
+    calibration_plot,
+    calibration_table,
+    evaluate_holdout,
+)
+from personae.clv.summary import (
+    btyd_summary,
+    btyd_summary_reference,
+    holdout_summary,
+)
+from personae.clv.value import customer_lifetime_value, value_tiers
+
+__all__ = [
+    "BetaGeoModel",
+    "GammaGammaModel",
+    "HoldoutEvaluation",
+    "btyd_summary",
+    "btyd_summary_reference",
+    "calibration_plot",
+    "calibration_table",
+    "customer_lifetime_value",
+    "evaluate_holdout",
+    "holdout_summary",
+    "value_tiers",
+]
