@@ -29,8 +29,18 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(db_path: Path) -> Iterator[Store]:
-    """A freshly migrated database in a real DuckDB file."""
+def store() -> Iterator[Store]:
+    """A freshly migrated in-memory database (real DuckDB, nothing on disk: fast)."""
+    s = Store.open(":memory:")
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.fixture
+def file_store(db_path: Path) -> Iterator[Store]:
+    """A freshly migrated database in a real DuckDB file (commits go to disk)."""
     s = Store.open(db_path)
     try:
         yield s
@@ -70,8 +80,9 @@ def _jsonable(v: Any) -> Any:
     return v.isoformat() if isinstance(v, datetime | date) else v
 
 
-def write_rows_to(path: Path, rows: Rows, fmt: str | None = None, *, delimiter: str = ",",
-                  bom: bool = False) -> Path:
+def write_rows_to(
+    path: Path, rows: Rows, fmt: str | None = None, *, delimiter: str = ",", bom: bool = False
+) -> Path:
     """Write ``rows`` (dicts of Python values) to ``path`` as csv, jsonl or parquet."""
     fmt = fmt or path.suffix.lstrip(".")
     cols = _columns(rows)
@@ -118,11 +129,16 @@ def write_text(tmp_path: Path) -> Callable[[str, str | bytes], Path]:
 
 def snapshot(store: Store) -> dict[str, list[str]]:
     """Every base table's full contents (rows as text, sorted) — to prove nothing changed."""
-    names = [r[0] for r in store.raw.execute(
-        "SELECT table_name FROM information_schema.tables "
-        "WHERE table_type = 'BASE TABLE' ORDER BY table_name").fetchall()]
-    return {n: sorted(repr(row) for row in store.raw.execute(f'SELECT * FROM "{n}"').fetchall())
-            for n in names}
+    names = [
+        r[0]
+        for r in store.raw.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_type = 'BASE TABLE' ORDER BY table_name"
+        ).fetchall()
+    ]
+    return {
+        n: sorted(repr(row) for row in store.raw.execute(f'SELECT * FROM "{n}"').fetchall()) for n in names
+    }
 
 
 def counts(store: Store) -> dict[str, int]:

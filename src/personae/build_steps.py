@@ -137,7 +137,7 @@ def build_clv(store: Store, as_of: date, s: ClvSettings) -> dict[str, object]:
     values = customer_lifetime_value(
         bg, gg, f, r, T, m, horizon_months=s.horizon_months,
         discount_rate_annual=s.discount_rate_annual, time_unit=s.time_unit,
-        interval=s.interval, seed=s.seed)
+        interval=s.interval if s.interval_draws else None, n_draws=s.interval_draws, seed=s.seed)
     out = pd.DataFrame({
         "customer_id": summary["customer_id"].astype(str),
         "clv_frequency": f, "clv_recency": r * unit_days, "clv_T": T * unit_days,

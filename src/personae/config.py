@@ -41,6 +41,8 @@ class ClvSettings(BaseModel):
     time_unit: str = Field("D", pattern="^[DW]$", description="D (days) or W (weeks) for the models.")
     interval: float = Field(0.90, gt=0, lt=1, description="Coverage of the CLV uncertainty interval.")
     seed: int = Field(0, description="Seed for the parameter draws behind the interval.")
+    interval_draws: int = Field(
+        40, ge=0, description="Parameter draws for the CLV interval (0 = no interval).")
     exclude_returned: bool = Field(True, description="Leave returned lines out of transactions.")
 
 

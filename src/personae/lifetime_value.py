@@ -58,10 +58,24 @@ def clv_fit(store: Store, *, calibration_end: date, holdout_end: date | None, ti
         hold = store.execute(holdout_summary(tx, calibration_end=calibration_end,
                                              holdout_end=holdout_end, time_unit=unit))
         merged = cal.merge(hold, on="customer_id", how="left")
-        evaluation = evaluate_holdout(bg, merged)
-        result["holdout"] = {"holdout_end": holdout_end.isoformat(), **evaluation.summary}
+        duration = float(hold["duration_holdout"].iloc[0]) if len(hold) else 0.0
+        actual = merged["frequency_holdout"].fillna(0).to_numpy(dtype=float)
+        ev = evaluate_holdout(bg, f, r, T, actual, duration)
+        table = ev.table
+        result["holdout"] = {
+            "holdout_end": holdout_end.isoformat(),
+            "duration": duration,
+            "customers": ev.n_customers,
+            "actual_transactions": ev.actual_total,
+            "predicted_transactions": ev.predicted_total,
+            "error_pct": ev.total_error_pct,
+            "mae": ev.mae,
+            "rmse": ev.rmse,
+            "correlation": ev.correlation,
+            "by_calibration_frequency": table.to_dict("records"),
+        }
         if plot is not None:
-            calibration_plot(evaluation.table, plot)
+            calibration_plot(table, plot)
             result["holdout"]["plot"] = str(plot)
     return result
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 from personae.errors import NotFoundError
 from personae.identity.normalize import normalize_emails, normalize_phones
+from personae.schema import IDENTIFIER_KINDS
 from personae.store import Store
 
 
@@ -33,11 +34,15 @@ def resolve_customer_id(store: Store, given: str) -> str:
         order = {c: i for i, c in enumerate(candidates)}
         hits = hits.assign(o=hits["identifier"].map(order)).sort_values("o")
         return str(hits["customer_id"].iloc[0])
+    # not in the map: a customer id that absorbed nobody, or a prospect, whose resolved id is
+    # its own identifier (e.g. ``anonymous_id:abc``, see Store.resolved)
+    lookups = [given, *candidates]
     for name in ("customers", "orders", "events", "surveys"):
         t = store.resolved(name)
-        found = store.execute(t.filter(t.customer_id == given).limit(1).select("customer_id"))
-        if len(found):
-            return given
+        found = set(store.execute(t.filter(t.customer_id.isin(lookups)).select("customer_id")
+                                  .distinct())["customer_id"])
+        if found:
+            return next(c for c in lookups if c in found)
     raise NotFoundError(f"no customer with id or identifier {given!r}",
                         hint="check the id, or ingest the customer's data first")
 
@@ -58,8 +63,9 @@ def customer_profile(store: Store, given: str) -> dict[str, Any]:
             if isinstance(attributes.get(key), str):
                 attributes[key] = json.loads(attributes[key])
     m = store.table("identity_map")
+    own = cid if _is_prospect(cid) else f"customer_id:{cid}"
     idents = sorted(set(store.execute(m.filter(m.customer_id == cid).select("identifier"))["identifier"])
-                    | {f"customer_id:{cid}"})
+                    | {own})
     counts = {}
     for name in ("orders", "events", "surveys"):
         t = store.resolved(name)
@@ -81,6 +87,12 @@ def customer_profile(store: Store, given: str) -> dict[str, Any]:
         "consents": latest_consents(store, cid),
         "merged_profiles": [{k: _plain(v) for k, v in r.items()} for r in merged.to_dict("records")],
     }
+
+
+def _is_prospect(cid: str) -> bool:
+    """A resolved id that is an identifier of its own (no customer id in its component)."""
+    kind, sep, _ = cid.partition(":")
+    return bool(sep) and kind in IDENTIFIER_KINDS and kind != "customer_id"
 
 
 def latest_consents(store: Store, customer_id: str) -> dict[str, bool]:

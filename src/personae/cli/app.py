@@ -98,8 +98,8 @@ def main() -> None:
     except Exception as exc:
         # usage errors (missing argument, unknown command…), duck-typed: newer Typer vendors
         # Click as typer._click (no `click` module), older Typer raises click's own classes
-        code = getattr(exc, "exit_code", None)
-        if callable(getattr(exc, "show", None)) and isinstance(code, int):
-            exc.show()
+        code, show = getattr(exc, "exit_code", None), getattr(exc, "show", None)
+        if callable(show) and isinstance(code, int):
+            show()
             raise SystemExit(code) from None
         raise

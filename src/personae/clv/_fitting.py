@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
@@ -79,18 +80,18 @@ def group_rows(*columns: FloatArray, weight: FloatArray) -> GroupedRows:
     factorized = [pd.factorize(col, sort=True) for col in columns]
     key = np.zeros(len(weight), dtype=np.int64)
     size = 1
-    for codes, uniques in factorized:
-        if size * len(uniques) >= 2**62:  # keep the packed key inside int64
+    for col_codes, col_uniques in factorized:
+        if size * len(col_uniques) >= 2**62:  # keep the packed key inside int64
             key = pd.factorize(key)[0].astype(np.int64)
             size = int(key.max()) + 1
-        key = key * len(uniques) + codes
-        size *= len(uniques)
+        key = key * len(col_uniques) + col_codes
+        size *= len(col_uniques)
     group, _ = pd.factorize(key)
     n_groups = int(group.max()) + 1 if len(group) else 0
     # rows sharing a group are identical, so any representative row will do
     representative = np.zeros(n_groups, dtype=np.int64)
     representative[group] = np.arange(len(group), dtype=np.int64)
-    totals = np.bincount(group, weights=weight, minlength=n_groups)
+    totals = np.bincount(group, weights=weight, minlength=n_groups).astype(np.float64)
     keep = totals > 0
     rep = representative[keep]
     position = np.full(n_groups, -1, dtype=np.intp)

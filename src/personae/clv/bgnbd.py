@@ -65,9 +65,9 @@ from scipy.special import betainc, betaln, digamma, expit, gammaln, hyp2f1, log_
 from personae.clv._fitting import (
     LOG_BOUND,
     FloatArray,
-    group_rows,
     as_float_array,
     delta_method,
+    group_rows,
     log_param_covariance,
     maximise,
     numerical_hessian,
@@ -117,10 +117,10 @@ class _Data:
         return cls(
             total_weight=float(w.sum()),
             x_unique=x_unique,
-            x_weight=np.bincount(x_code, weights=w, minlength=len(x_unique)),
+            x_weight=np.bincount(x_code, weights=w, minlength=len(x_unique)).astype(np.float64),
             t_unique=t_unique,
-            t_weight=np.bincount(t_code, weights=w, minlength=len(t_unique)),
-            t_weight_x=np.bincount(t_code, weights=w * x, minlength=len(t_unique)),
+            t_weight=np.bincount(t_code, weights=w, minlength=len(t_unique)).astype(np.float64),
+            t_weight_x=np.bincount(t_code, weights=w * x, minlength=len(t_unique)).astype(np.float64),
             tx_unique=tx_all[present],
             xp=x[pos],
             wp=w[pos],
@@ -206,10 +206,8 @@ def _neg_loglik(theta: FloatArray, data: _Data) -> tuple[float, FloatArray]:
     )
     dig_ab = digamma(a + b)
     g_a = _dot(xw, dig_ab - digamma(a + b + xu)) + ww2.sum() / a
-    ww2_by_x = np.bincount(data.xp_code, weights=ww2, minlength=len(xu))
-    g_b = _dot(xw, digamma(b + xu) - digamma(a + b + xu) - digamma(b) + dig_ab) - _dot(
-        ww2_by_x, inv_b
-    )
+    ww2_by_x = np.bincount(data.xp_code, weights=ww2, minlength=len(xu)).astype(np.float64)
+    g_b = _dot(xw, digamma(b + xu) - digamma(a + b + xu) - digamma(b) + dig_ab) - _dot(ww2_by_x, inv_b)
     grad = np.array([g_r * r, g_alpha * alpha, g_a * a, g_b * b])
     return -loglik, -grad
 
@@ -249,10 +247,15 @@ def _numerator_hyp2f1(
 
 
 #: 8-point Gauss-Legendre rule on [0, 1] for the quadrature fallback
-_GL_NODES, _GL_WEIGHTS = (np.polynomial.legendre.leggauss(8)[0] + 1) / 2, np.polynomial.legendre.leggauss(8)[1] / 2
+_GL_NODES, _GL_WEIGHTS = (
+    (np.polynomial.legendre.leggauss(8)[0] + 1) / 2,
+    np.polynomial.legendre.leggauss(8)[1] / 2,
+)
 
 
-def _numerator_quadrature(t: float, x: float, big_t: float, r: float, alpha: float, a: float, b: float) -> float:
+def _numerator_quadrature(
+    t: float, x: float, big_t: float, r: float, alpha: float, a: float, b: float
+) -> float:
     """Slow, robust path: ``E_p[h(p)]`` with ``p ~ Beta(a, b+x)`` by numerical integration.
 
     The conditional expectation for a customer alive at ``T`` is the Beta(a, b+x) average of
@@ -268,9 +271,7 @@ def _numerator_quadrature(t: float, x: float, big_t: float, r: float, alpha: flo
     mean_p = a / (a + bp)
     p_left = min(1e-7 / ((c + 1) * s), 1e-3)
     p_right = 1.0 - 1e-12
-    left_tail = c * s * (
-        betainc(a, bp, p_left) - (c + 1) * s / 2 * mean_p * betainc(a + 1, bp, p_left)
-    )
+    left_tail = c * s * (betainc(a, bp, p_left) - (c + 1) * s / 2 * mean_p * betainc(a + 1, bp, p_left))
     h_one = float(_h(np.array(1.0), np.array(s), np.array(c)))
     right_tail = h_one * betainc(bp, a, 1.0 - p_right)
     v_left, v_right = float(logit(p_left)), float(logit(p_right))
@@ -380,9 +381,7 @@ class BetaGeoModel:
         theta0, hess0 = _starting_values(x, tx, big_t, w, len(data.wp) + len(data.t_unique))
         if hess0 is not None and penalty > 0:
             hess0 = hess0 + np.diag(4 * penalty * np.exp(2 * theta0))
-        theta, hess = maximise(
-            objective, theta0, model="BetaGeoModel", names=PARAM_NAMES, hess0=hess0
-        )
+        theta, hess = maximise(objective, theta0, model="BetaGeoModel", names=PARAM_NAMES, hess0=hess0)
         params = np.exp(theta)
         self.r_, self.alpha_, self.a_, self.b_ = (float(p) for p in params)
         self.params_ = dict(zip(PARAM_NAMES, (float(p) for p in params), strict=True))
@@ -391,6 +390,20 @@ class BetaGeoModel:
         self.covariance_ = delta_method(self.log_covariance_, params)
         self.n_customers_ = total
         return self
+
+    @classmethod
+    def from_params(cls, r: float, alpha: float, a: float, b: float) -> BetaGeoModel:
+        """A model with known parameters (e.g. published ones); no covariance, no loglik."""
+        if min(r, alpha, a, b) <= 0:
+            raise InputError("BG/NBD parameters must all be positive")
+        model = cls()
+        model.r_, model.alpha_, model.a_, model.b_ = float(r), float(alpha), float(a), float(b)
+        model.params_ = {"r": model.r_, "alpha": model.alpha_, "a": model.a_, "b": model.b_}
+        model.loglik_ = float("nan")
+        model.log_covariance_ = np.full((4, 4), np.nan)
+        model.covariance_ = np.full((4, 4), np.nan)
+        model.n_customers_ = 0.0
+        return model
 
     # -- fitted state ---------------------------------------------------------------------
     def _params(self) -> tuple[float, float, float, float]:

@@ -52,9 +52,7 @@ PARAM_NAMES = ("p", "q", "gamma")
 MIN_CUSTOMERS = 10
 
 
-def _neg_loglik(
-    theta: FloatArray, x: FloatArray, m: FloatArray, w: FloatArray
-) -> tuple[float, FloatArray]:
+def _neg_loglik(theta: FloatArray, x: FloatArray, m: FloatArray, w: FloatArray) -> tuple[float, FloatArray]:
     """Weighted total negative log-likelihood and gradient w.r.t. log(p, q, gamma)."""
     p, q, g = np.exp(theta)
     px = p * x
@@ -175,6 +173,21 @@ class GammaGammaModel:
         self.n_customers_ = total
         self.frequency_monetary_correlation_ = float(np.corrcoef(x, m)[0, 1]) if np.ptp(x) else 0.0
         return self
+
+    @classmethod
+    def from_params(cls, p: float, q: float, gamma: float) -> GammaGammaModel:
+        """A model with known parameters (e.g. published ones); no covariance, no loglik."""
+        if min(p, q, gamma) <= 0 or q <= 1:
+            raise InputError("Gamma-Gamma parameters must be positive, with q > 1")
+        model = cls()
+        model.p_, model.q_, model.gamma_ = float(p), float(q), float(gamma)
+        model.params_ = {"p": model.p_, "q": model.q_, "gamma": model.gamma_}
+        model.loglik_ = float("nan")
+        model.log_covariance_ = np.full((3, 3), np.nan)
+        model.covariance_ = np.full((3, 3), np.nan)
+        model.n_customers_ = 0.0
+        model.frequency_monetary_correlation_ = float("nan")
+        return model
 
     def _params(self) -> tuple[float, float, float]:
         if not hasattr(self, "params_"):

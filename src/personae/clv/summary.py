@@ -63,9 +63,7 @@ def days_per_unit(time_unit: str) -> float:
     try:
         return DAYS_PER_UNIT[time_unit]
     except KeyError:
-        raise InputError(
-            f"unknown time_unit {time_unit!r}", hint="use 'D' (days) or 'W' (weeks)"
-        ) from None
+        raise InputError(f"unknown time_unit {time_unit!r}", hint="use 'D' (days) or 'W' (weeks)") from None
 
 
 def as_date(value: dt.date | dt.datetime | str | pd.Timestamp) -> dt.date:
@@ -168,8 +166,7 @@ def btyd_summary(
     return per_customer.select(
         customer_id=per_customer.customer_id,
         frequency=frequency,
-        recency=per_customer.last_day.delta(per_customer.first_day, unit="day").cast("float64")
-        / scale,
+        recency=per_customer.last_day.delta(per_customer.first_day, unit="day").cast("float64") / scale,
         T=ibis.literal(end).delta(per_customer.first_day, unit="day").cast("float64") / scale,
         monetary_value=ibis.ifelse(
             frequency > 0, repeat_value / frequency.cast("float64"), ibis.literal(0.0)
@@ -253,9 +250,7 @@ def btyd_summary_reference(
     end = as_date(observation_end)
     start = as_date(calibration_start) if calibration_start is not None else None
     per_day: dict[object, dict[dt.date, float]] = {}
-    for customer, when, amount in zip(
-        df[customer_col], df[date_col], df[amount_col], strict=True
-    ):
+    for customer, when, amount in zip(df[customer_col], df[date_col], df[amount_col], strict=True):
         if pd.isna(customer) or pd.isna(when):
             continue
         day = as_date(when)
@@ -265,7 +260,7 @@ def btyd_summary_reference(
         value = 0.0 if pd.isna(amount) else float(amount)
         days[day] = days.get(day, 0.0) + value
     rows = []
-    for customer in sorted(per_day, key=lambda c: (str(type(c)), c)):  # type: ignore[arg-type,return-value]
+    for customer in sorted(per_day, key=lambda c: (str(type(c)), c)):
         days = per_day[customer]
         ordered = sorted(days)
         first, last = ordered[0], ordered[-1]
@@ -280,4 +275,6 @@ def btyd_summary_reference(
             }
         )
     out = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
-    return out.astype({"frequency": "int64", "recency": "float64", "T": "float64"})
+    return out.astype(
+        {"frequency": "int64", "recency": "float64", "T": "float64", "monetary_value": "float64"}
+    )

@@ -223,7 +223,7 @@ def _service(rng: np.random.Generator, pop: Population, ids: Identities,
 def _visitors(rng: np.random.Generator, n_people: int, chunk: int, cat: Catalogue,
               timeline: Timeline, props: EventProperties, log: EventLog) -> None:
     """Anonymous visitors who browse a little and never sign up."""
-    visitors = int(round(0.2 * n_people))
+    visitors = round(0.2 * n_people)
     sessions = 1 + rng.poisson(0.6, visitors)
     visitor = np.repeat(np.arange(visitors), sessions)
     s = len(visitor)
@@ -235,7 +235,7 @@ def _visitors(rng: np.random.Generator, n_people: int, chunk: int, cat: Catalogu
     product = np.where(k > 0, rng.integers(0, len(cat.price), len(sess)), -1)
     key = hashed(np.uint64(chunk) << np.uint64(32) | visitor[sess].astype(np.uint64),
                  VISITOR_SALT)
-    log.add(np.full(len(sess), -1), start[sess] + k * rng.integers(10, 90, len(sess)),
+    log.add(n_people + visitor[sess], start[sess] + k * rng.integers(10, 90, len(sess)),
             np.where(k == 0, TYPE["page_view"], TYPE["product_view"]), "web", Mode.VISITOR,
             product=product, category=np.where(k > 0, cat.category[np.maximum(product, 0)], -1),
             props=np.where(k == 0, props.page[0], -1), key=key)

@@ -16,6 +16,9 @@ import pyarrow as pa
 from personae.generate import columns as col
 from personae.generate import vocabulary as voc
 
+#: whether each category code is one where fans buy team merchandise
+IS_TEAM_CATEGORY = np.array([c in voc.TEAM_CATEGORIES for c in voc.CATEGORY_NAMES])
+
 
 @dataclass(frozen=True)
 class Geography:
@@ -111,7 +114,7 @@ class Catalogue:
 
 def _scaled(n_customers: int, low: int, high: int) -> int:
     """Grow from ``low`` towards ``high`` with the square root of the customer base."""
-    return int(round(low + (high - low) * min(1.0, n_customers / 1_000_000) ** 0.5))
+    return round(low + (high - low) * min(1.0, n_customers / 1_000_000) ** 0.5)
 
 
 def build_stores(rng: np.random.Generator, n_customers: int, geo: Geography) -> Stores:
@@ -202,7 +205,7 @@ def build_catalogue(rng: np.random.Generator, n_customers: int) -> Catalogue:
         if name not in team_share:
             continue
         members = np.flatnonzero(category == c)
-        k = max(len(voc.TEAMS), int(round(team_share[name] * len(members))))
+        k = max(len(voc.TEAMS), round(team_share[name] * len(members)))
         chosen = rng.choice(members, size=k, replace=False)
         # every team gets at least one item, the rest follow popularity
         assigned = np.concatenate([np.arange(len(voc.TEAMS)),

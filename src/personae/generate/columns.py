@@ -23,14 +23,37 @@ _MAX_BYTES = 2**31 - 1  # offsets of pa.string() are int32
 SECONDS_PER_DAY = 86_400
 
 
+_PAIRS = np.frombuffer("".join(f"{i:02d}" for i in range(100)).encode(),
+                       dtype=np.uint8).reshape(100, 2)
+_QUADS = np.frombuffer("".join(f"{i:04d}" for i in range(10_000)).encode(),
+                       dtype=np.uint8).reshape(10_000, 4)
+
+
 def _digits(values: np.ndarray, width: int, base: int) -> np.ndarray:
-    """ASCII digits of ``values`` as a ``(n, width)`` matrix, most significant first."""
-    v = np.asarray(values).astype(np.uint64, copy=True)
-    out = np.empty((len(v), width), dtype=np.uint8)
-    b = np.uint64(base)
-    for k in range(width - 1, -1, -1):
-        out[:, k] = _HEX[(v % b).astype(np.intp)]
-        v //= b
+    """ASCII digits (base 10 or 16) of non-negative ``values`` as a ``(n, width)`` matrix.
+
+    Decimal digits are produced four at a time from a table of "0000".."9999": this is
+    the hottest loop of the generator (every id goes through it).
+    """
+    out = np.empty((len(values), width), dtype=np.uint8)
+    if base == 16:  # shifts and masks, no division
+        u = np.asarray(values).astype(np.uint64, copy=False)
+        for k in range(width):
+            shift = np.uint64(4 * (width - 1 - k))
+            out[:, k] = _HEX[((u >> shift) & np.uint64(15)).astype(np.intp)]
+        return out
+    v = np.asarray(values).astype(np.int64, copy=True)
+    k = width
+    while k >= 4:
+        v, quad = np.divmod(v, 10_000)
+        out[:, k - 4:k] = _QUADS[quad]
+        k -= 4
+    if k >= 2:
+        v, pair = np.divmod(v, 100)
+        out[:, k - 2:k] = _PAIRS[pair]
+        k -= 2
+    if k == 1:
+        out[:, 0] = _HEX[v % 10]
     return out
 
 
@@ -47,8 +70,6 @@ def fixed_width(parts: Sequence[Part], n: int, valid: np.ndarray | None = None) 
     """
     widths = [len(p) if isinstance(p, str) else p[1] for p in parts]
     total = sum(widths)
-    if n * total > _MAX_BYTES:  # pragma: no cover - callers work in chunks far below this
-        raise ValueError(f"{n} rows of {total} bytes do not fit one Arrow string array")
     buf = np.empty((n, total), dtype=np.uint8)
     col = 0
     for part, width in zip(parts, widths, strict=True):
@@ -58,13 +79,7 @@ def fixed_width(parts: Sequence[Part], n: int, valid: np.ndarray | None = None) 
             base = part[2] if len(part) == 3 else 10  # type: ignore[misc]
             buf[:, col:col + width] = _digits(part[0], width, base)
         col += width
-    offsets = np.arange(0, (n + 1) * total, total, dtype=np.int32)[: n + 1]
-    validity = None
-    if valid is not None and not valid.all():
-        validity = pa.py_buffer(np.packbits(valid, bitorder="little"))
-    return pa.Array.from_buffers(
-        pa.string(), n, [validity, pa.py_buffer(offsets), pa.py_buffer(buf.ravel())]
-    )
+    return _from_matrix(buf, valid)
 
 
 def ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
@@ -80,31 +95,85 @@ def id_width(minimum: int, largest: int) -> int:
 
 
 def _civil(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(year, month, day) of days since 1970-01-01, via NumPy's calendar arithmetic."""
-    d = np.asarray(days, dtype=np.int64).astype("datetime64[D]")
+    """(year, month, day) of days since 1970-01-01.
+
+    Calendar arithmetic runs once per distinct day of the covered range, then is indexed:
+    data sets span a few thousand days but millions of rows.
+    """
+    days = np.asarray(days, dtype=np.int64)
+    if not len(days):
+        return days, days, days
+    lo = int(days.min())
+    d = np.arange(lo, int(days.max()) + 1).astype("datetime64[D]")
     months = d.astype("datetime64[M]")
     year = months.astype(np.int64) // 12 + 1970
     month = months.astype(np.int64) % 12 + 1
     day = (d - months.astype("datetime64[D]")).astype(np.int64) + 1
-    return year, month, day
+    i = days - lo
+    return year[i], month[i], day[i]
+
+
+def _day_text(lo: int, hi: int) -> np.ndarray:
+    """``(hi - lo + 1, 10)`` bytes: ``YYYY-MM-DD`` of each day from ``lo`` to ``hi``."""
+    year, month, day = _civil(np.arange(lo, hi + 1))
+    n = len(year)
+    text = np.empty((n, 10), dtype=np.uint8)
+    text[:, 0:4] = _digits(year, 4, 10)
+    text[:, 4] = ord("-")
+    text[:, 5:7] = _digits(month, 2, 10)
+    text[:, 7] = ord("-")
+    text[:, 8:10] = _digits(day, 2, 10)
+    return text
+
+
+def _time_text() -> np.ndarray:
+    """``(86400, 9)`` bytes: ``THH:MM:SS`` of every second of a day."""
+    tod = np.arange(SECONDS_PER_DAY)
+    text = np.empty((SECONDS_PER_DAY, 9), dtype=np.uint8)
+    text[:, 0] = ord("T")
+    text[:, 1:3] = _digits(tod // 3600, 2, 10)
+    text[:, 3] = ord(":")
+    text[:, 4:6] = _digits(tod // 60 % 60, 2, 10)
+    text[:, 6] = ord(":")
+    text[:, 7:9] = _digits(tod % 60, 2, 10)
+    return text
+
+
+_TIME_TEXT = _time_text()
+
+
+def _from_matrix(buf: np.ndarray, valid: np.ndarray | None) -> pa.Array:
+    """A string array whose row i is the bytes of ``buf[i]`` (all rows equally wide)."""
+    n, width = buf.shape
+    if n * width > _MAX_BYTES:  # pragma: no cover - callers work in chunks far below this
+        raise ValueError(f"{n} rows of {width} bytes do not fit one Arrow string array")
+    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int32)[: n + 1]
+    validity = None
+    if valid is not None and not valid.all():
+        validity = pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.Array.from_buffers(
+        pa.string(), n, [validity, pa.py_buffer(offsets), pa.py_buffer(buf.ravel())])
 
 
 def timestamp_text(seconds: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
     """ISO 8601 text without time zone (``2025-03-04T12:34:56``) of epoch seconds."""
-    seconds = np.asarray(seconds, dtype=np.int64)
-    days, tod = np.divmod(seconds, SECONDS_PER_DAY)
-    year, month, day = _civil(days)
-    hour, rest = np.divmod(tod, 3600)
-    minute, second = np.divmod(rest, 60)
-    parts: list[Part] = [(year, 4), "-", (month, 2), "-", (day, 2), "T",
-                         (hour, 2), ":", (minute, 2), ":", (second, 2)]
-    return fixed_width(parts, len(seconds), valid)
+    days, tod = np.divmod(np.asarray(seconds, dtype=np.int64), SECONDS_PER_DAY)
+    buf = np.empty((len(days), 19), dtype=np.uint8)
+    if len(days):
+        lo = int(days.min())
+        buf[:, :10] = _day_text(lo, int(days.max()))[days - lo]
+        buf[:, 10:] = _TIME_TEXT[tod]
+    return _from_matrix(buf, valid)
 
 
 def date_text(days: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
     """``YYYY-MM-DD`` text of days since 1970-01-01."""
-    year, month, day = _civil(days)
-    return fixed_width([(year, 4), "-", (month, 2), "-", (day, 2)], len(year), valid)
+    days = np.asarray(days, dtype=np.int64)
+    buf = np.empty((len(days), 10), dtype=np.uint8)
+    if len(days):
+        lo = int(days.min())
+        buf[:] = _day_text(lo, int(days.max()))[days - lo]
+    return _from_matrix(buf, valid)
 
 
 def timestamps(seconds: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
@@ -160,11 +229,20 @@ def hashed(keys: np.ndarray, salt: int) -> np.ndarray:
 
 def hex_ids(prefix: str, keys: np.ndarray, width: int = 16,
             valid: np.ndarray | None = None) -> pa.Array:
-    """Opaque hexadecimal ids (``prefix`` + ``width`` hex digits) of uint64 keys."""
+    """Opaque hexadecimal ids (``prefix`` + ``width`` hex digits) of uint64 keys.
+
+    Only valid rows are formatted (most event rows carry no cookie or device id).
+    """
     keys = np.asarray(keys, dtype=np.uint64)
     if width < 16:
         keys = keys >> np.uint64(64 - 4 * width)
-    return fixed_width([prefix, (keys, width, 16)], len(keys), valid)
+    if valid is None:
+        return fixed_width([prefix, (keys, width, 16)], len(keys))
+    rows = np.flatnonzero(valid)
+    text = fixed_width([prefix, (keys[rows], width, 16)], len(rows))
+    index = np.full(len(keys), -1, dtype=np.int64)
+    index[rows] = np.arange(len(rows))
+    return lookup(text, index)
 
 
 class Vocabulary:

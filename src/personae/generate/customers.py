@@ -20,7 +20,7 @@ from personae.generate import vocabulary as voc
 from personae.generate.catalogue import Catalogue
 from personae.generate.groups import GROUP_NAMES
 from personae.generate.identities import Identities
-from personae.generate.population import JOIN_CHANNELS, Population
+from personae.generate.population import JOIN_CHANNELS, NO_DATE, Population
 
 
 def _interests(rng: np.random.Generator, pop: Population) -> np.ndarray:
@@ -92,7 +92,7 @@ def customers_table(rng: np.random.Generator, pop: Population, ids: Identities,
         "email": ids.email,
         "phone": ids.phone,
         "loyalty_id": ids.loyalty_id,
-        "birth_date": col.dates(pop.birth_day, pop.birth_day >= 0),
+        "birth_date": col.dates(pop.birth_day, pop.birth_day != NO_DATE),
         "gender": col.lookup(schema.GENDERS, pop.gender),
         "occupation": col.lookup(voc.OCCUPATIONS, pop.occupation),
         "income_band": col.lookup(voc.INCOME_BANDS, pop.income_band),
@@ -116,7 +116,7 @@ def customers_table(rng: np.random.Generator, pop: Population, ids: Identities,
         "email": ids.dup_email,
         "phone": ids.dup_phone,
         "loyalty_id": null,
-        "birth_date": col.dates(pop.birth_day, (pop.birth_day >= 0) & keep_birth),
+        "birth_date": col.dates(pop.birth_day, (pop.birth_day != NO_DATE) & keep_birth),
         "gender": main["gender"],
         "occupation": null,
         "income_band": null,

@@ -116,10 +116,10 @@ def generate_dataset(n_customers: int, seed: int, out_dir: Path, fmt: Format = "
     response_width = col.id_width(7, n_people * 4)
     next_order = next_event = next_response = 1
     chunks = range(0, n_people, CHUNK_PEOPLE)
-    with (TableWriter("orders", paths["orders"], fmt) as orders,
-          TableWriter("events", paths["events"], fmt) as events,
-          TableWriter("surveys", paths["surveys"], fmt) as surveys,
-          TableWriter("consents", paths["consents"], fmt) as consents):
+    with (TableWriter("orders", paths["orders"], fmt, background=True) as orders,
+          TableWriter("events", paths["events"], fmt, background=True) as events,
+          TableWriter("surveys", paths["surveys"], fmt, background=True) as surveys,
+          TableWriter("consents", paths["consents"], fmt, background=True) as consents):
         for c, start in enumerate(chunks):
             report("activity", c / len(chunks))
             stop = min(start + CHUNK_PEOPLE, n_people)

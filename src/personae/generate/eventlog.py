@@ -135,7 +135,10 @@ class EventProperties:
 
 @dataclass
 class EventLog:
-    """Blocks of events for one chunk of people, as parallel code arrays."""
+    """Blocks of events for one chunk of people, as parallel code arrays.
+
+    ``person`` is chunk-local; anonymous visitors are numbered after the people.
+    """
 
     blocks: list[dict[str, np.ndarray]] = field(default_factory=list)
 
@@ -150,15 +153,18 @@ class EventLog:
             return np.broadcast_to(np.asarray(default if value is None else value, dtype=dtype),
                                    (n,))
 
+        # compact dtypes: the log is sorted by a random-looking permutation at the end,
+        # and gathering small integers is much cheaper than gathering int64s
         self.blocks.append({
             "person": np.asarray(person, dtype=np.int64),
             "s": np.asarray(seconds, dtype=np.int64),
-            "type": arr(TYPE[type_] if isinstance(type_, str) else type_, 0),
-            "channel": arr(CHANNEL[channel] if isinstance(channel, str) else channel, 0),
-            "mode": arr(mode, 0),
-            "product": arr(product, -1),
-            "category": arr(category, -1),
-            "props": arr(props, -1),
+            "type": arr(TYPE[type_] if isinstance(type_, str) else type_, 0, np.int8),
+            "channel": arr(CHANNEL[channel] if isinstance(channel, str) else channel, 0,
+                           np.int8),
+            "mode": arr(mode, 0, np.int8),
+            "product": arr(product, -1, np.int32),
+            "category": arr(category, -1, np.int8),
+            "props": arr(props, -1, np.int32),
             "key": arr(key, 0, np.uint64),
         })
 
@@ -174,18 +180,21 @@ class EventLog:
         """The events table: window-bounded, sorted by person then time, numbered."""
         c = self.columns()
         start_s = timeline.start_day * SECONDS_PER_DAY
-        keep = (c["s"] >= start_s) & (c["s"] <= timeline.end_s)
-        c = {k: v[keep] for k, v in c.items()}
         n_people = len(ids.has_dup)
-        who = np.where(c["person"] >= 0, c["person"], n_people)
-        order = np.lexsort((np.arange(len(who)), c["s"], c["key"] * (who == n_people), who))
+        keep = np.flatnonzero((c["s"] >= start_s) & (c["s"] <= timeline.end_s))
+        # one stable sort on (person, time): visitors (person >= n_people) come last
+        sort_key = (c["person"][keep] << np.int64(32)) | (c["s"][keep] - start_s)
+        order = keep[np.argsort(sort_key, kind="stable")]
         c = {k: v[order] for k, v in c.items()}
         person, mode = c["person"], c["mode"]
+        known = np.minimum(person, n_people - 1)  # visitors index safely, never used
 
-        def where(modes: tuple[Mode, ...] | np.ndarray) -> np.ndarray:
-            return np.isin(mode, np.asarray(modes, dtype=np.int64))
+        def where(modes: tuple[Mode, ...]) -> np.ndarray:
+            table = np.zeros(len(Mode), dtype=bool)
+            table[list(modes)] = True
+            return table[mode]
 
-        login_email = (mode == Mode.LOGIN) & ids.has_email[np.maximum(person, 0)]
+        login_email = (mode == Mode.LOGIN) & ids.has_email[known]
         login_phone = (mode == Mode.LOGIN) & ~login_email
         email = where((Mode.KNOWN_EMAIL,)) | login_email
         phone = where((Mode.KNOWN_PHONE,)) | login_phone

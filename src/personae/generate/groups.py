@@ -77,50 +77,50 @@ _DEEP_RATES = (0.2, 0.3, 0.4, 0.5)
 
 GROUPS: tuple[GroupProfile, ...] = (
     GroupProfile(
-        "loyal_high_value", 0.15, join_ago=(420, 1e9), last_order_ago=(0, 25), ipt_days=80,
+        "loyal_high_value", 0.15, join_ago=(420, 1e9), last_order_ago=(0, 25), ipt_days=90,
         orders=(6, 40), extra_lines=0.8, price_pref=(7.0, 2.0), discount_prob=0.06,
-        discount_rates=_REGULAR_RATES, return_rate=0.03, channel_focus=0.95,
+        discount_rates=_REGULAR_RATES, return_rate=0.03, channel_focus=0.97,
         primary=(0.45, 0.12, 0.43, 0.0, 0.0), promo_sensitivity=0.6, satisfaction=0.95,
         email_open=0.45, email_click=0.25, survey_rate=0.6, browse_per_month=0.12,
         support_per_year=0.15, email_opt_out=0.03,
     ),
     GroupProfile(
         "bargain_hunter", 0.20, join_ago=(200, 1e9), last_order_ago=(0, 70), ipt_days=100,
-        orders=(3, 30), extra_lines=0.35, price_pref=(1.3, 6.0), discount_prob=0.72,
-        discount_rates=_DEEP_RATES, return_rate=0.07, channel_focus=0.8,
+        orders=(4, 30), extra_lines=0.35, price_pref=(1.2, 7.0), discount_prob=0.78,
+        discount_rates=_DEEP_RATES, return_rate=0.07, channel_focus=0.85,
         primary=(0.58, 0.32, 0.0, 0.0, 0.10), promo_sensitivity=2.2, satisfaction=0.76,
         email_open=0.6, email_click=0.55, survey_rate=0.3, browse_per_month=0.2,
         support_per_year=0.3, email_opt_out=0.05,
     ),
     GroupProfile(
-        "lapsed", 0.20, join_ago=(480, 1e9), last_order_ago=(285, 540), ipt_days=80,
-        orders=(3, 20), extra_lines=0.5, price_pref=(2.5, 2.5), discount_prob=0.15,
+        "lapsed", 0.20, join_ago=(480, 1e9), last_order_ago=(285, 540), ipt_days=48,
+        orders=(6, 25), extra_lines=0.25, price_pref=(2.5, 2.5), discount_prob=0.15,
         discount_rates=_REGULAR_RATES, return_rate=0.1, channel_focus=0.88,
-        primary=(0.5, 0.1, 0.4, 0.0, 0.0), promo_sensitivity=1.0, satisfaction=0.45,
-        email_open=0.06, email_click=0.1, survey_rate=0.25, browse_per_month=0.1,
+        primary=(0.5, 0.1, 0.4, 0.0, 0.0), promo_sensitivity=1.0, satisfaction=0.62,
+        email_open=0.2, email_click=0.12, survey_rate=0.25, browse_per_month=0.1,
         support_per_year=0.5, email_opt_out=0.3,
     ),
     GroupProfile(
         "new", 0.15, join_ago=(2, 115), last_order_ago=None, ipt_days=30,
         orders=(1, 2), extra_lines=0.5, price_pref=(2.5, 2.5), discount_prob=0.25,
-        discount_rates=_REGULAR_RATES, return_rate=0.05, channel_focus=0.9,
+        discount_rates=_REGULAR_RATES, return_rate=0.02, channel_focus=0.9,
         primary=(0.5, 0.3, 0.2, 0.0, 0.0), promo_sensitivity=1.0, satisfaction=0.8,
         email_open=0.35, email_click=0.25, survey_rate=0.3, browse_per_month=0.6,
         support_per_year=0.4, email_opt_out=0.03,
     ),
     GroupProfile(
-        "omnichannel_enthusiast", 0.15, join_ago=(320, 1e9), last_order_ago=(0, 20),
-        ipt_days=75, orders=(6, 40), extra_lines=0.5, price_pref=(3.5, 3.0),
+        "omnichannel_enthusiast", 0.15, join_ago=(400, 1e9), last_order_ago=(0, 20),
+        ipt_days=85, orders=(8, 40), extra_lines=0.5, price_pref=(3.5, 3.0),
         discount_prob=0.12, discount_rates=_REGULAR_RATES, return_rate=0.06,
         channel_focus=None, primary=(1.0, 1.0, 1.0, 0.0, 0.0), promo_sensitivity=1.0,
         satisfaction=0.88, email_open=0.4, email_click=0.3, survey_rate=0.5,
         browse_per_month=0.2, support_per_year=0.25, email_opt_out=0.04,
     ),
     GroupProfile(
-        "one_off", 0.15, join_ago=(300, 1e9), last_order_ago=None, ipt_days=0,
-        orders=(1, 1), extra_lines=0.4, price_pref=(2.2, 2.2), discount_prob=0.25,
-        discount_rates=_REGULAR_RATES, return_rate=0.12, channel_focus=1.0,
-        primary=(0.55, 0.1, 0.35, 0.0, 0.0), promo_sensitivity=1.4, satisfaction=0.55,
+        "one_off", 0.15, join_ago=(480, 1e9), last_order_ago=None, ipt_days=0,
+        orders=(1, 1), extra_lines=0.3, price_pref=(1.6, 3.5), discount_prob=0.25,
+        discount_rates=_REGULAR_RATES, return_rate=0.015, channel_focus=1.0,
+        primary=(0.55, 0.1, 0.35, 0.0, 0.0), promo_sensitivity=1.4, satisfaction=0.4,
         email_open=0.08, email_click=0.1, survey_rate=0.12, browse_per_month=0.04,
         support_per_year=0.3, email_opt_out=0.25,
     ),
@@ -132,4 +132,4 @@ LOYAL, BARGAIN, LAPSED, NEW, OMNI, ONE_OFF = range(len(GROUPS))
 #: days of inactivity before the end that define "lapsed" (no order in this period)
 LAPSED_MIN_DAYS = GROUPS[LAPSED].last_order_ago[0]  # type: ignore[index]
 #: one-off customers ordered at least this long before the end
-ONE_OFF_MIN_AGO = 270.0
+ONE_OFF_MIN_AGO = 450.0

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from personae.generate import columns as col
 from personae.generate import vocabulary as voc
-from personae.generate.population import Population
+from personae.generate.population import NO_DATE, Population
 from personae.generate.seasonality import Timeline
 
 BLOCKED_EMAIL = "unknown@example.com"
@@ -121,7 +121,8 @@ def _emails(rng: np.random.Generator, first: np.ndarray, last: np.ndarray,
     b = pc.if_else(pattern == 4, fl, ll)
     sep = col.lookup([".", "", ".", "_", "."], pattern)
     year = (birth_day.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64)) % 100
-    number = np.where((birth_day >= 0) & (rng.random(n) < 0.5), year, rng.integers(1, 100, n))
+    number = np.where((birth_day != NO_DATE) & (rng.random(n) < 0.5), year,
+                      rng.integers(1, 100, n))
     suffix = pc.if_else(rng.random(n) < 0.45, pc.cast(pa.array(number), pa.string()), "")
     weights = np.array(voc.EMAIL_DOMAIN_WEIGHTS)
     domain = col.lookup(voc.EMAIL_DOMAINS, rng.choice(len(weights), n, p=weights / weights.sum()))

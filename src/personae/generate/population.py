@@ -32,6 +32,8 @@ _JOIN_WEIGHTS = np.array([
 ])
 _MEAN_AGE = np.array([47.0, 36.0, 44.0, 33.0, 35.0, 42.0])
 _INCOME_SHIFT = np.array([0.8, -0.4, 0.0, -0.2, 0.3, 0.0])
+#: "no date given" (birth days before 1970 are negative, so -1 cannot mean missing)
+NO_DATE = -(10**6)
 GENDER_WEIGHTS = (0.49, 0.46, 0.02, 0.005, 0.025)  # order of schema.GENDERS
 #: how the non-primary share of orders spreads over web, app, store, phone, marketplace
 _OTHER_CHANNELS = np.array([0.4, 0.25, 0.25, 0.04, 0.06])
@@ -136,7 +138,8 @@ def _channel_mix(rng: np.random.Generator, group: np.ndarray) -> np.ndarray:
 
 def _demographics(rng: np.random.Generator, group: np.ndarray, join_s: np.ndarray,
                   timeline: Timeline) -> tuple[np.ndarray, ...]:
-    """Gender, birth day, income band and occupation codes (-1 = not given)."""
+    """Gender, birth day (``NO_DATE`` if not given), income band and occupation codes (-1 =
+    not given)."""
     n = len(group)
     gender = rng.choice(len(GENDER_WEIGHTS), size=n, p=GENDER_WEIGHTS)
     tenure_years = (timeline.end_s - join_s) / SECONDS_PER_DAY / DAYS_PER_YEAR
@@ -144,7 +147,7 @@ def _demographics(rng: np.random.Generator, group: np.ndarray, join_s: np.ndarra
     age = np.clip(np.round(rng.normal(_MEAN_AGE[group], 13.0)), youngest, 84)
     # a whole number of years plus a uniform fraction: birthdays fall evenly over the year
     birth_day = timeline.end_day - np.floor((age + rng.random(n)) * DAYS_PER_YEAR)
-    birth_day = np.where(rng.random(n) < 0.08, -1, birth_day).astype(np.int64)
+    birth_day = np.where(rng.random(n) < 0.08, NO_DATE, birth_day).astype(np.int64)
     z = rng.normal(_INCOME_SHIFT[group], 1.0)
     income = np.digitize(z, [-1.2, -0.4, 0.3, 0.9, 1.6])
     income = np.where(rng.random(n) < 0.25, -1, income)
@@ -200,7 +203,7 @@ def draw_population(rng: np.random.Generator, n: int, timeline: Timeline,
     price_pref = rng.beta(a[group], b[group])
     app_user = (channel_p[:, 1] >= 0.05) | ((rng.random(n) < 0.25) & (group != ONE_OFF))
     satisfaction = np.clip(rng.normal(_group_param("satisfaction")[group], 0.08), 0.02, 0.99)
-    concentration = 12.0
+    concentration = 30.0  # engagement differs by group far more than within it
     m_open, m_click = _group_param("email_open")[group], _group_param("email_click")[group]
     email_open = rng.beta(m_open * concentration, (1 - m_open) * concentration)
     email_click = rng.beta(m_click * concentration, (1 - m_click) * concentration)

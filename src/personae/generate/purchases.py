@@ -21,9 +21,9 @@ import pyarrow.compute as pc
 from personae import schema
 from personae.generate import columns as col
 from personae.generate import vocabulary as voc
-from personae.generate.catalogue import Catalogue
+from personae.generate.catalogue import IS_TEAM_CATEGORY, Catalogue
 from personae.generate.columns import SECONDS_PER_DAY
-from personae.generate.groups import GROUPS, LAPSED, MIX_CHANNELS, NEW, OMNI, ONE_OFF, ONE_OFF_MIN_AGO
+from personae.generate.groups import GROUPS, MIX_CHANNELS, NEW, OMNI, ONE_OFF, ONE_OFF_MIN_AGO
 from personae.generate.identities import Identities
 from personae.generate.population import JOIN_CHANNELS, Population
 from personae.generate.seasonality import Timeline, time_of_day
@@ -34,7 +34,6 @@ WEB, APP, STORE, PHONE, MARKETPLACE = range(len(MIX_CHANNELS))
 _DELIVERY_FAILURE = np.array([0.02, 0.035, 0.06, 0.03, 0.03, 0.08])
 _RETURN_FACTOR = np.array([c[4] for c in voc.CATEGORIES])
 _GROCERY = voc.CATEGORY_NAMES.index("grocery")
-_TEAM_CATEGORIES = np.array([voc.CATEGORY_NAMES.index(c) for c in voc.TEAM_CATEGORIES])
 
 
 @dataclass(frozen=True)
@@ -156,7 +155,7 @@ def _lines(rng: np.random.Generator, pop: Population, cat: Catalogue, timeline: 
     any_cat = rng.choice(len(cat.category_weight), size=k, p=cat.category_weight)
     category = np.where((rng.random(k) < pop.affinity[person]) & (fav_cat >= 0), fav_cat,
                         any_cat)
-    fan = (pop.team[person] >= 0) & np.isin(category, _TEAM_CATEGORIES) & (rng.random(k) < 0.75)
+    fan = (pop.team[person] >= 0) & IS_TEAM_CATEGORY[category] & (rng.random(k) < 0.75)
     team = np.where(fan, pop.team[person], -1)
     quantile = pop.price_pref[person] + rng.normal(0.0, 0.12, k)
     product = cat.pick(category, team, quantile)

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from personae.generate import vocabulary as voc
-from personae.generate.catalogue import Catalogue
+from personae.generate.catalogue import IS_TEAM_CATEGORY, Catalogue
 from personae.generate.columns import SECONDS_PER_DAY, hashed
 from personae.generate.eventlog import (
     CHANNEL,
@@ -33,20 +32,16 @@ from personae.generate.population import Population
 from personae.generate.purchases import APP, WEB, Purchases
 from personae.generate.seasonality import Timeline, time_of_day
 
-SLOTS = 6  # most product views a session has
-_TEAM_CATEGORIES = np.array([voc.CATEGORY_NAMES.index(c) for c in voc.TEAM_CATEGORIES])
 _WEB_KNOWN, _WEB_ANON, _WEB_LOGIN, _APP_KNOWN, _APP_ANON = range(5)
 
 
 def _browse_products(rng: np.random.Generator, pop: Population, cat: Catalogue,
                      person: np.ndarray, anchor: np.ndarray) -> np.ndarray:
-    """``(sessions, SLOTS)`` products browsed around each session's anchor category."""
-    s = len(person)
-    p = np.repeat(person, SLOTS)
-    a = np.repeat(anchor, SLOTS)
-    fan = (pop.team[p] >= 0) & np.isin(a, _TEAM_CATEGORIES) & (rng.random(s * SLOTS) < 0.5)
-    quantile = pop.price_pref[p] + rng.normal(0.0, 0.2, s * SLOTS)
-    return cat.pick(a, np.where(fan, pop.team[p], -1), quantile).reshape(s, SLOTS)
+    """Products browsed around each anchor category (one per element)."""
+    k = len(person)
+    fan = (pop.team[person] >= 0) & IS_TEAM_CATEGORY[anchor] & (rng.random(k) < 0.5)
+    quantile = pop.price_pref[person] + rng.normal(0.0, 0.2, k)
+    return cat.pick(anchor, np.where(fan, pop.team[person], -1), quantile)
 
 
 def _anchor_categories(rng: np.random.Generator, pop: Population, cat: Catalogue,
@@ -66,7 +61,7 @@ def browsing_sessions(rng: np.random.Generator, pop: Population, cat: Catalogue,
     """Append purchase sessions (before web/app orders) and abandoned sessions to ``log``."""
     n = len(pop)
     # sessions that end in an order
-    online = np.flatnonzero(np.isin(bought.order_channel, (WEB, APP)))
+    online = np.flatnonzero((bought.order_channel == WEB) | (bought.order_channel == APP))
     online = online[rng.random(len(online)) < np.where(bought.order_channel[online] == APP,
                                                        0.85, 0.75)]
     p_person = bought.order_person[online]
@@ -103,13 +98,15 @@ def browsing_sessions(rng: np.random.Generator, pop: Population, cat: Catalogue,
     app_mode = np.where(purchase | (u < 0.85), _APP_KNOWN, _APP_ANON)
     mode = np.where(in_app, app_mode, web_mode)
     login = (mode == _WEB_LOGIN).astype(np.int64)
-    # products: purchase sessions view what they buy first
-    slots = _browse_products(rng, pop, cat, person, anchor)
+    # products per view slot; purchase sessions view what they buy first
+    slot_start = np.cumsum(views) - views
+    slot_sess = np.repeat(np.arange(s), views)
+    slot_k = np.arange(len(slot_sess)) - slot_start[slot_sess]
+    slot_product = _browse_products(rng, pop, cat, person[slot_sess], anchor[slot_sess])
+    bought_slot = (slot_sess < len(online)) & (slot_k < lines[slot_sess])
     first_line = bought.order_line_start[online]
-    for j in range(4):
-        has = p_lines > j
-        rows = np.flatnonzero(has)
-        slots[rows, j] = bought.line_product[first_line[has] + j]
+    slot_product[bought_slot] = bought.line_product[first_line[slot_sess[bought_slot]]
+                                                    + slot_k[bought_slot]]
     # expand sessions into events
     n_events = 1 + search + login + views + adds + removes + checkout
     sess = np.repeat(np.arange(s), n_events)
@@ -127,12 +124,13 @@ def browsing_sessions(rng: np.random.Generator, pop: Population, cat: Catalogue,
          TYPE["remove_from_cart"]], TYPE["checkout_started"])
     slot = np.select([k < b3, k < b4, k < b5, k < b6], [0, k - b3, k - b4, 0], 0)
     with_product = (k >= b3) & (k < b6)
-    product = np.where(with_product, slots[sess, np.clip(slot, 0, SLOTS - 1)], -1)
+    product = np.where(with_product, slot_product[np.minimum(slot_start[sess] + slot,
+                                                             len(slot_product) - 1)], -1)
     category = np.where(with_product, cat.category[np.maximum(product, 0)],
                         np.where((k >= 1) & (k < b2), anchor[sess], -1))
     # properties: landing page, search query, login, items at checkout
     team = pop.team[person]
-    team_search = (team >= 0) & np.isin(anchor, _TEAM_CATEGORIES) & (rng.random(s) < 0.3)
+    team_search = (team >= 0) & IS_TEAM_CATEGORY[anchor] & (rng.random(s) < 0.3)
     q = (rng.random(s) * props.query_count[anchor]).astype(np.int64)
     query = np.where(team_search, props.team_query[np.maximum(team, 0)], props.query[anchor, q])
     page = props.page[rng.integers(0, len(props.page), s)]
@@ -154,7 +152,7 @@ def browsing_sessions(rng: np.random.Generator, pop: Population, cat: Catalogue,
     cookie = cookie_keys(g, (rng.random(s) * n_cookies).astype(np.int64))
     device = device_keys(g, (rng.random(s) * n_devices).astype(np.int64))
     key = np.where(in_app, device, cookie)[sess]
-    key = np.where(np.isin(ev_mode, (Mode.KNOWN,)), np.uint64(0), key)
+    key = np.where(ev_mode == Mode.KNOWN, np.uint64(0), key)
     # timing: seconds between events; purchase sessions end just before the order
     gaps = np.where(k == 0, 0, 5 + rng.exponential(40.0, len(sess))).astype(np.int64)
     offset = np.cumsum(gaps)

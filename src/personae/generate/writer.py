@@ -7,12 +7,17 @@ ISO 8601 timestamps without time zone (``2025-03-04T12:34:56``), ``YYYY-MM-DD`` 
 a missing value. Parquet keeps the real types (lists stay lists).
 
 Files are written under a temporary name and renamed when complete, so a crash never leaves
-a half-written file that looks finished.
+a half-written file that looks finished. A writer may work in a background thread: Arrow
+formats and writes without holding the GIL, so writing one chunk overlaps generating the
+next. Each file still has a single writer, so the bytes do not depend on thread timing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import queue
+import threading
 from pathlib import Path
 from types import TracebackType
 from typing import Literal
@@ -33,9 +38,11 @@ def _csv_column(array: pa.Array | pa.ChunkedArray, type_: str) -> pa.Array:
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
     if type_ == "timestamp":
-        seconds = array.cast(pa.int64()).fill_null(0).to_numpy()
-        valid = array.is_valid().to_numpy(zero_copy_only=False)
-        return col.timestamp_text(seconds, valid if not valid.all() else None)
+        seconds = array.cast(pa.int64())
+        if not seconds.null_count:
+            return col.timestamp_text(seconds.to_numpy())
+        valid = seconds.is_valid().to_numpy(zero_copy_only=False)
+        return col.timestamp_text(seconds.fill_null(0).to_numpy(), valid)
     if type_ == "list":
         return pc.binary_join(array, ";")
     return array
@@ -49,10 +56,11 @@ class TableWriter:
         path: final file path.
         fmt: ``"csv"`` or ``"parquet"``.
         column_types: name -> column type for non-canonical tables (the truth file).
+        background: format and write in a thread of its own (``write`` only queues).
     """
 
     def __init__(self, kind: str, path: Path, fmt: Format,
-                 column_types: dict[str, str] | None = None) -> None:
+                 column_types: dict[str, str] | None = None, background: bool = False) -> None:
         if column_types is None:
             spec = schema.TABLES[kind]
             column_types = {c.name: c.type for c in spec.columns}
@@ -66,6 +74,14 @@ class TableWriter:
         self._parquet: pq.ParquetWriter | None = None
         self._sink: pa.NativeFile | None = None
         self.rows = 0
+        self._queue: queue.Queue[pa.Table | None] | None = None
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        if background:
+            self._queue = queue.Queue(maxsize=2)  # bounds memory: at most two chunks waiting
+            self._thread = threading.Thread(target=self._drain, name=f"write-{kind}",
+                                            daemon=True)
+            self._thread.start()
 
     def __enter__(self) -> TableWriter:
         return self
@@ -82,6 +98,30 @@ class TableWriter:
         names = list(self.column_types)
         if table.column_names != names:
             raise ValueError(f"{self.kind}: columns {table.column_names} are not {names}")
+        if self._error is not None:
+            raise self._error
+        if self._queue is not None:
+            self._queue.put(table)
+        else:
+            self._write_now(table)
+
+    def _drain(self) -> None:
+        """Background thread: write queued tables in order until the ``None`` sentinel."""
+        assert self._queue is not None
+        while (table := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._write_now(table)
+                except BaseException as exc:  # re-raised in the calling thread
+                    self._error = exc
+
+    def _stop(self) -> None:
+        if self._thread is not None and self._queue is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    def _write_now(self, table: pa.Table) -> None:
         if self.fmt == "csv":
             table = pa.table({n: _csv_column(table[n], t) for n, t in self.column_types.items()})
         if self._schema is None:
@@ -106,6 +146,10 @@ class TableWriter:
 
     def close(self) -> None:
         """Finish the file and move it into place (an empty table still gets a header)."""
+        self._stop()
+        if self._error is not None:
+            self._abort()
+            raise self._error
         if self._schema is None:
             empty = {n: pa.array([], _empty_type(t, self.fmt)) for n, t in
                      self.column_types.items()}
@@ -119,12 +163,11 @@ class TableWriter:
         os.replace(self._tmp, self.path)
 
     def _abort(self) -> None:
+        self._stop()
         for closer in (self._csv, self._sink, self._parquet):
             if closer is not None:
-                try:
+                with contextlib.suppress(Exception):  # best effort clean-up
                     closer.close()
-                except Exception:  # pragma: no cover - best effort clean-up
-                    pass
         if self._tmp.exists():
             self._tmp.unlink()
 

@@ -6,8 +6,13 @@ Policy (documented in docs/data-model.md):
   different values updates the entity, identical values are a duplicate.
 * orders, events, surveys and consents are *facts*: the key is the natural id where the row
   has one (``event_id``, ``response_id``; for orders ``order_id`` plus the line's content, as
-  an order has several lines) and otherwise the row's content. Re-ingesting a file therefore
-  adds nothing, and an exact duplicate row inside a file counts as a duplicate.
+  an order has several lines; for consents the decision itself). An exact duplicate of such a
+  row inside a file counts as a duplicate.
+* Fact rows **without** an id are keyed by their content *and its occurrence number* in the
+  file (the 1st, 2nd … identical row). Re-ingesting the file, or a later export that repeats
+  it, adds nothing; but two identical id-less order lines in one file are two purchases and
+  both are kept. This is what the customer-base literature does with CDNOW, whose 21
+  identical same-day records must be summed to reproduce the published Gamma-Gamma fit.
 """
 
 from __future__ import annotations
@@ -36,14 +41,16 @@ def row_keys(frame: pd.DataFrame, spec: TableSpec, hashes: pd.Series) -> pd.Seri
     """The natural key of each row (see the module docstring for the policy)."""
     if spec.name in ENTITY_TABLES:
         return frame[spec.key[0]].astype(object)
-    id_col = {"orders": "order_id", "events": "event_id", "surveys": "response_id"}.get(spec.name)
-    if id_col is None:
+    if spec.name == "consents":
         return hashes
+    id_col = {"orders": "order_id", "events": "event_id", "surveys": "response_id"}[spec.name]
     ids = frame[id_col]
+    occurrence = hashes.groupby(hashes).cumcount().astype("string")
+    without_id = "#" + hashes.astype("string") + ":" + occurrence
     if spec.name == "orders":
         with_id = ids.astype("string") + "|" + hashes.astype("string")
-        return with_id.astype(object).where(ids.notna(), hashes)
-    return ids.astype(object).where(ids.notna(), "#" + hashes.astype("string"))
+        return with_id.astype(object).where(ids.notna(), without_id.astype(object))
+    return ids.astype(object).where(ids.notna(), without_id.astype(object))
 
 
 def identifier_columns(spec: TableSpec) -> list[str]:

@@ -20,7 +20,9 @@ V2_V3_TABLES = ("ingest_runs", "rejects", "identity_links", "identity_map", "ide
 
 
 def versions(store: Store) -> list[int]:
-    return [r[0] for r in store.raw.execute("SELECT version FROM _personae_schema ORDER BY version").fetchall()]
+    return [
+        r[0] for r in store.raw.execute("SELECT version FROM _personae_schema ORDER BY version").fetchall()
+    ]
 
 
 def test_new_database_gets_the_current_version(db_path: Path) -> None:
@@ -44,8 +46,11 @@ def test_reopening_a_current_database_applies_nothing(db_path: Path) -> None:
 
 def test_version_1_database_is_migrated_on_open(db_path: Path, write_rows) -> None:
     with Store.open(db_path) as store:
-        ingest_file(store, "orders", write_rows("o.csv", [
-            {"customer_id": "C1", "ordered_at": "2024-01-01", "amount": "3"}]))
+        ingest_file(
+            store,
+            "orders",
+            write_rows("o.csv", [{"customer_id": "C1", "ordered_at": "2024-01-01", "amount": "3"}]),
+        )
     # turn it into a version-1 database: only the canonical tables, and their data
     con = duckdb.connect(str(db_path))
     for name in V2_V3_TABLES:
@@ -60,8 +65,14 @@ def test_version_1_database_is_migrated_on_open(db_path: Path, write_rows) -> No
             assert store.has_table(name), name
         assert store.count("orders") == 1  # data of version 1 is kept
         # and the migrated store works end to end
-        summary = ingest_file(store, "customers", write_rows("c.csv", [
-            {"customer_id": "C1", "email": "a@x.com"}, {"customer_id": "C2", "email": "a@x.com"}]))
+        summary = ingest_file(
+            store,
+            "customers",
+            write_rows(
+                "c.csv",
+                [{"customer_id": "C1", "email": "a@x.com"}, {"customer_id": "C2", "email": "a@x.com"}],
+            ),
+        )
         assert summary.merges == 1
 
 
@@ -77,8 +88,12 @@ def test_newer_database_is_refused_with_a_clear_message(db_path: Path) -> None:
     assert "upgrade personae" in message
     assert isinstance(info.value, StoreError)
     # the refused database is left closed and unlocked: another process can open it
-    probe = subprocess.run([sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1]).close()",
-                            str(db_path)], capture_output=True, text=True, timeout=60)
+    probe = subprocess.run(
+        [sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1]).close()", str(db_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert probe.returncode == 0, probe.stderr
     # and it was not touched
     con = duckdb.connect(str(db_path), read_only=True)
@@ -87,12 +102,13 @@ def test_newer_database_is_refused_with_a_clear_message(db_path: Path) -> None:
 
 
 def test_missing_folder_is_a_store_error(tmp_path: Path) -> None:
-    with pytest.raises(StoreError, match="folder .* does not exist"):
+    with pytest.raises(StoreError, match=r"folder .* does not exist"):
         Store.open(tmp_path / "no" / "such" / "dir" / "p.duckdb")
 
 
-def test_personae_db_environment_variable_selects_the_database(tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_personae_db_environment_variable_selects_the_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "from_env.duckdb"
     monkeypatch.setenv("PERSONAE_DB", str(target))
     monkeypatch.chdir(tmp_path)

@@ -86,8 +86,13 @@ def test_phones_with_another_default_country(given: str, expected: str | None) -
 
 
 def test_the_same_number_written_differently_normalises_to_one_value() -> None:
-    spellings = ["+44 20 7946 0958", "0044 20 7946 0958", "+44 (0)20 7946 0958", "020 7946 0958",
-                 "+44-20-7946-0958"]
+    spellings = [
+        "+44 20 7946 0958",
+        "0044 20 7946 0958",
+        "+44 (0)20 7946 0958",
+        "020 7946 0958",
+        "+44-20-7946-0958",
+    ]
     assert set(normalize_phones(pd.Series(spellings), "44")) == {"+442079460958"}
 
 

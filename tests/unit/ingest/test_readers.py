@@ -21,6 +21,7 @@ def values(batch, column: str) -> list:
 
 # -- CSV -------------------------------------------------------------------------------------
 
+
 def test_csv_header_is_line_1_and_rows_follow(write_text) -> None:
     batch = read_file(write_text("a.csv", "id,name\n1,Ann\n2,Bob\n"))
     assert batch.format == "csv"
@@ -102,11 +103,14 @@ def test_csv_header_only_gives_no_rows(write_text) -> None:
     assert list(batch.columns) == ["id", "name"]
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ("", "empty"),
-    ("\n1,2\n", "header line is empty"),
-    ("id,id\n1,2\n", "appears twice"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "empty"),
+        ("\n1,2\n", "header line is empty"),
+        ("id,id\n1,2\n", "appears twice"),
+    ],
+)
 def test_csv_unusable_header_is_a_format_error(write_text, content: str, message: str) -> None:
     with pytest.raises(FormatError, match=message):
         read_file(write_text("bad.csv", content))
@@ -120,10 +124,9 @@ def test_sha256_is_of_the_file_bytes(write_text) -> None:
 
 # -- JSON Lines ------------------------------------------------------------------------------
 
+
 def test_jsonl_rows_are_typed_and_numbered_from_line_1(write_text) -> None:
-    text = ('{"id": 1, "tags": ["a", "b"], "props": {"k": 1}, "ok": true}\n'
-            '\n'
-            '{"id": 2, "extra": "x"}\n')
+    text = '{"id": 1, "tags": ["a", "b"], "props": {"k": 1}, "ok": true}\n\n{"id": 2, "extra": "x"}\n'
     batch = read_file(write_text("r.jsonl", text))
     assert batch.typed is True
     assert batch.lines.tolist() == [1, 3]
@@ -154,16 +157,19 @@ def test_jsonl_invalid_utf8_line_is_rejected(write_text) -> None:
 
 # -- Parquet ---------------------------------------------------------------------------------
 
+
 def test_parquet_keeps_types_and_lists(tmp_path: Path) -> None:
-    table = pa.table({
-        "id": pa.array(["a", "b"]),
-        "n": pa.array([1, None], pa.int64()),
-        "amount": pa.array([1.5, 2.0]),
-        "at": pa.array([datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC), None], pa.timestamp("us", tz="UTC")),
-        "day": pa.array([date(2024, 1, 2), date(2024, 2, 3)]),
-        "flag": pa.array([True, False]),
-        "tags": pa.array([["x", "y"], []], pa.list_(pa.string())),
-    })
+    table = pa.table(
+        {
+            "id": pa.array(["a", "b"]),
+            "n": pa.array([1, None], pa.int64()),
+            "amount": pa.array([1.5, 2.0]),
+            "at": pa.array([datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC), None], pa.timestamp("us", tz="UTC")),
+            "day": pa.array([date(2024, 1, 2), date(2024, 2, 3)]),
+            "flag": pa.array([True, False]),
+            "tags": pa.array([["x", "y"], []], pa.list_(pa.string())),
+        }
+    )
     path = tmp_path / "t.parquet"
     pq.write_table(table, path)
     batch = read_file(path)
@@ -184,18 +190,36 @@ def test_unreadable_parquet_is_a_format_error(write_text) -> None:
 
 # -- formats ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("a.csv", "csv"), ("a.TSV", "csv"), ("a.txt", "csv"), ("a.parquet", "parquet"), ("a.pq", "parquet"),
-    ("a.jsonl", "jsonl"), ("a.ndjson", "jsonl"), ("a.json", "jsonl"), ("orders.2024.csv", "csv"),
-])
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("a.csv", "csv"),
+        ("a.TSV", "csv"),
+        ("a.txt", "csv"),
+        ("a.parquet", "parquet"),
+        ("a.pq", "parquet"),
+        ("a.jsonl", "jsonl"),
+        ("a.ndjson", "jsonl"),
+        ("a.json", "jsonl"),
+        ("orders.2024.csv", "csv"),
+    ],
+)
 def test_format_from_extension(name: str, expected: str) -> None:
     assert detect_format(Path(name), None) == expected
 
 
-@pytest.mark.parametrize(("given", "expected"), [
-    ("csv", "csv"), ("CSV", "csv"), ("parquet", "parquet"), ("jsonl", "jsonl"), ("ndjson", "jsonl"),
-    ("json-lines", "jsonl"),
-])
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("csv", "csv"),
+        ("CSV", "csv"),
+        ("parquet", "parquet"),
+        ("jsonl", "jsonl"),
+        ("ndjson", "jsonl"),
+        ("json-lines", "jsonl"),
+    ],
+)
 def test_explicit_format_wins_over_extension(given: str, expected: str) -> None:
     assert detect_format(Path("data.csv"), given) == expected
 

@@ -32,8 +32,9 @@ ORDER_HEADER = "order_id,customer_id,ordered_at,channel,quantity,amount,returned
 
 
 def test_valid_rows_are_typed(check) -> None:
-    out = check("orders", ORDER_HEADER + "O1,C1,2024-03-31T14:05:00,WEB,2,19.99,yes\n"
-                                         "O2,C2,2024-04-01,store,,5,0\n")
+    out = check(
+        "orders", ORDER_HEADER + "O1,C1,2024-03-31T14:05:00,WEB,2,19.99,yes\nO2,C2,2024-04-01,store,,5,0\n"
+    )
     assert out.rejects.empty
     f = out.frame
     assert f["ordered_at"].tolist() == [datetime(2024, 3, 31, 14, 5), datetime(2024, 4, 1)]
@@ -49,19 +50,25 @@ def test_timestamps_with_offsets_are_stored_in_utc(check) -> None:
     assert out.frame["ordered_at"].tolist() == [datetime(2024, 3, 31, 12, 5)]
 
 
-@pytest.mark.parametrize(("row", "reason"), [
-    ("O1,C1,2024-13-45,web,1,1,", "ordered_at: cannot read '2024-13-45' as a date/time"),
-    ("O1,C1,yesterday,web,1,1,", "ordered_at: cannot read 'yesterday' as a date/time"),
-    ("O1,C1,2024-01-01,web,1,12;50,", "amount: cannot read '12;50' as a number"),
-    ("O1,C1,2024-01-01,web,one,1,", "quantity: cannot read 'one' as a number"),
-    ("O1,,2024-01-01,web,1,1,", "customer_id: required value is missing"),
-    ("O1,C1,,web,1,1,", "ordered_at: required value is missing"),
-    ("O1,C1,2024-01-01,web,1,,", "amount: required value is missing"),
-    ("O1,C1,2024-01-01,fax,1,1,", "channel: unknown value 'fax' (allowed: web, app, store, phone, marketplace)"),
-    ("O1,C1,2024-01-01,web,-1,1,", "quantity: must be at least 0, got -1"),
-    ("O1,C1,2024-01-01,web,1,-0.5,", "amount: must be at least 0, got -0.5"),
-    ("O1,C1,2024-01-01,web,1,1,maybe", "returned: cannot read 'maybe' as true/false"),
-])
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        ("O1,C1,2024-13-45,web,1,1,", "ordered_at: cannot read '2024-13-45' as a date/time"),
+        ("O1,C1,yesterday,web,1,1,", "ordered_at: cannot read 'yesterday' as a date/time"),
+        ("O1,C1,2024-01-01,web,1,12;50,", "amount: cannot read '12;50' as a number"),
+        ("O1,C1,2024-01-01,web,one,1,", "quantity: cannot read 'one' as a number"),
+        ("O1,,2024-01-01,web,1,1,", "customer_id: required value is missing"),
+        ("O1,C1,,web,1,1,", "ordered_at: required value is missing"),
+        ("O1,C1,2024-01-01,web,1,,", "amount: required value is missing"),
+        (
+            "O1,C1,2024-01-01,fax,1,1,",
+            "channel: unknown value 'fax' (allowed: web, app, store, phone, marketplace)",
+        ),
+        ("O1,C1,2024-01-01,web,-1,1,", "quantity: must be at least 0, got -1"),
+        ("O1,C1,2024-01-01,web,1,-0.5,", "amount: must be at least 0, got -0.5"),
+        ("O1,C1,2024-01-01,web,1,1,maybe", "returned: cannot read 'maybe' as true/false"),
+    ],
+)
 def test_each_problem_has_a_readable_reason(check, row: str, reason: str) -> None:
     out = check("orders", ORDER_HEADER + "O0,C0,2024-01-01,web,1,1,\n" + row + "\n")
     assert len(out.frame) == 1
@@ -73,8 +80,13 @@ def test_each_problem_has_a_readable_reason(check, row: str, reason: str) -> Non
 def test_all_reasons_of_a_row_are_reported_together(check) -> None:
     out = check("orders", ORDER_HEADER + "O1,,someday,fax,-2,abc,\n")
     reason = reasons(out)[2]
-    for part in ("customer_id: required", "ordered_at: cannot read", "channel: unknown value",
-                 "quantity: must be at least 0", "amount: cannot read 'abc'"):
+    for part in (
+        "customer_id: required",
+        "ordered_at: cannot read",
+        "channel: unknown value",
+        "quantity: must be at least 0",
+        "amount: cannot read 'abc'",
+    ):
         assert part in reason
     assert reason.count("; ") == 4
 
@@ -86,8 +98,9 @@ def test_structural_rejects_are_merged_in_line_order(check) -> None:
 
 
 def test_date_format_option(check) -> None:
-    out = check("orders", ORDER_HEADER + "O1,C1,20240131,web,1,1,\nO2,C1,2024-01-31,web,1,1,\n",
-                date_format="%Y%m%d")
+    out = check(
+        "orders", ORDER_HEADER + "O1,C1,20240131,web,1,1,\nO2,C1,2024-01-31,web,1,1,\n", date_format="%Y%m%d"
+    )
     assert out.frame["ordered_at"].tolist() == [datetime(2024, 1, 31)]
     assert "(expected %Y%m%d)" in reasons(out)[3]
 
@@ -97,18 +110,27 @@ def test_date_columns_drop_the_time(check) -> None:
     assert out.frame["birth_date"].tolist() == [datetime(1990, 2, 3)]
 
 
-@pytest.mark.parametrize(("given", "expected"), [
-    ("F", "female"), ("woman", "female"), ("M", "male"), ("non-binary", "non_binary"), ("Other", "other"),
-])
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("F", "female"),
+        ("woman", "female"),
+        ("M", "male"),
+        ("non-binary", "non_binary"),
+        ("Other", "other"),
+    ],
+)
 def test_gender_synonyms(check, given: str, expected: str) -> None:
     out = check("customers", f"customer_id,gender\nC1,{given}\n")
     assert out.frame["gender"].tolist() == [expected]
 
 
 def test_lists_json_and_identifiers_are_normalised(check) -> None:
-    text = ('customer_id,email,phone,interests,preferences\n'
-            'C1, Ann@Example.COM ,(555) 123-4567,running; yoga ;,"{""size"": ""M""}"\n'
-            'C2,,,"[""a"", ""b""]",\n')
+    text = (
+        "customer_id,email,phone,interests,preferences\n"
+        'C1, Ann@Example.COM ,(555) 123-4567,running; yoga ;,"{""size"": ""M""}"\n'
+        'C2,,,"[""a"", ""b""]",\n'
+    )
     f = check("customers", text).frame
     assert f["email"].tolist() == ["ann@example.com", None]
     assert f["phone"].tolist() == ["+15551234567", None]
@@ -140,8 +162,11 @@ def test_column_names_match_ignoring_case_spaces_and_dashes(check) -> None:
 
 
 def test_explicit_mapping(check) -> None:
-    out = check("orders", "cust,when,dollars,amount\nC1,2024-01-01,3,99\n",
-                mapping={"customer_id": "cust", "ordered_at": "when", "amount": "dollars"})
+    out = check(
+        "orders",
+        "cust,when,dollars,amount\nC1,2024-01-01,3,99\n",
+        mapping={"customer_id": "cust", "ordered_at": "when", "amount": "dollars"},
+    )
     assert out.frame["amount"].tolist() == [3.0]
     # the unmapped "amount" column of the file is kept as an extra, not silently used
     assert json.loads(out.frame["properties_extra"].iloc[0]) == {"amount": "99"}
@@ -170,21 +195,26 @@ def test_mapping_errors(check) -> None:
         check("orders", "customer_id,ordered_at,amount\nC1,2024-01-01,3\n", mapping={"amount": "dollars"})
 
 
-@pytest.mark.parametrize(("row", "reason"), [
-    ("R1,C1,2024-01-01,nps,11,", "score: 11 is above the top of the scale 10"),
-    ("R1,C1,2024-01-01,csat,6,", "score: 6 is above the top of the scale 5"),
-    ("R1,C1,2024-01-01,custom,7,5", "score: 7 is above the top of the scale 5"),
-    ("R1,C1,2024-01-01,vibes,1,", "kind: unknown value 'vibes'"),
-    ("R1,C1,2024-01-01,nps,-1,", "score: must be at least 0"),
-])
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        ("R1,C1,2024-01-01,nps,11,", "score: 11 is above the top of the scale 10"),
+        ("R1,C1,2024-01-01,csat,6,", "score: 6 is above the top of the scale 5"),
+        ("R1,C1,2024-01-01,custom,7,5", "score: 7 is above the top of the scale 5"),
+        ("R1,C1,2024-01-01,vibes,1,", "kind: unknown value 'vibes'"),
+        ("R1,C1,2024-01-01,nps,-1,", "score: must be at least 0"),
+    ],
+)
 def test_survey_rules(check, row: str, reason: str) -> None:
     out = check("surveys", "response_id,customer_id,answered_at,kind,score,scale_max\n" + row + "\n")
     assert reason in reasons(out)[2]
 
 
 def test_survey_scale_defaults_by_kind(check) -> None:
-    text = ("customer_id,answered_at,kind,score,scale_max\n"
-            "C1,2024-01-01,nps,10,\nC1,2024-01-01,csat,5,\nC1,2024-01-01,ces,7,\nC1,2024-01-01,custom,3,4\n")
+    text = (
+        "customer_id,answered_at,kind,score,scale_max\n"
+        "C1,2024-01-01,nps,10,\nC1,2024-01-01,csat,5,\nC1,2024-01-01,ces,7,\nC1,2024-01-01,custom,3,4\n"
+    )
     out = check("surveys", text)
     assert out.rejects.empty
     assert out.frame["scale_max"].tolist() == [10.0, 5.0, 7.0, 4.0]
@@ -196,10 +226,22 @@ def test_event_without_any_identifier_is_rejected(check) -> None:
 
 
 def test_typed_jsonl_values(write_text) -> None:
-    path = write_text("o.jsonl", json.dumps({
-        "order_id": 7, "customer_id": 1, "ordered_at": "2024-01-01T00:00:00Z", "amount": 2.5,
-        "returned": False, "quantity": "3"}) + "\n" + json.dumps({
-        "customer_id": 2, "ordered_at": "2024-01-01", "amount": True}) + "\n")
+    path = write_text(
+        "o.jsonl",
+        json.dumps(
+            {
+                "order_id": 7,
+                "customer_id": 1,
+                "ordered_at": "2024-01-01T00:00:00Z",
+                "amount": 2.5,
+                "returned": False,
+                "quantity": "3",
+            }
+        )
+        + "\n"
+        + json.dumps({"customer_id": 2, "ordered_at": "2024-01-01", "amount": True})
+        + "\n",
+    )
     out = validate(read_file(path), TABLES["orders"])
     assert out.frame["customer_id"].tolist() == ["1"]
     assert out.frame["order_id"].tolist() == ["7"]
