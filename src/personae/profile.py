@@ -18,14 +18,14 @@ from personae.schema import IDENTIFIER_KINDS
 from personae.store import Store
 
 
-def resolve_customer_id(store: Store, given: str) -> str:
+def resolve_customer_id(store: Store, given: str, *, default_country_code: str = "1") -> str:
     """Find the unified customer for an id, email, phone or other identifier."""
     given = given.strip()
     candidates = [f"customer_id:{given}"]
     if ":" in given:
         candidates.insert(0, given)
     email = normalize_emails(pd.Series([given]))[0]
-    phone = normalize_phones(pd.Series([given]))[0]
+    phone = normalize_phones(pd.Series([given]), default_country_code)[0]
     candidates += [f"email:{email}", f"phone:{phone}", f"loyalty_id:{given}",
                    f"anonymous_id:{given}", f"device_id:{given}"]
     m = store.table("identity_map")
@@ -47,9 +47,9 @@ def resolve_customer_id(store: Store, given: str) -> str:
                         hint="check the id, or ingest the customer's data first")
 
 
-def customer_profile(store: Store, given: str) -> dict[str, Any]:
+def customer_profile(store: Store, given: str, *, default_country_code: str = "1") -> dict[str, Any]:
     """Attributes, identifiers, activity counts, consents and merges of one customer."""
-    cid = resolve_customer_id(store, given)
+    cid = resolve_customer_id(store, given, default_country_code=default_country_code)
     profiles = store.profiles()
     row = store.execute(profiles.filter(profiles.customer_id == cid))
     attributes: dict[str, Any] = {}

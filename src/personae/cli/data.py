@@ -88,7 +88,8 @@ def customers_show(
 ) -> None:
     """The unified profile: attributes, identifiers, activity, consents, merges."""
     with State.open_store() as store:
-        profile = customer_profile(store, customer)
+        profile = customer_profile(store, customer,
+                                   default_country_code=State.settings().identity.default_country_code)
     if as_json:
         print_json(profile)
         return

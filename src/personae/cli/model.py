@@ -40,7 +40,8 @@ def traits_show(
     from personae.build_steps import customer_traits
 
     with State.open_store() as store:
-        cid = resolve_customer_id(store, customer)
+        cid = resolve_customer_id(store, customer,
+                                  default_country_code=State.settings().identity.default_country_code)
         data = customer_traits(store, cid)
     if data is None:
         raise NotFoundError(f"no traits for customer {cid}", hint="run `personae build` first")

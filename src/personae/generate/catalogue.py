@@ -245,9 +245,9 @@ def build_catalogue(rng: np.random.Generator, n_customers: int) -> Catalogue:
     slot = team + 1
     n_slots = len(voc.TEAMS) + 1
     key = category * n_slots + slot
-    items = np.lexsort((price, key))
-    bounds = np.searchsorted(key[items], np.arange(len(per_cat) * n_slots + 1))
+    by_bucket = np.lexsort((price, key))
+    bounds = np.searchsorted(key[by_bucket], np.arange(len(per_cat) * n_slots + 1))
     bucket_start = bounds[:-1].reshape(len(per_cat), n_slots)
     bucket_size = np.diff(bounds).reshape(len(per_cat), n_slots)
-    return Catalogue(geo, stores, category, price, team, bucket_start, bucket_size, items,
+    return Catalogue(geo, stores, category, price, team, bucket_start, bucket_size, by_bucket,
                      shares / shares.sum(), product_ids, table)

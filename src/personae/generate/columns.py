@@ -76,7 +76,7 @@ def fixed_width(parts: Sequence[Part], n: int, valid: np.ndarray | None = None) 
         if isinstance(part, str):
             buf[:, col:col + width] = np.frombuffer(part.encode("ascii"), dtype=np.uint8)
         else:
-            base = part[2] if len(part) == 3 else 10  # type: ignore[misc]
+            base = part[2] if len(part) == 3 else 10
             buf[:, col:col + width] = _digits(part[0], width, base)
         col += width
     return _from_matrix(buf, valid)

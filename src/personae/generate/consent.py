@@ -79,10 +79,18 @@ class _Ledger:
         })
 
 
-def _later(rng: np.random.Generator, start: np.ndarray, end_s: int) -> np.ndarray:
-    """A uniform moment between a week after ``start`` and the end of the window."""
-    lo = np.minimum(start + 7 * SECONDS_PER_DAY, end_s)
-    return lo + (rng.random(len(start)) * (end_s - lo)).astype(np.int64)
+def _later(rng: np.random.Generator, people: np.ndarray, start: np.ndarray,
+           end_s: int) -> tuple[np.ndarray, np.ndarray]:
+    """For ``people``, a uniform moment between a day after their ``start`` (indexed by
+    person) and the end of the window.
+
+    People whose decision is too recent for a change before the end are dropped, so a
+    customer never has two rows for one purpose at the same instant (the ledger key).
+    """
+    lo = start[people] + SECONDS_PER_DAY
+    room = lo < end_s
+    people, lo = people[room], lo[room]
+    return people, lo + (rng.random(len(lo)) * (end_s - lo)).astype(np.int64)
 
 
 def draw_consents(rng: np.random.Generator, pop: Population, ids: Identities,
@@ -98,9 +106,9 @@ def draw_consents(rng: np.random.Generator, pop: Population, ids: Identities,
         granted = rng.random(n) < _SIGNUP_GRANT[purpose]
         ledger.add(everyone, False, purpose, granted, signup_at, source)
         if purpose == "personalization":  # a few switch personalisation off later
-            off = np.flatnonzero(granted & (rng.random(n) < 0.04))
-            ledger.add(off, False, purpose, np.zeros(len(off)), _later(rng, signup_at[off],
-                                                                       end_s), PREFERENCE_CENTER)
+            off, off_at = _later(rng, np.flatnonzero(granted & (rng.random(n) < 0.04)),
+                                 signup_at, end_s)
+            ledger.add(off, False, purpose, np.zeros(len(off)), off_at, PREFERENCE_CENTER)
     # e-mail: most grant at sign-up; some unsubscribe later, a few opt in later
     e = np.flatnonzero(ids.has_email)
     granted = rng.random(len(e)) < _EMAIL_GRANT[pop.group[e]]
@@ -108,14 +116,13 @@ def draw_consents(rng: np.random.Generator, pop: Population, ids: Identities,
     email_from = np.full(n, NEVER)
     email_until = np.full(n, NEVER)
     email_from[e[granted]] = signup_at[e[granted]]
-    late = e[~granted & (rng.random(len(e)) < 0.2)]
-    late_at = _later(rng, signup_at[late], end_s)
+    late, late_at = _later(rng, e[~granted & (rng.random(len(e)) < 0.2)], signup_at, end_s)
     ledger.add(late, False, "email", np.ones(len(late)), late_at, PREFERENCE_CENTER)
     email_from[late] = late_at
     opt_out_rate = np.array([g.email_opt_out for g in GROUPS])[pop.group]
     subscribed = np.flatnonzero(email_from < NEVER)
-    leave = subscribed[rng.random(len(subscribed)) < opt_out_rate[subscribed]]
-    leave_at = _later(rng, email_from[leave], end_s)
+    leave, leave_at = _later(rng, subscribed[rng.random(len(subscribed))
+                                             < opt_out_rate[subscribed]], email_from, end_s)
     ledger.add(leave, False, "email", np.zeros(len(leave)), leave_at, UNSUBSCRIBE)
     email_until[leave] = leave_at
     blocked = ids.blocked & ids.has_email  # nobody sends to a placeholder address
@@ -127,13 +134,11 @@ def draw_consents(rng: np.random.Generator, pop: Population, ids: Identities,
     sms_from = np.full(n, NEVER)
     sms_until = np.full(n, NEVER)
     sms_from[p[granted]] = signup_at[p[granted]]
-    late = p[~granted & (rng.random(len(p)) < 0.08)]
-    late_at = _later(rng, signup_at[late], end_s)
+    late, late_at = _later(rng, p[~granted & (rng.random(len(p)) < 0.08)], signup_at, end_s)
     ledger.add(late, False, "sms", np.ones(len(late)), late_at, PREFERENCE_CENTER)
     sms_from[late] = late_at
     on = np.flatnonzero(sms_from < NEVER)
-    stop = on[rng.random(len(on)) < 0.15]
-    stop_at = _later(rng, sms_from[stop], end_s)
+    stop, stop_at = _later(rng, on[rng.random(len(on)) < 0.15], sms_from, end_s)
     ledger.add(stop, False, "sms", np.zeros(len(stop)), stop_at, UNSUBSCRIBE)
     sms_until[stop] = stop_at
     # push: asked when the app is first opened
@@ -146,8 +151,7 @@ def draw_consents(rng: np.random.Generator, pop: Population, ids: Identities,
     push_until = np.full(n, NEVER)
     push_from[a[granted]] = first_open[granted]
     on = a[granted]
-    off = on[rng.random(len(on)) < 0.2]
-    off_at = _later(rng, push_from[off], end_s)
+    off, off_at = _later(rng, on[rng.random(len(on)) < 0.2], push_from, end_s)
     ledger.add(off, False, "push", np.zeros(len(off)), off_at, PREFERENCE_CENTER)
     push_until[off] = off_at
     # duplicate profiles: a till sign-up records analytics and, with an address, e-mail

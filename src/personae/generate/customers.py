@@ -67,7 +67,8 @@ def _preferences(rng: np.random.Generator, pop: Population) -> pa.Array:
         if t >= 0:
             prefs["favourite_team"] = voc.TEAM_NAMES[t]
         texts.append(json.dumps(prefs))
-    index = np.where((unique < 0).all(axis=1)[inverse.ravel()], -1, inverse.ravel())
+    empty = np.asarray((unique < 0).all(axis=1))
+    index = np.where(empty[inverse.ravel()], -1, inverse.ravel())
     return col.lookup(texts, index)
 
 

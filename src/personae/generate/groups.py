@@ -105,7 +105,7 @@ GROUPS: tuple[GroupProfile, ...] = (
         orders=(1, 2), extra_lines=0.5, price_pref=(2.5, 2.5), discount_prob=0.25,
         discount_rates=_REGULAR_RATES, return_rate=0.02, channel_focus=0.9,
         primary=(0.5, 0.3, 0.2, 0.0, 0.0), promo_sensitivity=1.0, satisfaction=0.8,
-        email_open=0.35, email_click=0.25, survey_rate=0.3, browse_per_month=0.6,
+        email_open=0.25, email_click=0.15, survey_rate=0.3, browse_per_month=0.6,
         support_per_year=0.4, email_opt_out=0.03,
     ),
     GroupProfile(

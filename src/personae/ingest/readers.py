@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 from personae.errors import FormatError
 
 FORMATS = ("csv", "parquet", "jsonl")
+csv.field_size_limit(2**31 - 1)  # long free-text fields (comments, JSON) are legitimate
 _EXTENSIONS = {
     ".csv": "csv", ".tsv": "csv", ".txt": "csv",
     ".parquet": "parquet", ".pq": "parquet",

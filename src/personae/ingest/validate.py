@@ -79,6 +79,10 @@ def map_columns(batch: RawBatch, spec: TableSpec, mapping: dict[str, str]) -> di
     missing = [c for c in spec.required if c not in out]
     if spec.at_least_one_of and not any(c in out for c in spec.at_least_one_of):
         missing.append(" or ".join(spec.at_least_one_of))
+    if missing and batch.n_rows == 0 and batch.rejects:
+        # nothing parsed (e.g. every JSON line is broken): no columns to check, the
+        # structural rejects say what is wrong with each line
+        missing = []
     if missing:
         raise MissingColumnsError(batch.source, missing, found)
     extras = [c for c in found if c not in used]
