@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         cpu = time.process_time() - cpu
         total_rows = total_bytes = 0
         print(f"{'file':<16}{'rows':>14}{'MB':>10}")
-        for kind, path in paths.items():
+        for path in paths.values():
             rows, size = count_rows(path), path.stat().st_size
             total_rows += rows
             total_bytes += size

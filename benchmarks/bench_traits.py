@@ -16,7 +16,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from personae.build_steps import build_base_traits, build_clv, finish_traits
+from personae.build_steps import build_affinities, build_clv, build_traits
 from personae.config import ClvSettings
 from personae.store import Store
 from personae.traits.settings import TraitSettings
@@ -69,8 +69,8 @@ def main() -> None:
             SELECT customer_id, count(*) n, sum(amount) s, max(ordered_at) m FROM orders GROUP BY 1""")
         bare = time.perf_counter() - start
         start = time.perf_counter()
-        build_base_traits(store, as_of, TraitSettings())
-        finish_traits(store, TraitSettings())
+        build_affinities(store, as_of, TraitSettings())
+        build_traits(store, as_of, TraitSettings())
         traits = time.perf_counter() - start
         start = time.perf_counter()
         build_clv(store, as_of, ClvSettings())

@@ -57,30 +57,28 @@ def trait_inputs(store: Store, as_of: date, settings: TraitSettings):  # type: i
     )
 
 
-def build_base_traits(store: Store, as_of: date, settings: TraitSettings) -> int:
-    """Affinities and every model-free trait, materialised as ``affinities`` and ``traits_base``."""
+def build_affinities(store: Store, as_of: date, settings: TraitSettings) -> int:
+    """The long ``affinities`` table (customer × category/brand/tag, with strength)."""
+    store.replace("affinities", affinity_table(trait_inputs(store, as_of, settings)))
+    return store.count("affinities")
+
+
+def build_traits(store: Store, as_of: date, settings: TraitSettings) -> int:
+    """Every trait, joined with the model outputs (``clv`` when present), RFM and lifecycle.
+
+    One ``CREATE TABLE traits AS …``: the engine plans the whole thing at once and nothing wide
+    is materialised twice.
+    """
     inputs = trait_inputs(store, as_of, settings)
-    store.replace("affinities", affinity_table(inputs))
-    store.replace("traits_base", base_traits(inputs, store.table("affinities")))
-    return store.count("traits_base")
-
-
-def finish_traits(store: Store, settings: TraitSettings) -> int:
-    """Join model outputs (``clv`` when present), then RFM, lifecycle → ``traits``."""
-    t = store.table("traits_base")
+    t = base_traits(inputs, store.table("affinities"))
     if store.has_table("clv"):
-        clv = store.table("clv")
-        j = t.left_join(clv, "customer_id")
+        j = t.left_join(store.table("clv"), "customer_id")
         t = j.drop(*[c for c in j.columns if c.endswith("_right")])
     t = t.mutate(**rfm_scores(t))
     t = t.mutate(**rfm_segment(t, settings.rfm_rules))
-    gap = store.execute(t.filter(t.avg_days_between_orders.notnull()).avg_days_between_orders.median())
-    typical = None if gap is None or pd.isna(gap) else float(gap)
-    t = t.mutate(lifecycle_stage=lifecycle_stage(t, settings.lifecycle, typical))
-    store.replace("traits", t.order_by("customer_id"))
+    t = t.mutate(lifecycle_stage=lifecycle_stage(t, settings.lifecycle))
+    store.replace("traits", t)
     return store.count("traits")
-
-
 
 
 def customer_traits(store: Store, customer_id: str) -> dict[str, object] | None:

@@ -15,6 +15,7 @@ from rich.console import Console
 
 from personae import build_steps
 from personae.config import Settings, load_settings
+from personae.segments.run import evaluate_segments
 from personae.store import Store
 
 Progress = Callable[[str, float], None]
@@ -30,9 +31,10 @@ def run_build(store: Store, *, as_of: date | None = None, settings: Settings | N
     as_of = as_of or build_steps.last_data_date(store)
     summary: dict[str, Any] = {"as_of": as_of.isoformat(), "steps": {}}
     steps: list[tuple[str, Callable[[], Any]]] = [
-        ("traits", lambda: build_steps.build_base_traits(store, as_of, settings.traits)),
+        ("affinities", lambda: build_steps.build_affinities(store, as_of, settings.traits)),
         ("clv", lambda: build_steps.build_clv(store, as_of, settings.clv)),
-        ("rfm and lifecycle", lambda: build_steps.finish_traits(store, settings.traits)),
+        ("traits, rfm and lifecycle", lambda: build_steps.build_traits(store, as_of, settings.traits)),
+        ("segments", lambda: evaluate_segments(store, as_of, settings.traits)),
     ]
     for i, (name, step) in enumerate(steps):
         report(name, i / len(steps))

@@ -1,3 +1,3 @@
 """Registers every command group on the app (import side effects only)."""
 
-from personae.cli import clv, data, model  # noqa: F401
+from personae.cli import clv, data, model, segments  # noqa: F401

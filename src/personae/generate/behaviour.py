@@ -36,7 +36,7 @@ from personae.generate.eventlog import (
     Mode,
     device_keys,
 )
-from personae.generate.groups import GROUPS, LAPSED, LOYAL, OMNI, ONE_OFF
+from personae.generate.groups import BARGAIN, GROUPS, LAPSED, LOYAL, OMNI, ONE_OFF
 from personae.generate.identities import VISITOR_SALT, Identities
 from personae.generate.population import Population
 from personae.generate.purchases import STORE, Purchases
@@ -84,8 +84,9 @@ def _email(rng: np.random.Generator, pop: Population, consents: Consents,
     eligible = ((base[None, :] >= consents.email_from[:, None])
                 & (base[None, :] < consents.email_until[:, None])
                 & (base[None, :] >= pop.join_s[:, None]))
+    # bargain hunters are targeted by more campaigns, and everyone by sale campaigns
     p = np.where(props.campaign_sale[None, :], 0.3, 0.07) * np.where(
-        pop.group == 1, 1.4, 1.0)[:, None]
+        pop.group == BARGAIN, 1.4, 1.0)[:, None]
     sent = eligible & (rng.random((n, len(base)), dtype=np.float32) < p)
     person, campaign = np.nonzero(sent)
     send_s = base[campaign] + rng.integers(0, 7200, len(person))
@@ -115,9 +116,9 @@ def _sms_push_app(rng: np.random.Generator, pop: Population, consents: Consents,
             Mode.KNOWN_PHONE, props=props.sms[campaign])
     device0 = device_keys(person_global, np.zeros(n, dtype=np.int64))
     lo = np.maximum(consents.push_from, pop.join_s)
-    hi = np.minimum(np.minimum(consents.push_until, active_end), lo + 20 * 365 * DAY)
-    months = np.where(consents.push_from < consents.push_until, (hi - lo) / DAY / 30.44, 0)
-    count = rng.poisson(0.2 * np.maximum(months, 0))
+    hi = np.minimum(consents.push_until, active_end)
+    months = np.where(lo < hi, (hi - lo) / DAY / 30.44, 0.0)
+    count = rng.poisson(0.2 * months)
     who = np.repeat(np.arange(n), count)
     log.add(who, _uniform_times(rng, lo[who], hi[who]), "push_open", "push", Mode.KNOWN_DEVICE,
             props=props.push[rng.integers(0, len(props.push), len(who))], key=device0[who])
@@ -130,8 +131,8 @@ def _sms_push_app(rng: np.random.Generator, pop: Population, consents: Consents,
 
 
 def _store_visits(rng: np.random.Generator, pop: Population, ids: Identities, cat: Catalogue,
-                  timeline: Timeline, bought: Purchases, props: EventProperties,
-                  active_end: np.ndarray, log: EventLog) -> None:
+                  bought: Purchases, props: EventProperties, active_end: np.ndarray,
+                  log: EventLog) -> None:
     """A visit before every store order, and visits without a purchase."""
     at_store = np.flatnonzero(bought.order_channel == STORE)
     person = bought.order_person[at_store]
@@ -255,7 +256,7 @@ def draw_behaviour(rng: np.random.Generator, pop: Population, ids: Identities,
                       has_login_id, log)
     _email(rng, pop, consents, props, log)
     _sms_push_app(rng, pop, consents, props, active_end, person_global, log)
-    _store_visits(rng, pop, ids, cat, timeline, bought, props, active_end, log)
+    _store_visits(rng, pop, ids, cat, bought, props, active_end, log)
     support_person, support_s, failed = _service(rng, pop, ids, bought, props, active_end, log)
     _visitors(rng, n, chunk, cat, timeline, props, log)
     table = log.table(ids, cat, props, timeline, first_event_number, event_id_width)

@@ -129,7 +129,5 @@ GROUPS: tuple[GroupProfile, ...] = (
 GROUP_NAMES: tuple[str, ...] = tuple(g.name for g in GROUPS)
 GROUP_INDEX: dict[str, int] = {name: i for i, name in enumerate(GROUP_NAMES)}
 LOYAL, BARGAIN, LAPSED, NEW, OMNI, ONE_OFF = range(len(GROUPS))
-#: days of inactivity before the end that define "lapsed" (no order in this period)
-LAPSED_MIN_DAYS = GROUPS[LAPSED].last_order_ago[0]  # type: ignore[index]
 #: one-off customers ordered at least this long before the end
 ONE_OFF_MIN_AGO = 450.0

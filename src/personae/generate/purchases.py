@@ -145,7 +145,10 @@ def _channels(rng: np.random.Generator, pop: Population, owner: np.ndarray,
 def _lines(rng: np.random.Generator, pop: Population, cat: Catalogue, timeline: Timeline,
            order_person: np.ndarray, order_s: np.ndarray, n_lines: np.ndarray
            ) -> dict[str, np.ndarray]:
-    """Products, quantities, prices, discounts and returns of every order line."""
+    """Products, quantities, prices, discounts and returns of every order line.
+
+    A product drawn twice for one order is kept once (the line key is order + product).
+    """
     line_order = np.repeat(np.arange(len(order_person)), n_lines)
     person = order_person[line_order]
     g = pop.group[person]
@@ -172,8 +175,14 @@ def _lines(rng: np.random.Generator, pop: Population, cat: Catalogue, timeline: 
     amount = np.maximum(np.round(gross - discount, 2), 0.0)
     p_return = _per_group("return_rate")[g] * _RETURN_FACTOR[category]
     returned = rng.random(k) < p_return
-    return {"line_order": line_order, "product": product, "category": category,
-            "quantity": quantity, "amount": amount, "discount": discount, "returned": returned}
+    lines = {"line_order": line_order, "product": product, "category": category,
+             "quantity": quantity, "amount": amount, "discount": discount, "returned": returned}
+    # (order_id, product_id) is the natural key of an order line: one line per product
+    order = np.lexsort((product, line_order))
+    repeated = np.zeros(k, dtype=bool)
+    repeated[order[1:]] = ((line_order[order[1:]] == line_order[order[:-1]])
+                           & (product[order[1:]] == product[order[:-1]]))
+    return {name: values[~repeated] for name, values in lines.items()}
 
 
 def draw_purchases(rng: np.random.Generator, pop: Population, ids: Identities,
@@ -192,9 +201,13 @@ def draw_purchases(rng: np.random.Generator, pop: Population, ids: Identities,
     at_signup = (nth == 0) & same_session[owner] & (join_ch == primary)
     channel = np.where(at_signup, join_ch, channel)
     seconds = day * SECONDS_PER_DAY + time_of_day(rng, channel == STORE)
-    seconds = np.where(nth == 0, np.where(same_session[owner], first_s[owner],
-                                          (first_s[owner] // SECONDS_PER_DAY) * SECONDS_PER_DAY
-                                          + seconds % SECONDS_PER_DAY), seconds)
+    # the first order: at sign-up time if bought while signing up, else on its day
+    first_day_start = (first_s[owner] // SECONDS_PER_DAY) * SECONDS_PER_DAY
+    seconds = np.where(at_signup, first_s[owner],
+                       np.where(nth == 0, first_day_start + seconds % SECONDS_PER_DAY, seconds))
+    # an order drawn on the first order's day but before it moves to the next day
+    # (keeps its channel's time of day: no store orders at night)
+    seconds = np.where(seconds < first_s[owner], seconds + SECONDS_PER_DAY, seconds)
     seconds = np.clip(seconds, first_s[owner], timeline.end_s)
     order = np.lexsort((seconds, owner))
     owner, seconds, channel = owner[order], seconds[order], channel[order]
@@ -203,6 +216,7 @@ def draw_purchases(rng: np.random.Generator, pop: Population, ids: Identities,
     store = np.where(channel == STORE, store, -1)
     n_lines = 1 + np.minimum(rng.poisson(_per_group("extra_lines")[pop.group[owner]]), 3)
     lines = _lines(rng, pop, cat, timeline, owner, seconds, n_lines)
+    n_lines = np.bincount(lines["line_order"], minlength=len(owner))
     failed = (channel != STORE) & (rng.random(len(owner)) < _DELIVERY_FAILURE[pop.group[owner]])
     # a person with a second profile sometimes buys under it (often at a till)
     to_dup = (ids.has_dup[owner] & (seconds >= ids.dup_created_s[owner])

@@ -52,3 +52,18 @@ SYSTEM_TABLES_V3 = (
         merged_at TIMESTAMP, customer_id VARCHAR, merged_customer_id VARCHAR,
         identifiers VARCHAR, rule VARCHAR)""",
 )
+
+# Segments: versioned definitions (append-only; a removal is a version with removed = true),
+# one run row per segment and build date, the dated member snapshots, and entries/exits.
+SYSTEM_TABLES_V4 = (
+    """CREATE TABLE IF NOT EXISTS segment_definitions (
+        name VARCHAR, version INTEGER, rule VARCHAR, description VARCHAR, source VARCHAR,
+        removed BOOLEAN, created_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS segment_runs (
+        segment VARCHAR, as_of DATE, version INTEGER, rule VARCHAR, builtin BOOLEAN,
+        members BIGINT, built_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS segment_snapshots (segment VARCHAR, as_of DATE, customer_id VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS segment_changes (
+        segment VARCHAR, customer_id VARCHAR, change VARCHAR, as_of DATE, previous_as_of DATE,
+        recorded_at TIMESTAMP)""",
+)

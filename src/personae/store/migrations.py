@@ -16,7 +16,7 @@ from typing import Any
 
 from personae.errors import SchemaVersionError
 from personae.schema import TABLES
-from personae.store.ddl import SYSTEM_TABLES_V2, SYSTEM_TABLES_V3, canonical_table_ddl
+from personae.store.ddl import SYSTEM_TABLES_V2, SYSTEM_TABLES_V3, SYSTEM_TABLES_V4, canonical_table_ddl
 
 Connection = Any  # a duckdb.DuckDBPyConnection
 
@@ -43,10 +43,16 @@ def _v3_identity(con: Connection) -> None:
         con.execute(ddl)
 
 
+def _v4_segments(con: Connection) -> None:
+    for ddl in SYSTEM_TABLES_V4:
+        con.execute(ddl)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables", _v1_canonical_tables),
     Migration(2, "ingest runs and rejects", _v2_ingest_bookkeeping),
     Migration(3, "identity links, map and merges", _v3_identity),
+    Migration(4, "segment definitions, runs, snapshots and changes", _v4_segments),
 )
 
 #: The schema version this personae writes.

@@ -3,7 +3,8 @@
 One row per customer and affinity, with the evidence and a strength in [0, 1] that separates a
 one-off purchase from a consistent habit:
 
-* ``months_recent``: distinct months with a purchase in the last 6 months;
+* ``months_recent``: distinct calendar months with a purchase among the last 6 (the as-of
+  date's month and the 5 before it);
 * ``consistency`` = min(months_recent, 3) / 3 — bought in 3+ distinct months of the last 6
   is fully consistent; older history counts at half weight (``min(months_total, 6) / 12``);
 * ``share``: the share of the customer's orders that contain it;
@@ -39,7 +40,9 @@ def affinity_table(inputs: TraitInputs) -> ibis.Table:
     last_at, share, strength, signal``."""
     s = inputs.settings
     lines = _lines_with_attributes(inputs)
-    recent_from = inputs.days_before(31 * s.affinity_recent_months)
+    # the last N calendar months, counting the as-of date's own month
+    months_back = inputs.as_of.year * 12 + inputs.as_of.month - 1 - (s.affinity_recent_months - 1)
+    recent_from = ibis.timestamp(f"{months_back // 12:04d}-{months_back % 12 + 1:02d}-01 00:00:00")
     base = lines.select("customer_id", "order_key", "ordered_at", "net_amount")
     parts = [
         lines.filter(lines.category.notnull()).select(
@@ -50,16 +53,22 @@ def affinity_table(inputs: TraitInputs) -> ibis.Table:
     tagged = lines.filter(lines.tags.notnull()).mutate(value=lines.tags.unnest())
     parts.append(tagged.select(*base.columns, kind=ibis.literal("tag"), value=tagged.value))
     u = ibis.union(*parts)
-    month = u.ordered_at.truncate("M")
-    per = u.group_by(["customer_id", "kind", "value"]).aggregate(
-        orders=u.order_key.nunique(),
-        spend=u.net_amount.sum(),
-        months_recent=month.nunique(where=u.ordered_at >= recent_from),
-        months_total=month.nunique(),
-        last_at=u.ordered_at.max(),
+    # Three plain group-bys instead of COUNT(DISTINCT …): distinct aggregates are the slowest
+    # thing an engine does, and orders and months nest (an order falls in one month).
+    per_order = u.group_by(["customer_id", "kind", "value", "order_key"]).aggregate(
+        month=u.ordered_at.min().truncate("M"), spend=u.net_amount.sum(), last_at=u.ordered_at.max())
+    per_month = per_order.group_by(["customer_id", "kind", "value", "month"]).aggregate(
+        orders=per_order.count(), spend=per_order.spend.sum(), last_at=per_order.last_at.max())
+    m = per_month
+    per = m.group_by(["customer_id", "kind", "value"]).aggregate(
+        orders=m.orders.sum(),
+        spend=m.spend.sum(),
+        months_recent=m.count(where=m.month >= recent_from),
+        months_total=m.count(),
+        last_at=m.last_at.max(),
     )
-    totals = inputs.orders.group_by("customer_id").aggregate(
-        total_orders=inputs.orders.order_key.nunique())
+    by_order = inputs.orders_by_order
+    totals = by_order.group_by("customer_id").aggregate(total_orders=by_order.count())
     j = per.join(totals, "customer_id")
     strong = s.affinity_strong_months
     consistency = ibis.greatest(

@@ -41,7 +41,7 @@ def population(inputs: TraitInputs) -> ibis.Table:
 
 def base_traits(inputs: TraitInputs, affinities: ibis.Table) -> ibis.Table:
     """All traits that do not need fitted models (CLV, P(alive)) — see pipeline for the rest."""
-    o = inputs.orders
+    o = inputs.orders_by_order
     order_aggs: dict[str, ibis.Value] = {}
     for m in ORDER_MODULES:
         order_aggs.update(m.order_aggregates(o, inputs))
@@ -69,7 +69,7 @@ def base_traits(inputs: TraitInputs, affinities: ibis.Table) -> ibis.Table:
     for module in (value, channels, occasions, behaviour, experience, journey, consent):
         derived.update(module.derived(t, inputs))
     t = t.mutate(**derived)
-    drop = [c for c in ("purchase_days", "order_lines", "returned_lines", "discount_total",
+    drop = [c for c in ("order_lines", "returned_lines", "discount_total",
                         "holiday_spend", "last_add_to_cart_at", "consideration_signals")
             if c in t.columns]
     return t.drop(*drop).mutate(as_of=inputs.as_of_date)

@@ -24,12 +24,15 @@ class TraitInputs:
         customers: one row per unified customer (attributes).
         orders: order lines with ``order_key`` (order id, or the day when a file has none),
             ``day`` and ``net_amount`` (0 for returned lines) added.
+        orders_by_order: one row per order (lines summed), so per-customer order counts
+            are plain counts rather than slow ``COUNT(DISTINCT …)``.
         events, surveys, consents, products: the canonical tables.
     """
 
     as_of: date
     customers: ibis.Table
     orders: ibis.Table
+    orders_by_order: ibis.Table
     events: ibis.Table
     surveys: ibis.Table
     consents: ibis.Table
@@ -72,10 +75,20 @@ def prepare(
         gross_amount=_.amount,
     )
     c = customers.filter(_.created_at.isnull() | (_.created_at < end))
+    by_order = o.group_by(["customer_id", "order_key"]).aggregate(
+        ordered_at=o.ordered_at.min(),
+        channel=o.channel.min(),
+        lines=o.count(),
+        returned_lines=o.returned.fill_null(False).ifelse(1, 0).sum(),
+        gross_amount=o.gross_amount.sum(),
+        net_amount=o.net_amount.sum(),
+        discount=o.discount.fill_null(0.0).sum(),
+    )
     return TraitInputs(
         as_of=as_of,
         customers=c,
         orders=o,
+        orders_by_order=by_order,
         events=events.filter(_.occurred_at < end),
         surveys=surveys.filter(_.answered_at < end),
         consents=consents.filter(_.recorded_at < end),

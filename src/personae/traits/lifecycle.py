@@ -2,7 +2,7 @@
 
 A customer who buys every week is at risk after a month's silence; one who buys twice a year is
 not. So the stage compares ``recency_days`` with the customer's own average gap between
-purchases (or, for one-order customers, the median gap of repeat buyers) and with the BG/NBD
+orders (or, for one-order customers, the median gap of repeat buyers) and with the BG/NBD
 probability that the customer is still active (``p_alive``) when the model has been fitted:
 
 1. **prospect** — no order yet;
@@ -23,10 +23,11 @@ from personae.traits.settings import LifecycleSettings
 LIFECYCLE_STAGES = ("prospect", "new", "active", "at_risk", "lapsed")
 
 
-def lifecycle_stage(t: ibis.Table, s: LifecycleSettings, typical_gap: float | None) -> ibis.Value:
+def lifecycle_stage(t: ibis.Table, s: LifecycleSettings) -> ibis.Value:
     """The stage expression; ``t`` needs frequency, recency_days, days_since_first_order,
     avg_days_between_orders and (optionally) p_alive."""
-    gap = ibis.coalesce(t.avg_days_between_orders, typical_gap or s.default_gap_days)
+    typical_gap = t.avg_days_between_orders.median()  # over all repeat buyers (a window)
+    gap = ibis.coalesce(t.avg_days_between_orders, typical_gap, s.default_gap_days)
     gap = ibis.greatest(gap, 1.0)
     ratio = t.recency_days.cast("float64") / gap
     p_alive = t.p_alive if "p_alive" in t.columns else ibis.null("float64")

@@ -33,7 +33,7 @@ TRAITS: tuple[Trait, ...] = (
     _T("last_order_at", "timestamp", "value", "Latest order."),
     _T("days_since_first_order", "integer", "value", "Days from the first order to the as-of date."),
     _T("tenure_days", "integer", "value", "Days since the customer record was created (first order if unknown)."),
-    _T("avg_days_between_orders", "number", "value", "The customer's own purchase rhythm (days between purchase days)."),
+    _T("avg_days_between_orders", "number", "value", "The customer's own rhythm: (last − first order) / (orders − 1), in days."),
     _T("returns_ratio", "number", "behaviour", "Share of order lines returned."),
     _T("discount_share", "number", "behaviour", "Discount as a share of list value."),
     # channels

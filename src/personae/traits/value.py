@@ -12,16 +12,15 @@ from personae.traits.inputs import TraitInputs
 
 
 def order_aggregates(o: ibis.Table, inputs: TraitInputs) -> dict[str, ibis.Value]:
-    """Per-customer aggregates over order lines (one scan, shared with other modules)."""
-    returned = o.returned.fill_null(False)
+    """Per-customer aggregates over orders (``inputs.orders_by_order``: one row per order,
+    one scan shared with the other modules)."""
     return {
-        "frequency": o.order_key.nunique(),
-        "purchase_days": o.day.nunique(),
-        "order_lines": o.count(),
+        "frequency": o.count(),
+        "order_lines": o.lines.sum(),
         "gross_revenue": o.gross_amount.sum(),
         "monetary": o.net_amount.sum(),
-        "returned_lines": returned.ifelse(1, 0).sum(),
-        "discount_total": o.discount.fill_null(0.0).sum(),
+        "returned_lines": o.returned_lines.sum(),
+        "discount_total": o.discount.sum(),
         "first_order_at": o.ordered_at.min(),
         "last_order_at": o.ordered_at.max(),
     }
@@ -42,7 +41,7 @@ def derived(t: ibis.Table, inputs: TraitInputs) -> dict[str, ibis.Value]:
         "tenure_days": as_of.delta(
             ibis.coalesce(t.created_at, t.first_order_at).date(), unit="day"),
         "avg_days_between_orders": ibis.ifelse(
-            t.purchase_days > 1, span.cast("float64") / (t.purchase_days - 1), None),
+            t.frequency > 1, span.cast("float64") / (t.frequency - 1), None),
         "returns_ratio": ibis.ifelse(
             t.order_lines > 0, t.returned_lines.cast("float64") / t.order_lines, None),
         "discount_share": ibis.ifelse(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from personae.build_steps import build_base_traits, finish_traits
+from personae.build_steps import build_affinities, build_traits
 from personae.ingest import ingest_file
 from personae.store import Store
 from personae.traits.registry import ALL
@@ -82,8 +82,8 @@ B,email,true,2025-06-01,signup
     for kind in ("products", "customers", "orders", "events", "surveys", "consents"):
         s = ingest_file(store, kind, write(d / f"{kind}.csv", files[kind]))
         assert s.rejected == 0, (kind, s)
-    build_base_traits(store, AS_OF, TraitSettings())
-    finish_traits(store, TraitSettings())
+    build_affinities(store, AS_OF, TraitSettings())
+    build_traits(store, AS_OF, TraitSettings())
     df = store.execute(store.table("traits")).set_index("customer_id")
     store.close()
     return df

@@ -11,6 +11,7 @@ import re
 from datetime import date, timedelta
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -71,6 +72,13 @@ def test_csv_columns_are_the_canonical_columns_in_order(paths: dict[str, Path],
                                                           kind: str) -> None:
     header = paths[kind].open().readline().strip().split(",")
     assert tuple(header) == schema.TABLES[kind].column_names
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_natural_keys_are_unique(data: dict[str, pd.DataFrame], kind: str) -> None:
+    """Ingestion is idempotent on the key: a repeated key would silently drop a row."""
+    key = list(schema.TABLES[kind].key)
+    assert not data[kind].duplicated(key).any()
 
 
 def test_required_columns_are_filled(data: dict[str, pd.DataFrame]) -> None:
@@ -458,3 +466,29 @@ def test_bad_arguments_are_input_errors(tmp_path: Path, kwargs: dict[str, object
     args.update(kwargs)
     with pytest.raises(InputError):
         generate_dataset(**args)  # type: ignore[arg-type]
+
+
+def test_groups_are_recoverable_by_clustering(data: dict[str, pd.DataFrame],
+                                              orders: pd.DataFrame) -> None:
+    """k-means on log-scaled RFM-style features finds the latent groups (ARI >= 0.8)."""
+    cluster = pytest.importorskip("sklearn.cluster")
+    metrics = pytest.importorskip("sklearn.metrics")
+    end = pd.Timestamp(END) + pd.Timedelta(days=1)
+    per_order = orders.groupby("order_id").agg(
+        customer_id=("customer_id", "first"), at=("ordered_at", "first"),
+        channel=("channel", "first"), amount=("amount", "sum"))
+    by = per_order.groupby("customer_id")
+    created = pd.to_datetime(data["customers"].set_index("customer_id")["created_at"])
+    features = pd.DataFrame({
+        "frequency": np.log1p(by.size()),
+        "monetary": np.log1p(by["amount"].mean()),
+        "recency": np.log1p((end - by["at"].max()).dt.days),
+        "channels": by["channel"].nunique(),
+        "discount_share": (orders["discount"] > 0).groupby(orders["customer_id"]).mean(),
+    })
+    features["tenure"] = np.log1p((end - created.reindex(features.index)).dt.days)
+    z = (features - features.mean()) / features.std()
+    labels = cluster.KMeans(6, n_init=10, random_state=0).fit_predict(z.to_numpy())
+    truth = data["truth"].set_index("customer_id")["group"].reindex(features.index)
+    ari = metrics.adjusted_rand_score(truth, labels)
+    assert ari >= 0.8

@@ -1,0 +1,305 @@
+"""Batch evaluation: compile checked rules into ONE Ibis query over all customers.
+
+The query is the ``traits`` table left-joined with the per-customer aggregates the rules'
+function calls need, and one boolean column per segment. Every distinct function call of
+every rule is computed once, in one grouped pass per source table (events, orders,
+affinities), so fifty segments cost about as much as the most expensive one.
+
+Values from rules never become SQL text: every string constant travels in a one-row Arrow
+table (an Ibis memtable) that the query cross-joins, and numbers, dates and booleans are
+typed literals made from parsed Python values. Column names are generated (``_a0``, ``s3``),
+never taken from the rule or the segment name.
+
+Missing values follow SQL's three-valued logic (see :mod:`personae.segments.realtime`, which
+implements the same tables in Python); a customer is a member when the rule is true.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import reduce
+
+import ibis
+import pyarrow as pa
+
+from personae.errors import RuleError
+from personae.segments import expr as x
+from personae.segments.functions import end_of_day
+
+_DTYPES = {"number": "float64", "string": "string", "boolean": "boolean", "list": "array<string>",
+           "date": "date", "timestamp": "timestamp"}
+
+
+@dataclass(frozen=True)
+class BatchSources:
+    """The tables a batch evaluation reads (already resolved to unified customer ids).
+
+    Attributes:
+        as_of: the build's as-of date; nothing stamped after that day is read.
+        traits: one row per customer (``customer_id`` plus trait/profile columns; missing
+            columns count as unknown).
+        events, orders: the resolved canonical tables, or ``None`` when there are none.
+        affinities: the ``affinities`` table (``customer_id, kind, value, strength``) or ``None``.
+    """
+
+    as_of: date
+    traits: ibis.Table
+    events: ibis.Table | None = None
+    orders: ibis.Table | None = None
+    affinities: ibis.Table | None = None
+
+
+@dataclass(frozen=True)
+class CompiledSegments:
+    """``table`` has ``customer_id`` and one boolean column per segment (``columns[name]``)."""
+
+    table: ibis.Table
+    columns: dict[str, str]
+
+
+def compile_segments(targets: Sequence[str], library: Mapping[str, x.CheckedRule],
+                     sources: BatchSources) -> CompiledSegments:
+    """One query deciding membership of every customer in each of ``targets``.
+
+    Args:
+        targets: segment names to produce columns for.
+        library: every segment rule by name (targets and anything they refer to).
+        sources: the tables to read.
+    """
+    return _Compiler(library, sources).compile(targets)
+
+
+def evaluate_rule(rule: x.CheckedRule, sources: BatchSources,
+                  library: Mapping[str, x.CheckedRule] | None = None) -> ibis.Table:
+    """``customer_id, member`` for one rule that need not be stored (previews, tests)."""
+    name = "\x00rule"
+    compiled = compile_segments([name], {**(library or {}), name: rule}, sources)
+    return compiled.table.select("customer_id", member=compiled.table[compiled.columns[name]])
+
+
+class _Compiler:
+    def __init__(self, library: Mapping[str, x.CheckedRule], sources: BatchSources) -> None:
+        self.library = library
+        self.sources = sources
+        self.strings: dict[str, str] = {}  # string constant → its column in the constants table
+        self.aggregates: dict[x.Aggregate | x.AffinityOf, str] = {}
+        self.fields: set[str] = set()
+        self.inlined: dict[str, ibis.Value] = {}
+        self.t: ibis.Table = sources.traits
+
+    def compile(self, targets: Sequence[str]) -> CompiledSegments:
+        seen: set[str] = set()
+        for name in targets:
+            self.gather(name, seen)
+        consts = self.constants()
+        t = self.sources.traits
+        missing = {f: _DTYPES[self.field_type(f)] for f in sorted(self.fields) if f not in t.columns}
+        if missing:
+            t = t.mutate(**{f: ibis.null(dtype) for f, dtype in missing.items()})
+        for part, fill in ((self.event_aggregates(consts), 0), (self.order_aggregates(consts), 0),
+                           (self.affinity_aggregates(consts), 0.0)):
+            if part is None:
+                continue
+            joined = t.left_join(part, "customer_id")
+            t = joined.drop(*[c for c in joined.columns if c.endswith("_right")])
+            t = t.mutate(**{c: t[c].fill_null(fill) for c in part.columns if c != "customer_id"})
+        if consts is not None:
+            t = t.cross_join(consts)
+        self.t = t
+        columns = {name: f"s{i}" for i, name in enumerate(targets)}
+        out = t.select("customer_id", **{col: self.segment(name) for name, col in columns.items()})
+        return CompiledSegments(out, columns)
+
+    # -- pass 1: what the rules need --------------------------------------------------------------
+    def gather(self, name: str, seen: set[str]) -> None:
+        if name in seen:
+            return
+        seen.add(name)
+        if name not in self.library:
+            raise RuleError(f"unknown segment {name!r}", hint="see `personae segments list`")
+        for node in x.walk(self.library[name].expr):
+            if isinstance(node, x.Aggregate | x.AffinityOf):
+                self.aggregates.setdefault(node, f"_a{len(self.aggregates)}")
+                if isinstance(node, x.AffinityOf):
+                    self.string(node.value)
+                    if node.kind:
+                        self.string(node.kind)
+                else:
+                    for _, values in node.filters:
+                        for v in values:
+                            self.string(v)
+            elif isinstance(node, x.Field):
+                self.fields.add(node.name)
+            elif isinstance(node, x.Consent):
+                self.fields.add(f"consent_{node.purpose}")
+            elif isinstance(node, x.Const) and isinstance(node.value, str):
+                self.string(node.value)
+            elif isinstance(node, x.ConstList) and node.type == "string":
+                for v in node.values:
+                    self.string(str(v))
+            elif isinstance(node, x.InSegment):
+                self.gather(node.name, seen)
+
+    def string(self, value: str) -> None:
+        self.strings.setdefault(value, f"_c{len(self.strings)}")
+
+    def field_type(self, name: str) -> str:
+        for rule in self.library.values():
+            for node in x.walk(rule.expr):
+                if isinstance(node, x.Field) and node.name == name:
+                    return node.type
+        return "boolean"  # consent_* columns
+
+    def constants(self) -> ibis.Table | None:
+        """The one-row table carrying every string constant as data (never as SQL text)."""
+        if not self.strings:
+            return None
+        return ibis.memtable(pa.table({col: pa.array([v], pa.string()) for v, col in self.strings.items()}))
+
+    # -- pass 2: shared aggregates, one grouped scan per source -----------------------------------
+    def _rows(self, table: ibis.Table, time_col: str, nodes: list[x.Aggregate]) -> ibis.Table:
+        t = table.filter(table[time_col] < ibis.timestamp(end_of_day(self.sources.as_of).isoformat(sep=" ")))
+        if nodes and all(n.window for n in nodes):
+            earliest = min(n.window.start_at(self.sources.as_of) for n in nodes if n.window)
+            t = t.filter(t[time_col] >= ibis.timestamp(earliest.isoformat(sep=" ")))
+        return t
+
+    def _condition(self, rows: ibis.Table, node: x.Aggregate, time_col: str) -> ibis.Value:
+        parts: list[ibis.Value] = []
+        for column, values in node.filters:
+            consts = [rows[self.strings[v]] for v in values]
+            parts.append(rows[column] == consts[0] if len(consts) == 1 else rows[column].isin(consts))
+        if node.window:
+            start = node.window.start_at(self.sources.as_of)
+            parts.append(rows[time_col] >= ibis.timestamp(start.isoformat(sep=" ")))
+        return reduce(lambda a, b: a & b, parts) if parts else ibis.literal(True)
+
+    def _with_consts(self, rows: ibis.Table, consts: ibis.Table | None) -> ibis.Table:
+        return rows if consts is None else rows.cross_join(consts)
+
+    def event_aggregates(self, consts: ibis.Table | None) -> ibis.Table | None:
+        nodes = [n for n in self.aggregates if isinstance(n, x.Aggregate) and n.source == "events"]
+        if not nodes:
+            return None
+        if self.sources.events is None:
+            return _zeros(self.sources.traits, [self.aggregates[n] for n in nodes])
+        rows = self._rows(self.sources.events, "occurred_at", nodes)
+        rows = self._with_consts(rows.select("customer_id", "occurred_at", "type", "category", "channel",
+                                             "product_id"), consts)
+        return rows.group_by("customer_id").aggregate(**{
+            self.aggregates[n]: rows.customer_id.count(where=self._condition(rows, n, "occurred_at"))
+            for n in nodes})
+
+    def order_aggregates(self, consts: ibis.Table | None) -> ibis.Table | None:
+        nodes = [n for n in self.aggregates if isinstance(n, x.Aggregate) and n.source == "orders"]
+        if not nodes:
+            return None
+        if self.sources.orders is None:
+            return _zeros(self.sources.traits, [self.aggregates[n] for n in nodes])
+        o = self._rows(self.sources.orders, "ordered_at", nodes)
+        o = o.select(
+            "customer_id", "ordered_at", "category", "channel", "product_id", "store_id",
+            _key=ibis.coalesce(o.order_id, "day:" + o.ordered_at.date().cast("string")),
+            _net=ibis.ifelse(o.returned.fill_null(False), 0.0, o.amount.cast("float64")),
+        )
+        rows = self._with_consts(o, consts)
+        counts = [n for n in nodes if n.measure == "count"]
+        spends = [n for n in nodes if n.measure == "spend"]
+        spend_aggs = {self.aggregates[n]: rows._net.sum(where=self._condition(rows, n, "ordered_at"))
+                      for n in spends}
+        if not counts:
+            return rows.group_by("customer_id").aggregate(**spend_aggs)
+        # distinct orders without COUNT(DISTINCT): one row per order with a flag per call, then sum
+        per_order = rows.group_by(["customer_id", "_key"]).aggregate(
+            **{self.aggregates[n]: self._condition(rows, n, "ordered_at").any() for n in counts},
+            **spend_aggs)
+        return per_order.group_by("customer_id").aggregate(
+            **{self.aggregates[n]: per_order[self.aggregates[n]].cast("int64").sum() for n in counts},
+            **{c: per_order[c].sum() for c in spend_aggs})
+
+    def affinity_aggregates(self, consts: ibis.Table | None) -> ibis.Table | None:
+        nodes = [n for n in self.aggregates if isinstance(n, x.AffinityOf)]
+        if not nodes:
+            return None
+        if self.sources.affinities is None:
+            return _zeros(self.sources.traits, [self.aggregates[n] for n in nodes], 0.0)
+        rows = self._with_consts(self.sources.affinities.select("customer_id", "kind", "value", "strength"),
+                                 consts)
+
+        def matches(n: x.AffinityOf) -> ibis.Value:
+            cond = rows.value == rows[self.strings[n.value]]
+            return cond & (rows.kind == rows[self.strings[n.kind]]) if n.kind else cond
+
+        return rows.group_by("customer_id").aggregate(**{
+            self.aggregates[n]: rows.strength.cast("float64").max(where=matches(n)) for n in nodes})
+
+    # -- pass 3: the boolean expressions ---------------------------------------------------------
+    def segment(self, name: str) -> ibis.Value:
+        """Membership: the rule where it is true, false where it is false or unknown."""
+        if name not in self.inlined:
+            self.inlined[name] = ibis.coalesce(self.value(self.library[name].expr), False)
+        return self.inlined[name]
+
+    def value(self, node: x.Value) -> ibis.Value:  # noqa: C901 - one branch per node type
+        t = self.t
+        if isinstance(node, x.Const):
+            return self.const(node.value, node.type)
+        if isinstance(node, x.Field):
+            col = t[node.name]
+            if col.type().is_floating():  # NaN counts as unknown, as in the real-time evaluator
+                return ibis.ifelse(col.isnan(), ibis.null(col.type()), col)
+            return col
+        if isinstance(node, x.Aggregate | x.AffinityOf):
+            return t[self.aggregates[node]]
+        if isinstance(node, x.Consent):
+            col = f"consent_{node.purpose}"
+            return t[col].fill_null(False) if col in t.columns else ibis.literal(False)
+        if isinstance(node, x.InSegment):
+            return self.segment(node.name)
+        if isinstance(node, x.Compare):
+            return _COMPARE[node.op](self.value(node.left), self.value(node.right))
+        if isinstance(node, x.Between):
+            v = self.value(node.operand)
+            return (v >= self.value(node.low)) & (v <= self.value(node.high))
+        if isinstance(node, x.InList):
+            return self.value(node.operand).isin([self.const(v, node.values.type) for v in node.values.values])
+        if isinstance(node, x.Contains):
+            return self.value(node.container).contains(self.value(node.item))
+        if isinstance(node, x.Overlaps):
+            container = self.value(node.container)
+            return reduce(lambda a, b: a | b, [container.contains(self.const(v, "string"))
+                                               for v in node.values.values])
+        if isinstance(node, x.IsNull):
+            return self.value(node.operand).isnull()
+        if isinstance(node, x.Not):
+            return ~self.value(node.operand)
+        if isinstance(node, x.And):
+            return reduce(lambda a, b: a & b, [self.value(o) for o in node.operands])
+        if isinstance(node, x.Or):
+            return reduce(lambda a, b: a | b, [self.value(o) for o in node.operands])
+        raise TypeError(f"cannot compile {node!r}")
+
+    def const(self, value: object, type_: str) -> ibis.Value:
+        if isinstance(value, str):
+            return self.t[self.strings[value]]
+        if isinstance(value, bool):
+            return ibis.literal(value, type="boolean")
+        if isinstance(value, int):
+            return ibis.literal(value, type="int64")
+        if isinstance(value, float):
+            return ibis.literal(value, type="float64")
+        if isinstance(value, date):
+            return ibis.date(value.isoformat()) if type_ == "date" else ibis.timestamp(f"{value.isoformat()} 00:00:00")
+        raise TypeError(f"unexpected constant {value!r}")
+
+
+_COMPARE = {
+    "==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+}
+
+
+def _zeros(traits: ibis.Table, columns: list[str], fill: float | int = 0) -> ibis.Table:
+    return traits.select("customer_id", **{c: ibis.literal(fill) for c in columns})

@@ -1,0 +1,337 @@
+"""Check a parsed rule: resolve names, validate calls, and type every value.
+
+The checker is where a rule stops being text: unknown names get "did you mean" suggestions
+from the trait registry and the function registry, type errors (a number compared with a
+string, a window with an unknown unit, a filter a function does not take) are reported with
+the position they come from, and the result is the typed tree of :mod:`personae.segments.expr`.
+
+>>> check_rule('region in ["North", "South"] and age between 25 and 34').expr.operands[0]
+InList(operand=Field(name='region', type='string'), values=ConstList(values=('North', 'South'), \
+type='string'), type='boolean')
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Collection
+from datetime import date
+from typing import Any
+
+from personae.errors import RuleError
+from personae.schema import CONSENT_PURPOSES
+from personae.segments import expr as x
+from personae.segments import language as s
+from personae.segments.functions import FUNCTIONS, Function, Parameter, parse_window, split_affinity
+from personae.traits.registry import ALL
+
+_TYPES = {"integer": "number", "number": "number", "string": "string", "boolean": "boolean",
+          "list": "list", "date": "date", "timestamp": "timestamp"}
+
+#: Every name a rule may use as a value: traits, profile attributes and ``customer_id``.
+NAMES: dict[str, str] = {"customer_id": "string", **{t.name: _TYPES[t.type] for t in ALL.values()}}
+
+_ARTICLE = {"number": "a number", "string": "a string", "boolean": "true/false", "list": "a list",
+            "date": "a date", "timestamp": "a date and time"}
+_PLURAL = {"number": "numbers", "string": "strings", "boolean": "true/false values", "list": "lists",
+           "date": "dates", "timestamp": "dates"}
+_ORDERED = ("number", "date", "timestamp")
+_TIME = ("date", "timestamp")
+
+
+def suggest(name: str, candidates: Collection[str], n: int = 3) -> list[str]:
+    """The closest valid names to ``name`` (case-insensitive), best first."""
+    lowered = {c.lower(): c for c in candidates}
+    matches = difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.6)
+    return [lowered[m] for m in matches]
+
+
+def check_rule(text: str, *, segments: Collection[str] = (), names: dict[str, str] | None = None,
+               self_name: str | None = None) -> x.CheckedRule:
+    """Parse and check ``text``; ``segments`` are the names ``in_segment`` may refer to.
+
+    Raises:
+        RuleError: with the position of the problem and suggestions for unknown names.
+    """
+    tree = s.parse_rule(text)
+    checker = _Checker(text, set(segments), NAMES if names is None else names, self_name)
+    return x.CheckedRule(text, checker.condition(tree))
+
+
+class _Checker:
+    def __init__(self, rule: str, segments: set[str], names: dict[str, str], self_name: str | None) -> None:
+        self.rule = rule
+        self.segments = segments
+        self.names = names
+        self.self_name = self_name
+
+    def fail(self, pos: int, message: str, suggestions: list[str] | None = None,
+             hint: str | None = None) -> RuleError:
+        where = f" (column {s.column(self.rule, pos)})"
+        return RuleError(message + where, rule=self.rule, position=pos, suggestions=suggestions, hint=hint)
+
+    def source(self, node: s.Node) -> str:
+        """A short rendering of ``node`` for messages."""
+        if isinstance(node, s.Name):
+            return f"`{node.name}`"
+        if isinstance(node, s.Call):
+            return f"`{node.name}(…)`"
+        if isinstance(node, s.Literal):
+            return _quoted(node.value)
+        return "the expression"
+
+    # -- conditions ------------------------------------------------------------------------------
+    def condition(self, node: s.Node) -> x.Value:
+        if isinstance(node, s.BoolOp):
+            parts = tuple(self.condition(o) for o in node.operands)
+            return x.And(parts) if node.op == "and" else x.Or(parts)
+        if isinstance(node, s.Not):
+            return x.Not(self.condition(node.operand))
+        if isinstance(node, s.Comparison):
+            return self.comparison(node)
+        if isinstance(node, s.Between):
+            return self.between(node)
+        if isinstance(node, s.Membership):
+            return self.membership(node)
+        if isinstance(node, s.NullCheck):
+            if isinstance(node.operand, s.Literal | s.ListLiteral):
+                raise self.fail(node.pos, "`is null` needs a trait or function on its left, not a literal")
+            check: x.Value = x.IsNull(self.value(node.operand))
+            return x.Not(check) if node.negated else check
+        value = self.value(node)
+        if value.type != "boolean":
+            example = f"{self.source(node)} >= 1" if value.type == "number" else f'{self.source(node)} == "…"'
+            raise self.fail(node.pos, f"{self.source(node)} is {_ARTICLE[value.type]}, not a condition",
+                            hint=f"compare it, e.g. {example.replace('`', '')}")
+        return value
+
+    def comparison(self, node: s.Comparison) -> x.Value:
+        for side in (node.left, node.right):
+            if isinstance(side, s.Literal) and side.value is None:
+                raise self.fail(side.pos, "`null` cannot be compared",
+                                hint="write `is null` or `is not null`")
+        left, right = self.time_constants(node.left, node.right, self.value(node.left), self.value(node.right))
+        for side, value in ((node.left, left), (node.right, right)):
+            if value.type == "list":
+                raise self.fail(side.pos, f"{self.source(side)} is a list and cannot be compared with {node.op}",
+                                hint=f'test membership instead, e.g. "outdoor" in {self.source(side).strip("`")}')
+        if left.type != right.type:
+            raise self.fail(node.pos, f"cannot compare {self.source(node.left)} ({_ARTICLE[left.type]}) "
+                                      f"with {self.source(node.right)} ({_ARTICLE[right.type]})")
+        if node.op not in ("==", "!=") and left.type not in _ORDERED:
+            raise self.fail(node.pos, f"{_ARTICLE[left.type]} can only be compared with == or != "
+                                      f"(not {node.op})", hint="use `in [...]` for several values")
+        if left.type in _TIME and not (isinstance(left, x.Const) or isinstance(right, x.Const)):
+            raise self.fail(node.pos, "dates can only be compared with a date like \"2025-01-31\"")
+        return x.Compare(node.op, left, right)
+
+    def time_constants(self, left_src: s.Node, right_src: s.Node, left: x.Value,
+                       right: x.Value) -> tuple[x.Value, x.Value]:
+        """A string literal compared with a date/time trait is read as an ISO date."""
+        out = [left, right]
+        for i, (this, other, src) in enumerate(((left, right, left_src), (right, left, right_src))):
+            if other.type in _TIME and isinstance(this, x.Const) and this.type == "string":
+                try:
+                    day = date.fromisoformat(str(this.value))
+                except ValueError:
+                    raise self.fail(src.pos, f"{self.source(src)} is not a date like \"2025-01-31\"") from None
+                out[i] = x.Const(day, other.type)
+        return out[0], out[1]
+
+    def between(self, node: s.Between) -> x.Value:
+        operand = self.value(node.operand)
+        if operand.type not in _ORDERED:
+            raise self.fail(node.operand.pos, f"`between` needs a number or a date; {self.source(node.operand)} "
+                                              f"is {_ARTICLE[operand.type]}")
+        bounds = []
+        for bound in (node.low, node.high):
+            if isinstance(bound, s.Literal) and bound.value is None:
+                raise self.fail(bound.pos, "`null` cannot be a bound of `between`")
+            _, value = self.time_constants(node.operand, bound, operand, self.value(bound))
+            if value.type != operand.type:
+                raise self.fail(bound.pos, f"the bounds of `between` must be {_PLURAL[operand.type]}; "
+                                           f"{self.source(bound)} is {_ARTICLE[value.type]}")
+            bounds.append(value)
+        check: x.Value = x.Between(operand, bounds[0], bounds[1])
+        return x.Not(check) if node.negated else check
+
+    def membership(self, node: s.Membership) -> x.Value:
+        check: x.Value
+        if isinstance(node.container, s.ListLiteral):
+            values = self.const_list(node.container)
+            item = self.value(node.item)
+            if item.type == "list":
+                if values.type != "string":
+                    raise self.fail(node.container.pos, f"{self.source(node.item)} holds strings; the list holds "
+                                                        f"{_PLURAL[values.type]}")
+                assert isinstance(item, x.Field)
+                check = x.Overlaps(item, values)
+            elif item.type != values.type:
+                raise self.fail(node.pos, f"{self.source(node.item)} is {_ARTICLE[item.type]} but the list "
+                                          f"holds {_PLURAL[values.type]}")
+            else:
+                check = x.InList(item, values)
+        else:
+            container = self.value(node.container)
+            if container.type != "list":
+                raise self.fail(node.container.pos, f"`in` needs a list after it; {self.source(node.container)} "
+                                                    f"is {_ARTICLE[container.type]}",
+                                hint='write a list like ["a", "b"] or a list trait such as interests')
+            if isinstance(node.item, s.Literal) and node.item.value is None:
+                raise self.fail(node.item.pos, "`null` cannot be looked up in a list")
+            item = self.value(node.item)
+            if item.type != "string":
+                raise self.fail(node.item.pos, f"{self.source(node.container)} holds strings; "
+                                               f"{self.source(node.item)} is {_ARTICLE[item.type]}")
+            assert isinstance(container, x.Field)
+            check = x.Contains(container, item)
+        return x.Not(check) if node.negated else check
+
+    def const_list(self, node: s.ListLiteral) -> x.ConstList:
+        if not node.items:
+            raise self.fail(node.pos, "the list is empty")
+        types = set()
+        for item in node.items:
+            if item.value is None:
+                raise self.fail(item.pos, "a list cannot hold null", hint="test with `is null` instead")
+            types.add(_literal_type(item.value))
+        if len(types) > 1:
+            raise self.fail(node.pos, "the list mixes " + " and ".join(sorted(_PLURAL[t] for t in types)))
+        return x.ConstList(tuple(item.value for item in node.items), types.pop())  # type: ignore[misc]
+
+    # -- values ----------------------------------------------------------------------------------
+    def value(self, node: s.Node) -> x.Value:
+        if isinstance(node, s.Literal):
+            if node.value is None:
+                raise self.fail(node.pos, "`null` can only be used in `is null` / `is not null`")
+            return x.Const(node.value, _literal_type(node.value))
+        if isinstance(node, s.ListLiteral):
+            raise self.fail(node.pos, "a list can only follow `in`")
+        if isinstance(node, s.Name):
+            return self.name(node)
+        if isinstance(node, s.Call):
+            return self.call(node)
+        return self.condition(node)
+
+    def name(self, node: s.Name) -> x.Value:
+        if node.name in self.names:
+            return x.Field(node.name, self.names[node.name])
+        if node.name in FUNCTIONS:
+            fn = FUNCTIONS[node.name]
+            raise self.fail(node.pos, f"`{node.name}` is a function: call it with parentheses",
+                            hint=f"e.g. {fn.example}")
+        options = suggest(node.name, [*self.names, *FUNCTIONS])
+        raise self.fail(node.pos, f"unknown trait or attribute `{node.name}`", suggestions=options or None,
+                        hint=None if options else "see `personae segments names` for every name")
+
+    def call(self, node: s.Call) -> x.Value:
+        fn = FUNCTIONS.get(node.name)
+        if fn is None:
+            if node.name in self.names:
+                raise self.fail(node.pos, f"`{node.name}` is a trait, not a function: write it without "
+                                          "parentheses")
+            options = suggest(node.name, list(FUNCTIONS))
+            raise self.fail(node.pos, f"unknown function `{node.name}`", suggestions=options or None,
+                            hint=None if options else "functions: " + ", ".join(FUNCTIONS))
+        args = self.arguments(fn, node)
+        for required in fn.required:
+            if required not in args:
+                raise self.fail(node.pos, f"{fn.name}() needs its {required}", hint=f"e.g. {fn.example}")
+        if fn.name in ("events", "orders", "spend"):
+            window = args.pop("within", None)
+            filters = tuple(sorted((_param(fn, k).column or k, v) for k, v in args.items()))
+            measure = "spend" if fn.name == "spend" else "count"
+            return x.Aggregate(fn.source or "", measure, filters, window)
+        return self.scalar_call(fn, node, args)
+
+    def scalar_call(self, fn: Function, node: s.Call, args: dict[str, Any]) -> x.Value:
+        if fn.name == "consent":
+            purpose = args["purpose"]
+            if purpose not in CONSENT_PURPOSES:
+                options = suggest(purpose, CONSENT_PURPOSES)
+                raise self.fail(node.args[0].pos, f"unknown consent purpose {_quoted(purpose)}",
+                                suggestions=options or None,
+                                hint=None if options else "purposes: " + ", ".join(CONSENT_PURPOSES))
+            return x.Consent(purpose)
+        if fn.name == "in_segment":
+            name = args["name"]
+            if self.self_name is not None and name == self.self_name:
+                raise self.fail(node.args[0].pos, f"segment {_quoted(name)} cannot contain itself (a cycle)")
+            if name not in self.segments:
+                options = suggest(name, self.segments)
+                raise self.fail(node.args[0].pos, f"unknown segment {_quoted(name)}", suggestions=options or None,
+                                hint=None if options else "see `personae segments list`")
+            return x.InSegment(name)
+        kind, value = split_affinity(args["value"])
+        if not value.strip():
+            raise self.fail(node.args[0].pos, "affinity() needs a value, e.g. affinity(\"team:Lakers\")")
+        return x.AffinityOf(kind, value)
+
+    def arguments(self, fn: Function, node: s.Call) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        positional = list(fn.positional)
+        for arg in node.args:
+            if arg.keyword is None:
+                if out and any(a.keyword for a in node.args[: node.args.index(arg)]):
+                    raise self.fail(arg.pos, "positional arguments must come before named ones")
+                if not positional:
+                    what = f"at most {len(fn.positional)}" if fn.positional else "no"
+                    raise self.fail(arg.pos, f"{fn.name}() takes {what} unnamed argument(s); name the others",
+                                    hint=f"e.g. {fn.example}")
+                name = positional.pop(0)
+            else:
+                name = arg.keyword
+                param = fn.param(name)
+                if param is None:
+                    options = suggest(name, [p.name for p in fn.params])
+                    raise self.fail(arg.pos, f"unknown filter `{name}` for {fn.name}()",
+                                    suggestions=options or None,
+                                    hint=None if options else
+                                    f"{fn.name}() takes " + ", ".join(p.name for p in fn.params))
+                if name in positional:
+                    positional.remove(name)
+            if name in out:
+                raise self.fail(arg.pos, f"`{name}` is given twice in {fn.name}()")
+            out[name] = self.argument(fn, _param(fn, name), arg.value)
+        return out
+
+    def argument(self, fn: Function, param: Parameter, node: s.Node) -> Any:
+        label = f"`{param.name}` of {fn.name}()"
+        if param.kind == "window":
+            if not (isinstance(node, s.Literal) and isinstance(node.value, str)):
+                raise self.fail(node.pos, f"{label} takes a text like \"30d\", not {self.source(node)}",
+                                hint='write it in quotes with a unit: "30d", "12w", "6m" or "1y"')
+            try:
+                return parse_window(node.value)
+            except ValueError as exc:
+                raise self.fail(node.pos, str(exc)) from None
+        if param.kind == "strings" and isinstance(node, s.ListLiteral):
+            values = self.const_list(node)
+            if values.type != "string":
+                raise self.fail(node.pos, f"{label} takes strings; the list holds {_PLURAL[values.type]}")
+            return tuple(sorted(set(values.values)))  # type: ignore[type-var]
+        if isinstance(node, s.Literal) and isinstance(node.value, str):
+            return (node.value,) if param.kind == "strings" else node.value
+        if isinstance(node, s.Name):
+            raise self.fail(node.pos, f"{label} takes a string in quotes: \"{node.name}\"")
+        kind = "a string or a list of strings" if param.kind == "strings" else "a string"
+        raise self.fail(node.pos, f"{label} takes {kind}, not {self.source(node)}")
+
+
+def _quoted(value: object) -> str:
+    """A value as it would be written in a rule (double-quoted strings)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _param(fn: Function, name: str) -> Parameter:
+    param = fn.param(name)
+    assert param is not None
+    return param
+
+
+def _literal_type(value: object) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return "string"

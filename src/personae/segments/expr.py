@@ -1,0 +1,204 @@
+"""The checked, typed expression tree that both evaluators walk.
+
+The checker (:mod:`personae.segments.check`) turns the syntax tree into these nodes: names are
+resolved to trait columns, calls to aggregates with validated filters and windows, literals to
+typed constants. Everything is frozen and hashable, so equal function calls in different rules
+are the same :class:`Aggregate` and are computed once.
+
+Value types: ``number``, ``string``, ``boolean``, ``list`` (of strings), ``date``,
+``timestamp``. Conditions are ``boolean`` values; every value may be unknown (null) except
+the aggregates, ``consent`` and ``in_segment`` (see "Missing values" in docs/segments.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+
+from personae.segments.functions import Window
+
+
+@dataclass(frozen=True)
+class Const:
+    value: str | int | float | bool | date
+    type: str
+
+
+@dataclass(frozen=True)
+class ConstList:
+    values: tuple[str | int | float | bool, ...]
+    type: str  # the element type
+
+
+@dataclass(frozen=True)
+class Field:
+    """A column of the ``traits`` table (a trait, a profile attribute or ``customer_id``)."""
+
+    name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """``events(...)``, ``orders(...)`` or ``spend(...)``: a per-customer number, 0 when nothing matches.
+
+    Attributes:
+        source: ``events`` or ``orders``.
+        measure: ``count`` (events: rows, orders: distinct orders) or ``spend`` (net amount).
+        filters: ``(column, allowed values)`` pairs, sorted, all of which must match.
+        window: the look-back window, or ``None`` for all history up to the as-of date.
+    """
+
+    source: str
+    measure: str
+    filters: tuple[tuple[str, tuple[str, ...]], ...]
+    window: Window | None
+    type: str = "number"
+
+    def describe(self) -> str:
+        name = "events" if self.source == "events" else ("orders" if self.measure == "count" else "spend")
+        parts = [f"{c}={list(v)!r}" for c, v in self.filters]
+        if self.window:
+            parts.append(f'within="{self.window}"')
+        return f"{name}({', '.join(parts)})"
+
+
+@dataclass(frozen=True)
+class AffinityOf:
+    """``affinity(...)``: strength of the strongest matching affinity row, 0 when none."""
+
+    kind: str | None
+    value: str
+    type: str = "number"
+
+
+@dataclass(frozen=True)
+class Consent:
+    """``consent(purpose)``: the ``consent_<purpose>`` trait, missing counted as no."""
+
+    purpose: str
+    type: str = "boolean"
+
+
+@dataclass(frozen=True)
+class InSegment:
+    name: str
+    type: str = "boolean"
+
+
+@dataclass(frozen=True)
+class Compare:
+    op: str
+    left: Value
+    right: Value
+    type: str = "boolean"
+
+
+@dataclass(frozen=True)
+class Between:
+    operand: Value
+    low: Value
+    high: Value
+    type: str = "boolean"
+
+
+@dataclass(frozen=True)
+class InList:
+    """``x in [a, b]`` for a scalar ``x``."""
+
+    operand: Value
+    values: ConstList
+    type: str = "boolean"
+
+
+@dataclass(frozen=True)
+class Contains:
+    """``item in list_field``."""
+
+    container: Field
+    item: Value
+    type: str = "boolean"
+
+
+@dataclass(frozen=True)
+class Overlaps:
+    """``list_field in [a, b]``: the list shares at least one value with the literal list."""
+
+    container: Field
+    values: ConstList
+    type: str = "boolean"
+
+
+@dataclass(frozen=True)
+class IsNull:
+    operand: Value
+    type: str = "boolean"
+
+
+@dataclass(frozen=True)
+class Not:
+    operand: Value
+    type: str = "boolean"
+
+
+@dataclass(frozen=True)
+class And:
+    operands: tuple[Value, ...]
+    type: str = "boolean"
+
+
+@dataclass(frozen=True)
+class Or:
+    operands: tuple[Value, ...]
+    type: str = "boolean"
+
+
+Value = (Const | Field | Aggregate | AffinityOf | Consent | InSegment | Compare | Between | InList
+         | Contains | Overlaps | IsNull | Not | And | Or)
+
+
+def children(node: Value | ConstList) -> tuple[Value | ConstList, ...]:
+    """The direct sub-nodes of ``node``."""
+    if isinstance(node, Compare):
+        return (node.left, node.right)
+    if isinstance(node, Between):
+        return (node.operand, node.low, node.high)
+    if isinstance(node, InList | Overlaps):
+        return (node.operand if isinstance(node, InList) else node.container, node.values)
+    if isinstance(node, Contains):
+        return (node.container, node.item)
+    if isinstance(node, IsNull | Not):
+        return (node.operand,)
+    if isinstance(node, And | Or):
+        return node.operands
+    return ()
+
+
+def walk(node: Value | ConstList) -> Iterator[Value | ConstList]:
+    """``node`` and every node below it, depth first."""
+    yield node
+    for child in children(node):
+        yield from walk(child)
+
+
+@dataclass(frozen=True)
+class CheckedRule:
+    """A rule that parsed and type-checked, ready for either evaluator.
+
+    Attributes:
+        text: the rule as written.
+        expr: its typed tree (a boolean value).
+        references: names of the segments it uses through ``in_segment``.
+    """
+
+    text: str
+    expr: Value
+
+    @property
+    def references(self) -> frozenset[str]:
+        return frozenset(n.name for n in walk(self.expr) if isinstance(n, InSegment))
+
+    @property
+    def aggregates(self) -> frozenset[Aggregate]:
+        return frozenset(n for n in walk(self.expr) if isinstance(n, Aggregate))

@@ -1,0 +1,201 @@
+"""The functions of the segment language, their filters, and time windows.
+
+A registry (like :mod:`personae.traits.registry`) rather than code spread over the parser and
+the evaluators: the checker validates calls against it, both evaluators read the filter →
+column mapping from it, and docs/segments.md lists it. Adding a filter is one line here.
+
+Windows (``within="90d"``) always end on the build's as-of date, inclusive, and start on the
+day after the same date one span earlier: ``"7d"`` is the as-of day and the 6 days before it
+(the convention of the ``cart_abandoned`` trait), ``"1m"`` runs from the day after the same
+day-of-month a month earlier (clamped to the month's end). Both evaluators call
+:meth:`Window.start` so they agree to the second.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+
+from personae.schema import CONSENT_PURPOSES
+
+#: Units a window may use, with their meaning and the largest amount allowed (100 years).
+WINDOW_UNITS: dict[str, tuple[str, int]] = {
+    "d": ("days", 36_500),
+    "w": ("weeks", 5_200),
+    "m": ("months", 1_200),
+    "y": ("years", 100),
+}
+_WINDOW = re.compile(r"^\s*(\d+)\s*([A-Za-z]+)\s*$")
+
+
+@dataclass(frozen=True)
+class Window:
+    """A look-back span ending on the as-of date, e.g. ``Window(90, "d")``."""
+
+    amount: int
+    unit: str
+
+    def __str__(self) -> str:
+        return f"{self.amount}{self.unit}"
+
+    def start(self, as_of: date) -> date:
+        """The first day inside the window (inclusive)."""
+        return _window_start(self, as_of)
+
+    def start_at(self, as_of: date) -> datetime:
+        """Midnight of :meth:`start`: rows stamped at or after it are inside."""
+        return datetime.combine(self.start(as_of), datetime.min.time())
+
+
+@lru_cache(maxsize=4096)
+def _window_start(window: Window, as_of: date) -> date:
+    if window.unit == "d":
+        return as_of - timedelta(days=window.amount - 1)
+    if window.unit == "w":
+        return as_of - timedelta(days=7 * window.amount - 1)
+    months = window.amount * (12 if window.unit == "y" else 1)
+    return add_months(as_of, -months) + timedelta(days=1)
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` moved by whole calendar months, clamped to the end of shorter months."""
+    index = day.year * 12 + (day.month - 1) + months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(day.day, last))
+
+
+def end_of_day(as_of: date) -> datetime:
+    """The exclusive end of the as-of day: nothing stamped at or after it is read."""
+    return datetime.combine(as_of + timedelta(days=1), datetime.min.time())
+
+
+def parse_window(text: str) -> Window:
+    """``"90d"`` → ``Window(90, "d")``; raises ``ValueError`` with a message a user can act on."""
+    m = _WINDOW.match(text)
+    units = ", ".join(f"{u} ({name})" for u, (name, _) in WINDOW_UNITS.items())
+    if not m:
+        raise ValueError(f'window "{text}" is not a number followed by a unit, e.g. "30d"; units: {units}')
+    amount, unit = int(m.group(1)), m.group(2).lower()
+    if unit not in WINDOW_UNITS:
+        raise ValueError(f'unknown window unit `{m.group(2)}` in "{text}": use {units}')
+    name, limit = WINDOW_UNITS[unit]
+    if not 1 <= amount <= limit:
+        raise ValueError(f'window "{text}" must be between 1 and {limit} {name}')
+    return Window(amount, unit)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One argument a function accepts.
+
+    Attributes:
+        name: keyword name (``category``); positional arguments map to names too.
+        kind: ``strings`` (a string or a list of strings), ``string`` or ``window``.
+        column: for filters, the column of the source table it compares with.
+        doc: one line for the docs.
+    """
+
+    name: str
+    kind: str
+    column: str | None
+    doc: str
+
+
+@dataclass(frozen=True)
+class Function:
+    """A function of the segment language.
+
+    Attributes:
+        name: as written in rules.
+        returns: ``number`` or ``boolean``.
+        source: the table it aggregates (``events``, ``orders``, ``affinities``) or ``None``.
+        positional: parameter names that may be given without a keyword, in order.
+        required: parameters that must be given.
+        params: every accepted parameter.
+        doc: what it means, for the docs.
+        example: a rule using it.
+    """
+
+    name: str
+    returns: str
+    source: str | None
+    positional: tuple[str, ...]
+    required: tuple[str, ...]
+    params: tuple[Parameter, ...]
+    doc: str
+    example: str
+
+    def param(self, name: str) -> Parameter | None:
+        return next((p for p in self.params if p.name == name), None)
+
+
+_WITHIN = Parameter("within", "window", None, 'Only the last N days/weeks/months/years: "7d", "12w", "6m", "1y".')
+_ORDER_FILTERS = (
+    Parameter("category", "strings", "category", "Order line category, e.g. \"shoes\"."),
+    Parameter("channel", "strings", "channel", "Purchase channel: web, app, store, phone, marketplace."),
+    Parameter("product", "strings", "product_id", "Product id."),
+    Parameter("store", "strings", "store_id", "Store id."),
+    _WITHIN,
+)
+
+FUNCTIONS: dict[str, Function] = {f.name: f for f in (
+    Function(
+        "events", "number", "events", ("type",), (),
+        (
+            Parameter("type", "strings", "type", "Event type, e.g. \"add_to_cart\" (first argument)."),
+            Parameter("category", "strings", "category", "Event category."),
+            Parameter("channel", "strings", "channel", "Event channel, e.g. \"web\", \"email\"."),
+            Parameter("product", "strings", "product_id", "Product id."),
+            _WITHIN,
+        ),
+        "Number of events matching every filter (all events when no filter is given).",
+        'events("add_to_cart", within="7d") >= 1',
+    ),
+    Function(
+        "orders", "number", "orders", (), (), _ORDER_FILTERS,
+        "Number of distinct orders with at least one line matching every filter "
+        "(returned lines count: the order was placed).",
+        'orders(channel="web", within="365d") >= 1',
+    ),
+    Function(
+        "spend", "number", "orders", (), (), _ORDER_FILTERS,
+        "Net spend (returned lines count 0) of the order lines matching every filter; 0 when none.",
+        'spend(category="shoes", within="90d") > 100',
+    ),
+    Function(
+        "affinity", "number", "affinities", ("value",), ("value",),
+        (Parameter("value", "string", None,
+                   'An affinity value ("team:Lakers", "shoes") or kind:value ("category:shoes").'),),
+        "Strength (0–1) of the customer's strongest affinity with that value (any kind, or the kind "
+        "given as a category:/brand:/tag: prefix); 0 when the customer has none.",
+        'affinity("team:Lakers") >= 0.5',
+    ),
+    Function(
+        "consent", "boolean", None, ("purpose",), ("purpose",),
+        (Parameter("purpose", "string", None, "One of " + ", ".join(CONSENT_PURPOSES) + "."),),
+        "The customer's latest consent decision for the purpose (no record = no). Never unknown.",
+        'consent("email")',
+    ),
+    Function(
+        "in_segment", "boolean", None, ("name",), ("name",),
+        (Parameter("name", "string", None, "A defined or built-in segment name."),),
+        "Whether the customer is a member of another segment (evaluated first; cycles are refused). "
+        "Never unknown.",
+        'in_segment("Champions") and not in_segment("staff")',
+    ),
+)}
+
+#: Kinds an ``affinity("kind:value")`` prefix may name (rows of the ``affinities`` table).
+AFFINITY_KINDS = ("category", "brand", "tag")
+
+
+def split_affinity(value: str) -> tuple[str | None, str]:
+    """``"category:shoes"`` → ``("category", "shoes")``; ``"team:Lakers"`` → ``(None, "team:Lakers")``."""
+    kind, sep, rest = value.partition(":")
+    if sep and kind in AFFINITY_KINDS and rest:
+        return kind, rest
+    return None, value

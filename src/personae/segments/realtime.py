@@ -1,0 +1,404 @@
+"""Real-time evaluation: segment membership of ONE customer from their in-memory state.
+
+Pure Python, no database: the HTTP service keeps a :class:`CustomerState` per customer (their
+traits from the last build, their recent events and orders, their affinities) and asks
+:class:`ProfileEvaluator` which segments they belong to as events arrive. Rules are compiled
+once into closures; each evaluation computes every aggregate a rule needs at most once
+(memoised) and only scans events of the types a filter asks for.
+
+The meaning is exactly the batch evaluator's (:mod:`personae.segments.batch`), including
+three-valued logic: a value may be unknown (``None``), comparisons with it are unknown,
+``not`` keeps it unknown, ``and``/``or`` follow Kleene's tables, and a customer is a member
+only when the rule is ``True``. A property test keeps the two evaluators equal.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from personae.segments import expr as x
+from personae.segments.dependencies import dependency_order
+from personae.segments.functions import end_of_day
+
+Tri = bool | None
+Compiled = Callable[["_Run"], Any]
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
+# -- the customer's state ----------------------------------------------------------------------
+def timestamp(value: Any) -> datetime | None:
+    """A naive UTC ``datetime`` from a datetime, date, pandas Timestamp or ISO text."""
+    if value is None or _missing(value):
+        return None
+    if hasattr(value, "to_pydatetime"):
+        value = value.to_pydatetime()
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.strip())
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+    if isinstance(value, date):
+        return datetime.combine(value, datetime.min.time())
+    raise TypeError(f"not a date/time: {value!r}")
+
+
+def plain(value: Any) -> Any:
+    """A trait value as plain Python: NaN/NA → None, numpy scalars → Python, arrays → tuples."""
+    if value is None or _missing(value):
+        return None
+    if isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if hasattr(value, "to_pydatetime") or isinstance(value, datetime | date):
+        return value
+    if hasattr(value, "tolist"):  # numpy scalar or array
+        return plain(value.tolist())
+    if isinstance(value, list | tuple):
+        return tuple(plain(v) for v in value)
+    return value
+
+
+def _missing(value: Any) -> bool:
+    return type(value).__name__ in ("NAType", "NaTType") or (isinstance(value, float) and math.isnan(value))
+
+
+#: Columns that filters compare with strings: kept as strings, like the canonical tables.
+_TEXT_COLUMNS = ("type", "channel", "category", "product_id", "store_id", "order_id")
+
+
+def _row(row: Mapping[str, Any]) -> dict[str, Any]:
+    out = {k: plain(v) for k, v in row.items()}
+    for k in _TEXT_COLUMNS:
+        v = out.get(k)
+        if v is not None and not isinstance(v, str):
+            out[k] = str(v)
+    return out
+
+
+def _event(row: Mapping[str, Any]) -> dict[str, Any]:
+    out = _row(row)
+    out["occurred_at"] = timestamp(row.get("occurred_at"))
+    return out
+
+
+def _order_line(row: Mapping[str, Any]) -> dict[str, Any]:
+    out = _row(row)
+    at = timestamp(row.get("ordered_at"))
+    out["ordered_at"] = at
+    # the same order key and net amount as the batch side (traits: order id, else the day)
+    order_id = out.get("order_id")
+    out["_key"] = order_id if order_id is not None else ("day:" + at.date().isoformat() if at else None)
+    out["_net"] = 0.0 if out.get("returned") is True else float(out.get("amount") or 0.0)
+    return out
+
+
+@dataclass(frozen=True)
+class CustomerState:
+    """What real-time evaluation knows about one customer. Build it with :meth:`of`.
+
+    Attributes:
+        customer_id: the (resolved) customer id.
+        traits: trait and profile values from the last build (missing = unknown).
+        events: dicts with ``type``, ``occurred_at`` and optionally ``channel``, ``category``,
+            ``product_id`` — keep at least the longest window any rule uses.
+        orders: order-line dicts with ``ordered_at``, ``amount`` and optionally ``order_id``,
+            ``channel``, ``store_id``, ``product_id``, ``category``, ``returned``.
+        affinities: dicts with ``kind``, ``value`` and ``strength``.
+        segments: memberships known from elsewhere (used only for segments the evaluator
+            does not have a rule for).
+    """
+
+    customer_id: str
+    traits: Mapping[str, Any]
+    events: tuple[dict[str, Any], ...] = ()
+    orders: tuple[dict[str, Any], ...] = ()
+    affinities: tuple[Mapping[str, Any], ...] = ()
+    segments: frozenset[str] = frozenset()
+    _by_type: dict[str | None, list[dict[str, Any]]] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, customer_id: str, traits: Mapping[str, Any] | None = None, *,
+           events: Iterable[Mapping[str, Any]] = (), orders: Iterable[Mapping[str, Any]] = (),
+           affinities: Iterable[Mapping[str, Any]] = (), segments: Iterable[str] = ()) -> CustomerState:
+        """Normalise raw rows (pandas/numpy values, ISO strings, aware datetimes) once."""
+        return cls(
+            customer_id,
+            {k: plain(v) for k, v in (traits or {}).items()},
+            tuple(_event(e) for e in events),
+            tuple(_order_line(o) for o in orders),
+            tuple({k: plain(v) for k, v in a.items()} for a in affinities),
+            frozenset(segments),
+        )
+
+    def with_event(self, event: Mapping[str, Any]) -> CustomerState:
+        """The state after one more event (states are immutable, so they can be shared)."""
+        return CustomerState(self.customer_id, self.traits, (*self.events, _event(event)), self.orders,
+                             self.affinities, self.segments)
+
+    def with_order_lines(self, lines: Iterable[Mapping[str, Any]]) -> CustomerState:
+        return CustomerState(self.customer_id, self.traits, self.events,
+                             (*self.orders, *(_order_line(o) for o in lines)), self.affinities, self.segments)
+
+    def events_of_type(self, kind: str) -> list[dict[str, Any]]:
+        if not self._by_type and self.events:
+            for e in self.events:
+                self._by_type.setdefault(e.get("type"), []).append(e)
+        return self._by_type.get(kind, [])
+
+
+# -- the evaluator ------------------------------------------------------------------------------
+class ProfileEvaluator:
+    """Compiled rules for real-time membership decisions.
+
+    Args:
+        rules: every segment the evaluator decides (built-in and defined), by name. Rules
+            may refer to each other with ``in_segment``; cycles raise :class:`RuleError`.
+    """
+
+    def __init__(self, rules: Mapping[str, x.CheckedRule]) -> None:
+        self.order = dependency_order({n: r.references for n, r in rules.items()})
+        self._aggregates: dict[x.Aggregate, Callable[[CustomerState, datetime | None, datetime], float]] = {}
+        self._compiled = {name: self._compile(rules[name].expr) for name in self.order}
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.order)
+
+    def members(self, state: CustomerState, as_of: date) -> list[str]:
+        """Every segment the customer belongs to on ``as_of``, in dependency order."""
+        run = _Run(self, state, as_of)
+        return [name for name in self.order if run.member(name)]
+
+    def is_member(self, name: str, state: CustomerState, as_of: date) -> bool:
+        return _Run(self, state, as_of).member(name)
+
+    def evaluate(self, rule: x.CheckedRule, state: CustomerState, as_of: date) -> Tri:
+        """The three-valued result of one rule (not necessarily a stored segment)."""
+        return self._compile(rule.expr)(_Run(self, state, as_of))
+
+    # compilation: one closure per node
+    def _compile(self, node: x.Value) -> Compiled:  # noqa: C901 - one branch per node type
+        if isinstance(node, x.Const):
+            value = timestamp(node.value) if node.type == "timestamp" else node.value
+            return lambda run: value
+        if isinstance(node, x.Field):
+            return _field_reader(node)
+        if isinstance(node, x.Aggregate):
+            self._aggregates.setdefault(node, _aggregate_fn(node))
+            return lambda run: run.aggregate(node)
+        if isinstance(node, x.AffinityOf):
+            return _affinity_fn(node)
+        if isinstance(node, x.Consent):
+            key = f"consent_{node.purpose}"
+            return lambda run: run.state.traits.get(key) is True
+        if isinstance(node, x.InSegment):
+            name = node.name
+            return lambda run: run.member(name)
+        if isinstance(node, x.Compare):
+            return _compare(_OPS[node.op], self._compile(node.left), self._compile(node.right))
+        if isinstance(node, x.Between):
+            return _between(self._compile(node.operand), self._compile(node.low), self._compile(node.high))
+        if isinstance(node, x.InList):
+            return _in_list(self._compile(node.operand), frozenset(node.values.values))
+        if isinstance(node, x.Contains):
+            return _contains(self._compile(node.container), self._compile(node.item))
+        if isinstance(node, x.Overlaps):
+            return _overlaps(self._compile(node.container), frozenset(node.values.values))
+        if isinstance(node, x.IsNull):
+            inner = self._compile(node.operand)
+            return lambda run: inner(run) is None
+        if isinstance(node, x.Not):
+            inner = self._compile(node.operand)
+            return lambda run: _not(inner(run))
+        if isinstance(node, x.And):
+            return _all(tuple(self._compile(o) for o in node.operands))
+        if isinstance(node, x.Or):
+            return _any(tuple(self._compile(o) for o in node.operands))
+        raise TypeError(f"cannot evaluate {node!r}")
+
+
+class _Run:
+    """One evaluation: the state, the date, and what has been computed so far."""
+
+    __slots__ = ("as_of", "end", "evaluator", "memo", "results", "state")
+
+    def __init__(self, evaluator: ProfileEvaluator, state: CustomerState, as_of: date) -> None:
+        self.evaluator = evaluator
+        self.state = state
+        self.as_of = as_of
+        self.end = end_of_day(as_of)
+        self.memo: dict[x.Aggregate, float] = {}
+        self.results: dict[str, bool] = {}
+
+    def aggregate(self, node: x.Aggregate) -> float:
+        value = self.memo.get(node)
+        if value is None:
+            start = node.window.start_at(self.as_of) if node.window else None
+            value = self.memo[node] = self.evaluator._aggregates[node](self.state, start, self.end)
+        return value
+
+    def member(self, name: str) -> bool:
+        if name in self.results:
+            return self.results[name]
+        compiled = self.evaluator._compiled.get(name)
+        result = name in self.state.segments if compiled is None else compiled(self) is True
+        self.results[name] = result
+        return result
+
+
+# -- node implementations -----------------------------------------------------------------------
+def _field_reader(node: x.Field) -> Compiled:
+    name = node.name
+    coerce = _COERCE[node.type]
+    return lambda run: coerce(run.state.traits.get(name))
+
+
+def _number(v: Any) -> float | int | None:
+    if v is None or isinstance(v, bool):
+        return None
+    if isinstance(v, int | float):
+        return v
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def _date(v: Any) -> date | None:
+    ts = timestamp(v)
+    return None if ts is None else ts.date()
+
+
+_COERCE: dict[str, Callable[[Any], Any]] = {
+    "number": _number,
+    "string": lambda v: v if v is None or isinstance(v, str) else str(v),
+    "boolean": lambda v: v if v is None or isinstance(v, bool) else None,
+    "list": lambda v: v if v is None or isinstance(v, tuple) else (tuple(v) if isinstance(v, list) else None),
+    "date": _date,
+    "timestamp": timestamp,
+}
+
+
+def _compare(op: Callable[[Any, Any], bool], left: Compiled, right: Compiled) -> Compiled:
+    def run(r: _Run) -> Tri:
+        a = left(r)
+        if a is None:
+            return None
+        b = right(r)
+        return None if b is None else op(a, b)
+    return run
+
+
+def _between(operand: Compiled, low: Compiled, high: Compiled) -> Compiled:
+    def run(r: _Run) -> Tri:
+        v, lo, hi = operand(r), low(r), high(r)
+        ge = None if v is None or lo is None else v >= lo
+        le = None if v is None or hi is None else v <= hi
+        return _and2(ge, le)
+    return run
+
+
+def _in_list(operand: Compiled, values: frozenset[Any]) -> Compiled:
+    def run(r: _Run) -> Tri:
+        v = operand(r)
+        return None if v is None else v in values
+    return run
+
+
+def _contains(container: Compiled, item: Compiled) -> Compiled:
+    def run(r: _Run) -> Tri:
+        c, i = container(r), item(r)
+        return None if c is None or i is None else i in c
+    return run
+
+
+def _overlaps(container: Compiled, values: frozenset[Any]) -> Compiled:
+    def run(r: _Run) -> Tri:
+        c = container(r)
+        return None if c is None else any(v in values for v in c)
+    return run
+
+
+def _not(v: Tri) -> Tri:
+    return None if v is None else not v
+
+
+def _and2(a: Tri, b: Tri) -> Tri:
+    if a is False or b is False:
+        return False
+    return None if a is None or b is None else True
+
+
+def _all(parts: Sequence[Compiled]) -> Compiled:
+    def run(r: _Run) -> Tri:
+        unknown = False
+        for part in parts:
+            v = part(r)
+            if v is False:
+                return False
+            if v is None:
+                unknown = True
+        return None if unknown else True
+    return run
+
+
+def _any(parts: Sequence[Compiled]) -> Compiled:
+    def run(r: _Run) -> Tri:
+        unknown = False
+        for part in parts:
+            v = part(r)
+            if v is True:
+                return True
+            if v is None:
+                unknown = True
+        return None if unknown else False
+    return run
+
+
+def _affinity_fn(node: x.AffinityOf) -> Compiled:
+    kind, value = node.kind, node.value
+
+    def run(r: _Run) -> float:
+        best = 0.0
+        for a in r.state.affinities:
+            s = a.get("strength")
+            if a.get("value") == value and (kind is None or a.get("kind") == kind) and s is not None and s > best:
+                best = s
+        return best
+    return run
+
+
+def _aggregate_fn(node: x.Aggregate) -> Callable[[CustomerState, datetime | None, datetime], float]:
+    """Count or sum the customer's rows matching the filters inside the window."""
+    checks = tuple((column, frozenset(values)) for column, values in node.filters if column != "type")
+    types = dict(node.filters).get("type")
+    time_col = "occurred_at" if node.source == "events" else "ordered_at"
+
+    def rows(state: CustomerState) -> Iterable[dict[str, Any]]:
+        if node.source == "orders":
+            return state.orders
+        if types is None:
+            return state.events
+        return [e for t in types for e in state.events_of_type(t)]
+
+    def matching(state: CustomerState, start: datetime | None, end: datetime) -> Iterable[dict[str, Any]]:
+        for row in rows(state):
+            at = row[time_col]
+            if at is None or at >= end or (start is not None and at < start):
+                continue
+            if all(row.get(c) in allowed for c, allowed in checks):
+                yield row
+
+    if node.source == "events":
+        return lambda state, start, end: sum(1 for _ in matching(state, start, end))
+    if node.measure == "count":
+        return lambda state, start, end: len({row["_key"] for row in matching(state, start, end)})
+    return lambda state, start, end: sum(row["_net"] for row in matching(state, start, end))
