@@ -25,7 +25,7 @@ from personae.traits.settings import TraitSettings
 def populate(store: Store, lines: int, customers: int) -> None:
     """Fill the canonical tables with synthetic rows, generated inside DuckDB (fast setup)."""
     con = store.raw
-    con.execute(f"""
+    con.execute("""
         INSERT INTO products (product_id, category, brand, price, tags, _row_key, _identity)
         SELECT 'P' || i, ['shoes','apparel','home','toys','baby','sports'][1 + i % 6],
                'B' || (i % 40), 5 + (i % 200), CASE WHEN i % 7 = 0 THEN ['team:T' || (i % 30)] END,
@@ -44,7 +44,8 @@ def populate(store: Store, lines: int, customers: int) -> None:
                TIMESTAMP '2023-01-01' + INTERVAL ((hash(i // 3) % 1095)) DAY,
                ['web','app','store'][1 + (hash(i) % 3)::INT], 'P' || (hash(i) % 2000),
                ['shoes','apparel','home','toys','baby','sports'][1 + (hash(i) % 6)::INT],
-               1, 5 + (hash(i) % 200), 0, hash(i) % 20 = 0, 'O' || i, 'customer_id:C' || ((i // 3) % {customers})
+               1, 5 + (hash(i) % 200), 0, hash(i) % 20 = 0, 'O' || i,
+               'customer_id:C' || ((i // 3) % {customers})
         FROM range({lines}) t(i)""")
     con.execute(f"""
         INSERT INTO events (event_id, customer_id, occurred_at, type, channel, category, _row_key, _identity)

@@ -14,7 +14,7 @@ import pandas as pd
 from personae.config import ClvSettings
 from personae.errors import InputError, ModelError
 from personae.store import Store
-from personae.traits import prepare
+from personae.traits import TraitInputs, prepare
 from personae.traits.affinities import affinity_table
 from personae.traits.build import base_traits
 from personae.traits.lifecycle import lifecycle_stage
@@ -33,7 +33,7 @@ def parse_as_of(value: str | date | datetime | None) -> date | None:
 
 def last_data_date(store: Store) -> date:
     """The default as-of date: the last day with any order, event or survey answer."""
-    latest = []
+    latest: list[date] = []
     for name, col in (("orders", "ordered_at"), ("events", "occurred_at"), ("surveys", "answered_at")):
         t = store.table(name)
         v = store.execute(t[col].max())
@@ -44,7 +44,7 @@ def last_data_date(store: Store) -> date:
     return max(latest)
 
 
-def trait_inputs(store: Store, as_of: date, settings: TraitSettings):  # type: ignore[no-untyped-def]
+def trait_inputs(store: Store, as_of: date, settings: TraitSettings) -> TraitInputs:
     return prepare(
         as_of,
         customers=store.profiles(),
@@ -93,8 +93,9 @@ def customer_traits(store: Store, customer_id: str) -> dict[str, object] | None:
         return None
     data = records(df)[0]
     a = store.table("affinities")
-    aff = store.execute(a.filter(a.customer_id == customer_id)
-                        .order_by([a.strength.desc(), a.spend.desc(), a.value]))
+    aff = store.execute(
+        a.filter(a.customer_id == customer_id).order_by([a.strength.desc(), a.spend.desc(), a.value])
+    )
     data["affinities"] = records(aff.drop(columns=["customer_id"]))
     return data
 
@@ -117,8 +118,11 @@ def build_clv(store: Store, as_of: date, s: ClvSettings) -> dict[str, object]:
         value_tiers,
     )
 
-    summary = store.execute(btyd_summary(clv_transactions(store, s.exclude_returned),
-                                         observation_end=as_of, time_unit=s.time_unit))
+    summary = store.execute(
+        btyd_summary(
+            clv_transactions(store, s.exclude_returned), observation_end=as_of, time_unit=s.time_unit
+        )
+    )
     if summary.empty:
         store.drop("clv")
         return {"skipped": "no orders"}
@@ -133,19 +137,33 @@ def build_clv(store: Store, as_of: date, s: ClvSettings) -> dict[str, object]:
     unit_days = 7.0 if s.time_unit == "W" else 1.0
     horizon = s.horizon_months * 365.25 / 12 / unit_days
     values = customer_lifetime_value(
-        bg, gg, f, r, T, m, horizon_months=s.horizon_months,
-        discount_rate_annual=s.discount_rate_annual, time_unit=s.time_unit,
-        interval=s.interval if s.interval_draws else None, n_draws=s.interval_draws, seed=s.seed)
-    out = pd.DataFrame({
-        "customer_id": summary["customer_id"].astype(str),
-        "clv_frequency": f, "clv_recency": r * unit_days, "clv_T": T * unit_days,
-        "p_alive": bg.p_alive(f, r, T),
-        "expected_transactions_12m": bg.predict_transactions(horizon, f, r, T),
-        "expected_spend": gg.expected_spend(f, m),
-        "clv_12m": values["clv"].to_numpy(),
-        "clv_12m_low": values["clv_low"].to_numpy(),
-        "clv_12m_high": values["clv_high"].to_numpy(),
-    })
+        bg,
+        gg,
+        f,
+        r,
+        T,
+        m,
+        horizon_months=s.horizon_months,
+        discount_rate_annual=s.discount_rate_annual,
+        time_unit=s.time_unit,
+        interval=s.interval if s.interval_draws else None,
+        n_draws=s.interval_draws,
+        seed=s.seed,
+    )
+    out = pd.DataFrame(
+        {
+            "customer_id": summary["customer_id"].astype(str),
+            "clv_frequency": f,
+            "clv_recency": r * unit_days,
+            "clv_T": T * unit_days,
+            "p_alive": bg.p_alive(f, r, T),
+            "expected_transactions_12m": bg.predict_transactions(horizon, f, r, T),
+            "expected_spend": gg.expected_spend(f, m),
+            "clv_12m": values["clv"].to_numpy(),
+            "clv_12m_low": values["clv_low"].to_numpy(),
+            "clv_12m_high": values["clv_high"].to_numpy(),
+        }
+    )
     out["value_tier"] = value_tiers(out["clv_12m"].to_numpy())
     store.replace("clv", out)
     params = {**bg.params_, **{f"gg_{k}": v for k, v in gg.params_.items()}}

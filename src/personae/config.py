@@ -8,7 +8,7 @@ an optional ``personae.yaml`` in the working directory, and the defaults below.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field
@@ -23,8 +23,18 @@ class IdentitySettings(BaseModel):
 
     blocked: list[str] = Field(
         default_factory=lambda: [
-            "unknown@example.com", "noemail@example.com", "test@test.com", "none@none.com",
-            "0000000000", "+0000000000", "1234567890", "n/a", "none", "unknown", "null", "-",
+            "unknown@example.com",
+            "noemail@example.com",
+            "test@test.com",
+            "none@none.com",
+            "0000000000",
+            "+0000000000",
+            "1234567890",
+            "n/a",
+            "none",
+            "unknown",
+            "null",
+            "-",
         ],
         description="Identifier values that never link profiles (compared after normalising).",
     )
@@ -38,20 +48,19 @@ class ClvSettings(BaseModel):
 
     horizon_months: int = Field(12, ge=1, description="CLV horizon.")
     discount_rate_annual: float = Field(0.10, ge=0, description="Annual discount rate for CLV.")
-    time_unit: str = Field("D", pattern="^[DW]$", description="D (days) or W (weeks) for the models.")
+    time_unit: Literal["D", "W"] = Field("D", description="D (days) or W (weeks) for the models.")
     interval: float = Field(0.90, gt=0, lt=1, description="Coverage of the CLV uncertainty interval.")
     seed: int = Field(0, description="Seed for the parameter draws behind the interval.")
     interval_draws: int = Field(
-        40, ge=0, description="Parameter draws for the CLV interval (0 = no interval).")
+        40, ge=0, description="Parameter draws for the CLV interval (0 = no interval)."
+    )
     exclude_returned: bool = Field(True, description="Leave returned lines out of transactions.")
 
 
 class Settings(BaseSettings):
     """Every setting personae reads."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="PERSONAE_", env_nested_delimiter="__", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="PERSONAE_", env_nested_delimiter="__", extra="ignore")
 
     db: Path = Field(Path("personae.duckdb"), description="DuckDB database file.")
     identity: IdentitySettings = Field(default_factory=IdentitySettings)

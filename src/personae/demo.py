@@ -21,8 +21,15 @@ from personae.store import Store
 INGEST_ORDER = ("stores", "products", "customers", "consents", "orders", "events", "surveys")
 
 
-def run_demo(open_store: Callable[[], Store], *, customers: int, seed: int, out: Path,
-             quiet: bool = False, console: Console | None = None) -> dict[str, object]:
+def run_demo(
+    open_store: Callable[[], Store],
+    *,
+    customers: int,
+    seed: int,
+    out: Path,
+    quiet: bool = False,
+    console: Console | None = None,
+) -> dict[str, object]:
     """Run the demo end to end and return what it printed, as data."""
     from personae.generate import generate_dataset
     from personae.pipeline import run_build
@@ -35,19 +42,27 @@ def run_demo(open_store: Callable[[], Store], *, customers: int, seed: int, out:
     console.print("2. ingesting into the embedded store")
     settings = load_settings()
     loaded = Table("kind", "read", "accepted", "rejected", "duplicates", "merges")
-    results = {}
+    results: dict[str, object] = {}
     with open_store() as store:
         for kind in INGEST_ORDER:
             s = ingest_file(store, kind, files[kind], identity=settings.identity)
             results[kind] = s.as_dict()
-            loaded.add_row(kind, f"{s.read:,}", f"{s.accepted:,}", f"{s.rejected:,}",
-                           f"{s.duplicates:,}", f"{s.merges:,}")
+            loaded.add_row(
+                kind,
+                f"{s.read:,}",
+                f"{s.accepted:,}",
+                f"{s.rejected:,}",
+                f"{s.duplicates:,}",
+                f"{s.merges:,}",
+            )
         console.print(loaded)
         console.print("3. building traits, lifetime value and segments")
         build = run_build(store, console=console, quiet=quiet)
         results["build"] = build
     elapsed = time.perf_counter() - started
     console.print(f"[green]done[/green] in {elapsed:.1f}s — database: {store.path}")
-    console.print("next: personae customers show C000001 · personae traits show C000001 --json · "
-                  "personae clv fit --calibration-end 2025-06-30 --json")
+    console.print(
+        "next: personae customers show C000001 · personae traits show C000001 --json · "
+        "personae clv fit --calibration-end 2025-06-30 --json"
+    )
     return results

@@ -48,7 +48,7 @@ def plain(v: Any) -> Any:
 
 
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: plain(v) for k, v in row.items()} for row in df.to_dict("records")]
+    return [{str(k): plain(v) for k, v in row.items()} for row in df.to_dict("records")]
 
 
 def write_table(table: pa.Table, fmt: str, out: Path | None) -> None:
@@ -69,8 +69,9 @@ def write_table(table: pa.Table, fmt: str, out: Path | None) -> None:
     for name in table.column_names:
         col = table.column(name)
         if pa.types.is_list(col.type):
-            cols[name] = pa.array([None if v is None else ";".join(map(str, v)) for v in col.to_pylist()],
-                                  pa.string())
+            cols[name] = pa.array(
+                [None if v is None else ";".join(map(str, v)) for v in col.to_pylist()], pa.string()
+            )
         else:
             cols[name] = col
     buf = io.BytesIO()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -18,20 +18,29 @@ from personae.errors import InputError
 from personae.store import Store
 
 
-def clv_summary(store: Store, *, as_of: date | None, time_unit: str,
-                settings: ClvSettings | None = None) -> pd.DataFrame:
+def clv_summary(
+    store: Store, *, as_of: date | None, time_unit: str, settings: ClvSettings | None = None
+) -> pd.DataFrame:
     """``customer_id, frequency, recency, T, monetary_value`` per customer, as of a date."""
     from personae.clv import btyd_summary
 
     s = settings or ClvSettings()
     as_of = as_of or last_data_date(store)
-    expr = btyd_summary(clv_transactions(store, s.exclude_returned), observation_end=as_of,
-                        time_unit=_unit(time_unit))
+    expr = btyd_summary(
+        clv_transactions(store, s.exclude_returned), observation_end=as_of, time_unit=_unit(time_unit)
+    )
     return store.execute(expr.order_by("customer_id"))
 
 
-def clv_fit(store: Store, *, calibration_end: date, holdout_end: date | None, time_unit: str,
-            plot: Path | None = None, settings: ClvSettings | None = None) -> dict[str, Any]:
+def clv_fit(
+    store: Store,
+    *,
+    calibration_end: date,
+    holdout_end: date | None,
+    time_unit: str,
+    plot: Path | None = None,
+    settings: ClvSettings | None = None,
+) -> dict[str, Any]:
     """Fit BG/NBD + Gamma-Gamma on data up to ``calibration_end``; evaluate on the holdout."""
     from personae.clv import BetaGeoModel, GammaGammaModel, btyd_summary, holdout_summary
     from personae.clv.holdout import calibration_plot, evaluate_holdout
@@ -55,8 +64,9 @@ def clv_fit(store: Store, *, calibration_end: date, holdout_end: date | None, ti
         "gamma_gamma": {**{k: float(v) for k, v in gg.params_.items()}, "loglik": float(gg.loglik_)},
     }
     if holdout_end is not None:
-        hold = store.execute(holdout_summary(tx, calibration_end=calibration_end,
-                                             holdout_end=holdout_end, time_unit=unit))
+        hold = store.execute(
+            holdout_summary(tx, calibration_end=calibration_end, holdout_end=holdout_end, time_unit=unit)
+        )
         merged = cal.merge(hold, on="customer_id", how="left")
         duration = float(hold["duration_holdout"].iloc[0]) if len(hold) else 0.0
         actual = merged["frequency_holdout"].fillna(0).to_numpy(dtype=float)
@@ -80,11 +90,13 @@ def clv_fit(store: Store, *, calibration_end: date, holdout_end: date | None, ti
     return result
 
 
-def _unit(time_unit: str) -> str:
+def _unit(time_unit: str) -> Literal["D", "W"]:
     unit = time_unit.upper()
-    if unit not in ("D", "W"):
-        raise InputError(f"--time-unit {time_unit!r}: use D (days) or W (weeks)")
-    return unit
+    if unit == "D":
+        return "D"
+    if unit == "W":
+        return "W"
+    raise InputError(f"--time-unit {time_unit!r}: use D (days) or W (weeks)")
 
 
 __all__ = ["clv_fit", "clv_summary", "last_data_date"]

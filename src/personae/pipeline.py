@@ -21,9 +21,15 @@ from personae.store import Store
 Progress = Callable[[str, float], None]
 
 
-def run_build(store: Store, *, as_of: date | None = None, settings: Settings | None = None,
-              progress: Progress | None = None, console: Console | None = None,
-              quiet: bool = False) -> dict[str, Any]:
+def run_build(
+    store: Store,
+    *,
+    as_of: date | None = None,
+    settings: Settings | None = None,
+    progress: Progress | None = None,
+    console: Console | None = None,
+    quiet: bool = False,
+) -> dict[str, Any]:
     """Run every build step as of ``as_of`` (default: the last date in the data)."""
     settings = settings or load_settings()
     report = progress or (lambda step, fraction: None)

@@ -26,8 +26,13 @@ def resolve_customer_id(store: Store, given: str, *, default_country_code: str =
         candidates.insert(0, given)
     email = normalize_emails(pd.Series([given]))[0]
     phone = normalize_phones(pd.Series([given]), default_country_code)[0]
-    candidates += [f"email:{email}", f"phone:{phone}", f"loyalty_id:{given}",
-                   f"anonymous_id:{given}", f"device_id:{given}"]
+    candidates += [
+        f"email:{email}",
+        f"phone:{phone}",
+        f"loyalty_id:{given}",
+        f"anonymous_id:{given}",
+        f"device_id:{given}",
+    ]
     m = store.table("identity_map")
     hits = store.execute(m.filter(m.identifier.isin(candidates)).select("identifier", "customer_id"))
     if len(hits):
@@ -39,12 +44,17 @@ def resolve_customer_id(store: Store, given: str, *, default_country_code: str =
     lookups = [given, *candidates]
     for name in ("customers", "orders", "events", "surveys"):
         t = store.resolved(name)
-        found = set(store.execute(t.filter(t.customer_id.isin(lookups)).select("customer_id")
-                                  .distinct())["customer_id"])
+        found = set(
+            store.execute(t.filter(t.customer_id.isin(lookups)).select("customer_id").distinct())[
+                "customer_id"
+            ]
+        )
         if found:
             return next(c for c in lookups if c in found)
-    raise NotFoundError(f"no customer with id or identifier {given!r}",
-                        hint="check the id, or ingest the customer's data first")
+    raise NotFoundError(
+        f"no customer with id or identifier {given!r}",
+        hint="check the id, or ingest the customer's data first",
+    )
 
 
 def customer_profile(store: Store, given: str, *, default_country_code: str = "1") -> dict[str, Any]:
@@ -55,7 +65,8 @@ def customer_profile(store: Store, given: str, *, default_country_code: str = "1
     attributes: dict[str, Any] = {}
     if len(row):
         rec = row.iloc[0].to_dict()
-        for k, v in rec.items():
+        for key_, v in rec.items():
+            k = str(key_)
             if k.startswith("_") or k in ("customer_id", "source_customer_id"):
                 continue
             attributes[k] = _plain(v)
@@ -64,20 +75,29 @@ def customer_profile(store: Store, given: str, *, default_country_code: str = "1
                 attributes[key] = json.loads(attributes[key])
     m = store.table("identity_map")
     own = cid if _is_prospect(cid) else f"customer_id:{cid}"
-    idents = sorted(set(store.execute(m.filter(m.customer_id == cid).select("identifier"))["identifier"])
-                    | {own})
+    idents = sorted(
+        set(store.execute(m.filter(m.customer_id == cid).select("identifier"))["identifier"]) | {own}
+    )
     counts = {}
     for name in ("orders", "events", "surveys"):
         t = store.resolved(name)
-        counts[name] = int(store.execute(t.filter(t.customer_id == cid).count()))
+        counts[name] = int(store.execute(t.filter(t.customer_id == cid).count()))  # type: ignore[call-overload]
     orders = store.resolved("orders")
     mine = orders.filter(orders.customer_id == cid)
-    spend = store.execute(mine.aggregate(
-        n_orders=mine.order_id.nunique(), revenue=mine.amount.sum(),
-        first=mine.ordered_at.min(), last=mine.ordered_at.max()))
+    spend = store.execute(
+        mine.aggregate(
+            n_orders=mine.order_id.nunique(),
+            revenue=mine.amount.sum(),
+            first=mine.ordered_at.min(),
+            last=mine.ordered_at.max(),
+        )
+    )
     merges = store.table("identity_merges")
-    merged = store.execute(merges.filter(merges.customer_id == cid)
-                           .select("merged_customer_id", "identifiers", "rule", "merged_at"))
+    merged = store.execute(
+        merges.filter(merges.customer_id == cid).select(
+            "merged_customer_id", "identifiers", "rule", "merged_at"
+        )
+    )
     return {
         "customer_id": cid,
         "attributes": attributes,

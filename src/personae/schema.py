@@ -28,9 +28,23 @@ CONSENT_PURPOSES = ("analytics", "personalization", "profiling", "email", "sms",
 GENDERS = ("female", "male", "non_binary", "other", "unknown")
 #: Known event types. Unknown types are kept as they come, never rejected.
 EVENT_TYPES = (
-    "page_view", "product_view", "search", "add_to_cart", "remove_from_cart",
-    "checkout_started", "email_sent", "email_open", "email_click", "sms_sent", "push_open",
-    "support_contact", "store_visit", "review", "app_open", "referral", "delivery_failed",
+    "page_view",
+    "product_view",
+    "search",
+    "add_to_cart",
+    "remove_from_cart",
+    "checkout_started",
+    "email_sent",
+    "email_open",
+    "email_click",
+    "sms_sent",
+    "push_open",
+    "support_contact",
+    "store_visit",
+    "review",
+    "app_open",
+    "referral",
+    "delivery_failed",
 )
 #: Identifier kinds that identity resolution links (in order of precedence).
 IDENTIFIER_KINDS = ("customer_id", "loyalty_id", "email", "phone", "device_id", "anonymous_id")
@@ -101,14 +115,19 @@ CUSTOMERS = TableSpec(
     (
         C("customer_id", required=True, doc="Your id for the customer."),
         C("created_at", "timestamp", doc="When the customer record was created (joined)."),
-        C("first_name"), C("last_name"),
+        C("first_name"),
+        C("last_name"),
         C("email", doc="Normalised: trimmed, lower-case."),
         C("phone", doc="Normalised to E.164 where possible."),
         C("loyalty_id", doc="Loyalty card or programme number."),
         C("birth_date", "date"),
         C("gender", enum=GENDERS),
-        C("occupation"), C("income_band"),
-        C("country"), C("region"), C("city"), C("postcode"),
+        C("occupation"),
+        C("income_band"),
+        C("country"),
+        C("region"),
+        C("city"),
+        C("postcode"),
         C("home_store_id"),
         C("join_channel", enum=(*ORDER_CHANNELS, "social", "referral", "other")),
         C("interests", "list", doc="Semicolon-separated in CSV, a list in Parquet/JSONL."),
@@ -143,12 +162,17 @@ EVENTS = TableSpec(
     "events",
     (
         C("event_id"),
-        C("customer_id"), C("email"), C("phone"), C("anonymous_id"), C("device_id"),
+        C("customer_id"),
+        C("email"),
+        C("phone"),
+        C("anonymous_id"),
+        C("device_id"),
         C("loyalty_id"),
         C("occurred_at", "timestamp", required=True),
         C("type", required=True, doc="Known types listed below; unknown types are kept."),
         C("channel", enum=EVENT_CHANNELS),
-        C("product_id"), C("category"),
+        C("product_id"),
+        C("category"),
         C("properties", "json"),
     ),
     key=("event_id",),
@@ -160,7 +184,10 @@ EVENTS = TableSpec(
 PRODUCTS = TableSpec(
     "products",
     (
-        C("product_id", required=True), C("name"), C("category"), C("brand"),
+        C("product_id", required=True),
+        C("name"),
+        C("category"),
+        C("brand"),
         C("price", "float", min_value=0),
         C("tags", "list", doc="e.g. team:Lakers; semicolon-separated in CSV."),
     ),
@@ -171,7 +198,10 @@ PRODUCTS = TableSpec(
 STORES = TableSpec(
     "stores",
     (
-        C("store_id", required=True), C("name"), C("region"), C("city"),
+        C("store_id", required=True),
+        C("name"),
+        C("region"),
+        C("city"),
         C("floor_area_sqm", "float", min_value=0),
     ),
     key=("store_id",),
@@ -186,8 +216,12 @@ SURVEYS = TableSpec(
         C("answered_at", "timestamp", required=True),
         C("kind", required=True, enum=SURVEY_KINDS),
         C("score", "float", required=True, min_value=0),
-        C("scale_max", "float", min_value=1,
-          doc="Top of the answer scale; defaults by kind: nps/trust 10, csat 5, ces 7."),
+        C(
+            "scale_max",
+            "float",
+            min_value=1,
+            doc="Top of the answer scale; defaults by kind: nps/trust 10, csat 5, ces 7.",
+        ),
         C("comment"),
         C("touchpoint", doc="Where the question was asked: e.g. checkout, delivery, support."),
     ),
@@ -220,7 +254,7 @@ DEFAULT_SCALE_MAX = {"nps": 10.0, "trust": 10.0, "csat": 5.0, "ces": 7.0, "custo
 
 #: Columns every stored canonical table carries besides its canonical columns.
 BOOKKEEPING_COLUMNS = (
-    ("_row_key", "string"),      # natural key or file-hash:line; makes ingestion idempotent
+    ("_row_key", "string"),  # natural key or file-hash:line; makes ingestion idempotent
     ("_source_file", "string"),
     ("_source_line", "int"),
     ("_ingested_at", "timestamp"),

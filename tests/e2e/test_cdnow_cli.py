@@ -11,8 +11,11 @@ from pathlib import Path
 
 import pytest
 
-CDNOW = Path(os.environ.get("PERSONAE_CDNOW_DIR",
-                            Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "cdnow"))
+CDNOW = Path(
+    os.environ.get(
+        "PERSONAE_CDNOW_DIR", Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "cdnow"
+    )
+)
 SAMPLE = CDNOW / "cdnow_sample.csv"
 
 pytestmark = [
@@ -23,15 +26,29 @@ pytestmark = [
 
 def personae(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
     exe = Path(sys.executable).with_name("personae")
-    return subprocess.run([str(exe), "--db", str(db), *args], capture_output=True, text=True,
-                          check=False, timeout=300)
+    return subprocess.run(
+        [str(exe), "--db", str(db), *args], capture_output=True, text=True, check=False, timeout=300
+    )
 
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = tmp_path_factory.mktemp("cdnow") / "cdnow.duckdb"
-    res = personae(db, "ingest", "orders", str(SAMPLE), "--map", "amount=dollars", "--map", "ordered_at=date",
-                   "--map", "quantity=cds", "--date-format", "%Y%m%d", "--json")
+    res = personae(
+        db,
+        "ingest",
+        "orders",
+        str(SAMPLE),
+        "--map",
+        "amount=dollars",
+        "--map",
+        "ordered_at=date",
+        "--map",
+        "quantity=cds",
+        "--date-format",
+        "%Y%m%d",
+        "--json",
+    )
     assert res.returncode == 0, res.stderr
     summary = json.loads(res.stdout)
     # identical id-less records are separate purchases: all 6,919 are kept
@@ -42,8 +59,20 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_fit_reproduces_published_parameters(db: Path, tmp_path: Path) -> None:
     plot = tmp_path / "calibration.png"
-    res = personae(db, "clv", "fit", "--calibration-end", "1997-09-30", "--holdout-end", "1998-06-30",
-                   "--time-unit", "W", "--json", "--plot", str(plot))
+    res = personae(
+        db,
+        "clv",
+        "fit",
+        "--calibration-end",
+        "1997-09-30",
+        "--holdout-end",
+        "1998-06-30",
+        "--time-unit",
+        "W",
+        "--json",
+        "--plot",
+        str(plot),
+    )
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
     bg, gg, hold = out["bgnbd"], out["gamma_gamma"], out["holdout"]

@@ -68,8 +68,14 @@ def progress_bar(description: str) -> Iterator[Callable[[str, float], None]]:
     if State.quiet or not err_console.is_terminal:
         yield lambda step, fraction: None
         return
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[step]}"),
-                  TimeElapsedColumn(), console=err_console, transient=True) as bar:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[step]}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
         task = bar.add_task(description, total=1.0, step="")
 
         def report(step: str, fraction: float) -> None:

@@ -19,7 +19,9 @@ app.add_typer(clv_app, name="clv")
 
 @clv_app.command("summary")
 def summary(
-    as_of: str | None = typer.Option(None, "--as-of", help="Observation end (default: last date in the data)"),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Observation end (default: last date in the data)"
+    ),
     time_unit: str = typer.Option("D", "--time-unit", help="D (days) or W (weeks)"),
     format: str = typer.Option("csv", "--format", "-f", help="csv or json"),
     out: Path | None = typer.Option(None, "--out", "-o", help="Write to a file instead of stdout"),
@@ -30,8 +32,7 @@ def summary(
     if format not in ("csv", "json", "parquet"):
         raise InputError(f"--format {format!r}: use csv or json")
     with State.open_store() as store:
-        df = clv_summary(store, as_of=parse_as_of(as_of), time_unit=time_unit,
-                         settings=State.settings().clv)
+        df = clv_summary(store, as_of=parse_as_of(as_of), time_unit=time_unit, settings=State.settings().clv)
     write_table(pa.Table.from_pandas(df, preserve_index=False), format, out)
 
 
@@ -50,17 +51,29 @@ def fit(
     if hold is not None and plot is None:
         plot = Path(f"clv-calibration-{cal.isoformat()}.png")
     with State.open_store() as store:
-        result = clv_fit(store, calibration_end=cal, holdout_end=hold, time_unit=time_unit,
-                         plot=plot, settings=State.settings().clv)
+        result = clv_fit(
+            store,
+            calibration_end=cal,
+            holdout_end=hold,
+            time_unit=time_unit,
+            plot=plot,
+            settings=State.settings().clv,
+        )
     if as_json:
         print_json(result)
         return
     bg, gg = result["bgnbd"], result["gamma_gamma"]
     table = Table("model", "parameters", "log-likelihood")
-    table.add_row("BG/NBD", ", ".join(f"{k}={bg[k]:.4g}" for k in ("r", "alpha", "a", "b")), f"{bg['loglik']:.2f}")
-    table.add_row("Gamma-Gamma", ", ".join(f"{k}={gg[k]:.4g}" for k in ("p", "q", "gamma")), f"{gg['loglik']:.2f}")
+    table.add_row(
+        "BG/NBD", ", ".join(f"{k}={bg[k]:.4g}" for k in ("r", "alpha", "a", "b")), f"{bg['loglik']:.2f}"
+    )
+    table.add_row(
+        "Gamma-Gamma", ", ".join(f"{k}={gg[k]:.4g}" for k in ("p", "q", "gamma")), f"{gg['loglik']:.2f}"
+    )
     console.print(table)
     if "holdout" in result:
         h = result["holdout"]
-        console.print(f"holdout: actual {h['actual_transactions']:,.0f} vs predicted "
-                      f"{h['predicted_transactions']:,.1f} repeat transactions; plot: {h.get('plot')}")
+        console.print(
+            f"holdout: actual {h['actual_transactions']:,.0f} vs predicted "
+            f"{h['predicted_transactions']:,.1f} repeat transactions; plot: {h.get('plot')}"
+        )

@@ -34,17 +34,31 @@ def parse_mapping(items: list[str] | None) -> dict[str, str]:
 def ingest(
     kind: str = typer.Argument(..., help="customers, orders, events, products, stores, surveys or consents"),
     file: Path = typer.Argument(..., help="CSV, Parquet or JSON Lines file"),
-    format: str | None = typer.Option(None, "--format", "-f", help="csv, parquet or jsonl (default: from the extension)"),
-    map_: list[str] | None = typer.Option(None, "--map", "-m", help="CANONICAL=SOURCE column mapping (repeatable)"),
-    date_format: str | None = typer.Option(None, "--date-format", help="strftime format of dates, e.g. %Y%m%d"),
+    format: str | None = typer.Option(
+        None, "--format", "-f", help="csv, parquet or jsonl (default: from the extension)"
+    ),
+    map_: list[str] | None = typer.Option(
+        None, "--map", "-m", help="CANONICAL=SOURCE column mapping (repeatable)"
+    ),
+    date_format: str | None = typer.Option(
+        None, "--date-format", help="strftime format of dates, e.g. %Y%m%d"
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON"),
 ) -> None:
     """Validate and load a file. Bad rows go to `personae rejects`; nothing is lost."""
     mapping = parse_mapping(map_)
     settings = State.settings()
     with State.open_store() as store, progress_bar(f"ingest {kind}") as report:
-        summary = ingest_file(store, kind, file, fmt=format, mapping=mapping, date_format=date_format,
-                              identity=settings.identity, progress=report)
+        summary = ingest_file(
+            store,
+            kind,
+            file,
+            fmt=format,
+            mapping=mapping,
+            date_format=date_format,
+            identity=settings.identity,
+            progress=report,
+        )
     if as_json:
         print_json(summary.as_dict())
         return
@@ -76,8 +90,9 @@ def rejects(
         return
     table = Table("file", "line", "kind", "reason", "raw", show_lines=False)
     for r in rows:  # escaped: file content is text to show, never Rich markup
-        table.add_row(escape(r["file"]), str(r["line"]), r["kind"], escape(r["reason"]),
-                      escape(r["raw"][:60]))
+        table.add_row(
+            escape(r["file"]), str(r["line"]), r["kind"], escape(r["reason"]), escape(r["raw"][:60])
+        )
     console.print(table)
 
 
@@ -88,8 +103,9 @@ def customers_show(
 ) -> None:
     """The unified profile: attributes, identifiers, activity, consents, merges."""
     with State.open_store() as store:
-        profile = customer_profile(store, customer,
-                                   default_country_code=State.settings().identity.default_country_code)
+        profile = customer_profile(
+            store, customer, default_country_code=State.settings().identity.default_country_code
+        )
     if as_json:
         print_json(profile)
         return
@@ -101,11 +117,17 @@ def customers_show(
     console.print(attrs)
     console.print("identifiers: " + escape(", ".join(profile["identifiers"])))
     console.print("activity: " + ", ".join(f"{k} {v:,}" for k, v in profile["counts"].items()))
-    console.print("consents: " + (", ".join(f"{k}={'yes' if v else 'no'}" for k, v in
-                                            profile["consents"].items()) or "none recorded"))
+    console.print(
+        "consents: "
+        + (
+            ", ".join(f"{k}={'yes' if v else 'no'}" for k, v in profile["consents"].items())
+            or "none recorded"
+        )
+    )
     for m in profile["merged_profiles"]:
-        console.print(escape(f"merged {m['merged_customer_id']} ({m['rule']}: {m['identifiers']}) "
-                             f"at {m['merged_at']}"))
+        console.print(
+            escape(f"merged {m['merged_customer_id']} ({m['rule']}: {m['identifiers']}) at {m['merged_at']}")
+        )
 
 
 @app.command()

@@ -20,13 +20,16 @@ app.add_typer(traits_app, name="traits")
 
 @app.command()
 def build(
-    as_of: str | None = typer.Option(None, "--as-of", help="Build as of this date (default: last date in the data)"),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Build as of this date (default: last date in the data)"
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the build summary as JSON"),
 ) -> None:
     """Compute traits, lifetime value, RFM and lifecycle for every customer."""
     with State.open_store() as store, progress_bar("build") as report:
-        summary = run_build(store, as_of=parse_as_of(as_of), progress=report, quiet=as_json or State.quiet,
-                            console=console)
+        summary = run_build(
+            store, as_of=parse_as_of(as_of), progress=report, quiet=as_json or State.quiet, console=console
+        )
     if as_json:
         print_json(summary)
 
@@ -40,8 +43,9 @@ def traits_show(
     from personae.build_steps import customer_traits
 
     with State.open_store() as store:
-        cid = resolve_customer_id(store, customer,
-                                  default_country_code=State.settings().identity.default_country_code)
+        cid = resolve_customer_id(
+            store, customer, default_country_code=State.settings().identity.default_country_code
+        )
         data = customer_traits(store, cid)
     if data is None:
         raise NotFoundError(f"no traits for customer {cid}", hint="run `personae build` first")
@@ -53,9 +57,12 @@ def traits_show(
         if k != "affinities" and v not in (None, [], ""):
             table.add_row(k, str(plain(v)))
     console.print(table)
-    for a in data.get("affinities", [])[:10]:
-        console.print(f"  {a['kind']:<8} {a['value']:<24} strength {a['strength']:.2f} ({a['signal']}, "
-                      f"{a['orders']} orders, {a['months_recent']} of the last 6 months)")
+    affinities = data.get("affinities")
+    for a in affinities[:10] if isinstance(affinities, list) else []:
+        console.print(
+            f"  {a['kind']:<8} {a['value']:<24} strength {a['strength']:.2f} ({a['signal']}, "
+            f"{a['orders']} orders, {a['months_recent']} of the last 6 months)"
+        )
 
 
 @traits_app.command("export")

@@ -48,8 +48,11 @@ def normalize_phones(values: pd.Series, default_country_code: str = "1") -> pd.S
     out = out.mask(nanp, "1" + digits)
     national = ~plus & ~intl & ~trunk & ~nanp
     out = out.mask(national & (digits.str.len() < 11), digits)  # leave short locals alone
-    e164 = (out.str.len() >= 8) & (out.str.len() <= 15) & (plus | intl | trunk | ~national
-                                                            | (digits.str.len() >= 11))
+    e164 = (
+        (out.str.len() >= 8)
+        & (out.str.len() <= 15)
+        & (plus | intl | trunk | ~national | (digits.str.len() >= 11))
+    )
     result = ("+" + out).where(e164, digits)
     result = result.mask((result == "") | (result == "+"))
     return result.astype(object).where(result.notna(), None)

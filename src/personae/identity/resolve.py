@@ -44,8 +44,9 @@ def identifier_kind(identifier: str) -> str:
     return identifier.split(":", 1)[0]
 
 
-def resolve(a: np.ndarray | pd.Series, b: np.ndarray | pd.Series, *,
-            nodes: np.ndarray | pd.Series | None = None) -> Resolution:
+def resolve(
+    a: np.ndarray | pd.Series, b: np.ndarray | pd.Series, *, nodes: np.ndarray | pd.Series | None = None
+) -> Resolution:
     """Resolve undirected links ``a[i] — b[i]`` into customers.
 
     Args:
@@ -61,15 +62,16 @@ def resolve(a: np.ndarray | pd.Series, b: np.ndarray | pd.Series, *,
         )
     codes, uniques = pd.factorize(pd.concat([a, b], ignore_index=True), sort=True)
     n = len(uniques)
-    src, dst = codes[: len(a)], codes[len(a):]
+    src, dst = codes[: len(a)], codes[len(a) :]
     graph = coo_matrix((np.ones(len(src), dtype=np.int8), (src, dst)), shape=(n, n))
     _, component = connected_components(graph, directed=False)
     ids = pd.Series(uniques, dtype=object)
     is_customer = ids.str.startswith(CUSTOMER_PREFIX).to_numpy()
     frame = pd.DataFrame({"identifier": ids, "component": component, "is_customer": is_customer})
     # uniques are sorted, so the first customer id per component is the smallest
-    survivors = (frame[frame["is_customer"]].groupby("component")["identifier"].first()
-                 .str.slice(len(CUSTOMER_PREFIX)))
+    survivors = (
+        frame[frame["is_customer"]].groupby("component")["identifier"].first().str.slice(len(CUSTOMER_PREFIX))
+    )
     fallback = frame.groupby("component")["identifier"].first()
     owner = survivors.reindex(fallback.index).fillna(fallback)
     frame["customer_id"] = owner.reindex(frame["component"]).to_numpy()
@@ -80,8 +82,9 @@ def resolve(a: np.ndarray | pd.Series, b: np.ndarray | pd.Series, *,
 
 
 def _empty_merges() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=object)
-                         for c in ("customer_id", "merged_customer_id", "identifiers", "rule")})
+    return pd.DataFrame(
+        {c: pd.Series(dtype=object) for c in ("customer_id", "merged_customer_id", "identifiers", "rule")}
+    )
 
 
 def _merges(frame: pd.DataFrame, a: pd.Series, b: pd.Series) -> pd.DataFrame:
@@ -92,8 +95,10 @@ def _merges(frame: pd.DataFrame, a: pd.Series, b: pd.Series) -> pd.DataFrame:
         return _empty_merges()
     # identifiers adjacent to each customer id
     links = pd.concat([pd.DataFrame({"c": a, "o": b}), pd.DataFrame({"c": b, "o": a})])
-    links = links[links["c"].isin(set(frame.loc[frame["is_customer"], "identifier"]))
-                  & ~links["o"].str.startswith(CUSTOMER_PREFIX)]
+    links = links[
+        links["c"].isin(set(frame.loc[frame["is_customer"], "identifier"]))
+        & ~links["o"].str.startswith(CUSTOMER_PREFIX)
+    ]
     shared_by = links.groupby("o")["c"].nunique()
     shared = links[links["o"].map(shared_by) >= 2]
     per_customer = shared.groupby("c")["o"].agg(lambda s: sorted(set(s)))
@@ -106,5 +111,5 @@ def _merges(frame: pd.DataFrame, a: pd.Series, b: pd.Series) -> pd.DataFrame:
         else:
             via = []
             rule = "linked through other identifiers"
-        rows.append((survivor, ident[len(CUSTOMER_PREFIX):], ";".join(via), rule))
+        rows.append((survivor, ident[len(CUSTOMER_PREFIX) :], ";".join(via), rule))
     return pd.DataFrame(rows, columns=["customer_id", "merged_customer_id", "identifiers", "rule"])

@@ -85,5 +85,7 @@ def links(ids: pd.DataFrame, primary: pd.Series) -> pd.DataFrame:
         if mask.any():
             parts.append(pd.DataFrame({"identifier_a": primary[mask], "identifier_b": other[mask]}))
     if not parts:
-        return pd.DataFrame({"identifier_a": pd.Series(dtype=object), "identifier_b": pd.Series(dtype=object)})
+        return pd.DataFrame(
+            {"identifier_a": pd.Series(dtype=object), "identifier_b": pd.Series(dtype=object)}
+        )
     return pd.concat(parts, ignore_index=True).drop_duplicates(ignore_index=True)

@@ -13,15 +13,16 @@ from personae.identity.resolve import resolve
 from personae.store import Store
 
 
-def add_links_and_resolve(store: Store, new_links: pd.DataFrame, *, source: str,
-                          now: pd.Timestamp) -> int:
+def add_links_and_resolve(store: Store, new_links: pd.DataFrame, *, source: str, now: pd.Timestamp) -> int:
     """Store new links (ignoring known ones) and re-resolve; return how many merges are new."""
     if new_links.empty:
         return 0
-    table = pa.table({
-        "identifier_a": pa.array(new_links["identifier_a"].tolist(), pa.string()),
-        "identifier_b": pa.array(new_links["identifier_b"].tolist(), pa.string()),
-    })
+    table = pa.table(
+        {
+            "identifier_a": pa.array(new_links["identifier_a"].tolist(), pa.string()),
+            "identifier_b": pa.array(new_links["identifier_b"].tolist(), pa.string()),
+        }
+    )
     store.raw.register("_new_links", table)
     try:
         store.raw.execute(
@@ -38,27 +39,42 @@ def add_links_and_resolve(store: Store, new_links: pd.DataFrame, *, source: str,
 def resolve_all(store: Store, *, now: pd.Timestamp) -> int:
     """Recompute the identity map from every stored link; record merges not yet recorded."""
     edges = store.raw.execute("SELECT identifier_a, identifier_b FROM identity_links").to_arrow_table()
-    result = resolve(edges.column("identifier_a").to_numpy(zero_copy_only=False),
-                     edges.column("identifier_b").to_numpy(zero_copy_only=False))
-    store.replace("identity_map", pa.table({
-        "identifier": pa.array(result.mapping["identifier"].tolist(), pa.string()),
-        "customer_id": pa.array(result.mapping["customer_id"].tolist(), pa.string()),
-    }))
+    result = resolve(
+        edges.column("identifier_a").to_numpy(zero_copy_only=False),
+        edges.column("identifier_b").to_numpy(zero_copy_only=False),
+    )
+    store.replace(
+        "identity_map",
+        pa.table(
+            {
+                "identifier": pa.array(result.mapping["identifier"].tolist(), pa.string()),
+                "customer_id": pa.array(result.mapping["customer_id"].tolist(), pa.string()),
+            }
+        ),
+    )
     merges = result.merges
     if merges.empty:
         return 0
-    known = store.raw.execute(
-        "SELECT customer_id, merged_customer_id FROM identity_merges").df()
+    known = store.raw.execute("SELECT customer_id, merged_customer_id FROM identity_merges").df()
     known_pairs = set(zip(known["customer_id"], known["merged_customer_id"], strict=True))
-    fresh = merges[[(a, b) not in known_pairs for a, b in
-                    zip(merges["customer_id"], merges["merged_customer_id"], strict=True)]]
+    fresh = merges[
+        [
+            (a, b) not in known_pairs
+            for a, b in zip(merges["customer_id"], merges["merged_customer_id"], strict=True)
+        ]
+    ]
     if fresh.empty:
         return 0
-    store.append("identity_merges", pa.table({
-        "merged_at": pa.array([now] * len(fresh), pa.timestamp("us")),
-        "customer_id": pa.array(fresh["customer_id"].tolist(), pa.string()),
-        "merged_customer_id": pa.array(fresh["merged_customer_id"].tolist(), pa.string()),
-        "identifiers": pa.array(fresh["identifiers"].tolist(), pa.string()),
-        "rule": pa.array(fresh["rule"].tolist(), pa.string()),
-    }))
+    store.append(
+        "identity_merges",
+        pa.table(
+            {
+                "merged_at": pa.array([now] * len(fresh), pa.timestamp("us")),
+                "customer_id": pa.array(fresh["customer_id"].tolist(), pa.string()),
+                "merged_customer_id": pa.array(fresh["merged_customer_id"].tolist(), pa.string()),
+                "identifiers": pa.array(fresh["identifiers"].tolist(), pa.string()),
+                "rule": pa.array(fresh["rule"].tolist(), pa.string()),
+            }
+        ),
+    )
     return len(fresh)

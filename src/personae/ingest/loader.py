@@ -61,9 +61,7 @@ def table_spec(kind: str) -> TableSpec:
     try:
         return TABLES[kind]
     except KeyError:
-        raise InputError(
-            f"unknown kind {kind!r}", hint=f"use one of {', '.join(TABLES)}"
-        ) from None
+        raise InputError(f"unknown kind {kind!r}", hint=f"use one of {', '.join(TABLES)}") from None
 
 
 def blocked_values(settings: IdentitySettings) -> set[str]:
@@ -93,8 +91,9 @@ def ingest_file(
     report = progress or (lambda step, frac: None)
     batch = read_file(path, fmt, progress=lambda f: report("reading", 0.5 * f))
     report("validating", 0.5)
-    checked = validate(batch, spec, mapping, date_format=date_format,
-                       default_country_code=identity.default_country_code)
+    checked = validate(
+        batch, spec, mapping, date_format=date_format, default_country_code=identity.default_country_code
+    )
     frame, rejects = checked.frame, checked.rejects
     report("de-duplicating", 0.75)
 
@@ -105,11 +104,13 @@ def ingest_file(
         frame["_identity"] = primary_identity(ids)
         no_id = frame["_identity"].isna().to_numpy()
         if no_id.any():
-            extra = pd.DataFrame({
-                "line": frame.loc[no_id, "_source_line"].to_numpy(),
-                "reason": "no usable identifier: only blocked placeholder values",
-                "raw": _raw_for_lines(batch, frame.loc[no_id, "_source_line"].to_numpy()),
-            })
+            extra = pd.DataFrame(
+                {
+                    "line": frame.loc[no_id, "_source_line"].to_numpy(),
+                    "reason": "no usable identifier: only blocked placeholder values",
+                    "raw": _raw_for_lines(batch, frame.loc[no_id, "_source_line"].to_numpy()),
+                }
+            )
             rejects = pd.concat([rejects, extra], ignore_index=True).sort_values("line", kind="stable")
             frame, ids = frame[~no_id].reset_index(drop=True), ids[~no_id].reset_index(drop=True)
     else:
@@ -117,14 +118,18 @@ def ingest_file(
 
     frame, in_file_dups, superseded = _dedupe_in_file(frame, spec)
     if not superseded.empty:
-        extra = pd.DataFrame({
-            "line": superseded["_source_line"].to_numpy(),
-            "reason": superseded["_reason"].to_numpy(),
-            "raw": _raw_for_lines(batch, superseded["_source_line"].to_numpy()),
-        })
+        extra = pd.DataFrame(
+            {
+                "line": superseded["_source_line"].to_numpy(),
+                "reason": superseded["_reason"].to_numpy(),
+                "raw": _raw_for_lines(batch, superseded["_source_line"].to_numpy()),
+            }
+        )
         rejects = pd.concat([rejects, extra], ignore_index=True).sort_values("line", kind="stable")
 
-    existing = store.existing_keys(spec.name, "_row_key", pa.array(frame["_row_key"], pa.string())).to_pandas()
+    existing = store.existing_keys(
+        spec.name, "_row_key", pa.array(frame["_row_key"], pa.string())
+    ).to_pandas()
     known_hash = dict(zip(existing["k"], existing["h"], strict=True))
     key_known = frame["_row_key"].isin(known_hash.keys()).to_numpy()
     if spec.name in ENTITY_TABLES:
@@ -140,9 +145,15 @@ def ingest_file(
     ingest_id = uuid.uuid4().hex[:12]
     now = pd.Timestamp(datetime.now()).floor("us")
     summary = IngestSummary(
-        kind=spec.name, file=str(path), format=batch.format, read=batch.read,
-        accepted=len(new), rejected=len(rejects), duplicates=in_file_dups + store_dups,
-        updated=len(updated_keys), ingest_id=ingest_id,
+        kind=spec.name,
+        file=str(path),
+        format=batch.format,
+        read=batch.read,
+        accepted=len(new),
+        rejected=len(rejects),
+        duplicates=in_file_dups + store_dups,
+        updated=len(updated_keys),
+        ingest_id=ingest_id,
     )
     assert summary.read == summary.accepted + summary.rejected + summary.duplicates, summary
 
@@ -153,27 +164,44 @@ def ingest_file(
             store.delete_where_in(spec.name, "_row_key", updated_keys.tolist())
         store.append(spec.name, _to_arrow(new, spec, path, now))
         if not seen_before and len(rejects):
-            store.append("rejects", pa.table({
-                "ingest_id": pa.array([ingest_id] * len(rejects), pa.string()),
-                "kind": pa.array([spec.name] * len(rejects), pa.string()),
-                "file": pa.array([str(path)] * len(rejects), pa.string()),
-                "line": pa.array(rejects["line"].astype("int64")),
-                "reason": pa.array(rejects["reason"].astype(str), pa.string()),
-                "raw": pa.array(rejects["raw"].astype(str), pa.string()),
-                "rejected_at": pa.array([now] * len(rejects), pa.timestamp("us")),
-            }))
+            store.append(
+                "rejects",
+                pa.table(
+                    {
+                        "ingest_id": pa.array([ingest_id] * len(rejects), pa.string()),
+                        "kind": pa.array([spec.name] * len(rejects), pa.string()),
+                        "file": pa.array([str(path)] * len(rejects), pa.string()),
+                        "line": pa.array(rejects["line"].astype("int64")),
+                        "reason": pa.array(rejects["reason"].astype(str), pa.string()),
+                        "raw": pa.array(rejects["raw"].astype(str), pa.string()),
+                        "rejected_at": pa.array([now] * len(rejects), pa.timestamp("us")),
+                    }
+                ),
+            )
         if ids is not None and len(new):
             new_ids = ids.loc[new.index]
             summary.merges = add_links_and_resolve(
-                store, links(new_ids, new["_identity"]), source=spec.name, now=now)
-        store.append("ingest_runs", pa.table({
-            "ingest_id": [ingest_id], "kind": [spec.name], "file": [str(path)],
-            "file_sha256": [batch.sha256], "format": [batch.format],
-            "read": [summary.read], "accepted": [summary.accepted], "updated": [summary.updated],
-            "rejected": [summary.rejected], "duplicates": [summary.duplicates],
-            "started_at": pa.array([now], pa.timestamp("us")),
-            "finished_at": pa.array([pd.Timestamp(datetime.now()).floor("us")], pa.timestamp("us")),
-        }))
+                store, links(new_ids, new["_identity"]), source=spec.name, now=now
+            )
+        store.append(
+            "ingest_runs",
+            pa.table(
+                {
+                    "ingest_id": [ingest_id],
+                    "kind": [spec.name],
+                    "file": [str(path)],
+                    "file_sha256": [batch.sha256],
+                    "format": [batch.format],
+                    "read": [summary.read],
+                    "accepted": [summary.accepted],
+                    "updated": [summary.updated],
+                    "rejected": [summary.rejected],
+                    "duplicates": [summary.duplicates],
+                    "started_at": pa.array([now], pa.timestamp("us")),
+                    "finished_at": pa.array([pd.Timestamp(datetime.now()).floor("us")], pa.timestamp("us")),
+                }
+            ),
+        )
     report("done", 1.0)
     return summary
 
@@ -210,9 +238,13 @@ def _dedupe_in_file(frame: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame,
     winner_line = losers["_row_key"].map(winners["_source_line"])
     exact = (winner_hash == losers["_row_hash"]).to_numpy()
     superseded = losers[~exact]
-    reasons = (f"{spec.key[0]} " + superseded["_row_key"].astype(str)
-               + " appears again on line " + winner_line[~exact].astype(str)
-               + " with different values; that later row was kept")
+    reasons = (
+        f"{spec.key[0]} "
+        + superseded["_row_key"].astype(str)
+        + " appears again on line "
+        + winner_line[~exact].astype(str)
+        + " with different values; that later row was kept"
+    )
     out = pd.DataFrame({"_source_line": superseded["_source_line"].to_numpy(), "_reason": reasons.to_numpy()})
     return frame[keep], int(exact.sum()), out
 

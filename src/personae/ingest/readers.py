@@ -30,9 +30,14 @@ from personae.errors import FormatError
 FORMATS = ("csv", "parquet", "jsonl")
 csv.field_size_limit(2**31 - 1)  # long free-text fields (comments, JSON) are legitimate
 _EXTENSIONS = {
-    ".csv": "csv", ".tsv": "csv", ".txt": "csv",
-    ".parquet": "parquet", ".pq": "parquet",
-    ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
 }
 
 Progress = Callable[[float], None]
@@ -147,15 +152,17 @@ def _read_csv_fast(path: Path, data: bytes, digest: str) -> RawBatch | None:
             read_options=pacsv.ReadOptions(column_names=header, skip_rows=1),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=False),
             convert_options=pacsv.ConvertOptions(
-                column_types={h: pa.string() for h in header}, strings_can_be_null=False),
+                column_types={h: pa.string() for h in header}, strings_can_be_null=False
+            ),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError):
         return None
     n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
     if n_lines != table.num_rows + 1:
         return None  # blank lines or multi-line records: let the exact reader count lines
-    columns = {h: pd.Series(table.column(h).to_pandas(types_mapper=pd.ArrowDtype)).astype("string")
-               for h in header}
+    columns = {
+        h: pd.Series(table.column(h).to_pandas(types_mapper=pd.ArrowDtype)).astype("string") for h in header
+    }
     lines = np.arange(2, table.num_rows + 2, dtype=np.int64)
     physical: list[str] = []
 
@@ -203,13 +210,18 @@ def _read_csv_exact(path: Path, data: bytes, digest: str, progress: Progress | N
             if not row or (len(row) == 1 and row[0] == ""):
                 continue  # a blank line is not a record
             if bad_lines and any(ln in bad_lines for ln in range(start, end + 1)):
-                rejects.append(StructuralReject(start, "bad encoding: the line is not valid UTF-8",
-                                                raw_text(start, end)))
+                rejects.append(
+                    StructuralReject(start, "bad encoding: the line is not valid UTF-8", raw_text(start, end))
+                )
                 continue
             if len(row) != n_fields:
-                rejects.append(StructuralReject(
-                    start, f"wrong number of fields: expected {n_fields}, found {len(row)}",
-                    raw_text(start, end)))
+                rejects.append(
+                    StructuralReject(
+                        start,
+                        f"wrong number of fields: expected {n_fields}, found {len(row)}",
+                        raw_text(start, end),
+                    )
+                )
                 continue
             rows.append(row)
             starts.append(start)
@@ -217,13 +229,11 @@ def _read_csv_exact(path: Path, data: bytes, digest: str, progress: Progress | N
             if progress and len(starts) % 200_000 == 0:
                 progress(end / total)
     except csv.Error as exc:
-        rejects.append(StructuralReject(prev_end + 1, f"unreadable CSV: {exc}",
-                                        raw_text(prev_end + 1, prev_end + 1)))
+        rejects.append(
+            StructuralReject(prev_end + 1, f"unreadable CSV: {exc}", raw_text(prev_end + 1, prev_end + 1))
+        )
     lines = np.asarray(starts, dtype=np.int64)
-    if rows:
-        cols = list(zip(*rows, strict=True))
-    else:
-        cols = [() for _ in header]
+    cols = list(zip(*rows, strict=True)) if rows else [() for _ in header]
     columns: dict[str, pd.Series] = {}
     for name, values in zip(header, cols, strict=True):
         if name in columns:
@@ -258,8 +268,11 @@ def _read_jsonl(path: Path, data: bytes, digest: str, progress: Progress | None)
         try:
             text = stripped.decode("utf-8")
         except UnicodeDecodeError:
-            rejects.append(StructuralReject(i, "bad encoding: the line is not valid UTF-8",
-                                            stripped.decode("utf-8", errors="replace")))
+            rejects.append(
+                StructuralReject(
+                    i, "bad encoding: the line is not valid UTF-8", stripped.decode("utf-8", errors="replace")
+                )
+            )
             continue
         try:
             obj = json.loads(text)
@@ -281,8 +294,16 @@ def _read_jsonl(path: Path, data: bytes, digest: str, progress: Progress | None)
     columns = {n: pd.Series([r.get(n) for r in records], dtype=object) for n in names}
     if progress:
         progress(1.0)
-    return RawBatch(str(path), "jsonl", digest, columns, np.asarray(starts, dtype=np.int64),
-                    lambda i: raws[i].decode("utf-8"), typed=True, rejects=rejects)
+    return RawBatch(
+        str(path),
+        "jsonl",
+        digest,
+        columns,
+        np.asarray(starts, dtype=np.int64),
+        lambda i: raws[i].decode("utf-8"),
+        typed=True,
+        rejects=rejects,
+    )
 
 
 def _read_parquet(path: Path, digest: str) -> RawBatch:
@@ -293,8 +314,12 @@ def _read_parquet(path: Path, digest: str) -> RawBatch:
     columns = {}
     for name in table.column_names:
         col = table.column(name)
-        if pa.types.is_list(col.type) or pa.types.is_large_list(col.type) or pa.types.is_struct(col.type) \
-                or pa.types.is_map(col.type):
+        if (
+            pa.types.is_list(col.type)
+            or pa.types.is_large_list(col.type)
+            or pa.types.is_struct(col.type)
+            or pa.types.is_map(col.type)
+        ):
             columns[name] = pd.Series(col.to_pylist(), dtype=object)
         else:
             columns[name] = col.to_pandas()
@@ -304,5 +329,6 @@ def _read_parquet(path: Path, digest: str) -> RawBatch:
         row = table.slice(i, 1).to_pylist()[0]
         return json.dumps(row, default=str)
 
-    return RawBatch(str(path), "parquet", digest, columns, np.arange(1, n + 1, dtype=np.int64),
-                    raw, typed=True)
+    return RawBatch(
+        str(path), "parquet", digest, columns, np.arange(1, n + 1, dtype=np.int64), raw, typed=True
+    )

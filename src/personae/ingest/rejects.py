@@ -7,8 +7,9 @@ from typing import Any
 from personae.store import Store
 
 
-def list_rejects(store: Store, *, kind: str | None = None, file: str | None = None,
-                 limit: int | None = None) -> list[dict[str, Any]]:
+def list_rejects(
+    store: Store, *, kind: str | None = None, file: str | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
     """Rejected rows, oldest ingest first, then by line."""
     t = store.table("rejects")
     if kind:
@@ -19,7 +20,7 @@ def list_rejects(store: Store, *, kind: str | None = None, file: str | None = No
     if limit:
         t = t.limit(limit)
     df = store.execute(t.select("file", "line", "kind", "reason", "raw", "ingest_id", "rejected_at"))
-    rows = df.to_dict("records")
+    rows: list[dict[str, Any]] = [{str(k): v for k, v in r.items()} for r in df.to_dict("records")]
     for r in rows:
         r["line"] = int(r["line"])
         r["rejected_at"] = str(r["rejected_at"])

@@ -22,9 +22,18 @@ from personae.schema import DEFAULT_SCALE_MAX, Column, TableSpec
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0"}
 _GENDER_SYNONYMS = {
-    "f": "female", "woman": "female", "w": "female", "m": "male", "man": "male",
-    "nb": "non_binary", "non-binary": "non_binary", "nonbinary": "non_binary",
-    "x": "other", "u": "unknown", "prefer_not_to_say": "unknown", "": "unknown",
+    "f": "female",
+    "woman": "female",
+    "w": "female",
+    "m": "male",
+    "man": "male",
+    "nb": "non_binary",
+    "non-binary": "non_binary",
+    "nonbinary": "non_binary",
+    "x": "other",
+    "u": "unknown",
+    "prefer_not_to_say": "unknown",
+    "": "unknown",
 }
 
 
@@ -72,10 +81,10 @@ def map_columns(batch: RawBatch, spec: TableSpec, mapping: dict[str, str]) -> di
     for canonical in spec.column_names:
         if canonical in out:
             continue
-        source = by_norm.get(_norm(canonical))
-        if source is not None:
-            out[canonical] = batch.columns[source]
-            used.add(source)
+        match = by_norm.get(_norm(canonical))
+        if match is not None:
+            out[canonical] = batch.columns[match]
+            used.add(match)
     missing = [c for c in spec.required if c not in out]
     if spec.at_least_one_of and not any(c in out for c in spec.at_least_one_of):
         missing.append(" or ".join(spec.at_least_one_of))
@@ -95,8 +104,14 @@ def _norm(name: str) -> str:
     return name.strip().lower().replace(" ", "_").replace("-", "_")
 
 
-def validate(batch: RawBatch, spec: TableSpec, mapping: dict[str, str] | None = None, *,
-             date_format: str | None = None, default_country_code: str = "1") -> ValidatedBatch:
+def validate(
+    batch: RawBatch,
+    spec: TableSpec,
+    mapping: dict[str, str] | None = None,
+    *,
+    date_format: str | None = None,
+    default_country_code: str = "1",
+) -> ValidatedBatch:
     """Check and type every row of ``batch`` for table ``spec``."""
     cols = map_columns(batch, spec, mapping or {})
     n = batch.n_rows
@@ -118,14 +133,17 @@ def validate(batch: RawBatch, spec: TableSpec, mapping: dict[str, str] | None = 
     frame["_source_line"] = batch.lines
     bad = problems.mask()
     rejected_idx = np.flatnonzero(bad)
-    rejects = pd.DataFrame({
-        "line": batch.lines[rejected_idx],
-        "reason": problems.reasons[rejected_idx],
-        "raw": [batch.raw(int(i)) for i in rejected_idx],
-    })
+    rejects = pd.DataFrame(
+        {
+            "line": batch.lines[rejected_idx],
+            "reason": problems.reasons[rejected_idx],
+            "raw": [batch.raw(int(i)) for i in rejected_idx],
+        }
+    )
     if batch.rejects:
-        structural = pd.DataFrame([(r.line, r.reason, r.raw) for r in batch.rejects],
-                                  columns=["line", "reason", "raw"])
+        structural = pd.DataFrame(
+            [(r.line, r.reason, r.raw) for r in batch.rejects], columns=["line", "reason", "raw"]
+        )
         rejects = pd.concat([structural, rejects], ignore_index=True)
     rejects = rejects.sort_values("line", kind="stable").reset_index(drop=True)
     return ValidatedBatch(frame[~bad].reset_index(drop=True), rejects)
@@ -146,9 +164,8 @@ class _Problems:
         m = np.asarray(mask, dtype=bool)
         if not m.any():
             return
-        if callable(message):
-            message = message()
-        msg = message[m].to_numpy(dtype=object) if isinstance(message, pd.Series) else message
+        built = message() if callable(message) else message
+        msg = built[m].to_numpy(dtype=object) if isinstance(built, pd.Series) else built
         current = self.reasons[m]
         self.reasons[m] = np.where(current == "", msg, current + "; " + msg)
 
@@ -202,10 +219,15 @@ def _parse(column: Column, values: pd.Series, problems: _Problems, date_format: 
         parsed = _parse_datetime(values, date_format)
         text = _as_text(values) if not pd.api.types.is_datetime64_any_dtype(values) else None
         if text is not None:
-            expected = (f" as a date/time (expected {date_format})" if date_format
-                        else " as a date/time (expected e.g. 2024-03-31 or 2024-03-31T14:05:00)")
-            problems.add(text.notna() & parsed.isna(),
-                         lambda: f"{name}: cannot read " + _quote(text) + expected)
+            expected = (
+                f" as a date/time (expected {date_format})"
+                if date_format
+                else " as a date/time (expected e.g. 2024-03-31 or 2024-03-31T14:05:00)"
+            )
+            given: pd.Series = text
+            problems.add(
+                given.notna() & parsed.isna(), lambda: f"{name}: cannot read " + _quote(given) + expected
+            )
         missing = parsed.isna() if text is None else text.isna()
         if column.type == "date":
             parsed = parsed.dt.normalize()
@@ -214,25 +236,34 @@ def _parse(column: Column, values: pd.Series, problems: _Problems, date_format: 
             parsed = values.astype("float64")
             missing = parsed.isna()
         else:
-            text = _as_text(values)
-            parsed = pd.to_numeric(text, errors="coerce").astype("float64")
-            problems.add(text.notna() & parsed.isna(),
-                         lambda: f"{name}: cannot read " + _quote(text) + " as a number")
-            missing = text.isna()
+            number_text: pd.Series = _as_text(values)
+            parsed = pd.to_numeric(number_text, errors="coerce").astype("float64")
+            problems.add(
+                number_text.notna() & parsed.isna(),
+                lambda: f"{name}: cannot read " + _quote(number_text) + " as a number",
+            )
+            missing = number_text.isna()
         if column.min_value is not None:
-            problems.add(parsed < column.min_value,
-                         lambda: f"{name}: must be at least {column.min_value:g}, got "
-                         + parsed.map(lambda v: f"{v:g}"))
+            problems.add(
+                parsed < column.min_value,
+                lambda: (
+                    f"{name}: must be at least {column.min_value:g}, got " + parsed.map(lambda v: f"{v:g}")
+                ),
+            )
     elif column.type == "bool":
         if pd.api.types.is_bool_dtype(values):
             parsed = values.astype(object)
             missing = values.isna()
         else:
             text = _as_text(values).str.lower()
-            parsed = pd.Series(np.where(text.isin(_TRUE), True, np.where(text.isin(_FALSE), False, None)),
-                               dtype=object)
-            problems.add(text.notna() & pd.isna(parsed).to_numpy(),
-                         lambda: f"{name}: cannot read " + _quote(text) + " as true/false")
+            flags = np.full(len(text), None, dtype=object)
+            flags[text.isin(_TRUE).to_numpy(dtype=bool)] = True
+            flags[text.isin(_FALSE).to_numpy(dtype=bool)] = False
+            parsed = pd.Series(flags, dtype=object)
+            problems.add(
+                text.notna() & pd.isna(parsed).to_numpy(),
+                lambda: f"{name}: cannot read " + _quote(text) + " as true/false",
+            )
             missing = text.isna()
         parsed = parsed.where(~missing, None)
     elif column.type == "list":
@@ -349,5 +380,12 @@ def _check_rules(spec: TableSpec, frame: pd.DataFrame, problems: _Problems) -> N
         default = frame["kind"].map(DEFAULT_SCALE_MAX).astype("float64")
         frame["scale_max"] = frame["scale_max"].fillna(default)
         too_high = (frame["score"] > frame["scale_max"]).to_numpy(dtype=bool)
-        problems.add(too_high, lambda: "score: " + frame["score"].map(lambda v: f"{v:g}")
-                     + " is above the top of the scale " + frame["scale_max"].map(lambda v: f"{v:g}"))
+        problems.add(
+            too_high,
+            lambda: (
+                "score: "
+                + frame["score"].map(lambda v: f"{v:g}")
+                + " is above the top of the scale "
+                + frame["scale_max"].map(lambda v: f"{v:g}")
+            ),
+        )

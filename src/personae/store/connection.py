@@ -188,9 +188,7 @@ class Store:
         view = f"_delete_{uuid.uuid4().hex}"
         self.raw.register(view, pa.table({"v": arr}))
         try:
-            self.raw.execute(
-                f"DELETE FROM {quote(name)} WHERE {quote(column)} IN (SELECT v FROM {view})"
-            )
+            self.raw.execute(f"DELETE FROM {quote(name)} WHERE {quote(column)} IN (SELECT v FROM {view})")
         finally:
             self.raw.unregister(view)
 

@@ -30,8 +30,13 @@ def _lines_with_attributes(inputs: TraitInputs) -> ibis.Table:
     p = p.select(product_id="product_id", p_category="category", brand="brand", tags="tags")
     j = o.left_join(p, o.product_id == p.product_id)
     return j.select(
-        "customer_id", "order_key", "ordered_at", "net_amount",
-        category=ibis.coalesce(j.category, j.p_category), brand=j.brand, tags=j.tags,
+        "customer_id",
+        "order_key",
+        "ordered_at",
+        "net_amount",
+        category=ibis.coalesce(j.category, j.p_category),
+        brand=j.brand,
+        tags=j.tags,
     )
 
 
@@ -46,9 +51,11 @@ def affinity_table(inputs: TraitInputs) -> ibis.Table:
     base = lines.select("customer_id", "order_key", "ordered_at", "net_amount")
     parts = [
         lines.filter(lines.category.notnull()).select(
-            *base.columns, kind=ibis.literal("category"), value=lines.category),
+            *base.columns, kind=ibis.literal("category"), value=lines.category
+        ),
         lines.filter(lines.brand.notnull()).select(
-            *base.columns, kind=ibis.literal("brand"), value=lines.brand),
+            *base.columns, kind=ibis.literal("brand"), value=lines.brand
+        ),
     ]
     tagged = lines.filter(lines.tags.notnull()).mutate(value=lines.tags.unnest())
     parts.append(tagged.select(*base.columns, kind=ibis.literal("tag"), value=tagged.value))
@@ -56,9 +63,11 @@ def affinity_table(inputs: TraitInputs) -> ibis.Table:
     # Three plain group-bys instead of COUNT(DISTINCT …): distinct aggregates are the slowest
     # thing an engine does, and orders and months nest (an order falls in one month).
     per_order = u.group_by(["customer_id", "kind", "value", "order_key"]).aggregate(
-        month=u.ordered_at.min().truncate("M"), spend=u.net_amount.sum(), last_at=u.ordered_at.max())
+        month=u.ordered_at.min().truncate("M"), spend=u.net_amount.sum(), last_at=u.ordered_at.max()
+    )
     per_month = per_order.group_by(["customer_id", "kind", "value", "month"]).aggregate(
-        orders=per_order.count(), spend=per_order.spend.sum(), last_at=per_order.last_at.max())
+        orders=per_order.count(), spend=per_order.spend.sum(), last_at=per_order.last_at.max()
+    )
     m = per_month
     per = m.group_by(["customer_id", "kind", "value"]).aggregate(
         orders=m.orders.sum(),
@@ -77,20 +86,28 @@ def affinity_table(inputs: TraitInputs) -> ibis.Table:
     )
     share = j.orders.cast("float64") / j.total_orders
     return j.select(
-        "customer_id", "kind", "value", "orders", "spend", "months_recent", "months_total",
+        "customer_id",
+        "kind",
+        "value",
+        "orders",
+        "spend",
+        "months_recent",
+        "months_total",
         "last_at",
         share=share,
         strength=(consistency * (0.5 + 0.5 * share)).round(4),
         signal=ibis.cases(
-            (j.months_recent >= strong, "strong"), (j.months_total >= 2, "medium"),
-            else_="weak"),
+            (j.months_recent >= strong, "strong"), (j.months_total >= 2, "medium"), else_="weak"
+        ),
     )
 
 
 def top_affinities(affinities: ibis.Table) -> ibis.Table:
     """Per customer, the strongest category, brand and tag with their strengths (wide)."""
-    w = ibis.window(group_by=[affinities.customer_id, affinities.kind],
-                    order_by=[affinities.strength.desc(), affinities.spend.desc(), affinities.value])
+    w = ibis.window(
+        group_by=[affinities.customer_id, affinities.kind],
+        order_by=[affinities.strength.desc(), affinities.spend.desc(), affinities.value],
+    )
     ranked = affinities.mutate(_r=ibis.row_number().over(w))
     top = ranked.filter(ranked._r == 0)
     aggs = {}

@@ -26,7 +26,8 @@ def event_aggregates(e: ibis.Table, inputs: TraitInputs) -> dict[str, ibis.Value
 
     return {
         "last_add_to_cart_at": e.occurred_at.max(
-            where=(e.type == "add_to_cart") & (e.occurred_at >= cart_from)),
+            where=(e.type == "add_to_cart") & (e.occurred_at >= cart_from)
+        ),
         "support_contacts_90d": n("support_contact", support_from),
         "emails_sent_90d": n("email_sent"),
         "email_opens_90d": n("email_open"),
@@ -43,9 +44,17 @@ def event_aggregates(e: ibis.Table, inputs: TraitInputs) -> dict[str, ibis.Value
 
 
 COUNTS = (
-    "support_contacts_90d", "emails_sent_90d", "email_opens_90d", "email_clicks_90d",
-    "product_views_90d", "app_opens_90d", "store_visits_90d", "events_90d", "reviews",
-    "referrals", "failed_deliveries",
+    "support_contacts_90d",
+    "emails_sent_90d",
+    "email_opens_90d",
+    "email_clicks_90d",
+    "product_views_90d",
+    "app_opens_90d",
+    "store_visits_90d",
+    "events_90d",
+    "reviews",
+    "referrals",
+    "failed_deliveries",
 )
 
 
@@ -55,7 +64,8 @@ def derived(t: ibis.Table, inputs: TraitInputs) -> dict[str, ibis.Value]:
         **{c: t[c].fill_null(0) for c in COUNTS},
         "cart_abandoned": t.last_add_to_cart_at.notnull() & after_cart,
         "email_open_rate_90d": ibis.ifelse(
-            t.emails_sent_90d > 0, t.email_opens_90d.cast("float64") / t.emails_sent_90d, None),
+            t.emails_sent_90d > 0, t.email_opens_90d.cast("float64") / t.emails_sent_90d, None
+        ),
         "browse_abandoned": t.browse_abandoned_category.notnull(),
     }
 
@@ -66,12 +76,15 @@ def browse_abandonment(inputs: TraitInputs) -> ibis.Table:
     e, o = inputs.events, inputs.orders
     views = e.filter((e.type == "product_view") & e.category.notnull() & (e.occurred_at >= since))
     viewed = views.group_by(["customer_id", "category"]).aggregate(
-        views=views.count(), last=views.occurred_at.max())
-    bought = o.filter(o.category.notnull() & (o.ordered_at >= since)).select(
-        "customer_id", "category").distinct()
+        views=views.count(), last=views.occurred_at.max()
+    )
+    bought = (
+        o.filter(o.category.notnull() & (o.ordered_at >= since)).select("customer_id", "category").distinct()
+    )
     unbought = viewed.anti_join(bought, ["customer_id", "category"])
-    w = ibis.window(group_by=unbought.customer_id,
-                    order_by=[unbought.views.desc(), unbought.last.desc(), unbought.category])
+    w = ibis.window(
+        group_by=unbought.customer_id,
+        order_by=[unbought.views.desc(), unbought.last.desc(), unbought.category],
+    )
     ranked = unbought.mutate(_r=ibis.row_number().over(w))
-    return ranked.filter(ranked._r == 0).select(
-        "customer_id", browse_abandoned_category=ranked.category)
+    return ranked.filter(ranked._r == 0).select("customer_id", browse_abandoned_category=ranked.category)

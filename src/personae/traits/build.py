@@ -17,9 +17,23 @@ from personae.traits.inputs import TraitInputs
 ORDER_MODULES = (value, channels, occasions)
 EVENT_MODULES = (behaviour, journey)
 PROFILE_COLUMNS = (
-    "first_name", "last_name", "email", "phone", "created_at", "birth_date", "gender",
-    "occupation", "income_band", "country", "region", "city", "postcode", "home_store_id",
-    "join_channel", "interests", "preferences",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "created_at",
+    "birth_date",
+    "gender",
+    "occupation",
+    "income_band",
+    "country",
+    "region",
+    "city",
+    "postcode",
+    "home_store_id",
+    "join_channel",
+    "interests",
+    "preferences",
 )
 _PROSPECT_PREFIXES = tuple(f"{k}:" for k in IDENTIFIER_KINDS if k != "customer_id")
 
@@ -58,9 +72,14 @@ def base_traits(inputs: TraitInputs, affinities: ibis.Table) -> ibis.Table:
     profile = inputs.customers.select("customer_id", *PROFILE_COLUMNS)
     t = population(inputs)
     for part in (
-        profile, per_orders, per_events, experience.survey_aggregates(inputs),
-        consent.latest_consents(inputs), channels.preferred_service_channel(inputs),
-        behaviour.browse_abandonment(inputs), top_affinities(affinities),
+        profile,
+        per_orders,
+        per_events,
+        experience.survey_aggregates(inputs),
+        consent.latest_consents(inputs),
+        channels.preferred_service_channel(inputs),
+        behaviour.browse_abandonment(inputs),
+        top_affinities(affinities),
     ):
         joined = t.left_join(part, "customer_id")
         t = joined.drop(*[c for c in joined.columns if c.endswith("_right")])
@@ -69,7 +88,16 @@ def base_traits(inputs: TraitInputs, affinities: ibis.Table) -> ibis.Table:
     for module in (value, channels, occasions, behaviour, experience, journey, consent):
         derived.update(module.derived(t, inputs))
     t = t.mutate(**derived)
-    drop = [c for c in ("order_lines", "returned_lines", "discount_total",
-                        "holiday_spend", "last_add_to_cart_at", "consideration_signals")
-            if c in t.columns]
+    drop = [
+        c
+        for c in (
+            "order_lines",
+            "returned_lines",
+            "discount_total",
+            "holiday_spend",
+            "last_add_to_cart_at",
+            "consideration_signals",
+        )
+        if c in t.columns
+    ]
     return t.drop(*drop).mutate(as_of=inputs.as_of_date)

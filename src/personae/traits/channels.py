@@ -51,8 +51,8 @@ def preferred_service_channel(inputs: TraitInputs) -> ibis.Table:
     e = inputs.events
     contacts = e.filter((e.type == "support_contact") & e.channel.notnull())
     per = contacts.group_by(["customer_id", "channel"]).aggregate(
-        n=contacts.count(), last=contacts.occurred_at.max())
+        n=contacts.count(), last=contacts.occurred_at.max()
+    )
     w = ibis.window(group_by=per.customer_id, order_by=[per.n.desc(), per.last.desc(), per.channel])
     ranked = per.mutate(_r=ibis.row_number().over(w))
-    return ranked.filter(ranked._r == 0).select(
-        "customer_id", preferred_service_channel=ranked.channel)
+    return ranked.filter(ranked._r == 0).select("customer_id", preferred_service_channel=ranked.channel)

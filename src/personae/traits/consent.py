@@ -15,10 +15,7 @@ from personae.traits.inputs import TraitInputs
 def latest_consents(inputs: TraitInputs) -> ibis.Table:
     c = inputs.consents
     # order key: the decision time, then the order it was ingested/listed in
-    aggs = {
-        f"consent_{p}": c.granted.argmax(c.recorded_at, where=c.purpose == p)
-        for p in CONSENT_PURPOSES
-    }
+    aggs = {f"consent_{p}": c.granted.argmax(c.recorded_at, where=c.purpose == p) for p in CONSENT_PURPOSES}
     return c.group_by("customer_id").aggregate(**aggs)
 
 

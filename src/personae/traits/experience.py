@@ -27,10 +27,7 @@ def normalised_score(s: ibis.Table) -> ibis.Value:
 def survey_aggregates(inputs: TraitInputs) -> ibis.Table:
     s = inputs.surveys
     s = s.mutate(std_score=normalised_score(s))
-    aggs = {
-        f"latest_{k}": s.std_score.argmax(s.answered_at, where=s.kind == k)
-        for k in STANDARD_SCALES
-    }
+    aggs = {f"latest_{k}": s.std_score.argmax(s.answered_at, where=s.kind == k) for k in STANDARD_SCALES}
     aggs["survey_answers"] = s.count()
     aggs["last_survey_at"] = s.answered_at.max()
     return s.group_by("customer_id").aggregate(**aggs)
@@ -40,7 +37,10 @@ def derived(t: ibis.Table, inputs: TraitInputs) -> dict[str, ibis.Value]:
     nps = t.latest_nps
     return {
         "nps_category": ibis.cases(
-            (nps >= 9, "promoter"), (nps >= 7, "passive"), (nps.notnull(), "detractor"),
-            else_=ibis.null("string")),
+            (nps >= 9, "promoter"),
+            (nps >= 7, "passive"),
+            (nps.notnull(), "detractor"),
+            else_=ibis.null("string"),
+        ),
         "survey_answers": t.survey_answers.fill_null(0),
     }

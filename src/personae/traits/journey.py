@@ -26,23 +26,21 @@ def event_aggregates(e: ibis.Table, inputs: TraitInputs) -> dict[str, ibis.Value
     before_first = e.first_order_at.isnull() | (e.occurred_at < e.first_order_at)
     return {
         "interactions_before_first_purchase": e.count(where=before_first),
-        "consideration_signals": e.count(
-            where=e.type.isin(CONSIDERATION_EVENTS) & (e.occurred_at >= since)),
+        "consideration_signals": e.count(where=e.type.isin(CONSIDERATION_EVENTS) & (e.occurred_at >= since)),
     }
 
 
 def derived(t: ibis.Table, inputs: TraitInputs) -> dict[str, ibis.Value]:
     freq = t.frequency.fill_null(0)
     advocate = (freq > 0) & (
-        (t.latest_nps >= 9) | (t.reviews.fill_null(0) > 0) | (t.referrals.fill_null(0) > 0))
-    stage = (
-        ibis.cases(
-            (advocate, "advocacy"),
-            (freq >= 2, "retention"),
-            (freq == 1, "purchase"),
-            (t.consideration_signals.fill_null(0) > 0, "consideration"),
-            else_="awareness",
-        )
+        (t.latest_nps >= 9) | (t.reviews.fill_null(0) > 0) | (t.referrals.fill_null(0) > 0)
+    )
+    stage = ibis.cases(
+        (advocate, "advocacy"),
+        (freq >= 2, "retention"),
+        (freq == 1, "purchase"),
+        (t.consideration_signals.fill_null(0) > 0, "consideration"),
+        else_="awareness",
     )
     return {
         "journey_stage": stage,

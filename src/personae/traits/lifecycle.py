@@ -31,8 +31,11 @@ def lifecycle_stage(t: ibis.Table, s: LifecycleSettings) -> ibis.Value:
     gap = ibis.greatest(gap, 1.0)
     ratio = t.recency_days.cast("float64") / gap
     p_alive = t.p_alive if "p_alive" in t.columns else ibis.null("float64")
-    lapsed = (ratio > s.lapsed_rhythm) | (t.recency_days > s.lapsed_max_days) | (
-        p_alive.notnull() & (p_alive < s.lapsed_p_alive))
+    lapsed = (
+        (ratio > s.lapsed_rhythm)
+        | (t.recency_days > s.lapsed_max_days)
+        | (p_alive.notnull() & (p_alive < s.lapsed_p_alive))
+    )
     active = (ratio <= s.active_rhythm) & (p_alive.isnull() | (p_alive >= s.active_p_alive))
     return ibis.cases(
         (t.frequency.fill_null(0) == 0, "prospect"),

@@ -61,6 +61,5 @@ def derived(t: ibis.Table, inputs: TraitInputs) -> dict[str, ibis.Value]:
         "age": ibis.ifelse(birth.isnull() | (birth > as_of), None, age),
         "days_until_birthday": days_until_anniversary(birth, inputs),
         "days_until_join_anniversary": days_until_anniversary(joined, inputs),
-        "holiday_spend_share": ibis.ifelse(
-            t.monetary > 0, t.holiday_spend.fill_null(0.0) / t.monetary, None),
+        "holiday_spend_share": ibis.ifelse(t.monetary > 0, t.holiday_spend.fill_null(0.0) / t.monetary, None),
     }

@@ -25,15 +25,30 @@ _T = Trait
 TRAITS: tuple[Trait, ...] = (
     # value
     _T("recency_days", "integer", "value", "Days from the last order to the as-of date."),
-    _T("frequency", "integer", "value", "Number of orders (order ids; purchase days where files have no ids)."),
+    _T(
+        "frequency",
+        "integer",
+        "value",
+        "Number of orders (order ids; purchase days where files have no ids).",
+    ),
     _T("monetary", "number", "value", "Spend net of returns."),
     _T("gross_revenue", "number", "value", "Spend before returns."),
     _T("aov", "number", "value", "Average order value: monetary / frequency."),
     _T("first_order_at", "timestamp", "value", "First order."),
     _T("last_order_at", "timestamp", "value", "Latest order."),
     _T("days_since_first_order", "integer", "value", "Days from the first order to the as-of date."),
-    _T("tenure_days", "integer", "value", "Days since the customer record was created (first order if unknown)."),
-    _T("avg_days_between_orders", "number", "value", "The customer's own rhythm: (last − first order) / (orders − 1), in days."),
+    _T(
+        "tenure_days",
+        "integer",
+        "value",
+        "Days since the customer record was created (first order if unknown).",
+    ),
+    _T(
+        "avg_days_between_orders",
+        "number",
+        "value",
+        "The customer's own rhythm: (last − first order) / (orders − 1), in days.",
+    ),
     _T("returns_ratio", "number", "behaviour", "Share of order lines returned."),
     _T("discount_share", "number", "behaviour", "Discount as a share of list value."),
     # channels
@@ -45,7 +60,12 @@ TRAITS: tuple[Trait, ...] = (
     _T("preferred_channel", "string", "channels", "Channel with most orders (ties: most spend)."),
     _T("preferred_service_channel", "string", "channels", "Support channel used most."),
     # journey
-    _T("interactions_before_first_purchase", "integer", "journey", "Events before the first order (all events for prospects)."),
+    _T(
+        "interactions_before_first_purchase",
+        "integer",
+        "journey",
+        "Events before the first order (all events for prospects).",
+    ),
     _T("journey_stage", "string", "journey", "awareness, consideration, purchase, retention or advocacy."),
     # affinities
     _T("top_category", "string", "affinities", "Strongest category affinity."),
@@ -60,8 +80,15 @@ TRAITS: tuple[Trait, ...] = (
     _T("days_until_join_anniversary", "integer", "occasions", "0 on the anniversary of joining."),
     _T("holiday_spend_share", "number", "occasions", "Share of net spend in the holiday periods."),
     # behaviour
-    _T("cart_abandoned", "boolean", "behaviour", "Added to cart in the last 7 days and has not ordered since."),
-    _T("browse_abandoned", "boolean", "behaviour", "Viewed a category in the last 14 days without buying it."),
+    _T(
+        "cart_abandoned",
+        "boolean",
+        "behaviour",
+        "Added to cart in the last 7 days and has not ordered since.",
+    ),
+    _T(
+        "browse_abandoned", "boolean", "behaviour", "Viewed a category in the last 14 days without buying it."
+    ),
     _T("browse_abandoned_category", "string", "behaviour", "That category (most viewed)."),
     _T("support_contacts_90d", "integer", "behaviour", "Support contacts in the last 90 days."),
     _T("emails_sent_90d", "integer", "behaviour", "Emails sent in the last 90 days."),
@@ -85,7 +112,10 @@ TRAITS: tuple[Trait, ...] = (
     _T("survey_answers", "integer", "experience", "Survey answers given."),
     _T("last_survey_at", "timestamp", "experience", "Latest survey answer."),
     # consent
-    *(_T(f"consent_{p}", "boolean", "consent", f"Latest decision for {p} (no record = no).") for p in CONSENT_PURPOSES),
+    *(
+        _T(f"consent_{p}", "boolean", "consent", f"Latest decision for {p} (no record = no).")
+        for p in CONSENT_PURPOSES
+    ),
     # loyalty, RFM and lifecycle
     _T("r_score", "integer", "rfm", "Recency quintile score, 5 = most recent."),
     _T("f_score", "integer", "rfm", "Frequency quintile score."),
@@ -108,14 +138,21 @@ TRAITS: tuple[Trait, ...] = (
 )
 
 PROFILE_ATTRIBUTES: tuple[Trait, ...] = (
-    _T("first_name", "string", "profile", ""), _T("last_name", "string", "profile", ""),
-    _T("email", "string", "profile", ""), _T("phone", "string", "profile", ""),
+    _T("first_name", "string", "profile", ""),
+    _T("last_name", "string", "profile", ""),
+    _T("email", "string", "profile", ""),
+    _T("phone", "string", "profile", ""),
     _T("created_at", "timestamp", "profile", "When the customer joined."),
-    _T("birth_date", "date", "profile", ""), _T("gender", "string", "profile", ""),
-    _T("occupation", "string", "profile", ""), _T("income_band", "string", "profile", ""),
-    _T("country", "string", "profile", ""), _T("region", "string", "profile", ""),
-    _T("city", "string", "profile", ""), _T("postcode", "string", "profile", ""),
-    _T("home_store_id", "string", "profile", ""), _T("join_channel", "string", "profile", ""),
+    _T("birth_date", "date", "profile", ""),
+    _T("gender", "string", "profile", ""),
+    _T("occupation", "string", "profile", ""),
+    _T("income_band", "string", "profile", ""),
+    _T("country", "string", "profile", ""),
+    _T("region", "string", "profile", ""),
+    _T("city", "string", "profile", ""),
+    _T("postcode", "string", "profile", ""),
+    _T("home_store_id", "string", "profile", ""),
+    _T("join_channel", "string", "profile", ""),
     _T("interests", "list", "profile", "Psychographic interests."),
     _T("preferences", "string", "profile", "Zero-party preferences (JSON)."),
 )

@@ -44,8 +44,10 @@ def rfm_segment(t: ibis.Table, rules: list[RfmRule]) -> dict[str, ibis.Value]:
     """``fm_score``, ``rfm_score`` (e.g. ``"545"``) and ``rfm_segment`` from the scores."""
     fm = ((t.f_score + t.m_score).cast("float64") / 2).round().cast("int64")
     cases = [
-        ((t.r_score >= rule.r[0]) & (t.r_score <= rule.r[1]) & (fm >= rule.fm[0]) & (fm <= rule.fm[1]),
-         rule.name)
+        (
+            (t.r_score >= rule.r[0]) & (t.r_score <= rule.r[1]) & (fm >= rule.fm[0]) & (fm <= rule.fm[1]),
+            rule.name,
+        )
         for rule in rules
     ]
     return {

@@ -45,8 +45,17 @@ DEFAULT_RFM_RULES = [
 ]
 
 RFM_SEGMENTS = (
-    "Champions", "Loyal Customers", "Potential Loyalist", "New Customers", "Promising",
-    "Need Attention", "About To Sleep", "At Risk", "Can't Lose Them", "Hibernating", "Lost",
+    "Champions",
+    "Loyal Customers",
+    "Potential Loyalist",
+    "New Customers",
+    "Promising",
+    "Need Attention",
+    "About To Sleep",
+    "At Risk",
+    "Can't Lose Them",
+    "Hibernating",
+    "Lost",
 )
 
 
@@ -55,15 +64,19 @@ class LifecycleSettings(BaseModel):
 
     new_days: int = Field(90, description="A first order this recent makes a customer 'new'.")
     active_rhythm: float = Field(
-        1.5, description="Active while days since last order ≤ this × the customer's own gap.")
+        1.5, description="Active while days since last order ≤ this × the customer's own gap."
+    )
     lapsed_rhythm: float = Field(
-        3.0, description="Lapsed once days since last order > this × the customer's own gap.")
+        3.0, description="Lapsed once days since last order > this × the customer's own gap."
+    )
     active_p_alive: float = Field(0.5, description="Active also needs P(alive) at least this.")
     lapsed_p_alive: float = Field(0.2, description="P(alive) below this means lapsed.")
     lapsed_max_days: int = Field(540, description="No order for this long is lapsed, whatever the rhythm.")
     default_gap_days: float = Field(
-        60.0, description="Gap assumed for one-order customers when the data cannot tell "
-                          "(the median gap of repeat customers is used when there is one).")
+        60.0,
+        description="Gap assumed for one-order customers when the data cannot tell "
+        "(the median gap of repeat customers is used when there is one).",
+    )
 
 
 class TraitSettings(BaseModel):
@@ -74,13 +87,16 @@ class TraitSettings(BaseModel):
     support_window_days: int = Field(90, description="Window for counting support contacts.")
     engagement_window_days: int = Field(90, description="Window for email/app engagement counts.")
     consideration_window_days: int = Field(
-        90, description="Product views, searches or carts this recent make a prospect 'considering'.")
+        90, description="Product views, searches or carts this recent make a prospect 'considering'."
+    )
     affinity_recent_months: int = Field(6, description="Window for a consistent affinity.")
     affinity_strong_months: int = Field(3, description="Distinct months in the window for 'strong'.")
-    holidays: list[HolidayPeriod] = Field(default_factory=lambda: [
-        HolidayPeriod(name="black_friday_to_new_year", start="11-20", end="12-31"),
-        HolidayPeriod(name="valentines", start="02-07", end="02-14"),
-        HolidayPeriod(name="mothers_day", start="05-01", end="05-12"),
-    ])
+    holidays: list[HolidayPeriod] = Field(
+        default_factory=lambda: [
+            HolidayPeriod(name="black_friday_to_new_year", start="11-20", end="12-31"),
+            HolidayPeriod(name="valentines", start="02-07", end="02-14"),
+            HolidayPeriod(name="mothers_day", start="05-01", end="05-12"),
+        ]
+    )
     rfm_rules: list[RfmRule] = Field(default_factory=lambda: list(DEFAULT_RFM_RULES))
     lifecycle: LifecycleSettings = Field(default_factory=LifecycleSettings)

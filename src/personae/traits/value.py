@@ -38,13 +38,16 @@ def derived(t: ibis.Table, inputs: TraitInputs) -> dict[str, ibis.Value]:
         "recency_days": as_of.delta(t.last_order_at.date(), unit="day"),
         "aov": ibis.ifelse(has_orders, t.monetary / t.frequency, None),
         "days_since_first_order": as_of.delta(t.first_order_at.date(), unit="day"),
-        "tenure_days": as_of.delta(
-            ibis.coalesce(t.created_at, t.first_order_at).date(), unit="day"),
+        "tenure_days": as_of.delta(ibis.coalesce(t.created_at, t.first_order_at).date(), unit="day"),
         "avg_days_between_orders": ibis.ifelse(
-            t.frequency > 1, span.cast("float64") / (t.frequency - 1), None),
+            t.frequency > 1, span.cast("float64") / (t.frequency - 1), None
+        ),
         "returns_ratio": ibis.ifelse(
-            t.order_lines > 0, t.returned_lines.cast("float64") / t.order_lines, None),
+            t.order_lines > 0, t.returned_lines.cast("float64") / t.order_lines, None
+        ),
         "discount_share": ibis.ifelse(
             (t.gross_revenue + t.discount_total) > 0,
-            t.discount_total / (t.gross_revenue + t.discount_total), None),
+            t.discount_total / (t.gross_revenue + t.discount_total),
+            None,
+        ),
     }
