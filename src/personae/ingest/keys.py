@@ -45,8 +45,7 @@ def row_keys(frame: pd.DataFrame, spec: TableSpec, hashes: pd.Series) -> pd.Seri
         return hashes
     id_col = {"orders": "order_id", "events": "event_id", "surveys": "response_id"}[spec.name]
     ids = frame[id_col]
-    occurrence = hashes.groupby(hashes).cumcount().astype("string")
-    without_id = "#" + hashes.astype("string") + ":" + occurrence
+    without_id = "#" + hashes.astype("string") + ":" + occurrences(hashes).astype("string")
     if spec.name == "orders":
         with_id = ids.astype("string") + "|" + hashes.astype("string")
         return with_id.astype(object).where(ids.notna(), without_id.astype(object))
@@ -89,3 +88,11 @@ def links(ids: pd.DataFrame, primary: pd.Series) -> pd.DataFrame:
             {"identifier_a": pd.Series(dtype=object), "identifier_b": pd.Series(dtype=object)}
         )
     return pd.concat(parts, ignore_index=True).drop_duplicates(ignore_index=True)
+
+
+def occurrences(hashes: pd.Series) -> pd.Series:
+    """0 for the first row with a given hash, 1 for the second identical one, and so on."""
+    codes, _ = pd.factorize(hashes)
+    if len(codes) == 0 or not pd.Series(codes).duplicated().any():
+        return pd.Series(np.zeros(len(codes), dtype=np.int64), index=hashes.index)
+    return pd.Series(codes, index=hashes.index).groupby(codes).cumcount()

@@ -267,14 +267,21 @@ def _to_arrow(frame: pd.DataFrame, spec: TableSpec, path: Path, now: pd.Timestam
         elif c.type == "list":
             arrays[c.name] = pa.array(s.tolist(), pa.list_(pa.string()))
         else:
-            arrays[c.name] = pa.array(s.tolist(), pa.string())
+            arrays[c.name] = _strings(s)
     book = dict(BOOKKEEPING_COLUMNS)
-    arrays["_row_key"] = pa.array(frame["_row_key"].tolist(), pa.string())
+    arrays["_row_key"] = _strings(frame["_row_key"])
     arrays["_source_file"] = pa.array([str(path)] * n, pa.string())
     arrays["_source_line"] = pa.array(frame["_source_line"].astype("int64"))
     arrays["_ingested_at"] = pa.array([now] * n, pa.timestamp("us"))
-    arrays["properties_extra"] = pa.array(frame["properties_extra"].tolist(), pa.string())
-    arrays["_row_hash"] = pa.array(frame["_row_hash"].tolist(), pa.string())
-    arrays["_identity"] = pa.array(frame["_identity"].tolist(), pa.string())
+    arrays["properties_extra"] = _strings(frame["properties_extra"])
+    arrays["_row_hash"] = _strings(frame["_row_hash"])
+    arrays["_identity"] = _strings(frame["_identity"])
     assert set(book) <= set(arrays)
     return pa.table(arrays)
+
+
+def _strings(s: pd.Series) -> pa.Array:
+    """A string column as Arrow without a round trip through Python objects when possible."""
+    if isinstance(s.dtype, pd.StringDtype | pd.ArrowDtype):
+        return pa.array(s.astype("string[pyarrow]"), pa.string(), from_pandas=True)
+    return pa.array(s.to_numpy(dtype=object), pa.string(), from_pandas=True)

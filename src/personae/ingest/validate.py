@@ -324,28 +324,38 @@ def _to_list(v: object) -> list[str] | None:
 
 
 def _to_json(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    out = np.empty(len(values), dtype=object)
-    bad = np.zeros(len(values), dtype=bool)
-    for i, v in enumerate(values.to_numpy(dtype=object)):
-        if v is None or (isinstance(v, float) and np.isnan(v)):
-            out[i] = None
-        elif isinstance(v, dict):
-            out[i] = json.dumps(v, sort_keys=True, default=str)
-        else:
-            text = str(v).strip()
-            if not text:
-                out[i] = None
-                continue
-            try:
-                loaded = json.loads(text)
-            except json.JSONDecodeError:
-                loaded = None
-            if isinstance(loaded, dict):
-                out[i] = text
-            else:
-                out[i] = None
-                bad[i] = True
+    """JSON-object text per row (dicts serialised), and which rows are not JSON objects.
+
+    Each distinct text is parsed once: event properties repeat a lot, so this is fast.
+    """
+    raw = values.to_numpy(dtype=object)
+    out = np.empty(len(raw), dtype=object)
+    bad = np.zeros(len(raw), dtype=bool)
+    is_dict = np.fromiter((isinstance(v, dict) for v in raw), dtype=bool, count=len(raw))
+    for i in np.flatnonzero(is_dict):
+        out[i] = json.dumps(raw[i], sort_keys=True, default=str)
+    rest = np.flatnonzero(~is_dict)
+    text = pd.Series(raw[rest], dtype=object).map(_json_text)
+    uniques = pd.unique(text[text.notna()])
+    valid = {u: _is_json_object(u) for u in uniques}
+    ok = text.map(valid).astype("boolean").fillna(True).to_numpy(dtype=bool)
+    out[rest] = np.where(ok, text.to_numpy(dtype=object), None)
+    bad[rest] = ~ok
     return pd.Series(out, dtype=object), bad
+
+
+def _json_text(v: object) -> str | None:
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+        return None
+    text = str(v).strip()
+    return text or None
+
+
+def _is_json_object(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except json.JSONDecodeError:
+        return False
 
 
 def _extras_json(cols: dict[str, pd.Series], names: list[str], n: int) -> pd.Series:
