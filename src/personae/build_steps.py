@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import ibis
+import numpy as np
 import pandas as pd
 
 from personae.config import ClvSettings
@@ -57,10 +58,10 @@ def trait_inputs(store: Store, as_of: date, settings: TraitSettings) -> TraitInp
     )
 
 
-def build_affinities(store: Store, as_of: date, settings: TraitSettings) -> int:
+def build_affinities(store: Store, as_of: date, settings: TraitSettings) -> dict[str, int]:
     """The long ``affinities`` table (customer × category/brand/tag, with strength)."""
     store.replace("affinities", affinity_table(trait_inputs(store, as_of, settings)))
-    return store.count("affinities")
+    return {"rows": store.count("affinities")}
 
 
 def build_traits(store: Store, as_of: date, settings: TraitSettings) -> int:
@@ -160,8 +161,9 @@ def build_clv(store: Store, as_of: date, s: ClvSettings) -> dict[str, object]:
             "expected_transactions_12m": bg.predict_transactions(horizon, f, r, T),
             "expected_spend": gg.expected_spend(f, m),
             "clv_12m": values["clv"].to_numpy(),
-            "clv_12m_low": values["clv_low"].to_numpy(),
-            "clv_12m_high": values["clv_high"].to_numpy(),
+            # without interval draws (clv.interval_draws = 0) the interval is unknown
+            "clv_12m_low": values.get("clv_low", pd.Series(np.nan, index=values.index)).to_numpy(),
+            "clv_12m_high": values.get("clv_high", pd.Series(np.nan, index=values.index)).to_numpy(),
         }
     )
     out["value_tier"] = value_tiers(out["clv_12m"].to_numpy())
