@@ -70,7 +70,7 @@ def affinity_table(inputs: TraitInputs) -> ibis.Table:
     )
     m = per_month
     per = m.group_by(["customer_id", "kind", "value"]).aggregate(
-        orders=m.orders.sum(),
+        orders=m.orders.sum().cast("int64"),
         spend=m.spend.sum(),
         months_recent=m.count(where=m.month >= recent_from),
         months_total=m.count(),

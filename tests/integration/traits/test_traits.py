@@ -85,6 +85,7 @@ B,email,true,2025-06-01,signup
     build_affinities(store, AS_OF, TraitSettings())
     build_traits(store, AS_OF, TraitSettings())
     df = store.execute(store.table("traits")).set_index("customer_id")
+    df.attrs["affinity_schema"] = dict(store.table("affinities").schema().items())
     store.close()
     return df
 
@@ -181,3 +182,10 @@ def test_rfm_and_lifecycle(traits: pd.DataFrame) -> None:
 def test_every_column_is_documented(traits: pd.DataFrame) -> None:
     undocumented = [c for c in traits.columns if c not in ALL and c != "as_of"]
     assert undocumented == []
+
+
+def test_affinity_counts_are_integers(traits: pd.DataFrame) -> None:
+    # a SUM of counts is a 128-bit integer in DuckDB; it must come back as a plain int64
+    schema = traits.attrs["affinity_schema"]
+    assert str(schema["orders"]) == "int64"
+    assert str(schema["months_recent"]) == "int64"
