@@ -70,7 +70,8 @@ def affinity_table(inputs: TraitInputs) -> ibis.Table:
     )
     m = per_month
     per = m.group_by(["customer_id", "kind", "value"]).aggregate(
-        orders=m.orders.sum().cast("int64"),
+        # via float64: ibis drops a cast to int64 it believes is a no-op, DuckDB sums into HUGEINT
+        orders=m.orders.cast("float64").sum().cast("int64"),
         spend=m.spend.sum(),
         months_recent=m.count(where=m.month >= recent_from),
         months_total=m.count(),
