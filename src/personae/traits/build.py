@@ -38,14 +38,13 @@ PROFILE_COLUMNS = (
 _PROSPECT_PREFIXES = tuple(f"{k}:" for k in IDENTIFIER_KINDS if k != "customer_id")
 
 
-def population(inputs: TraitInputs) -> ibis.Table:
-    """Every known customer: profiles, buyers, and identified (non-anonymous) event actors."""
-    ids = [
-        inputs.customers.select("customer_id"),
-        inputs.orders.select("customer_id"),
-        inputs.surveys.select("customer_id"),
-        inputs.events.select("customer_id"),
-    ]
+def population(inputs: TraitInputs, *per_customer: ibis.Table) -> ibis.Table:
+    """Every known customer: profiles, buyers, and identified (non-anonymous) event actors.
+
+    Built from the per-customer aggregates (one row per customer each) rather than the raw
+    order lines and events, which would mean a distinct over tens of millions of rows.
+    """
+    ids = [inputs.customers.select("customer_id"), *(t.select("customer_id") for t in per_customer)]
     u = ibis.union(*ids, distinct=True)
     known = ibis.literal(True)
     for p in _PROSPECT_PREFIXES:

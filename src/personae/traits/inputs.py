@@ -49,6 +49,22 @@ class TraitInputs:
         return ibis.timestamp(start.isoformat(sep=" "))
 
 
+ORDER_COLUMNS = (
+    "customer_id",
+    "order_id",
+    "ordered_at",
+    "channel",
+    "store_id",
+    "product_id",
+    "category",
+    "quantity",
+    "amount",
+    "discount",
+    "returned",
+)
+EVENT_COLUMNS = ("customer_id", "occurred_at", "type", "channel", "product_id", "category")
+
+
 def end_of(as_of: date) -> datetime:
     """The exclusive end of day ``as_of``."""
     return datetime.combine(as_of + timedelta(days=1), datetime.min.time())
@@ -67,7 +83,9 @@ def prepare(
 ) -> TraitInputs:
     """Cut every table at the end of ``as_of`` and add the derived order columns."""
     end = ibis.timestamp(end_of(as_of).isoformat(sep=" "))
-    o = orders.filter(_.ordered_at < end)
+    # narrow first: the engine may materialise these as shared CTEs, so carry only what
+    # the trait modules read
+    o = orders.select(*ORDER_COLUMNS).filter(_.ordered_at < end)
     o = o.mutate(
         day=_.ordered_at.date(),
         order_key=ibis.coalesce(_.order_id, "day:" + _.ordered_at.date().cast("string")),
@@ -89,7 +107,7 @@ def prepare(
         customers=c,
         orders=o,
         orders_by_order=by_order,
-        events=events.filter(_.occurred_at < end),
+        events=events.select(*EVENT_COLUMNS).filter(_.occurred_at < end),
         surveys=surveys.filter(_.answered_at < end),
         consents=consents.filter(_.recorded_at < end),
         products=products,
