@@ -44,7 +44,12 @@ def population(inputs: TraitInputs, *per_customer: ibis.Table) -> ibis.Table:
     Built from the per-customer aggregates (one row per customer each) rather than the raw
     order lines and events, which would mean a distinct over tens of millions of rows.
     """
-    ids = [inputs.customers.select("customer_id"), *(t.select("customer_id") for t in per_customer)]
+    # .view(): these tables are joined back onto the population, and ibis needs distinct
+    # references for a self-join (without them the joins silently match nothing)
+    ids = [
+        inputs.customers.view().select("customer_id"),
+        *(t.view().select("customer_id") for t in per_customer),
+    ]
     u = ibis.union(*ids, distinct=True)
     known = ibis.literal(True)
     for p in _PROSPECT_PREFIXES:
@@ -69,12 +74,13 @@ def base_traits(inputs: TraitInputs, affinities: ibis.Table) -> ibis.Table:
     per_events = e.group_by("customer_id").aggregate(**event_aggs)
 
     profile = inputs.customers.select("customer_id", *PROFILE_COLUMNS)
-    t = population(inputs)
+    per_surveys = experience.survey_aggregates(inputs)
+    t = population(inputs, per_orders, per_events, per_surveys)
     for part in (
         profile,
         per_orders,
         per_events,
-        experience.survey_aggregates(inputs),
+        per_surveys,
         consent.latest_consents(inputs),
         channels.preferred_service_channel(inputs),
         behaviour.browse_abandonment(inputs),
