@@ -50,18 +50,32 @@ underflows. We therefore use Euler's transformation
 into :math:`(1-z)^{a-1} {}_2F_1(a+b-1-r, a-1; a+b+x-1; z)`: a function whose series has a
 large denominator parameter for large :math:`x` and stays finite, so
 :math:`1 - (\dots)` is computed as ``-expm1(log(...))`` without cancellation or overflow.
+
+``scipy.special.hyp2f1`` still breaks down for large parameters (e.g. fits that land near
+the boundary with ``a`` and ``b`` in the millions, where Beta(a, b) is nearly a point mass)
+and is slow exactly there. The numerator of eq. 10 is the Beta(a, b+x) average of
+:math:`h(p) = (1 - (1+ps)^{-(r+x)})/p`, :math:`s = t/(\alpha+T)`, which
+:mod:`~personae.clv._beta_quadrature` integrates for any parameters with one vectorised
+rule per distinct frequency; it replaces hyp2f1 wherever the rule is as cheap (concentrated
+Beta laws) and recomputes every hyp2f1 value that fails the checks. When many customers share a
+frequency, the numerator is a smooth function of :math:`\log s` alone, and a verified
+piecewise Chebyshev interpolant (:mod:`~personae.clv._chebyshev`) built from a few dozen
+quadrature values per frequency serves all of them and every horizon.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import minimize
-from scipy.special import betainc, betaln, digamma, expit, gammaln, hyp2f1, log_expit, logit
+from scipy.special import betainc, digamma, expit, gammaln, hyp2f1, log_expit, logit
 
+from personae.clv import _chebyshev as chebyshev
+from personae.clv._beta_quadrature import BetaRules, apply_rules, beta_rules
 from personae.clv._fitting import (
     LOG_BOUND,
     FloatArray,
@@ -222,27 +236,25 @@ def _h(p: FloatArray, s: FloatArray, c: FloatArray) -> FloatArray:
     return np.where(p > 0, out, c * s)
 
 
-def _numerator_hyp2f1(
-    t: FloatArray, x: FloatArray, big_t: FloatArray, r: float, alpha: float, a: float, b: float
-) -> FloatArray:
-    """Fast path: ``(a+b+x-1)/(a-1) (1 - K)`` with ``K`` from Euler's transformation.
+def _numerator_hyp2f1(s: FloatArray, x: FloatArray, r: float, a: float, b: float) -> FloatArray:
+    """Closed form: ``(a+b+x-1)/(a-1) (1 - K)`` with ``K`` from Euler's transformation.
 
-    ``K = ((α+T)/(α+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z) = (1-z)^(a-1) F`` with
-    ``F = 2F1(a+b-1-r, a-1; a+b+x-1; z)`` and ``z = t/(α+T+t)``; ``log(1-z)`` is taken as a
-    difference of logs (exact for tiny z) and ``1 - K`` as ``-expm1(log K)`` when ``K > 0``.
-    May return NaN/inf or wrong values where ``scipy.special.hyp2f1`` breaks down (large
-    parameters with z near 1): :func:`_numerator` checks and repairs those.
+    ``K = (1+s)^-(r+x) 2F1(r+x, b+x; a+b+x-1; z) = (1-z)^(a-1) F`` with
+    ``F = 2F1(a+b-1-r, a-1; a+b+x-1; z)``, ``s = t/(α+T)`` and ``z = s/(1+s)``;
+    ``log(1-z) = -log1p(s)`` (exact for tiny s) and ``1 - K`` is ``-expm1(log K)`` when
+    ``K > 0``. May return NaN/inf or wrong values where ``scipy.special.hyp2f1`` breaks down
+    (large parameters with z near 1): :func:`_numerator` checks and repairs those.
     """
-    log_1mz = np.log(alpha + big_t) - np.log(alpha + big_t + t)
-    z = t / (alpha + big_t + t)
+    log_1mz = -np.log1p(s)
+    z = s / (1.0 + s)
     f = hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
     with np.errstate(all="ignore"):
         log_abs_k = (a - 1) * log_1mz + np.log(np.abs(f))
         one_minus_k = np.where(f > 0, -np.expm1(log_abs_k), 1.0 + np.exp(log_abs_k))
-        # Pfaff's transformation gives K a second way, K = 2F1(r+x, a-1; a+b+x-1; -t/(α+T));
+        # Pfaff's transformation gives K a second way, K = 2F1(r+x, a-1; a+b+x-1; -s);
         # scipy's failure modes differ between the two, so disagreement flags a bad value
-        check = 1.0 - hyp2f1(r + x, a - 1, a + b + x - 1, -t / (alpha + big_t))
-        agree = np.abs(check - one_minus_k) <= 1e-9 * np.abs(one_minus_k) + 1e-13
+        check = 1.0 - hyp2f1(r + x, a - 1, a + b + x - 1, -s)
+        agree = np.abs(check - one_minus_k) <= 1e-11 * np.abs(one_minus_k)
         return np.where(agree, (a + b + x - 1) / (a - 1) * one_minus_k, np.nan)
 
 
@@ -263,17 +275,25 @@ def _numerator_quadrature(
     ``v = logit(p)`` with composite 8-point Gauss-Legendre panels (width 0.5, refined to a
     third of the Beta bulk's width where that is narrower), and add both tails analytically
     with the regularised incomplete beta function: below ``p_L`` (where ``h`` is linear to
-    1e-14) and above ``1 - 1e-12`` (where ``h`` is constant).
+    1e-14) and above ``1 - 1e-12`` (where ``h`` is constant). The middle part is the mass
+    between the tails times the ratio of two quadratures (of ``density * h`` and of
+    ``density``), so ``betaln(a, b+x)``, which loses digits when ``a`` and ``b`` are in the
+    millions, is not needed.
+
+    Kept as an independent reference for tests: :func:`_numerator` uses the vectorised
+    :mod:`~personae.clv._beta_quadrature` instead.
     """
+    EVALUATIONS["scalar_quadrature"] += 1
     s, c, bp = t / (alpha + big_t), r + x, b + x
     if s <= 0:
         return 0.0
     mean_p = a / (a + bp)
     p_left = min(1e-7 / ((c + 1) * s), 1e-3)
     p_right = 1.0 - 1e-12
-    left_tail = c * s * (betainc(a, bp, p_left) - (c + 1) * s / 2 * mean_p * betainc(a + 1, bp, p_left))
+    left_mass, right_mass = betainc(a, bp, p_left), betainc(bp, a, 1.0 - p_right)
+    left_tail = c * s * (left_mass - (c + 1) * s / 2 * mean_p * betainc(a + 1, bp, p_left))
     h_one = float(_h(np.array(1.0), np.array(s), np.array(c)))
-    right_tail = h_one * betainc(bp, a, 1.0 - p_right)
+    right_tail = h_one * right_mass
     v_left, v_right = float(logit(p_left)), float(logit(p_right))
     breaks = np.arange(v_left, v_right, 0.5)
     width = np.sqrt(1 / a + 1 / bp)
@@ -285,9 +305,10 @@ def _numerator_quadrature(
     lo, hi = breaks[:-1, None], breaks[1:, None]
     v = (lo + (hi - lo) * _GL_NODES).ravel()
     weights = ((hi - lo) * _GL_WEIGHTS).ravel()
-    log_density = a * log_expit(v) + bp * log_expit(-v) - betaln(a, bp)
-    middle = float(np.dot(weights, np.exp(log_density) * _h(expit(v), np.array(s), np.array(c))))
-    return left_tail + middle + right_tail
+    log_density = a * log_expit(v) + bp * log_expit(-v)
+    density = weights * np.exp(log_density - log_density.max())
+    ratio = np.dot(density, _h(expit(v), np.array(s), np.array(c))) / density.sum()
+    return float(left_tail + (1.0 - left_mass - right_mass) * ratio + right_tail)
 
 
 def _broadcast(*arrays: ArrayLike) -> list[FloatArray]:
@@ -482,32 +503,184 @@ def loglik_individual(
     return np.asarray(base + np.logaddexp(l1, l2), dtype=np.float64)
 
 
+#: values of :func:`_numerator` by how they were obtained: ``"closed_form"`` (hyp2f1,
+#: accepted), ``"quadrature"`` (vectorised :mod:`~personae.clv._beta_quadrature`),
+#: ``"interpolated"`` (verified Chebyshev interpolant, :mod:`~personae.clv._chebyshev`),
+#: ``"scalar_quadrature"`` (calls of the slow reference :func:`_numerator_quadrature`, which
+#: :func:`_numerator` never makes); ``"quadrature"`` includes the interpolation tables and
+#: ``"rules"`` counts the quadrature rules built.
+#: Diagnostics for tests and profiling; reset with ``EVALUATIONS.clear()``.
+EVALUATIONS: Counter[str] = Counter()
+
+#: a frequency whose quadrature rule has at most this many nodes skips hyp2f1 altogether
+#: (the rule is then about as cheap as the closed form, and always reliable)
+CHEAP_RULE_NODES = 80
+#: rough costs (ns per value, one core) behind the choice between exact values and an
+#: interpolant: a quadrature node, the closed form (hyp2f1 twice, at its fastest), and an
+#: interpolated value. Only speed depends on them, never accuracy.
+_NODE_NS, _CLOSED_FORM_NS, _INTERPOLATED_NS = 13.0, 400.0, 120.0
+
+
 def _numerator(
     t: FloatArray, x: FloatArray, big_t: FloatArray, r: float, alpha: float, a: float, b: float
 ) -> FloatArray:
     """E[purchases in the next ``t`` | alive at ``T``, x] — the top of FHL eq. 10.
 
-    Uses the closed form with ``hyp2f1`` and checks every value against bounds that hold
-    because :func:`_h` is convex and decreasing (Jensen: ``h(E p) <= value <= (1-E p) h(0) +
-    E p h(1)``); values that are not finite or break the bounds, and every value when
-    ``a`` is within 1e-6 of 1 (a removable singularity of the closed form), are recomputed
-    by :func:`_numerator_quadrature`.
+    Depends on ``t`` and ``T`` through ``s = t/(α+T)`` only; see :func:`_expected_if_alive`.
     """
     shape = np.broadcast_shapes(np.shape(t), np.shape(x), np.shape(big_t))
     t, x, big_t = (np.broadcast_to(v, shape).ravel() for v in (t, x, big_t))
-    s, c, bp = t / (alpha + big_t), r + x, b + x
-    mean_p = a / (a + bp)
-    if abs(a - 1.0) < 1e-6:
-        out = np.full(t.shape, np.nan)
+    out = np.zeros(t.shape)
+    # NaN/inf inputs give NaN (not garbage from the fast paths), t <= 0 gives 0
+    out[~(np.isfinite(t) & np.isfinite(x) & np.isfinite(big_t))] = np.nan
+    live = np.flatnonzero((t > 0) & ~np.isnan(out))
+    if len(live):
+        out[live] = _expected_if_alive(t[live] / (alpha + big_t[live]), x[live], r, a, b)
+    return out.reshape(shape)
+
+
+def _factorize(x: FloatArray) -> tuple[FloatArray, NDArray[np.intp]]:
+    """Distinct values (sorted) and codes; hash-based, ~10x faster than ``np.unique``."""
+    code, unique = pd.factorize(x, sort=True)
+    return np.asarray(unique, dtype=np.float64), np.asarray(code, dtype=np.intp)
+
+
+def _expected_if_alive(
+    s: FloatArray,
+    x: FloatArray | None,
+    r: float,
+    a: float,
+    b: float,
+    interpolate: bool = True,
+    groups: tuple[FloatArray, NDArray[np.intp]] | None = None,
+) -> FloatArray:
+    """``E_p[h(p)]`` for each ``(s, x)``, finite ``x``; vectorised, for any parameters.
+
+    One quadrature rule (:func:`~personae.clv._beta_quadrature.beta_rules`) is built per
+    distinct frequency. Frequencies with enough values that it pays off (by a rough cost
+    model) go through a verified piecewise Chebyshev interpolant of ``N/s`` in ``log s``
+    whose table comes from the rule (:mod:`~personae.clv._chebyshev`); values in segments
+    that fail its checks, and all other values, are computed exactly by
+    :func:`_expected_exact`. ``groups`` may give ``x``'s distinct values and codes instead
+    of ``x``. ``s = 0`` gives 0 and a negative or non-finite ``s`` NaN.
+    """
+    if groups is None:
+        assert x is not None
+        x_unique, code = _factorize(x)
     else:
-        out = np.asarray(_numerator_hyp2f1(t, x, big_t, r, alpha, a, b), dtype=np.float64)
+        x_unique, code = groups
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u = np.log(s)
+    if not np.all(np.isfinite(u)):
+        usable = np.isfinite(u)
+        out = np.where(s == 0, 0.0, np.nan)
+        if np.any(usable):
+            out[usable] = _expected_if_alive(
+                s[usable], None, r, a, b, interpolate, groups=(x_unique, code[usable])
+            )
+        return out
+    u_min, u_max = np.full(len(x_unique), np.inf), np.full(len(x_unique), -np.inf)
+    np.minimum.at(u_min, code, u)
+    np.maximum.at(u_max, code, u)
+    present = np.flatnonzero(u_max >= u_min)
+    plan = chebyshev.plan(u_min[present], u_max[present])
+    # the rules serve the tables too, which reach the end of the last segment
+    s_max = np.zeros(len(x_unique))
+    s_max[present] = np.exp(plan.low + plan.count * chebyshev.SEGMENT_WIDTH)
+    rules = beta_rules(a, b + x_unique, r + x_unique, s_max)
+    EVALUATIONS["rules"] += len(x_unique)
+    out = np.empty(len(s))
+    exact = np.ones(len(s), dtype=bool)
+    if interpolate:
+        counts = np.bincount(code, minlength=len(x_unique))[present]
+        size = rules.size[present]
+        by_rule = (size <= CHEAP_RULE_NODES) | (abs(a - 1.0) < 1e-6)
+        exact_ns = np.where(by_rule, size * _NODE_NS, _CLOSED_FORM_NS)
+        table_ns = plan.points_per_group * size * _NODE_NS
+        big = np.flatnonzero(counts * (exact_ns - _INTERPOLATED_NS) > table_ns)
+        if len(big):
+            plan = chebyshev.plan(u_min[present[big]], u_max[present[big]])
+            u_table, group_table = chebyshev.sample_points(plan)
+            s_table = np.exp(u_table)
+            # tables by quadrature: smooth to ~1e-13, where hyp2f1 can be off by 1e-10
+            table = apply_rules(rules, present[big][group_table], s_table)
+            EVALUATIONS["quadrature"] += len(s_table)
+            coef, ok = chebyshev.fit(table / s_table)
+            group_of_x = np.full(len(x_unique), -1, dtype=np.intp)
+            group_of_x[present[big]] = np.arange(len(big))
+            group = group_of_x[code]
+            if len(big) == len(present):  # every value is in an interpolated group
+                approx, valid = chebyshev.evaluate(plan, coef, ok, group, u)
+                out = approx * s
+                exact = ~valid
+            else:
+                idx = np.flatnonzero(group >= 0)
+                approx, valid = chebyshev.evaluate(plan, coef, ok, group[idx], u[idx])
+                out[idx] = approx * s[idx]
+                exact[idx] = ~valid
+            EVALUATIONS["interpolated"] += len(s) - int(exact.sum())
+    todo = np.flatnonzero(exact)
+    if len(todo):
+        out[todo] = _expected_exact(s[todo], code[todo], x_unique, rules, r, a, b)
+    return out
+
+
+def _closed_form_checked(s: FloatArray, x: FloatArray, r: float, a: float, b: float) -> FloatArray:
+    """:func:`_numerator_hyp2f1`, NaN where it fails the Jensen bounds of :func:`_expected_exact`."""
+    values = np.asarray(_numerator_hyp2f1(s, x, r, a, b), dtype=np.float64)
+    c, bp = r + x, b + x
+    mean_p = a / (a + bp)
     lower = _h(mean_p, s, c)
     upper = (1 - mean_p) * c * s + mean_p * _h(np.ones_like(s), s, c)
     slack = 1e-9 * upper + 1e-300
-    bad = ~(np.isfinite(out) & (out >= lower - slack) & (out <= upper + slack))
-    for i in np.flatnonzero(bad):
-        out[i] = _numerator_quadrature(float(t[i]), float(x[i]), float(big_t[i]), r, alpha, a, b)
-    return np.where(t > 0, out, 0.0).reshape(shape)
+    good = np.isfinite(values) & (values >= lower - slack) & (values <= upper + slack)
+    return np.where(good, values, np.nan)
+
+
+#: closed-form candidates are probed with every PROBE_STRIDE-th value first; a frequency
+#: whose probes mostly fail goes to quadrature without trying the rest
+PROBE_STRIDE = 8
+
+
+def _expected_exact(
+    s: FloatArray,
+    code: NDArray[np.intp],
+    x_unique: FloatArray,
+    rules: BetaRules,
+    r: float,
+    a: float,
+    b: float,
+) -> FloatArray:
+    """``E_p[h(p)]`` for each ``s`` with frequency ``x_unique[code]``, by closed form or rule.
+
+    Where a frequency's rule is small (concentrated Beta laws, e.g. huge ``a`` and ``b``
+    where hyp2f1 breaks down) or ``a`` is within 1e-6 of 1 (a removable singularity of the
+    closed form), every value comes from the rule. Elsewhere the closed form with ``hyp2f1``
+    goes first and every value is checked against bounds that hold because :func:`_h` is
+    convex and decreasing (Jensen: ``h(E p) <= value <= (1-E p) h(0) + E p h(1)``) and
+    against Pfaff's form (:func:`_numerator_hyp2f1`); values that fail are recomputed with
+    the rule. hyp2f1 is slowest exactly where it fails (large parameters, ``z`` near 1), so
+    with many candidates a sample is tried first and frequencies where most of it fails
+    skip the closed form.
+    """
+    out = np.full(len(s), np.nan)
+    if abs(a - 1.0) >= 1e-6:
+        closed = np.flatnonzero((rules.size > CHEAP_RULE_NODES)[code])
+        if len(closed) > 4 * PROBE_STRIDE:
+            probe = closed[::PROBE_STRIDE]
+            out[probe] = _closed_form_checked(s[probe], x_unique[code[probe]], r, a, b)
+            tried = np.bincount(code[probe], minlength=len(x_unique))
+            failed = np.bincount(code[probe], weights=np.isnan(out[probe]), minlength=len(x_unique))
+            rest = np.ones(len(s), dtype=bool)
+            rest[probe] = False
+            closed = closed[rest[closed] & ~(failed > tried / 2)[code[closed]]]
+        out[closed] = _closed_form_checked(s[closed], x_unique[code[closed]], r, a, b)
+    todo = np.flatnonzero(np.isnan(out))
+    EVALUATIONS["closed_form"] += len(s) - len(todo)
+    EVALUATIONS["quadrature"] += len(todo)
+    if len(todo):
+        out[todo] = apply_rules(rules, code[todo], s[todo])
+    return out
 
 
 def _log_odds_dead(
