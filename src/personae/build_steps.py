@@ -7,6 +7,7 @@ writes the derived tables back. Each step is a function of (store, as_of, settin
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 import ibis
 import numpy as np
@@ -112,7 +113,6 @@ def clv_transactions(store: Store, exclude_returned: bool = True) -> ibis.Table:
 def build_clv(store: Store, as_of: date, s: ClvSettings) -> dict[str, object]:
     """Fit BG/NBD + Gamma-Gamma on everything up to ``as_of``; write ``clv`` per customer."""
     from personae.clv import (
-        BetaGeoModel,
         GammaGammaModel,
         btyd_summary,
         customer_lifetime_value,
@@ -122,14 +122,14 @@ def build_clv(store: Store, as_of: date, s: ClvSettings) -> dict[str, object]:
     summary = store.execute(
         btyd_summary(
             clv_transactions(store, s.exclude_returned), observation_end=as_of, time_unit=s.time_unit
-        )
+        ).order_by("customer_id")  # a fixed row order makes the fit reproducible to the last bit
     )
     if summary.empty:
         store.drop("clv")
         return {"skipped": "no orders"}
     f, r, T, m = (summary[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T", "monetary_value"))
     try:
-        bg = BetaGeoModel().fit(f, r, T)
+        bg, penalizer = fit_bgnbd(f, r, T, s.fallback_penalizer)
         repeat = (f > 0) & (m > 0)
         gg = GammaGammaModel().fit(f[repeat], m[repeat])
     except ModelError as exc:
@@ -168,6 +168,23 @@ def build_clv(store: Store, as_of: date, s: ClvSettings) -> dict[str, object]:
     )
     out["value_tier"] = value_tiers(out["clv_12m"].to_numpy())
     store.replace("clv", out)
-    params = {**bg.params_, **{f"gg_{k}": v for k, v in gg.params_.items()}}
+    params = {**bg.params_, **{f"gg_{k}": v for k, v in gg.params_.items()}, "penalizer": penalizer}
     store.replace("clv_params", pd.DataFrame([{**params, "as_of": as_of, "loglik": bg.loglik_}]))
     return {"customers": len(out), **{k: round(float(v), 4) for k, v in params.items()}}
+
+
+def fit_bgnbd(f: np.ndarray, r: np.ndarray, T: np.ndarray, fallback_penalizer: float) -> tuple[Any, float]:
+    """Plain maximum likelihood; if the data cannot identify the model, a lightly penalised fit.
+
+    Real and synthetic bases sometimes put the optimum on the boundary (e.g. a, b → ∞: every
+    customer has the same drop-out probability). The penalised fit keeps the parameters finite
+    and barely changes the likelihood; which one was used is recorded in ``clv_params``.
+    """
+    from personae.clv import BetaGeoModel
+
+    try:
+        return BetaGeoModel().fit(f, r, T), 0.0
+    except ModelError:
+        if not fallback_penalizer:
+            raise
+        return BetaGeoModel(penalizer_coef=fallback_penalizer).fit(f, r, T), fallback_penalizer

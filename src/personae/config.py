@@ -55,6 +55,12 @@ class ClvSettings(BaseModel):
         40, ge=0, description="Parameter draws for the CLV interval (0 = no interval)."
     )
     exclude_returned: bool = Field(True, description="Leave returned lines out of transactions.")
+    fallback_penalizer: float = Field(
+        1e-4,
+        ge=0,
+        description="When plain maximum likelihood cannot identify BG/NBD (a parameter runs off to "
+        "0 or infinity), refit with this L2 penalty (as lifetimes' penalizer_coef); 0 = give up.",
+    )
 
 
 class Settings(BaseSettings):

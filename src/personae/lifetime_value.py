@@ -48,7 +48,9 @@ def clv_fit(
     s = settings or ClvSettings()
     unit = _unit(time_unit)
     tx = clv_transactions(store, s.exclude_returned)
-    cal = store.execute(btyd_summary(tx, observation_end=calibration_end, time_unit=unit))
+    cal = store.execute(
+        btyd_summary(tx, observation_end=calibration_end, time_unit=unit).order_by("customer_id")
+    )
     if cal.empty:
         raise InputError(f"no transactions on or before the calibration end {calibration_end}")
     f, r, T, m = (cal[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T", "monetary_value"))
