@@ -339,7 +339,9 @@ def _to_json(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     uniques = pd.unique(text[text.notna()])
     valid = {u: _is_json_object(u) for u in uniques}
     ok = text.map(valid).astype("boolean").fillna(True).to_numpy(dtype=bool)
-    out[rest] = np.where(ok, text.to_numpy(dtype=object), None)
+    texts = text.to_numpy(dtype=object)
+    texts[~ok] = None
+    out[rest] = texts
     bad[rest] = ~ok
     return pd.Series(out, dtype=object), bad
 
