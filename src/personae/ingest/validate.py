@@ -339,7 +339,7 @@ def _to_json(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     uniques = pd.unique(text[text.notna()])
     valid = {u: _is_json_object(u) for u in uniques}
     ok = text.map(valid).astype("boolean").fillna(True).to_numpy(dtype=bool)
-    texts = text.to_numpy(dtype=object)
+    texts = text.to_numpy(dtype=object, copy=True)
     texts[~ok] = None
     out[rest] = texts
     bad[rest] = ~ok
