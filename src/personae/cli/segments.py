@@ -8,6 +8,7 @@ caret under the problem, and exits with code 2; nothing is stored.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -25,8 +26,11 @@ from personae.segments.language import caret
 from personae.segments.reference import all_names
 from personae.segments.run import preview
 
-segments_app = typer.Typer(help="Rule-based segments: define, evaluate, compare, follow over time.",
-                           no_args_is_help=True)
+_CHECKED = "\x00checked rule"  # a label no stored segment can have
+
+segments_app = typer.Typer(
+    help="Rule-based segments: define, evaluate, compare, follow over time.", no_args_is_help=True
+)
 app.add_typer(segments_app, name="segments")
 
 
@@ -42,7 +46,7 @@ def rule_errors() -> Iterator[None]:
         raise SystemExit(exc.exit_code) from None
 
 
-def _date(value: str | None, option: str) -> object:
+def _date(value: str | None, option: str) -> date | None:
     try:
         return parse_as_of(value)
     except InputError:
@@ -52,7 +56,7 @@ def _date(value: str | None, option: str) -> object:
 @segments_app.command("add")
 def add(
     name: str | None = typer.Option(None, "--name", "-n", help="Segment name"),
-    rule: str | None = typer.Option(None, "--rule", "-r", help='Rule, e.g. \'recency_days <= 30\''),
+    rule: str | None = typer.Option(None, "--rule", "-r", help="Rule, e.g. 'recency_days <= 30'"),
     description: str = typer.Option("", "--description", "-d", help="What the segment is for"),
     file: Path | None = typer.Option(None, "--file", "-f", help="YAML file with many segments"),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON"),
@@ -96,8 +100,13 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print as JSON")) -
     table = Table("segment", "kind", "version", "members", "rule")
     for r in rows:
         members = "—" if r["members"] is None else f"{r['members']:,}"
-        table.add_row(escape(r["name"]), "built-in" if r["builtin"] else "defined", str(r["version"] or "—"),
-                      members, escape(r["rule"]))
+        table.add_row(
+            escape(r["name"]),
+            "built-in" if r["builtin"] else "defined",
+            str(r["version"] or "—"),
+            members,
+            escape(r["rule"]),
+        )
     console.print(table)
     if rows and rows[0]["as_of"]:
         console.print(f"members as of {rows[0]['as_of']}")
@@ -120,7 +129,9 @@ def show(
         state = "removed" if v["removed"] else escape(v["rule"] or "")
         console.print(f"  version {v['version']} ({v['created_at']}): {state}")
     for h in data["history"]:
-        console.print(f"  as of {h['as_of']}: {h['members']:,} members (+{h['entered']:,} / -{h['exited']:,})")
+        console.print(
+            f"  as of {h['as_of']}: {h['members']:,} members (+{h['entered']:,} / -{h['exited']:,})"
+        )
 
 
 @segments_app.command("remove")
@@ -140,14 +151,18 @@ def check(
     settings = State.settings().traits
     with rule_errors(), State.open_store() as store:
         checked = service.check(store, rule, settings)
-        counts = preview(store, [], settings, extra={"rule": checked})
-    data = {"rule": rule, "valid": True, "segments_used": sorted(checked.references),
-            "function_calls": sorted(a.describe() for a in checked.aggregates),
-            "members_now": None if counts is None else counts["rule"]}
+        counts = preview(store, [], settings, extra={_CHECKED: checked})
+    data = {
+        "rule": rule,
+        "valid": True,
+        "segments_used": sorted(checked.references),
+        "function_calls": sorted(a.describe() for a in checked.aggregates),
+        "members_now": None if counts is None else counts[_CHECKED],
+    }
     if as_json:
         print_json(data)
         return
-    console.print("valid rule" + ("" if counts is None else f": {counts['rule']:,} customers match now"))
+    console.print("valid rule" + ("" if counts is None else f": {counts[_CHECKED]:,} customers match now"))
 
 
 @segments_app.command("names")
@@ -165,7 +180,9 @@ def names(as_json: bool = typer.Option(False, "--json", help="Print as JSON")) -
 
 @segments_app.command("templates")
 def templates(
-    install: list[str] | None = typer.Option(None, "--install", "-i", help="Install this template (repeatable)"),
+    install: list[str] | None = typer.Option(
+        None, "--install", "-i", help="Install this template (repeatable)"
+    ),
     all_: bool = typer.Option(False, "--all", help="Install every template"),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON"),
 ) -> None:
@@ -185,8 +202,9 @@ def templates(
         return
     table = Table("template", "approach", "theme", "rule")
     for t in items:
-        table.add_row(escape(t.name), str(t.extra.get("approach", "")), str(t.extra.get("theme", "")),
-                      escape(t.rule))
+        table.add_row(
+            escape(t.name), str(t.extra.get("approach", "")), str(t.extra.get("theme", "")), escape(t.rule)
+        )
     console.print(table)
     console.print("install with: personae segments templates --install NAME  (or --all)")
 
@@ -200,7 +218,7 @@ def members(
 ) -> None:
     """The customers in a segment (CSV or JSON objects with customer_id)."""
     with State.open_store() as store:
-        _, table = reports.members(store, name, _date(as_of, "--as-of"), State.settings().traits)  # type: ignore[arg-type]
+        _, table = reports.members(store, name, _date(as_of, "--as-of"), State.settings().traits)
     write_table(table, format, out)
     if out is not None:
         console.print(f"wrote {table.num_rows:,} members to {out}")
@@ -214,7 +232,7 @@ def changes(
 ) -> None:
     """Entries and exits of a segment between consecutive snapshots."""
     with State.open_store() as store:
-        rows = reports.changes(store, name, _date(since, "--since"), State.settings().traits)  # type: ignore[arg-type]
+        rows = reports.changes(store, name, _date(since, "--since"), State.settings().traits)
     if as_json:
         print_json(rows)
         return
@@ -228,14 +246,16 @@ def changes(
 
 @segments_app.command("overlap")
 def overlap(
-    segments: str | None = typer.Option(None, "--segments", "-s", help="Comma-separated names (default: all)"),
+    segments: str | None = typer.Option(
+        None, "--segments", "-s", help="Comma-separated names (default: all)"
+    ),
     as_of: str | None = typer.Option(None, "--as-of", help="Snapshot date (default: the latest build)"),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON"),
 ) -> None:
     """Shared members between segments: counts and Jaccard index."""
     chosen = [s.strip() for s in segments.split(",") if s.strip()] if segments else None
     with State.open_store() as store:
-        data = reports.overlap(store, chosen, _date(as_of, "--as-of"), State.settings().traits)  # type: ignore[arg-type]
+        data = reports.overlap(store, chosen, _date(as_of, "--as-of"), State.settings().traits)
     if as_json:
         print_json(data)
         return
@@ -261,8 +281,9 @@ def migration(
 ) -> None:
     """How customers moved between segments from one snapshot to another."""
     a, b = _date(start, "--from"), _date(end, "--to")
+    assert a is not None and b is not None  # both options are required
     with State.open_store() as store:
-        data = reports.migration(store, a, b, kind, State.settings().traits)  # type: ignore[arg-type]
+        data = reports.migration(store, a, b, kind, State.settings().traits)
     if plot is not None:
         if plot.suffix.lower() not in (".png", ".svg", ".html", ".json", ".pdf"):
             raise InputError(f"--plot {plot}: use a .png, .svg, .pdf, .html or .json file")
@@ -275,5 +296,6 @@ def migration(
     for f in data["flows"]:
         table.add_row(escape(f["from"]), escape(f["to"]), f"{f['customers']:,}", f"{f['share_of_from']:.1%}")
     console.print(table)
-    console.print(f"stayed {data['stayed']:,}, moved {data['moved']:,}"
-                  + (f"; chart written to {plot}" if plot else ""))
+    console.print(
+        f"stayed {data['stayed']:,}, moved {data['moved']:,}" + (f"; chart written to {plot}" if plot else "")
+    )

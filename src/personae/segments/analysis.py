@@ -41,19 +41,30 @@ def overlap_pairs(snapshot: ibis.Table, names: Sequence[str]) -> ibis.Table:
     return j.group_by(["a", "b"]).aggregate(shared=j.customer_id.count())
 
 
-def overlap_report(pairs: pd.DataFrame, names: Sequence[str]) -> dict[str, Any]:
-    """Sizes, the matrix of shared members, and every pair with its Jaccard index."""
-    shared = {(r.a, r.b): int(r.shared) for r in pairs.itertuples()}
+def overlap_report(pairs: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str, Any]:
+    """Sizes, the matrix of shared members, and every pair with its Jaccard index.
+
+    Args:
+        pairs: rows of :func:`overlap_pairs` (``a, b, shared``).
+    """
+    shared = {(r["a"], r["b"]): int(r["shared"]) for r in pairs}
     size = {n: shared.get((n, n), 0) for n in names}
     matrix = {a: {b: shared.get((a, b), 0) for b in names} for a in names}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i, a in enumerate(names):
-        for b in names[i + 1:]:
+        for b in names[i + 1 :]:
             n = shared.get((a, b), 0)
             union = size[a] + size[b] - n
-            rows.append({"a": a, "b": b, "shared": n, "jaccard": round(n / union, 4) if union else 0.0,
-                         "share_of_a": round(n / size[a], 4) if size[a] else 0.0,
-                         "share_of_b": round(n / size[b], 4) if size[b] else 0.0})
+            rows.append(
+                {
+                    "a": a,
+                    "b": b,
+                    "shared": n,
+                    "jaccard": round(n / union, 4) if union else 0.0,
+                    "share_of_a": round(n / size[a], 4) if size[a] else 0.0,
+                    "share_of_b": round(n / size[b], 4) if size[b] else 0.0,
+                }
+            )
     rows.sort(key=lambda r: (-r["jaccard"], -r["shared"], r["a"], r["b"]))
     return {"segments": [{"name": n, "members": size[n]} for n in names], "matrix": matrix, "pairs": rows}
 
@@ -75,12 +86,18 @@ def migration_flows(before: ibis.Table, after: ibis.Table, names: Sequence[str])
     return j.group_by(["from_segment", "to_segment"]).aggregate(customers=j.from_segment.count())
 
 
-def migration_report(flows: pd.DataFrame, names: Sequence[str]) -> dict[str, Any]:
-    """Flows with their share of the starting segment, and totals of who stayed and moved."""
+def migration_report(flows: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str, Any]:
+    """Flows with their share of the starting segment, and totals of who stayed and moved.
+
+    Args:
+        flows: rows of :func:`migration_flows` (``from_segment, to_segment, customers``).
+    """
     order = {n: i for i, n in enumerate([*names, NONE])}
-    rows = sorted(({"from": r.from_segment, "to": r.to_segment, "customers": int(r.customers)}
-                   for r in flows.itertuples()), key=lambda r: (order.get(r["from"], 99), order.get(r["to"], 99)))
-    out_of = {}
+    rows: list[dict[str, Any]] = sorted(
+        ({"from": r["from_segment"], "to": r["to_segment"], "customers": int(r["customers"])} for r in flows),
+        key=lambda r: (order.get(r["from"], 99), order.get(r["to"], 99)),
+    )
+    out_of: dict[str, int] = {}
     for r in rows:
         out_of[r["from"]] = out_of.get(r["from"], 0) + r["customers"]
     for r in rows:
@@ -105,4 +122,6 @@ def migration_chart(report: dict[str, Any], names: Sequence[str], title: str) ->
         text="customers:Q",
         color=alt.condition(alt.datum.share_of_from > 0.5, alt.value("white"), alt.value("black")),
     )
-    return (heat + text).properties(title=title, width=max(240, 36 * len(order)), height=max(200, 28 * len(order)))
+    return (heat + text).properties(
+        title=title, width=max(240, 36 * len(order)), height=max(200, 28 * len(order))
+    )

@@ -16,6 +16,7 @@ implements the same tables in Python); a customer is a member when the rule is t
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -28,8 +29,14 @@ from personae.errors import RuleError
 from personae.segments import expr as x
 from personae.segments.functions import end_of_day
 
-_DTYPES = {"number": "float64", "string": "string", "boolean": "boolean", "list": "array<string>",
-           "date": "date", "timestamp": "timestamp"}
+_DTYPES = {
+    "number": "float64",
+    "string": "string",
+    "boolean": "boolean",
+    "list": "array<string>",
+    "date": "date",
+    "timestamp": "timestamp",
+}
 
 
 @dataclass(frozen=True)
@@ -59,8 +66,9 @@ class CompiledSegments:
     columns: dict[str, str]
 
 
-def compile_segments(targets: Sequence[str], library: Mapping[str, x.CheckedRule],
-                     sources: BatchSources) -> CompiledSegments:
+def compile_segments(
+    targets: Sequence[str], library: Mapping[str, x.CheckedRule], sources: BatchSources
+) -> CompiledSegments:
     """One query deciding membership of every customer in each of ``targets``.
 
     Args:
@@ -71,8 +79,9 @@ def compile_segments(targets: Sequence[str], library: Mapping[str, x.CheckedRule
     return _Compiler(library, sources).compile(targets)
 
 
-def evaluate_rule(rule: x.CheckedRule, sources: BatchSources,
-                  library: Mapping[str, x.CheckedRule] | None = None) -> ibis.Table:
+def evaluate_rule(
+    rule: x.CheckedRule, sources: BatchSources, library: Mapping[str, x.CheckedRule] | None = None
+) -> ibis.Table:
     """``customer_id, member`` for one rule that need not be stored (previews, tests)."""
     name = "\x00rule"
     compiled = compile_segments([name], {**(library or {}), name: rule}, sources)
@@ -86,6 +95,7 @@ class _Compiler:
         self.strings: dict[str, str] = {}  # string constant → its column in the constants table
         self.aggregates: dict[x.Aggregate | x.AffinityOf, str] = {}
         self.fields: set[str] = set()
+        self.exact: set[x.Aggregate] = set()  # order counts whose number matters, not just > 0
         self.inlined: dict[str, ibis.Value] = {}
         self.t: ibis.Table = sources.traits
 
@@ -94,17 +104,21 @@ class _Compiler:
         for name in targets:
             self.gather(name, seen)
         consts = self.constants()
-        t = self.sources.traits
-        missing = {f: _DTYPES[self.field_type(f)] for f in sorted(self.fields) if f not in t.columns}
+        traits = self.sources.traits
+        # only the columns the rules read: a narrow join, and a small query to compile
+        present = [f for f in sorted(self.fields - {"customer_id"}) if f in traits.columns]
+        t = traits.select("customer_id", **{f: _nan_as_null(traits[f]) for f in present})
+        missing = {f: _DTYPES[self.field_type(f)] for f in sorted(self.fields) if f not in traits.columns}
         if missing:
             t = t.mutate(**{f: ibis.null(dtype) for f, dtype in missing.items()})
-        for part, fill in ((self.event_aggregates(consts), 0), (self.order_aggregates(consts), 0),
-                           (self.affinity_aggregates(consts), 0.0)):
-            if part is None:
-                continue
-            joined = t.left_join(part, "customer_id")
-            t = joined.drop(*[c for c in joined.columns if c.endswith("_right")])
-            t = t.mutate(**{c: t[c].fill_null(fill) for c in part.columns if c != "customer_id"})
+        for part in (
+            self.event_aggregates(consts),
+            self.order_aggregates(consts),
+            self.affinity_aggregates(consts),
+        ):
+            if part is not None:
+                joined = t.left_join(part, "customer_id")
+                t = joined.drop(*[c for c in joined.columns if c.endswith("_right")])
         if consts is not None:
             t = t.cross_join(consts)
         self.t = t
@@ -119,6 +133,7 @@ class _Compiler:
         seen.add(name)
         if name not in self.library:
             raise RuleError(f"unknown segment {name!r}", hint="see `personae segments list`")
+        self.exact |= _counted_exactly(self.library[name].expr)
         for node in x.walk(self.library[name].expr):
             if isinstance(node, x.Aggregate | x.AffinityOf):
                 self.aggregates.setdefault(node, f"_a{len(self.aggregates)}")
@@ -137,8 +152,8 @@ class _Compiler:
             elif isinstance(node, x.Const) and isinstance(node.value, str):
                 self.string(node.value)
             elif isinstance(node, x.ConstList) and node.type == "string":
-                for v in node.values:
-                    self.string(str(v))
+                for item in node.values:
+                    self.string(str(item))
             elif isinstance(node, x.InSegment):
                 self.gather(node.name, seen)
 
@@ -185,12 +200,20 @@ class _Compiler:
             return None
         if self.sources.events is None:
             return _zeros(self.sources.traits, [self.aggregates[n] for n in nodes])
-        rows = self._rows(self.sources.events, "occurred_at", nodes)
-        rows = self._with_consts(rows.select("customer_id", "occurred_at", "type", "category", "channel",
-                                             "product_id"), consts)
-        return rows.group_by("customer_id").aggregate(**{
-            self.aggregates[n]: rows.customer_id.count(where=self._condition(rows, n, "occurred_at"))
-            for n in nodes})
+        rows = self._rows(self.sources.events, "occurred_at", nodes).select(
+            "customer_id", "occurred_at", "type", "category", "channel", "product_id"
+        )
+        types = [dict(n.filters).get("type") for n in nodes]
+        if all(types):  # every call names its event types: read only those
+            wanted = sorted({t for ts in types for t in ts or ()})
+            rows = rows.semi_join(ibis.memtable(pa.table({"type": pa.array(wanted, pa.string())})), "type")
+        rows = self._with_consts(rows, consts)
+        return rows.group_by("customer_id").aggregate(
+            **{
+                self.aggregates[n]: rows.customer_id.count(where=self._condition(rows, n, "occurred_at"))
+                for n in nodes
+            }
+        )
 
     def order_aggregates(self, consts: ibis.Table | None) -> ibis.Table | None:
         nodes = [n for n in self.aggregates if isinstance(n, x.Aggregate) and n.source == "orders"]
@@ -200,24 +223,28 @@ class _Compiler:
             return _zeros(self.sources.traits, [self.aggregates[n] for n in nodes])
         o = self._rows(self.sources.orders, "ordered_at", nodes)
         o = o.select(
-            "customer_id", "ordered_at", "category", "channel", "product_id", "store_id",
+            "customer_id",
+            "ordered_at",
+            "category",
+            "channel",
+            "product_id",
+            "store_id",
             _key=ibis.coalesce(o.order_id, "day:" + o.ordered_at.date().cast("string")),
             _net=ibis.ifelse(o.returned.fill_null(False), 0.0, o.amount.cast("float64")),
         )
         rows = self._with_consts(o, consts)
-        counts = [n for n in nodes if n.measure == "count"]
-        spends = [n for n in nodes if n.measure == "spend"]
-        spend_aggs = {self.aggregates[n]: rows._net.sum(where=self._condition(rows, n, "ordered_at"))
-                      for n in spends}
-        if not counts:
-            return rows.group_by("customer_id").aggregate(**spend_aggs)
-        # distinct orders without COUNT(DISTINCT): one row per order with a flag per call, then sum
-        per_order = rows.group_by(["customer_id", "_key"]).aggregate(
-            **{self.aggregates[n]: self._condition(rows, n, "ordered_at").any() for n in counts},
-            **spend_aggs)
-        return per_order.group_by("customer_id").aggregate(
-            **{self.aggregates[n]: per_order[self.aggregates[n]].cast("int64").sum() for n in counts},
-            **{c: per_order[c].sum() for c in spend_aggs})
+        aggregates = {}
+        for n in nodes:
+            cond = self._condition(rows, n, "ordered_at")
+            if n.measure == "spend":
+                aggregates[self.aggregates[n]] = rows._net.sum(where=cond)
+            elif n in self.exact:
+                # COUNT(DISTINCT order) FILTER (…): in DuckDB 1.5 faster than a two-level
+                # group-by (per order, then per customer) whatever the number of calls
+                aggregates[self.aggregates[n]] = rows._key.nunique(where=cond)
+            else:  # only ever tested for "any" / "none": matching lines say as much as orders
+                aggregates[self.aggregates[n]] = rows.customer_id.count(where=cond)
+        return rows.group_by("customer_id").aggregate(**aggregates)
 
     def affinity_aggregates(self, consts: ibis.Table | None) -> ibis.Table | None:
         nodes = [n for n in self.aggregates if isinstance(n, x.AffinityOf)]
@@ -225,15 +252,18 @@ class _Compiler:
             return None
         if self.sources.affinities is None:
             return _zeros(self.sources.traits, [self.aggregates[n] for n in nodes], 0.0)
-        rows = self._with_consts(self.sources.affinities.select("customer_id", "kind", "value", "strength"),
-                                 consts)
+        a = self.sources.affinities.select("customer_id", "kind", "value", "strength")
+        wanted = ibis.memtable(pa.table({"value": pa.array(sorted({n.value for n in nodes}), pa.string())}))
+        # only rows with a value some rule asks for reach the group-by (most rows do not)
+        rows = self._with_consts(a.semi_join(wanted, "value"), consts)
 
         def matches(n: x.AffinityOf) -> ibis.Value:
             cond = rows.value == rows[self.strings[n.value]]
             return cond & (rows.kind == rows[self.strings[n.kind]]) if n.kind else cond
 
-        return rows.group_by("customer_id").aggregate(**{
-            self.aggregates[n]: rows.strength.cast("float64").max(where=matches(n)) for n in nodes})
+        return rows.group_by("customer_id").aggregate(
+            **{self.aggregates[n]: rows.strength.cast("float64").max(where=matches(n)) for n in nodes}
+        )
 
     # -- pass 3: the boolean expressions ---------------------------------------------------------
     def segment(self, name: str) -> ibis.Value:
@@ -242,17 +272,14 @@ class _Compiler:
             self.inlined[name] = ibis.coalesce(self.value(self.library[name].expr), False)
         return self.inlined[name]
 
-    def value(self, node: x.Value) -> ibis.Value:  # noqa: C901 - one branch per node type
+    def value(self, node: x.Value) -> ibis.Value:
         t = self.t
         if isinstance(node, x.Const):
             return self.const(node.value, node.type)
         if isinstance(node, x.Field):
-            col = t[node.name]
-            if col.type().is_floating():  # NaN counts as unknown, as in the real-time evaluator
-                return ibis.ifelse(col.isnan(), ibis.null(col.type()), col)
-            return col
-        if isinstance(node, x.Aggregate | x.AffinityOf):
-            return t[self.aggregates[node]]
+            return t[node.name]
+        if isinstance(node, x.Aggregate | x.AffinityOf):  # no matching rows: 0
+            return t[self.aggregates[node]].fill_null(0)
         if isinstance(node, x.Consent):
             col = f"consent_{node.purpose}"
             return t[col].fill_null(False) if col in t.columns else ibis.literal(False)
@@ -264,13 +291,16 @@ class _Compiler:
             v = self.value(node.operand)
             return (v >= self.value(node.low)) & (v <= self.value(node.high))
         if isinstance(node, x.InList):
-            return self.value(node.operand).isin([self.const(v, node.values.type) for v in node.values.values])
+            return self.value(node.operand).isin(
+                [self.const(v, node.values.type) for v in node.values.values]
+            )
         if isinstance(node, x.Contains):
             return self.value(node.container).contains(self.value(node.item))
         if isinstance(node, x.Overlaps):
             container = self.value(node.container)
-            return reduce(lambda a, b: a | b, [container.contains(self.const(v, "string"))
-                                               for v in node.values.values])
+            return reduce(
+                lambda a, b: a | b, [container.contains(self.const(v, "string")) for v in node.values.values]
+            )
         if isinstance(node, x.IsNull):
             return self.value(node.operand).isnull()
         if isinstance(node, x.Not):
@@ -291,14 +321,65 @@ class _Compiler:
         if isinstance(value, float):
             return ibis.literal(value, type="float64")
         if isinstance(value, date):
-            return ibis.date(value.isoformat()) if type_ == "date" else ibis.timestamp(f"{value.isoformat()} 00:00:00")
+            return (
+                ibis.date(value.isoformat())
+                if type_ == "date"
+                else ibis.timestamp(f"{value.isoformat()} 00:00:00")
+            )
         raise TypeError(f"unexpected constant {value!r}")
 
 
 _COMPARE = {
-    "==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
 }
+
+
+def _nan_as_null(col: ibis.Value) -> ibis.Value:
+    """NaN counts as unknown, as in the real-time evaluator (done once per column)."""
+    return ibis.ifelse(col.isnan(), ibis.null(col.type()), col) if col.type().is_floating() else col
+
+
+def _counted_exactly(expr: x.Value) -> set[x.Aggregate]:
+    """The order counts in ``expr`` used other than as a test for "at least one" or "none".
+
+    ``orders(…) >= 1``, ``> 0``, ``== 0``, ``< 1`` … only ask whether a matching order exists,
+    and a matching order exists exactly when a matching order line does: those counts can
+    count lines, which spares the engine a COUNT(DISTINCT) — the same truth value, cheaper.
+    """
+    uses: Counter[x.Value | x.ConstList] = Counter()
+    existence: Counter[x.Value] = Counter()
+    for node in x.walk(expr):
+        uses[node] += 1
+        if isinstance(node, x.Compare):
+            for agg, const, op in (
+                (node.left, node.right, node.op),
+                (node.right, node.left, _MIRROR[node.op]),
+            ):
+                if _is_order_count(agg) and isinstance(const, x.Const) and _existence_only(op, const.value):
+                    existence[agg] += 1
+    # exact as soon as one use needs the number itself
+    return {n for n in uses if isinstance(n, x.Aggregate) and _is_order_count(n) and uses[n] > existence[n]}
+
+
+def _is_order_count(node: object) -> bool:
+    return isinstance(node, x.Aggregate) and node.source == "orders" and node.measure == "count"
+
+
+def _existence_only(op: str, value: object) -> bool:
+    """Whether ``n op value`` is the same for every count n >= 1 (so only n > 0 matters)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or abs(value) > 1000:
+        return False
+    compare = _COMPARE[op]
+    outcomes = {bool(compare(n, value)) for n in range(1, int(abs(value)) + 3)}
+    return len(outcomes) == 1
+
+
+_MIRROR = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 
 def _zeros(traits: ibis.Table, columns: list[str], fill: float | int = 0) -> ibis.Table:

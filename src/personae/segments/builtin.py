@@ -32,12 +32,17 @@ def builtin_segments(rfm_rules: Iterable[RfmRule] = DEFAULT_RFM_RULES) -> dict[s
     """Every built-in segment by name."""
     out: dict[str, SegmentDefinition] = {}
     for name in rfm_names(rfm_rules):
-        out[name] = _builtin(name, "rfm_segment", name, f"RFM segment {name} (see docs/traits.md#rfm).", "rfm")
+        out[name] = _builtin(
+            name, "rfm_segment", name, f"RFM segment {name} (see docs/traits.md#rfm).", "rfm"
+        )
     for stage in LIFECYCLE_STAGES:
-        out[f"lifecycle:{stage}"] = _builtin(f"lifecycle:{stage}", "lifecycle_stage", stage,
-                                             f"Lifecycle stage {stage}.", "lifecycle")
+        out[f"lifecycle:{stage}"] = _builtin(
+            f"lifecycle:{stage}", "lifecycle_stage", stage, f"Lifecycle stage {stage}.", "lifecycle"
+        )
     for tier in TIERS:
-        out[f"value:{tier}"] = _builtin(f"value:{tier}", "value_tier", tier, f"Value tier {tier} by CLV.", "value")
+        out[f"value:{tier}"] = _builtin(
+            f"value:{tier}", "value_tier", tier, f"Value tier {tier} by CLV.", "value"
+        )
     return out
 
 
@@ -53,5 +58,12 @@ def family(kind: str, rfm_rules: Iterable[RfmRule] = DEFAULT_RFM_RULES) -> list[
 
 
 def _builtin(name: str, trait: str, value: str, description: str, kind: str) -> SegmentDefinition:
-    return SegmentDefinition(name, f"{trait} == {json.dumps(value, ensure_ascii=False)}", description, version=0, builtin=True,
-                             source="builtin", extra={"kind": kind})
+    return SegmentDefinition(
+        name,
+        f"{trait} == {json.dumps(value, ensure_ascii=False)}",
+        description,
+        version=0,
+        builtin=True,
+        source="builtin",
+        extra={"kind": kind},
+    )

@@ -25,16 +25,35 @@ from personae.segments import language as s
 from personae.segments.functions import FUNCTIONS, Function, Parameter, parse_window, split_affinity
 from personae.traits.registry import ALL
 
-_TYPES = {"integer": "number", "number": "number", "string": "string", "boolean": "boolean",
-          "list": "list", "date": "date", "timestamp": "timestamp"}
+_TYPES = {
+    "integer": "number",
+    "number": "number",
+    "string": "string",
+    "boolean": "boolean",
+    "list": "list",
+    "date": "date",
+    "timestamp": "timestamp",
+}
 
 #: Every name a rule may use as a value: traits, profile attributes and ``customer_id``.
 NAMES: dict[str, str] = {"customer_id": "string", **{t.name: _TYPES[t.type] for t in ALL.values()}}
 
-_ARTICLE = {"number": "a number", "string": "a string", "boolean": "true/false", "list": "a list",
-            "date": "a date", "timestamp": "a date and time"}
-_PLURAL = {"number": "numbers", "string": "strings", "boolean": "true/false values", "list": "lists",
-           "date": "dates", "timestamp": "dates"}
+_ARTICLE = {
+    "number": "a number",
+    "string": "a string",
+    "boolean": "true/false",
+    "list": "a list",
+    "date": "a date",
+    "timestamp": "a date and time",
+}
+_PLURAL = {
+    "number": "numbers",
+    "string": "strings",
+    "boolean": "true/false values",
+    "list": "lists",
+    "date": "dates",
+    "timestamp": "dates",
+}
 _ORDERED = ("number", "date", "timestamp")
 _TIME = ("date", "timestamp")
 
@@ -46,8 +65,13 @@ def suggest(name: str, candidates: Collection[str], n: int = 3) -> list[str]:
     return [lowered[m] for m in matches]
 
 
-def check_rule(text: str, *, segments: Collection[str] = (), names: dict[str, str] | None = None,
-               self_name: str | None = None) -> x.CheckedRule:
+def check_rule(
+    text: str,
+    *,
+    segments: Collection[str] = (),
+    names: dict[str, str] | None = None,
+    self_name: str | None = None,
+) -> x.CheckedRule:
     """Parse and check ``text``; ``segments`` are the names ``in_segment`` may refer to.
 
     Raises:
@@ -65,8 +89,9 @@ class _Checker:
         self.names = names
         self.self_name = self_name
 
-    def fail(self, pos: int, message: str, suggestions: list[str] | None = None,
-             hint: str | None = None) -> RuleError:
+    def fail(
+        self, pos: int, message: str, suggestions: list[str] | None = None, hint: str | None = None
+    ) -> RuleError:
         where = f" (column {s.column(self.rule, pos)})"
         return RuleError(message + where, rule=self.rule, position=pos, suggestions=suggestions, hint=hint)
 
@@ -101,32 +126,48 @@ class _Checker:
         value = self.value(node)
         if value.type != "boolean":
             example = f"{self.source(node)} >= 1" if value.type == "number" else f'{self.source(node)} == "…"'
-            raise self.fail(node.pos, f"{self.source(node)} is {_ARTICLE[value.type]}, not a condition",
-                            hint=f"compare it, e.g. {example.replace('`', '')}")
+            raise self.fail(
+                node.pos,
+                f"{self.source(node)} is {_ARTICLE[value.type]}, not a condition",
+                hint=f"compare it, e.g. {example.replace('`', '')}",
+            )
         return value
 
     def comparison(self, node: s.Comparison) -> x.Value:
         for side in (node.left, node.right):
             if isinstance(side, s.Literal) and side.value is None:
-                raise self.fail(side.pos, "`null` cannot be compared",
-                                hint="write `is null` or `is not null`")
-        left, right = self.time_constants(node.left, node.right, self.value(node.left), self.value(node.right))
+                raise self.fail(
+                    side.pos, "`null` cannot be compared", hint="write `is null` or `is not null`"
+                )
+        left, right = self.time_constants(
+            node.left, node.right, self.value(node.left), self.value(node.right)
+        )
         for side, value in ((node.left, left), (node.right, right)):
             if value.type == "list":
-                raise self.fail(side.pos, f"{self.source(side)} is a list and cannot be compared with {node.op}",
-                                hint=f'test membership instead, e.g. "outdoor" in {self.source(side).strip("`")}')
+                raise self.fail(
+                    side.pos,
+                    f"{self.source(side)} is a list and cannot be compared with {node.op}",
+                    hint=f'test membership instead, e.g. "outdoor" in {self.source(side).strip("`")}',
+                )
         if left.type != right.type:
-            raise self.fail(node.pos, f"cannot compare {self.source(node.left)} ({_ARTICLE[left.type]}) "
-                                      f"with {self.source(node.right)} ({_ARTICLE[right.type]})")
+            raise self.fail(
+                node.pos,
+                f"cannot compare {self.source(node.left)} ({_ARTICLE[left.type]}) "
+                f"with {self.source(node.right)} ({_ARTICLE[right.type]})",
+            )
         if node.op not in ("==", "!=") and left.type not in _ORDERED:
-            raise self.fail(node.pos, f"{_ARTICLE[left.type]} can only be compared with == or != "
-                                      f"(not {node.op})", hint="use `in [...]` for several values")
+            raise self.fail(
+                node.pos,
+                f"{_ARTICLE[left.type]} can only be compared with == or != (not {node.op})",
+                hint="use `in [...]` for several values",
+            )
         if left.type in _TIME and not (isinstance(left, x.Const) or isinstance(right, x.Const)):
-            raise self.fail(node.pos, "dates can only be compared with a date like \"2025-01-31\"")
+            raise self.fail(node.pos, 'dates can only be compared with a date like "2025-01-31"')
         return x.Compare(node.op, left, right)
 
-    def time_constants(self, left_src: s.Node, right_src: s.Node, left: x.Value,
-                       right: x.Value) -> tuple[x.Value, x.Value]:
+    def time_constants(
+        self, left_src: s.Node, right_src: s.Node, left: x.Value, right: x.Value
+    ) -> tuple[x.Value, x.Value]:
         """A string literal compared with a date/time trait is read as an ISO date."""
         out = [left, right]
         for i, (this, other, src) in enumerate(((left, right, left_src), (right, left, right_src))):
@@ -134,23 +175,29 @@ class _Checker:
                 try:
                     day = date.fromisoformat(str(this.value))
                 except ValueError:
-                    raise self.fail(src.pos, f"{self.source(src)} is not a date like \"2025-01-31\"") from None
+                    raise self.fail(src.pos, f'{self.source(src)} is not a date like "2025-01-31"') from None
                 out[i] = x.Const(day, other.type)
         return out[0], out[1]
 
     def between(self, node: s.Between) -> x.Value:
         operand = self.value(node.operand)
         if operand.type not in _ORDERED:
-            raise self.fail(node.operand.pos, f"`between` needs a number or a date; {self.source(node.operand)} "
-                                              f"is {_ARTICLE[operand.type]}")
+            raise self.fail(
+                node.operand.pos,
+                f"`between` needs a number or a date; {self.source(node.operand)} "
+                f"is {_ARTICLE[operand.type]}",
+            )
         bounds = []
         for bound in (node.low, node.high):
             if isinstance(bound, s.Literal) and bound.value is None:
                 raise self.fail(bound.pos, "`null` cannot be a bound of `between`")
             _, value = self.time_constants(node.operand, bound, operand, self.value(bound))
             if value.type != operand.type:
-                raise self.fail(bound.pos, f"the bounds of `between` must be {_PLURAL[operand.type]}; "
-                                           f"{self.source(bound)} is {_ARTICLE[value.type]}")
+                raise self.fail(
+                    bound.pos,
+                    f"the bounds of `between` must be {_PLURAL[operand.type]}; "
+                    f"{self.source(bound)} is {_ARTICLE[value.type]}",
+                )
             bounds.append(value)
         check: x.Value = x.Between(operand, bounds[0], bounds[1])
         return x.Not(check) if node.negated else check
@@ -162,27 +209,38 @@ class _Checker:
             item = self.value(node.item)
             if item.type == "list":
                 if values.type != "string":
-                    raise self.fail(node.container.pos, f"{self.source(node.item)} holds strings; the list holds "
-                                                        f"{_PLURAL[values.type]}")
+                    raise self.fail(
+                        node.container.pos,
+                        f"{self.source(node.item)} holds strings; the list holds {_PLURAL[values.type]}",
+                    )
                 assert isinstance(item, x.Field)
                 check = x.Overlaps(item, values)
             elif item.type != values.type:
-                raise self.fail(node.pos, f"{self.source(node.item)} is {_ARTICLE[item.type]} but the list "
-                                          f"holds {_PLURAL[values.type]}")
+                raise self.fail(
+                    node.pos,
+                    f"{self.source(node.item)} is {_ARTICLE[item.type]} but the list "
+                    f"holds {_PLURAL[values.type]}",
+                )
             else:
                 check = x.InList(item, values)
         else:
             container = self.value(node.container)
             if container.type != "list":
-                raise self.fail(node.container.pos, f"`in` needs a list after it; {self.source(node.container)} "
-                                                    f"is {_ARTICLE[container.type]}",
-                                hint='write a list like ["a", "b"] or a list trait such as interests')
+                raise self.fail(
+                    node.container.pos,
+                    f"`in` needs a list after it; {self.source(node.container)} "
+                    f"is {_ARTICLE[container.type]}",
+                    hint='write a list like ["a", "b"] or a list trait such as interests',
+                )
             if isinstance(node.item, s.Literal) and node.item.value is None:
                 raise self.fail(node.item.pos, "`null` cannot be looked up in a list")
             item = self.value(node.item)
             if item.type != "string":
-                raise self.fail(node.item.pos, f"{self.source(node.container)} holds strings; "
-                                               f"{self.source(node.item)} is {_ARTICLE[item.type]}")
+                raise self.fail(
+                    node.item.pos,
+                    f"{self.source(node.container)} holds strings; "
+                    f"{self.source(node.item)} is {_ARTICLE[item.type]}",
+                )
             assert isinstance(container, x.Field)
             check = x.Contains(container, item)
         return x.Not(check) if node.negated else check
@@ -218,21 +276,31 @@ class _Checker:
             return x.Field(node.name, self.names[node.name])
         if node.name in FUNCTIONS:
             fn = FUNCTIONS[node.name]
-            raise self.fail(node.pos, f"`{node.name}` is a function: call it with parentheses",
-                            hint=f"e.g. {fn.example}")
+            raise self.fail(
+                node.pos, f"`{node.name}` is a function: call it with parentheses", hint=f"e.g. {fn.example}"
+            )
         options = suggest(node.name, [*self.names, *FUNCTIONS])
-        raise self.fail(node.pos, f"unknown trait or attribute `{node.name}`", suggestions=options or None,
-                        hint=None if options else "see `personae segments names` for every name")
+        raise self.fail(
+            node.pos,
+            f"unknown trait or attribute `{node.name}`",
+            suggestions=options or None,
+            hint=None if options else "see `personae segments names` for every name",
+        )
 
     def call(self, node: s.Call) -> x.Value:
         fn = FUNCTIONS.get(node.name)
         if fn is None:
             if node.name in self.names:
-                raise self.fail(node.pos, f"`{node.name}` is a trait, not a function: write it without "
-                                          "parentheses")
+                raise self.fail(
+                    node.pos, f"`{node.name}` is a trait, not a function: write it without parentheses"
+                )
             options = suggest(node.name, list(FUNCTIONS))
-            raise self.fail(node.pos, f"unknown function `{node.name}`", suggestions=options or None,
-                            hint=None if options else "functions: " + ", ".join(FUNCTIONS))
+            raise self.fail(
+                node.pos,
+                f"unknown function `{node.name}`",
+                suggestions=options or None,
+                hint=None if options else "functions: " + ", ".join(FUNCTIONS),
+            )
         args = self.arguments(fn, node)
         for required in fn.required:
             if required not in args:
@@ -249,9 +317,12 @@ class _Checker:
             purpose = args["purpose"]
             if purpose not in CONSENT_PURPOSES:
                 options = suggest(purpose, CONSENT_PURPOSES)
-                raise self.fail(node.args[0].pos, f"unknown consent purpose {_quoted(purpose)}",
-                                suggestions=options or None,
-                                hint=None if options else "purposes: " + ", ".join(CONSENT_PURPOSES))
+                raise self.fail(
+                    node.args[0].pos,
+                    f"unknown consent purpose {_quoted(purpose)}",
+                    suggestions=options or None,
+                    hint=None if options else "purposes: " + ", ".join(CONSENT_PURPOSES),
+                )
             return x.Consent(purpose)
         if fn.name == "in_segment":
             name = args["name"]
@@ -259,12 +330,16 @@ class _Checker:
                 raise self.fail(node.args[0].pos, f"segment {_quoted(name)} cannot contain itself (a cycle)")
             if name not in self.segments:
                 options = suggest(name, self.segments)
-                raise self.fail(node.args[0].pos, f"unknown segment {_quoted(name)}", suggestions=options or None,
-                                hint=None if options else "see `personae segments list`")
+                raise self.fail(
+                    node.args[0].pos,
+                    f"unknown segment {_quoted(name)}",
+                    suggestions=options or None,
+                    hint=None if options else "see `personae segments list`",
+                )
             return x.InSegment(name)
         kind, value = split_affinity(args["value"])
         if not value.strip():
-            raise self.fail(node.args[0].pos, "affinity() needs a value, e.g. affinity(\"team:Lakers\")")
+            raise self.fail(node.args[0].pos, 'affinity() needs a value, e.g. affinity("team:Lakers")')
         return x.AffinityOf(kind, value)
 
     def arguments(self, fn: Function, node: s.Call) -> dict[str, Any]:
@@ -276,18 +351,25 @@ class _Checker:
                     raise self.fail(arg.pos, "positional arguments must come before named ones")
                 if not positional:
                     what = f"at most {len(fn.positional)}" if fn.positional else "no"
-                    raise self.fail(arg.pos, f"{fn.name}() takes {what} unnamed argument(s); name the others",
-                                    hint=f"e.g. {fn.example}")
+                    raise self.fail(
+                        arg.pos,
+                        f"{fn.name}() takes {what} unnamed argument(s); name the others",
+                        hint=f"e.g. {fn.example}",
+                    )
                 name = positional.pop(0)
             else:
                 name = arg.keyword
                 param = fn.param(name)
                 if param is None:
                     options = suggest(name, [p.name for p in fn.params])
-                    raise self.fail(arg.pos, f"unknown filter `{name}` for {fn.name}()",
-                                    suggestions=options or None,
-                                    hint=None if options else
-                                    f"{fn.name}() takes " + ", ".join(p.name for p in fn.params))
+                    raise self.fail(
+                        arg.pos,
+                        f"unknown filter `{name}` for {fn.name}()",
+                        suggestions=options or None,
+                        hint=None
+                        if options
+                        else f"{fn.name}() takes " + ", ".join(p.name for p in fn.params),
+                    )
                 if name in positional:
                     positional.remove(name)
             if name in out:
@@ -299,8 +381,11 @@ class _Checker:
         label = f"`{param.name}` of {fn.name}()"
         if param.kind == "window":
             if not (isinstance(node, s.Literal) and isinstance(node.value, str)):
-                raise self.fail(node.pos, f"{label} takes a text like \"30d\", not {self.source(node)}",
-                                hint='write it in quotes with a unit: "30d", "12w", "6m" or "1y"')
+                raise self.fail(
+                    node.pos,
+                    f'{label} takes a text like "30d", not {self.source(node)}',
+                    hint='write it in quotes with a unit: "30d", "12w", "6m" or "1y"',
+                )
             try:
                 return parse_window(node.value)
             except ValueError as exc:
@@ -309,11 +394,11 @@ class _Checker:
             values = self.const_list(node)
             if values.type != "string":
                 raise self.fail(node.pos, f"{label} takes strings; the list holds {_PLURAL[values.type]}")
-            return tuple(sorted(set(values.values)))  # type: ignore[type-var]
+            return tuple(sorted({str(v) for v in values.values}))
         if isinstance(node, s.Literal) and isinstance(node.value, str):
             return (node.value,) if param.kind == "strings" else node.value
         if isinstance(node, s.Name):
-            raise self.fail(node.pos, f"{label} takes a string in quotes: \"{node.name}\"")
+            raise self.fail(node.pos, f'{label} takes a string in quotes: "{node.name}"')
         kind = "a string or a list of strings" if param.kind == "strings" else "a string"
         raise self.fail(node.pos, f"{label} takes {kind}, not {self.source(node)}")
 

@@ -58,9 +58,16 @@ class SegmentDefinition:
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "rule": self.rule, "description": self.description,
-                "version": self.version, "builtin": self.builtin, "source": self.source,
-                "created_at": self.created_at.isoformat() if self.created_at else None, **self.extra}
+        return {
+            "name": self.name,
+            "rule": self.rule,
+            "description": self.description,
+            "version": self.version,
+            "builtin": self.builtin,
+            "source": self.source,
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+            **self.extra,
+        }
 
 
 def validate_name(name: str, builtin_names: Iterable[str] = ()) -> str:
@@ -71,8 +78,10 @@ def validate_name(name: str, builtin_names: Iterable[str] = ()) -> str:
     if len(name) > MAX_NAME_LENGTH:
         raise InputError(f"segment name is {len(name)} characters long; the limit is {MAX_NAME_LENGTH}")
     if not _NAME.match(name):
-        raise InputError(f"segment name {name!r}: use letters, digits, spaces and _ - : ' . & / + ( ) #, "
-                         "starting with a letter or digit")
+        raise InputError(
+            f"segment name {name!r}: use letters, digits, spaces and _ - : ' . & / + ( ) #, "
+            "starting with a letter or digit"
+        )
     if name in set(builtin_names) or name.startswith(RESERVED_PREFIXES):
         raise InputError(f"{name!r} is a built-in segment name", hint="choose another name")
     return name
@@ -86,16 +95,28 @@ def parse_definitions(text: str, source: str) -> list[SegmentDefinition]:
         raise InputError(f"{source}: not valid YAML: {exc}") from None
     items = data.get("segments") if isinstance(data, dict) else data
     if not isinstance(items, list) or not items:
-        raise InputError(f"{source}: expected a list of segments under `segments:`",
-                         hint="each item has name, rule and optionally description")
+        raise InputError(
+            f"{source}: expected a list of segments under `segments:`",
+            hint="each item has name, rule and optionally description",
+        )
     out = []
     for i, item in enumerate(items, 1):
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str) \
-                or not isinstance(item.get("rule"), str):
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("name"), str)
+            or not isinstance(item.get("rule"), str)
+        ):
             raise InputError(f"{source}: segment #{i} needs a `name` and a `rule` (both text)")
         extra = {k: v for k, v in item.items() if k not in ("name", "rule", "description")}
-        out.append(SegmentDefinition(item["name"].strip(), item["rule"].strip(),
-                                     str(item.get("description") or "").strip(), source=source, extra=extra))
+        out.append(
+            SegmentDefinition(
+                item["name"].strip(),
+                item["rule"].strip(),
+                str(item.get("description") or "").strip(),
+                source=source,
+                extra=extra,
+            )
+        )
     names = [d.name for d in out]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -103,8 +124,9 @@ def parse_definitions(text: str, source: str) -> list[SegmentDefinition]:
     return out
 
 
-def check_definitions(definitions: Mapping[str, SegmentDefinition], *,
-                      strict: bool = True) -> tuple[dict[str, CheckedRule], dict[str, RuleError]]:
+def check_definitions(
+    definitions: Mapping[str, SegmentDefinition], *, strict: bool = True
+) -> tuple[dict[str, CheckedRule], dict[str, RuleError]]:
     """Check every definition against the others; return them in dependency order.
 
     Args:
@@ -123,8 +145,13 @@ def check_definitions(definitions: Mapping[str, SegmentDefinition], *,
             checked[name] = check_rule(d.rule, segments=names, self_name=name)
         except RuleError as exc:
             if strict:
-                raise RuleError(f"segment {name!r}: {exc.message}", rule=exc.rule, position=exc.position,
-                                suggestions=exc.suggestions, hint=exc.hint) from None
+                raise RuleError(
+                    f"segment {name!r}: {exc.message}",
+                    rule=exc.rule,
+                    position=exc.position,
+                    suggestions=exc.suggestions,
+                    hint=exc.hint,
+                ) from None
             errors[name] = exc
     graph = {n: r.references for n, r in checked.items()}
     order = dependency_order(graph)
@@ -133,8 +160,10 @@ def check_definitions(definitions: Mapping[str, SegmentDefinition], *,
         changed = False
         for n in order:
             if n in checked and any(ref in errors for ref in checked[n].references):
-                errors[n] = RuleError(f"uses a segment whose rule is invalid: "
-                                      f"{', '.join(sorted(r for r in checked[n].references if r in errors))}")
+                errors[n] = RuleError(
+                    f"uses a segment whose rule is invalid: "
+                    f"{', '.join(sorted(r for r in checked[n].references if r in errors))}"
+                )
                 del checked[n]
                 changed = True
     return {n: checked[n] for n in order if n in checked}, errors

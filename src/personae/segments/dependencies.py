@@ -31,13 +31,15 @@ def dependency_order(graph: Mapping[str, Collection[str]]) -> list[str]:
         if name in done:
             return
         if name in visiting:
-            cycle = [*visiting[visiting.index(name):], name]
-            raise RuleError("segments refer to each other in a cycle: " + " → ".join(cycle),
-                            hint="a segment cannot depend on itself, directly or through others")
+            cycle = [*visiting[visiting.index(name) :], name]
+            raise RuleError(
+                "segments refer to each other in a cycle: " + " → ".join(cycle),
+                hint="a segment cannot depend on itself, directly or through others",
+            )
         visiting.append(name)
-        for dep in sorted(graph[name]):
-            if dep in graph:
-                visit(dep)
+        deps = graph[name]
+        for dep in [d for d in graph if d in deps]:  # in the order of ``graph``: stable output
+            visit(dep)
         visiting.pop()
         done[name] = None
 

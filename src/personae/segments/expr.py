@@ -154,8 +154,23 @@ class Or:
     type: str = "boolean"
 
 
-Value = (Const | Field | Aggregate | AffinityOf | Consent | InSegment | Compare | Between | InList
-         | Contains | Overlaps | IsNull | Not | And | Or)
+Value = (
+    Const
+    | Field
+    | Aggregate
+    | AffinityOf
+    | Consent
+    | InSegment
+    | Compare
+    | Between
+    | InList
+    | Contains
+    | Overlaps
+    | IsNull
+    | Not
+    | And
+    | Or
+)
 
 
 def children(node: Value | ConstList) -> tuple[Value | ConstList, ...]:

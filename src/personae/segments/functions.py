@@ -133,61 +133,98 @@ class Function:
         return next((p for p in self.params if p.name == name), None)
 
 
-_WITHIN = Parameter("within", "window", None, 'Only the last N days/weeks/months/years: "7d", "12w", "6m", "1y".')
+_WITHIN = Parameter(
+    "within", "window", None, 'Only the last N days/weeks/months/years: "7d", "12w", "6m", "1y".'
+)
 _ORDER_FILTERS = (
-    Parameter("category", "strings", "category", "Order line category, e.g. \"shoes\"."),
+    Parameter("category", "strings", "category", 'Order line category, e.g. "shoes".'),
     Parameter("channel", "strings", "channel", "Purchase channel: web, app, store, phone, marketplace."),
     Parameter("product", "strings", "product_id", "Product id."),
     Parameter("store", "strings", "store_id", "Store id."),
     _WITHIN,
 )
 
-FUNCTIONS: dict[str, Function] = {f.name: f for f in (
-    Function(
-        "events", "number", "events", ("type",), (),
-        (
-            Parameter("type", "strings", "type", "Event type, e.g. \"add_to_cart\" (first argument)."),
-            Parameter("category", "strings", "category", "Event category."),
-            Parameter("channel", "strings", "channel", "Event channel, e.g. \"web\", \"email\"."),
-            Parameter("product", "strings", "product_id", "Product id."),
-            _WITHIN,
+FUNCTIONS: dict[str, Function] = {
+    f.name: f
+    for f in (
+        Function(
+            "events",
+            "number",
+            "events",
+            ("type",),
+            (),
+            (
+                Parameter("type", "strings", "type", 'Event type, e.g. "add_to_cart" (first argument).'),
+                Parameter("category", "strings", "category", "Event category."),
+                Parameter("channel", "strings", "channel", 'Event channel, e.g. "web", "email".'),
+                Parameter("product", "strings", "product_id", "Product id."),
+                _WITHIN,
+            ),
+            "Number of events matching every filter (all events when no filter is given).",
+            'events("add_to_cart", within="7d") >= 1',
         ),
-        "Number of events matching every filter (all events when no filter is given).",
-        'events("add_to_cart", within="7d") >= 1',
-    ),
-    Function(
-        "orders", "number", "orders", (), (), _ORDER_FILTERS,
-        "Number of distinct orders with at least one line matching every filter "
-        "(returned lines count: the order was placed).",
-        'orders(channel="web", within="365d") >= 1',
-    ),
-    Function(
-        "spend", "number", "orders", (), (), _ORDER_FILTERS,
-        "Net spend (returned lines count 0) of the order lines matching every filter; 0 when none.",
-        'spend(category="shoes", within="90d") > 100',
-    ),
-    Function(
-        "affinity", "number", "affinities", ("value",), ("value",),
-        (Parameter("value", "string", None,
-                   'An affinity value ("team:Lakers", "shoes") or kind:value ("category:shoes").'),),
-        "Strength (0–1) of the customer's strongest affinity with that value (any kind, or the kind "
-        "given as a category:/brand:/tag: prefix); 0 when the customer has none.",
-        'affinity("team:Lakers") >= 0.5',
-    ),
-    Function(
-        "consent", "boolean", None, ("purpose",), ("purpose",),
-        (Parameter("purpose", "string", None, "One of " + ", ".join(CONSENT_PURPOSES) + "."),),
-        "The customer's latest consent decision for the purpose (no record = no). Never unknown.",
-        'consent("email")',
-    ),
-    Function(
-        "in_segment", "boolean", None, ("name",), ("name",),
-        (Parameter("name", "string", None, "A defined or built-in segment name."),),
-        "Whether the customer is a member of another segment (evaluated first; cycles are refused). "
-        "Never unknown.",
-        'in_segment("Champions") and not in_segment("staff")',
-    ),
-)}
+        Function(
+            "orders",
+            "number",
+            "orders",
+            (),
+            (),
+            _ORDER_FILTERS,
+            "Number of distinct orders with at least one line matching every filter "
+            "(returned lines count: the order was placed).",
+            'orders(channel="web", within="365d") >= 1',
+        ),
+        Function(
+            "spend",
+            "number",
+            "orders",
+            (),
+            (),
+            _ORDER_FILTERS,
+            "Net spend (returned lines count 0) of the order lines matching every filter; 0 when none.",
+            'spend(category="shoes", within="90d") > 100',
+        ),
+        Function(
+            "affinity",
+            "number",
+            "affinities",
+            ("value",),
+            ("value",),
+            (
+                Parameter(
+                    "value",
+                    "string",
+                    None,
+                    'An affinity value ("team:Lakers", "shoes") or kind:value ("category:shoes").',
+                ),
+            ),
+            "Strength (0–1) of the customer's strongest affinity with that value (any kind, or the kind "
+            "given as a category:/brand:/tag: prefix); 0 when the customer has none.",
+            'affinity("team:Lakers") >= 0.5',
+        ),
+        Function(
+            "consent",
+            "boolean",
+            None,
+            ("purpose",),
+            ("purpose",),
+            (Parameter("purpose", "string", None, "One of " + ", ".join(CONSENT_PURPOSES) + "."),),
+            "The customer's latest consent decision for the purpose (no record = no). Never unknown.",
+            'consent("email")',
+        ),
+        Function(
+            "in_segment",
+            "boolean",
+            None,
+            ("name",),
+            ("name",),
+            (Parameter("name", "string", None, "A defined or built-in segment name."),),
+            "Whether the customer is a member of another segment (evaluated first; cycles are refused). "
+            "Never unknown.",
+            'in_segment("Champions") and not in_segment("staff")',
+        ),
+    )
+}
 
 #: Kinds an ``affinity("kind:value")`` prefix may name (rows of the ``affinities`` table).
 AFFINITY_KINDS = ("category", "brand", "tag")

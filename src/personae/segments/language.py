@@ -53,8 +53,14 @@ _TOKEN = re.compile(
 )
 _EQUALS = "use `==` to compare (a single `=` only names a function argument)"
 _MISTAKES = {
-    "<>": "use `!=`", "=>": "use `>=`", "=<": "use `<=`",
-    "&&": "use `and`", "&": "use `and`", "||": "use `or`", "|": "use `or`", "!": "use `not`",
+    "<>": "use `!=`",
+    "=>": "use `>=`",
+    "=<": "use `<=`",
+    "&&": "use `and`",
+    "&": "use `and`",
+    "||": "use `or`",
+    "|": "use `or`",
+    "!": "use `not`",
 }
 _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", '"': '"', "'": "'"}
 
@@ -204,11 +210,12 @@ def _string(rule: str, start: int) -> Token:
             i += 2
             continue
         if ch == quote:
-            return Token("string", rule[start:i + 1], start, "".join(out))
+            return Token("string", rule[start : i + 1], start, "".join(out))
         out.append(ch)
         i += 1
-    raise _error(rule, start, f"unterminated string starting at column {column(rule, start)}: "
-                              f"close it with {quote}")
+    raise _error(
+        rule, start, f"unterminated string starting at column {column(rule, start)}: close it with {quote}"
+    )
 
 
 def _number(rule: str, pos: int, text: str) -> int | float:
@@ -237,11 +244,16 @@ def describe(token: Token) -> str:
 def parse_rule(rule: str) -> Node:
     """Parse a rule into its syntax tree, or raise :class:`RuleError` pointing at the problem."""
     if len(rule) > MAX_RULE_LENGTH:
-        raise RuleError(f"rule is {len(rule):,} characters long; the limit is {MAX_RULE_LENGTH:,}",
-                        rule=rule[:200], position=None, hint="split it into segments combined with in_segment()")
+        raise RuleError(
+            f"rule is {len(rule):,} characters long; the limit is {MAX_RULE_LENGTH:,}",
+            rule=rule[:200],
+            position=None,
+            hint="split it into segments combined with in_segment()",
+        )
     if not rule.strip():
-        raise RuleError("the rule is empty", rule=rule, position=0,
-                        hint='write a condition, e.g. recency_days <= 30')
+        raise RuleError(
+            "the rule is empty", rule=rule, position=0, hint="write a condition, e.g. recency_days <= 30"
+        )
     return _Parser(rule).parse()
 
 
@@ -267,8 +279,9 @@ class _Parser:
 
     def expect(self, kind: str, text: str, what: str) -> Token:
         if not self.at(kind, text):
-            raise self.fail(f"expected {what} at column {column(self.rule, self.tok.pos)}, "
-                            f"found {describe(self.tok)}")
+            raise self.fail(
+                f"expected {what} at column {column(self.rule, self.tok.pos)}, found {describe(self.tok)}"
+            )
         return self.advance()
 
     def fail(self, message: str, pos: int | None = None) -> RuleError:
@@ -277,15 +290,18 @@ class _Parser:
     def enter(self, pos: int) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise self.fail(f"the rule nests deeper than {MAX_DEPTH} levels at column {column(self.rule, pos)}",
-                            pos)
+            raise self.fail(
+                f"the rule nests deeper than {MAX_DEPTH} levels at column {column(self.rule, pos)}", pos
+            )
 
     # grammar
     def parse(self) -> Node:
         node = self.or_expr()
         if not self.at("end"):
-            raise self.fail(f"unexpected {describe(self.tok)} at column {column(self.rule, self.tok.pos)}: "
-                            "expected `and`, `or` or the end of the rule")
+            raise self.fail(
+                f"unexpected {describe(self.tok)} at column {column(self.rule, self.tok.pos)}: "
+                "expected `and`, `or` or the end of the rule"
+            )
         return node
 
     def or_expr(self) -> Node:
@@ -320,8 +336,10 @@ class _Parser:
             self.advance()
             node: Node = Comparison(tok.text, left, self.operand(), tok.pos)
             if self.tok.kind == "op" and self.tok.text in COMPARE_OPS:
-                raise self.fail(f"comparisons cannot be chained (column {column(self.rule, self.tok.pos)}): "
-                                "join them with `and`, or use `between`")
+                raise self.fail(
+                    f"comparisons cannot be chained (column {column(self.rule, self.tok.pos)}): "
+                    "join them with `and`, or use `between`"
+                )
             return node
         negated = False
         if tok.kind == "keyword" and tok.text == "not" and self.tokens[self.i + 1].text in ("in", "between"):
@@ -353,7 +371,9 @@ class _Parser:
         if tok.kind == "punct" and tok.text == "-":
             self.advance()
             if not self.at("number"):
-                raise self.fail(f"expected a number after `-` at column {column(self.rule, tok.pos)}")
+                raise self.fail(
+                    f"expected a number after `-` at column {column(self.rule, tok.pos)}", tok.pos
+                )
             return Literal(-self.advance().value, tok.pos)
         if tok.kind == "keyword" and tok.text in ("true", "false", "null"):
             self.advance()
@@ -372,8 +392,10 @@ class _Parser:
             if self.at("punct", "("):
                 return self.call(tok)
             return Name(tok.text, tok.pos)
-        raise self.fail(f"expected a value (a name, number, string, list or `(`) at column "
-                        f"{column(self.rule, tok.pos)}, found {describe(tok)}")
+        raise self.fail(
+            f"expected a value (a name, number, string, list or `(`) at column "
+            f"{column(self.rule, tok.pos)}, found {describe(tok)}"
+        )
 
     def call(self, name: Token) -> Call:
         self.enter(name.pos)
@@ -384,12 +406,19 @@ class _Parser:
                 self.expect("punct", ",", f"`,` or `)` in the call of {name.text}")
             start = self.tok
             keyword = None
-            if start.kind == "name" and self.tokens[self.i + 1].kind == "op" and self.tokens[self.i + 1].text == "=":
+            if (
+                start.kind == "name"
+                and self.tokens[self.i + 1].kind == "op"
+                and self.tokens[self.i + 1].text == "="
+            ):
                 keyword = start.text
                 self.i += 2
             elif start.kind == "name" and self.tokens[self.i + 1].text == "==":
-                raise self.fail(f"use `=` to give the argument `{start.text}` of {name.text} "
-                                f"(column {column(self.rule, start.pos)})", start.pos)
+                raise self.fail(
+                    f"use `=` to give the argument `{start.text}` of {name.text} "
+                    f"(column {column(self.rule, start.pos)})",
+                    start.pos,
+                )
             args.append(Argument(keyword, self.operand(), start.pos))
         self.advance()  # )
         self.depth -= 1
@@ -403,12 +432,18 @@ class _Parser:
                 self.expect("punct", ",", "`,` or `]` in the list")
             item = self.operand()
             if not isinstance(item, Literal):
-                raise _error(self.rule, _pos(item), "a list holds only strings, numbers or true/false "
-                                                    f"(column {column(self.rule, _pos(item))})")
+                raise _error(
+                    self.rule,
+                    _pos(item),
+                    "a list holds only strings, numbers or true/false "
+                    f"(column {column(self.rule, _pos(item))})",
+                )
             items.append(item)
             if len(items) > MAX_LIST_ITEMS:
-                raise self.fail(f"the list at column {column(self.rule, open_.pos)} has more than "
-                                f"{MAX_LIST_ITEMS} items", open_.pos)
+                raise self.fail(
+                    f"the list at column {column(self.rule, open_.pos)} has more than {MAX_LIST_ITEMS} items",
+                    open_.pos,
+                )
         self.advance()
         return ListLiteral(tuple(items), open_.pos)
 

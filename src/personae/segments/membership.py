@@ -39,8 +39,10 @@ def long_members(wide: pa.Table, columns: Mapping[str, str], as_of: date) -> pa.
 
 def member_counts(wide: pa.Table, columns: Mapping[str, str]) -> dict[str, int]:
     """Members per segment in the evaluation result."""
-    return {name: int(pc.sum(pc.fill_null(wide.column(col), False).cast(pa.int64())).as_py() or 0)
-            for name, col in columns.items()}
+    return {
+        name: int(pc.sum(pc.fill_null(wide.column(col), False).cast(pa.int64())).as_py() or 0)
+        for name, col in columns.items()
+    }
 
 
 def changes_at(snapshots: ibis.Table, runs: ibis.Table, as_of: date) -> ibis.Table:
@@ -49,14 +51,12 @@ def changes_at(snapshots: ibis.Table, runs: ibis.Table, as_of: date) -> ibis.Tab
     Columns: ``segment, customer_id, change ('entered'|'exited'), as_of, previous_as_of``.
     """
     day = ibis.date(as_of.isoformat())
-    previous = (runs.filter(runs.as_of < day).group_by("segment")
-                .aggregate(previous_as_of=runs.as_of.max()))
+    previous = runs.filter(runs.as_of < day).group_by("segment").aggregate(previous_as_of=runs.as_of.max())
     now = runs.filter(runs.as_of == day).select("segment")
     pairs = now.join(previous, "segment")
     current = snapshots.filter(snapshots.as_of == day).select("segment", "customer_id")
     current = current.join(pairs, "segment").select("segment", "customer_id", "previous_as_of")
-    old = snapshots.join(pairs, [snapshots.segment == pairs.segment,
-                                 snapshots.as_of == pairs.previous_as_of])
+    old = snapshots.join(pairs, [snapshots.segment == pairs.segment, snapshots.as_of == pairs.previous_as_of])
     old = old.select(segment=old.segment, customer_id=old.customer_id, previous_as_of=old.previous_as_of)
     keys = ["segment", "customer_id"]
     entered = current.anti_join(old, keys).mutate(change=ibis.literal("entered"))

@@ -28,7 +28,11 @@ from personae.segments.functions import end_of_day
 Tri = bool | None
 Compiled = Callable[["_Run"], Any]
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
     ">=": operator.ge,
 }
 
@@ -125,9 +129,16 @@ class CustomerState:
     _by_type: dict[str | None, list[dict[str, Any]]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def of(cls, customer_id: str, traits: Mapping[str, Any] | None = None, *,
-           events: Iterable[Mapping[str, Any]] = (), orders: Iterable[Mapping[str, Any]] = (),
-           affinities: Iterable[Mapping[str, Any]] = (), segments: Iterable[str] = ()) -> CustomerState:
+    def of(
+        cls,
+        customer_id: str,
+        traits: Mapping[str, Any] | None = None,
+        *,
+        events: Iterable[Mapping[str, Any]] = (),
+        orders: Iterable[Mapping[str, Any]] = (),
+        affinities: Iterable[Mapping[str, Any]] = (),
+        segments: Iterable[str] = (),
+    ) -> CustomerState:
         """Normalise raw rows (pandas/numpy values, ISO strings, aware datetimes) once."""
         return cls(
             customer_id,
@@ -140,12 +151,24 @@ class CustomerState:
 
     def with_event(self, event: Mapping[str, Any]) -> CustomerState:
         """The state after one more event (states are immutable, so they can be shared)."""
-        return CustomerState(self.customer_id, self.traits, (*self.events, _event(event)), self.orders,
-                             self.affinities, self.segments)
+        return CustomerState(
+            self.customer_id,
+            self.traits,
+            (*self.events, _event(event)),
+            self.orders,
+            self.affinities,
+            self.segments,
+        )
 
     def with_order_lines(self, lines: Iterable[Mapping[str, Any]]) -> CustomerState:
-        return CustomerState(self.customer_id, self.traits, self.events,
-                             (*self.orders, *(_order_line(o) for o in lines)), self.affinities, self.segments)
+        return CustomerState(
+            self.customer_id,
+            self.traits,
+            self.events,
+            (*self.orders, *(_order_line(o) for o in lines)),
+            self.affinities,
+            self.segments,
+        )
 
     def events_of_type(self, kind: str) -> list[dict[str, Any]]:
         if not self._by_type and self.events:
@@ -185,7 +208,7 @@ class ProfileEvaluator:
         return self._compile(rule.expr)(_Run(self, state, as_of))
 
     # compilation: one closure per node
-    def _compile(self, node: x.Value) -> Compiled:  # noqa: C901 - one branch per node type
+    def _compile(self, node: x.Value) -> Compiled:
         if isinstance(node, x.Const):
             value = timestamp(node.value) if node.type == "timestamp" else node.value
             return lambda run: value
@@ -294,6 +317,7 @@ def _compare(op: Callable[[Any, Any], bool], left: Compiled, right: Compiled) ->
             return None
         b = right(r)
         return None if b is None else op(a, b)
+
     return run
 
 
@@ -303,6 +327,7 @@ def _between(operand: Compiled, low: Compiled, high: Compiled) -> Compiled:
         ge = None if v is None or lo is None else v >= lo
         le = None if v is None or hi is None else v <= hi
         return _and2(ge, le)
+
     return run
 
 
@@ -310,6 +335,7 @@ def _in_list(operand: Compiled, values: frozenset[Any]) -> Compiled:
     def run(r: _Run) -> Tri:
         v = operand(r)
         return None if v is None else v in values
+
     return run
 
 
@@ -317,6 +343,7 @@ def _contains(container: Compiled, item: Compiled) -> Compiled:
     def run(r: _Run) -> Tri:
         c, i = container(r), item(r)
         return None if c is None or i is None else i in c
+
     return run
 
 
@@ -324,6 +351,7 @@ def _overlaps(container: Compiled, values: frozenset[Any]) -> Compiled:
     def run(r: _Run) -> Tri:
         c = container(r)
         return None if c is None else any(v in values for v in c)
+
     return run
 
 
@@ -347,6 +375,7 @@ def _all(parts: Sequence[Compiled]) -> Compiled:
             if v is None:
                 unknown = True
         return None if unknown else True
+
     return run
 
 
@@ -360,6 +389,7 @@ def _any(parts: Sequence[Compiled]) -> Compiled:
             if v is None:
                 unknown = True
         return None if unknown else False
+
     return run
 
 
@@ -370,9 +400,15 @@ def _affinity_fn(node: x.AffinityOf) -> Compiled:
         best = 0.0
         for a in r.state.affinities:
             s = a.get("strength")
-            if a.get("value") == value and (kind is None or a.get("kind") == kind) and s is not None and s > best:
+            if (
+                a.get("value") == value
+                and (kind is None or a.get("kind") == kind)
+                and s is not None
+                and s > best
+            ):
                 best = s
         return best
+
     return run
 
 

@@ -25,8 +25,17 @@ from personae.store import Store
 from personae.traits.settings import TraitSettings
 
 
+def _rows(store: Store, expr: ibis.Table) -> list[dict[str, Any]]:
+    """Result rows as plain Python (dates as ``date``), through Arrow."""
+    return store.to_arrow(expr).to_pylist()
+
+
 def _day(value: Any) -> date:
-    return value if isinstance(value, date) and not isinstance(value, pd.Timestamp) else pd.Timestamp(value).date()
+    return (
+        value
+        if isinstance(value, date) and not isinstance(value, pd.Timestamp)
+        else pd.Timestamp(value).date()
+    )
 
 
 def snapshot_dates(store: Store) -> list[date]:
@@ -48,8 +57,10 @@ def _require_date(store: Store, day: date) -> None:
     dates = snapshot_dates(store)
     if day not in dates:
         shown = ", ".join(d.isoformat() for d in dates[-8:]) or "none yet"
-        raise NotFoundError(f"no segment snapshot as of {day.isoformat()}",
-                            hint=f"snapshots: {shown}; `personae build --as-of DATE` makes one")
+        raise NotFoundError(
+            f"no segment snapshot as of {day.isoformat()}",
+            hint=f"snapshots: {shown}; `personae build --as-of DATE` makes one",
+        )
 
 
 def _require_segment(store: Store, name: str, settings: TraitSettings | None) -> None:
@@ -58,8 +69,10 @@ def _require_segment(store: Store, name: str, settings: TraitSettings | None) ->
     known |= set(store.execute(runs.select("segment").distinct())["segment"])
     if name not in known:
         close = suggest(name, known)
-        raise NotFoundError(f"no segment named {name!r}",
-                            hint=f"did you mean {close[0]!r}?" if close else "see `personae segments list`")
+        raise NotFoundError(
+            f"no segment named {name!r}",
+            hint=f"did you mean {close[0]!r}?" if close else "see `personae segments list`",
+        )
 
 
 def overview(store: Store, settings: TraitSettings | None = None) -> list[dict[str, Any]]:
@@ -69,10 +82,14 @@ def overview(store: Store, settings: TraitSettings | None = None) -> list[dict[s
     as_of = None
     if store.count("segment_runs"):
         as_of = latest_as_of(store)
-        df = store.execute(runs.filter(runs.as_of == ibis.date(as_of.isoformat())).select("segment", "members"))
+        df = store.execute(
+            runs.filter(runs.as_of == ibis.date(as_of.isoformat())).select("segment", "members")
+        )
         counts = dict(zip(df["segment"], df["members"].astype(int), strict=True))
-    return [{**d.as_dict(), "members": counts.get(n), "as_of": as_of.isoformat() if as_of else None}
-            for n, d in all_definitions(store, settings).items()]
+    return [
+        {**d.as_dict(), "members": counts.get(n), "as_of": as_of.isoformat() if as_of else None}
+        for n, d in all_definitions(store, settings).items()
+    ]
 
 
 def detail(store: Store, name: str, settings: TraitSettings | None = None) -> dict[str, Any]:
@@ -80,18 +97,27 @@ def detail(store: Store, name: str, settings: TraitSettings | None = None) -> di
     _require_segment(store, name, settings)
     defs = all_definitions(store, settings)
     runs = store.table("segment_runs")
-    history = store.execute(runs.filter(runs.segment == _param(name)).order_by("as_of"))
+    history = _rows(store, runs.filter(runs.segment == _param(name)).order_by("as_of"))
     ch = store.table("segment_changes")
     ch = ch.filter(ch.segment == _param(name))
-    moves = store.execute(ch.group_by(["as_of", "change"]).aggregate(n=ch.customer_id.count()))
-    moved = {(_day(r.as_of), r.change): int(r.n) for r in moves.itertuples()}
+    moves = _rows(store, ch.group_by(["as_of", "change"]).aggregate(n=ch.customer_id.count()))
+    moved = {(r["as_of"], r["change"]): int(r["n"]) for r in moves}
     return {
         **(defs[name].as_dict() if name in defs else {"name": name, "removed": True}),
-        "versions": [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()}
-                     for r in definition_versions(store, name)],
-        "history": [{"as_of": _day(r.as_of).isoformat(), "version": int(r.version), "members": int(r.members),
-                     "entered": moved.get((_day(r.as_of), "entered"), 0),
-                     "exited": moved.get((_day(r.as_of), "exited"), 0)} for r in history.itertuples()],
+        "versions": [
+            {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()}
+            for r in definition_versions(store, name)
+        ],
+        "history": [
+            {
+                "as_of": r["as_of"].isoformat(),
+                "version": int(r["version"]),
+                "members": int(r["members"]),
+                "entered": moved.get((r["as_of"], "entered"), 0),
+                "exited": moved.get((r["as_of"], "exited"), 0),
+            }
+            for r in history
+        ],
     }
 
 
@@ -100,38 +126,54 @@ def _param(value: str) -> ibis.Value:
     return ibis.memtable(pa.table({"v": pa.array([value], pa.string())})).v.as_scalar()
 
 
-def members(store: Store, name: str, as_of: date | None = None,
-            settings: TraitSettings | None = None) -> tuple[date, pa.Table]:
+def members(
+    store: Store, name: str, as_of: date | None = None, settings: TraitSettings | None = None
+) -> tuple[date, pa.Table]:
     """``(date, table of customer_id)`` — the segment's members in a snapshot."""
     _require_segment(store, name, settings)
     day = as_of or latest_as_of(store)
     _require_date(store, day)
     runs = store.table("segment_runs")
-    ran = store.execute(runs.filter((runs.segment == _param(name)) & (runs.as_of == ibis.date(day.isoformat())))
-                        .count())
+    ran = store.execute(
+        runs.filter((runs.segment == _param(name)) & (runs.as_of == ibis.date(day.isoformat()))).count()
+    )
     if not ran:
-        raise NotFoundError(f"segment {name!r} was not evaluated as of {day.isoformat()}",
-                            hint="run `personae build` to evaluate new segments")
+        raise NotFoundError(
+            f"segment {name!r} was not evaluated as of {day.isoformat()}",
+            hint="run `personae build` to evaluate new segments",
+        )
     snap = store.table("segment_snapshots")
     chosen = snap.filter((snap.segment == _param(name)) & (snap.as_of == ibis.date(day.isoformat())))
     return day, store.to_arrow(chosen.select("customer_id").order_by("customer_id"))
 
 
-def changes(store: Store, name: str, since: date | None = None,
-            settings: TraitSettings | None = None) -> list[dict[str, Any]]:
+def changes(
+    store: Store, name: str, since: date | None = None, settings: TraitSettings | None = None
+) -> list[dict[str, Any]]:
     """Entries and exits of one segment, newest first."""
     _require_segment(store, name, settings)
     ch = store.table("segment_changes")
     ch = ch.filter(ch.segment == _param(name))
     if since:
         ch = ch.filter(ch.as_of >= ibis.date(since.isoformat()))
-    df = store.execute(ch.order_by([ch.as_of.desc(), ch.change, ch.customer_id]))
-    return [{"customer_id": r.customer_id, "change": r.change, "as_of": _day(r.as_of).isoformat(),
-             "previous_as_of": _day(r.previous_as_of).isoformat()} for r in df.itertuples()]
+    rows = _rows(store, ch.order_by([ch.as_of.desc(), ch.change, ch.customer_id]))
+    return [
+        {
+            "customer_id": r["customer_id"],
+            "change": r["change"],
+            "as_of": r["as_of"].isoformat(),
+            "previous_as_of": r["previous_as_of"].isoformat(),
+        }
+        for r in rows
+    ]
 
 
-def overlap(store: Store, names: Sequence[str] | None = None, as_of: date | None = None,
-            settings: TraitSettings | None = None) -> dict[str, Any]:
+def overlap(
+    store: Store,
+    names: Sequence[str] | None = None,
+    as_of: date | None = None,
+    settings: TraitSettings | None = None,
+) -> dict[str, Any]:
     """Shared members between segments in one snapshot (default: every segment with members)."""
     day = as_of or latest_as_of(store)
     _require_date(store, day)
@@ -144,7 +186,7 @@ def overlap(store: Store, names: Sequence[str] | None = None, as_of: date | None
     else:
         present = set(store.execute(snap.select("segment").distinct())["segment"])
         chosen = [n for n in all_definitions(store, settings) if n in present]
-    pairs = store.execute(analysis.overlap_pairs(snap, chosen))
+    pairs = _rows(store, analysis.overlap_pairs(snap, chosen))
     return {"as_of": day.isoformat(), **analysis.overlap_report(pairs, chosen)}
 
 
@@ -161,8 +203,9 @@ def family_names(store: Store, kind: str, settings: TraitSettings | None = None)
     return names
 
 
-def migration(store: Store, start: date, end: date, kind: str = "rfm",
-              settings: TraitSettings | None = None) -> dict[str, Any]:
+def migration(
+    store: Store, start: date, end: date, kind: str = "rfm", settings: TraitSettings | None = None
+) -> dict[str, Any]:
     """How customers moved between the segments of ``kind`` from one snapshot to another."""
     if start >= end:
         raise InputError(f"--from {start.isoformat()} must be before --to {end.isoformat()}")
@@ -172,7 +215,7 @@ def migration(store: Store, start: date, end: date, kind: str = "rfm",
     snap = store.table("segment_snapshots")
     before = snap.filter(snap.as_of == ibis.date(start.isoformat()))
     after = snap.filter(snap.as_of == ibis.date(end.isoformat()))
-    flows = store.execute(analysis.migration_flows(before, after, names))
+    flows = _rows(store, analysis.migration_flows(before, after, names))
     report = analysis.migration_report(flows, names)
     return {"from": start.isoformat(), "to": end.isoformat(), "kind": kind, "segments": names, **report}
 

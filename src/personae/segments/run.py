@@ -28,10 +28,17 @@ from personae.segments.service import segment_library
 from personae.store import Store
 from personae.traits.settings import TraitSettings
 
-RUNS_SCHEMA = pa.schema([
-    ("segment", pa.string()), ("as_of", pa.date32()), ("version", pa.int32()), ("rule", pa.string()),
-    ("builtin", pa.bool_()), ("members", pa.int64()), ("built_at", pa.timestamp("us")),
-])
+RUNS_SCHEMA = pa.schema(
+    [
+        ("segment", pa.string()),
+        ("as_of", pa.date32()),
+        ("version", pa.int32()),
+        ("rule", pa.string()),
+        ("builtin", pa.bool_()),
+        ("members", pa.int64()),
+        ("built_at", pa.timestamp("us")),
+    ]
+)
 
 
 def batch_sources(store: Store, as_of: date) -> BatchSources:
@@ -55,10 +62,21 @@ def evaluate_segments(store: Store, as_of: date, settings: TraitSettings | None 
     snapshot = long_members(wide, compiled.columns, as_of)
     counts = member_counts(wide, compiled.columns)
     now = datetime.now(UTC).replace(tzinfo=None)
-    runs = pa.Table.from_pylist([
-        {"segment": n, "as_of": as_of, "version": defs[n].version, "rule": defs[n].rule,
-         "builtin": defs[n].builtin, "members": counts[n], "built_at": now} for n in checked
-    ], schema=RUNS_SCHEMA)
+    runs = pa.Table.from_pylist(
+        [
+            {
+                "segment": n,
+                "as_of": as_of,
+                "version": defs[n].version,
+                "rule": defs[n].rule,
+                "builtin": defs[n].builtin,
+                "members": counts[n],
+                "built_at": now,
+            }
+            for n in checked
+        ],
+        schema=RUNS_SCHEMA,
+    )
     day = pa.array([as_of], pa.date32())
     with store.transaction():
         store.delete_where_in("segment_snapshots", "as_of", day)
@@ -79,11 +97,15 @@ def refresh_changes(store: Store, as_of: date) -> dict[str, int]:
     """Recompute entries/exits at ``as_of`` and at the next snapshot date; counts at ``as_of``."""
     runs = store.table("segment_runs")
     later = store.execute(runs.filter(runs.as_of > as_of).as_of.min())
-    dates = [as_of] if later is None or pd.isna(later) else [as_of, pd.Timestamp(later).date()]
+    dates: list[date] = [as_of]
+    if later is not None and not pd.isna(later):
+        dates.append(pd.Timestamp(later).date())
     counts: dict[str, int] = {}
     for day in dates:
         store.delete_where_in("segment_changes", "as_of", pa.array([day], pa.date32()))
-        changes = store.to_arrow(changes_at(store.table("segment_snapshots"), store.table("segment_runs"), day))
+        changes = store.to_arrow(
+            changes_at(store.table("segment_snapshots"), store.table("segment_runs"), day)
+        )
         recorded = pa.array([datetime.now(UTC).replace(tzinfo=None)] * changes.num_rows, pa.timestamp("us"))
         store.append("segment_changes", changes.append_column("recorded_at", recorded))
         if day == as_of:
@@ -92,8 +114,13 @@ def refresh_changes(store: Store, as_of: date) -> dict[str, int]:
     return counts
 
 
-def preview(store: Store, names: Sequence[str], settings: TraitSettings | None = None, *,
-            extra: Mapping[str, CheckedRule] | None = None) -> dict[str, int] | None:
+def preview(
+    store: Store,
+    names: Sequence[str],
+    settings: TraitSettings | None = None,
+    *,
+    extra: Mapping[str, CheckedRule] | None = None,
+) -> dict[str, int] | None:
     """Member counts on the current traits, without storing anything (``None`` before a build).
 
     Args:

@@ -60,8 +60,14 @@ def current_definitions(store: Store) -> dict[str, SegmentDefinition]:
 
 
 def _definition(row: dict[str, Any]) -> SegmentDefinition:
-    return SegmentDefinition(row["name"], row["rule"] or "", row["description"] or "", version=row["version"],
-                             source=row["source"] or "", created_at=row["created_at"])
+    return SegmentDefinition(
+        row["name"],
+        row["rule"] or "",
+        row["description"] or "",
+        version=row["version"],
+        source=row["source"] or "",
+        created_at=row["created_at"],
+    )
 
 
 def all_definitions(store: Store, settings: TraitSettings | None = None) -> dict[str, SegmentDefinition]:
@@ -70,8 +76,9 @@ def all_definitions(store: Store, settings: TraitSettings | None = None) -> dict
     return {**builtin_segments(s.rfm_rules), **current_definitions(store)}
 
 
-def segment_library(store: Store, settings: TraitSettings | None = None, *, strict: bool = False
-                    ) -> tuple[dict[str, SegmentDefinition], dict[str, CheckedRule], dict[str, RuleError]]:
+def segment_library(
+    store: Store, settings: TraitSettings | None = None, *, strict: bool = False
+) -> tuple[dict[str, SegmentDefinition], dict[str, CheckedRule], dict[str, RuleError]]:
     """``(definitions, checked rules in dependency order, errors)`` for every segment."""
     defs = all_definitions(store, settings)
     checked, errors = check_definitions(defs, strict=strict)
@@ -83,8 +90,13 @@ def check(store: Store, rule: str, settings: TraitSettings | None = None) -> Che
     return check_rule(rule, segments=set(all_definitions(store, settings)))
 
 
-def add_segments(store: Store, new: Sequence[SegmentDefinition], *, source: str = "cli",
-                 settings: TraitSettings | None = None) -> list[dict[str, Any]]:
+def add_segments(
+    store: Store,
+    new: Sequence[SegmentDefinition],
+    *,
+    source: str = "cli",
+    settings: TraitSettings | None = None,
+) -> list[dict[str, Any]]:
     """Add or edit segments; all are checked together and written in one transaction.
 
     Returns one ``{name, version, action}`` per segment (``created``, ``updated`` or
@@ -101,7 +113,9 @@ def add_segments(store: Store, new: Sequence[SegmentDefinition], *, source: str 
     staged = dict(current)
     for d in new:
         name = validate_name(d.name, builtins)
-        staged[name] = SegmentDefinition(name, d.rule.strip(), d.description.strip(), source=d.source or source)
+        staged[name] = SegmentDefinition(
+            name, d.rule.strip(), d.description.strip(), source=d.source or source
+        )
     # check only what changes, but against everything (names, cycles through stored rules)
     check_definitions({**builtins, **staged}, strict=True)
     versions = {r["name"]: r["version"] for r in definition_versions(store)}
@@ -115,8 +129,17 @@ def add_segments(store: Store, new: Sequence[SegmentDefinition], *, source: str 
             continue
         version = versions.get(name, 0) + 1
         versions[name] = version
-        rows.append({"name": name, "version": version, "rule": target.rule, "description": target.description,
-                     "source": target.source, "removed": False, "created_at": _now()})
+        rows.append(
+            {
+                "name": name,
+                "version": version,
+                "rule": target.rule,
+                "description": target.description,
+                "source": target.source,
+                "removed": False,
+                "created_at": _now(),
+            }
+        )
         report.append({"name": name, "version": version, "action": "updated" if old else "created"})
     with store.transaction():
         _append(store, rows)
@@ -131,15 +154,27 @@ def remove_segment(store: Store, name: str, settings: TraitSettings | None = Non
     current = current_definitions(store)
     if name not in current:
         raise NotFoundError(f"no segment named {name!r}", hint="see `personae segments list`")
-    users = sorted(n for n, d in current.items() if n != name and name in check_rule(
-        d.rule, segments=set(all_definitions(store, s))).references)
+    users = sorted(
+        n
+        for n, d in current.items()
+        if n != name and name in check_rule(d.rule, segments=set(all_definitions(store, s))).references
+    )
     if users:
-        raise InputError(f"cannot remove {name!r}: used by {', '.join(users)}",
-                         hint="change or remove those segments first")
+        raise InputError(
+            f"cannot remove {name!r}: used by {', '.join(users)}",
+            hint="change or remove those segments first",
+        )
     version = current[name].version
     versions = [r["version"] for r in definition_versions(store, name)]
-    row = {"name": name, "version": max(versions) + 1, "rule": None, "description": None, "source": "cli",
-           "removed": True, "created_at": _now()}
+    row = {
+        "name": name,
+        "version": max(versions) + 1,
+        "rule": None,
+        "description": None,
+        "source": "cli",
+        "removed": True,
+        "created_at": _now(),
+    }
     with store.transaction():
         _append(store, [row])
     return {"name": name, "removed_version": version}
@@ -148,9 +183,17 @@ def remove_segment(store: Store, name: str, settings: TraitSettings | None = Non
 def _append(store: Store, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
-    schema = pa.schema([("name", pa.string()), ("version", pa.int32()), ("rule", pa.string()),
-                        ("description", pa.string()), ("source", pa.string()), ("removed", pa.bool_()),
-                        ("created_at", pa.timestamp("us"))])
+    schema = pa.schema(
+        [
+            ("name", pa.string()),
+            ("version", pa.int32()),
+            ("rule", pa.string()),
+            ("description", pa.string()),
+            ("source", pa.string()),
+            ("removed", pa.bool_()),
+            ("created_at", pa.timestamp("us")),
+        ]
+    )
     store.append(DEFINITIONS, pa.Table.from_pylist(rows, schema=schema))
 
 
@@ -161,8 +204,9 @@ def load_templates() -> list[SegmentDefinition]:
     return parse_definitions(text, "templates")
 
 
-def install_templates(store: Store, names: Sequence[str] | None = None,
-                      settings: TraitSettings | None = None) -> list[dict[str, Any]]:
+def install_templates(
+    store: Store, names: Sequence[str] | None = None, settings: TraitSettings | None = None
+) -> list[dict[str, Any]]:
     """Install templates by name (``None``: all), with the templates they refer to."""
     templates = {t.name: t for t in load_templates()}
     wanted = list(templates) if names is None else list(names)
@@ -171,8 +215,10 @@ def install_templates(store: Store, names: Sequence[str] | None = None,
         from personae.segments.check import suggest
 
         close = suggest(unknown[0], templates)
-        raise NotFoundError(f"no template named {unknown[0]!r}",
-                            hint=f"did you mean {close[0]!r}?" if close else "see `personae segments templates`")
+        raise NotFoundError(
+            f"no template named {unknown[0]!r}",
+            hint=f"did you mean {close[0]!r}?" if close else "see `personae segments templates`",
+        )
     existing = all_definitions(store, settings)
     chosen: dict[str, SegmentDefinition] = {}
 
@@ -186,6 +232,7 @@ def install_templates(store: Store, names: Sequence[str] | None = None,
 
     for n in wanted:
         take(n)
-    defs = [SegmentDefinition(d.name, d.rule, d.description, source=f"template:{d.name}")
-            for d in chosen.values()]
+    defs = [
+        SegmentDefinition(d.name, d.rule, d.description, source=f"template:{d.name}") for d in chosen.values()
+    ]
     return add_segments(store, defs, source="template", settings=settings)

@@ -1,0 +1,324 @@
+"""Property: batch (Ibis on DuckDB) and real time (pure Python) choose the same members.
+
+Random rules (numeric, string, list and boolean traits; events/orders/spend with random
+filters and windows; affinity; consent; and/or/not, between, in, null checks; references to
+earlier rules) are evaluated over random customer histories — with missing values, NaN,
+events after the as-of date and rows exactly on window boundaries — by both evaluators.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import ibis
+import pyarrow as pa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from personae.segments.batch import BatchSources, compile_segments
+from personae.segments.check import check_rule
+from personae.segments.realtime import CustomerState, ProfileEvaluator
+
+AS_OF = date(2025, 6, 30)
+MIDNIGHT = datetime(2025, 6, 30)
+
+NUMBERS = ["recency_days", "frequency", "monetary", "age", "p_alive"]
+STRINGS = {
+    "region": ["North", "South", "East"],
+    "gender": ["female", "male"],
+    "rfm_segment": ["Champions", "Lost", "At Risk"],
+}
+TAGS = ["outdoor", "fitness", "cooking"]
+EVENT_TYPES = ["add_to_cart", "product_view", "email_open"]
+CATEGORIES = ["shoes", "home", "toys"]
+CHANNELS = ["web", "app", "store"]
+WINDOWS = ["1d", "7d", "14d", "30d", "12w", "6m", "1y"]
+AFFINITY_VALUES = ["team:Lakers", "shoes", "eco"]
+
+TRAITS_SCHEMA = pa.schema(
+    [
+        ("customer_id", pa.string()),
+        ("recency_days", pa.int64()),
+        ("frequency", pa.int64()),
+        ("monetary", pa.float64()),
+        ("age", pa.int64()),
+        ("p_alive", pa.float64()),
+        ("region", pa.string()),
+        ("gender", pa.string()),
+        ("rfm_segment", pa.string()),
+        ("interests", pa.list_(pa.string())),
+        ("cart_abandoned", pa.bool_()),
+        ("consent_email", pa.bool_()),
+    ]
+)
+EVENTS_SCHEMA = pa.schema(
+    [
+        ("customer_id", pa.string()),
+        ("occurred_at", pa.timestamp("us")),
+        ("type", pa.string()),
+        ("category", pa.string()),
+        ("channel", pa.string()),
+        ("product_id", pa.string()),
+    ]
+)
+ORDERS_SCHEMA = pa.schema(
+    [
+        ("customer_id", pa.string()),
+        ("order_id", pa.string()),
+        ("ordered_at", pa.timestamp("us")),
+        ("channel", pa.string()),
+        ("store_id", pa.string()),
+        ("product_id", pa.string()),
+        ("category", pa.string()),
+        ("amount", pa.float64()),
+        ("returned", pa.bool_()),
+    ]
+)
+AFFINITY_SCHEMA = pa.schema(
+    [("customer_id", pa.string()), ("kind", pa.string()), ("value", pa.string()), ("strength", pa.float64())]
+)
+
+
+def maybe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(st.none(), strategy)
+
+
+quarters = st.integers(0, 800).map(lambda n: n / 4)  # exact in binary: sums agree exactly
+moments = st.builds(
+    lambda d, h: MIDNIGHT + timedelta(days=-d, hours=h), st.integers(-2, 400), st.sampled_from([0, 12, 23])
+)
+
+
+@st.composite
+def customer(draw: st.DrawFn, cid: str) -> dict[str, Any]:
+    traits = {
+        "customer_id": cid,
+        "recency_days": draw(maybe(st.integers(0, 400))),
+        "frequency": draw(maybe(st.integers(0, 10))),
+        "monetary": draw(maybe(quarters)),
+        "age": draw(maybe(st.integers(18, 80))),
+        "p_alive": draw(
+            st.one_of(st.none(), st.just(float("nan")), st.integers(0, 20).map(lambda n: n / 20))
+        ),
+        "region": draw(maybe(st.sampled_from(STRINGS["region"]))),
+        "gender": draw(maybe(st.sampled_from(STRINGS["gender"]))),
+        "rfm_segment": draw(maybe(st.sampled_from(STRINGS["rfm_segment"]))),
+        "interests": draw(maybe(st.lists(st.sampled_from(TAGS), max_size=3, unique=True))),
+        "cart_abandoned": draw(maybe(st.booleans())),
+        "consent_email": draw(maybe(st.booleans())),
+    }
+    events = draw(
+        st.lists(
+            st.fixed_dictionaries(
+                {
+                    "customer_id": st.just(cid),
+                    "occurred_at": moments,
+                    "type": st.sampled_from(EVENT_TYPES),
+                    "category": maybe(st.sampled_from(CATEGORIES)),
+                    "channel": maybe(st.sampled_from(CHANNELS)),
+                    "product_id": maybe(st.sampled_from(["P1", "P2"])),
+                }
+            ),
+            max_size=6,
+        )
+    )
+    orders = draw(
+        st.lists(
+            st.fixed_dictionaries(
+                {
+                    "customer_id": st.just(cid),
+                    "order_id": maybe(st.sampled_from(["O1", "O2", "O3"])),
+                    "ordered_at": moments,
+                    "channel": maybe(st.sampled_from(CHANNELS)),
+                    "store_id": maybe(st.sampled_from(["S1", "S2"])),
+                    "product_id": maybe(st.sampled_from(["P1", "P2"])),
+                    "category": maybe(st.sampled_from(CATEGORIES)),
+                    "amount": quarters,
+                    "returned": maybe(st.booleans()),
+                }
+            ),
+            max_size=6,
+        )
+    )
+    affinities = draw(
+        st.lists(
+            st.fixed_dictionaries(
+                {
+                    "customer_id": st.just(cid),
+                    "kind": st.sampled_from(["category", "brand", "tag"]),
+                    "value": st.sampled_from(AFFINITY_VALUES),
+                    "strength": st.integers(0, 20).map(lambda n: n / 20),
+                }
+            ),
+            max_size=3,
+        )
+    )
+    return {"traits": traits, "events": events, "orders": orders, "affinities": affinities}
+
+
+def q(value: str) -> str:
+    return f'"{value}"'
+
+
+def strings(options: list[str]) -> st.SearchStrategy[str]:
+    return st.lists(st.sampled_from(options), min_size=1, max_size=2, unique=True).map(
+        lambda vs: q(vs[0]) if len(vs) == 1 else "[" + ", ".join(map(q, vs)) + "]"
+    )
+
+
+def call(name: str) -> st.SearchStrategy[str]:
+    filters: dict[str, st.SearchStrategy[str]] = {
+        "category": strings(CATEGORIES),
+        "channel": strings(CHANNELS),
+    }
+    if name == "events":
+        filters["type"] = strings(EVENT_TYPES)
+        filters["product"] = strings(["P1", "P2"])
+    else:
+        filters["store"] = strings(["S1", "S2"])
+        filters["product"] = strings(["P1", "P2"])
+    filters["within"] = st.sampled_from(WINDOWS).map(q)
+    args = st.dictionaries(st.sampled_from(sorted(filters)), st.just(""), max_size=3).flatmap(
+        lambda keys: st.tuples(*[filters[k].map(lambda v, k=k: f"{k}={v}") for k in keys])
+    )
+    return args.map(lambda parts: f"{name}({', '.join(parts)})")
+
+
+OPS = st.sampled_from(["==", "!=", "<", "<=", ">", ">="])
+small = st.one_of(st.integers(0, 4), st.integers(0, 8).map(lambda n: n / 2))
+
+
+def atoms(references: list[str]) -> st.SearchStrategy[str]:
+    options = [
+        st.builds(
+            "{} {} {}".format,
+            st.sampled_from(NUMBERS),
+            OPS,
+            st.one_of(st.integers(0, 100), st.integers(0, 40).map(lambda n: n / 4)),
+        ),
+        st.builds(
+            "{} between {} and {}".format, st.sampled_from(NUMBERS), st.integers(0, 50), st.integers(0, 400)
+        ),
+        st.builds("{} in [{}, {}]".format, st.sampled_from(NUMBERS), st.integers(0, 10), st.integers(20, 60)),
+        st.builds(
+            "{} is {}null".format,
+            st.sampled_from([*NUMBERS, *STRINGS, "interests", "cart_abandoned"]),
+            st.sampled_from(["", "not "]),
+        ),
+        st.sampled_from(list(STRINGS)).flatmap(
+            lambda f: st.builds(
+                "{} {} {}".format,
+                st.just(f),
+                st.sampled_from(["==", "!="]),
+                st.sampled_from(STRINGS[f]).map(q),
+            )
+        ),
+        st.sampled_from(list(STRINGS)).flatmap(
+            lambda f: st.builds(
+                "{} {}in [{}]".format,
+                st.just(f),
+                st.sampled_from(["", "not "]),
+                st.lists(st.sampled_from(STRINGS[f]).map(q), min_size=1, max_size=3).map(", ".join),
+            )
+        ),
+        st.builds('"{}" {}in interests'.format, st.sampled_from(TAGS), st.sampled_from(["", "not "])),
+        st.builds(
+            "interests in [{}]".format,
+            st.lists(st.sampled_from(TAGS).map(q), min_size=1, max_size=2).map(", ".join),
+        ),
+        st.sampled_from(
+            [
+                "cart_abandoned",
+                "cart_abandoned == true",
+                "cart_abandoned != false",
+                'consent("email")',
+                'consent("sms")',
+            ]
+        ),
+        st.builds("{} {} {}".format, call("events"), OPS, small),
+        st.builds("{} {} {}".format, call("orders"), OPS, small),
+        st.builds("{} {} {}".format, call("spend"), OPS, st.integers(0, 80).map(lambda n: n * 2.5)),
+        st.builds(
+            'affinity("{}{}") {} {}'.format,
+            st.sampled_from(["", "tag:", "category:"]),
+            st.sampled_from(AFFINITY_VALUES),
+            OPS,
+            st.integers(0, 20).map(lambda n: n / 20),
+        ),
+    ]
+    if references:
+        options.append(st.sampled_from(references).map(lambda r: f'in_segment("{r}")'))
+    return st.one_of(*options)
+
+
+def rules(references: list[str]) -> st.SearchStrategy[str]:
+    return st.recursive(
+        atoms(references),
+        lambda inner: st.one_of(
+            st.builds("{} and {}".format, inner, inner),
+            st.builds("{} or {}".format, inner, inner),
+            inner.map(lambda r: f"not ({r})"),
+            inner.map(lambda r: f"({r})"),
+        ),
+        max_leaves=6,
+    )
+
+
+@st.composite
+def rule_sets(draw: st.DrawFn) -> list[str]:
+    texts: list[str] = []
+    for i in range(draw(st.integers(1, 4))):
+        texts.append(draw(rules([f"r{j}" for j in range(i)])))
+    return texts
+
+
+def tables(customers: list[dict[str, Any]]) -> dict[str, pa.Table]:
+    return {
+        "traits": pa.Table.from_pylist([c["traits"] for c in customers], schema=TRAITS_SCHEMA),
+        "events": pa.Table.from_pylist([e for c in customers for e in c["events"]], schema=EVENTS_SCHEMA),
+        "orders": pa.Table.from_pylist([o for c in customers for o in c["orders"]], schema=ORDERS_SCHEMA),
+        "affinities": pa.Table.from_pylist(
+            [a for c in customers for a in c["affinities"]], schema=AFFINITY_SCHEMA
+        ),
+    }
+
+
+CON = ibis.duckdb.connect()
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    texts=rule_sets(),
+    customers=st.integers(1, 6).flatmap(lambda n: st.tuples(*[customer(f"C{i}") for i in range(n)])),
+)
+def test_batch_and_real_time_agree(texts: list[str], customers: tuple[dict[str, Any], ...]) -> None:
+    library = {}
+    for i, text in enumerate(texts):
+        library[f"r{i}"] = check_rule(text, segments=set(library))
+    data = tables(list(customers))
+    for name, table in data.items():
+        CON.create_table(name, table, overwrite=True)
+    sources = BatchSources(
+        AS_OF, CON.table("traits"), CON.table("events"), CON.table("orders"), CON.table("affinities")
+    )
+    compiled = compile_segments(list(library), library, sources)
+    batch = CON.to_pyarrow(compiled.table).to_pylist()
+    batch_members = {
+        name: {row["customer_id"] for row in batch if row[col]} for name, col in compiled.columns.items()
+    }
+
+    evaluator = ProfileEvaluator(library)
+    real_members: dict[str, set[str]] = {name: set() for name in library}
+    for c in customers:
+        state = CustomerState.of(
+            c["traits"]["customer_id"],
+            c["traits"],
+            events=c["events"],
+            orders=c["orders"],
+            affinities=c["affinities"],
+        )
+        for name in evaluator.members(state, AS_OF):
+            real_members[name].add(state.customer_id)
+    for name, text in zip(library, texts, strict=True):
+        assert batch_members[name] == real_members[name], f"{name}: {text}"
