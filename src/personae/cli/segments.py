@@ -8,8 +8,8 @@ caret under the problem, and exits with code 2; nothing is stored.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import typer

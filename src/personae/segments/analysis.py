@@ -115,7 +115,9 @@ def migration_chart(report: dict[str, Any], names: Sequence[str], title: str) ->
         y=alt.Y("from:N", sort=order, title="from (earlier snapshot)"),
     )
     heat = base.mark_rect().encode(
-        color=alt.Color("share_of_from:Q", title="share of 'from'", scale=alt.Scale(scheme="blues")),
+        color=alt.Color(
+            "share_of_from:Q", title="share of 'from'", scale=alt.Scale(scheme="blues", domain=[0, 1])
+        ),
         tooltip=["from:N", "to:N", "customers:Q", alt.Tooltip("share_of_from:Q", format=".1%")],
     )
     text = base.mark_text(fontSize=10).encode(

@@ -3,7 +3,10 @@
 The query is the ``traits`` table left-joined with the per-customer aggregates the rules'
 function calls need, and one boolean column per segment. Every distinct function call of
 every rule is computed once, in one grouped pass per source table (events, orders,
-affinities), so fifty segments cost about as much as the most expensive one.
+affinities): a segment added to a build costs a filtered aggregate in a scan that runs anyway,
+not a scan of its own (benchmarks/bench_segments.py measures it). An order count that is only
+ever tested for "any" or "none" counts matching lines instead of distinct orders — the same
+truth value without a COUNT(DISTINCT).
 
 Values from rules never become SQL text: every string constant travels in a one-row Arrow
 table (an Ibis memtable) that the query cross-joins, and numbers, dates and booleans are

@@ -19,6 +19,7 @@ B top10 with 0.9, C rest with 0.1.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -115,11 +116,28 @@ def build_shop() -> object:
     return build
 
 
-@pytest.fixture
-def shop(tmp_path: Path) -> Iterator[Store]:
-    """The shop, ingested into a fresh database, traits not built yet."""
-    store = Store.open(tmp_path / "shop.duckdb")
-    load_shop(store, tmp_path)
+@pytest.fixture(scope="session")
+def build_shop_once() -> object:
+    """:func:`build`, for fixtures with a wider scope."""
+    return build
+
+
+@pytest.fixture(scope="session")
+def _shop_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Two database files made once per run: the shop ingested, and the shop built."""
+    folder = tmp_path_factory.mktemp("shop")
+    ingested, built = folder / "ingested.duckdb", folder / "built.duckdb"
+    with Store.open(ingested) as store:
+        load_shop(store, folder)
+    shutil.copy(ingested, built)
+    with Store.open(built) as store:
+        build(store)
+    return ingested, built
+
+
+def _open_copy(source: Path, target: Path) -> Iterator[Store]:
+    shutil.copy(source, target)
+    store = Store.open(target)
     try:
         yield store
     finally:
@@ -127,7 +145,12 @@ def shop(tmp_path: Path) -> Iterator[Store]:
 
 
 @pytest.fixture
-def built_shop(shop: Store) -> Store:
-    """The shop built as of 2025-06-30 (traits, affinities, segments)."""
-    build(shop)
-    return shop
+def shop(_shop_files: tuple[Path, Path], tmp_path: Path) -> Iterator[Store]:
+    """The shop, ingested into a fresh database (a copy), traits not built yet."""
+    yield from _open_copy(_shop_files[0], tmp_path / "shop.duckdb")
+
+
+@pytest.fixture
+def built_shop(_shop_files: tuple[Path, Path], tmp_path: Path) -> Iterator[Store]:
+    """The shop built as of 2025-06-30 (traits, affinities, segments), a fresh copy."""
+    yield from _open_copy(_shop_files[1], tmp_path / "built.duckdb")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -33,15 +35,36 @@ def rfm(store: Store) -> dict[str, str | None]:
     }
 
 
+@pytest.fixture(scope="module")
+def _two_builds_file(
+    _shop_files: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory, build_shop_once
+) -> tuple[Path, dict[str, str | None], dict[str, str | None]]:  # type: ignore[no-untyped-def]
+    path = tmp_path_factory.mktemp("two") / "two.duckdb"
+    shutil.copy(_shop_files[0], path)
+    with Store.open(path) as store:
+        install_templates(store, ["Cart abandoners", "Web-only shoppers", "Recent repeat buyers"])
+        first = build_shop_once(store, JUNE)
+        assert first["entered"] == first["exited"] == 0  # the first snapshot is the baseline
+        june = rfm(store)
+        second = build_shop_once(store, JULY)
+        assert second["entered"] > 0 and second["exited"] > 0
+        july = rfm(store)
+    return path, june, july
+
+
 @pytest.fixture
-def two_builds(shop: Store, build_shop) -> tuple[Store, dict[str, str | None], dict[str, str | None]]:  # type: ignore[no-untyped-def]
-    install_templates(shop, ["Cart abandoners", "Web-only shoppers", "Recent repeat buyers"])
-    first = build_shop(shop, JUNE)
-    assert first["entered"] == first["exited"] == 0  # the first snapshot is the baseline
-    june = rfm(shop)
-    second = build_shop(shop, JULY)
-    assert second["entered"] > 0 and second["exited"] > 0
-    return shop, june, rfm(shop)
+def two_builds(
+    _two_builds_file, tmp_path: Path
+) -> Iterator[tuple[Store, dict[str, str | None], dict[str, str | None]]]:  # type: ignore[no-untyped-def]
+    """The shop built as of 30 June, then as of 5 July (a fresh copy per test)."""
+    path, june, july = _two_builds_file
+    copy = tmp_path / "two.duckdb"
+    shutil.copy(path, copy)
+    store = Store.open(copy)
+    try:
+        yield store, june, july
+    finally:
+        store.close()
 
 
 def test_snapshots_are_dated(two_builds) -> None:  # type: ignore[no-untyped-def]
