@@ -1,0 +1,512 @@
+"""Clusters on the store: build, assign at every ``personae build``, show, evaluate, export, rename.
+
+Application layer over :mod:`personae.clusters`. One model is *active* at a time
+(``cluster_models.active``); its fitted state (the preprocessing and the centres) is stored
+as JSON, so every ``personae build`` assigns all customers — new ones too — with exactly
+the same transform, without refitting. Assignments become two trait columns, ``cluster`` and
+``cluster_name``, and every cluster a built-in segment ``cluster:NAME`` (rule
+``cluster == N``), so ``in_segment("cluster:…")`` works in rules in batch and real time, and
+the members are stored with the build's segment snapshot.
+
+Who is clustered: customers with at least one order (prospects have no behaviour to
+cluster on; they keep ``cluster`` unknown).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from personae import consent
+from personae.clusters.features import Feature, Preprocessor, needed_columns, select_features
+from personae.clusters.model import ClusterModel
+from personae.clusters.preferences import PreferenceProfile, preference_profile
+from personae.clusters.profiles import PROFILE_COLUMNS, ClusterProfile, profile_clusters
+from personae.clusters.quality import bootstrap_stability, davies_bouldin, recovery, silhouette
+from personae.errors import InputError, ModelError, NotFoundError
+from personae.store import Store
+from personae.traits.settings import TraitSettings
+
+MODELS, PROFILES, ASSIGNMENTS = "cluster_models", "cluster_profiles", "cluster_assignments"
+#: Customers the model is fitted on (all are assigned).
+DEFAULT_SAMPLE = 50_000
+SEGMENT_PREFIX = "cluster:"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _\-'.&/+()#]*$")
+Progress = Callable[[str, float], None]
+
+_MODEL_SCHEMA = pa.schema(
+    [
+        ("model_id", pa.string()),
+        ("built_at", pa.timestamp("us")),
+        ("as_of", pa.date32()),
+        ("k", pa.int32()),
+        ("seed", pa.int32()),
+        ("features", pa.string()),
+        ("customers", pa.int64()),
+        ("sample_size", pa.int64()),
+        ("silhouette", pa.float64()),
+        ("davies_bouldin", pa.float64()),
+        ("stability_ari", pa.float64()),
+        ("selection", pa.string()),
+        ("state", pa.string()),
+        ("active", pa.bool_()),
+    ]
+)
+_PROFILE_SCHEMA = pa.schema(
+    [
+        ("model_id", pa.string()),
+        ("cluster", pa.int32()),
+        ("name", pa.string()),
+        ("generated_name", pa.string()),
+        ("size", pa.int64()),
+        ("share", pa.float64()),
+        ("revenue_share", pa.float64()),
+        ("avg_clv", pa.float64()),
+        ("nps", pa.float64()),
+        ("distinguishing", pa.string()),
+    ]
+)
+
+
+# -- reading -------------------------------------------------------------------------------------
+def clustered_traits(store: Store, features: Sequence[Feature]) -> pd.DataFrame:
+    """The traits clustering reads, for every customer with an order who consented to
+    profiling, in a fixed order."""
+    if not store.has_table("traits"):
+        raise NotFoundError("no traits yet", hint="run `personae build` first")
+    t = store.table("traits")
+    wanted = [c for c in dict.fromkeys([*needed_columns(features), *PROFILE_COLUMNS]) if c in t.columns]
+    if "frequency" not in t.columns:
+        raise ModelError("the traits have no `frequency` column", hint="rebuild with `personae build`")
+    # clustering is profiling: only customers who consented to it (the consent gate)
+    t = consent.consented(t, ["profiling"])
+    t = t.filter(t.frequency > 0).select("customer_id", *wanted).order_by("customer_id")
+    df = store.execute(t)
+    return df.reset_index(drop=True)
+
+
+def active_model(store: Store) -> dict[str, Any] | None:
+    """The active model's row (``state`` etc. parsed), or ``None``."""
+    if not store.has_table(MODELS):
+        return None
+    m = store.table(MODELS)
+    rows = store.to_arrow(m.filter(m.active).order_by(m.built_at.desc()).limit(1)).to_pylist()
+    if not rows:
+        return None
+    row = rows[0]
+    for key in ("features", "selection", "state"):
+        row[key] = json.loads(row[key]) if row[key] else None
+    return row
+
+
+def _profiles(store: Store, model_id: str) -> list[dict[str, Any]]:
+    p = store.table(PROFILES)
+    rows = store.to_arrow(p.filter(p.model_id == model_id).order_by("cluster")).to_pylist()
+    for r in rows:
+        r["distinguishing"] = json.loads(r["distinguishing"] or "[]")
+    return rows
+
+
+def cluster_names(store: Store) -> dict[int, str]:
+    """Cluster number → name in the active model ({} when there is none)."""
+    if not store.has_table(PROFILES) or not store.has_table(MODELS):
+        return {}
+    m = store.table(MODELS)
+    p = store.table(PROFILES)
+    active = m.filter(m.active).select("model_id")
+    rows = store.to_arrow(p.semi_join(active, "model_id").select("cluster", "name")).to_pylist()
+    return {int(r["cluster"]): str(r["name"]) for r in rows}
+
+
+# -- fitting -------------------------------------------------------------------------------------
+def build_clusters(
+    store: Store,
+    *,
+    k: int | None = None,
+    features: str | Sequence[str] | None = None,
+    seed: int = 0,
+    sample_size: int = DEFAULT_SAMPLE,
+    resamples: int = 5,
+    settings: TraitSettings | None = None,
+    snapshot: bool = True,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Fit a model on a sample, assign every customer, profile and name the clusters, store it.
+
+    The new model becomes the active one; the previous models stay in ``cluster_models``
+    (inactive) with their profiles. With ``snapshot``, the segment snapshot of the traits'
+    as-of date is refreshed so the ``cluster:…`` segments are stored at once.
+    """
+    report = progress or (lambda step, fraction: None)
+    chosen = select_features(features)
+    report("reading traits", 0.0)
+    traits = clustered_traits(store, chosen)
+    n = len(traits)
+    if n < 10:
+        raise ModelError(
+            f"only {n} customers with orders: too few to cluster",
+            hint="ingest more orders, then `personae build`",
+        )
+    if sample_size < 10:
+        raise InputError(f"--sample must be at least 10, got {sample_size}")
+    rng = np.random.default_rng(seed)
+    idx = np.sort(rng.choice(n, min(sample_size, n), replace=False))
+    sample = traits.iloc[idx]
+    pre = Preprocessor(chosen).fit(sample)
+    xs = pre.transform(sample)
+    report("choosing k" if k is None else "fitting", 0.1)
+    model = ClusterModel(k=k, seed=seed).fit(xs)
+    assert model.k_ is not None
+    labels_s = model.predict(xs)
+    report("measuring quality", 0.6)
+    sil, dbi = silhouette(xs, labels_s, seed), davies_bouldin(xs, labels_s)
+    stability = bootstrap_stability(xs, labels_s, model.k_, seed=seed, resamples=resamples)
+    report("assigning every customer", 0.8)
+    labels = model.predict(pre.transform(traits))
+    profiles = profile_clusters(chosen, traits, labels)
+    as_of = _traits_as_of(store)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    model_id = f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    row = {
+        "model_id": model_id,
+        "built_at": now,
+        "as_of": as_of,
+        "k": model.k_,
+        "seed": seed,
+        "features": json.dumps([f.name for f in chosen]),
+        "customers": n,
+        "sample_size": len(idx),
+        "silhouette": _finite(sil),
+        "davies_bouldin": _finite(dbi),
+        "stability_ari": _finite(stability.mean),
+        "selection": json.dumps(model.selection_),
+        "state": json.dumps({"preprocessor": pre.to_dict(), "model": model.to_dict()}),
+        "active": True,
+    }
+    report("storing", 0.9)
+    with store.transaction():
+        previous = store.to_arrow(store.table(MODELS)).to_pylist()
+        store.delete_where_in(MODELS, "model_id", [r["model_id"] for r in previous])
+        store.append(
+            MODELS, pa.Table.from_pylist([*({**r, "active": False} for r in previous), row], _MODEL_SCHEMA)
+        )
+        store.append(PROFILES, _profile_table(model_id, profiles))
+        _write_assignments(store, model_id, traits["customer_id"], labels, as_of)
+        add_cluster_traits(store)
+    if snapshot:
+        _refresh_snapshot(store, settings)
+    report("done", 1.0)
+    return {
+        "model_id": model_id,
+        "k": model.k_,
+        "customers": n,
+        "sample_size": len(idx),
+        "features": [f.name for f in chosen],
+        "seed": seed,
+        "silhouette": _round(sil),
+        "davies_bouldin": _round(dbi),
+        "stability_ari": _round(stability.mean),
+        "stability_ari_min": _round(stability.minimum),
+        "k_selection": model.selection_,
+        "clusters": [_profile_json(p.as_dict()) for p in profiles],
+    }
+
+
+def assign_clusters(store: Store, as_of: date | None = None) -> dict[str, Any]:
+    """The ``clusters`` step of ``personae build``: assign everyone with the active model.
+
+    Names are kept (generated or renamed); sizes, revenue, CLV and NPS are recomputed.
+    """
+    active = active_model(store)
+    if active is None:
+        return {"skipped": "no cluster model (run `personae clusters build`)"}
+    pre = Preprocessor.from_dict(active["state"]["preprocessor"])
+    model = ClusterModel.from_dict(active["state"]["model"])
+    traits = clustered_traits(store, pre.features)
+    if traits.empty:
+        return {"skipped": "no customers with orders"}
+    labels = model.predict(pre.transform(traits))
+    model_id = active["model_id"]
+    old = {r["cluster"]: r for r in _profiles(store, model_id)}
+    profiles = profile_clusters(pre.features, traits, labels, names={c: r["name"] for c, r in old.items()})
+    for p in profiles:  # keep the generated name of the fit: a rename is relative to it
+        if p.cluster in old:
+            p.generated_name = old[p.cluster]["generated_name"]
+    # clusters that lost every member still exist (and keep their names)
+    missing = [r for c, r in old.items() if c not in {p.cluster for p in profiles}]
+    with store.transaction():
+        store.delete_where_in(PROFILES, "model_id", [model_id])
+        store.append(PROFILES, _profile_table(model_id, profiles))
+        if missing:
+            store.append(PROFILES, _profile_table(model_id, [_empty_profile(r) for r in missing]))
+        _write_assignments(store, model_id, traits["customer_id"], labels, as_of or _traits_as_of(store))
+        add_cluster_traits(store)
+    return {"clusters": int(active["k"]), "customers": len(traits)}
+
+
+def _write_assignments(
+    store: Store, model_id: str, ids: pd.Series, labels: np.ndarray, as_of: date | None
+) -> None:
+    existing = store.to_arrow(store.table(ASSIGNMENTS).select("model_id").distinct()).column(0)
+    store.delete_where_in(ASSIGNMENTS, "model_id", existing)
+    days = np.full(len(ids), -1 if as_of is None else (as_of - date(1970, 1, 1)).days, dtype=np.int32)
+    table = pa.table(
+        {
+            "model_id": pa.array([model_id] * len(ids), pa.string()),
+            "customer_id": pa.array(ids.astype(str).tolist(), pa.string()),
+            "cluster": pa.array(labels.astype(np.int32)),
+            "as_of": pa.array(days).cast(pa.date32()) if as_of else pa.nulls(len(ids), pa.date32()),
+        }
+    )
+    store.append(ASSIGNMENTS, table)
+
+
+def add_cluster_traits(store: Store) -> None:
+    """(Re)write the ``cluster`` and ``cluster_name`` trait columns from the assignments."""
+    t = store.table("traits")
+    base = t.drop(*[c for c in ("cluster", "cluster_name") if c in t.columns])
+    a = store.table(ASSIGNMENTS)
+    p = store.table(PROFILES)
+    named = a.join(p, [a.model_id == p.model_id, a.cluster == p.cluster]).select(
+        customer_id=a.customer_id, cluster=a.cluster, cluster_name=p.name
+    )
+    joined = base.left_join(named, "customer_id")
+    store.replace("traits", joined.drop(*[c for c in joined.columns if c.endswith("_right")]))
+
+
+def _refresh_snapshot(store: Store, settings: TraitSettings | None) -> None:
+    """Re-evaluate the segments at the traits' as-of date (lazy import: segments read us)."""
+    as_of = _traits_as_of(store)
+    if as_of is None:
+        return
+    from personae.segments.run import evaluate_segments
+
+    evaluate_segments(store, as_of, settings)
+
+
+def _traits_as_of(store: Store) -> date | None:
+    t = store.table("traits")
+    if "as_of" not in t.columns:
+        return None
+    v = store.execute(t.as_of.max())
+    return None if v is None or pd.isna(v) else pd.Timestamp(v).date()
+
+
+# -- reading for people ----------------------------------------------------------------------------
+def require_model(store: Store) -> dict[str, Any]:
+    active = active_model(store)
+    if active is None:
+        raise NotFoundError("no cluster model yet", hint="run `personae clusters build`")
+    return active
+
+
+def cluster_summary(store: Store) -> dict[str, Any]:
+    """The active model and its cluster profiles (what ``clusters show`` and the report print)."""
+    m = require_model(store)
+    return {
+        "model_id": m["model_id"],
+        "built_at": m["built_at"].isoformat(sep=" ", timespec="seconds"),
+        "as_of": m["as_of"].isoformat() if m["as_of"] else None,
+        "k": m["k"],
+        "seed": m["seed"],
+        "features": m["features"],
+        "customers": m["customers"],
+        "sample_size": m["sample_size"],
+        "silhouette": _round(m["silhouette"]),
+        "davies_bouldin": _round(m["davies_bouldin"]),
+        "stability_ari": _round(m["stability_ari"]),
+        "k_selection": m["selection"],
+        "clusters": [_profile_json(p) for p in _profiles(store, m["model_id"])],
+    }
+
+
+def cluster_members(store: Store) -> pa.Table:
+    """``customer_id, cluster, cluster_name`` for every clustered customer (by id)."""
+    m = require_model(store)
+    a = store.table(ASSIGNMENTS)
+    p = store.table(PROFILES)
+    p = p.filter(p.model_id == m["model_id"])
+    j = a.filter(a.model_id == m["model_id"]).join(p, "cluster")
+    return store.to_arrow(j.select(j.customer_id, j.cluster, cluster_name=j.name).order_by(["customer_id"]))
+
+
+def evaluate_truth(store: Store, truth_file: Path) -> dict[str, Any]:
+    """Adjusted Rand index and confusion table of the clusters against a truth file.
+
+    The file is CSV with ``customer_id`` and one label column (``group`` in the generator's
+    ``truth.csv``; otherwise the first other column). Its ids are mapped through identity
+    resolution, so profiles merged into one customer are compared under the unified id.
+    """
+    if not truth_file.is_file():
+        raise InputError(f"--truth {truth_file}: no such file")
+    try:
+        truth = pd.read_csv(truth_file, dtype=str)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"--truth {truth_file}: not a readable CSV file ({exc})") from None
+    if "customer_id" not in truth.columns or len(truth.columns) < 2:
+        raise InputError(
+            f"--truth {truth_file}: needs a customer_id column and a label column",
+            hint="e.g. the generator's truth.csv: customer_id,group",
+        )
+    label = "group" if "group" in truth.columns else next(c for c in truth.columns if c != "customer_id")
+    truth = truth.dropna(subset=["customer_id", label])
+    resolved = _resolve_ids(store, truth["customer_id"])
+    truth = truth.assign(customer_id=resolved).drop_duplicates("customer_id")
+    members = cluster_members(store).to_pandas()
+    result = recovery(
+        truth.set_index("customer_id")[label],
+        members.set_index("customer_id")["cluster_name"],
+    )
+    confusion = result.confusion
+    return {
+        "ari": round(result.ari, 4),
+        "purity": round(result.purity, 4),
+        "matched": result.matched,
+        "truth_rows": len(truth),
+        "label": label,
+        "confusion": {
+            str(g): {str(c): int(confusion.loc[g, c]) for c in confusion.columns} for g in confusion.index
+        },
+    }
+
+
+def _resolve_ids(store: Store, ids: pd.Series) -> pd.Series:
+    """Source customer ids → unified ids (ids identity resolution does not know stay as they are)."""
+    m = store.table("identity_map")
+    m = m.filter(m.identifier.startswith("customer_id:"))
+    mapping = store.execute(m.select(source=m.identifier.substr(len("customer_id:")), unified=m.customer_id))
+    lookup = dict(zip(mapping["source"], mapping["unified"], strict=False))
+    return ids.map(lambda i: lookup.get(i, i))
+
+
+def rename_cluster(
+    store: Store, cluster: str, new_name: str, settings: TraitSettings | None = None
+) -> dict[str, Any]:
+    """Rename a cluster of the active model (given by number or current name)."""
+    m = require_model(store)
+    profiles = _profiles(store, m["model_id"])
+    target = _find_cluster(profiles, cluster)
+    name = new_name.strip()
+    if not name or len(name) > 70 or not _NAME.match(name):
+        raise InputError(
+            f"cluster name {new_name!r}: use 1–70 letters, digits, spaces and _ - ' . & / + ( ) #",
+            hint='e.g. "Weekend family shoppers"',
+        )
+    clash = [p for p in profiles if p["name"].lower() == name.lower() and p["cluster"] != target["cluster"]]
+    if clash:
+        raise InputError(f"cluster {clash[0]['cluster']} is already called {clash[0]['name']!r}")
+    old = target["name"]
+    for p in profiles:
+        if p["cluster"] == target["cluster"]:
+            p["name"] = name
+    with store.transaction():
+        store.delete_where_in(PROFILES, "model_id", [m["model_id"]])
+        store.append(PROFILES, _rows_table(m["model_id"], profiles))
+        if store.has_table("traits"):
+            add_cluster_traits(store)
+    if store.has_table("traits"):
+        _refresh_snapshot(store, settings)
+    return {"cluster": target["cluster"], "old_name": old, "name": name, "segment": SEGMENT_PREFIX + name}
+
+
+def _find_cluster(profiles: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    key = key.strip()
+    for p in profiles:
+        if key == str(p["cluster"]) or key.lower() == p["name"].lower() or key == SEGMENT_PREFIX + p["name"]:
+            return p
+    names = ", ".join(f"{p['cluster']} ({p['name']})" for p in profiles)
+    raise NotFoundError(f"no cluster {key!r}", hint=f"clusters: {names}")
+
+
+def write_map(store: Store, out: Path, *, seed: int = 0) -> dict[str, Any]:
+    """Save the 2-D map (PCA) of customers coloured by cluster to ``out`` (.png, .svg, .html)."""
+    from personae.clusters.projection import map_chart
+
+    if out.suffix.lower() not in (".png", ".svg", ".html", ".json", ".pdf"):
+        raise InputError(f"cannot write a map to {out.name}", hint="use a .png, .svg or .html path")
+    m = require_model(store)
+    pre = Preprocessor.from_dict(m["state"]["preprocessor"])
+    model = ClusterModel.from_dict(m["state"]["model"])
+    traits = clustered_traits(store, pre.features)
+    rng = np.random.default_rng(seed)
+    idx = np.sort(rng.choice(len(traits), min(len(traits), 20_000), replace=False))
+    x = pre.transform(traits.iloc[idx])
+    labels = model.predict(x)
+    chart = map_chart(
+        x, labels, cluster_names(store), seed=seed, title=f"customers by cluster (model {m['model_id']})"
+    )
+    chart.save(str(out))
+    return {"map": str(out), "points": int(min(len(idx), 5000))}
+
+
+# -- micro-segments ------------------------------------------------------------------------------
+def customer_preferences(store: Store, customer_id: str) -> PreferenceProfile:
+    """One customer's preference profile from the ``affinities`` table (for personalization)."""
+    if not store.has_table("affinities"):
+        raise NotFoundError("no affinities yet", hint="run `personae build` first")
+    a = store.table("affinities")
+    rows = store.to_arrow(a.filter(a.customer_id == customer_id)).to_pylist()
+    if not rows:
+        t = store.table("traits") if store.has_table("traits") else None
+        known = t is not None and store.execute(t.filter(t.customer_id == customer_id).count()) > 0
+        if not known:
+            raise NotFoundError(f"no customer {customer_id!r}", hint="use a unified customer id")
+    return preference_profile(rows, customer_id)
+
+
+# -- helpers -------------------------------------------------------------------------------------
+def _profile_table(model_id: str, profiles: Sequence[ClusterProfile]) -> pa.Table:
+    return _rows_table(model_id, [p.as_dict() for p in profiles])
+
+
+def _rows_table(model_id: str, rows: Sequence[dict[str, Any]]) -> pa.Table:
+    return pa.Table.from_pylist(
+        [
+            {
+                "model_id": model_id,
+                **{k: r[k] for k in ("cluster", "name", "generated_name", "size", "share", "revenue_share")},
+                "avg_clv": r["avg_clv"],
+                "nps": r["nps"],
+                "distinguishing": json.dumps(r["distinguishing"]),
+            }
+            for r in rows
+        ],
+        _PROFILE_SCHEMA,
+    )
+
+
+def _empty_profile(row: dict[str, Any]) -> ClusterProfile:
+    return ClusterProfile(row["cluster"], row["name"], row["generated_name"], 0, 0.0, 0.0, None, None, [])
+
+
+def _profile_json(p: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "cluster": p["cluster"],
+        "name": p["name"],
+        "segment": SEGMENT_PREFIX + p["name"],
+        "generated_name": p["generated_name"],
+        "size": p["size"],
+        "share": p["share"],
+        "revenue_share": p["revenue_share"],
+        "avg_clv": _round(p["avg_clv"]),
+        "nps": p["nps"],
+        "distinguishing": p["distinguishing"],
+    }
+
+
+def _finite(v: float | None) -> float | None:
+    return None if v is None or not np.isfinite(v) else float(v)
+
+
+def _round(v: float | None, digits: int = 4) -> float | None:
+    f = _finite(v)
+    return None if f is None else round(f, digits)

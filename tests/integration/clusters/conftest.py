@@ -1,0 +1,55 @@
+"""A generated shop (1,500 customers, seed 3), built and clustered once per run; copies per test."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from personae import build_steps
+from personae.clustering import build_clusters
+from personae.config import load_settings
+from personae.generate import generate_dataset
+from personae.ingest import ingest_file
+from personae.segments.run import evaluate_segments
+from personae.store import Store
+
+KINDS = ("stores", "products", "customers", "consents", "orders", "events", "surveys")
+
+
+def build(store: Store) -> None:
+    """The build steps these tests need (traits, CLV, segments)."""
+    s = load_settings()
+    as_of = build_steps.last_data_date(store)
+    build_steps.build_affinities(store, as_of, s.traits)
+    build_steps.build_clv(store, as_of, s.clv)
+    build_steps.build_traits(store, as_of, s.traits)
+    evaluate_segments(store, as_of, s.traits)
+
+
+@pytest.fixture(scope="session")
+def clustered_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    folder = tmp_path_factory.mktemp("clusters")
+    files = generate_dataset(1500, 3, folder / "data")
+    db = folder / "clustered.duckdb"
+    with Store.open(db) as store:
+        for kind in KINDS:
+            ingest_file(store, kind, files[kind])
+        build(store)
+        result = build_clusters(store, k=6, seed=0, resamples=2)
+    return {"db": db, "truth": files["truth"], "result": result}
+
+
+@pytest.fixture
+def clustered(clustered_files: dict[str, Any], tmp_path: Path) -> Iterator[Store]:
+    """A fresh copy of the clustered shop."""
+    target = tmp_path / "copy.duckdb"
+    shutil.copy(clustered_files["db"], target)
+    store = Store.open(target)
+    try:
+        yield store
+    finally:
+        store.close()

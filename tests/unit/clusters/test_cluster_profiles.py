@@ -1,0 +1,81 @@
+"""Cluster profiles: effect sizes, NPS, revenue share and generated names."""
+
+from __future__ import annotations
+
+import doctest
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from personae.clusters import naming
+from personae.clusters.features import select_features
+from personae.clusters.naming import name_from
+from personae.clusters.profiles import effect_sizes, nps_score, profile_clusters
+
+
+def shop() -> tuple[pd.DataFrame, np.ndarray]:
+    df = pd.DataFrame(
+        {
+            "recency_days": [400, 500, 450, 10, 20, 15],
+            "frequency": [1, 1, 1, 10, 12, 8],
+            "monetary": [50.0, 30.0, 20.0, 300.0, 400.0, 200.0],
+            "clv_12m": [1.0, 2.0, np.nan, 100.0, 200.0, 300.0],
+            "latest_nps": [2, np.nan, 6, 10, 9, 7],
+            "region": ["North", "North", "South", "South", "South", "South"],
+        }
+    )
+    return df, np.array([0, 0, 0, 1, 1, 1])
+
+
+def test_effect_size_is_cohens_d_on_the_clustering_scale() -> None:
+    df, labels = shop()
+    effects = effect_sizes(select_features("recency"), df, labels)
+    a, b = np.log1p([400, 500, 450]), np.log1p([10, 20, 15])
+    pooled = np.sqrt((2 * a.var(ddof=1) + 2 * b.var(ddof=1)) / 4)
+    (e,) = effects[0]
+    assert e.effect == pytest.approx((a.mean() - b.mean()) / pooled, abs=1e-3)
+    assert e.mean_in == pytest.approx(450.0) and e.mean_out == pytest.approx(15.0)
+    assert effects[1][0].effect == pytest.approx(-e.effect, abs=1e-3)
+
+
+def test_levels_use_cohens_h() -> None:
+    df, labels = shop()
+    effects = {e.column: e for e in effect_sizes(select_features("region"), df, labels)[0]}
+    h = 2 * np.arcsin(np.sqrt(2 / 3)) - 2 * np.arcsin(0.0)
+    assert effects["region=North"].effect == pytest.approx(h, abs=1e-3)
+
+
+def test_nps() -> None:
+    assert nps_score(pd.Series([10, 9, 8, 3, np.nan])) == pytest.approx(25.0)
+    assert nps_score(pd.Series([np.nan])) is None
+
+
+def test_profiles() -> None:
+    df, labels = shop()
+    profiles = profile_clusters(select_features("recency,frequency,monetary"), df, labels, names={1: "Best"})
+    p0, p1 = profiles
+    assert (p0.size, p1.size) == (3, 3)
+    assert p0.revenue_share == pytest.approx(100 / 1000)
+    assert p0.avg_clv == pytest.approx(1.5)  # unknown CLV left out
+    assert p0.nps == pytest.approx(-100 * 2 / 2)  # two answers, both detractors
+    assert p1.nps == 66.7  # 2 promoters of 3 answers, rounded to 0.1
+    assert p1.name == "Best" and p1.generated_name != "Best"
+    assert p0.generated_name.startswith("Lapsed") or "one-time" in p0.generated_name.lower()
+    assert p0.generated_name != p1.generated_name
+
+
+def test_names() -> None:
+    assert doctest.testmod(naming).failed == 0
+    effects = [("frequency", "frequency", 2.0), ("region=North", "region", 0.9), ("gender=f", "gender", 3.0)]
+    assert name_from(effects) == "Frequent North customers"
+    assert name_from([("recency", "recency", 0.1)]) == "Typical customers"
+    assert name_from([("recency", "recency", 0.1)], taken=["Typical customers"]) == "Typical customers #2"
+    taken = ["Lapsed frequent high-spending customers"]
+    four = [
+        ("recency", "recency", 3.0),
+        ("frequency", "frequency", 2.0),
+        ("monetary", "monetary", 1.0),
+        ("aov", "aov", 0.7),
+    ]
+    assert name_from(four, taken) == "Lapsed frequent high-spending big-basket customers"
