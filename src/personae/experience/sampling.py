@@ -1,0 +1,153 @@
+"""Stratified random survey samples: how many to ask per segment, and whom.
+
+Sizes follow Cochran: ``n0 = z² · V / e²`` for a margin of error ``e`` at the chosen
+confidence, with ``V`` the worst-case variance of what will be estimated (0.25 for a share
+such as CSAT or the promoter share, p = ½; 1 for NPS on the −1…1 scale, half promoters and
+half detractors), then the finite population correction ``n = n0 / (1 + (n0 − 1) / N)``.
+
+Strata are the segments asked for. A customer in several of them belongs to the **first one
+listed**, so strata are disjoint (a stratified design needs that; otherwise a person could be
+drawn twice and the weights would be wrong). Two allocations:
+
+* ``segment`` (default): every stratum is sized for its own margin — what a per-segment
+  report needs, since each segment's figure must be precise enough to compare;
+* ``proportional``: one size for the union of the segments, split in proportion to stratum
+  sizes (largest remainders, so the parts add up exactly) — for a precise overall figure.
+
+Within a stratum the draw is simple random sampling without replacement from the *eligible*
+customers (consent for the channel, not surveyed recently — decided by the caller), in a fixed
+id order with a generator seeded by ``(seed, stratum index)``, so the same seed and data give
+the same sample. The design weight of a sampled customer is ``N_h / n_h``: stratum population
+over contacts drawn there, so weighted results speak for the whole stratum. When fewer
+customers are eligible than needed, everyone eligible is drawn and the stratum is flagged
+``short`` — the margin will not be met there.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+Allocation = Literal["segment", "proportional"]
+#: Worst-case variance of the estimate the sample is sized for.
+VARIANCE = {"proportion": 0.25, "nps": 1.0}
+
+
+def sample_size(population: int, margin: float, confidence: float, variance: float = 0.25) -> int:
+    """Respondents needed for ``±margin`` at ``confidence`` in a population of ``population``."""
+    if not 0 < margin < 1:
+        raise ValueError("margin must be between 0 and 1 (e.g. 0.05 for ±5 points)")
+    if not 0 < confidence < 1:
+        raise ValueError("confidence must be between 0 and 1 (e.g. 0.95)")
+    if population <= 0:
+        return 0
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    n0 = z**2 * variance / margin**2
+    n = n0 / (1 + (n0 - 1) / population)
+    # the float error of n0 must not add a respondent: 277.99999999 is 278, 278.0000001 is 278
+    return min(population, math.ceil(round(n, 9)))
+
+
+def assign_strata(memberships: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
+    """``customer_id, stratum``: each customer in the first of ``order`` they belong to."""
+    rank = {name: i for i, name in enumerate(order)}
+    m = memberships[memberships["segment"].isin(rank)].copy()
+    m["_rank"] = m["segment"].map(rank)
+    m = m.sort_values(["customer_id", "_rank"], kind="mergesort").drop_duplicates("customer_id")
+    return m.rename(columns={"segment": "stratum"})[["customer_id", "stratum"]].reset_index(drop=True)
+
+
+def allocate(
+    populations: Mapping[str, int],
+    margin: float,
+    confidence: float,
+    *,
+    allocation: Allocation = "segment",
+    variance: float = 0.25,
+) -> dict[str, int]:
+    """Respondents wanted per stratum (before any cap by the eligible customers)."""
+    if allocation == "segment":
+        return {h: sample_size(n, margin, confidence, variance) for h, n in populations.items()}
+    if allocation != "proportional":
+        raise ValueError(f"unknown allocation {allocation!r} (segment or proportional)")
+    total_pop = sum(populations.values())
+    total = sample_size(total_pop, margin, confidence, variance)
+    if total_pop == 0:
+        return dict.fromkeys(populations, 0)
+    exact = {h: total * n / total_pop for h, n in populations.items()}
+    out = {h: math.floor(x) for h, x in exact.items()}
+    leftover = total - sum(out.values())
+    for h in sorted(exact, key=lambda k: (-(exact[k] - out[k]), list(populations).index(k)))[:leftover]:
+        out[h] += 1
+    return out
+
+
+@dataclass(frozen=True)
+class StratumPlan:
+    """What was drawn in one stratum and why."""
+
+    stratum: str
+    population: int
+    eligible: int
+    wanted: int
+    contacts: int
+    weight: float | None
+    short: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SurveySample:
+    plan: list[StratumPlan]
+    sample: pd.DataFrame  # customer_id, stratum, weight
+
+
+def draw_sample(
+    frame: pd.DataFrame,
+    order: Sequence[str],
+    margin: float,
+    confidence: float,
+    *,
+    allocation: Allocation = "segment",
+    variance: float = 0.25,
+    response_rate: float = 1.0,
+    seed: int = 0,
+) -> SurveySample:
+    """Draw the stratified sample.
+
+    Args:
+        frame: ``customer_id, stratum, eligible`` — every member of every stratum (one row per
+            customer, see :func:`assign_strata`), ``eligible`` saying who may be contacted.
+        order: the strata, in the order to report (and to seed) them.
+        response_rate: expected share who answer; contacts = wanted / rate, so the number of
+            *answers* meets the margin.
+    """
+    if not 0 < response_rate <= 1:
+        raise ValueError("response rate must be in (0, 1]")
+    pops = {h: int((frame["stratum"] == h).sum()) for h in order}
+    wanted = allocate(pops, margin, confidence, allocation=allocation, variance=variance)
+    plans, parts = [], []
+    for i, h in enumerate(order):
+        ids = np.sort(
+            frame.loc[(frame["stratum"] == h) & frame["eligible"], "customer_id"].to_numpy(dtype=str)
+        )
+        need = min(pops[h], math.ceil(round(wanted[h] / response_rate, 9)))
+        take = min(need, len(ids))
+        chosen = np.random.default_rng([seed, i]).choice(ids, size=take, replace=False) if take else ids[:0]
+        weight = pops[h] / take if take else None
+        plans.append(StratumPlan(h, pops[h], len(ids), wanted[h], take, weight, take < need))
+        parts.append(pd.DataFrame({"customer_id": np.sort(chosen), "stratum": h, "weight": weight}))
+    sample = (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame(columns=["customer_id", "stratum", "weight"])
+    )
+    return SurveySample(plans, sample)

@@ -1,0 +1,191 @@
+"""Experience use cases on a real store built from the synthetic generator (small).
+
+Each figure is recomputed here by a second route (plain pandas over the traits, scipy) so a
+wrong join, a missing consent filter or a wrong grouping would show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from personae import experience_service as svc
+from personae.config import load_settings
+from personae.errors import InputError, NotFoundError
+from personae.experience.metrics import nps
+from personae.generate import generate_dataset
+from personae.ingest import ingest_file
+from personae.pipeline import run_build
+from personae.segments.definitions import SegmentDefinition
+from personae.segments.run import preview
+from personae.segments.service import add_segments
+from personae.store import Store
+
+KINDS = ("stores", "products", "customers", "orders", "events", "surveys", "consents")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    root = tmp_path_factory.mktemp("experience")
+    files = generate_dataset(800, seed=11, out_dir=root / "data")
+    store = Store.open(root / "p.duckdb")
+    for kind in KINDS:
+        ingest_file(store, kind, Path(files[kind]))
+    run_build(store, quiet=True)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def traits(built: Store) -> pd.DataFrame:
+    return built.execute(built.table("traits"))
+
+
+def _members(built: Store, name: str) -> set[str]:
+    m, _ = svc.segment_members(built, [name])
+    return set(m["customer_id"])
+
+
+def test_build_adds_detractor_risk_within_consent(built: Store, traits: pd.DataFrame) -> None:
+    assert {"detractor_risk", "predicted_nps_category"} <= set(traits.columns)
+    scored = traits["detractor_risk"].notna()
+    assert scored.any()
+    assert traits.loc[scored, "detractor_risk"].between(0, 1).all()
+    # only customers who consented to profiling are scored
+    assert not (scored & ~traits["consent_profiling"].astype(bool)).any()
+    assert (scored == traits["consent_profiling"].astype(bool)).all()
+    summary = svc.detractor_summary(built)
+    h = summary["holdout"]
+    assert h["n_train"] + h["n_test"] == summary["answerers"]
+    labelled = traits["nps_category"].notna() & traits["consent_analytics"].astype(bool)
+    assert summary["answerers"] == int(labelled.sum())
+    assert h["auc"] > 0.6 and h["brier"] < h["brier_baseline"]
+    assert summary["drivers"] and all("nps" not in d["feature"] for d in summary["drivers"])
+
+
+def test_detractor_risk_is_usable_in_rules(built: Store, traits: pd.DataFrame) -> None:
+    add_segments(built, [SegmentDefinition("Likely detractors", "detractor_risk >= 0.5")], source="test")
+    counts = preview(built, ["Likely detractors"])
+    assert counts == {"Likely detractors": int((traits["detractor_risk"] >= 0.5).sum())}
+
+
+def test_report_by_segment_matches_a_recount(built: Store, traits: pd.DataFrame) -> None:
+    names = ["Champions", "lifecycle:lapsed"]
+    data = svc.experience_report(built, segments=names)
+    assert [g["segment"] for g in data["groups"]] == names
+    consenting = traits[traits["consent_analytics"].astype(bool)].set_index("customer_id")
+    for g in data["groups"]:
+        ids = _members(built, g["segment"]) & set(consenting.index)
+        expected = nps(consenting.loc[sorted(ids), "latest_nps"].to_numpy(dtype=float))
+        assert g["nps_n"] == expected.n
+        assert g["nps"] == pytest.approx(expected.score)
+        assert g["nps_ci"] == pytest.approx(list(expected.ci))
+        assert -100 <= g["nps"] <= 100
+        csat = consenting.loc[sorted(ids), "latest_csat"].dropna()
+        assert g["csat"] == pytest.approx(100 * (csat >= 4).mean())
+    assert data["groups"][0]["nps"] > data["groups"][1]["nps"]  # the generator's loyal vs lapsed
+
+
+def test_report_counts_only_customers_with_analytics_consent(built: Store, traits: pd.DataFrame) -> None:
+    data = svc.experience_report(built, by="touchpoint")
+    answered = traits["survey_answers"] > 0
+    assert data["overall"]["n"] == int((answered & traits["consent_analytics"].astype(bool)).sum())
+    assert data["overall"]["n"] < int(answered.sum())  # the generator has refusals
+    assert {g["touchpoint"] for g in data["groups"]} <= {
+        "checkout",
+        "delivery",
+        "support",
+        "store",
+        "app",
+        "website",
+    }
+    months = svc.experience_report(built, by="month")["groups"]
+    assert [g["month"] for g in months] == sorted(g["month"] for g in months)
+
+
+def test_report_errors(built: Store) -> None:
+    with pytest.raises(NotFoundError, match="did you mean 'Champions'"):
+        svc.experience_report(built, segments=["Champion"])
+    with pytest.raises(InputError):
+        svc.experience_report(built, by="colour")
+
+
+def test_survey_sample_respects_consent_and_recent_surveys(built: Store, traits: pd.DataFrame) -> None:
+    names = ["Champions", "lifecycle:lapsed"]
+    plan, a = svc.draw_survey_sample(built, names, margin=0.1, confidence=0.95, seed=3, record=False)
+    _, b = svc.draw_survey_sample(built, names, margin=0.1, confidence=0.95, seed=3, record=False)
+    pd.testing.assert_frame_equal(a, b)  # reproducible
+    t = traits.set_index("customer_id")
+    chosen = t.loc[a["customer_id"]]
+    assert chosen["consent_email"].astype(bool).all()
+    assert chosen["email"].notna().all()
+    as_of = pd.Timestamp(plan["as_of"])
+    recent = pd.to_datetime(chosen["last_survey_at"]) >= as_of - timedelta(days=89)
+    assert not recent.any()
+    assert set(a["customer_id"]) <= _members(built, "Champions") | _members(built, "lifecycle:lapsed")
+    for p in plan["strata"]:
+        got = a[a["segment"] == p["segment"]]
+        assert len(got) == p["contacts"] and (got["weight"] == p["weight"]).all()
+    # recording: the next sample skips the people just drawn
+    first, drawn = svc.draw_survey_sample(built, ["Champions"], margin=0.2, confidence=0.9, seed=1)
+    again, redrawn = svc.draw_survey_sample(built, ["Champions"], margin=0.2, confidence=0.9, seed=1)
+    assert first["sample_id"] and not set(drawn["customer_id"]) & set(redrawn["customer_id"])
+    assert again["excluded"]["sampled_recently"] == len(drawn)
+    stored = built.execute(built.table("survey_samples"))
+    assert set(stored["customer_id"]) == set(drawn["customer_id"]) | set(redrawn["customer_id"])
+
+
+def test_survey_sample_refuses_unknown_channel(built: Store) -> None:
+    with pytest.raises(InputError, match="--channel"):
+        svc.draw_survey_sample(built, ["Champions"], margin=0.1, confidence=0.95, channel="fax")
+    with pytest.raises(InputError, match="margin"):
+        svc.draw_survey_sample(built, ["Champions"], margin=5, confidence=0.95)
+
+
+def test_validation_matches_scipy(built: Store, traits: pd.DataFrame) -> None:
+    names = ["Champions", "lifecycle:lapsed"]
+    data = svc.validate_segments(built, names, ["nps", "nps_category"])
+    champions, lapsed = _members(built, "Champions"), _members(built, "lifecycle:lapsed")
+    both = champions & lapsed
+    t = traits[traits["consent_analytics"].astype(bool)].set_index("customer_id")
+    a = t.loc[sorted((champions - both) & set(t.index)), "latest_nps"].dropna()
+    b = t.loc[sorted((lapsed - both) & set(t.index)), "latest_nps"].dropna()
+    kw = next(r for r in data["results"] if r["on"] == "nps")
+    ref = stats.kruskal(a, b)
+    assert kw["statistic"] == pytest.approx(ref.statistic) and kw["p"] == pytest.approx(ref.pvalue)
+    assert kw["groups"] == {"Champions": len(a), "lifecycle:lapsed": len(b)}
+    assert kw["verdict"].startswith("segments differ")
+    with pytest.raises(InputError, match="did you mean"):
+        svc.validate_segments(built, names, ["nsp"])
+    with pytest.raises(InputError, match="two segments"):
+        svc.validate_segments(built, ["Champions"], ["nps"])
+
+
+def test_pain_points_recount(built: Store, traits: pd.DataFrame) -> None:
+    settings = load_settings()
+    data = svc.pain_points(built, settings)
+    rows = {(r["stage"], r["signal"]): r for r in data["pain_points"]}
+    assert [r["rank"] for r in data["pain_points"]] == list(range(1, len(rows) + 1))
+    values = [r["value_at_stake"] for r in data["pain_points"]]
+    assert values == sorted(values, reverse=True)
+    # returns: consenting customers with a returned line in the last 365 days
+    o = built.execute(built.resolved("orders"))
+    as_of = pd.Timestamp(data["as_of"])
+    window = (o["ordered_at"] >= as_of - pd.Timedelta(days=364)) & (
+        o["ordered_at"] < as_of + pd.Timedelta(days=1)
+    )
+    consenting = set(traits.loc[traits["consent_analytics"].astype(bool), "customer_id"])
+    returners = set(o.loc[window & o["returned"].fillna(False).astype(bool), "customer_id"]) & consenting
+    r = rows["after purchase", "return"]
+    assert r["customers"] == len(returners)
+    clv = traits.set_index("customer_id")["clv_12m"]
+    assert r["value_at_stake"] == pytest.approx(float(np.nansum(clv.reindex(sorted(returners)))))
+    assert rows["delivery", "failed_delivery"]["nps_gap"] < 0  # planted: failed deliveries hurt
