@@ -1,0 +1,260 @@
+"""Recommenders over a customer × item confidence matrix, scikit-learn style.
+
+Each model has ``fit(X)`` (fitted state in attributes ending in ``_``) and ``score(X_rows)``
+giving a dense score per item for each customer row. The item-based models also expose their
+item × item weights (``weights_``), which is what makes a reason like "because you bought …"
+exact: the score of item *i* is the sum over the customer's history *j* of ``X[u, j] · W[j, i]``,
+so the largest term names the item that earned the recommendation.
+
+* :class:`Popularity` — distinct buyers per item; the baseline every model must beat.
+* :class:`ItemKNN` — cosine item-to-item co-occurrence, each item keeping its ``neighbours``
+  most similar items.
+* :class:`EASE` — Steck's "Embarrassingly Shallow Autoencoder" (WWW 2019): a closed-form
+  ridge regression of each item on all others with a zero diagonal. In published comparisons
+  these simple item models often beat matrix factorisation; :func:`recommend evaluate` measures
+  it on the data at hand.
+* :class:`ALS` — ``implicit``'s alternating least squares (Hu, Koren & Volinsky 2008), the
+  classic matrix factorisation, run with the library's default settings unless told otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+
+from personae.errors import ModelError, NotFittedError
+
+
+class Recommender:
+    """Base class: ``fit`` then ``score``; ``similarity`` explains item-based scores."""
+
+    name: ClassVar[str] = "model"
+    #: whether ``weights_`` holds an item × item matrix (reasons "because you bought …")
+    item_based: ClassVar[bool] = True
+
+    #: weight of the customer's own history in their scores (items looked at, re-buys); the
+    #: item-item models have a zero diagonal, so without it an item a customer keeps viewing
+    #: is never suggested back to them
+    self_weight: float = 0.0
+
+    def fit(self, X: sp.csr_matrix) -> Recommender:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _check(self) -> None:
+        if not hasattr(self, "n_items_"):
+            raise NotFittedError(type(self).__name__)
+
+    def score(self, X: sp.csr_matrix, rows: np.ndarray | None = None) -> np.ndarray:
+        """Dense ``(customers, items)`` scores for the customers whose histories are ``X``.
+
+        ``rows`` are those customers' row numbers in the matrix the model was fitted on (ALS
+        uses its learned customer factors for them); item-based models ignore it.
+        """
+        self._check()
+        W = self.weights_
+        out = X @ W
+        dense = np.asarray(out.toarray() if sp.issparse(out) else out, dtype=np.float32)
+        if self.self_weight:
+            dense += self.self_weight * self._self_scale * X.toarray()
+        return dense
+
+    def similarity(self, items: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """``W[items, targets]`` element-wise: how much history item ``items[n]`` supports
+        ``targets[n]`` (0 where they are unrelated)."""
+        self._check()
+        W = self.weights_
+        if sp.issparse(W):
+            out = np.asarray(W[items, targets], dtype=np.float32).ravel()
+        else:
+            out = np.asarray(W[items, targets], dtype=np.float32)
+        if self.self_weight:
+            out = out + np.where(items == targets, self.self_weight * self._self_scale, 0.0).astype(
+                np.float32
+            )
+        return out
+
+    @property
+    def _self_scale(self) -> float:
+        """The typical size of a weight, so ``self_weight`` means the same for every model:
+        the mean of each item's largest incoming weight."""
+        if not hasattr(self, "_scale"):
+            W = self.weights_
+            top = np.asarray(W.max(axis=0).todense() if sp.issparse(W) else W.max(axis=0)).ravel()
+            self._scale = float(top[top > 0].mean()) if (top > 0).any() else 1.0
+        return self._scale
+
+    @property
+    def weights_(self) -> Any:
+        raise NotFittedError(type(self).__name__)
+
+
+class Popularity(Recommender):
+    """Items ranked by how many customers bought (or interacted with) them."""
+
+    name = "popularity"
+    item_based = False
+
+    def fit(self, X: sp.csr_matrix) -> Popularity:
+        self.popularity_ = np.asarray((X > 0).sum(axis=0), dtype=np.float32).ravel()
+        self.n_items_ = X.shape[1]
+        return self
+
+    def score(self, X: sp.csr_matrix, rows: np.ndarray | None = None) -> np.ndarray:
+        self._check()
+        top = float(self.popularity_.max()) or 1.0
+        return np.broadcast_to(self.popularity_ / top, (X.shape[0], self.n_items_)).copy()
+
+
+class ItemKNN(Recommender):
+    """Cosine similarity between item columns; each item keeps its top ``neighbours``."""
+
+    name = "item_knn"
+
+    def __init__(self, neighbours: int = 100, shrink: float = 10.0, self_weight: float = 0.0) -> None:
+        self.neighbours = neighbours
+        self.shrink = shrink
+        self.self_weight = self_weight
+
+    def fit(self, X: sp.csr_matrix) -> ItemKNN:
+        X = sp.csr_matrix(X, dtype=np.float32)
+        norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=0)).ravel())
+        co = (X.T @ X).tocsr().astype(np.float32)
+        co.setdiag(0)
+        co.eliminate_zeros()
+        co = co.tocoo()
+        # shrunk cosine: co / (|i| |j| + shrink) damps similarities resting on few customers
+        sim = co.data / (norms[co.row] * norms[co.col] + self.shrink)
+        S = sp.csr_matrix((sim.astype(np.float32), (co.row, co.col)), shape=co.shape)
+        self._weights = _keep_top_per_column(S, self.neighbours)
+        self.n_items_ = X.shape[1]
+        return self
+
+    @property
+    def weights_(self) -> sp.csr_matrix:
+        self._check()
+        return self._weights
+
+
+class EASE(Recommender):
+    """Closed-form item-item regression with a zero diagonal (Steck 2019).
+
+    ``B = I − P · diag(1 / diag(P))`` with ``P = (XᵀX + λI)⁻¹``; scores are ``X · B``. One
+    inversion of an items × items matrix: catalogues of a few thousand items fit in seconds.
+    Larger catalogues should prefer :class:`ItemKNN`.
+    """
+
+    name = "ease"
+    max_items: ClassVar[int] = 20_000
+
+    def __init__(self, regularization: float = 200.0, self_weight: float = 0.0) -> None:
+        self.regularization = regularization
+        self.self_weight = self_weight
+
+    def fit(self, X: sp.csr_matrix) -> EASE:
+        n = X.shape[1]
+        if n > self.max_items:
+            raise ModelError(
+                f"EASE inverts an items × items matrix; {n:,} items is too many",
+                hint="use model item_knn for catalogues above 20,000 items",
+            )
+        G = np.asarray((X.T @ X).toarray(), dtype=np.float64)
+        G[np.diag_indices(n)] += self.regularization
+        P = np.linalg.inv(G)
+        B = P / (-np.diag(P))
+        B[np.diag_indices(n)] = 0.0
+        self._weights = B.astype(np.float32)
+        self.n_items_ = n
+        return self
+
+    @property
+    def weights_(self) -> np.ndarray:
+        self._check()
+        return self._weights
+
+
+class ALS(Recommender):
+    """``implicit``'s ALS on the CPU; defaults are the library's own (factors 100, λ 0.01,
+    α 1, 15 iterations) so "ALS with default settings" means what it says."""
+
+    name = "als"
+    item_based = False
+
+    def __init__(
+        self,
+        factors: int = 100,
+        regularization: float = 0.01,
+        alpha: float = 1.0,
+        iterations: int = 15,
+        seed: int = 0,
+    ) -> None:
+        self.factors = factors
+        self.regularization = regularization
+        self.alpha = alpha
+        self.iterations = iterations
+        self.seed = seed
+
+    def fit(self, X: sp.csr_matrix) -> ALS:
+        from implicit.cpu.als import AlternatingLeastSquares
+        from threadpoolctl import threadpool_limits
+
+        # implicit warns (and slows down) when BLAS runs its own threads inside its loops
+        with threadpool_limits(1, "blas"):
+            model = AlternatingLeastSquares(
+                factors=self.factors,
+                regularization=self.regularization,
+                alpha=self.alpha,
+                iterations=self.iterations,
+                random_state=self.seed,
+                num_threads=1,
+            )
+            model.fit(sp.csr_matrix(X, dtype=np.float32), show_progress=False)
+        self.user_factors_ = np.asarray(model.user_factors, dtype=np.float32)
+        self.item_factors_ = np.asarray(model.item_factors, dtype=np.float32)
+        self.n_items_ = X.shape[1]
+        return self
+
+    def score(self, X: sp.csr_matrix, rows: np.ndarray | None = None) -> np.ndarray:
+        self._check()
+        if rows is None:
+            raise ModelError("ALS scores customers it was fitted on: pass their row numbers")
+        return np.asarray(self.user_factors_[rows] @ self.item_factors_.T, dtype=np.float32)
+
+    def similarity(self, items: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        self._check()
+        f = self.item_factors_
+        return np.einsum("ij,ij->i", f[items], f[targets]).astype(np.float32)
+
+
+MODELS: dict[str, type[Recommender]] = {
+    "popularity": Popularity,
+    "item_knn": ItemKNN,
+    "ease": EASE,
+    "als": ALS,
+}
+
+
+def make_model(name: str, **params: Any) -> Recommender:
+    """A model by name (``popularity``, ``item_knn``, ``ease``, ``als``)."""
+    try:
+        cls = MODELS[name]
+    except KeyError:
+        raise ModelError(f"unknown recommender {name!r}", hint=f"use one of {', '.join(MODELS)}") from None
+    return cls(**params)
+
+
+def _keep_top_per_column(S: sp.csr_matrix, n: int) -> sp.csr_matrix:
+    """Keep, in each column, the ``n`` largest entries (what each target item listens to)."""
+    C = S.tocsc()
+    keep = np.zeros(C.nnz, dtype=bool)
+    for col in range(C.shape[1]):
+        lo, hi = C.indptr[col], C.indptr[col + 1]
+        if hi - lo <= n:
+            keep[lo:hi] = True
+        else:
+            top = np.argpartition(-C.data[lo:hi], n - 1)[:n]
+            keep[lo + top] = True
+    C.data[~keep] = 0.0
+    C.eliminate_zeros()
+    return C.tocsr()

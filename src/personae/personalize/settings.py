@@ -1,0 +1,85 @@
+"""Settings for recommendations, next best actions and webhooks (``personalize:`` in
+``personae.yaml``; part of :class:`personae.config.Settings`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class RecommendSettings(BaseModel):
+    """How recommendations are learned and ranked (docs/personalization.md)."""
+
+    model: Literal["ease", "item_knn", "als", "popularity"] = Field(
+        "ease", description="Default model; chosen by `personae recommend evaluate` on generated data."
+    )
+    ease_regularization: float = Field(200.0, gt=0, description="EASE's λ (larger = smoother).")
+    self_weight: float = Field(
+        3.0,
+        ge=0,
+        description="Weight of the customer's own history (items they looked at) in the item "
+        "models, relative to a typical item-item weight.",
+    )
+    knn_neighbours: int = Field(100, ge=1, description="Neighbours each item keeps in item_knn.")
+    purchase_weight: float = Field(1.0, ge=0, description="Weight of a purchased line.")
+    cart_weight: float = Field(0.5, ge=0, description="Weight of an add to cart.")
+    view_weight: float = Field(0.2, ge=0, description="Weight of a product view.")
+    preference_weight: float = Field(
+        0.3, ge=0, le=1, description="Share of the score from the customer's strong affinities."
+    )
+    preference_min_strength: float = Field(
+        0.5, ge=0, le=1, description="Affinities from this strength up steer recommendations."
+    )
+    rebuy_threshold: float = Field(
+        0.25,
+        ge=0,
+        le=1,
+        description="A category is re-bought regularly (its bought items may be recommended again) "
+        "when this share of customer-item pairs in it were bought in 2+ orders.",
+    )
+    group_min_buyers: int = Field(
+        20, ge=1, description="A segment/region group needs this many buyers for its bestsellers."
+    )
+    holdout_share: float = Field(
+        0.2, gt=0, lt=1, description="Share of each customer's latest purchases held out by `evaluate`."
+    )
+    seed: int = Field(0, description="Seed of ALS.")
+
+
+class WebhookSubscription(BaseModel):
+    """One receiver of segment entry/exit notifications."""
+
+    name: str
+    url: str
+    segments: list[str] = Field(default_factory=list, description="Segments to notify; empty = all.")
+    changes: list[Literal["entered", "exited"]] = Field(
+        default_factory=lambda: ["entered", "exited"]  # type: ignore[arg-type]
+    )
+    secret_env: str = Field(
+        "PERSONAE_WEBHOOK_SECRET", description="Environment variable holding the HMAC secret."
+    )
+
+
+class WebhookSettings(BaseModel):
+    """Delivery of webhooks: retries with exponential backoff, then a dead letter."""
+
+    subscriptions: list[WebhookSubscription] = Field(default_factory=list)
+    max_attempts: int = Field(5, ge=1, description="Attempts per message before it is dead-lettered.")
+    backoff_seconds: float = Field(0.5, ge=0, description="Wait before the 2nd attempt; doubles each time.")
+    max_backoff_seconds: float = Field(30.0, ge=0, description="Longest wait between attempts.")
+    timeout_seconds: float = Field(10.0, gt=0, description="HTTP timeout per attempt.")
+
+
+class PersonalizeSettings(BaseModel):
+    """Recommendations, playbooks and webhooks."""
+
+    recommend: RecommendSettings = Field(default_factory=RecommendSettings)
+    playbooks_file: Path | None = Field(
+        None, description="YAML playbooks; default: the playbooks shipped with personae."
+    )
+    holdout_seed: str = Field(
+        "personae", description="Salt of the holdout hash: change it to redraw every control group."
+    )
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)

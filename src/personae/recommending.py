@@ -1,0 +1,394 @@
+"""Recommendations against the store: load histories, fit, rank, export and evaluate.
+
+Application layer. Models are fitted on demand from the resolved orders and product events up
+to the as-of date (the traits' date): a few seconds for a catalogue of thousands of items,
+so every answer reflects the latest build without a stored model to go stale. Consent is
+decided by :mod:`personae.consent` (``personalization``); customers without it get the
+shop-wide bestsellers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import ibis
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import scipy.sparse as sp
+
+from personae import consent
+from personae.errors import NotFoundError
+from personae.personalize.evaluation import metrics
+from personae.personalize.interactions import CART, PURCHASE, VIEW, Interactions, encode, time_split
+from personae.personalize.models import ALS, EASE, ItemKNN, Popularity, Recommender
+from personae.personalize.ranking import (
+    Catalogue,
+    Customers,
+    Groups,
+    Ranked,
+    group_popularity,
+    history_preferences,
+    item_features,
+    rank,
+    rebuy_items,
+)
+from personae.personalize.settings import RecommendSettings
+from personae.segments.functions import end_of_day
+from personae.store import Store
+
+Progress = Callable[[str, float], None]
+EXPORT_SCHEMA = pa.schema(
+    [
+        ("customer_id", pa.string()),
+        ("rank", pa.int32()),
+        ("product_id", pa.string()),
+        ("score", pa.float64()),
+        ("reason", pa.string()),
+    ]
+)
+
+
+def traits_as_of(store: Store) -> date:
+    """The as-of date of the current traits (recommendations never look past it)."""
+    if not store.has_table("traits"):
+        raise NotFoundError("no traits yet", hint="run `personae build` first")
+    value = store.execute(store.table("traits").as_of.max())
+    if value is None or pd.isna(value):
+        raise NotFoundError("the traits table is empty", hint="ingest data and run `personae build`")
+    return pd.Timestamp(value).date()
+
+
+def load_interactions(store: Store, as_of: date) -> Interactions:
+    """Purchases (order lines) and product views/adds to cart up to the end of ``as_of``."""
+    end = ibis.timestamp(end_of_day(as_of).isoformat(sep=" "))
+    o = store.resolved("orders")
+    o = o.filter(o.product_id.notnull() & (o.ordered_at <= end))
+    parts = [o.select("customer_id", "product_id", at=o.ordered_at, kind=ibis.literal(PURCHASE, "int8"))]
+    if store.has_table("events"):
+        e = store.resolved("events")
+        e = e.filter(
+            e.product_id.notnull() & (e.occurred_at <= end) & e.type.isin(["product_view", "add_to_cart"])
+        )
+        kind = ibis.cases((e.type == "add_to_cart", CART), else_=VIEW).cast("int8")
+        parts.append(e.select("customer_id", "product_id", at=e.occurred_at, kind=kind))
+    t = store.to_arrow(ibis.union(*parts))
+    at = t.column("at").cast(pa.timestamp("s")).cast(pa.int64()).to_numpy(zero_copy_only=False)
+    return encode(
+        t.column("customer_id").to_numpy(zero_copy_only=False),
+        t.column("product_id").to_numpy(zero_copy_only=False),
+        at,
+        t.column("kind").to_numpy(zero_copy_only=False),
+    )
+
+
+def load_catalogue(store: Store, item_ids: np.ndarray) -> Catalogue:
+    """Names, categories and preference values (category, brand, tags) of the coded items."""
+    p = store.table("products")
+    df = store.execute(p.select("product_id", "name", "category", "brand", "tags")).drop_duplicates(
+        "product_id"
+    )
+    df = df.set_index("product_id").reindex(pd.Index(item_ids.astype(str)))
+    names = df["name"].where(df["name"].notna(), pd.Series(item_ids.astype(str), index=df.index))
+    category = df["category"].fillna("").astype(str).to_numpy()
+    brand = df["brand"].fillna("").astype(str).to_numpy()
+    tags = [list(t) if isinstance(t, list | np.ndarray) else [] for t in df["tags"]]
+    features, feature_names = item_features(category, brand, tags)
+    return Catalogue(item_ids, names.astype(str).to_numpy(dtype=object), category, features, feature_names)
+
+
+def make(settings: RecommendSettings, name: str | None = None) -> Recommender:
+    """The model ``name`` (default: the configured one) with its configured parameters."""
+    name = name or settings.model
+    if name == "ease":
+        return EASE(settings.ease_regularization, settings.self_weight)
+    if name == "item_knn":
+        return ItemKNN(settings.knn_neighbours, self_weight=settings.self_weight)
+    if name == "als":
+        return ALS(seed=settings.seed)
+    return Popularity()
+
+
+def _weights(s: RecommendSettings) -> tuple[float, float, float]:
+    return (s.purchase_weight, s.cart_weight, s.view_weight)
+
+
+@dataclass
+class Context:
+    """Everything ranking needs for the whole customer base, fitted once."""
+
+    as_of: date
+    inter: Interactions
+    catalogue: Catalogue
+    model: Recommender
+    history: sp.csr_matrix
+    purchased: sp.csr_matrix
+    rebuy: np.ndarray
+    groups: Groups
+    traits: pd.DataFrame  # indexed by customer_id: personal, group, region, segment
+    preferences: sp.csr_matrix  # rows aligned with traits
+    settings: RecommendSettings
+
+
+def _traits_frame(store: Store) -> pd.DataFrame:
+    t = store.table("traits")
+    cols = [c for c in ("customer_id", "rfm_segment", "lifecycle_stage", "region") if c in t.columns]
+    df = store.execute(t.select(*cols, personal=consent.allowed(t, ["personalization"])))
+    for c in ("rfm_segment", "lifecycle_stage", "region"):
+        if c not in df:
+            df[c] = None
+    return df.set_index("customer_id")
+
+
+def _groups(traits: pd.DataFrame, purchased: sp.csr_matrix, min_buyers: int) -> tuple[Groups, np.ndarray]:
+    segment = traits["rfm_segment"].where(traits["rfm_segment"].notna(), traits["lifecycle_stage"])
+    region = traits["region"]
+    both = segment.notna() & region.notna()
+    levels, names = [], []
+    for key, label in [
+        (
+            (segment.astype(str) + "\x00" + region.astype(str)).where(both),
+            "both",
+        ),
+        (segment.astype(str).where(segment.notna()), "segment"),
+        (region.astype(str).where(region.notna()), "region"),
+    ]:
+        s = pd.Series(key)
+        codes, uniq = pd.factorize(s)
+        levels.append(codes.astype(np.int64))
+        if label == "both":
+            names.append(
+                [f"popular with {a} in your region ({b})" for a, b in (u.split("\x00") for u in uniq)]
+            )
+        elif label == "segment":
+            names.append([f"popular with {u}" for u in uniq])
+        else:
+            names.append([f"popular in {u}" for u in uniq])
+    return group_popularity(purchased, levels, names, min_buyers)
+
+
+def _preferences(
+    store: Store, traits_index: pd.Index, catalogue: Catalogue, min_strength: float
+) -> sp.csr_matrix:
+    n, f = len(traits_index), len(catalogue.feature_names)
+    if not store.has_table("affinities"):
+        return sp.csr_matrix((n, f), dtype=np.float32)
+    a = store.table("affinities")
+    df = store.execute(
+        a.filter(a.strength >= min_strength).select("customer_id", "kind", "value", "strength")
+    )
+    feat = {str(v): j for j, v in enumerate(catalogue.feature_names)}
+    key = (df["kind"].astype(str) + ":" + df["value"].astype(str)).map(feat)
+    row = traits_index.get_indexer(pd.Index(df["customer_id"]))
+    ok = key.notna().to_numpy() & (row >= 0)
+    return sp.csr_matrix(
+        (df["strength"].to_numpy(np.float32)[ok], (row[ok], key.to_numpy()[ok].astype(np.int64))),
+        shape=(n, f),
+    )
+
+
+def fit_context(store: Store, settings: RecommendSettings, model: str | None = None) -> Context:
+    """Load the data as of the traits' date and fit the model on everyone's history."""
+    as_of = traits_as_of(store)
+    inter = load_interactions(store, as_of)
+    catalogue = load_catalogue(store, inter.item_ids)
+    history = inter.matrix(_weights(settings))
+    purchased = inter.purchases()
+    fitted = make(settings, model).fit(history)
+    traits = _traits_frame(store)
+    # rows of the traits' customers in the interaction matrix (-1: no history)
+    rows = pd.Index(inter.customer_ids).get_indexer(traits.index)
+    traits["row"] = rows
+    hist_t = _rows_of(history, rows)
+    bought_t = _rows_of(purchased, rows)
+    groups, group = _groups(traits, bought_t, settings.group_min_buyers)
+    traits["group"] = group
+    prefs = _preferences(store, traits.index, catalogue, settings.preference_min_strength)
+    rebuy = rebuy_items(purchased, catalogue.category, settings.rebuy_threshold)
+    return Context(as_of, inter, catalogue, fitted, hist_t, bought_t, rebuy, groups, traits, prefs, settings)
+
+
+def _rows_of(m: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
+    """Rows ``rows`` of ``m`` (``-1`` gives an empty row)."""
+    safe = np.where(rows >= 0, rows, 0)
+    out = m[safe].tocsr()
+    empty = sp.diags((rows >= 0).astype(np.float32))
+    out = (empty @ out).tocsr()
+    out.eliminate_zeros()
+    return out
+
+
+def rank_rows(ctx: Context, idx: np.ndarray, k: int, allowed: np.ndarray | None = None) -> Ranked:
+    """Rank for the customers at positions ``idx`` of ``ctx.traits``."""
+    t = ctx.traits.iloc[idx]
+    model_rows = t["row"].to_numpy()
+    who = Customers(
+        history=ctx.history[idx],
+        purchased=ctx.purchased[idx],
+        personal=t["personal"].fillna(False).to_numpy(dtype=bool),
+        preferences=ctx.preferences[idx],
+        group=t["group"].to_numpy(),
+        rows=np.where(model_rows >= 0, model_rows, 0),
+    )
+    return rank(
+        ctx.model,
+        who,
+        ctx.catalogue,
+        ctx.groups,
+        ctx.rebuy,
+        k=k,
+        preference_weight=ctx.settings.preference_weight,
+        allowed=allowed,
+    )
+
+
+def position(ctx: Context, customer_id: str) -> int:
+    try:
+        return int(ctx.traits.index.get_loc(customer_id))  # type: ignore[arg-type]
+    except KeyError:
+        raise NotFoundError(
+            f"no customer {customer_id!r} in the traits", hint="check the id, or run `personae build`"
+        ) from None
+
+
+def _rows_table(ctx: Context, idx: np.ndarray, ranked: Ranked) -> pa.Table:
+    n, k = ranked.items.shape
+    valid = ranked.items >= 0
+    cust = np.repeat(ctx.traits.index.to_numpy()[idx], k).reshape(n, k)[valid]
+    ranks = np.tile(np.arange(1, k + 1, dtype=np.int32), (n, 1))[valid]
+    prod = ctx.catalogue.item_ids[ranked.items[valid]]
+    return pa.table(
+        [
+            pa.array(cust.astype(str), pa.string()),
+            pa.array(ranks, pa.int32()),
+            pa.array(prod.astype(str), pa.string()),
+            pa.array(np.round(ranked.scores[valid].astype(np.float64), 6)),
+            pa.array(ranked.reasons[valid].astype(str), pa.string()),
+        ],
+        schema=EXPORT_SCHEMA,
+    )
+
+
+def recommend_one(ctx: Context, customer_id: str, k: int = 10) -> list[dict[str, Any]]:
+    """Top ``k`` for one customer: ``rank, product_id, name, category, score, reason``."""
+    i = position(ctx, customer_id)
+    ranked = rank_rows(ctx, np.array([i]), k)
+    out = []
+    for r, item in enumerate(ranked.items[0]):
+        if item < 0:
+            continue
+        out.append(
+            {
+                "rank": r + 1,
+                "product_id": str(ctx.catalogue.item_ids[item]),
+                "name": str(ctx.catalogue.names[item]),
+                "category": str(ctx.catalogue.category[item]),
+                "score": round(float(ranked.scores[0, r]), 6),
+                "reason": str(ranked.reasons[0, r]),
+            }
+        )
+    return out
+
+
+def export_batches(
+    ctx: Context, k: int = 10, chunk: int = 5_000, progress: Progress | None = None
+) -> Iterator[pa.Table]:
+    """``customer_id, rank, product_id, score, reason`` for every customer, in Arrow batches."""
+    n = len(ctx.traits)
+    for start in range(0, n, chunk):
+        idx = np.arange(start, min(start + chunk, n))
+        if progress:
+            progress("ranking", start / max(n, 1))
+        yield _rows_table(ctx, idx, rank_rows(ctx, idx, k))
+    if progress:
+        progress("done", 1.0)
+
+
+# -- offline evaluation ---------------------------------------------------------------------------
+EVALUATED = ("popularity", "als", "item_knn", "ease")
+
+
+def evaluate(
+    store: Store,
+    settings: RecommendSettings,
+    *,
+    k: int = 10,
+    models: tuple[str, ...] = EVALUATED,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Time-split evaluation of every model, through the same ranking as production.
+
+    Each customer's most recent ``holdout_share`` of purchases is held out; models are fitted on
+    what came before, preferences are re-derived from the training purchases (the stored
+    affinities saw the future), and the lists leave out items already bought the way serving
+    does. ``als`` is implicit's ALS with its default settings.
+    """
+    report = progress or (lambda step, fraction: None)
+    as_of = traits_as_of(store)
+    inter = load_interactions(store, as_of)
+    split = time_split(inter, settings.holdout_share)
+    catalogue = load_catalogue(store, inter.item_ids)
+    X = split.train.matrix(_weights(settings))
+    purchased = split.train.purchases()
+    rebuy = rebuy_items(purchased, catalogue.category, settings.rebuy_threshold)
+    cust = split.customers
+    everyone = np.zeros(inter.n_customers, dtype=np.int64)
+    groups, _ = group_popularity(purchased, [], [], settings.group_min_buyers)
+    prefs = history_preferences(purchased, catalogue.features, settings.preference_min_strength)
+    results: list[dict[str, Any]] = []
+    for i, name in enumerate(models):
+        report(name, i / len(models))
+        started = time.perf_counter()
+        model = make(settings, name).fit(X)
+        fit_s = time.perf_counter() - started
+        personal = name != "popularity"
+        recs = []
+        for lo in range(0, len(cust), 5_000):
+            c = cust[lo : lo + 5_000]
+            who = Customers(
+                X[c],
+                purchased[c],
+                np.full(len(c), personal),
+                prefs[c] if personal else prefs[c] * 0,
+                everyone[c],
+                c,
+            )
+            recs.append(
+                rank(
+                    model,
+                    who,
+                    catalogue,
+                    groups,
+                    rebuy,
+                    k=k,
+                    preference_weight=settings.preference_weight if personal else 0.0,
+                    explain=False,
+                ).items
+            )
+        items = np.vstack(recs) if recs else np.zeros((0, k), dtype=np.int64)
+        m = metrics(items, split.test[cust], inter.n_items)
+        results.append(
+            {
+                "model": name,
+                **{key: round(v, 4) if isinstance(v, float) else v for key, v in m.items()},
+                "fit_seconds": round(fit_s, 2),
+            }
+        )
+    report("done", 1.0)
+    base = next((r for r in results if r["model"] == "popularity"), None)
+    if base:
+        for r in results:
+            r["ndcg_vs_popularity"] = round(r["ndcg"] / base["ndcg"], 3) if base["ndcg"] else None
+    return {
+        "as_of": as_of.isoformat(),
+        "k": k,
+        "holdout_share": settings.holdout_share,
+        "customers_evaluated": len(cust),
+        "items": int(inter.n_items),
+        "default_model": settings.model,
+        "models": results,
+    }
