@@ -1,0 +1,182 @@
+"""``personae voice``: sentiment, themes and pain points from what customers write.
+
+Thin shell over :mod:`personae.voice_service`.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from personae import voice_service as svc
+from personae.build_steps import last_data_date, parse_as_of
+from personae.cli.app import State, app, console, print_json, progress_bar
+from personae.errors import InputError
+from personae.exporting import write_table
+
+voice_app = typer.Typer(
+    help="Voice of the customer: sentiment, themes and pain points from comments, reviews, "
+    "support contacts and social posts.",
+    no_args_is_help=True,
+)
+app.add_typer(voice_app, name="voice")
+
+
+def _tidy(value: Any) -> Any:
+    if isinstance(value, float):
+        return None if not math.isfinite(value) else round(value, 4)
+    if isinstance(value, dict):
+        return {k: _tidy(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_tidy(v) for v in value]
+    return value
+
+
+def _names(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    names = [p.strip() for p in text.split(",") if p.strip()]
+    if not names:
+        raise InputError("--segments: give at least one segment name, comma-separated")
+    return names
+
+
+@voice_app.command("build")
+def build(
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Texts up to this date (default: the last date in the data)"
+    ),
+    refit: bool = typer.Option(False, "--refit", help="Discover the themes afresh (renames are dropped)"),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON"),
+) -> None:
+    """Score every text's sentiment, detect its language and assign its theme."""
+    settings = State.settings().voice
+    with State.open_store() as store, progress_bar("voice") as report:
+        day = parse_as_of(as_of) or last_data_date(store)
+        summary = svc.build_voice(store, day, settings, refit=refit, progress=report)
+    summary["as_of"] = day.isoformat()
+    if as_json:
+        print_json(_tidy(summary))
+        return
+    console.print(
+        f"{summary['texts']:,} texts as of {summary['as_of']}: {summary['scored']:,} scored, "
+        f"{summary['other_language']:,} in another language (flagged, not scored); "
+        f"themes: {summary['themes']}; voice traits for {summary['customers']:,} customers"
+    )
+    console.print("run `personae build` to put the voice traits into `traits` and the segments")
+
+
+@voice_app.command("themes")
+def themes(
+    segments: str | None = typer.Option(None, "--segments", "-s", help="Also per segment, comma-separated"),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON"),
+    plot: Path | None = typer.Option(
+        None, "--plot", help="Write the themes-by-sentiment chart (.png/.svg/.html)"
+    ),
+) -> None:
+    """Per theme: keywords, texts, share, mean sentiment, trend, touchpoints, channels, examples."""
+    settings = State.settings().voice
+    with State.open_store() as store:
+        data = svc.voice_themes(store, settings, _names(segments))
+    if plot is not None:
+        from personae.voice.charts import themes_by_sentiment
+
+        themes_by_sentiment(data["themes"]).save(str(plot))
+    if as_json:
+        print_json(_tidy(data))
+        return
+    o = data["overview"]
+    console.print(
+        f"{o['texts']:,} texts, {o['scored']:,} scored ({o['flagged_other_language']:,} in another "
+        f"language); mean sentiment {o['sentiment'] if o['sentiment'] is not None else '—'}; "
+        f"negative {o['shares']['negative']:.0%}, neutral {o['shares']['neutral']:.0%}, "
+        f"positive {o['shares']['positive']:.0%}"
+    )
+    console.print(_themes_table(data["themes"]))
+    for t in data["themes"][:3]:
+        if t["examples"]:
+            console.print(
+                f"[bold]{escape(t['theme'])}[/bold]: " + " | ".join(escape(e["text"]) for e in t["examples"])
+            )
+    for s in data.get("segments", []):
+        console.print(
+            f"\n[bold]{escape(s['segment'])}[/bold]: {s['texts']:,} texts from {s['customers']:,} customers"
+        )
+        console.print(_themes_table(s["themes"]))
+
+
+def _themes_table(rows: list[dict[str, Any]]) -> Table:
+    table = Table("theme", "keywords", "n", "share", "sentiment", "negative", "top touchpoint", "top channel")
+    for t in rows:
+        table.add_row(
+            escape(t["theme"]),
+            escape(", ".join(t["keywords"][:5])),
+            f"{t['n']:,}",
+            f"{t['share']:.1%}",
+            "—" if t["sentiment"] is None else f"{t['sentiment']:+.2f}",
+            "—" if t["negative"] is None else f"{t['negative']:.0%}",
+            escape(next(iter(t["touchpoints"]), "—")),
+            escape(next(iter(t["channels"]), "—")),
+        )
+    return table
+
+
+@voice_app.command("export")
+def export(
+    fmt: str = typer.Option("csv", "--format", "-f", help="csv, json or parquet"),
+    out: Path | None = typer.Option(None, "--out", "-o", help="File (default: stdout)"),
+) -> None:
+    """Every text: source, id, customer_id, sentiment, sentiment_score, theme (and context)."""
+    with State.open_store() as store:
+        table = svc.export_texts(store)
+    write_table(table, fmt, out)
+
+
+@voice_app.command("rename")
+def rename(
+    theme: str = typer.Argument(..., help="Current theme name (or its number)"),
+    name: str = typer.Argument(..., help="New name"),
+) -> None:
+    """Rename a theme (kept until `voice build --refit`)."""
+    with State.open_store() as store:
+        r = svc.rename_theme(store, theme, name)
+    console.print(
+        f"theme {r['theme']} {escape(r['old_name'])!r} is now {escape(r['name'])!r} "
+        f"({', '.join(r['keywords'][:5])})"
+    )
+
+
+@voice_app.command("pain-points")
+def pain_points(
+    segments: str | None = typer.Option(
+        None, "--segments", "-s", help="Split by these segments, comma-separated"
+    ),
+    top: int = typer.Option(15, "--top", help="Rows to show"),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON"),
+) -> None:
+    """Themes × touchpoint (× segment): negative texts, customers affected, value at stake."""
+    with State.open_store() as store:
+        df = svc.voice_pain_points(store, _names(segments), top=top)
+    if as_json:
+        print_json(_tidy(svc.to_records(df)))
+        return
+    table = Table(
+        "theme", "touchpoint", "segment", "texts", "negative", "sentiment", "customers", "value at stake"
+    )
+    for r in df.itertuples():
+        table.add_row(
+            escape(str(r.theme)),
+            escape(str(r.touchpoint)),
+            escape(str(r.segment)),
+            f"{r.texts:,}",
+            f"{r.negative:,} ({r.negative_share:.0%})",
+            f"{r.sentiment:+.2f}",
+            f"{r.customers_affected:,}",
+            f"{r.value_at_stake:,.0f}",
+        )
+    console.print(table)

@@ -1,0 +1,341 @@
+"""Voice-of-the-customer use cases: build, themes, export, rename, pain points.
+
+Application layer: reads texts from the store (resolved surveys and events), hands plain frames
+to the domain (:mod:`personae.voice`) and writes back
+
+* ``voice_texts`` — every text with language, sentiment, theme and competitor (replaced by each
+  build);
+* ``voice_traits`` — the voice traits per customer, which ``build_traits`` joins into ``traits``;
+* ``voice_models`` / ``voice_theme_names`` (schema v10) — the fitted theme model, reused by later
+  builds so themes (and the names people gave them) stay put until ``--refit``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+from typing import Any, cast
+
+import ibis
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from personae.errors import InputError, ModelError, NotFoundError
+from personae.segments.check import suggest
+from personae.store import Store
+from personae.voice import analyse, painpoints, report
+from personae.voice.settings import VoiceSettings
+from personae.voice.sources import all_texts
+from personae.voice.themes import OTHER, ThemeModel
+from personae.voice.traits import voice_traits
+
+Progress = Callable[[str, float], None]
+
+TEXTS_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("text_id", pa.string()),
+        ("customer_id", pa.string()),
+        ("at", pa.timestamp("us")),
+        ("touchpoint", pa.string()),
+        ("channel", pa.string()),
+        ("product_id", pa.string()),
+        ("category", pa.string()),
+        ("reach", pa.int64()),
+        ("text", pa.string()),
+        ("language", pa.string()),
+        ("scored", pa.bool_()),
+        ("sentiment_score", pa.float64()),
+        ("sentiment", pa.string()),
+        ("theme_id", pa.int64()),
+        ("theme", pa.string()),
+        ("theme_weight", pa.float64()),
+        ("competitor", pa.string()),
+    ]
+)
+
+
+# -- reading ---------------------------------------------------------------------------------
+def gather_texts(store: Store, as_of: date | None) -> pd.DataFrame:
+    """Every text up to ``as_of`` (resolved customer ids), in a stable order."""
+    expr = all_texts(store.resolved("surveys"), store.resolved("events"), as_of)
+    df = store.execute(expr.order_by(["source", "text_id", "at"]))
+    return df.reset_index(drop=True)
+
+
+def active_model(store: Store) -> tuple[str, ThemeModel, dict[int, str]] | None:
+    """(model id, model, theme names by index) of the active theme model, if any."""
+    m = store.table("voice_models")
+    rows = store.execute(m.filter(m.active).order_by(m.built_at.desc()).limit(1))
+    if rows.empty:
+        return None
+    model_id = str(rows["model_id"].iloc[0])
+    model = ThemeModel.from_state(json.loads(rows["state"].iloc[0]))
+    return model_id, model, _names(store, model_id, model)
+
+
+def _names(store: Store, model_id: str, model: ThemeModel) -> dict[int, str]:
+    n = store.table("voice_theme_names")
+    renamed = store.execute(n.filter(n.model_id == model_id).order_by(n.renamed_at))
+    names = {t.index: t.default_name for t in model.themes_}
+    for r in renamed.itertuples():
+        names[int(cast(int, r.theme))] = str(r.name)
+    return names
+
+
+def theme_keywords(store: Store) -> dict[str, list[str]]:
+    """Theme name → keywords of the active model (empty without one)."""
+    active = active_model(store)
+    if active is None:
+        return {}
+    _, model, names = active
+    return {names[t.index]: list(t.keywords) for t in model.themes_}
+
+
+def _texts(store: Store) -> pd.DataFrame:
+    if not store.has_table("voice_texts"):
+        raise NotFoundError("no analysed texts yet", hint="run `personae voice build` (or `personae build`)")
+    return store.execute(store.table("voice_texts"))
+
+
+# -- build -----------------------------------------------------------------------------------
+def build_voice(
+    store: Store,
+    as_of: date | None,
+    settings: VoiceSettings,
+    *,
+    refit: bool = False,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Score every text, assign themes (fitting a model on the first build or with ``refit``),
+    and write ``voice_texts`` and ``voice_traits``."""
+    report_ = progress or (lambda step, fraction: None)
+    report_("reading texts", 0.0)
+    texts = gather_texts(store, as_of)
+    report_("detecting languages", 0.15)
+    texts["language"] = analyse._languages(texts["text"].fillna("").astype(str), settings)
+    summary: dict[str, Any] = {"texts": len(texts)}
+    active = None if refit else active_model(store)
+    if active is None:
+        report_("discovering themes", 0.35)
+        try:
+            model: ThemeModel | None = analyse.fit_themes(texts, settings)
+        except ModelError as exc:
+            model, model_id, names = None, None, {}
+            summary["themes"] = f"skipped: {exc}"
+        else:
+            assert model is not None
+            model_id = _save_model(store, model, as_of, len(texts))
+            names = {t.index: t.default_name for t in model.themes_}
+            summary["themes"] = f"{len(model.themes_)} new"
+    else:
+        model_id, model, names = active
+        summary["themes"] = f"{len(model.themes_)} reused"
+    report_("scoring sentiment", 0.5)
+    scored = analyse.analyse_texts(texts, model, settings, names, n_jobs=settings.n_jobs)
+    report_("writing", 0.9)
+    store.replace("voice_texts", _arrow(scored))
+    traits_as_of = as_of or _last_text_day(scored)
+    store.replace("voice_traits", voice_traits(store.table("voice_texts"), traits_as_of, settings))
+    flagged = int((~scored["scored"].astype(bool)).sum())
+    summary.update(
+        scored=len(scored) - flagged,
+        other_language=flagged,
+        customers=store.count("voice_traits"),
+        model=model_id,
+    )
+    report_("done", 1.0)
+    return summary
+
+
+def _last_text_day(df: pd.DataFrame) -> date:
+    if df.empty or df["at"].isna().all():
+        return datetime.now(UTC).date()
+    return pd.Timestamp(df["at"].max()).date()
+
+
+def _arrow(df: pd.DataFrame) -> pa.Table:
+    cols = {}
+    for field in TEXTS_SCHEMA:
+        v = df[field.name] if field.name in df else pd.Series([None] * len(df), dtype=object)
+        if pa.types.is_string(field.type):
+            v = v.astype(object).where(v.notna(), None)
+            v = v.map(lambda x: x if x is None else str(x))
+        cols[field.name] = pa.array(
+            v.tolist() if pa.types.is_string(field.type) else v, type=field.type, from_pandas=True
+        )
+    return pa.table(cols, schema=TEXTS_SCHEMA)
+
+
+def _save_model(store: Store, model: ThemeModel, as_of: date | None, n_texts: int) -> str:
+    model_id = f"V{datetime.now(UTC).strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    row = pd.DataFrame(
+        [
+            {
+                "model_id": model_id,
+                "built_at": datetime.now(UTC).replace(tzinfo=None),
+                "as_of": as_of,
+                "n_themes": len(model.themes_),
+                "texts": n_texts,
+                "state": json.dumps(model.to_state()),
+                "active": True,
+            }
+        ]
+    )
+    with store.transaction():
+        # through the store interface (no SQL), so the build also runs on Spark (docs/scaling.md)
+        models = store.table("voice_models")
+        store.replace("voice_models", models.mutate(active=ibis.literal(False)))
+        store.append("voice_models", row)
+    return model_id
+
+
+# -- themes, export --------------------------------------------------------------------------
+def voice_themes(
+    store: Store, settings: VoiceSettings, segments: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """The ``voice themes`` report: totals, one entry per theme, and per segment when asked."""
+    texts = _texts(store)
+    keywords = theme_keywords(store)
+    out: dict[str, Any] = {
+        "overview": report.sentiment_overview(texts),
+        "themes": report.theme_summary(texts, keywords, examples=settings.examples),
+    }
+    if segments:
+        members, order = segment_members(store, segments)
+        out["segments"] = report.themes_by_segment(texts, members, order, keywords, examples=1)
+    return out
+
+
+def export_texts(store: Store) -> pa.Table:
+    """Every text: ``source, id, customer_id, sentiment, sentiment_score, theme`` and context."""
+    t = store.table("voice_texts") if store.has_table("voice_texts") else None
+    if t is None:
+        raise NotFoundError("no analysed texts yet", hint="run `personae voice build` first")
+    expr = t.select(
+        "source",
+        id=t.text_id,
+        customer_id=t.customer_id,
+        sentiment=t.sentiment,
+        sentiment_score=t.sentiment_score.round(4),
+        theme=t.theme,
+        language=t.language,
+        competitor=t.competitor,
+        touchpoint=t.touchpoint,
+        channel=t.channel,
+        at=t.at,
+        text=t.text,
+    ).order_by(["source", "id"])
+    return store.to_arrow(expr)
+
+
+def rename_theme(store: Store, theme: str, new_name: str) -> dict[str, Any]:
+    """Give a theme (by current name or number) a name people use; kept until the next refit.
+
+    The stored texts and traits follow at once (``top_complaint_theme`` included).
+    """
+    new_name = new_name.strip()
+    if not new_name or new_name == OTHER:
+        raise InputError(
+            f"{new_name!r} cannot be a theme name", hint="give a non-empty name other than 'other'"
+        )
+    active = active_model(store)
+    if active is None:
+        raise NotFoundError("no theme model yet", hint="run `personae voice build` first")
+    model_id, model, names = active
+    by_name = {v: k for k, v in names.items()}
+    if theme in by_name:
+        index = by_name[theme]
+    elif theme.strip().isdigit() and int(theme) in names:
+        index = int(theme)
+    else:
+        close = suggest(theme, list(by_name))
+        raise NotFoundError(
+            f"no theme {theme!r}",
+            hint=f"did you mean {close[0]!r}?" if close else "see `personae voice themes`",
+        )
+    if new_name in by_name and by_name[new_name] != index:
+        raise InputError(f"another theme is already called {new_name!r}")
+    old = names[index]
+    row = pd.DataFrame(
+        [
+            {
+                "model_id": model_id,
+                "theme": index,
+                "name": new_name,
+                "renamed_at": datetime.now(UTC).replace(tzinfo=None),
+            }
+        ]
+    )
+    with store.transaction():
+        store.append("voice_theme_names", row)
+        for table, column in (
+            ("voice_texts", "theme"),
+            ("voice_traits", "top_complaint_theme"),
+            ("traits", "top_complaint_theme"),
+        ):
+            if store.has_table(table) and column in store.table(table).columns:
+                t = store.table(table)
+                renamed = ibis.cases((t[column] == old, ibis.literal(new_name)), else_=t[column])
+                store.replace(f"_{table}_next", t.mutate(**{column: renamed}))
+                store.replace(table, store.table(f"_{table}_next"))
+                store.drop(f"_{table}_next")
+    return {
+        "theme": index,
+        "old_name": old,
+        "name": new_name,
+        "keywords": list(model.themes_[index].keywords),
+    }
+
+
+# -- pain points -----------------------------------------------------------------------------
+def segment_members(store: Store, names: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
+    """``segment, customer_id`` of each named segment's latest snapshot, and the order."""
+    if not store.has_table("segment_runs"):
+        raise NotFoundError("no segment snapshots yet", hint="run `personae build` first")
+    runs = store.table("segment_runs")
+    latest = runs.group_by("segment").aggregate(as_of=runs.as_of.max())
+    known = list(store.execute(latest)["segment"])
+    for n in names:
+        if n not in known:
+            close = suggest(n, known)
+            raise NotFoundError(
+                f"no segment named {n!r} in the snapshots",
+                hint=f"did you mean {close[0]!r}?" if close else "see `personae segments list`",
+            )
+    order = list(dict.fromkeys(names))
+    snap = store.table("segment_snapshots")
+    wanted = latest.filter(latest.segment.isin(order))
+    rows = snap.join(wanted, ["segment", "as_of"]).select("segment", "customer_id")
+    return store.execute(rows), order
+
+
+def voice_pain_points(
+    store: Store, segments: Sequence[str] | None = None, top: int | None = None
+) -> pd.DataFrame:
+    """Theme × touchpoint (× segment) pain points with value at stake (see
+    :func:`personae.voice.painpoints.theme_pain_points`)."""
+    texts = _texts(store)
+    value = pd.Series(dtype=float)
+    if store.has_table("traits"):
+        t = store.table("traits")
+        cols = [c for c in ("customer_id", "clv_12m", "monetary") if c in t.columns]
+        value = painpoints.customer_value(store.execute(t.select(*cols)))
+    members = segment_members(store, segments)[0] if segments else None
+    out = painpoints.theme_pain_points(texts, value, members)
+    return out.head(top) if top else out
+
+
+def empty_like_texts() -> pa.Table:
+    """An empty ``voice_texts`` table (tests, and stores without texts)."""
+    return pa.table({f.name: pa.array([], f.type) for f in TEXTS_SCHEMA}, schema=TEXTS_SCHEMA)
+
+
+def to_records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {str(k): (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()}
+        for r in df.to_dict("records")
+    ]

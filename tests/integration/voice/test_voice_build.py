@@ -1,0 +1,108 @@
+"""Voice end to end on a real DuckDB store: generated shop → ingest → build → traits, segments,
+themes, export, rename, pain points; and the generator's texts follow what customers lived."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from personae import voice_service as svc
+from personae.config import Settings
+from personae.generate import generate_dataset
+from personae.ingest import ingest_file
+from personae.pipeline import run_build
+from personae.segments.run import preview
+from personae.segments.service import check as svc_check
+from personae.store import Store
+from personae.voice.settings import VoiceSettings
+from personae.voice.traits import TRAIT_COLUMNS
+
+KINDS = ("stores", "products", "customers", "orders", "events", "surveys", "consents")
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("voiceshop")
+    generate_dataset(400, seed=5, out_dir=folder / "data")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def store(shop: Path) -> Iterator[Store]:
+    s = Store.open(shop / "shop.duckdb")
+    for kind in KINDS:
+        ingest_file(s, kind, shop / "data" / f"{kind}.csv")
+    run_build(s, settings=Settings(voice=VoiceSettings(n_themes=6)), quiet=True)
+    yield s
+    s.close()
+
+
+def test_build_writes_texts_traits_and_a_model(store: Store) -> None:
+    texts = store.execute(store.table("voice_texts"))
+    assert set(texts["source"]) == {"survey", "review", "support", "social"}
+    assert texts["text_id"].is_unique
+    flagged = texts[~texts["scored"]]
+    assert len(flagged) > 0 and (flagged["language"] != "en").all() and flagged["sentiment"].isna().all()
+    assert texts.loc[texts["scored"], "sentiment"].isin(["negative", "neutral", "positive"]).all()
+    social = texts[texts["source"] == "social"]
+    assert social["channel"].isin(["twitter", "facebook", "instagram"]).all() and (social["reach"] > 0).all()
+    assert texts["competitor"].notna().any()
+    assert store.count("voice_models") == 1
+
+
+def test_traits_carry_the_voice_traits_and_rules_use_them(store: Store) -> None:
+    traits = store.execute(store.table("traits"))
+    assert set(TRAIT_COLUMNS) <= set(traits.columns)
+    writers = traits[traits["voice_texts"].notna()]
+    assert len(writers) > 50 and writers["avg_sentiment"].dropna().between(-1, 1).all()
+    assert traits["mentions_competitor"].fillna(False).any() and traits["social_reach"].notna().any()
+    rule = 'sentiment_90d < -0.3 and value_tier in ["top1", "top10", "top25", "rest"]'
+    counts = preview(store, [], extra={"unhappy": svc_check(store, rule)})
+    expected = int(((traits["sentiment_90d"] < -0.3) & traits["value_tier"].notna()).sum())
+    assert counts == {"unhappy": expected} and expected >= 1
+
+
+def test_generated_texts_follow_experience(store: Store) -> None:
+    texts = store.execute(store.table("voice_texts"))
+    surveys = store.execute(store.resolved("surveys").select("response_id", "kind", "score"))
+    s = texts[texts["source"] == "survey"].merge(surveys, left_on="text_id", right_on="response_id")
+    nps = s[s["scored"] & (s["kind"] == "nps")]
+    # detractors write negative comments, promoters positive ones
+    assert nps.loc[nps["score"] <= 6, "sentiment_score"].mean() < -0.1
+    assert nps.loc[nps["score"] >= 9, "sentiment_score"].mean() > 0.2
+    events = store.execute(store.resolved("events").select("event_id", "customer_id", "type"))
+    failed = set(events.loc[events["type"] == "delivery_failed", "customer_id"])
+    posts = texts[(texts["source"] == "social") & texts["scored"]]
+    hit = posts["customer_id"].isin(failed)
+    assert posts.loc[hit, "sentiment_score"].mean() < posts.loc[~hit, "sentiment_score"].mean()
+
+
+def test_themes_export_rename_and_pain_points(store: Store) -> None:
+    data = svc.voice_themes(store, VoiceSettings(), ["lifecycle:active", "lifecycle:lapsed"])
+    themes = data["themes"]
+    assert sum(t["n"] for t in themes) == data["overview"]["scored"]
+    assert all(
+        {"theme", "keywords", "n", "share", "sentiment", "trend", "touchpoints", "channels", "examples"}
+        <= set(t)
+        for t in themes
+    )
+    assert [s["segment"] for s in data["segments"]] == ["lifecycle:active", "lifecycle:lapsed"]
+    table = svc.export_texts(store)
+    assert table.column_names[:6] == ["source", "id", "customer_id", "sentiment", "sentiment_score", "theme"]
+    assert table.num_rows == store.count("voice_texts")
+    first = themes[0]["theme"]
+    out = svc.rename_theme(store, first, "Renamed theme")
+    assert out["old_name"] == first
+    names = set(store.execute(store.table("voice_texts"))["theme"].dropna())
+    assert "Renamed theme" in names and first not in names
+    assert "Renamed theme" in svc.theme_keywords(store)
+    # a rebuild reuses the model and keeps the name
+    svc.build_voice(store, None, VoiceSettings(n_themes=6))
+    assert "Renamed theme" in set(store.execute(store.table("voice_texts"))["theme"].dropna())
+    pp = svc.voice_pain_points(store, ["lifecycle:active"])
+    assert (pp["segment"] == "lifecycle:active").all() and (pp["value_at_stake"] >= 0).all()
+    assert pp["value_at_stake"].is_monotonic_decreasing
+    json.dumps(svc.to_records(pp), default=str)
