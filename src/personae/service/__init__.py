@@ -1,0 +1,14 @@
+"""The real-time service (``personae serve``): Segment-compatible tracking, profiles, live segments.
+
+* :mod:`~personae.service.payloads`, :mod:`~personae.service.tracking` — the Segment spec's
+  messages and how they map to canonical rows (pure);
+* :mod:`~personae.service.identity`, :mod:`~personae.service.live`, :mod:`~personae.service.keys`,
+  :mod:`~personae.service.rowcheck` — incremental identity stitching, live memberships, key
+  roles, row-wise validation/keys from the same ``TableSpec`` rules as file ingest (pure);
+* :mod:`~personae.service.commit`, :mod:`~personae.service.writer`, :mod:`~personae.service.loading`,
+  :mod:`~personae.service.keystore`, :mod:`~personae.service.webhooks`,
+  :mod:`~personae.service.runtime` — group commit, the writer thread, store I/O, webhooks;
+* :mod:`~personae.service.app`, :mod:`~personae.service.auth`, ``routes_*`` — the FastAPI app.
+
+See docs/service.md.
+"""

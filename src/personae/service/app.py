@@ -1,0 +1,219 @@
+"""The FastAPI application factory: routers, limits, errors, and the runtime's life cycle.
+
+``create_app(db, settings)`` builds an app whose lifespan opens the store and starts the
+writer; ``personae serve`` runs it on uvicorn. Every error is JSON ``{code, message, hint}``
+(the fields the Segment libraries log): invalid payloads 400, bad credentials 401, wrong role
+403, unknown customer/segment 404, body too large 413, invalid values/rules 422, rate limit or
+full queue 429 (with ``Retry-After``), store unavailable 503.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from personae.config import Settings
+from personae.errors import ConsentError, InputError, NotFoundError, PersonaeError, RuleError, StoreError
+from personae.service import dashboard, routes_customers, routes_keys, routes_segments, routes_tracking
+from personae.service.auth import AuthError, RateLimiter
+from personae.service.personalization import Personalizer, default_personalizer
+from personae.service.runtime import Runtime, utc_now
+from personae.service.writer import Overloaded
+
+
+def create_app(
+    db: str | Path,
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    personalizer: Personalizer | None = None,
+) -> FastAPI:
+    runtime = Runtime(db, settings, clock)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime.start()
+        try:
+            yield
+        finally:
+            runtime.stop()
+
+    app = FastAPI(
+        title="personae",
+        version="1",
+        summary="Tracking (Segment-compatible), customer profiles and live segments.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    app.state.limiter = RateLimiter(settings.service.rate_limit_per_second, settings.service.rate_limit_burst)
+    app.state.personalizer = personalizer or default_personalizer()
+    for router in (
+        routes_tracking.router,
+        routes_customers.router,
+        routes_segments.router,
+        routes_keys.router,
+        dashboard.router,
+    ):
+        app.include_router(router)
+
+    @app.get("/health", tags=["service"], summary="Liveness and queue depth (no key needed)")
+    async def health() -> dict[str, Any]:
+        writer = getattr(runtime, "writer", None)
+        return {"status": "ok", "queued": writer.pending if writer else 0}
+
+    _error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.service.max_body_bytes)
+    if settings.service.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.service.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Content-Encoding"],
+        )
+    return app
+
+
+def _error(status: int, code: str, message: str, hint: str | None = None, **extra: Any) -> JSONResponse:
+    headers = {"Retry-After": "1"} if status == 429 else None
+    body = {"code": code, "message": message, "hint": hint, **extra}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {
+                "loc": [str(p) for p in e.get("loc", ())],
+                "msg": str(e.get("msg", "")),
+                "type": str(e.get("type", "")),
+            }
+            for e in exc.errors()
+        ]
+        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+        where = ".".join(first["loc"][1:]) or "body"
+        return _error(
+            400, "invalid_request", f"{where}: {first['msg']}", "see /docs for the schema", errors=errors
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
+        return _error(exc.status_code, codes.get(exc.status_code, "error"), str(exc.detail))
+
+    @app.exception_handler(AuthError)
+    async def auth(request: Request, exc: AuthError) -> JSONResponse:
+        return _error(exc.status, exc.code, exc.message, exc.hint)
+
+    @app.exception_handler(PersonaeError)
+    async def personae(request: Request, exc: PersonaeError) -> JSONResponse:
+        if isinstance(exc, Overloaded):
+            return _error(429, "overloaded", exc.message, exc.hint)
+        status, code = 500, "error"
+        if isinstance(exc, NotFoundError):
+            status, code = 404, "not_found"
+        elif isinstance(exc, InputError | RuleError):
+            status, code = 422, "invalid_value"
+        elif isinstance(exc, ConsentError):
+            status, code = 403, "no_consent"
+        elif isinstance(exc, StoreError):
+            status, code = 503, "store_unavailable"
+        return _error(status, code, exc.message, exc.hint)
+
+
+class BodyLimit:
+    """Refuse bodies over ``max_bytes`` (413) and undo ``Content-Encoding: gzip`` (libraries may gzip).
+
+    The limit applies to the compressed and the decompressed size alike, so a small "zip bomb"
+    cannot grow memory without bound either.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        declared = headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(
+                scope, receive, send, 413, "body_too_large", f"the body is over {self.max_bytes} bytes"
+            )
+            return
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._refuse(
+                    scope, receive, send, 413, "body_too_large", f"the body is over {self.max_bytes} bytes"
+                )
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        encoding = headers.get("content-encoding", "").strip().lower()
+        if encoding in ("gzip", "deflate"):
+            try:
+                body = _inflate(body, encoding, self.max_bytes)
+            except ValueError as exc:
+                await self._refuse(scope, receive, send, 400, "invalid_request", str(exc))
+                return
+            scope = dict(scope)
+            scope["headers"] = [
+                (k, v)
+                for k, v in scope["headers"]
+                if k.lower() not in (b"content-encoding", b"content-length")
+            ]
+            scope["headers"].append((b"content-length", str(len(body)).encode()))
+        elif encoding not in ("", "identity"):
+            await self._refuse(
+                scope, receive, send, 400, "invalid_request", f"unsupported Content-Encoding {encoding!r}"
+            )
+            return
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(
+        self, scope: Scope, receive: Receive, send: Send, status: int, code: str, message: str
+    ) -> None:
+        hint = "send smaller batches" if status == 413 else None
+        await _error(status, code, message, hint)(scope, receive, send)
+
+
+def _inflate(body: bytes, encoding: str, limit: int) -> bytes:
+    try:
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS)
+        out = d.decompress(body, limit + 1)
+    except (zlib.error, gzip.BadGzipFile) as exc:
+        raise ValueError(f"the body is not valid {encoding} data") from exc
+    if len(out) > limit:
+        raise ValueError(f"the decompressed body is over {limit} bytes")
+    return out

@@ -1,0 +1,191 @@
+"""The dashboard served by ``personae serve`` at ``/``: HTML pages and the JSON they need.
+
+The pages are server-rendered shells (navigation, headings, labelled controls) with one vendored
+plain-JS file that calls the JSON API with the API key the analyst typed on the login page. The
+key lives in ``sessionStorage`` (gone when the tab closes, never sent as a cookie), so the HTML
+itself needs no key and holds no customer data; every number comes through the same keyed,
+rate-limited endpoints as any other client's. Nothing is fetched from the network: the script,
+the stylesheet and the charts (SVG drawn on the server by vl-convert, as the HTML report does)
+are served from the package. A strict Content-Security-Policy forbids anything else.
+
+Endpoints added for the dashboard (``/v1/dashboard/...``, read or admin keys, read-only):
+``POST rule-check`` (the segment builder's live check and count), ``GET segments`` and
+``GET segments/{name}`` (build history and the report's chart), ``GET customers/{id}`` (the
+timeline and segments with reasons), ``GET impact`` (campaign impact), ``GET journeys`` (the
+purchase funnel and the paths to an outcome, as the report draws them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import jinja2
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, Field
+
+from personae.errors import NotFoundError
+from personae.service import dashboard_data
+from personae.service.auth import ReadKey
+from personae.service.payloads import ErrorBody
+
+_HERE = Path(__file__).parent
+STATIC = _HERE / "static"
+#: Files the dashboard serves, by name → media type (nothing else under ``static`` is reachable).
+STATIC_FILES = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
+#: No inline script, no remote anything; charts are ``data:`` SVG images.
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+#: page key → (URL, title shown in the navigation); the order is the navigation's.
+PAGES = {
+    "segments": ("/ui/segments", "Segments"),
+    "customers": ("/ui/customers", "Customers"),
+    "builder": ("/ui/builder", "Segment builder"),
+    "impact": ("/ui/impact", "Campaign impact"),
+    "journeys": ("/ui/journeys", "Journeys"),
+}
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Invalid JSON or parameters."},
+    401: {"model": ErrorBody, "description": "Missing or unknown key."},
+    403: {"model": ErrorBody, "description": "The key's role may not do this."},
+    404: {"model": ErrorBody, "description": "No such customer or segment."},
+    429: {"model": ErrorBody, "description": "Rate limit: retry later."},
+}
+router = APIRouter()
+api = APIRouter(prefix="/v1/dashboard", tags=["dashboard"], responses=ERRORS)
+T = TypeVar("T")
+
+
+class RuleIn(BaseModel):
+    rule: str = Field(max_length=4_000, description="A segment rule, as `personae segments check` takes.")
+
+
+# -- JSON ------------------------------------------------------------------------------------------
+async def _read(request: Request, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+    """Run ``fn(reader_store, *args)`` on the service's read connection, off the event loop."""
+    runtime = request.app.state.runtime
+
+    def run() -> T:
+        with runtime._read_lock:
+            return fn(runtime.reader, *args, **kw)
+
+    return await run_in_threadpool(run)
+
+
+@api.post("/rule-check", summary="Check a segment rule and count who matches now (nothing is stored)")
+async def rule_check(body: RuleIn, request: Request, key: ReadKey) -> dict[str, Any]:
+    settings = request.app.state.runtime.settings
+    return await _read(request, dashboard_data.rule_check, body.rule, settings)
+
+
+@api.get("/segments", summary="Every segment with its members at the latest build, and a chart")
+async def segments(request: Request, key: ReadKey) -> dict[str, Any]:
+    return await _read(request, dashboard_data.segment_overview, request.app.state.runtime.settings)
+
+
+@api.get("/segments/{name}", summary="One segment: definition, versions, build history")
+async def segment(name: str, request: Request, key: ReadKey) -> dict[str, Any]:
+    return await _read(request, dashboard_data.segment_detail, name, request.app.state.runtime.settings)
+
+
+@api.get("/customers/{customer_id}", summary="A customer's timeline across channels and segment reasons")
+async def customer(customer_id: str, request: Request, key: ReadKey) -> dict[str, Any]:
+    cid = await run_in_threadpool(request.app.state.runtime.resolve, customer_id)
+    return await _read(request, dashboard_data.customer_extras, cid, pii=key.may("pii"))
+
+
+@api.get("/impact", summary="Campaign impact: every activated playbook against its holdout")
+async def impact(request: Request, key: ReadKey) -> dict[str, Any]:
+    return await _read(request, dashboard_data.impact, request.app.state.runtime.settings)
+
+
+@api.get("/journeys", summary="The purchase funnel and the most common paths to an outcome, as charts")
+async def journeys(
+    request: Request,
+    key: ReadKey,
+    within: int = Query(7, ge=1, le=365, description="Funnel window: days from the product view."),
+    to: str = Query(
+        "order",
+        max_length=100,
+        description="Paths to: order (a first order), repeat, lapsed, detractor or an event type.",
+    ),
+) -> dict[str, Any]:
+    return await _read(request, dashboard_data.journeys, request.app.state.runtime.settings, within, to)
+
+
+# -- HTML ------------------------------------------------------------------------------------------
+_env = jinja2.Environment(
+    loader=jinja2.PackageLoader("personae.service", "templates"),
+    autoescape=jinja2.select_autoescape(["html", "j2"]),
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def _page(template: str, page: str, title: str, **params: str) -> HTMLResponse:
+    html = _env.get_template(template).render(page=page, title=title, pages=PAGES, params=params)
+    return HTMLResponse(
+        html,
+        headers={
+            "Content-Security-Policy": CSP,
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.get("/", include_in_schema=False)
+async def login() -> HTMLResponse:
+    return _page("login.html.j2", "login", "Sign in")
+
+
+@router.get("/ui/segments", include_in_schema=False)
+async def segments_page() -> HTMLResponse:
+    return _page("segments.html.j2", "segments", "Segments")
+
+
+@router.get("/ui/segments/{name}", include_in_schema=False)
+async def segment_page(name: str) -> HTMLResponse:
+    return _page("segment.html.j2", "segment", f"Segment {name}", name=name)
+
+
+@router.get("/ui/customers", include_in_schema=False)
+async def customers_page() -> HTMLResponse:
+    return _page("customers.html.j2", "customers", "Customers")
+
+
+@router.get("/ui/customers/{customer_id}", include_in_schema=False)
+async def customer_page(customer_id: str) -> HTMLResponse:
+    return _page("customer.html.j2", "customer", f"Customer {customer_id}", customer_id=customer_id)
+
+
+@router.get("/ui/builder", include_in_schema=False)
+async def builder_page() -> HTMLResponse:
+    return _page("builder.html.j2", "builder", "Segment builder")
+
+
+@router.get("/ui/impact", include_in_schema=False)
+async def impact_page() -> HTMLResponse:
+    return _page("impact.html.j2", "impact", "Campaign impact")
+
+
+@router.get("/ui/journeys", include_in_schema=False)
+async def journeys_page() -> HTMLResponse:
+    return _page("journeys.html.j2", "journeys", "Journeys")
+
+
+@router.get("/ui/static/{filename}", include_in_schema=False)
+async def static(filename: str) -> Response:
+    if filename not in STATIC_FILES:
+        raise NotFoundError(f"no dashboard file {filename!r}")
+    body = (STATIC / filename).read_bytes()
+    return Response(body, media_type=STATIC_FILES[filename], headers={"X-Content-Type-Options": "nosniff"})
+
+
+router.include_router(api)

@@ -1,0 +1,251 @@
+"""Live segment membership: each customer's state, evaluated as events arrive. Pure, no I/O.
+
+Wraps the segment engine's real-time evaluator (:class:`~personae.segments.realtime.
+ProfileEvaluator`) with what a service needs around it: a :class:`CustomerState` per customer
+(traits of the last build + the events and order lines the rules look at), the current
+memberships with the time each began, and the *changes* (entered / exited) each update causes.
+
+Time: rules are evaluated as of a calendar day (the batch evaluator's meaning), so between two
+events the only thing that changes membership is the date moving on — :meth:`LiveSegments.
+refresh` re-evaluates everyone for the new day, which is how time-window rules expire.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from personae.segments import expr as x
+from personae.segments.realtime import CustomerState, ProfileEvaluator
+
+
+@dataclass(frozen=True)
+class Change:
+    """One customer entering or leaving one segment."""
+
+    segment: str
+    customer_id: str
+    change: str  # "entered" | "exited"
+    at: datetime
+    cause: str  # the messageId, "schedule", "merge", "startup", "rules"
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What the rules read, so that only that is loaded and kept in memory.
+
+    Attributes:
+        traits: trait columns the rules use (including ``consent_<purpose>``).
+        event_types: event types aggregates filter on (``None``: some aggregate reads all types).
+        event_days, order_days: the longest look-back in days (``None``: all history;
+            0: the source is not used).
+        affinities: whether any rule uses ``affinity()``.
+    """
+
+    traits: frozenset[str]
+    event_types: frozenset[str] | None
+    event_days: int | None
+    order_days: int | None
+    affinities: bool
+
+    @classmethod
+    def of(cls, rules: Iterable[x.CheckedRule]) -> Needs:
+        traits: set[str] = set()
+        types: set[str] | None = set()
+        days: dict[str, int | None] = {"events": 0, "orders": 0}
+        affinities = False
+        for rule in rules:
+            for node in x.walk(rule.expr):
+                if isinstance(node, x.Field):
+                    traits.add(node.name)
+                elif isinstance(node, x.Consent):
+                    traits.add(f"consent_{node.purpose}")
+                elif isinstance(node, x.AffinityOf):
+                    affinities = True
+                elif isinstance(node, x.Aggregate):
+                    span = _days(node)
+                    old = days[node.source]
+                    days[node.source] = None if old is None or span is None else max(old, span)
+                    if node.source == "events":
+                        filtered = dict(node.filters).get("type")
+                        if filtered is None:
+                            types = None
+                        elif types is not None:
+                            types.update(filtered)
+        return cls(
+            frozenset(traits),
+            None if types is None else frozenset(types),
+            days["events"],
+            days["orders"],
+            affinities,
+        )
+
+
+def _days(node: x.Aggregate) -> int | None:
+    """Longest span in days the window can cover (months/years counted generously)."""
+    if node.window is None:
+        return None
+    per = {"d": 1, "w": 7, "m": 31, "y": 366}[node.window.unit]
+    return node.window.amount * per
+
+
+class LiveSegments:
+    """Every customer's live state and memberships.
+
+    Args:
+        rules: every segment (built-in and defined), checked.
+        states: the initial state per customer id.
+        members: memberships remembered from before (customer → segment → entered at).
+    """
+
+    def __init__(
+        self,
+        rules: Mapping[str, x.CheckedRule],
+        states: Mapping[str, CustomerState] | None = None,
+        members: Mapping[str, Mapping[str, datetime]] | None = None,
+    ) -> None:
+        self.evaluator = ProfileEvaluator(rules)
+        self.needs = Needs.of(rules.values())
+        self.states: dict[str, CustomerState] = dict(states or {})
+        self.members: dict[str, dict[str, datetime]] = {c: dict(m) for c, m in (members or {}).items()}
+
+    # -- reading ----------------------------------------------------------------------------------
+    def memberships(self, customer_id: str) -> dict[str, datetime]:
+        return dict(self.members.get(customer_id, {}))
+
+    def segment_members(self, segment: str) -> dict[str, datetime]:
+        return {c: m[segment] for c, m in self.members.items() if segment in m}
+
+    def counts(self) -> dict[str, int]:
+        out = dict.fromkeys(self.evaluator.names, 0)
+        for m in self.members.values():
+            for s in m:
+                out[s] = out.get(s, 0) + 1
+        return out
+
+    # -- changing ---------------------------------------------------------------------------------
+    def reevaluate(self, customer_id: str, now: datetime, cause: str) -> list[Change]:
+        """Evaluate one customer as of ``now``'s day; record and return what changed."""
+        state = self.states.get(customer_id) or CustomerState.of(customer_id, {})
+        now_in = set(self.evaluator.members(state, now.date()))
+        before = self.members.get(customer_id, {})
+        changes = [Change(s, customer_id, "exited", now, cause) for s in before if s not in now_in]
+        entered = [s for s in self.evaluator.names if s in now_in and s not in before]
+        changes += [Change(s, customer_id, "entered", now, cause) for s in entered]
+        if changes:
+            kept = {s: at for s, at in before.items() if s in now_in}
+            kept.update(dict.fromkeys(entered, now))
+            if kept:
+                self.members[customer_id] = kept
+            else:
+                self.members.pop(customer_id, None)
+        return changes
+
+    def add(
+        self,
+        customer_id: str,
+        events: Iterable[Mapping[str, Any]] = (),
+        orders: Iterable[Mapping[str, Any]] = (),
+    ) -> None:
+        """Append events and order lines to a customer's state (only what the rules read)."""
+        types = self.needs.event_types
+        keep_events = (
+            []
+            if self.needs.event_days == 0
+            else [e for e in events if types is None or e.get("type") in types]
+        )
+        keep_orders = [] if self.needs.order_days == 0 else list(orders)
+        if not keep_events and not keep_orders and customer_id in self.states:
+            return
+        state = self.states.get(customer_id) or CustomerState.of(customer_id, {})
+        fresh = CustomerState.of(customer_id, events=keep_events, orders=keep_orders)
+        self.states[customer_id] = CustomerState(
+            customer_id,
+            state.traits,
+            (*state.events, *fresh.events),
+            (*state.orders, *fresh.orders),
+            state.affinities,
+            state.segments,
+        )
+
+    def mark_returned(self, customer_id: str, order_id: str, product_ids: Iterable[str]) -> None:
+        state = self.states.get(customer_id)
+        if state is None:
+            return
+        products = set(product_ids)
+        lines = []
+        for line in state.orders:
+            if line.get("order_id") == order_id and (not products or line.get("product_id") in products):
+                line = {**line, "returned": True, "_net": 0.0}
+            lines.append(line)
+        self.states[customer_id] = CustomerState(
+            customer_id, state.traits, state.events, tuple(lines), state.affinities, state.segments
+        )
+
+    def merge(self, old: str, new: str, now: datetime, cause: str) -> list[Change]:
+        """``old`` turned out to be ``new`` (identity stitching): fold the state, move memberships."""
+        if old == new:
+            return []
+        gone = self.states.pop(old, None)
+        changes = [Change(s, old, "exited", now, cause) for s in self.members.pop(old, {})]
+        if gone is not None:
+            target = self.states.get(new) or CustomerState.of(new, gone.traits)
+            self.states[new] = CustomerState(
+                new,
+                target.traits or gone.traits,
+                (*target.events, *gone.events),
+                (*target.orders, *gone.orders),
+                target.affinities or gone.affinities,
+                target.segments,
+            )
+        return changes + self.reevaluate(new, now, cause)
+
+    def refresh(self, now: datetime, cause: str = "schedule") -> list[Change]:
+        """Re-evaluate everyone for ``now``'s day (time windows expire) and drop rows too old to count."""
+        self.prune(now.date())
+        changes: list[Change] = []
+        for cid in list(self.states.keys() | self.members.keys()):
+            changes += self.reevaluate(cid, now, cause)
+        return changes
+
+    def prune(self, today: date) -> None:
+        """Forget events/orders older than the longest window (memory stays bounded)."""
+        cut_e = (
+            None
+            if self.needs.event_days is None
+            else datetime.combine(today, datetime.min.time()) - timedelta(days=self.needs.event_days + 1)
+        )
+        cut_o = (
+            None
+            if self.needs.order_days is None
+            else datetime.combine(today, datetime.min.time()) - timedelta(days=self.needs.order_days + 1)
+        )
+        if cut_e is None and cut_o is None:
+            return
+        for cid, s in list(self.states.items()):
+            events = (
+                s.events
+                if cut_e is None
+                else tuple(e for e in s.events if e["occurred_at"] and e["occurred_at"] >= cut_e)
+            )
+            orders = (
+                s.orders
+                if cut_o is None
+                else tuple(o for o in s.orders if o["ordered_at"] and o["ordered_at"] >= cut_o)
+            )
+            if len(events) != len(s.events) or len(orders) != len(s.orders):
+                self.states[cid] = CustomerState(cid, s.traits, events, orders, s.affinities, s.segments)
+
+    def replace_rules(self, rules: Mapping[str, x.CheckedRule]) -> None:
+        """New segment definitions: recompile (the caller then refreshes with cause ``rules``)."""
+        self.evaluator = ProfileEvaluator(rules)
+        self.needs = Needs.of(rules.values())
+        names = set(self.evaluator.names)
+        for cid in list(self.members):
+            kept = {s: at for s, at in self.members[cid].items() if s in names}
+            if kept:
+                self.members[cid] = kept
+            else:
+                self.members.pop(cid)

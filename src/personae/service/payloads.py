@@ -1,0 +1,141 @@
+"""The Segment HTTP tracking API's messages, as Pydantic models (request validation + OpenAPI).
+
+These follow the Segment spec (https://segment.com/docs/connections/spec/) closely enough that
+the unmodified Segment and RudderStack client libraries are accepted: ids may be strings or
+numbers (stringified), timestamps are ISO 8601 (a time without zone is UTC), unknown top-level
+fields are allowed (libraries add their own) and kept with the event's properties. What is
+checked is what personae relies on: the type, at least one of ``userId``/``anonymousId`` where
+the spec requires it, the event name, the shapes of ``properties``/``traits``/``context``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+MAX_ID_LENGTH = 255
+
+
+def _as_id(value: Any) -> Any:
+    """Segment ids may be numbers; personae keeps every identifier as text."""
+    if isinstance(value, bool):
+        raise ValueError("an id must be a string or a number, not true/false")
+    if isinstance(value, int | float):
+        return str(int(value)) if float(value).is_integer() else str(value)
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+Id = Annotated[str, BeforeValidator(_as_id), Field(min_length=1, max_length=MAX_ID_LENGTH)]
+Text = Annotated[str, Field(max_length=1_000)]
+Object = dict[str, Any]
+
+
+class Message(BaseModel):
+    """Fields every message may carry."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    userId: Id | None = Field(None, description="Your id of the user (becomes personae's customer id).")
+    anonymousId: Id | None = Field(None, description="Device/browser id before the user is known.")
+    messageId: Id | None = Field(
+        None, description="Unique id; a repeated messageId is acknowledged and ignored (idempotency)."
+    )
+    timestamp: datetime | None = Field(None, description="When it happened (client clock).")
+    originalTimestamp: datetime | None = Field(None, description="Client time before skew correction.")
+    sentAt: datetime | None = Field(None, description="When the client sent it (client clock).")
+    receivedAt: datetime | None = Field(None, description="Ignored: the server sets it.")
+    context: Object = Field(default_factory=dict, description="Library, page, app, device, ip …")
+    integrations: Object = Field(default_factory=dict, description="Accepted and ignored.")
+
+    @model_validator(mode="after")
+    def _someone(self) -> Message:
+        if self.userId is None and self.anonymousId is None and self._needs_identity():
+            raise ValueError("either userId or anonymousId is required")
+        return self
+
+    def _needs_identity(self) -> bool:
+        return True
+
+
+class Identify(Message):
+    type: Literal["identify"] = "identify"
+    traits: Object = Field(default_factory=dict, description="email, phone, firstName, address …")
+
+
+class Track(Message):
+    type: Literal["track"] = "track"
+    event: Annotated[str, Field(min_length=1, max_length=200)] = Field(
+        description="Event name, e.g. 'Product Added'."
+    )
+    properties: Object = Field(default_factory=dict)
+
+
+class Page(Message):
+    type: Literal["page"] = "page"
+    name: Text | None = None
+    category: Text | None = None
+    properties: Object = Field(default_factory=dict)
+
+
+class Screen(Message):
+    type: Literal["screen"] = "screen"
+    name: Text | None = None
+    category: Text | None = None
+    properties: Object = Field(default_factory=dict)
+
+
+class Group(Message):
+    type: Literal["group"] = "group"
+    groupId: Id = Field(description="The account/company/household id.")
+    traits: Object = Field(default_factory=dict)
+
+
+class Alias(Message):
+    type: Literal["alias"] = "alias"
+    previousId: Id = Field(description="The id the user had before (anonymous or an older user id).")
+    userId: Id = Field(description="The id the user has now.")
+
+    def _needs_identity(self) -> bool:
+        return False
+
+
+AnyMessage = Annotated[Identify | Track | Page | Screen | Group | Alias, Field(discriminator="type")]
+
+
+class Batch(BaseModel):
+    """``POST /v1/batch``: what every client library sends."""
+
+    model_config = ConfigDict(extra="allow")
+
+    batch: list[AnyMessage] = Field(min_length=1, description="The messages, in order.")
+    sentAt: datetime | None = Field(None, description="When the batch was sent (client clock).")
+    context: Object = Field(default_factory=dict, description="Merged into each message's context.")
+    integrations: Object = Field(default_factory=dict)
+    writeKey: str | None = Field(
+        None, description="Accepted (libraries send it) but the auth header decides."
+    )
+
+
+class Accepted(BaseModel):
+    """The answer to a tracking call: only sent once everything accepted is committed."""
+
+    success: bool = Field(True, description="Always true for a 200 (what the Segment libraries read).")
+    accepted: int = Field(description="Messages stored now.")
+    duplicates: int = Field(description="Messages whose messageId was seen before (nothing stored).")
+    rejected: list[dict[str, Any]] = Field(
+        default_factory=list, description="Messages refused by validation: index, messageId, reason."
+    )
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx/5xx answer (``code``/``message`` are what the Segment libraries log)."""
+
+    code: str
+    message: str
+    hint: str | None = None
+    errors: list[dict[str, Any]] | None = None

@@ -1,0 +1,111 @@
+"""``/v1/customers/{id}``: profile, recommendations, next best action, consents."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from personae.schema import CONSENT_PURPOSES
+from personae.service.auth import AdminKey, ReadKey
+from personae.service.payloads import ErrorBody
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Invalid JSON or parameters."},
+    413: {"model": ErrorBody, "description": "Body larger than the limit."},
+    401: {"model": ErrorBody, "description": "Missing or unknown key."},
+    403: {"model": ErrorBody, "description": "The key's role may not do this."},
+    404: {"model": ErrorBody, "description": "No customer with that identifier."},
+    422: {"model": ErrorBody, "description": "Invalid value."},
+    429: {"model": ErrorBody, "description": "Rate limit: retry later."},
+}
+router = APIRouter(prefix="/v1/customers", tags=["customers"], responses=ERRORS)
+
+
+class Segment(BaseModel):
+    name: str
+    entered_at: str
+    source: str
+
+
+class Customer(BaseModel):
+    """One customer. Personal data (email, phone, names, birth date, address) only for admin keys."""
+
+    customer_id: str
+    profile: dict[str, Any]
+    identifiers: list[str]
+    traits: dict[str, Any]
+    segments: list[Segment]
+    consents: dict[str, bool]
+
+
+class ConsentIn(BaseModel):
+    purpose: str = Field(description="One of " + ", ".join(CONSENT_PURPOSES) + ".", max_length=40)
+    granted: bool
+    source: str | None = Field(None, max_length=100)
+
+
+class ConsentOut(BaseModel):
+    customer_id: str
+    purpose: str
+    granted: bool
+    recorded_at: str
+
+
+@router.get("/{customer_id}", summary="Profile, traits, live segments and consents")
+async def customer(customer_id: str, request: Request, key: ReadKey) -> Customer:
+    runtime = request.app.state.runtime
+    data = await run_in_threadpool(runtime.customer, customer_id, pii=key.may("pii"))
+    return Customer(**data)
+
+
+@router.get("/{customer_id}/recommendations", summary="Products to show this customer")
+async def recommendations(
+    customer_id: str, request: Request, key: ReadKey, limit: int = Query(10, ge=1, le=100)
+) -> dict[str, Any]:
+    runtime = request.app.state.runtime
+
+    def run() -> dict[str, Any]:
+        cid = runtime.resolve(customer_id)
+        consents = _consents(runtime, cid)
+        with runtime._read_lock:
+            result: dict[str, Any] = request.app.state.personalizer.recommendations(
+                runtime.reader, cid, consents, limit
+            )
+        return result
+
+    return await run_in_threadpool(run)
+
+
+@router.get("/{customer_id}/next-best-action", summary="What to do next for this customer")
+async def next_best_action(customer_id: str, request: Request, key: ReadKey) -> dict[str, Any]:
+    runtime = request.app.state.runtime
+
+    def run() -> dict[str, Any]:
+        cid = runtime.resolve(customer_id)
+        with runtime.lock:
+            segments: dict[str, datetime] = runtime.live.memberships(cid)
+        result: dict[str, Any] = request.app.state.personalizer.next_best_action(
+            cid, segments, _consents(runtime, cid)
+        )
+        return result
+
+    return await run_in_threadpool(run)
+
+
+@router.post("/{customer_id}/consents", summary="Record a consent decision (admin)")
+async def consent(customer_id: str, body: ConsentIn, request: Request, key: AdminKey) -> ConsentOut:
+    runtime = request.app.state.runtime
+    data = await run_in_threadpool(runtime.set_consent, customer_id, body.purpose, body.granted, body.source)
+    return ConsentOut(**data)
+
+
+def _consents(runtime: Any, cid: str) -> dict[str, bool]:
+    """The consent traits as the live state has them (last build + consents recorded since)."""
+    with runtime.lock:
+        state = runtime.live.states.get(cid)
+        traits = dict(state.traits) if state is not None else {}
+    return {p: traits.get(f"consent_{p}") is True for p in CONSENT_PURPOSES}

@@ -1,0 +1,45 @@
+"""``/v1/keys`` (admin): manage keys while the server holds the database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from personae.service.auth import AdminKey
+from personae.service.keys import Role
+from personae.service.payloads import ErrorBody
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Invalid JSON or parameters."},
+    413: {"model": ErrorBody, "description": "Body larger than the limit."},
+    401: {"model": ErrorBody, "description": "Missing or unknown key."},
+    403: {"model": ErrorBody, "description": "Only admin keys manage keys."},
+    404: {"model": ErrorBody, "description": "No such key."},
+    429: {"model": ErrorBody, "description": "Rate limit: retry later."},
+}
+router = APIRouter(prefix="/v1/keys", tags=["keys"], responses=ERRORS)
+
+
+class KeyIn(BaseModel):
+    role: Role
+    name: str | None = Field(None, max_length=100)
+
+
+@router.get("", summary="Every key (never the secret)")
+async def list_keys(request: Request, key: AdminKey) -> list[dict[str, Any]]:
+    return [k.public() for k in request.app.state.runtime.keys.keys]
+
+
+@router.post("", summary="Create a key; the answer is the only time the key is shown")
+async def create_key(body: KeyIn, request: Request, key: AdminKey) -> dict[str, Any]:
+    record, secret = await run_in_threadpool(request.app.state.runtime.create_key, body.role, body.name)
+    return {**record.public(), "key": secret}
+
+
+@router.delete("/{key_id}", summary="Revoke a key (effective at once)")
+async def revoke_key(key_id: str, request: Request, key: AdminKey) -> dict[str, Any]:
+    record = await run_in_threadpool(request.app.state.runtime.revoke_key, key_id)
+    return record.public()

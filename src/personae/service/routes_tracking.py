@@ -1,0 +1,68 @@
+"""``/v1/identify|track|page|screen|group|alias|batch``: the Segment HTTP tracking API.
+
+Each answer comes only after the messages were committed (see :mod:`personae.service.writer`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from personae.service.auth import WriteKey
+from personae.service.commit import TrackJob
+from personae.service.payloads import Accepted, Alias, Batch, ErrorBody, Group, Identify, Page, Screen, Track
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Invalid JSON or message."},
+    401: {"model": ErrorBody, "description": "Missing or unknown write key."},
+    403: {"model": ErrorBody, "description": "The key may not track."},
+    413: {"model": ErrorBody, "description": "Body larger than the limit."},
+    429: {"model": ErrorBody, "description": "Rate limit or full write queue: retry later."},
+}
+router = APIRouter(prefix="/v1", tags=["tracking"], responses=ERRORS)
+
+
+async def _run(request: Request, key: Any, messages: list[Any], endpoint: str, **meta: Any) -> Accepted:
+    runtime = request.app.state.runtime
+    job = TrackJob(messages, runtime.clock(), endpoint, key.key_id, **meta)
+    result = await asyncio.wrap_future(runtime.track(job))
+    return Accepted(accepted=result.accepted, duplicates=result.duplicates, rejected=result.rejected)
+
+
+@router.post("/batch", summary="Several messages at once (what the client libraries send)")
+async def batch(payload: Batch, request: Request, key: WriteKey) -> Accepted:
+    return await _run(
+        request, key, list(payload.batch), "/v1/batch", sent_at=payload.sentAt, context=payload.context
+    )
+
+
+@router.post("/identify", summary="Who the user is, and their traits")
+async def identify(payload: Identify, request: Request, key: WriteKey) -> Accepted:
+    return await _run(request, key, [payload], "/v1/identify")
+
+
+@router.post("/track", summary="Something the user did")
+async def track(payload: Track, request: Request, key: WriteKey) -> Accepted:
+    return await _run(request, key, [payload], "/v1/track")
+
+
+@router.post("/page", summary="A web page view")
+async def page(payload: Page, request: Request, key: WriteKey) -> Accepted:
+    return await _run(request, key, [payload], "/v1/page")
+
+
+@router.post("/screen", summary="An app screen view")
+async def screen(payload: Screen, request: Request, key: WriteKey) -> Accepted:
+    return await _run(request, key, [payload], "/v1/screen")
+
+
+@router.post("/group", summary="The user's account or household")
+async def group(payload: Group, request: Request, key: WriteKey) -> Accepted:
+    return await _run(request, key, [payload], "/v1/group")
+
+
+@router.post("/alias", summary="Two ids of the same user")
+async def alias(payload: Alias, request: Request, key: WriteKey) -> Accepted:
+    return await _run(request, key, [payload], "/v1/alias")

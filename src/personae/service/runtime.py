@@ -1,0 +1,374 @@
+"""The running service: one object that owns the store, the writer, the live state and the keys.
+
+Application layer; the FastAPI routers call only this (no queries in route bodies). The write
+connection belongs to the writer thread; reads use a second connection (a DuckDB cursor on the
+same database, so they see every committed write) behind their own lock. The in-memory live
+state (identities, memberships) is guarded by ``self.lock``, held by the writer while it
+changes it and by readers while they copy from it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import ibis
+import pandas as pd
+import pyarrow as pa
+
+from personae.config import Settings
+from personae.errors import InputError, NotFoundError
+from personae.identity.normalize import normalize_emails, normalize_phones
+from personae.profile import latest_consents, resolve_customer_id
+from personae.schema import CONSENT_PURPOSES, TABLES
+from personae.segments.definitions import SegmentDefinition
+from personae.segments.service import add_segments, all_definitions
+from personae.service import keystore, rowcheck
+from personae.service.commit import Committer, TrackJob, TrackResult, write_changes
+from personae.service.identity import knows
+from personae.service.keys import PII_FIELDS, ApiKey, KeyRing
+from personae.service.live import LiveSegments
+from personae.service.loading import load_identity, load_members, load_rules, load_seen, load_states
+from personae.service.webhooks import WebhookSender
+from personae.service.writer import Writer
+from personae.store import Store
+
+log = logging.getLogger("personae.service")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Runtime:
+    """Everything ``personae serve`` keeps while it runs. Call :meth:`start` then :meth:`stop`."""
+
+    def __init__(self, db: str | Path, settings: Settings, clock: Callable[[], datetime] = utc_now) -> None:
+        self.db = str(db)
+        self.settings = settings
+        self.service = settings.service
+        self.clock = clock
+        self.lock = threading.RLock()
+        self._read_lock = threading.Lock()
+        self.store: Store | None = None
+        self.reader: Store | None = None
+        self.keys = KeyRing([])
+
+    # -- life cycle ---------------------------------------------------------------------------------
+    def start(self) -> None:
+        self.store = Store.open(self.db)
+        self.reader = Store(ibis.duckdb.from_connection(self.store.raw.cursor()), self.db)
+        self.keys = keystore.key_ring(self.store)
+        self._load()
+        self.sender = WebhookSender(self.service, self._delivered)
+        self.writer = Writer(
+            self._commit,
+            self.service.queue_capacity,
+            self.service.group_commit_max,
+            self._tick,
+            self.service.expiry_check_seconds,
+            self._reload_after_failure,
+        )
+        self.refresh(cause="startup", webhooks=False)
+        self.writer.start()
+        self.sender.start()
+        self.sender.send(self._pending_deliveries())
+
+    def stop(self) -> None:
+        self.writer.stop()
+        self.sender.stop()
+        if self.store is not None:
+            self.store.close()
+
+    def _load(self) -> None:
+        assert self.store is not None
+        now = self.clock()
+        rules = load_rules(self.store, self.settings.traits)
+        live = LiveSegments(rules, members=load_members(self.store))
+        needs = live.needs
+        traits = set(needs.traits) | {f"consent_{p}" for p in CONSENT_PURPOSES}
+        live.states = load_states(self.store, type(needs)(frozenset(traits), *_rest(needs)), now.date())
+        self.committer = Committer(
+            self.store,
+            load_identity(self.store),
+            live,
+            load_seen(self.store, now - timedelta(days=self.service.dedupe_days)),
+            self.service,
+            self.settings.identity,
+            self.clock,
+        )
+
+    def _reload_after_failure(self) -> None:
+        with self.lock:
+            try:
+                self._load()
+            except Exception:
+                log.exception("could not reload the live state after a failed write")
+
+    @property
+    def live(self) -> LiveSegments:
+        return self.committer.live
+
+    # -- writing (all on the writer thread) ---------------------------------------------------------
+    def track(self, job: TrackJob) -> Future[TrackResult]:
+        return self.writer.submit(job)
+
+    def _commit(self, jobs: list[TrackJob]) -> list[TrackResult]:
+        with self.lock:
+            results, _, hooks = self.committer.commit(jobs)
+        self.sender.send(hooks)
+        return results
+
+    def refresh(self, cause: str = "schedule", webhooks: bool = True) -> int:
+        """Re-evaluate everyone for today (time-window exits); forget old messageIds."""
+        assert self.store is not None
+        now = self.clock()
+        with self.lock:
+            changes = self.live.refresh(now, cause)
+            hooks = self.committer._webhooks(changes, now) if webhooks else []
+            with self.store.transaction():
+                write_changes(self.store, self.live, changes, hooks)
+            cut = now - timedelta(days=self.service.dedupe_days)
+            seen = self.committer.seen
+            for mid in [m for m, at in seen.items() if at < cut]:
+                del seen[mid]
+        self.sender.send(hooks)
+        return len(changes)
+
+    def _tick(self) -> None:
+        self.refresh()
+
+    def run_on_writer(self, fn: Callable[[], Any], timeout: float = 60.0) -> Any:
+        return self.writer.call(fn).result(timeout)
+
+    def set_consent(self, given: str, purpose: str, granted: bool, source: str | None) -> dict[str, Any]:
+        """Append a consent decision; the customer's live segments are re-evaluated at once."""
+        if purpose not in CONSENT_PURPOSES:
+            raise InputError(f"unknown purpose {purpose!r}", hint=f"use one of {', '.join(CONSENT_PURPOSES)}")
+        cid = self.resolve(given)
+
+        def write() -> dict[str, Any]:
+            assert self.store is not None
+            now = self.clock()
+            row = {
+                "customer_id": cid,
+                "purpose": purpose,
+                "granted": granted,
+                "recorded_at": now.isoformat(),
+                "source": source or "api",
+            }
+            with self.lock:
+                rows, bad = self.committer._validate(TABLES["consents"], [row], [0])
+                if bad:
+                    raise InputError(bad[0][1])
+                rows = rowcheck.keyed(rows, TABLES["consents"], self.committer.blocked)
+
+                state = self.live.states.get(cid)
+                if state is not None:
+                    traits = {**state.traits, f"consent_{purpose}": granted}
+                    self.live.states[cid] = type(state)(
+                        cid, traits, state.events, state.orders, state.affinities, state.segments
+                    )
+                changes = self.live.reevaluate(cid, now, "consent")
+                hooks = self.committer._webhooks(changes, now)
+                with self.store.transaction():
+                    self.store.append(
+                        "consents",
+                        rowcheck.to_arrow(rows, TABLES["consents"], "api:/v1/consents", now),
+                    )
+                    write_changes(self.store, self.live, changes, hooks)
+            self.sender.send(hooks)
+            return {
+                "customer_id": cid,
+                "purpose": purpose,
+                "granted": granted,
+                "recorded_at": now.isoformat(),
+            }
+
+        return dict(self.run_on_writer(write))
+
+    def add_segment(self, name: str, rule: str, description: str) -> dict[str, Any]:
+        """Define (or edit) a segment; live memberships follow at once."""
+
+        def write() -> dict[str, Any]:
+            assert self.store is not None
+            report = add_segments(
+                self.store,
+                [SegmentDefinition(name, rule, description)],
+                source="api",
+                settings=self.settings.traits,
+            )
+            with self.lock:
+                self.live.replace_rules(load_rules(self.store, self.settings.traits))
+            self.refresh(cause="rules")
+            return report[0]
+
+        return dict(self.run_on_writer(write))
+
+    def create_key(self, role: str, name: str | None) -> tuple[ApiKey, str]:
+        def write() -> tuple[ApiKey, str]:
+            assert self.store is not None
+            made = keystore.create_key(self.store, role, name)
+            self.keys = keystore.key_ring(self.store)
+            return made
+
+        result: tuple[ApiKey, str] = self.run_on_writer(write)
+        return result
+
+    def revoke_key(self, key_id: str) -> ApiKey:
+        def write() -> ApiKey:
+            assert self.store is not None
+            key = keystore.revoke_key(self.store, key_id)
+            self.keys = keystore.key_ring(self.store)
+            return key
+
+        result: ApiKey = self.run_on_writer(write)
+        return result
+
+    def _delivered(self, delivery_id: str, status: str, attempts: int, error: str | None) -> None:
+        def write() -> None:
+            assert self.store is not None
+            t = self.store.table("webhook_outbox")
+            rows = self.store.to_arrow(t.filter(t.delivery_id == delivery_id)).to_pylist()
+            if not rows:
+                return
+            row = {
+                **rows[0],
+                "status": status,
+                "attempts": attempts,
+                "last_error": error,
+                "updated_at": self.clock(),
+            }
+            from personae.service.commit import OUTBOX_SCHEMA
+
+            with self.store.transaction():
+                self.store.delete_where_in("webhook_outbox", "delivery_id", [delivery_id])
+                self.store.append("webhook_outbox", pa.Table.from_pylist([row], schema=OUTBOX_SCHEMA))
+
+        with contextlib.suppress(Exception):
+            self.writer.call(write)
+
+    def _pending_deliveries(self) -> list[dict[str, Any]]:
+        assert self.store is not None
+        t = self.store.table("webhook_outbox")
+        return list(self.store.to_arrow(t.filter(t.status == "pending").order_by("created_at")).to_pylist())
+
+    # -- reading ---------------------------------------------------------------------------------
+    def resolve(self, given: str) -> str:
+        """The unified customer id for any known identifier (id, userId, email, phone, anonymousId)."""
+        given = given.strip()
+        if not given:
+            raise InputError("an empty customer id")
+        candidates = [f"customer_id:{given}"]
+        if ":" in given:
+            candidates.insert(0, given)
+        email = normalize_emails(pd.Series([given]))[0]
+        phone = normalize_phones(pd.Series([given]), self.settings.identity.default_country_code)[0]
+        if email:
+            candidates.append(f"email:{email}")
+        if phone:
+            candidates.append(f"phone:{phone}")
+        candidates += [f"loyalty_id:{given}", f"anonymous_id:{given}", f"device_id:{given}"]
+        with self.lock:
+            index = self.committer.identity
+            for c in candidates:
+                if knows(index, c):
+                    return index.resolved(c)
+            if given in self.live.states or given in self.live.members:
+                return given
+        with self._read_lock:
+            assert self.reader is not None
+            return resolve_customer_id(
+                self.reader, given, default_country_code=self.settings.identity.default_country_code
+            )
+
+    def customer(self, given: str, *, pii: bool) -> dict[str, Any]:
+        """Profile, traits, live segments and consents of one customer (PII only when ``pii``)."""
+        cid = self.resolve(given)
+        with self.lock:
+            segments = self.live.memberships(cid)
+            identifiers = self.committer.identity.identifiers_of(cid) or [
+                cid if ":" in cid else f"customer_id:{cid}"
+            ]
+        with self._read_lock:
+            assert self.reader is not None
+            profiles = self.reader.profiles()
+            rows = self.reader.to_arrow(profiles.filter(profiles.customer_id == cid)).to_pylist()
+            from personae.build_steps import customer_traits
+
+            traits = customer_traits(self.reader, cid) or {}
+            consents = latest_consents(self.reader, cid)
+        profile = {}
+        if rows:
+            profile = {
+                k: _json(v) for k, v in rows[0].items() if not k.startswith("_") and k != "source_customer_id"
+            }
+        if not pii:
+            profile = {k: v for k, v in profile.items() if k not in PII_FIELDS}
+            traits = {k: v for k, v in traits.items() if k not in PII_FIELDS}
+            identifiers = [
+                i for i in identifiers if i.split(":", 1)[0] not in ("email", "phone", "loyalty_id")
+            ]
+        traits.pop("customer_id", None)
+        return {
+            "customer_id": cid,
+            "profile": profile,
+            "identifiers": identifiers,
+            "traits": traits,
+            "segments": [
+                {"name": s, "entered_at": at.isoformat(), "source": "live"}
+                for s, at in sorted(segments.items(), key=lambda kv: (kv[1], kv[0]))
+            ],
+            "consents": consents,
+        }
+
+    def segments(self) -> list[dict[str, Any]]:
+        assert self.reader is not None
+        with self._read_lock:
+            defs = all_definitions(self.reader, self.settings.traits)
+        with self.lock:
+            counts = self.live.counts()
+        return [
+            {
+                "name": n,
+                "rule": d.rule,
+                "description": d.description,
+                "builtin": d.builtin,
+                "version": d.version,
+                "members": counts.get(n, 0),
+                "live": n in counts,
+            }
+            for n, d in defs.items()
+        ]
+
+    def members(self, name: str, after: str | None, limit: int) -> dict[str, Any]:
+        with self.lock:
+            if name not in self.live.evaluator.names:
+                raise NotFoundError(f"no live segment named {name!r}", hint="see GET /v1/segments")
+            members = self.live.segment_members(name)
+        ids = sorted(c for c in members if after is None or c > after)
+        page = ids[:limit]
+        return {
+            "segment": name,
+            "total": len(members),
+            "members": [{"customer_id": c, "entered_at": members[c].isoformat()} for c in page],
+            "next": page[-1] if len(ids) > limit else None,
+        }
+
+
+def _rest(needs: Any) -> tuple[Any, ...]:
+    return (needs.event_types, needs.event_days, needs.order_days, needs.affinities)
+
+
+def _json(v: Any) -> Any:
+    if isinstance(v, datetime):
+        return v.isoformat()
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    return v

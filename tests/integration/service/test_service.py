@@ -1,0 +1,250 @@
+"""The service in-process (FastAPI TestClient over a real DuckDB file): tracking, stitching,
+profiles with roles, live segments with entries, exits and webhooks, idempotency, 429."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+from fastapi.testclient import TestClient
+
+from personae.config import Settings
+from personae.identity.resolve import resolve
+from personae.segments.service import install_templates
+from personae.service import keystore
+from personae.service.app import create_app
+from personae.service.webhooks import verify
+from personae.store import Store
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 3, 2, 10, 0, 0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class Hooks(http.server.BaseHTTPRequestHandler):
+    received: ClassVar[list[tuple[dict[str, str], bytes]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Hooks.received.append((dict(self.headers), body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture()
+def hook_server() -> Iterator[str]:
+    Hooks.received = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hooks)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook"
+    server.shutdown()
+
+
+@pytest.fixture()
+def env(tmp_path: Path, hook_server: str) -> Iterator[dict[str, Any]]:
+    db = tmp_path / "svc.duckdb"
+    with Store.open(db) as store:
+        install_templates(store, ["Cart abandoners"])
+        keys = {role: keystore.create_key(store, role)[1] for role in ("write", "read", "admin")}
+    settings = Settings(
+        db=db,
+        service={
+            "webhooks": [
+                {"url": hook_server, "secret": "s3cret", "segments": ["Cart abandoners"], "exits": True}
+            ],
+            "expiry_check_seconds": 3600,
+        },
+    )
+    clock = Clock()
+    app = create_app(db, settings, clock=clock)
+    with TestClient(app) as client:
+        yield {"client": client, "keys": keys, "clock": clock, "app": app, "db": db, "settings": settings}
+
+
+def _bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def _added(anon: str, mid: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "track",
+        "anonymousId": anon,
+        "event": "Product Added",
+        "messageId": mid,
+        "properties": {"product_id": "P1", "category": "shoes"},
+        **extra,
+    }
+
+
+def test_cart_add_enters_segment_fires_signed_webhook_and_expires(env: dict[str, Any]) -> None:
+    c, keys, clock = env["client"], env["keys"], env["clock"]
+    r = c.post("/v1/batch", auth=(keys["write"], ""), json={"batch": [_added("dev-1", "m1")]})
+    assert r.status_code == 200 and r.json() == {
+        "success": True,
+        "accepted": 1,
+        "duplicates": 0,
+        "rejected": [],
+    }
+    profile = c.get("/v1/customers/dev-1", headers=_bearer(keys["read"])).json()
+    assert profile["customer_id"] == "anonymous_id:dev-1"
+    assert [(s["name"], s["entered_at"]) for s in profile["segments"]] == [
+        ("Cart abandoners", "2026-03-02T10:00:00")
+    ]
+    # the webhook: signed, about the entry
+    for _ in range(100):
+        if Hooks.received:
+            break
+        threading.Event().wait(0.05)
+    headers, body = Hooks.received[0]
+    assert json.loads(body)["type"] == "segment.entered"
+    assert json.loads(body)["customer_id"] == "anonymous_id:dev-1"
+    assert verify("s3cret", headers["X-Personae-Timestamp"], body, headers["X-Personae-Signature"])
+    # 7-day window: still in on day 7, out on day 8 (the scheduled re-evaluation)
+    runtime = env["app"].state.runtime
+    clock.now += timedelta(days=6)
+    runtime.run_on_writer(runtime.refresh)
+    assert c.get("/v1/segments/Cart abandoners/members", headers=_bearer(keys["read"])).json()["total"] == 1
+    clock.now += timedelta(days=1)
+    runtime.run_on_writer(runtime.refresh)
+    members = c.get("/v1/segments/Cart abandoners/members", headers=_bearer(keys["read"])).json()
+    assert members["total"] == 0
+    changes = runtime.reader.raw.execute(
+        "SELECT change, cause FROM live_segment_changes ORDER BY changed_at"
+    ).fetchall()
+    assert changes == [("entered", "m1"), ("exited", "schedule")]
+
+
+def test_identify_stitches_anonymous_history_to_the_user(env: dict[str, Any]) -> None:
+    c, keys = env["client"], env["keys"]
+    w = (keys["write"], "")
+    c.post("/v1/batch", auth=w, json={"batch": [_added("dev-2", "a1")]})
+    r = c.post(
+        "/v1/identify",
+        auth=w,
+        json={
+            "userId": "U7",
+            "anonymousId": "dev-2",
+            "messageId": "a2",
+            "traits": {"email": "Ann@Example.org", "firstName": "Ann"},
+        },
+    )
+    assert r.json()["accepted"] == 1
+    read, admin = _bearer(keys["read"]), _bearer(keys["admin"])
+    for given in ("U7", "dev-2", "ann@example.org"):
+        assert c.get(f"/v1/customers/{given}", headers=read).json()["customer_id"] == "U7"
+    seen = c.get("/v1/customers/U7", headers=read).json()
+    assert [s["name"] for s in seen["segments"]] == ["Cart abandoners"]  # the cart moved with the person
+    assert "email" not in seen["profile"] and "first_name" not in seen["profile"]
+    assert not any(i.startswith("email:") for i in seen["identifiers"])
+    full = c.get("/v1/customers/U7", headers=admin).json()
+    assert full["profile"]["email"] == "ann@example.org" and full["profile"]["first_name"] == "Ann"
+    # a later identify updates the profile without blanking what it does not mention
+    c.post("/v1/identify", auth=w, json={"userId": "U7", "messageId": "a3", "traits": {"lastName": "Lee"}})
+    full = c.get("/v1/customers/U7", headers=admin).json()["profile"]
+    assert (full["first_name"], full["last_name"], full["email"]) == ("Ann", "Lee", "ann@example.org")
+    # the identity map equals a full re-resolution of every stored link
+    con = env["app"].state.runtime.reader.raw
+    links = con.execute("SELECT identifier_a, identifier_b FROM identity_links").fetchall()
+    full_map = resolve([a for a, _ in links], [b for _, b in links]).mapping
+    stored = dict(con.execute("SELECT identifier, customer_id FROM identity_map").fetchall())
+    assert stored == dict(zip(full_map["identifier"], full_map["customer_id"], strict=True))
+
+
+def test_idempotency_validation_and_orders(env: dict[str, Any]) -> None:
+    c, keys = env["client"], env["keys"]
+    w = (keys["write"], "")
+    order = {
+        "type": "track",
+        "userId": "U1",
+        "event": "Order Completed",
+        "messageId": "o1",
+        "properties": {"order_id": "O1", "products": [{"product_id": "P1", "price": 20, "quantity": 2}]},
+    }
+    bad = {
+        "type": "track",
+        "userId": "U1",
+        "event": "Order Completed",
+        "messageId": "o2",
+        "properties": {"order_id": "O2", "products": [{"product_id": "P2", "price": -5}]},
+    }
+    r = c.post("/v1/batch", auth=w, json={"batch": [order, bad, order]}).json()
+    assert (r["accepted"], r["duplicates"]) == (1, 1)
+    assert r["rejected"] == [
+        {"index": 1, "messageId": "o2", "reason": "orders: amount: must be at least 0, got -5"}
+    ]
+    assert c.post("/v1/batch", auth=w, json={"batch": [order]}).json()["duplicates"] == 1
+    con = env["app"].state.runtime.reader.raw
+    assert con.execute("SELECT order_id, amount, returned FROM orders").fetchall() == [("O1", 40.0, None)]
+    assert con.execute("SELECT count(*) FROM events WHERE event_id = 'o1'").fetchone() == (1,)
+    assert con.execute("SELECT kind, line FROM rejects").fetchall() == [("orders", 1)]
+    refund = {"userId": "U1", "event": "Order Refunded", "messageId": "o3", "properties": {"order_id": "O1"}}
+    assert c.post("/v1/track", auth=w, json=refund).json()["accepted"] == 1
+    assert con.execute("SELECT order_id, amount, returned FROM orders").fetchall() == [("O1", 40.0, True)]
+
+
+def test_auth_roles_and_errors(env: dict[str, Any]) -> None:
+    c, keys = env["client"], env["keys"]
+    msg = {"userId": "u", "event": "x"}
+    assert c.post("/v1/track", json=msg).status_code == 401
+    assert c.post("/v1/track", auth=("pk_write_nope_x", ""), json=msg).json()["code"] == "unauthorized"
+    assert c.post("/v1/track", auth=(keys["read"], ""), json=msg).status_code == 403
+    assert c.get("/v1/segments", headers=_bearer(keys["write"])).status_code == 403
+    consent = {"purpose": "email", "granted": True}
+    assert c.post("/v1/customers/u/consents", headers=_bearer(keys["read"]), json=consent).status_code == 403
+    bad = c.post("/v1/track", auth=(keys["write"], ""), json={"event": "x"})
+    assert bad.status_code == 400 and "userId or anonymousId" in bad.json()["message"]
+    assert c.get("/v1/customers/nobody", headers=_bearer(keys["read"])).status_code == 404
+    big = {
+        "batch": [{"type": "track", "userId": "u", "event": "x" * 100, "properties": {"p": "y" * 600_000}}]
+    }
+    assert c.post("/v1/batch", auth=(keys["write"], ""), json=big).status_code == 413
+    rule = {"name": "Bad", "rule": "events('add_to_cart', within='7d') >= 1 and frequncy > 2"}
+    r = c.post("/v1/segments", headers=_bearer(keys["admin"]), json=rule)
+    assert r.status_code == 422 and "frequency" in (r.json()["hint"] or "")
+    # admin key management while the server holds the database; revocation is immediate
+    made = c.post("/v1/keys", headers=_bearer(keys["admin"]), json={"role": "write", "name": "app"}).json()
+    assert c.post("/v1/track", auth=(made["key"], ""), json=msg).status_code == 200
+    c.delete(f"/v1/keys/{made['key_id']}", headers=_bearer(keys["admin"]))
+    assert c.post("/v1/track", auth=(made["key"], ""), json=msg).status_code == 401
+
+
+def test_consent_changes_membership_and_next_best_action(env: dict[str, Any]) -> None:
+    c, keys = env["client"], env["keys"]
+    admin, read = _bearer(keys["admin"]), _bearer(keys["read"])
+    rule = {"name": "Emailable carts", "rule": 'in_segment("Cart abandoners") and consent("email")'}
+    assert c.post("/v1/segments", headers=admin, json=rule).json()["action"] == "created"
+    c.post("/v1/batch", auth=(keys["write"], ""), json={"batch": [_added("dev-9", "c1", userId="U9")]})
+    names = [s["name"] for s in c.get("/v1/customers/U9", headers=read).json()["segments"]]
+    assert names == ["Cart abandoners"]
+    assert c.get("/v1/customers/U9/next-best-action", headers=read).json()["action"] == "none"
+    c.post("/v1/customers/U9/consents", headers=admin, json={"purpose": "email", "granted": True})
+    seen = c.get("/v1/customers/U9", headers=read).json()
+    assert sorted(s["name"] for s in seen["segments"]) == ["Cart abandoners", "Emailable carts"]
+    assert seen["consents"] == {"email": True}
+    nba = c.get("/v1/customers/U9/next-best-action", headers=read).json()
+    assert (nba["action"], nba["channel"]) == ("cart_reminder", "email")
+
+
+def test_full_queue_answers_429(tmp_path: Path) -> None:
+    db = tmp_path / "q.duckdb"
+    with Store.open(db) as store:
+        key = keystore.create_key(store, "write")[1]
+    settings = Settings(db=db, service={"queue_capacity": 5})
+    with TestClient(create_app(db, settings)) as c:
+        batch = {"batch": [{"type": "track", "userId": "u", "event": "x"}] * 6}
+        r = c.post("/v1/batch", auth=(key, ""), json=batch)
+        assert r.status_code == 429 and r.headers["Retry-After"] == "1" and r.json()["code"] == "overloaded"
+        assert c.post("/v1/batch", auth=(key, ""), json={"batch": batch["batch"][:5]}).status_code == 200
