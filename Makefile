@@ -7,7 +7,7 @@ STAMP := $(VENV)/.install-stamp
 BENCH_VENV := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.install-stamp
 
-.PHONY: install demo test test-fast bench lint format clean
+.PHONY: install demo test test-fast bench lint format clean chromium
 
 install: $(STAMP)
 
@@ -16,14 +16,20 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "personae needs Python 3.11 or newer")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
 	@touch $(STAMP)
 
 demo: install
 	$(BIN)/personae demo
 
-test: install
+test: install chromium
 	$(BIN)/pytest
+
+# The dashboard's browser tests (tests/e2e/test_dashboard.py) drive Debian's Chromium; Playwright
+# never downloads one. Installed only when missing, so re-running is a no-op.
+chromium:
+	@test -x /usr/bin/chromium || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update && $$SUDO apt-get install -y chromium; }
 
 test-fast: install
 	$(BIN)/pytest -m "not slow"
@@ -40,6 +46,13 @@ bench: install $(BENCH_STAMP)
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_generate.py
 	$(BIN)/python benchmarks/bench_traits.py
+	$(BIN)/python benchmarks/bench_segments.py
+	$(BIN)/python benchmarks/bench_spark.py
+	$(BIN)/python benchmarks/bench_clusters.py
+	$(BIN)/python benchmarks/bench_recommend.py
+	$(BIN)/python benchmarks/bench_voice.py
+	$(BIN)/python benchmarks/bench_journeys.py
+	$(BIN)/python benchmarks/bench_service.py
 	$(BENCH_VENV)/bin/python benchmarks/bench_clv.py
 
 lint: install

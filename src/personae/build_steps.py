@@ -76,6 +76,9 @@ def build_traits(store: Store, as_of: date, settings: TraitSettings) -> int:
     if store.has_table("clv"):
         j = t.left_join(store.table("clv"), "customer_id")
         t = j.drop(*[c for c in j.columns if c.endswith("_right")])
+    if store.has_table("voice_traits"):  # written by the voice step just before (docs/voice.md)
+        j = t.left_join(store.table("voice_traits"), "customer_id")
+        t = j.drop(*[c for c in j.columns if c.endswith("_right")])
     t = t.mutate(**rfm_scores(t))
     t = t.mutate(**rfm_segment(t, settings.rfm_rules))
     t = t.mutate(lifecycle_stage=lifecycle_stage(t, settings.lifecycle))

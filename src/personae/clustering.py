@@ -94,6 +94,21 @@ def clustered_traits(store: Store, features: Sequence[Feature]) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
+def require_feature_columns(store: Store, features: Sequence[Feature]) -> None:
+    """Refuse features whose traits were never built (rather than clustering without them)."""
+    if not store.has_table("traits"):
+        raise NotFoundError("no traits yet", hint="run `personae build` first")
+    have = set(store.table("traits").columns)
+    missing = {f.name: [c for c in f.columns if c not in have] for f in features}
+    missing = {k: v for k, v in missing.items() if v}
+    if missing:
+        raise InputError(
+            "no traits for clustering feature(s) "
+            + ", ".join(f"{k} ({', '.join(v)})" for k, v in missing.items()),
+            hint="run `personae build` (voice features need texts: see docs/voice.md)",
+        )
+
+
 def active_model(store: Store) -> dict[str, Any] | None:
     """The active model's row (``state`` etc. parsed), or ``None``."""
     if not store.has_table(MODELS):
@@ -148,6 +163,8 @@ def build_clusters(
     """
     report = progress or (lambda step, fraction: None)
     chosen = select_features(features)
+    if features is not None:  # asked for by name: each must have its traits
+        require_feature_columns(store, chosen)
     report("reading traits", 0.0)
     traits = clustered_traits(store, chosen)
     n = len(traits)

@@ -15,7 +15,11 @@ from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from personae.errors import InputError
+from personae.experience.settings import ExperienceSettings
+from personae.personalize.settings import PersonalizeSettings
+from personae.service.settings import ServiceSettings
 from personae.traits.settings import TraitSettings
+from personae.voice.settings import VoiceSettings
 
 
 class IdentitySettings(BaseModel):
@@ -63,15 +67,55 @@ class ClvSettings(BaseModel):
     )
 
 
+class SparkSettings(BaseModel):
+    """The Spark engine (``engine: spark``; see docs/scaling.md)."""
+
+    master: str | None = Field(
+        None,
+        description="Spark master URL (spark://host:7077, yarn, k8s://…, local[4]); "
+        "default: spark-submit's choice, else local[*].",
+    )
+    conf: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra Spark settings, e.g. {'spark.executor.memory': '8g'}.",
+    )
+
+
+class PrivacySettings(BaseModel):
+    """Erasure, retention and pseudonymisation (see docs/privacy.md)."""
+
+    tombstones: bool = Field(
+        True,
+        description="Keep keyed hashes of an erased person's identifiers so that re-ingesting an "
+        "old file does not re-create them.",
+    )
+    retention_days: int | None = Field(
+        None, ge=1, description="Purge raw events older than this many days (None: keep them)."
+    )
+
+
 class Settings(BaseSettings):
     """Every setting personae reads."""
 
     model_config = SettingsConfigDict(env_prefix="PERSONAE_", env_nested_delimiter="__", extra="ignore")
 
     db: Path = Field(Path("personae.duckdb"), description="DuckDB database file.")
+    engine: Literal["duckdb", "spark"] = Field(
+        "duckdb", description="duckdb (one file, the default) or spark (the warehouse below)."
+    )
+    warehouse: str = Field(
+        "personae-warehouse",
+        description="Spark engine: folder or URI (s3a://…, hdfs://…) of the Parquet tables.",
+    )
+    spark: SparkSettings = Field(default_factory=SparkSettings)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     traits: TraitSettings = Field(default_factory=TraitSettings)
     clv: ClvSettings = Field(default_factory=ClvSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    experience: ExperienceSettings = Field(default_factory=ExperienceSettings)
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
+    voice: VoiceSettings = Field(default_factory=VoiceSettings)
+    personalize: PersonalizeSettings = Field(default_factory=PersonalizeSettings)
     config_file: Path = Field(Path("personae.yaml"), description="Optional YAML overrides.")
 
     @classmethod

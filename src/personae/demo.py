@@ -29,6 +29,7 @@ def run_demo(
     out: Path,
     quiet: bool = False,
     console: Console | None = None,
+    report_dir: Path = Path("report"),
 ) -> dict[str, object]:
     """Run the demo end to end and return what it printed, as data."""
     from personae.generate import generate_dataset
@@ -59,6 +60,12 @@ def run_demo(
         console.print("3. building traits, lifetime value and segments")
         build = run_build(store, console=console, quiet=quiet)
         results["build"] = build
+        console.print("4. writing the HTML report")
+        from personae.report import write_report
+
+        written = write_report(store, report_dir, settings)
+        results["report"] = written["report"]
+        console.print(f"   report: {written['report']} (open it in a browser; no network needed)")
     elapsed = time.perf_counter() - started
     console.print(f"[green]done[/green] in {elapsed:.1f}s — database: {store.path}")
     console.print(

@@ -14,9 +14,12 @@ from typing import Any
 from rich.console import Console
 
 from personae import build_steps
+from personae.clustering import assign_clusters
 from personae.config import Settings, load_settings
+from personae.experience_service import build_detractor_risk
 from personae.segments.run import evaluate_segments
 from personae.store import Store
+from personae.voice_service import build_voice
 
 Progress = Callable[[str, float], None]
 
@@ -39,7 +42,10 @@ def run_build(
     steps: list[tuple[str, Callable[[], Any]]] = [
         ("affinities", lambda: build_steps.build_affinities(store, as_of, settings.traits)),
         ("clv", lambda: build_steps.build_clv(store, as_of, settings.clv)),
+        ("voice", lambda: build_voice(store, as_of, settings.voice)),
         ("traits, rfm and lifecycle", lambda: build_steps.build_traits(store, as_of, settings.traits)),
+        ("detractor risk", lambda: build_detractor_risk(store, as_of, settings.experience)),
+        ("clusters", lambda: assign_clusters(store, as_of)),
         ("segments", lambda: evaluate_segments(store, as_of, settings.traits)),
     ]
     for i, (name, step) in enumerate(steps):

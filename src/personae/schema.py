@@ -45,6 +45,7 @@ EVENT_TYPES = (
     "app_open",
     "referral",
     "delivery_failed",
+    "social_post",  # properties: network, followers, text (docs/voice.md)
 )
 #: Identifier kinds that identity resolution links (in order of precedence).
 IDENTIFIER_KINDS = ("customer_id", "loyalty_id", "email", "phone", "device_id", "anonymous_id")

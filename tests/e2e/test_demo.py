@@ -63,3 +63,9 @@ def test_customer_show_and_traits_show(demo_dir: Path) -> None:
     res = personae(demo_dir, "traits", "show", profile["customer_id"], "--json")
     assert res.returncode == 0, res.stderr
     assert "affinities" in json.loads(res.stdout)
+
+
+def test_demo_writes_and_names_the_report(demo_dir: Path) -> None:
+    report = demo_dir / "report" / "report.html"
+    assert report.stat().st_size > 10_000
+    assert 'data-section="segments"' in report.read_text(encoding="utf-8")

@@ -18,8 +18,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from personae.config import Settings, load_settings
-from personae.errors import PersonaeError
+from personae.errors import InputError, PersonaeError
 from personae.store import Store
+from personae.store.engine import open_store
 
 app = typer.Typer(
     name="personae",
@@ -35,14 +36,20 @@ err_console = Console(stderr=True)
 class State:
     db: Path | None = None
     quiet: bool = False
+    engine: str | None = None
+    warehouse: str | None = None
+    spark_master: str | None = None
 
     @classmethod
     def settings(cls) -> Settings:
-        return load_settings(db=cls.db)
+        if cls.engine not in (None, "duckdb", "spark"):
+            raise InputError(f"--engine {cls.engine!r}: expected duckdb or spark")
+        spark = {"master": cls.spark_master} if cls.spark_master else None
+        return load_settings(db=cls.db, engine=cls.engine, warehouse=cls.warehouse, spark=spark)
 
     @classmethod
     def open_store(cls) -> Store:
-        return Store.open(cls.settings().db)
+        return open_store(cls.settings())
 
 
 @app.callback()
@@ -51,10 +58,22 @@ def _global(
         None, "--db", envvar="PERSONAE_DB", help="DuckDB database file (default: ./personae.duckdb)."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    engine: str | None = typer.Option(
+        None, "--engine", help="duckdb (default) or spark; env PERSONAE_ENGINE (docs/scaling.md)."
+    ),
+    warehouse: str | None = typer.Option(
+        None,
+        "--warehouse",
+        help="Spark engine: Parquet warehouse folder or URI (default: ./personae-warehouse).",
+    ),
+    spark_master: str | None = typer.Option(
+        None, "--spark-master", help="Spark engine: master URL (default: local[*], or spark-submit's)."
+    ),
 ) -> None:
     """personae: customer segmentation and personalization engine."""
     State.db = db
     State.quiet = quiet
+    State.engine, State.warehouse, State.spark_master = engine, warehouse, spark_master
 
 
 def print_json(data: Any) -> None:

@@ -1,3 +1,17 @@
 """Registers every command group on the app (import side effects only)."""
 
-from personae.cli import clv, data, model, segments  # noqa: F401
+from personae.cli import (  # noqa: F401
+    clusters,
+    clv,
+    data,
+    experience,
+    journeys,
+    model,
+    personalize,
+    privacy,
+    report,
+    segments,
+    service,
+    voice,
+    warehouse,
+)

@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from personae import audit
 from personae.cli.app import State, app, console, print_json, progress_bar
 from personae.errors import InputError
 from personae.ingest import ingest_file
@@ -106,6 +107,9 @@ def customers_show(
         profile = customer_profile(
             store, customer, default_country_code=State.settings().identity.default_country_code
         )
+        audit.record(
+            store, actor=audit.cli_actor(), action="read profile", customer_id=profile["customer_id"]
+        )
     if as_json:
         print_json(profile)
         return
@@ -157,8 +161,11 @@ def demo(
     customers: int = typer.Option(20_000, "--customers", "-n", help="Customers to generate"),
     seed: int = typer.Option(42, help="Random seed"),
     out: Path = typer.Option(Path("data/demo"), "--out", help="Where the generated files go"),
+    report_out: Path = typer.Option(Path("report"), "--report-out", help="Where the HTML report goes"),
 ) -> None:
     """Generate a data set, load it and summarise it: the whole flow in one command."""
     from personae.demo import run_demo
 
-    run_demo(State.open_store, customers=customers, seed=seed, out=out, quiet=State.quiet)
+    run_demo(
+        State.open_store, customers=customers, seed=seed, out=out, quiet=State.quiet, report_dir=report_out
+    )

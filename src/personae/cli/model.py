@@ -7,8 +7,10 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from personae import audit
 from personae.build_steps import parse_as_of
 from personae.cli.app import State, app, console, print_json, progress_bar
+from personae.data_rights import pseudonymised_traits
 from personae.errors import NotFoundError
 from personae.exporting import plain, write_table
 from personae.pipeline import run_build
@@ -24,8 +26,12 @@ def build(
         None, "--as-of", help="Build as of this date (default: last date in the data)"
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the build summary as JSON"),
+    engine: str | None = typer.Option(None, "--engine", help="duckdb (default) or spark (docs/scaling.md)"),
+    spark_master: str | None = typer.Option(None, "--spark-master", help="Spark master URL (--engine spark)"),
 ) -> None:
     """Compute traits, lifetime value, RFM and lifecycle for every customer."""
+    State.engine = engine or State.engine
+    State.spark_master = spark_master or State.spark_master
     with State.open_store() as store, progress_bar("build") as report:
         summary = run_build(
             store, as_of=parse_as_of(as_of), progress=report, quiet=as_json or State.quiet, console=console
@@ -69,10 +75,19 @@ def traits_show(
 def traits_export(
     format: str = typer.Option("csv", "--format", "-f", help="csv, parquet or json"),
     out: Path | None = typer.Option(None, "--out", "-o", help="Output file (default: stdout for csv/json)"),
+    pseudonymise: bool = typer.Option(
+        False, "--pseudonymise", help="Stable pseudonyms instead of customer ids; no names, emails, phones"
+    ),
 ) -> None:
-    """All customers' traits as one table."""
+    """All customers' traits as one table (pseudonymised for analysts with --pseudonymise)."""
     with State.open_store() as store:
-        table = store.to_arrow(store.table("traits"))
+        if pseudonymise:
+            table = pseudonymised_traits(store, actor=audit.cli_actor())
+        else:
+            table = store.to_arrow(store.table("traits"))
+            audit.record(
+                store, actor=audit.cli_actor(), action="traits export", detail=f"{table.num_rows} rows"
+            )
     write_table(table, format, out)
     if out is not None:
         console.print(f"wrote {table.num_rows:,} customers to {out}")

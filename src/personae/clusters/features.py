@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from personae.errors import InputError
+from personae.voice.traits import CLUSTER_FEATURES as VOICE_CLUSTER_FEATURES
 
 #: Channels whose order shares form the ``channel_mix`` block (the canonical order channels).
 MIX_CHANNELS = ("web", "app", "store", "phone", "marketplace")
@@ -95,11 +96,15 @@ FEATURES: tuple[Feature, ...] = (
     _F("income_band", "demographic", "category", ("income_band",), "Income band (one block)."),
     _F("region", "demographic", "category", ("region",), "Region (one block)."),
 )
+#: What customers say (docs/voice.md): opt-in features, since a shop without texts has none.
+VOICE_FEATURES: tuple[Feature, ...] = tuple(Feature(*f) for f in VOICE_CLUSTER_FEATURES)
+#: Every behavioural, value, channel, survey and demographic feature, by default: the weighting
+#: above keeps the demographic blocks from drowning the behavioural signal (see
+#: docs/clusters.md for the measured effect). Voice features join with ``--features``.
+DEFAULT_FEATURES: tuple[str, ...] = tuple(f.name for f in FEATURES)
+FEATURES = (*FEATURES, *VOICE_FEATURES)
 BY_NAME: dict[str, Feature] = {f.name: f for f in FEATURES}
 FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(f.family for f in FEATURES))
-#: Every feature, by default: the weighting above keeps the demographic blocks from drowning
-#: the behavioural signal (see docs/clusters.md for the measured effect).
-DEFAULT_FEATURES: tuple[str, ...] = tuple(f.name for f in FEATURES)
 
 
 def select_features(spec: str | Sequence[str] | None) -> list[Feature]:

@@ -17,12 +17,15 @@ answers depend on them (``experience``).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 
 from personae import schema
+from personae.generate import columns as col
+from personae.generate import voice as vt
 from personae.generate.catalogue import Catalogue
 from personae.generate.columns import SECONDS_PER_DAY, hashed
 from personae.generate.consent import Consents
@@ -59,6 +62,7 @@ class Behaviour:
     support_s: np.ndarray
     person_support: np.ndarray
     person_failed: np.ndarray
+    posts: int = 0  # social posts at the end of ``table`` (numbered apart from other events)
 
 
 def _active_end(rng: np.random.Generator, pop: Population, bought: Purchases,
@@ -157,7 +161,8 @@ def _store_visits(rng: np.random.Generator, pop: Population, ids: Identities, ca
 
 def _service(rng: np.random.Generator, pop: Population, ids: Identities,
              bought: Purchases, props: EventProperties, active_end: np.ndarray,
-             log: EventLog) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+             log: EventLog, voice: np.random.Generator | None = None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Failed deliveries, support contacts, reviews and referrals.
 
     Returns (support person, support time, failed deliveries per person).
@@ -198,8 +203,11 @@ def _service(rng: np.random.Generator, pop: Population, ids: Identities,
     p_resolved = np.where(reason == _REASON["complaint"], 0.55,
                           np.where(reason >= _REASON["late_delivery"], 0.7, 0.85))
     resolved = rng.random(len(person)) < p_resolved
+    service_props = props.service[reason, (~resolved).astype(np.int64)]
+    if voice is not None:
+        service_props = _support_texts(voice, props, reason, resolved, channel, service_props)
     log.add(person, support_s, "support_contact", _SERVICE_CHANNELS[channel], mode,
-            props=props.service[reason, (~resolved).astype(np.int64)])
+            props=service_props)
     # reviews: satisfied people rate high, a returned item pulls the rating down
     line_person = np.repeat(bought.order_person, bought.order_lines)
     line_s = np.repeat(bought.order_s, bought.order_lines)
@@ -211,7 +219,8 @@ def _service(rng: np.random.Generator, pop: Population, ids: Identities,
     log.add(rp, line_s[reviewed] + rng.integers(5 * DAY, 25 * DAY, len(rp)), "review",
             np.where(in_app, CHANNEL["app"], CHANNEL["web"]), Mode.KNOWN,
             product=bought.line_product[reviewed], category=bought.line_category[reviewed],
-            props=props.rating[rating])
+            props=props.rating[rating] if voice is None else _review_texts(
+                voice, props, rating, bought.line_returned[reviewed]))
     # referrals by happy loyal and omnichannel customers
     fans = np.isin(pop.group, (LOYAL, OMNI)) & (pop.satisfaction > 0.75)
     count = rng.poisson(np.where(fans, 0.8, 0.02))
@@ -219,6 +228,81 @@ def _service(rng: np.random.Generator, pop: Population, ids: Identities,
     log.add(who, _uniform_times(rng, pop.join_s[who], active_end[who]), "referral", "web",
             Mode.KNOWN, props=props.referral[rng.integers(0, len(props.referral), len(who))])
     return person, support_s, np.bincount(f_person, minlength=n)
+
+
+#: voice theme of each support reason (SERVICE_REASONS order)
+_REASON_THEME = np.array([vt.QUALITY, vt.DELIVERY, vt.WEBSITE, vt.PRICE, vt.STAFF, vt.RETURNS,
+                          vt.RETURNS, vt.QUALITY, vt.DELIVERY, vt.DELIVERY])
+_WRITTEN = np.isin(_SERVICE_CHANNELS, [CHANNEL[c] for c in ("email", "chat", "letter", "social")])
+_NETWORKS = ("twitter", "facebook", "instagram")
+
+
+def _review_texts(voice: np.random.Generator, props: EventProperties, rating: np.ndarray,
+                  returned: np.ndarray) -> np.ndarray:
+    """Review properties: most reviews carry a text about the product (or its return, when it
+    went back), as positive or negative as the rating."""
+    n = len(rating)
+    u = voice.random((n, 2))
+    theme = np.where(returned, np.where(u[:, 0] < 0.5, vt.RETURNS, vt.QUALITY),
+                     np.select([u[:, 0] < 0.7, u[:, 0] < 0.85], [vt.QUALITY, vt.PRICE],
+                               vt.DELIVERY))
+    code = vt.pick(voice, theme, vt.sentiment_of((rating - 1) / 4))
+    return np.where(u[:, 1] < 0.65, props.review_text[rating, code], props.rating[rating])
+
+
+def _support_texts(voice: np.random.Generator, props: EventProperties, reason: np.ndarray,
+                   resolved: np.ndarray, channel: np.ndarray, plain: np.ndarray) -> np.ndarray:
+    """Written contacts (e-mail, chat, letter, social) carry the customer's message: about what
+    the reason is about; complaints and unresolved problems negative, questions neutral."""
+    n = len(reason)
+    u = voice.random((n, 2))
+    problem = reason >= _REASON["complaint"]
+    sentiment = np.where(problem & (~resolved | (u[:, 0] < 0.6)), vt.NEGATIVE,
+                         np.where(u[:, 0] < 0.85, vt.NEUTRAL, vt.POSITIVE))
+    code = vt.pick(voice, _REASON_THEME[reason], sentiment)
+    with_text = _WRITTEN[channel] & (u[:, 1] < 0.7)
+    return np.where(with_text, props.service_text[reason, (~resolved).astype(np.int64), code],
+                    plain)
+
+
+def social_posts(voice: np.random.Generator, pop: Population, ids: Identities,
+                 cat: Catalogue, props: EventProperties, timeline: Timeline,
+                 active_end: np.ndarray, person_global: np.ndarray, failed: np.ndarray,
+                 returns: np.ndarray, first_number: int, width: int) -> pa.Table:
+    """Social posts about the shop: people hit by failed deliveries or returns complain in
+    public, fans praise; each person posts on one network with a stable audience size. Their
+    own table (event ids ``E1…`` one digit longer than the others), so adding them renumbers
+    no other event."""
+    n = len(pop)
+    rate = 0.04 + 0.25 * (failed > 0) + 0.08 * (returns > 0) + 0.1 * (pop.satisfaction > 0.85)
+    count = voice.poisson(rate)
+    who = np.repeat(np.arange(n), count)
+    k = len(who)
+    u = voice.random((k, 3))
+    theme = np.where(failed[who] > 0, vt.DELIVERY,
+                     np.where(returns[who] > 0, vt.RETURNS, (u[:, 0] * len(vt.THEMES)).astype(
+                         np.int64)))
+    mood = pop.satisfaction[who] - 0.3 * (failed[who] > 0) - 0.15 * (returns[who] > 0)
+    sentiment = vt.sentiment_of(np.clip(mood + voice.normal(0.0, 0.1, k), 0, 1))
+    text = vt.pick(voice, theme, sentiment)
+    network = (hashed(person_global, 11) % np.uint64(len(_NETWORKS))).astype(np.int64)
+    followers = np.round(np.exp(4.5 + 1.6 * (
+        (hashed(person_global, 12) % np.uint64(10_000)).astype(np.float64) / 10_000 - 0.5) * 3))
+    log = EventLog()
+    seconds = _uniform_times(voice, pop.join_s[who], active_end[who])
+    log.add(who, seconds, "social_post", "social", Mode.KNOWN)
+    table = log.table(ids, cat, props, timeline, first_number, width)
+    order = np.lexsort((seconds, who))  # the log's own order: person, then time
+    keep = (seconds[order] >= timeline.start_day * DAY) & (seconds[order] <= timeline.end_s)
+    order = order[keep]
+    body = [json.dumps({"network": _NETWORKS[network[w]], "followers": int(followers[w]),
+                        "text": vt.TEXTS[t]})
+            for w, t in zip(who[order].tolist(), text[order].tolist(), strict=True)]
+    table = table.set_column(table.schema.get_field_index("properties"), "properties",
+                             pa.array(body, pa.string()))
+    # one digit longer than other event ids, starting with 1: never equal to one of them
+    ids_col = col.ids("E", 10**width + first_number + np.arange(table.num_rows), width + 1)
+    return table.set_column(table.schema.get_field_index("event_id"), "event_id", ids_col)
 
 
 def _visitors(rng: np.random.Generator, n_people: int, chunk: int, cat: Catalogue,
@@ -245,8 +329,14 @@ def _visitors(rng: np.random.Generator, n_people: int, chunk: int, cat: Catalogu
 def draw_behaviour(rng: np.random.Generator, pop: Population, ids: Identities,
                    cat: Catalogue, timeline: Timeline, consents: Consents, bought: Purchases,
                    props: EventProperties, person_offset: int, chunk: int,
-                   first_event_number: int, event_id_width: int) -> Behaviour:
-    """All events of a chunk of people (people ``person_offset`` onwards)."""
+                   first_event_number: int, event_id_width: int,
+                   voice: np.random.Generator | None = None,
+                   first_post_number: int = 1) -> Behaviour:
+    """All events of a chunk of people (people ``person_offset`` onwards).
+
+    With ``voice`` (the voice module's generator), reviews and written support contacts carry
+    texts and social posts are added (numbered from ``first_post_number``).
+    """
     n = len(pop)
     log = EventLog()
     active_end = _active_end(rng, pop, bought, timeline.end_s)
@@ -257,11 +347,19 @@ def draw_behaviour(rng: np.random.Generator, pop: Population, ids: Identities,
     _email(rng, pop, consents, props, log)
     _sms_push_app(rng, pop, consents, props, active_end, person_global, log)
     _store_visits(rng, pop, ids, cat, bought, props, active_end, log)
-    support_person, support_s, failed = _service(rng, pop, ids, bought, props, active_end, log)
+    support_person, support_s, failed = _service(rng, pop, ids, bought, props, active_end, log,
+                                                 voice)
     _visitors(rng, n, chunk, cat, timeline, props, log)
     table = log.table(ids, cat, props, timeline, first_event_number, event_id_width)
+    if voice is not None:
+        line_person = np.repeat(bought.order_person, bought.order_lines)
+        returns = np.bincount(line_person[bought.line_returned], minlength=n)
+        posts = social_posts(voice, pop, ids, cat, props, timeline, active_end, person_global,
+                             failed, returns, first_post_number, event_id_width)
+        table = pa.concat_tables([table, posts])
     in_window = support_s <= timeline.end_s
     support_person, support_s = support_person[in_window], support_s[in_window]
     order = np.lexsort((support_s, support_person))
     return Behaviour(table, support_person[order], support_s[order],
-                     np.bincount(support_person, minlength=n), failed)
+                     np.bincount(support_person, minlength=n), failed,
+                     posts.num_rows if voice is not None else 0)

@@ -42,6 +42,7 @@ KINDS = ("customers", "orders", "events", "products", "stores", "surveys", "cons
 # module keys of the child random generators (never renumber: it would change the data)
 _CATALOGUE, _POPULATION, _IDENTITIES, _CUSTOMERS = 1, 2, 3, 4
 _CONSENT, _PURCHASES, _BEHAVIOUR, _EXPERIENCE = 5, 6, 7, 8
+_VOICE = 9
 #: generous upper bound of events per person, to size event ids
 _EVENTS_PER_PERSON = 200
 
@@ -114,7 +115,7 @@ def generate_dataset(n_customers: int, seed: int, out_dir: Path, fmt: Format = "
     order_width = col.id_width(7, n_people * max(g.orders[1] for g in GROUPS))
     event_width = col.id_width(8, n_people * _EVENTS_PER_PERSON)
     response_width = col.id_width(7, n_people * 4)
-    next_order = next_event = next_response = 1
+    next_order = next_event = next_response = next_post = 1
     chunks = range(0, n_people, CHUNK_PEOPLE)
     with (TableWriter("orders", paths["orders"], fmt, background=True) as orders,
           TableWriter("events", paths["events"], fmt, background=True) as events,
@@ -131,9 +132,11 @@ def generate_dataset(n_customers: int, seed: int, out_dir: Path, fmt: Format = "
             orders.write(bought.table)
             next_order += bought.n_orders
             lived = draw_behaviour(_rng(seed, _BEHAVIOUR, c), part, part_ids, cat, timeline,
-                                   granted, bought, props, start, c, next_event, event_width)
+                                   granted, bought, props, start, c, next_event, event_width,
+                                   voice=_rng(seed, _VOICE, c), first_post_number=next_post)
             events.write(lived.table)
-            next_event += lived.table.num_rows
+            next_event += lived.table.num_rows - lived.posts
+            next_post += lived.posts
             answers = draw_surveys(_rng(seed, _EXPERIENCE, c), part, part_ids, timeline,
                                    bought, lived, next_response, response_width)
             surveys.write(answers)

@@ -22,6 +22,7 @@ import pyarrow as pa
 from personae import schema
 from personae.generate import columns as col
 from personae.generate import vocabulary as voc
+from personae.generate import voice as vt
 from personae.generate.catalogue import Catalogue
 from personae.generate.columns import SECONDS_PER_DAY, Vocabulary
 from personae.generate.identities import COOKIE_SALT, DEVICE_SALT, Identities
@@ -88,6 +89,8 @@ class EventProperties:
     rating: np.ndarray         # index 1..5
     store: np.ndarray
     referral: np.ndarray
+    review_text: np.ndarray    # (rating 0..5, voice text) codes of {"rating", "text"}
+    service_text: np.ndarray   # (SERVICE_REASONS, resolved, voice text) codes with a "text"
 
     @classmethod
     def build(cls, timeline: Timeline, n_stores: int, store_ids: pa.Array) -> EventProperties:
@@ -128,9 +131,16 @@ class EventProperties:
         rating = codes([{"rating": r} for r in range(6)])
         store = codes([{"store_id": s} for s in store_ids.to_pylist()[:n_stores]])
         referral = codes([{"medium": m} for m in voc.REFERRAL_MEDIA])
+        # texts last: the codes above stay what they were before texts existed
+        review_text = np.stack([codes([{"rating": r, "text": t} for t in vt.TEXTS])
+                                for r in range(6)])
+        service_text = np.stack([
+            np.stack([codes([{"reason": r, "resolved": ok, "text": t} for t in vt.TEXTS])
+                      for ok in (True, False)])
+            for r in SERVICE_REASONS])
         return cls(v.array(), page, login, query, count, team_query, items, campaign_days,
                    campaign_sale, campaign, sms_days, sms, push, service, delivery, rating,
-                   store, referral)
+                   store, referral, review_text, service_text)
 
 
 @dataclass

@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from personae import schema
 from personae.generate import columns as col
-from personae.generate import vocabulary as voc
+from personae.generate import voice as vt
 from personae.generate.behaviour import Behaviour
 from personae.generate.groups import GROUPS, LOYAL, OMNI
 from personae.generate.identities import Identities
@@ -56,13 +56,25 @@ def _delay(rng: np.random.Generator, touchpoint: np.ndarray) -> np.ndarray:
     return rng.integers(lo[touchpoint], hi[touchpoint])
 
 
-def _comments(rng: np.random.Generator, relative: np.ndarray) -> np.ndarray:
-    """Codes into the flattened comment vocabulary (-1 = no comment), by sentiment."""
-    sizes = [len(voc.COMMENTS[k]) for k in ("positive", "neutral", "negative")]
-    offsets = np.cumsum([0, *sizes[:-1]])
-    sentiment = np.select([relative >= 0.75, relative > 0.45], [0, 1], 2)
-    pick = (rng.random(len(relative)) * np.array(sizes)[sentiment]).astype(np.int64)
-    return np.where(rng.random(len(relative)) < _COMMENT_RATE, offsets[sentiment] + pick, -1)
+#: theme of a comment by touchpoint (TOUCHPOINTS order): checkout and online moments are about
+#: the website (checkout also about price), delivery about delivery, support and stores about staff
+_TOUCHPOINT_THEME = np.array([vt.WEBSITE, vt.DELIVERY, vt.STAFF, vt.STAFF, vt.WEBSITE, vt.WEBSITE])
+
+
+def _comments(rng: np.random.Generator, relative: np.ndarray, touchpoint: np.ndarray,
+              returned: np.ndarray) -> np.ndarray:
+    """Codes into ``voice.TEXTS`` (-1 = no comment): the theme follows the moment asked about
+    (a returned order is talked about as a return or its quality), the sentiment the score."""
+    k = len(relative)
+    has_comment = rng.random(k) < _COMMENT_RATE
+    u = rng.random((k, 2))
+    theme = _TOUCHPOINT_THEME[touchpoint]
+    theme = np.where((touchpoint == CHECKOUT) & (u[:, 0] < 0.35), vt.PRICE, theme)
+    theme = np.where((touchpoint == IN_STORE) & (u[:, 0] < 0.4), vt.QUALITY, theme)
+    theme = np.where(returned & (touchpoint != SUPPORT),
+                     np.where(u[:, 1] < 0.6, vt.RETURNS, vt.QUALITY), theme)
+    code = vt.pick(rng, theme, vt.sentiment_of(relative))
+    return np.where(has_comment, code, -1)
 
 
 def draw_surveys(rng: np.random.Generator, pop: Population, ids: Identities,
@@ -109,11 +121,11 @@ def draw_surveys(rng: np.random.Generator, pop: Population, ids: Identities,
     raw = np.where(kind == TRUST, raw - 0.5, raw)
     score = np.clip(np.round(raw), _SCALE_MIN[kind], _SCALE[kind])
     relative = (score - _SCALE_MIN[kind]) / (_SCALE[kind] - _SCALE_MIN[kind])
-    comment = _comments(rng, relative)
+    comment = _comments(rng, relative, touchpoint,
+                        order_returned[o_idx] & ~about_support)
     keep = answered <= timeline.end_s
     order = np.lexsort((answered, person))
     order = order[keep[order]]
-    comments = [c for key in ("positive", "neutral", "negative") for c in voc.COMMENTS[key]]
     return pa.table({
         "response_id": col.ids("R", first_number + np.arange(len(order)), width),
         "customer_id": ids.customer_id.take(pa.array(person[order])),
@@ -121,7 +133,7 @@ def draw_surveys(rng: np.random.Generator, pop: Population, ids: Identities,
         "kind": col.lookup(KINDS, kind[order]),
         "score": col.floats(score[order], 0),
         "scale_max": col.floats(_SCALE[kind[order]], 0),
-        "comment": col.lookup(comments, comment[order]),
+        "comment": col.lookup(vt.TEXTS, comment[order]),
         "touchpoint": col.lookup(TOUCHPOINTS, touchpoint[order]),
     })
 

@@ -6,6 +6,7 @@ ever stored and writes back the identity map and the merges it has not recorded 
 
 from __future__ import annotations
 
+import ibis
 import pandas as pd
 import pyarrow as pa
 
@@ -23,22 +24,26 @@ def add_links_and_resolve(store: Store, new_links: pd.DataFrame, *, source: str,
             "identifier_b": pa.array(new_links["identifier_b"].tolist(), pa.string()),
         }
     )
-    store.raw.register("_new_links", table)
-    try:
-        store.raw.execute(
-            "INSERT INTO identity_links SELECT n.identifier_a, n.identifier_b, ?, ? "
-            "FROM _new_links n ANTI JOIN identity_links l "
-            "ON l.identifier_a = n.identifier_a AND l.identifier_b = n.identifier_b",
-            [source, now.to_pydatetime()],
-        )
-    finally:
-        store.raw.unregister("_new_links")
+    # through the store interface (not SQL), so ingest runs on either engine
+    known = store.table("identity_links")
+    new = ibis.memtable(table)
+    fresh = store.to_arrow(
+        new.anti_join(
+            known, [new.identifier_a == known.identifier_a, new.identifier_b == known.identifier_b]
+        ).select("identifier_a", "identifier_b")
+    )
+    store.append(
+        "identity_links",
+        fresh.append_column("source", pa.array([source] * fresh.num_rows, pa.string())).append_column(
+            "seen_at", pa.array([now.to_pydatetime()] * fresh.num_rows, pa.timestamp("us"))
+        ),
+    )
     return resolve_all(store, now=now)
 
 
 def resolve_all(store: Store, *, now: pd.Timestamp) -> int:
     """Recompute the identity map from every stored link; record merges not yet recorded."""
-    edges = store.raw.execute("SELECT identifier_a, identifier_b FROM identity_links").to_arrow_table()
+    edges = store.to_arrow(store.table("identity_links").select("identifier_a", "identifier_b"))
     result = resolve(
         edges.column("identifier_a").to_numpy(zero_copy_only=False),
         edges.column("identifier_b").to_numpy(zero_copy_only=False),
@@ -55,7 +60,7 @@ def resolve_all(store: Store, *, now: pd.Timestamp) -> int:
     merges = result.merges
     if merges.empty:
         return 0
-    known = store.raw.execute("SELECT customer_id, merged_customer_id FROM identity_merges").df()
+    known = store.execute(store.table("identity_merges").select("customer_id", "merged_customer_id"))
     known_pairs = set(zip(known["customer_id"], known["merged_customer_id"], strict=True))
     fresh = merges[
         [

@@ -34,6 +34,7 @@ from personae.ingest.readers import read_file
 from personae.ingest.validate import validate
 from personae.schema import BOOKKEEPING_COLUMNS, TABLES, TableSpec
 from personae.store import Store
+from personae.tombstones import tombstoned, tombstoned_texts
 
 Progress = Callable[[str, float], None]
 
@@ -83,6 +84,7 @@ def ingest_file(
     date_format: str | None = None,
     identity: IdentitySettings | None = None,
     progress: Progress | None = None,
+    tombstones: bool = True,
 ) -> IngestSummary:
     """Ingest one file of ``kind`` into ``store``. See the module docstring for guarantees."""
     spec = table_spec(kind)
@@ -113,6 +115,17 @@ def ingest_file(
             )
             rejects = pd.concat([rejects, extra], ignore_index=True).sort_values("line", kind="stable")
             frame, ids = frame[~no_id].reset_index(drop=True), ids[~no_id].reset_index(drop=True)
+        gone = tombstoned(store, ids) if tombstones else np.zeros(len(ids), dtype=bool)
+        if gone.any():
+            extra = pd.DataFrame(
+                {
+                    "line": frame.loc[gone, "_source_line"].to_numpy(),
+                    "reason": "belongs to an erased person (tombstone): not ingested, content not kept",
+                    "raw": "",
+                }
+            )
+            rejects = pd.concat([rejects, extra], ignore_index=True).sort_values("line", kind="stable")
+            frame, ids = frame[~gone].reset_index(drop=True), ids[~gone].reset_index(drop=True)
     else:
         frame["_identity"] = None
 
@@ -156,6 +169,15 @@ def ingest_file(
         ingest_id=ingest_id,
     )
     assert summary.read == summary.accepted + summary.rejected + summary.duplicates, summary
+
+    if tombstones and len(rejects):
+        # a rejected line never reached identity resolution: look for erased people in its text
+        gone = tombstoned_texts(store, rejects["raw"], default_country_code=identity.default_country_code)
+        if gone.any():
+            rejects.loc[gone, "raw"] = ""
+            rejects.loc[gone, "reason"] = (
+                rejects.loc[gone, "reason"].astype(str) + " (belongs to an erased person: content not kept)"
+            )
 
     report("writing", 0.85)
     seen_before = _file_seen(store, spec.name, batch.sha256)
@@ -212,10 +234,8 @@ def _raw_for_lines(batch: object, lines: np.ndarray) -> list[str]:
 
 
 def _file_seen(store: Store, kind: str, sha256: str) -> bool:
-    row = store.raw.execute(
-        "SELECT count(*) FROM ingest_runs WHERE kind = ? AND file_sha256 = ?", [kind, sha256]
-    ).fetchone()
-    return bool(row[0])
+    runs = store.table("ingest_runs")
+    return bool(store.execute(runs.filter((runs.kind == kind) & (runs.file_sha256 == sha256)).count()))
 
 
 def _dedupe_in_file(frame: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, int, pd.DataFrame]:

@@ -18,7 +18,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from personae.journeys.charts import sankey_layout
+from personae.journeys.charts import flow_chart, funnel_chart, sankey_layout
+from personae.journeys.paths import NO_TOUCHES
 
 Rows = Sequence[Mapping[str, Any]]
 
@@ -248,8 +249,17 @@ def funnel_dropoffs(steps: Rows, title: str) -> Figure:
     chart = (
         base.mark_bar(color="#4c78a8") + base.mark_text(align="left", dx=3).encode(text="label:N")
     ).properties(width=_WIDTH - 80, height=alt.Step(26), title=title)
+    return Figure(chart, funnel_takeaway(steps))
+
+
+def funnel_takeaway(steps: Rows) -> str:
+    """Where most of a funnel's customers leave (relative to the step before) and how many finish.
+
+    The largest *relative* drop, not the largest count: the first steps always lose the most
+    people, but a step that loses most of the few who reach it is the one to look at.
+    """
     if not steps or not int(steps[0]["customers"]):
-        return Figure(chart, "No customer entered this funnel.")
+        return "No customer entered this funnel."
     worst: tuple[float, int] | None = None
     for i in range(len(steps) - 1):
         here = int(steps[i]["customers"])
@@ -259,14 +269,112 @@ def funnel_dropoffs(steps: Rows, title: str) -> Figure:
                 worst = (lost, i)
     end = int(steps[-1]["customers"]) / int(steps[0]["customers"])
     if worst is None:
-        return Figure(chart, "A single-step funnel: nothing to drop off from.")
+        return "A single-step funnel: nothing to drop off from."
     lost, i = worst
-    return Figure(
-        chart,
+    return (
         f"The biggest drop-off is {steps[i]['step']} → {steps[i + 1]['step']}: {pct(lost)} of customers "
         f"do not go on ({int(steps[i]['customers']) - int(steps[i + 1]['customers']):,}); "
-        f"{pct(end)} reach {steps[-1]['step']}.",
+        f"{pct(end)} reach {steps[-1]['step']}."
     )
+
+
+# -- 4b. journeys: the purchase funnel and paths (the journeys package's own charts) ---------------
+#: How reaching a paths report's outcome reads in a sentence ("120 of 300 customers …").
+_OUTCOME_WORDS = {
+    "order": "made a first order",
+    "repeat": "made a second order",
+    "lapsed": "lapsed after their last order",
+    "detractor": "answered NPS as detractors",
+}
+#: A path must be taken by this many customers before its conversion is quoted as best/worst.
+MIN_PATH_CUSTOMERS = 10
+
+
+def duration(hours: float | None) -> str:
+    """``0.05`` → ``"3 min"``, ``30`` → ``"30 h"``, ``100`` → ``"4.2 days"``: the unit a person would use."""
+    if hours is None or math.isnan(hours):
+        return "n/a"
+    if hours < 1:
+        return f"{max(1, round(hours * 60))} min"
+    if hours < 48:
+        return f"{hours:.0f} h" if hours >= 10 else f"{hours:.1f} h"
+    return f"{hours / 24:.1f} days"
+
+
+def _window(within_hours: float | None) -> str:
+    if within_hours is None:
+        return "no time limit"
+    if within_hours % 24 == 0:
+        days = int(within_hours // 24)
+        return f"within {days} day{'s' if days != 1 else ''}"
+    return f"within {within_hours:g} h"
+
+
+def journey_funnel(report: Mapping[str, Any]) -> Figure:
+    """A step funnel drawn by :func:`personae.journeys.charts.funnel_chart` (the chart
+    ``personae journey funnel --plot`` writes), with the drop-off takeaway and the median time
+    to convert.
+
+    Args:
+        report: a :func:`personae.journey_analytics.funnel_report` output (``funnel, steps,
+            within_hours, time_to_convert``); its per-group rows are not drawn here.
+    """
+    steps = list(report["steps"])
+    title = f"{' → '.join(report['funnel'])} ({_window(report.get('within_hours'))})"
+    chart = funnel_chart({"groups": [{"group": "all", "steps": steps}]}, title=title)
+    text = funnel_takeaway(steps)
+    median = (report.get("time_to_convert") or {}).get("p50_hours")
+    if steps and int(steps[-1]["customers"]) and median is not None and text.endswith("."):
+        text = f"{text[:-1]}, half of them within {duration(median)} of their {steps[0]['step']}."
+    return Figure(chart, text)
+
+
+def _path_words(path: str, lookback_days: float) -> str:
+    if path == NO_TOUCHES:
+        return f"no tracked touch in the {lookback_days:g} days before"
+    return path
+
+
+def journey_paths(report: Mapping[str, Any], top: int = 8) -> Figure:
+    """The flow (Sankey) diagram of the most common paths to an outcome, drawn by
+    :func:`personae.journeys.charts.flow_chart`, and what they say.
+
+    The takeaway quotes how many reached the outcome, the most common path of those who did,
+    and — when some did not — which common path (taken by at least
+    :data:`MIN_PATH_CUSTOMERS`) converts best and worst: the beginning of "where do paths part".
+
+    Args:
+        report: a :func:`personae.journey_analytics.paths_report` output.
+    """
+    outcome = str(report["outcome"])
+    shown = min(top, len(report["common_paths"]))
+    title = f"Paths to {outcome}: the {shown} most common (last {report['lookback_days']:g} days before)"
+    chart = flow_chart(dict(report), top=top, title=title)
+    customers, reached = int(report["customers"]), int(report["reached"])
+    words = _OUTCOME_WORDS.get(outcome, f"did {outcome}")
+    if not customers:
+        return Figure(chart, f"No consenting customer to trace paths to {outcome} from yet.")
+    lead = "All" if reached == customers else f"{reached:,} of"
+    text = f"{lead} {customers:,} customers ({pct(reached / customers)}) {words}"
+    if report["paths"]:
+        first = report["paths"][0]
+        lookback = float(report["lookback_days"])
+        text += (
+            f"; the most common path there is {_path_words(str(first['path']), lookback)} "
+            f"({pct(float(first['share']))} of them)"
+        )
+    judged = [p for p in report["common_paths"] if int(p["customers"]) >= MIN_PATH_CUSTOMERS]
+    if reached < customers and len(judged) >= 2:
+        best = max(judged, key=lambda p: (float(p["conversion"]), int(p["customers"])))
+        worst = min(judged, key=lambda p: (float(p["conversion"]), -int(p["customers"])))
+        if float(best["conversion"]) > float(worst["conversion"]):
+            lookback = float(report["lookback_days"])
+            text += (
+                f". Of the common paths, {_path_words(str(best['path']), lookback)} converts best "
+                f"({pct(float(best['conversion']))}) and {_path_words(str(worst['path']), lookback)} "
+                f"worst ({pct(float(worst['conversion']))})"
+            )
+    return Figure(chart, text + ".")
 
 
 # -- 5. experience ---------------------------------------------------------------------------------

@@ -166,21 +166,45 @@ def rfm_data(store: Store, settings: Settings) -> dict[str, Any] | Absent:
 
 
 def funnels_data(store: Store, settings: Settings) -> dict[str, Any] | Absent:
-    """The lifecycle (journey-stage) funnel and the purchase funnel within 7 days."""
+    """The lifecycle (journey-stage) funnel: awareness → … → advocacy."""
+    return {"lifecycle": journey_analytics.lifecycle_report(store, settings=settings.traits)["steps"]}
+
+
+#: The report's journey funnel: browse to order, each step within 7 days of the product view.
+JOURNEY_FUNNEL = journey_analytics.PURCHASE_FUNNEL
+JOURNEY_WINDOW = timedelta(days=7)
+#: The outcome of the report's path diagram, and how many of the most common paths it draws.
+PATHS_TO = "order"
+PATHS_TOP = 8
+
+
+def journeys_data(
+    store: Store,
+    settings: Settings,
+    *,
+    within: timedelta | None = JOURNEY_WINDOW,
+    to: str = PATHS_TO,
+    top: int = PATHS_TOP,
+) -> dict[str, Any] | Absent:
+    """The purchase funnel (``journey funnel``) and the paths to an outcome (``journey paths``).
+
+    The same two use cases as the CLI, so the report, the dashboard and ``personae journey``
+    give the same numbers. Each part that cannot be computed (no ``add_to_cart`` events in the
+    data, say) becomes a ``*_absent`` line and the other part is still shown.
+    """
     out: dict[str, Any] = {}
     try:
-        out["lifecycle"] = journey_analytics.lifecycle_report(store, settings=settings.traits)["steps"]
-    except PersonaeError as exc:
-        out["lifecycle_absent"] = f"No lifecycle funnel: {exc}"
-    try:
-        report = journey_analytics.funnel_report(
-            store, journey_analytics.PURCHASE_FUNNEL, within=timedelta(days=7), settings=settings.traits
+        out["funnel"] = journey_analytics.funnel_report(
+            store, JOURNEY_FUNNEL, within=within, settings=settings.traits
         )
-        out["purchase"] = report["steps"]
     except PersonaeError as exc:
-        out["purchase_absent"] = f"No purchase funnel: {exc}"
-    if "lifecycle" not in out and "purchase" not in out:
-        return Absent(f"{out['lifecycle_absent']}; {out['purchase_absent']}")
+        out["funnel_absent"] = f"No purchase funnel: {exc}"
+    try:
+        out["paths"] = journey_analytics.paths_report(store, to, top=top, settings=settings.traits)
+    except PersonaeError as exc:
+        out["paths_absent"] = f"No paths to {to}: {exc}"
+    if "funnel" not in out and "paths" not in out:
+        return Absent(f"{out['funnel_absent']}; {out['paths_absent']}")
     return out
 
 
@@ -359,6 +383,7 @@ SECTIONS: tuple[tuple[str, Callable[[Store, Settings], dict[str, Any] | Absent]]
     ("clv", clv_data),
     ("rfm", rfm_data),
     ("funnels", funnels_data),
+    ("journeys", journeys_data),
     ("experience", experience_data),
     ("migration", migration_data),
     ("clusters", clusters_data),

@@ -43,19 +43,11 @@ class SectionSpec:
     figures: Callable[[Mapping[str, Any]], list[Panel]]
 
 
-def _funnels(d: Mapping[str, Any]) -> list[Panel]:
-    out: list[Panel] = []
-    out.append(
-        charts.funnel_dropoffs(d["lifecycle"], "Lifecycle funnel (journey stage)")
-        if "lifecycle" in d
-        else d["lifecycle_absent"]
-    )
-    out.append(
-        charts.funnel_dropoffs(d["purchase"], "Purchase funnel (within 7 days)")
-        if "purchase" in d
-        else d["purchase_absent"]
-    )
-    return out
+def _journeys(d: Mapping[str, Any]) -> list[Panel]:
+    return [
+        charts.journey_funnel(d["funnel"]) if "funnel" in d else d["funnel_absent"],
+        charts.journey_paths(d["paths"]) if "paths" in d else d["paths_absent"],
+    ]
 
 
 def _regions(d: Mapping[str, Any]) -> list[Panel]:
@@ -90,9 +82,15 @@ SECTIONS: dict[str, SectionSpec] = {
         lambda d: [charts.rfm_grid(d["cells"])],
     ),
     "funnels": SectionSpec(
-        "Lifecycle and journey funnels",
-        "How far customers get: the journey-stage funnel and the browse-to-order funnel, with drop-offs.",
-        _funnels,
+        "Lifecycle funnel",
+        "How far customers get along the journey stages (awareness → advocacy), with the drop-off at each.",
+        lambda d: [charts.funnel_dropoffs(d["lifecycle"], "Lifecycle funnel (journey stage)")],
+    ),
+    "journeys": SectionSpec(
+        "Customer journeys",
+        "The browse-to-order funnel (each step within 7 days of the product view) and the most common "
+        "paths of touches that lead to a first order, with how many of those who took each path bought.",
+        _journeys,
     ),
     "experience": SectionSpec(
         "Experience by segment",

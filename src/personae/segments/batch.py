@@ -288,6 +288,8 @@ class _Compiler:
             return t[col].fill_null(False) if col in t.columns else ibis.literal(False)
         if isinstance(node, x.InSegment):
             return self.segment(node.name)
+        if isinstance(node, x.DayOf):
+            return self.value(node.operand).date()
         if isinstance(node, x.Compare):
             return _COMPARE[node.op](self.value(node.left), self.value(node.right))
         if isinstance(node, x.Between):

@@ -3,7 +3,9 @@
 * one per RFM segment, named exactly as the segment (``Champions``, ``Can't Lose Them`` …),
   rule ``rfm_segment == "Champions"`` — the names follow ``traits.rfm_rules`` in the settings;
 * one per lifecycle stage: ``lifecycle:new``, ``lifecycle:active`` …;
-* one per value tier: ``value:top1``, ``value:top10``, ``value:top25``, ``value:rest``.
+* one per value tier: ``value:top1``, ``value:top10``, ``value:top25``, ``value:rest``;
+* one per cluster of the active cluster model: ``cluster:NAME`` (:func:`cluster_segments`,
+  added by :func:`personae.segments.service.all_definitions`, since they live in the store).
 
 They are ordinary rules in the same language, so ``in_segment("Champions")`` works in both
 evaluators, and their snapshots feed ``personae segments migration``.
@@ -12,7 +14,7 @@ evaluators, and their snapshots feed ``personae segments migration``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from personae.clv.value import TIERS
 from personae.segments.definitions import SegmentDefinition
@@ -44,6 +46,26 @@ def builtin_segments(rfm_rules: Iterable[RfmRule] = DEFAULT_RFM_RULES) -> dict[s
             f"value:{tier}", "value_tier", tier, f"Value tier {tier} by CLV.", "value"
         )
     return out
+
+
+def cluster_segments(names: Mapping[int, str]) -> dict[str, SegmentDefinition]:
+    """One segment per cluster of the active cluster model: ``cluster:NAME``, rule ``cluster == N``.
+
+    The rule uses the number, so renaming a cluster (``personae clusters rename``) changes
+    only the segment's name.
+    """
+    return {
+        f"cluster:{name}": SegmentDefinition(
+            f"cluster:{name}",
+            f"cluster == {int(number)}",
+            f"Cluster {int(number)} of the active cluster model (see `personae clusters show`).",
+            version=0,
+            builtin=True,
+            source="builtin",
+            extra={"kind": "cluster"},
+        )
+        for number, name in sorted(names.items())
+    }
 
 
 def builtin_kind(name: str, rfm_rules: Iterable[RfmRule] = DEFAULT_RFM_RULES) -> str | None:

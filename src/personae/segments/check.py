@@ -168,7 +168,11 @@ class _Checker:
     def time_constants(
         self, left_src: s.Node, right_src: s.Node, left: x.Value, right: x.Value
     ) -> tuple[x.Value, x.Value]:
-        """A string literal compared with a date/time trait is read as an ISO date."""
+        """A string literal compared with a date/time trait is read as an ISO date.
+
+        A timestamp compared with such a date is compared by its day (:class:`x.DayOf`), so
+        ``==``, ``<=`` and ``between`` include the whole day, not only its midnight.
+        """
         out = [left, right]
         for i, (this, other, src) in enumerate(((left, right, left_src), (right, left, right_src))):
             if other.type in _TIME and isinstance(this, x.Const) and this.type == "string":
@@ -176,7 +180,9 @@ class _Checker:
                     day = date.fromisoformat(str(this.value))
                 except ValueError:
                     raise self.fail(src.pos, f'{self.source(src)} is not a date like "2025-01-31"') from None
-                out[i] = x.Const(day, other.type)
+                out[i] = x.Const(day, "date")
+                if other.type == "timestamp":
+                    out[1 - i] = x.DayOf(other)
         return out[0], out[1]
 
     def between(self, node: s.Between) -> x.Value:
@@ -188,10 +194,16 @@ class _Checker:
                 f"is {_ARTICLE[operand.type]}",
             )
         bounds = []
+        if operand.type == "timestamp" and any(
+            isinstance(b, s.Literal) and isinstance(b.value, str) for b in (node.low, node.high)
+        ):
+            operand = x.DayOf(operand)  # compared with dates: by its day (see time_constants)
         for bound in (node.low, node.high):
             if isinstance(bound, s.Literal) and bound.value is None:
                 raise self.fail(bound.pos, "`null` cannot be a bound of `between`")
             _, value = self.time_constants(node.operand, bound, operand, self.value(bound))
+            if isinstance(operand, x.DayOf) and value.type == "timestamp":
+                value = x.DayOf(value)
             if value.type != operand.type:
                 raise self.fail(
                     bound.pos,

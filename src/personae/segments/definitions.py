@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,12 +26,13 @@ from personae.errors import InputError, RuleError
 from personae.segments.check import check_rule
 from personae.segments.dependencies import dependency_order
 from personae.segments.expr import CheckedRule
+from personae.segments.language import Call, Literal, parse_rule
 
 #: Longest segment name.
 MAX_NAME_LENGTH = 80
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _\-:'.&/+()#]*$")
 #: Prefixes of built-in segment families; defined segments may not use them.
-RESERVED_PREFIXES = ("lifecycle:", "value:")
+RESERVED_PREFIXES = ("lifecycle:", "value:", "cluster:")
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,38 @@ def parse_definitions(text: str, source: str) -> list[SegmentDefinition]:
     if duplicates:
         raise InputError(f"{source}: segment(s) defined twice: {', '.join(duplicates)}")
     return out
+
+
+def referenced_segments(rule: str) -> set[str]:
+    """The names a rule passes to ``in_segment``, read from its syntax alone.
+
+    Unlike :func:`check_rule` this does not fail on an unknown trait, so it also answers for a
+    stored rule that no longer checks (``personae segments remove`` must still see who uses
+    a segment). A rule that does not even parse refers to nothing.
+    """
+    try:
+        tree = parse_rule(rule)
+    except RuleError:
+        return set()
+    found: set[str] = set()
+    stack: list[Any] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Call):
+            if node.name == "in_segment":
+                found |= {
+                    a.value.value
+                    for a in node.args
+                    if a.keyword in (None, "name")
+                    and isinstance(a.value, Literal)
+                    and isinstance(a.value.value, str)
+                }
+            stack += [a.value for a in node.args]
+        elif is_dataclass(node):
+            for f in fields(node):
+                value = getattr(node, f.name)
+                stack += value if isinstance(value, tuple) else [value]
+    return found
 
 
 def check_definitions(

@@ -88,6 +88,19 @@ class InSegment:
 
 
 @dataclass(frozen=True)
+class DayOf:
+    """The calendar day of a timestamp value: how a timestamp is compared with a date literal.
+
+    ``last_order_at == "2025-06-20"`` means "any time that day" and ``<= "2025-06-20"``
+    includes that day; comparing with midnight instead would make ``==`` almost never true
+    and ``<=``/``between`` drop the last day.
+    """
+
+    operand: Value
+    type: str = "date"
+
+
+@dataclass(frozen=True)
 class Compare:
     op: str
     left: Value
@@ -161,6 +174,7 @@ Value = (
     | AffinityOf
     | Consent
     | InSegment
+    | DayOf
     | Compare
     | Between
     | InList
@@ -183,7 +197,7 @@ def children(node: Value | ConstList) -> tuple[Value | ConstList, ...]:
         return (node.operand if isinstance(node, InList) else node.container, node.values)
     if isinstance(node, Contains):
         return (node.container, node.item)
-    if isinstance(node, IsNull | Not):
+    if isinstance(node, IsNull | Not | DayOf):
         return (node.operand,)
     if isinstance(node, And | Or):
         return node.operands

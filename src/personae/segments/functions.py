@@ -20,6 +20,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 from personae.schema import CONSENT_PURPOSES
+from personae.traits.affinities import AFFINITY_KINDS as TRAIT_AFFINITY_KINDS
 
 #: Units a window may use, with their meaning and the largest amount allowed (100 years).
 WINDOW_UNITS: dict[str, tuple[str, int]] = {
@@ -195,7 +196,8 @@ FUNCTIONS: dict[str, Function] = {
                     "value",
                     "string",
                     None,
-                    'An affinity value ("team:Lakers", "shoes") or kind:value ("category:shoes").',
+                    'An affinity value ("team:Lakers", "shoes") or kind:value ("category:shoes", '
+                    '"price_band:premium", "channel:app", "daypart:evening").',
                 ),
             ),
             "Strength (0–1) of the customer's strongest affinity with that value (any kind, or the kind "
@@ -226,8 +228,9 @@ FUNCTIONS: dict[str, Function] = {
     )
 }
 
-#: Kinds an ``affinity("kind:value")`` prefix may name (rows of the ``affinities`` table).
-AFFINITY_KINDS = ("category", "brand", "tag")
+#: Kinds an ``affinity("kind:value")`` prefix may name (rows of the ``affinities`` table):
+#: category, brand, tag, price_band, channel, daypart — one list, kept by the traits.
+AFFINITY_KINDS = TRAIT_AFFINITY_KINDS
 
 
 def split_affinity(value: str) -> tuple[str | None, str]:

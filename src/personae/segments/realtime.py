@@ -225,6 +225,9 @@ class ProfileEvaluator:
         if isinstance(node, x.InSegment):
             name = node.name
             return lambda run: run.member(name)
+        if isinstance(node, x.DayOf):
+            inner = self._compile(node.operand)
+            return lambda run: _date(inner(run))
         if isinstance(node, x.Compare):
             return _compare(_OPS[node.op], self._compile(node.left), self._compile(node.right))
         if isinstance(node, x.Between):

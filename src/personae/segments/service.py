@@ -18,12 +18,13 @@ import ibis
 import pyarrow as pa
 
 from personae.errors import InputError, NotFoundError, RuleError
-from personae.segments.builtin import builtin_segments
+from personae.segments.builtin import builtin_segments, cluster_segments
 from personae.segments.check import check_rule
 from personae.segments.definitions import (
     SegmentDefinition,
     check_definitions,
     parse_definitions,
+    referenced_segments,
     validate_name,
 )
 from personae.segments.expr import CheckedRule
@@ -50,13 +51,20 @@ def definition_versions(store: Store, name: str | None = None) -> list[dict[str,
 
 
 def current_definitions(store: Store) -> dict[str, SegmentDefinition]:
-    """The latest version of every defined (not removed) segment, in order of first creation."""
-    first: dict[str, None] = {}
+    """The latest version of every defined (not removed) segment, in order of first creation.
+
+    "Latest" is the highest version number, never the newest ``created_at``: a clock that
+    went back between two edits must not bring an old rule back.
+    """
+    first: dict[str, datetime] = {}
     latest: dict[str, dict[str, Any]] = {}
-    for row in sorted(definition_versions(store), key=lambda r: (r["created_at"], r["version"])):
-        first.setdefault(row["name"], None)
-        latest[row["name"]] = row
-    return {n: _definition(latest[n]) for n in first if not latest[n]["removed"]}
+    for row in definition_versions(store):  # by name, then version
+        name, created = row["name"], row["created_at"] or datetime.min
+        first[name] = min(first.get(name, created), created)
+        latest[name] = row
+    return {
+        n: _definition(latest[n]) for n in sorted(first, key=first.__getitem__) if not latest[n]["removed"]
+    }
 
 
 def _definition(row: dict[str, Any]) -> SegmentDefinition:
@@ -71,9 +79,16 @@ def _definition(row: dict[str, Any]) -> SegmentDefinition:
 
 
 def all_definitions(store: Store, settings: TraitSettings | None = None) -> dict[str, SegmentDefinition]:
-    """Built-in and defined segments by name (built-ins first)."""
+    """Built-in (RFM, lifecycle, value, clusters of the active model) and defined segments by name."""
+    return {**builtin_definitions(store, settings), **current_definitions(store)}
+
+
+def builtin_definitions(store: Store, settings: TraitSettings | None = None) -> dict[str, SegmentDefinition]:
+    """The built-in segments, with one ``cluster:NAME`` per cluster of the active cluster model."""
+    from personae.clustering import cluster_names  # application layer, like this module
+
     s = settings or TraitSettings()
-    return {**builtin_segments(s.rfm_rules), **current_definitions(store)}
+    return {**builtin_segments(s.rfm_rules), **cluster_segments(cluster_names(store))}
 
 
 def segment_library(
@@ -108,7 +123,7 @@ def add_segments(
         InputError: a name is not allowed.
     """
     s = settings or TraitSettings()
-    builtins = builtin_segments(s.rfm_rules)
+    builtins = builtin_definitions(store, s)
     current = current_definitions(store)
     staged = dict(current)
     for d in new:
@@ -116,8 +131,21 @@ def add_segments(
         staged[name] = SegmentDefinition(
             name, d.rule.strip(), d.description.strip(), source=d.source or source
         )
-    # check only what changes, but against everything (names, cycles through stored rules)
-    check_definitions({**builtins, **staged}, strict=True)
+    # check what changes against everything (names, cycles through stored rules); a stored
+    # rule that no longer checks (a retired trait) is skipped by builds and must not block
+    # adding, fixing or removing others — only rules that use it are refused
+    _, broken_before = check_definitions({**builtins, **current}, strict=False)
+    _, broken = check_definitions({**builtins, **staged}, strict=False)
+    changing = {d.name.strip() for d in new}
+    for name, exc in broken.items():
+        if name in changing or name not in broken_before:
+            raise RuleError(
+                f"segment {name!r}: {exc.message}",
+                rule=exc.rule,
+                position=exc.position,
+                suggestions=exc.suggestions,
+                hint=exc.hint,
+            )
     versions = {r["name"]: r["version"] for r in definition_versions(store)}
     rows, report = [], []
     for d in new:
@@ -149,16 +177,12 @@ def add_segments(
 def remove_segment(store: Store, name: str, settings: TraitSettings | None = None) -> dict[str, Any]:
     """Remove a defined segment (its versions and snapshots stay); refuse while others use it."""
     s = settings or TraitSettings()
-    if name in builtin_segments(s.rfm_rules):
+    if name in builtin_definitions(store, s):
         raise InputError(f"{name!r} is a built-in segment and cannot be removed")
     current = current_definitions(store)
     if name not in current:
         raise NotFoundError(f"no segment named {name!r}", hint="see `personae segments list`")
-    users = sorted(
-        n
-        for n, d in current.items()
-        if n != name and name in check_rule(d.rule, segments=set(all_definitions(store, s))).references
-    )
+    users = sorted(n for n, d in current.items() if n != name and name in referenced_segments(d.rule))
     if users:
         raise InputError(
             f"cannot remove {name!r}: used by {', '.join(users)}",

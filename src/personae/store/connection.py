@@ -85,6 +85,14 @@ class Store:
     def has_table(self, name: str) -> bool:
         return name in self.backend.list_tables()
 
+    def base_tables(self) -> list[str]:
+        """The stored tables (not views or scratch tables), sorted; bookkeeping ones left out."""
+        rows = self.raw.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
+            "AND table_schema = 'main' AND table_catalog = current_database() ORDER BY table_name"
+        ).fetchall()
+        return [r[0] for r in rows if not r[0].startswith("_personae")]
+
     def table(self, name: str) -> ibis.Table:
         """The Ibis expression for a stored table."""
         if not self.has_table(name):

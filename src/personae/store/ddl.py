@@ -67,3 +67,81 @@ SYSTEM_TABLES_V4 = (
         segment VARCHAR, customer_id VARCHAR, change VARCHAR, as_of DATE, previous_as_of DATE,
         recorded_at TIMESTAMP)""",
 )
+
+# Clusters: one row per fitted model (its fitted state as JSON, so `personae build` can assign
+# new customers), one row per cluster and model (profile, name), and the current assignments.
+SYSTEM_TABLES_V5 = (
+    """CREATE TABLE IF NOT EXISTS cluster_models (
+        model_id VARCHAR, built_at TIMESTAMP, as_of DATE, k INTEGER, seed INTEGER,
+        features VARCHAR, customers BIGINT, sample_size BIGINT, silhouette DOUBLE,
+        davies_bouldin DOUBLE, stability_ari DOUBLE, selection VARCHAR, state VARCHAR,
+        active BOOLEAN)""",
+    """CREATE TABLE IF NOT EXISTS cluster_profiles (
+        model_id VARCHAR, cluster INTEGER, name VARCHAR, generated_name VARCHAR, size BIGINT,
+        share DOUBLE, revenue_share DOUBLE, avg_clv DOUBLE, nps DOUBLE, distinguishing VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS cluster_assignments (
+        model_id VARCHAR, customer_id VARCHAR, cluster INTEGER, as_of DATE)""",
+)
+
+# Experience: every customer drawn into a survey sample (so the next sample can skip people
+# invited recently), with the stratum (segment) and design weight they were drawn with.
+SYSTEM_TABLES_V6 = (
+    """CREATE TABLE IF NOT EXISTS survey_samples (
+        sample_id VARCHAR, drawn_at TIMESTAMP, as_of DATE, channel VARCHAR, segment VARCHAR,
+        customer_id VARCHAR, weight DOUBLE, seed BIGINT)""",
+)
+
+# Personalization: every activation (treated or held out, with the content sent), and the
+# segment-change webhooks with their delivery state and dead letters (docs/personalization.md).
+SYSTEM_TABLES_V8 = (
+    """CREATE TABLE IF NOT EXISTS activations (
+        run_id VARCHAR, playbook VARCHAR, customer_id VARCHAR, "group" VARCHAR, channel VARCHAR,
+        as_of DATE, activated_at TIMESTAMP, content VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS webhook_messages (
+        message_id VARCHAR, subscription VARCHAR, url VARCHAR, segment VARCHAR, customer_id VARCHAR,
+        change VARCHAR, as_of DATE, payload VARCHAR, status VARCHAR, attempts INTEGER,
+        last_error VARCHAR, created_at TIMESTAMP, updated_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS webhook_dead_letters (
+        message_id VARCHAR, subscription VARCHAR, url VARCHAR, payload VARCHAR, attempts INTEGER,
+        last_error VARCHAR, dead_at TIMESTAMP)""",
+)
+
+# Real-time service: API keys (hashed), tracked messageIds (idempotency), the live memberships
+# and their entries/exits, and the webhook outbox (written with the change, sent afterwards).
+SYSTEM_TABLES_V9 = (
+    """CREATE TABLE IF NOT EXISTS api_keys (
+        key_id VARCHAR, name VARCHAR, role VARCHAR, key_hash VARCHAR, created_at TIMESTAMP,
+        revoked_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS tracked_messages (
+        message_id VARCHAR, kind VARCHAR, received_at TIMESTAMP, key_id VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS live_memberships (
+        segment VARCHAR, customer_id VARCHAR, entered_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS live_segment_changes (
+        segment VARCHAR, customer_id VARCHAR, change VARCHAR, changed_at TIMESTAMP, cause VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS webhook_outbox (
+        delivery_id VARCHAR, url VARCHAR, payload VARCHAR, created_at TIMESTAMP, status VARCHAR,
+        attempts INTEGER, last_error VARCHAR, updated_at TIMESTAMP)""",
+)
+
+# Voice of the customer: the fitted theme models (vocabulary and theme vectors as JSON, so later
+# builds assign new texts to the same themes) and the names people gave themes (renames).
+SYSTEM_TABLES_V10 = (
+    """CREATE TABLE IF NOT EXISTS voice_models (
+        model_id VARCHAR, built_at TIMESTAMP, as_of DATE, n_themes INTEGER, texts BIGINT,
+        state VARCHAR, active BOOLEAN)""",
+    """CREATE TABLE IF NOT EXISTS voice_theme_names (
+        model_id VARCHAR, theme INTEGER, name VARCHAR, renamed_at TIMESTAMP)""",
+)
+
+# Privacy: the append-only audit log, the erasure ledger with keyed hashes of erased
+# identifiers (tombstones), and the database's own secret for pseudonyms and those hashes.
+SYSTEM_TABLES_V11 = (
+    """CREATE TABLE IF NOT EXISTS audit_log (
+        logged_at TIMESTAMP, actor VARCHAR, channel VARCHAR, action VARCHAR, customer_id VARCHAR,
+        detail VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS erasures (
+        erased_at TIMESTAMP, token VARCHAR, reason VARCHAR, actor VARCHAR, rows_affected BIGINT,
+        detail VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS erasure_identifiers (hash VARCHAR, erased_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS privacy_secret (secret VARCHAR)""",
+)

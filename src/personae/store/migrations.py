@@ -16,7 +16,18 @@ from typing import Any
 
 from personae.errors import SchemaVersionError
 from personae.schema import TABLES
-from personae.store.ddl import SYSTEM_TABLES_V2, SYSTEM_TABLES_V3, SYSTEM_TABLES_V4, canonical_table_ddl
+from personae.store.ddl import (
+    SYSTEM_TABLES_V2,
+    SYSTEM_TABLES_V3,
+    SYSTEM_TABLES_V4,
+    SYSTEM_TABLES_V5,
+    SYSTEM_TABLES_V6,
+    SYSTEM_TABLES_V8,
+    SYSTEM_TABLES_V9,
+    SYSTEM_TABLES_V10,
+    SYSTEM_TABLES_V11,
+    canonical_table_ddl,
+)
 
 Connection = Any  # a duckdb.DuckDBPyConnection
 
@@ -48,15 +59,62 @@ def _v4_segments(con: Connection) -> None:
         con.execute(ddl)
 
 
+def _v5_clusters(con: Connection) -> None:
+    for ddl in SYSTEM_TABLES_V5:
+        con.execute(ddl)
+
+
+def _v6_experience(con: Connection) -> None:
+    for ddl in SYSTEM_TABLES_V6:
+        con.execute(ddl)
+
+
+def _v8_personalization(con: Connection) -> None:
+    for ddl in SYSTEM_TABLES_V8:
+        con.execute(ddl)
+
+
+def _v9_service(con: Connection) -> None:
+    for ddl in SYSTEM_TABLES_V9:
+        con.execute(ddl)
+
+
+def _v10_voice(con: Connection) -> None:
+    for ddl in SYSTEM_TABLES_V10:
+        con.execute(ddl)
+
+
+def _v11_privacy(con: Connection) -> None:
+    for ddl in SYSTEM_TABLES_V11:
+        con.execute(ddl)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables", _v1_canonical_tables),
     Migration(2, "ingest runs and rejects", _v2_ingest_bookkeeping),
     Migration(3, "identity links, map and merges", _v3_identity),
     Migration(4, "segment definitions, runs, snapshots and changes", _v4_segments),
+    Migration(5, "cluster models, profiles and assignments", _v5_clusters),
+    Migration(6, "survey samples", _v6_experience),
+    Migration(8, "personalization: activations, webhook messages and dead letters", _v8_personalization),
+    Migration(9, "service: api keys, tracked messages, live memberships, webhook outbox", _v9_service),
+    Migration(10, "voice: theme models and theme names", _v10_voice),
+    Migration(11, "privacy: audit log, erasures, tombstones, secret", _v11_privacy),
 )
 
 #: The schema version this personae writes.
-CURRENT_VERSION = MIGRATIONS[-1].version
+CURRENT_VERSION = max(m.version for m in MIGRATIONS)
+
+
+def _version(m: Migration) -> int:
+    return m.version
+
+
+def applied_versions(con: Connection) -> set[int]:
+    """Every version recorded in the database."""
+    if not current_version(con):
+        return set()
+    return {int(r[0]) for r in con.execute("SELECT version FROM _personae_schema").fetchall()}
 
 
 def current_version(con: Connection) -> int:
@@ -79,7 +137,9 @@ def migrate(con: Connection, *, path: str = "the database") -> list[int]:
             f"version {CURRENT_VERSION}",
             hint="upgrade personae (pip install -U personae) or open another --db",
         )
-    pending = [m for m in MIGRATIONS if m.version > version]
+    # every known step not yet recorded, in order: a step numbered below the newest recorded
+    # one (features developed side by side) is still applied
+    pending = sorted((m for m in MIGRATIONS if m.version not in applied_versions(con)), key=_version)
     if not pending:
         return []
     con.execute("BEGIN TRANSACTION")

@@ -1,4 +1,17 @@
-"""Affinities: which categories, brands and tags (e.g. ``team:Lakers``) each customer favours.
+"""Affinities: which categories, brands and tags (e.g. ``team:Lakers``) each customer favours —
+and their habits: price band, purchase channel and time of day (the preference profile, or
+micro-segment, of ``personae preferences show``).
+
+Kinds (the ``kind`` column):
+
+* ``category``, ``brand``, ``tag`` — from the order line and its product;
+* ``price_band`` — ``budget``, ``mid`` or ``premium``: the line's unit price against the
+  thirds (approximate 1/3 and 2/3 quantiles) of unit prices bought in its category up to
+  the as-of date, so "premium" means premium *for that category*;
+* ``channel`` — the channel of the order (web, app, store, phone, marketplace);
+* ``daypart`` — ``morning`` (5–11 h), ``afternoon`` (12–16 h), ``evening`` (17–21 h) or
+  ``night`` (22–4 h) of the order time; orders stamped exactly at midnight are left out,
+  because date-only sources put every order there.
 
 One row per customer and affinity, with the evidence and a strength in [0, 1] that separates a
 one-off purchase from a consistent habit:
@@ -22,7 +35,9 @@ import ibis
 
 from personae.traits.inputs import TraitInputs
 
-AFFINITY_KINDS = ("category", "brand", "tag")
+AFFINITY_KINDS = ("category", "brand", "tag", "price_band", "channel", "daypart")
+PRICE_BANDS = ("budget", "mid", "premium")
+DAYPARTS = ("morning", "afternoon", "evening", "night")
 
 
 def _lines_with_attributes(inputs: TraitInputs) -> ibis.Table:
@@ -34,9 +49,32 @@ def _lines_with_attributes(inputs: TraitInputs) -> ibis.Table:
         "order_key",
         "ordered_at",
         "net_amount",
+        "channel",
         category=ibis.coalesce(j.category, j.p_category),
         brand=j.brand,
         tags=j.tags,
+        unit_price=j.gross_amount.cast("float64") / ibis.greatest(j.quantity.fill_null(1), 1),
+    )
+
+
+def _price_band(lines: ibis.Table) -> ibis.Table:
+    """Lines with a category and a price, each with its ``price_band`` within the category."""
+    priced = lines.filter(lines.category.notnull() & lines.unit_price.notnull())
+    cuts = priced.group_by("category").aggregate(
+        _low=priced.unit_price.approx_quantile(1 / 3), _high=priced.unit_price.approx_quantile(2 / 3)
+    )
+    j = priced.join(cuts, "category")
+    band = ibis.cases((j.unit_price < j._low, "budget"), (j.unit_price >= j._high, "premium"), else_="mid")
+    return j.mutate(price_band=band)
+
+
+def _daypart(at: ibis.Value) -> ibis.Value:
+    hour = at.hour()
+    return ibis.cases(
+        ((hour >= 5) & (hour < 12), "morning"),
+        ((hour >= 12) & (hour < 17), "afternoon"),
+        ((hour >= 17) & (hour < 22), "evening"),
+        else_="night",
     )
 
 
@@ -59,6 +97,15 @@ def affinity_table(inputs: TraitInputs) -> ibis.Table:
     ]
     tagged = lines.filter(lines.tags.notnull()).mutate(value=lines.tags.unnest())
     parts.append(tagged.select(*base.columns, kind=ibis.literal("tag"), value=tagged.value))
+    banded = _price_band(lines)
+    parts.append(banded.select(*base.columns, kind=ibis.literal("price_band"), value=banded.price_band))
+    parts.append(
+        lines.filter(lines.channel.notnull()).select(
+            *base.columns, kind=ibis.literal("channel"), value=lines.channel
+        )
+    )
+    timed = lines.filter(lines.ordered_at != lines.ordered_at.truncate("D"))
+    parts.append(timed.select(*base.columns, kind=ibis.literal("daypart"), value=_daypart(timed.ordered_at)))
     u = ibis.union(*parts)
     # Three plain group-bys instead of COUNT(DISTINCT …): distinct aggregates are the slowest
     # thing an engine does, and orders and months nest (an order falls in one month).

@@ -35,7 +35,8 @@ PROFILE_COLUMNS = (
     "interests",
     "preferences",
 )
-_PROSPECT_PREFIXES = tuple(f"{k}:" for k in IDENTIFIER_KINDS if k != "customer_id")
+# prospects (no customer id yet) and the anonymous token of an erased person's kept orders
+_PROSPECT_PREFIXES = (*(f"{k}:" for k in IDENTIFIER_KINDS if k != "customer_id"), "erased:")
 
 
 def population(inputs: TraitInputs, *per_customer: ibis.Table) -> ibis.Table:

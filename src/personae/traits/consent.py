@@ -1,10 +1,14 @@
 """Consent traits: one flag per purpose, from the ledger (latest decision wins).
 
-No recorded decision means no consent (``False``): personae never assumes permission.
-The consent *gate* that every feature goes through is built on these flags.
+A missing decision is decided by the default policy (``traits.consent_defaults``): opt-in
+(no record = no consent, the default for every purpose — personae never assumes permission
+unless told to) or opt-out, per purpose, by country or region. The consent *gate*
+(:mod:`personae.consent`) that every feature goes through is built on these flags.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import ibis
 
@@ -19,5 +23,29 @@ def latest_consents(inputs: TraitInputs) -> ibis.Table:
     return c.group_by("customer_id").aggregate(**aggs)
 
 
+def default_policy(
+    defaults: Mapping[str, Mapping[str, str]], purpose: str, country: ibis.Value, region: ibis.Value
+) -> ibis.BooleanValue:
+    """Whether a missing decision counts as consent, for each customer (country > region > '*')."""
+    fallback = defaults.get("*", {}).get(purpose, "opt-in") == "opt-out"
+    value: ibis.BooleanValue = ibis.literal(fallback)
+    # least specific first: each more specific match overrides
+    for key, per_purpose in sorted(defaults.items()):
+        if key == "*" or purpose not in per_purpose:
+            continue
+        opted_out = ibis.literal(per_purpose[purpose] == "opt-out")
+        value = ibis.ifelse(region.fill_null("") == key, opted_out, value)
+    for key, per_purpose in sorted(defaults.items()):
+        if key == "*" or purpose not in per_purpose:
+            continue
+        opted_out = ibis.literal(per_purpose[purpose] == "opt-out")
+        value = ibis.ifelse(country.fill_null("").upper() == key.upper(), opted_out, value)
+    return value
+
+
 def derived(t: ibis.Table, inputs: TraitInputs) -> dict[str, ibis.Value]:
-    return {f"consent_{p}": t[f"consent_{p}"].fill_null(False) for p in CONSENT_PURPOSES}
+    defaults = inputs.settings.consent_defaults
+    return {
+        f"consent_{p}": t[f"consent_{p}"].fill_null(default_policy(defaults, p, t.country, t.region))
+        for p in CONSENT_PURPOSES
+    }

@@ -74,6 +74,17 @@ TRAITS: tuple[Trait, ...] = (
     _T("top_brand_strength", "number", "affinities", "Its strength (0–1)."),
     _T("top_tag", "string", "affinities", "Strongest tag affinity (e.g. team:Lakers)."),
     _T("top_tag_strength", "number", "affinities", "Its strength (0–1)."),
+    _T(
+        "top_price_band",
+        "string",
+        "affinities",
+        "Habitual price band in its categories: budget, mid, premium.",
+    ),
+    _T("top_price_band_strength", "number", "affinities", "Its strength (0–1)."),
+    _T("top_channel", "string", "affinities", "Habitual purchase channel, ranked by affinity strength."),
+    _T("top_channel_strength", "number", "affinities", "Its strength (0–1)."),
+    _T("top_daypart", "string", "affinities", "Habitual time of day of orders: morning … night."),
+    _T("top_daypart_strength", "number", "affinities", "Its strength (0–1)."),
     # occasions
     _T("age", "integer", "occasions", "Completed years at the as-of date."),
     _T("days_until_birthday", "integer", "occasions", "0 on the birthday."),
@@ -111,6 +122,27 @@ TRAITS: tuple[Trait, ...] = (
     _T("nps_category", "string", "experience", "promoter (9–10), passive (7–8), detractor (0–6)."),
     _T("survey_answers", "integer", "experience", "Survey answers given."),
     _T("last_survey_at", "timestamp", "experience", "Latest survey answer."),
+    _T(
+        "detractor_risk",
+        "number",
+        "experience",
+        "Predicted probability (0–1) of being a detractor, from behaviour (docs/experience.md).",
+    ),
+    _T(
+        "predicted_nps_category",
+        "string",
+        "experience",
+        "Most likely NPS category from behaviour: promoter, passive or detractor.",
+    ),
+    # voice of the customer (docs/voice.md)
+    _T("voice_texts", "integer", "voice", "Texts written: comments, reviews, support contacts, posts."),
+    _T("latest_sentiment", "number", "voice", "Sentiment (−1…1) of the latest text (default language)."),
+    _T("avg_sentiment", "number", "voice", "Mean sentiment (−1…1) of all the customer's texts."),
+    _T("sentiment_90d", "number", "voice", "Mean sentiment (−1…1) of texts in the last 90 days."),
+    _T("negative_texts_90d", "integer", "voice", "Negative texts in the last 90 days."),
+    _T("top_complaint_theme", "string", "voice", "Theme of most negative texts in the last year."),
+    _T("mentions_competitor", "boolean", "voice", "Some text names a competitor (voice.competitors)."),
+    _T("social_reach", "integer", "voice", "Largest audience (followers) given with a social post."),
     # consent
     *(
         _T(f"consent_{p}", "boolean", "consent", f"Latest decision for {p} (no record = no).")
@@ -135,6 +167,9 @@ TRAITS: tuple[Trait, ...] = (
     _T("clv_12m_low", "number", "clv", "Lower end of the CLV interval."),
     _T("clv_12m_high", "number", "clv", "Upper end of the CLV interval."),
     _T("value_tier", "string", "clv", "top1, top10, top25 or rest by CLV."),
+    # clusters (personae clusters build; assigned at every build)
+    _T("cluster", "integer", "clusters", "Cluster number in the active cluster model (0 = largest)."),
+    _T("cluster_name", "string", "clusters", "Name of that cluster (generated or renamed)."),
 )
 
 PROFILE_ATTRIBUTES: tuple[Trait, ...] = (

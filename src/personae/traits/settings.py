@@ -6,7 +6,15 @@ Override in ``personae.yaml`` under ``traits:``.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
+
+ConsentDefault = Literal["opt-in", "opt-out"]
+
+
+def _all_opt_in() -> dict[str, dict[str, ConsentDefault]]:
+    return {"*": {}}
 
 
 class HolidayPeriod(BaseModel):
@@ -100,3 +108,10 @@ class TraitSettings(BaseModel):
     )
     rfm_rules: list[RfmRule] = Field(default_factory=lambda: list(DEFAULT_RFM_RULES))
     lifecycle: LifecycleSettings = Field(default_factory=LifecycleSettings)
+    consent_defaults: dict[str, dict[str, ConsentDefault]] = Field(
+        default_factory=_all_opt_in,
+        description="What a missing consent decision means, per purpose, by country or region: "
+        "'opt-in' (no record = no consent, the default for every purpose) or 'opt-out' (no "
+        "record = consent). Keys are a country code, a region name or '*'; the most specific "
+        "match wins (country, then region, then '*'). A recorded decision always wins.",
+    )

@@ -322,3 +322,47 @@ def test_batch_and_real_time_agree(texts: list[str], customers: tuple[dict[str, 
             real_members[name].add(state.customer_id)
     for name, text in zip(library, texts, strict=True):
         assert batch_members[name] == real_members[name], f"{name}: {text}"
+
+
+DAY_RULES = {
+    'first_order_at == "2024-09-03"': {"T10", "T00"},
+    'first_order_at <= "2024-09-03"': {"T10", "T00", "EARLY"},
+    'first_order_at > "2024-09-03"': {"LATE"},
+    'first_order_at < "2024-09-03"': {"EARLY"},
+    'first_order_at >= "2024-09-03"': {"T10", "T00", "LATE"},
+    'first_order_at != "2024-09-03"': {"EARLY", "LATE"},
+    'first_order_at between "2024-09-01" and "2024-09-03"': {"T10", "T00", "EARLY"},
+    'first_order_at not between "2024-09-03" and "2024-09-03"': {"EARLY", "LATE"},
+    'birth_date == "1990-05-01"': {"T10"},
+}
+
+
+def test_timestamps_compare_with_dates_by_day_in_both_evaluators() -> None:
+    """``first_order_at == "2024-09-03"`` is any time that day, not only midnight."""
+    traits = pa.table(
+        {
+            "customer_id": ["T10", "T00", "EARLY", "LATE", "NONE"],
+            "first_order_at": pa.array(
+                [
+                    datetime(2024, 9, 3, 10),
+                    datetime(2024, 9, 3),
+                    datetime(2024, 9, 2, 23, 59),
+                    datetime(2024, 9, 4),
+                    None,
+                ],
+                pa.timestamp("us"),
+            ),
+            "birth_date": pa.array([date(1990, 5, 1), None, None, None, None], pa.date32()),
+        }
+    )
+    con = ibis.duckdb.connect()
+    con.create_table("traits", traits)
+    library = {f"r{i}": check_rule(rule) for i, rule in enumerate(DAY_RULES)}
+    compiled = compile_segments(list(library), library, BatchSources(AS_OF, con.table("traits")))
+    batch = con.to_pyarrow(compiled.table).to_pylist()
+    evaluator = ProfileEvaluator(library)
+    states = [CustomerState.of(row["customer_id"], row) for row in traits.to_pylist()]
+    for (name, col), (rule, expected) in zip(compiled.columns.items(), DAY_RULES.items(), strict=True):
+        assert {r["customer_id"] for r in batch if r[col]} == expected, f"batch: {rule}"
+        real = {s.customer_id for s in states if evaluator.is_member(name, s, AS_OF)}
+        assert real == expected, f"real time: {rule}"

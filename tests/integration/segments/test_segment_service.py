@@ -123,3 +123,60 @@ def test_build_skips_a_rule_that_no_longer_checks(built_shop: Store) -> None:
     summary = evaluate_segments(built_shop, __import__("datetime").date(2025, 6, 30))
     assert "old" in summary["invalid"] and "unknown trait" in summary["invalid"]["old"]
     assert preview(built_shop, ["fine", "uses fine"]) == {"fine": 3, "uses fine": 3}
+
+
+def _store_raw(store: Store, name: str, rule: str, created_at: object = None) -> None:
+    """A definition written by an older personae whose rule the checker now refuses."""
+    import datetime as dt
+
+    import pyarrow as pa
+
+    store.append(
+        "segment_definitions",
+        pa.Table.from_pylist(
+            [
+                {
+                    "name": name,
+                    "version": 1,
+                    "rule": rule,
+                    "description": "",
+                    "source": "cli",
+                    "removed": False,
+                    "created_at": created_at or dt.datetime(2024, 1, 1),
+                }
+            ]
+        ),
+    )
+
+
+def test_the_current_version_is_the_highest_even_if_the_clock_went_back(store: Store) -> None:
+    import datetime as dt
+
+    _store_raw(store, "vip", "monetary > 1", created_at=dt.datetime(2099, 1, 1))  # clock was ahead
+    _store_raw(store, "early", "monetary > 5", created_at=dt.datetime(2020, 1, 1))
+    assert add_segments(store, [d("vip", "monetary > 2")]) == [
+        {"name": "vip", "version": 2, "action": "updated"}
+    ]
+    current = current_definitions(store)
+    assert current["vip"].rule == "monetary > 2" and current["vip"].version == 2
+    assert list(current) == ["early", "vip"]  # still in order of first creation
+    remove_segment(store, "vip")
+    assert "vip" not in current_definitions(store)
+
+
+def test_a_stored_rule_that_no_longer_checks_blocks_neither_add_nor_fix_nor_remove(store: Store) -> None:
+    _store_raw(store, "old", "retired_trait > 1")
+    _store_raw(store, "older", 'retired_trait > 2 or in_segment("old")')
+    # an unrelated segment can still be added
+    assert add_segments(store, [d("new", "frequency > 1")])[0]["action"] == "created"
+    # a new rule that uses a broken segment is refused, and names it
+    with pytest.raises(RuleError, match="old"):
+        add_segments(store, [d("uses old", 'in_segment("old")')])
+    # a broken segment can be removed once nothing uses it, even a broken one
+    with pytest.raises(InputError, match="used by older"):
+        remove_segment(store, "old")
+    remove_segment(store, "older")
+    # ... and fixed
+    assert add_segments(store, [d("old", "frequency > 2")])[0]["action"] == "updated"
+    assert set(current_definitions(store)) == {"old", "new"}
+    assert "uses old" not in current_definitions(store)

@@ -9,6 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from personae.journeys.funnel import step_rows
+from personae.journeys.paths import NO_TOUCHES, top_paths
 from personae.report import charts
 from personae.report.charts import Figure
 
@@ -82,6 +84,82 @@ def test_funnel_finds_the_biggest_relative_drop() -> None:
     )
     assert valid(charts.funnel_dropoffs([{"step": "view", "customers": 0}], "f")) == (
         "No customer entered this funnel."
+    )
+
+
+def _funnel_report(
+    counts: list[int], median_hours: float | None, within_hours: float | None
+) -> dict[str, Any]:
+    names = ["product_view", "add_to_cart", "checkout_started", "order"][: len(counts)]
+    row = {f"reached{k + 1}": n for k, n in enumerate(counts)}
+    return {
+        "funnel": names,
+        "within_hours": within_hours,
+        "steps": step_rows(row, names),
+        "time_to_convert": {
+            "p25_hours": None,
+            "p50_hours": median_hours,
+            "p75_hours": None,
+            "p90_hours": None,
+        },
+        "groups": [],
+    }
+
+
+def test_journey_funnel_says_the_drop_and_the_time_to_convert() -> None:
+    fig = charts.journey_funnel(_funnel_report([400, 300, 120, 100], 26.0, 168.0))
+    assert valid(fig) == (
+        "The biggest drop-off is add_to_cart → checkout_started: 60% of customers do not go on (180); "
+        "25% reach order, half of them within 26 h of their product_view."
+    )
+    assert (
+        fig.chart.to_dict()["title"]
+        == "product_view → add_to_cart → checkout_started → order (within 7 days)"
+    )
+    # nobody finished: no time to quote; no window: said so in the title
+    fig = charts.journey_funnel(_funnel_report([50, 10, 0, 0], None, None))
+    assert valid(fig).endswith("0% reach order.")
+    assert "(no time limit)" in fig.chart.to_dict()["title"]
+    assert valid(charts.journey_funnel(_funnel_report([0, 0, 0, 0], None, 24.0))) == (
+        "No customer entered this funnel."
+    )
+    assert [charts.duration(h) for h in (0.05, 3.25, 30.0, 100.0)] == ["3 min", "3.2 h", "30 h", "4.2 days"]
+
+
+def _paths_report(common: list[tuple[str, int, int]], outcome: str = "order") -> dict[str, Any]:
+    rows = [
+        {"path": p, "reached": hit, "customers": n}
+        for p, total, reached in common
+        for hit, n in ((True, reached), (False, total - reached))
+        if n
+    ]
+    return {"outcome": outcome, "lookback_days": 30.0, "length": 5, **top_paths(rows, 20)}
+
+
+def test_journey_paths_quotes_the_top_path_and_the_best_and_worst_converting() -> None:
+    report = _paths_report(
+        [
+            ("page_view → product_view", 100, 30),
+            ("store_visit", 60, 45),
+            (NO_TOUCHES, 40, 2),
+            ("email_open → page_view", 5, 5),  # converts best, but too few to quote
+        ]
+    )
+    fig = charts.journey_paths(report)
+    assert valid(fig) == (
+        "82 of 205 customers (40%) made a first order; the most common path there is store_visit (55% of "
+        "them). Of the common paths, store_visit converts best (75%) and no tracked touch in the 30 days "
+        "before worst (5%)."
+    )
+    spec = fig.chart.to_dict()
+    assert spec["title"] == "Paths to order: the 4 most common (last 30 days before)"
+    # everyone converted: no best/worst; another outcome reads in its own words
+    fig = charts.journey_paths(_paths_report([("app_open", 20, 20), ("search", 10, 10)], "repeat"))
+    assert valid(fig) == (
+        "All 30 customers (100%) made a second order; the most common path there is app_open (67% of them)."
+    )
+    assert valid(charts.journey_paths(_paths_report([], "checkout_started"))) == (
+        "No consenting customer to trace paths to checkout_started from yet."
     )
 
 

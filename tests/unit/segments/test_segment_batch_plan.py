@@ -11,25 +11,39 @@ from personae.segments.batch import BatchSources, _counted_exactly, compile_segm
 from personae.segments.check import check_rule
 
 TRAITS = ibis.table({"customer_id": "string", "frequency": "int64", "region": "string"}, name="traits")
-ORDERS = ibis.table({"customer_id": "string", "order_id": "string", "ordered_at": "timestamp",
-                     "channel": "string", "store_id": "string", "product_id": "string", "category": "string",
-                     "amount": "float64", "returned": "boolean"}, name="orders")
+ORDERS = ibis.table(
+    {
+        "customer_id": "string",
+        "order_id": "string",
+        "ordered_at": "timestamp",
+        "channel": "string",
+        "store_id": "string",
+        "product_id": "string",
+        "category": "string",
+        "amount": "float64",
+        "returned": "boolean",
+    },
+    name="orders",
+)
 SOURCES = BatchSources(date(2025, 6, 30), TRAITS, orders=ORDERS)
 
 
-@pytest.mark.parametrize(("rule", "exact"), [
-    ('orders(within="7d") == 0', False),
-    ("orders() >= 1", False),
-    ("1 <= orders()", False),
-    ("orders() != 0 or orders() < 1", False),
-    ("orders() > 0.5", False),
-    ("orders() >= 2", True),
-    ("orders() >= 1.5", True),
-    ("orders() > 0 and orders() < 5", True),  # one use needs the number
-    ("orders() between 1 and 3", True),
-    ("orders() in [0, 2]", True),
-    ("spend() > 0", False),  # sums are never counted
-])
+@pytest.mark.parametrize(
+    ("rule", "exact"),
+    [
+        ('orders(within="7d") == 0', False),
+        ("orders() >= 1", False),
+        ("1 <= orders()", False),
+        ("orders() != 0 or orders() < 1", False),
+        ("orders() > 0.5", False),
+        ("orders() >= 2", True),
+        ("orders() >= 1.5", True),
+        ("orders() > 0 and orders() < 5", True),  # one use needs the number
+        ("orders() between 1 and 3", True),
+        ("orders() in [0, 2]", True),
+        ("spend() > 0", False),  # sums are never counted
+    ],
+)
 def test_existence_tests_do_not_need_distinct_orders(rule: str, exact: bool) -> None:
     assert bool(_counted_exactly(check_rule(rule).expr)) is exact
 
@@ -40,11 +54,13 @@ def sql(rules: dict[str, str]) -> str:
 
 
 def test_equal_calls_are_computed_once_and_sources_scanned_once() -> None:
-    text = sql({
-        "a": 'orders(channel="web", within="30d") >= 2',
-        "b": 'orders(within="30d", channel=["web"]) > 5 and spend(channel="web") > 10',
-        "c": 'in_segment("a") or frequency > 3',
-    })
+    text = sql(
+        {
+            "a": 'orders(channel="web", within="30d") >= 2',
+            "b": 'orders(within="30d", channel=["web"]) > 5 and spend(channel="web") > 10',
+            "c": 'in_segment("a") or frequency > 3',
+        }
+    )
     assert text.count("COUNT(DISTINCT") == 1
     assert text.count('FROM "orders"') == 1
 

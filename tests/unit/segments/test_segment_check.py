@@ -100,8 +100,17 @@ def test_booleans_and_dates() -> None:
         "==", x.Field("cart_abandoned", "boolean"), x.Const(False, "boolean")
     )
     assert checked("true") == x.Const(True, "boolean")
+    # a timestamp compared with a date is compared by its day
     assert checked('first_order_at >= "2025-01-31"') == x.Compare(
-        ">=", x.Field("first_order_at", "timestamp"), x.Const(date(2025, 1, 31), "timestamp")
+        ">=", x.DayOf(x.Field("first_order_at", "timestamp")), x.Const(date(2025, 1, 31), "date")
+    )
+    assert checked('"2025-01-31" == first_order_at') == x.Compare(
+        "==", x.Const(date(2025, 1, 31), "date"), x.DayOf(x.Field("first_order_at", "timestamp"))
+    )
+    assert checked('created_at between "2025-01-01" and first_order_at') == x.Between(
+        x.DayOf(x.Field("created_at", "timestamp")),
+        x.Const(date(2025, 1, 1), "date"),
+        x.DayOf(x.Field("first_order_at", "timestamp")),
     )
     assert checked('birth_date between "1990-01-01" and "1999-12-31"') == x.Between(
         x.Field("birth_date", "date"), x.Const(date(1990, 1, 1), "date"), x.Const(date(1999, 12, 31), "date")

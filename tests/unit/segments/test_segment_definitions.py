@@ -201,3 +201,14 @@ def test_templates_cover_every_example_and_approach() -> None:
         assert theme in themes, theme
     checked, errors = check_definitions({**builtin_segments(), **{t.name: t for t in templates}})
     assert not errors and len(checked) == len(templates) + len(builtin_segments())
+
+
+def test_referenced_segments_reads_the_syntax_even_when_a_rule_no_longer_checks() -> None:
+    from personae.segments.definitions import referenced_segments
+
+    assert referenced_segments('retired_trait > 1 or (in_segment("a") and not in_segment(name="b"))') == {
+        "a",
+        "b",
+    }
+    assert referenced_segments("frequency > 1") == set()
+    assert referenced_segments("frequency >") == set()  # does not parse: refers to nothing

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
@@ -96,6 +95,13 @@ ANN = CustomerState.of(
         ('spend(category="shoes", within="90d") == 30', True),  # the returned pair of shoes counts 0
         ("spend() == 105", True),
         ('first_order_at < "2024-09-04" and first_order_at >= "2024-09-03"', True),
+        # a timestamp compared with a date is compared by its day (first order: 3 Sep, 10:00)
+        ('first_order_at == "2024-09-03"', True),
+        ('first_order_at <= "2024-09-03"', True),
+        ('first_order_at > "2024-09-03"', False),
+        ('first_order_at != "2024-09-03"', False),
+        ('first_order_at between "2024-09-01" and "2024-09-03"', True),
+        ('first_order_at not between "2024-09-01" and "2024-09-03"', False),
         ('orders(category=["hats", "socks"]) == 2', True),
     ],
 )
@@ -194,7 +200,8 @@ def test_state_normalisation() -> None:
     assert datetime.now(UTC)  # (UTC import used)
 
 
-def test_all_templates_for_one_customer_take_well_under_a_millisecond() -> None:
+def test_all_templates_and_builtins_evaluate_for_one_customer() -> None:
+    """Every shipped rule runs in real time, repeatably (speed: benchmarks/bench_segments.py)."""
     checked, _ = check_definitions({**builtin_segments(), **{t.name: t for t in load_templates()}})
     evaluator = ProfileEvaluator(checked)
     events = [
@@ -212,10 +219,7 @@ def test_all_templates_for_one_customer_take_well_under_a_millisecond() -> None:
         orders=orders,
         affinities=ANN.affinities,
     )
-    evaluator.members(state, AS_OF)
-    times = []
-    for _ in range(50):
-        start = time.perf_counter()
-        evaluator.members(state, AS_OF)
-        times.append(time.perf_counter() - start)
-    assert sorted(times)[len(times) // 2] < 0.005  # generous for a loaded CI box; the benchmark says < 1 ms
+    first = evaluator.members(state, AS_OF)
+    assert {"Champions", "Recent repeat buyers", "Outdoor enthusiasts", "Lakers fans"} <= set(first)
+    assert "Cart abandoners" not in first  # orders in the last 7 days
+    assert evaluator.members(state, AS_OF) == first  # no state leaks between evaluations
