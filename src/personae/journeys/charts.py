@@ -101,6 +101,11 @@ def flow_chart(
             flows.append(([*steps, f"✓ {outcome}"], p["reached"]))
         if p["customers"] - p["reached"]:
             flows.append(([*steps, f"✗ no {outcome}"], p["customers"] - p["reached"]))
+    if not flows:  # nobody on any path: say so rather than draw an empty diagram
+        empty = pd.DataFrame({"text": [f"No paths to {outcome} in this period"]})
+        return alt.layer(
+            alt.Chart(empty).mark_text(size=14).encode(text="text:N"),
+        ).properties(title=title or f"Paths to {outcome}", width=400, height=60)
     layout = sankey_layout(flows)
     width = 0.25
     pts = []

@@ -349,11 +349,15 @@ def journey_paths(report: Mapping[str, Any], top: int = 8) -> Figure:
     outcome = str(report["outcome"])
     shown = min(top, len(report["common_paths"]))
     title = f"Paths to {outcome}: the {shown} most common (last {report['lookback_days']:g} days before)"
-    chart = flow_chart(dict(report), top=top, title=title)
     customers, reached = int(report["customers"]), int(report["reached"])
     words = _OUTCOME_WORDS.get(outcome, f"did {outcome}")
-    if not customers:
+    if not customers or not report["common_paths"]:
+        # flow_chart needs at least one path to lay out: say so in the picture as in the sentence
+        empty = pd.DataFrame({"text": [f"no paths to {outcome} yet"]})
+        chart = alt.Chart(empty).mark_text(fontSize=14, color="#57606a").encode(text="text:N")
+        chart = chart.properties(width=300, height=60, title=title)
         return Figure(chart, f"No consenting customer to trace paths to {outcome} from yet.")
+    chart = flow_chart(dict(report), top=top, title=title)
     lead = "All" if reached == customers else f"{reached:,} of"
     text = f"{lead} {customers:,} customers ({pct(reached / customers)}) {words}"
     if report["paths"]:

@@ -111,6 +111,11 @@ def admin_key(request: Request, _: Annotated[object, Depends(bearer_scheme)] = N
     return _authenticate(request, "bearer", "manage")
 
 
+def actor(key: ApiKey) -> str:
+    """Who the audit log names for an API request: ``api:<key name>`` (ids: ``personae keys list``)."""
+    return f"api:{key.name}"
+
+
 WriteKey = Annotated[ApiKey, Depends(write_key)]
 ReadKey = Annotated[ApiKey, Depends(read_key)]
 AdminKey = Annotated[ApiKey, Depends(admin_key)]

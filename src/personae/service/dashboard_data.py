@@ -212,6 +212,8 @@ def journeys(
     funnel, paths = data.get("funnel"), data.get("paths")
     out["funnel"] = _figure(lambda: charts.journey_funnel(funnel) if funnel else data["funnel_absent"])
     out["paths"] = _figure(lambda: charts.journey_paths(paths) if paths else data["paths_absent"])
+    if funnel:
+        out["funnel_steps"] = funnel["steps"]
     if paths:
         out["customers"], out["reached"] = paths["customers"], paths["reached"]
     return out

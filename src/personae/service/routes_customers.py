@@ -1,4 +1,9 @@
-"""``/v1/customers/{id}``: profile, recommendations, next best action, consents."""
+"""``/v1/customers/{id}``: profile, recommendations, next best action, consents, and the admin
+data-rights endpoints (access export, erasure).
+
+Every read or change of a person's data here is written to the audit log as ``api:<key name>``
+(see :func:`actor`) before the answer is returned.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from personae.schema import CONSENT_PURPOSES
-from personae.service.auth import AdminKey, ReadKey
+from personae.service.auth import AdminKey, ReadKey, actor
 from personae.service.payloads import ErrorBody
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -58,8 +63,35 @@ class ConsentOut(BaseModel):
 @router.get("/{customer_id}", summary="Profile, traits, live segments and consents")
 async def customer(customer_id: str, request: Request, key: ReadKey) -> Customer:
     runtime = request.app.state.runtime
-    data = await run_in_threadpool(runtime.customer, customer_id, pii=key.may("pii"))
+    pii = key.may("pii")
+    data = await run_in_threadpool(runtime.customer, customer_id, pii=pii)
+    detail = "with personal data" if pii else "without personal data"
+    await run_in_threadpool(runtime.audit, actor(key), "read profile", data["customer_id"], detail)
     return Customer(**data)
+
+
+@router.get("/{customer_id}/export", summary="Everything held on the person, as JSON (admin; audited)")
+async def export(customer_id: str, request: Request, key: AdminKey) -> dict[str, Any]:
+    """The right of access: the same report as ``personae customers export``."""
+    result: dict[str, Any] = await run_in_threadpool(
+        request.app.state.runtime.export_customer, customer_id, actor(key)
+    )
+    return result
+
+
+@router.delete("/{customer_id}", summary="Erase the person from every table and the file (admin)")
+async def erase(
+    customer_id: str,
+    request: Request,
+    key: AdminKey,
+    reason: str | None = Query(None, max_length=500, description="Why (e.g. the request number)."),
+) -> dict[str, Any]:
+    """The right to erasure: the same as ``personae customers erase``. Tracking calls wait
+    (they are queued, not refused) while the database file is rewritten."""
+    result: dict[str, Any] = await run_in_threadpool(
+        request.app.state.runtime.erase, customer_id, reason, actor(key)
+    )
+    return result
 
 
 @router.get("/{customer_id}/recommendations", summary="Products to show this customer")
@@ -75,6 +107,7 @@ async def recommendations(
             result: dict[str, Any] = request.app.state.personalizer.recommendations(
                 runtime.reader, cid, consents, limit
             )
+        runtime.audit(actor(key), "read recommendations", cid)
         return result
 
     return await run_in_threadpool(run)
@@ -91,6 +124,7 @@ async def next_best_action(customer_id: str, request: Request, key: ReadKey) -> 
         result: dict[str, Any] = request.app.state.personalizer.next_best_action(
             cid, segments, _consents(runtime, cid)
         )
+        runtime.audit(actor(key), "read next best action", cid)
         return result
 
     return await run_in_threadpool(run)
@@ -99,7 +133,9 @@ async def next_best_action(customer_id: str, request: Request, key: ReadKey) -> 
 @router.post("/{customer_id}/consents", summary="Record a consent decision (admin)")
 async def consent(customer_id: str, body: ConsentIn, request: Request, key: AdminKey) -> ConsentOut:
     runtime = request.app.state.runtime
-    data = await run_in_threadpool(runtime.set_consent, customer_id, body.purpose, body.granted, body.source)
+    data = await run_in_threadpool(
+        runtime.set_consent, customer_id, body.purpose, body.granted, body.source, actor(key)
+    )
     return ConsentOut(**data)
 
 

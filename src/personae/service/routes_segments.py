@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from personae.service.auth import AdminKey, ReadKey
+from personae.service.auth import AdminKey, ReadKey, actor
 from personae.service.payloads import ErrorBody
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -55,7 +55,11 @@ async def members(
     after: str | None = Query(None, max_length=300, description="Last customer id of the previous page."),
     limit: int = Query(100, ge=1, le=1000),
 ) -> Members:
-    return Members(**request.app.state.runtime.members(name, after, limit))
+    runtime = request.app.state.runtime
+    page = runtime.members(name, after, limit)
+    detail = f"segment {name}: {len(page['members'])} of {page['total']} members"
+    await run_in_threadpool(runtime.audit, actor(key), "list members", None, detail)
+    return Members(**page)
 
 
 @router.post("", summary="Define or edit a segment (admin); live memberships follow at once")

@@ -22,7 +22,9 @@ import ibis
 import pandas as pd
 import pyarrow as pa
 
+from personae import audit
 from personae.config import Settings
+from personae.data_rights import access_report, erase_customer, find_subject
 from personae.errors import InputError, NotFoundError
 from personae.identity.normalize import normalize_emails, normalize_phones
 from personae.profile import latest_consents, resolve_customer_id
@@ -147,8 +149,14 @@ class Runtime:
     def run_on_writer(self, fn: Callable[[], Any], timeout: float = 60.0) -> Any:
         return self.writer.call(fn).result(timeout)
 
-    def set_consent(self, given: str, purpose: str, granted: bool, source: str | None) -> dict[str, Any]:
-        """Append a consent decision; the customer's live segments are re-evaluated at once."""
+    def set_consent(
+        self, given: str, purpose: str, granted: bool, source: str | None, actor: str = "api"
+    ) -> dict[str, Any]:
+        """Append a consent decision; the customer's live segments are re-evaluated at once.
+
+        The audit entry is written in the same transaction as the decision: a consent change
+        that is not in the log cannot have happened.
+        """
         if purpose not in CONSENT_PURPOSES:
             raise InputError(f"unknown purpose {purpose!r}", hint=f"use one of {', '.join(CONSENT_PURPOSES)}")
         cid = self.resolve(given)
@@ -183,6 +191,14 @@ class Runtime:
                         rowcheck.to_arrow(rows, TABLES["consents"], "api:/v1/consents", now),
                     )
                     write_changes(self.store, self.live, changes, hooks)
+                    audit.record(
+                        self.store,
+                        actor=actor,
+                        channel="api",
+                        action="change consent",
+                        customer_id=cid,
+                        detail=f"{purpose}={'granted' if granted else 'withdrawn'}",
+                    )
             self.sender.send(hooks)
             return {
                 "customer_id": cid,
@@ -206,6 +222,12 @@ class Runtime:
             )
             with self.lock:
                 self.live.replace_rules(load_rules(self.store, self.settings.traits))
+                # a new rule may read traits, events or orders the live states do not hold yet
+                needs = self.live.needs
+                traits = set(needs.traits) | {f"consent_{p}" for p in CONSENT_PURPOSES}
+                self.live.states = load_states(
+                    self.store, type(needs)(frozenset(traits), *_rest(needs)), self.clock().date()
+                )
             self.refresh(cause="rules")
             return report[0]
 
@@ -230,6 +252,71 @@ class Runtime:
 
         result: ApiKey = self.run_on_writer(write)
         return result
+
+    # -- audit and data rights (all on the writer thread: it owns the write connection) ------------
+    def audit(
+        self, actor: str, action: str, customer_id: str | None = None, detail: str | None = None
+    ) -> None:
+        """Record an API read of personal data, and wait until it is committed.
+
+        Waiting makes the log trustworthy: the data is only returned once the entry exists, so
+        a read that is not in the log did not happen (at the cost of one small write per read).
+        """
+
+        def write() -> None:
+            assert self.store is not None
+            audit.record(
+                self.store, actor=actor, channel="api", action=action, customer_id=customer_id, detail=detail
+            )
+
+        self.run_on_writer(write)
+
+    def export_customer(self, given: str, actor: str) -> dict[str, Any]:
+        """Everything held on the person (right of access); audited by :func:`access_report`."""
+
+        def work() -> dict[str, Any]:
+            assert self.store is not None
+            subject = find_subject(
+                self.store, given, default_country_code=self.settings.identity.default_country_code
+            )
+            return access_report(self.store, subject, actor=actor, channel="api")
+
+        return dict(self.run_on_writer(work, timeout=300.0))
+
+    def erase(self, given: str, reason: str | None, actor: str) -> dict[str, Any]:
+        """Erase the person (right to erasure) while the service keeps running.
+
+        ``erase_customer`` rewrites the database file and reconnects the store in place, so
+        nothing else may touch the file meanwhile: this runs on the writer thread (no tracking
+        group commits in between) holding the live-state lock and the read lock (no reads), and
+        the read connection — a cursor of the old connection — is closed before and opened anew
+        on the new file after. The live state is then reloaded from the store, which drops the
+        person's identities, traits and memberships from memory.
+        """
+
+        def work() -> dict[str, Any]:
+            assert self.store is not None
+            with self.lock, self._read_lock:
+                subject = find_subject(
+                    self.store, given, default_country_code=self.settings.identity.default_country_code
+                )
+                if self.reader is not None:
+                    self.reader.close()
+                try:
+                    result = erase_customer(
+                        self.store,
+                        subject,
+                        reason=reason,
+                        actor=actor,
+                        channel="api",
+                        tombstones=self.settings.privacy.tombstones,
+                    )
+                finally:
+                    self.reader = Store(ibis.duckdb.from_connection(self.store.raw.cursor()), self.db)
+                    self._load()
+            return {"customer_id": subject.customer_id, **result}
+
+        return dict(self.run_on_writer(work, timeout=600.0))
 
     def _delivered(self, delivery_id: str, status: str, attempts: int, error: str | None) -> None:
         def write() -> None:

@@ -11,9 +11,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
-from personae import actions
+from personae import actions, journey_analytics
 from personae.build_steps import last_data_date
 from personae.clustering import build_clusters
 from personae.config import Settings, load_settings
@@ -21,7 +22,7 @@ from personae.demo import INGEST_ORDER
 from personae.generate import generate_dataset
 from personae.ingest import ingest_file
 from personae.pipeline import run_build
-from personae.report import write_report
+from personae.report import charts, write_report
 from personae.report.gather import SECTIONS, gather
 from personae.store import Store
 
@@ -174,6 +175,36 @@ def test_regions_and_stores_join(shop: tuple[Store, dict[str, Any]], settings: S
         assert s["sales"] == pytest.approx(float(expected.get(s["store_id"], 0.0)))
         if s["floor_area_sqm"]:
             assert s["sales_per_sqm"] == pytest.approx(s["sales"] / s["floor_area_sqm"])
+
+
+def test_the_journey_section_draws_the_funnel_and_the_paths_to_a_first_order(
+    shop: tuple[Store, dict[str, Any]], settings: Settings
+) -> None:
+    store, result = shop
+    page = parse(Path(result["report"]))
+    shown = page.sections["journeys"]
+    assert len(shown) == 2 and not any(t["absent"] for t in shown)
+    funnel_text, paths_text = _takeaways(shop, "journeys")
+    (j,) = gather(store, settings, only=["journeys"])
+    funnel, paths = j.data["funnel"], j.data["paths"]
+    assert funnel["funnel"] == list(journey_analytics.PURCHASE_FUNNEL) and funnel["within_hours"] == 168
+    first, last = funnel["steps"][0]["customers"], funnel["steps"][-1]["customers"]
+    assert 0 < last <= first
+    assert f"{100 * last / first:.0f}% reach order" in funnel_text
+    # the paths count every consenting customer with a touch; "reached" = made an order by the as-of
+    traits = store.execute(store.table("traits").select("customer_id", "consent_analytics", "as_of"))
+    consenting = set(traits.loc[traits["consent_analytics"].fillna(False).astype(bool), "customer_id"])
+    end = pd.Timestamp(traits["as_of"].max()) + pd.Timedelta(days=1)
+    orders = store.execute(store.resolved("orders").select("customer_id", "ordered_at"))
+    buyers = set(orders.loc[orders["ordered_at"] < end, "customer_id"]) & consenting
+    assert paths["outcome"] == "order" and paths["reached"] == len(buyers)
+    assert paths["customers"] <= len(consenting)
+    assert f"{paths['customers']:,} customers" in paths_text and "made a first order" in paths_text
+    top = paths["paths"][0]
+    assert top["path"] in paths_text or top["path"] == "(no touches)"
+    # the Sankey is the journeys package's flow chart (reused, not redrawn): a band layer and node labels
+    spec = charts.journey_paths(paths).chart.to_dict()
+    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["area", "rect", "text"]
 
 
 def _takeaways(shop: tuple[Store, dict[str, Any]], key: str) -> list[str]:

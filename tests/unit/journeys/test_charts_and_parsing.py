@@ -55,3 +55,11 @@ def test_charts_are_valid_vega_lite() -> None:
     }
     flow = flow_chart(report).to_dict()
     assert len(flow["layer"]) == 3 and flow["title"].startswith("paths to order")
+
+
+def test_a_flow_chart_without_paths_says_so() -> None:
+    """Regression: no paths at all raised KeyError('y2')."""
+    from personae.journeys.charts import flow_chart
+
+    chart = flow_chart({"outcome": "order", "common_paths": []})
+    assert "No paths to order" in str(chart.to_dict())

@@ -1,0 +1,178 @@
+"""Privacy through the running service (FastAPI TestClient over a real DuckDB file, with the real
+writer thread): every API read or change of personal data is in the audit log under the key's
+name; admins export and erase a person while the server keeps accepting events."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from personae import audit
+from personae.config import Settings
+from personae.segments.service import install_templates
+from personae.service import keystore
+from personae.service.app import create_app
+from personae.store import Store
+
+EMAIL = "Zed.Quux@Example.org"
+PHONE = "+1 415 555 0199"
+
+
+@pytest.fixture()
+def env(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    db = tmp_path / "svc.duckdb"
+    with Store.open(db) as store:
+        install_templates(store, ["Cart abandoners"])
+        keys = {
+            "write": keystore.create_key(store, "write", "web tag")[1],
+            "read": keystore.create_key(store, "read", "crm reader")[1],
+            "admin": keystore.create_key(store, "admin", "dpo desk")[1],
+        }
+    settings = Settings(db=db, service={"expiry_check_seconds": 3600})
+    app = create_app(db, settings)
+    with TestClient(app) as client:
+        yield {"client": client, "keys": keys, "app": app, "db": db}
+
+
+def _bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def _seed(c: TestClient, write_key: str) -> None:
+    """One known person (U42, with email, phone and name) who browsed anonymously first."""
+    w = (write_key, "")
+    cart = {
+        "type": "track",
+        "anonymousId": "dev-42",
+        "event": "Product Added",
+        "messageId": "m1",
+        "properties": {"product_id": "P1", "category": "shoes"},
+    }
+    assert c.post("/v1/batch", auth=w, json={"batch": [cart]}).json()["accepted"] == 1
+    ident = {
+        "userId": "U42",
+        "anonymousId": "dev-42",
+        "messageId": "m2",
+        "traits": {"email": EMAIL, "phone": PHONE, "firstName": "Zebulon", "lastName": "Quuxley"},
+    }
+    assert c.post("/v1/identify", auth=w, json=ident).json()["accepted"] == 1
+
+
+def _api_entries(db: Path) -> list[tuple[str, str, str, str | None, str | None]]:
+    with Store.open(db) as store:
+        rows = audit.entries(store).sort_values("logged_at")
+    rows = rows.astype(object).where(rows.notna(), None)
+    return [
+        (r.actor, r.channel, r.action, r.customer_id, r.detail)
+        for r in rows.itertuples()
+        if r.channel == "api"
+    ]
+
+
+def test_api_reads_and_changes_of_personal_data_are_audited_with_the_key_name(tmp_path: Path) -> None:
+    db = tmp_path / "svc.duckdb"
+    with Store.open(db) as store:
+        install_templates(store, ["Cart abandoners"])
+        write = keystore.create_key(store, "write", "web tag")[1]
+        read = _bearer(keystore.create_key(store, "read", "crm reader")[1])
+        admin = _bearer(keystore.create_key(store, "admin", "dpo desk")[1])
+    with TestClient(create_app(db, Settings(db=db, service={"expiry_check_seconds": 3600}))) as c:
+        _seed(c, write)
+        assert _api_entries(db) == []  # tracking is not a read; nothing logged yet
+        assert c.get("/v1/customers/dev-42", headers=read).json()["customer_id"] == "U42"
+        assert c.get("/v1/customers/nobody", headers=read).status_code == 404  # nothing read: no entry
+        assert c.get("/v1/customers/U42", headers=admin).json()["profile"]["email"] == EMAIL.lower()
+        r = c.post("/v1/customers/U42/consents", headers=admin, json={"purpose": "email", "granted": True})
+        assert r.status_code == 200
+        members = c.get("/v1/segments/Cart abandoners/members", headers=read).json()
+        assert members["total"] == 1
+        assert c.get("/v1/customers/U42/next-best-action", headers=read).status_code == 200
+        assert c.get("/v1/customers/U42/recommendations", headers=read).status_code == 200
+        # committed before the answer: visible on the service's own read connection at once
+        runtime = c.app.state.runtime  # type: ignore[attr-defined]
+        with runtime._read_lock:
+            live = audit.entries(runtime.reader)
+        assert len(live[live.channel == "api"]) == 6
+    assert _api_entries(db) == [
+        ("api:crm reader", "api", "read profile", "U42", "without personal data"),
+        ("api:dpo desk", "api", "read profile", "U42", "with personal data"),
+        ("api:dpo desk", "api", "change consent", "U42", "email=granted"),
+        ("api:crm reader", "api", "list members", None, "segment Cart abandoners: 1 of 1 members"),
+        ("api:crm reader", "api", "read next best action", "U42", None),
+        ("api:crm reader", "api", "read recommendations", "U42", None),
+    ]
+
+
+def _file_bytes(db: Path) -> bytes:
+    wal = Path(str(db) + ".wal")
+    return db.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+
+
+def test_admin_exports_then_erases_a_person_while_the_server_runs(env: dict[str, Any]) -> None:
+    c, keys, db = env["client"], env["keys"], env["db"]
+    read, admin = _bearer(keys["read"]), _bearer(keys["admin"])
+    _seed(c, keys["write"])
+    runtime = env["app"].state.runtime
+    runtime.run_on_writer(lambda: runtime.store.raw.execute("CHECKPOINT"))
+    assert b"zed.quux@example.org" in _file_bytes(db).lower()  # the search below can fail
+
+    # access: admin only, everything held, audited
+    assert c.get("/v1/customers/U42/export", headers=read).status_code == 403
+    report = c.get(f"/v1/customers/{EMAIL}/export", headers=admin).json()
+    assert report["customer_id"] == "U42"
+    assert "email:zed.quux@example.org" in report["identifiers"]
+    assert report["data"]["customers"][0]["first_name"] == "Zebulon"
+    assert len(report["data"]["events"]) == 2  # the anonymous cart add and the identify
+    # erasure: admin only
+    assert c.delete("/v1/customers/U42", headers=read, params={"reason": "x"}).status_code == 403
+    assert c.delete("/v1/customers/nobody", headers=admin).status_code == 404
+    # tracking sent while the file is rewritten waits in the queue and is committed afterwards
+    w = (keys["write"], "")
+    during: list[int] = []
+
+    def track_meanwhile() -> None:
+        for i in range(10):
+            msg = {"userId": f"V{i}", "event": "Page Viewed", "messageId": f"v{i}"}
+            during.append(c.post("/v1/track", auth=w, json=msg).json()["accepted"])
+
+    sender = threading.Thread(target=track_meanwhile)
+    sender.start()
+    r = c.delete("/v1/customers/U42", headers=admin, params={"reason": "GDPR request #7"})
+    sender.join()
+    assert r.status_code == 200, r.text
+    assert during == [1] * 10
+    done = r.json()
+    assert done["erased"] is True and done["customer_id"] == "U42"
+    assert done["token"].startswith("erased:") and done["tombstones"] >= 3
+    assert done["rows"]["customers"] >= 1 and done["rows"]["identity_map"] >= 3
+    # gone from the file (rewritten) and from the server's memory
+    raw = _file_bytes(db).lower()
+    for needle in (b"zed.quux@example.org", b"zebulon", b"quuxley", b"4155550199"):
+        assert needle not in raw, needle
+    for given in ("U42", "dev-42", EMAIL):
+        assert c.get(f"/v1/customers/{given}", headers=admin).status_code == 404, given
+    members = c.get("/v1/segments/Cart abandoners/members", headers=read).json()
+    assert members["total"] == 0
+    # the server still accepts and commits events, and reads see them
+    event = {"userId": "U43", "event": "Product Added", "messageId": "n1", "properties": {"product_id": "P2"}}
+    assert c.post("/v1/track", auth=(keys["write"], ""), json=event).json()["accepted"] == 1
+    assert c.get("/v1/customers/U43", headers=read).json()["customer_id"] == "U43"
+    with runtime._read_lock:
+        con = runtime.reader.raw
+        assert con.execute("SELECT count(*) FROM events WHERE event_id = 'n1'").fetchone() == (1,)
+        assert con.execute("SELECT count(*) FROM events WHERE event_id LIKE 'v%'").fetchone() == (10,)
+        log = audit.entries(runtime.reader)
+    erase = log[log.action == "erase"].iloc[0]
+    assert (erase.actor, erase.channel, erase.customer_id, erase.detail) == (
+        "api:dpo desk",
+        "api",
+        done["token"],
+        "GDPR request #7",
+    )
+    assert "U42" not in set(log.customer_id.dropna())  # earlier entries now name the token
+    assert (log.action == "access export").sum() == 1
