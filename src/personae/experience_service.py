@@ -27,7 +27,7 @@ from personae.experience import painpoints, sampling, validation
 from personae.experience.scales import KINDS, SCALE_LABELS
 from personae.experience.settings import ExperienceSettings
 from personae.schema import DEFAULT_SCALE_MAX
-from personae.segments.check import suggest
+from personae.segments.check import snapshot_segments, suggest
 from personae.store import Store
 from personae.traits.experience import normalised_score
 from personae.traits.inputs import end_of
@@ -109,17 +109,7 @@ def segment_members(store: Store, names: Sequence[str] | None = None) -> tuple[p
     known = list(known_df["segment"])
     if not known:
         raise NotFoundError("no segment snapshots yet", hint="run `personae build` first")
-    if names:
-        for n in names:
-            if n not in known:
-                close = suggest(n, known)
-                raise NotFoundError(
-                    f"no segment named {n!r} in the snapshots",
-                    hint=f"did you mean {close[0]!r}?" if close else "see `personae segments list`",
-                )
-        order = list(dict.fromkeys(names))
-    else:
-        order = sorted(known)
+    order = snapshot_segments(names, known) if names else sorted(known)
     snap = store.table("segment_snapshots")
     wanted = latest.filter(
         latest.segment.isin(ibis.memtable(pa.table({"v": pa.array(order, pa.string())})).v)

@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 
 from personae.errors import InputError, ModelError, NotFoundError
-from personae.segments.check import suggest
+from personae.segments.check import snapshot_segments, suggest
 from personae.store import Store
 from personae.voice import analyse, painpoints, report
 from personae.voice.settings import VoiceSettings
@@ -299,14 +299,7 @@ def segment_members(store: Store, names: Sequence[str]) -> tuple[pd.DataFrame, l
     runs = store.table("segment_runs")
     latest = runs.group_by("segment").aggregate(as_of=runs.as_of.max())
     known = list(store.execute(latest)["segment"])
-    for n in names:
-        if n not in known:
-            close = suggest(n, known)
-            raise NotFoundError(
-                f"no segment named {n!r} in the snapshots",
-                hint=f"did you mean {close[0]!r}?" if close else "see `personae segments list`",
-            )
-    order = list(dict.fromkeys(names))
+    order = snapshot_segments(names, known)
     snap = store.table("segment_snapshots")
     wanted = latest.filter(latest.segment.isin(order))
     rows = snap.join(wanted, ["segment", "as_of"]).select("segment", "customer_id")

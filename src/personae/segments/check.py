@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from datetime import date
 from typing import Any
 
-from personae.errors import RuleError
+from personae.errors import NotFoundError, RuleError
 from personae.schema import CONSENT_PURPOSES
 from personae.segments import expr as x
 from personae.segments import language as s
@@ -63,6 +63,22 @@ def suggest(name: str, candidates: Collection[str], n: int = 3) -> list[str]:
     lowered = {c.lower(): c for c in candidates}
     matches = difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.6)
     return [lowered[m] for m in matches]
+
+
+def snapshot_segments(names: Iterable[str], known: Collection[str]) -> list[str]:
+    """``names`` in order without repeats, each checked against the segments in the snapshots.
+
+    Raises:
+        NotFoundError: a name that is not there, with the closest ones.
+    """
+    for n in names:
+        if n not in known:
+            close = suggest(n, known)
+            raise NotFoundError(
+                f"no segment named {n!r} in the snapshots",
+                hint=f"did you mean {close[0]!r}?" if close else "see `personae segments list`",
+            )
+    return list(dict.fromkeys(names))
 
 
 def check_rule(
