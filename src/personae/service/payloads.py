@@ -35,10 +35,42 @@ Text = Annotated[str, Field(max_length=1_000)]
 Object = dict[str, Any]
 
 
+def _plausible(value: datetime | None, name: str) -> None:
+    """Client clocks can be wrong, but not by centuries: such a time cannot be stored (the
+    engine's timestamps span 1677-2262), so it is refused with a 400 rather than failing later."""
+    if value is not None and not 1900 <= value.year <= 2200:
+        raise ValueError(f"{name} {value.isoformat()} is not a plausible time (years 1900-2200)")
+
+
+def _no_lone_surrogates(value: Any, depth: int = 0) -> Any:
+    """Refuse text that is not valid Unicode (a lone UTF-16 surrogate such as ``"\\ud94e"``):
+    JSON allows the escape, but it cannot be stored, so it is a 400, not a 500 later."""
+    if depth > 64:
+        return value
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("text must be valid Unicode (it holds a lone surrogate escape)") from None
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _no_lone_surrogates(k, depth + 1)
+            _no_lone_surrogates(v, depth + 1)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            _no_lone_surrogates(v, depth + 1)
+    return value
+
+
 class Message(BaseModel):
     """Fields every message may carry."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_text(cls, data: Any) -> Any:
+        return _no_lone_surrogates(data)
 
     userId: Id | None = Field(None, description="Your id of the user (becomes personae's customer id).")
     anonymousId: Id | None = Field(None, description="Device/browser id before the user is known.")
@@ -51,6 +83,12 @@ class Message(BaseModel):
     receivedAt: datetime | None = Field(None, description="Ignored: the server sets it.")
     context: Object = Field(default_factory=dict, description="Library, page, app, device, ip …")
     integrations: Object = Field(default_factory=dict, description="Accepted and ignored.")
+
+    @model_validator(mode="after")
+    def _plausible_times(self) -> Message:
+        for name in ("timestamp", "originalTimestamp", "sentAt"):
+            _plausible(getattr(self, name), name)
+        return self
 
     @model_validator(mode="after")
     def _someone(self) -> Message:
@@ -111,6 +149,16 @@ class Batch(BaseModel):
     """``POST /v1/batch``: what every client library sends."""
 
     model_config = ConfigDict(extra="allow")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_text(cls, data: Any) -> Any:
+        return _no_lone_surrogates(data)
+
+    @model_validator(mode="after")
+    def _plausible_time(self) -> Batch:
+        _plausible(self.sentAt, "sentAt")
+        return self
 
     batch: list[AnyMessage] = Field(min_length=1, description="The messages, in order.")
     sentAt: datetime | None = Field(None, description="When the batch was sent (client clock).")

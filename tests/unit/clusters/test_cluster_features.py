@@ -14,6 +14,7 @@ from personae.clusters.features import (
     BY_NAME,
     DEFAULT_FEATURES,
     FAMILIES,
+    VOICE_FEATURES,
     Preprocessor,
     needed_columns,
     select_features,
@@ -45,7 +46,9 @@ def traits(n: int = 200, seed: int = 0) -> pd.DataFrame:
 
 def test_every_feature_reads_known_traits() -> None:
     assert set(needed_columns(BY_NAME.values())) <= set(ALL)
-    assert set(DEFAULT_FEATURES) == set(BY_NAME)
+    # every feature is on by default except what customers say (opt-in: not every shop has texts)
+    voice = {f.name for f in VOICE_FEATURES}
+    assert voice and set(DEFAULT_FEATURES) == set(BY_NAME) - voice
 
 
 def test_select_by_name_and_family() -> None:
