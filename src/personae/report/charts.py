@@ -641,6 +641,19 @@ def segments_by_region(rows: Rows, order: Sequence[str] | None = None, focus: st
     )
 
 
+#: The columns of one row of the stores chart (see :func:`personae.report.gather`).
+STORE_COLUMNS = (
+    "store_id",
+    "name",
+    "region",
+    "floor_area_sqm",
+    "sales",
+    "sales_per_sqm",
+    "customers",
+    "mean_clv",
+)
+
+
 def store_performance(rows: Rows) -> Figure:
     """Sales per square metre of each store against the predicted value of its customers.
 
@@ -648,19 +661,7 @@ def store_performance(rows: Rows) -> Figure:
         rows: ``store_id, name, region, floor_area_sqm, sales, sales_per_sqm, customers, mean_clv``
             (``customers`` = consenting customers whose home store it is; ``mean_clv`` theirs).
     """
-    df = pd.DataFrame(
-        list(rows),
-        columns=[
-            "store_id",
-            "name",
-            "region",
-            "floor_area_sqm",
-            "sales",
-            "sales_per_sqm",
-            "customers",
-            "mean_clv",
-        ],
-    )
+    df = pd.DataFrame(list(rows), columns=list(STORE_COLUMNS))
     chart = (
         alt.Chart(df)
         .mark_circle(opacity=0.75)

@@ -26,6 +26,7 @@ import pandas as pd
 from personae import consent, experience_service, journey_analytics, recommending
 from personae.config import Settings
 from personae.errors import NotFoundError, PersonaeError
+from personae.report.charts import STORE_COLUMNS
 from personae.segments import analysis
 from personae.segments.builtin import family
 from personae.store import Store
@@ -317,22 +318,7 @@ def regions_data(store: Store, settings: Settings) -> dict[str, Any] | Absent:
             region=j.region.fill_null(UNKNOWN),
         )
         rows = _rows(store, j.order_by("store_id"))
-        out["stores"] = [
-            {
-                k: r[k]
-                for k in (
-                    "store_id",
-                    "name",
-                    "region",
-                    "floor_area_sqm",
-                    "sales",
-                    "sales_per_sqm",
-                    "customers",
-                    "mean_clv",
-                )
-            }
-            for r in rows
-        ]
+        out["stores"] = [{k: r[k] for k in STORE_COLUMNS} for r in rows]
     if "regions_absent" in out and "stores_absent" in out:
         return Absent(f"{out['regions_absent']} {out['stores_absent']}")
     return out

@@ -157,6 +157,17 @@ def referenced_segments(rule: str) -> set[str]:
     return found
 
 
+def named_rule_error(name: str, exc: RuleError) -> RuleError:
+    """``exc`` with the segment's name in front of its message (position and hints kept)."""
+    return RuleError(
+        f"segment {name!r}: {exc.message}",
+        rule=exc.rule,
+        position=exc.position,
+        suggestions=exc.suggestions,
+        hint=exc.hint,
+    )
+
+
 def check_definitions(
     definitions: Mapping[str, SegmentDefinition], *, strict: bool = True
 ) -> tuple[dict[str, CheckedRule], dict[str, RuleError]]:
@@ -178,13 +189,7 @@ def check_definitions(
             checked[name] = check_rule(d.rule, segments=names, self_name=name)
         except RuleError as exc:
             if strict:
-                raise RuleError(
-                    f"segment {name!r}: {exc.message}",
-                    rule=exc.rule,
-                    position=exc.position,
-                    suggestions=exc.suggestions,
-                    hint=exc.hint,
-                ) from None
+                raise named_rule_error(name, exc) from None
             errors[name] = exc
     graph = {n: r.references for n, r in checked.items()}
     order = dependency_order(graph)

@@ -23,6 +23,7 @@ from personae.segments.check import check_rule
 from personae.segments.definitions import (
     SegmentDefinition,
     check_definitions,
+    named_rule_error,
     parse_definitions,
     referenced_segments,
     validate_name,
@@ -139,13 +140,7 @@ def add_segments(
     changing = {d.name.strip() for d in new}
     for name, exc in broken.items():
         if name in changing or name not in broken_before:
-            raise RuleError(
-                f"segment {name!r}: {exc.message}",
-                rule=exc.rule,
-                position=exc.position,
-                suggestions=exc.suggestions,
-                hint=exc.hint,
-            )
+            raise named_rule_error(name, exc)
     versions = {r["name"]: r["version"] for r in definition_versions(store)}
     rows, report = [], []
     for d in new:
