@@ -17,8 +17,9 @@ from personae.config import ClvSettings
 from personae.errors import InputError, ModelError
 from personae.store import Store
 from personae.traits import TraitInputs, prepare
-from personae.traits.affinities import affinity_table
+from personae.traits.affinities import affinity_parts, affinity_sources
 from personae.traits.build import base_traits
+from personae.traits.inputs import EVENT_COLUMNS, ORDER_COLUMNS
 from personae.traits.lifecycle import lifecycle_stage
 from personae.traits.rfm import rfm_scores, rfm_segment
 from personae.traits.settings import TraitSettings
@@ -50,8 +51,8 @@ def trait_inputs(store: Store, as_of: date, settings: TraitSettings) -> TraitInp
     return prepare(
         as_of,
         customers=store.profiles(),
-        orders=store.resolved("orders"),
-        events=store.resolved("events"),
+        orders=store.resolved("orders", ORDER_COLUMNS),
+        events=store.resolved("events", EVENT_COLUMNS),
         surveys=store.resolved("surveys"),
         consents=store.resolved("consents"),
         products=store.table("products"),
@@ -61,7 +62,9 @@ def trait_inputs(store: Store, as_of: date, settings: TraitSettings) -> TraitInp
 
 def build_affinities(store: Store, as_of: date, settings: TraitSettings) -> dict[str, int]:
     """The long ``affinities`` table (customer × category/brand/tag, with strength)."""
-    store.replace("affinities", affinity_table(trait_inputs(store, as_of, settings)))
+    inputs = trait_inputs(store, as_of, settings)
+    with store.staged(affinity_sources(inputs)) as sources:
+        store.replace_in_parts("affinities", affinity_parts(inputs, sources))
     return {"rows": store.count("affinities")}
 
 
@@ -79,11 +82,29 @@ def build_traits(store: Store, as_of: date, settings: TraitSettings) -> int:
     if store.has_table("voice_traits"):  # written by the voice step just before (docs/voice.md)
         j = t.left_join(store.table("voice_traits"), "customer_id")
         t = j.drop(*[c for c in j.columns if c.endswith("_right")])
-    t = t.mutate(**rfm_scores(t))
-    t = t.mutate(**rfm_segment(t, settings.rfm_rules))
-    t = t.mutate(lifecycle_stage=lifecycle_stage(t, settings.lifecycle))
-    store.replace("traits", t)
+    store.replace("traits", with_scores(t, settings))
     return store.count("traits")
+
+
+#: What the RFM scores and the lifecycle stage read.
+SCORE_INPUTS = ("frequency", "recency_days", "monetary", "days_since_first_order", "avg_days_between_orders")
+
+
+def with_scores(t: ibis.Table, settings: TraitSettings) -> ibis.Table:
+    """``t`` with RFM scores, RFM segment and lifecycle stage joined on.
+
+    The window functions (percent ranks, the median gap) run over a narrow projection and are
+    joined back by customer: an engine's window operator sorts and copies whole rows, and on
+    the wide traits row (about a hundred columns, lists among them) that copy cost several
+    times more than the ranking itself.
+    """
+    n = t.view().select("customer_id", *SCORE_INPUTS, *(["p_alive"] if "p_alive" in t.columns else []))
+    n = n.mutate(**rfm_scores(n))
+    n = n.mutate(**rfm_segment(n, settings.rfm_rules))
+    n = n.mutate(lifecycle_stage=lifecycle_stage(n, settings.lifecycle))
+    scores = n.drop(*[c for c in n.columns if c != "customer_id" and c in t.columns])
+    j = t.left_join(scores, "customer_id")
+    return j.drop(*[c for c in j.columns if c.endswith("_right")])
 
 
 def customer_traits(store: Store, customer_id: str) -> dict[str, object] | None:

@@ -107,6 +107,13 @@ class Settings(BaseSettings):
         "personae-warehouse",
         description="Spark engine: folder or URI (s3a://…, hdfs://…) of the Parquet tables.",
     )
+    memory_limit: str | None = Field(
+        "3GB",
+        description="DuckDB engine: the most memory a query may hold (e.g. '3GB'); beyond it the "
+        "engine spills to temporary files next to the database instead of growing. Keeps a "
+        "build on a shared machine predictable (DuckDB's own default is 80% of RAM). "
+        "Empty for DuckDB's default.",
+    )
     spark: SparkSettings = Field(default_factory=SparkSettings)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     traits: TraitSettings = Field(default_factory=TraitSettings)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +43,12 @@ class Store:
 
     # -- opening -----------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | Path | None = None) -> Store:
+    def open(cls, path: str | Path | None = None, *, memory_limit: str | None = None) -> Store:
         """Open (creating if needed) and migrate the database at ``path``.
 
         ``":memory:"`` gives a throw-away in-memory database (tests, experiments).
+        ``memory_limit`` (e.g. ``"3GB"``, the ``memory_limit`` setting) caps what a query may
+        hold; beyond it DuckDB spills to disk rather than growing.
         """
         target = str(path if path is not None else default_db_path())
         if target != ":memory:":
@@ -57,6 +59,15 @@ class Store:
             backend = ibis.duckdb.connect(target)
         except Exception as exc:  # duckdb raises IOException, locking errors, corrupt files…
             raise StoreError(f"cannot open database {target}: {exc}") from exc
+        if memory_limit:
+            try:
+                backend.con.execute("SET memory_limit = ?", [memory_limit])
+            except Exception as exc:
+                backend.disconnect()
+                raise StoreError(
+                    f"memory_limit {memory_limit!r} is not a size DuckDB understands: {exc}",
+                    hint="use a size such as '3GB' or '800MB'",
+                ) from exc
         try:
             migrate(backend.con, path=target)
         except BaseException:
@@ -102,17 +113,26 @@ class Store:
             )
         return self.backend.table(name)
 
-    def resolved(self, name: str) -> ibis.Table:
+    def resolved(self, name: str, columns: Sequence[str] | None = None) -> ibis.Table:
         """A canonical table with ``customer_id`` replaced by the resolved (unified) id.
 
         The id as it came in the file stays available as ``source_customer_id``. Rows whose
         identifiers never met a customer id keep their own identifier (e.g.
         ``anonymous_id:abc``) as ``customer_id``: they are prospects.
+
+        ``columns`` narrows the table *before* the identity join. Big builds ask for only what
+        they read: an engine may materialise the resolved table once for several consumers
+        (a shared CTE), and carrying every raw column (lineage, properties, hashes) through
+        that copy cost more than the aggregates that read it.
         """
         t = self.table(name)
+        if columns is not None:
+            keep = [c for c in t.columns if c in {*columns, "customer_id", "_identity"}]
+            t = t.select(*keep)
         m = self.table("identity_map").rename(resolved_id="customer_id")
         joined = t.left_join(m, t["_identity"] == m["identifier"])
-        cols = {c: joined[c] for c in t.columns if c != "customer_id"}
+        wanted = None if columns is None else {*columns, "_identity"} - {"customer_id"}
+        cols = {c: joined[c] for c in t.columns if c != "customer_id" and (wanted is None or c in wanted)}
         return joined.select(
             customer_id=ibis.coalesce(joined["resolved_id"], joined["customer_id"], joined["_identity"]),
             source_customer_id=joined["customer_id"],
@@ -184,6 +204,42 @@ class Store:
         finally:
             self.raw.unregister(view)
 
+    @contextlib.contextmanager
+    def staged(self, tables: Mapping[str, ibis.Table]) -> Iterator[dict[str, ibis.Table]]:
+        """Compute ``tables`` once into temporary tables, for several queries that read them.
+
+        Inside the block the returned tables read the stored rows; they are dropped at the end.
+        Use it when one intermediate feeds queries that must run one after another (see
+        :meth:`replace_in_parts`), which would otherwise each compute it again.
+        """
+        names = {key: f"_stage_{key}_{uuid.uuid4().hex[:8]}" for key in tables}
+        try:
+            for key, expr in tables.items():
+                sql = ibis.to_sql(expr, dialect="duckdb")
+                self.raw.execute(f"CREATE TEMP TABLE {quote(names[key])} AS {sql}")
+            yield {key: self.backend.table(names[key]) for key in tables}
+        finally:
+            for name in names.values():
+                with contextlib.suppress(Exception):
+                    self.raw.execute(f"DROP TABLE IF EXISTS {quote(name)}")
+
+    def replace_in_parts(self, name: str, parts: Sequence[ibis.Table]) -> None:
+        """Create or replace a derived table as the union of ``parts``, computed one at a time.
+
+        For tables whose parts aggregate independently (e.g. affinities per kind): one query
+        per part holds one part's hash tables in memory instead of all of them at once, so a
+        big build stays inside ``memory_limit`` without spilling. All or nothing: in one
+        transaction.
+        """
+        if not parts:
+            raise ValueError("replace_in_parts needs at least one part")
+        with self.transaction():
+            self.replace(name, parts[0])
+            names = ", ".join(quote(c) for c in parts[0].columns)
+            for part in parts[1:]:
+                sql = ibis.to_sql(part.select(*parts[0].columns), dialect="duckdb")
+                self.raw.execute(f"INSERT INTO {quote(name)} ({names}) {sql}")
+
     def drop(self, name: str) -> None:
         """Drop a derived table if it exists."""
         self.raw.execute(f"DROP TABLE IF EXISTS {quote(name)}")
@@ -199,6 +255,58 @@ class Store:
             self.raw.execute(f"DELETE FROM {quote(name)} WHERE {quote(column)} IN (SELECT v FROM {view})")
         finally:
             self.raw.unregister(view)
+
+    def write_many(
+        self,
+        deletes: Sequence[tuple[str, pa.Table]] = (),
+        appends: Sequence[tuple[str, pa.Table]] = (),
+    ) -> None:
+        """Delete rows by key, then append rows, in several tables: one transaction, one round trip.
+
+        Why: the real-time service commits a small group of changes to half a dozen tables many
+        times a second; one ``append``/``delete_where_in`` call per table costs a register, a
+        statement and an unregister each, which is most of a small group's time. Here every
+        table's rows are registered once and all statements go to DuckDB as one script.
+
+        ``deletes``: ``(table, keys)`` — deletes the rows of ``table`` whose columns named like
+        ``keys``' columns equal one of its rows (a key of several columns is matched as a whole).
+        ``appends``: ``(table, rows)`` — appended, matched by column name. Inside an open
+        :meth:`transaction` the statements join it; otherwise they get their own.
+        """
+        statements: list[str] = []
+        views: list[str] = []
+        try:
+            for name, keys in deletes:
+                if keys.num_rows == 0:
+                    continue
+                view = f"_del_{uuid.uuid4().hex}"
+                self.raw.register(view, keys)
+                views.append(view)
+                match = " AND ".join(f"t.{quote(c)} = k.{quote(c)}" for c in keys.column_names)
+                statements.append(f"DELETE FROM {quote(name)} AS t USING {view} AS k WHERE {match}")
+            for name, rows in appends:
+                if rows.num_rows == 0:
+                    continue
+                view = f"_add_{uuid.uuid4().hex}"
+                self.raw.register(view, rows)
+                views.append(view)
+                cols = ", ".join(quote(c) for c in rows.column_names)
+                statements.append(f"INSERT INTO {quote(name)} ({cols}) SELECT {cols} FROM {view}")
+            if not statements:
+                return
+            if self._in_transaction:
+                self.raw.execute(";\n".join(statements))
+                return
+            try:
+                self.raw.execute(";\n".join(["BEGIN TRANSACTION", *statements, "COMMIT"]))
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    self.raw.execute("ROLLBACK")
+                raise
+        finally:
+            for view in views:
+                with contextlib.suppress(Exception):
+                    self.raw.unregister(view)
 
     def existing_keys(self, name: str, column: str, keys: pa.Array) -> pa.Table:
         """Which of ``keys`` already exist in ``name.column`` (with their ``_row_hash``)."""

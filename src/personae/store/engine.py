@@ -16,4 +16,4 @@ def open_store(settings: Settings) -> Store:
         from personae.store.spark import SparkStore
 
         return SparkStore.open(settings.warehouse, master=settings.spark.master, conf=settings.spark.conf)
-    return Store.open(settings.db)
+    return Store.open(settings.db, memory_limit=settings.memory_limit or None)

@@ -31,7 +31,7 @@ import json
 import os
 import sys
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -181,8 +181,13 @@ class SparkStore(Store):
         session: Any = None,
         master: str | None = None,
         conf: Mapping[str, str] | None = None,
+        memory_limit: str | None = None,
     ) -> SparkStore:
-        """Open (creating if needed) the warehouse at ``path`` on ``session`` (or a new one)."""
+        """Open (creating if needed) the warehouse at ``path`` on ``session`` (or a new one).
+
+        ``memory_limit`` is DuckDB's and is ignored here: Spark's memory is set with
+        ``spark.driver.memory`` / ``spark.executor.memory`` in ``conf``.
+        """
         warehouse = Warehouse.at(path if path is not None else "personae-warehouse")
         warehouse.create()
         if session is None:
@@ -303,6 +308,18 @@ class SparkStore(Store):
             self._set(name, parts)
         return arrow.num_rows
 
+    @contextlib.contextmanager
+    def staged(self, tables: Mapping[str, ibis.Table]) -> Iterator[dict[str, ibis.Table]]:
+        """The expressions themselves: :meth:`replace_in_parts` runs them in one Spark job."""
+        yield dict(tables)
+
+    def replace_in_parts(self, name: str, parts: Sequence[ibis.Table]) -> None:
+        """One Spark job over the union: executors spill and shuffle by themselves."""
+        if not parts:
+            raise ValueError("replace_in_parts needs at least one part")
+        cols = parts[0].columns
+        self.replace(name, ibis.union(*(p.select(*cols) for p in parts)))
+
     def drop(self, name: str) -> None:
         if name in self._tables:
             self._unregister(name)
@@ -319,6 +336,24 @@ class SparkStore(Store):
         if not self.execute(t.semi_join(doomed, t[column] == doomed["_v"]).count()):
             return  # nothing to delete: no rewrite
         self.replace(name, t.anti_join(doomed, t[column] == doomed["_v"]))
+
+    def write_many(
+        self,
+        deletes: Sequence[tuple[str, pa.Table]] = (),
+        appends: Sequence[tuple[str, pa.Table]] = (),
+    ) -> None:
+        """As :meth:`Store.write_many`: key deletes then appends, committed as one manifest write."""
+        with self.transaction():
+            for name, keys in deletes:
+                if keys.num_rows == 0:
+                    continue
+                t = self.table(self._require(name))
+                doomed = ibis.memtable(keys)
+                match = [t[c] == doomed[c] for c in keys.column_names]
+                if self.execute(t.semi_join(doomed, match).count()):
+                    self.replace(name, t.anti_join(doomed, match))
+            for name, rows in appends:
+                self.append(name, rows)
 
     def existing_keys(self, name: str, column: str, keys: pa.Array) -> pa.Table:
         t = self.table(self._require(name))

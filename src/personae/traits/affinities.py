@@ -8,10 +8,12 @@ Kinds (the ``kind`` column):
 * ``price_band`` — ``budget``, ``mid`` or ``premium``: the line's unit price against the
   thirds (approximate 1/3 and 2/3 quantiles) of unit prices bought in its category up to
   the as-of date, so "premium" means premium *for that category*;
-* ``channel`` — the channel of the order (web, app, store, phone, marketplace);
+* ``channel`` — the channel of the order (web, app, store, phone, marketplace; an order whose
+  lines name several channels counts under the first in alphabetical order, as in
+  ``orders_<channel>``);
 * ``daypart`` — ``morning`` (5–11 h), ``afternoon`` (12–16 h), ``evening`` (17–21 h) or
-  ``night`` (22–4 h) of the order time; orders stamped exactly at midnight are left out,
-  because date-only sources put every order there.
+  ``night`` (22–4 h) of the order time (its first line's); orders stamped exactly at
+  midnight are left out, because date-only sources put every order there.
 
 One row per customer and affinity, with the evidence and a strength in [0, 1] that separates a
 one-off purchase from a consistent habit:
@@ -30,6 +32,8 @@ and is strong.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import ibis
 
@@ -78,45 +82,71 @@ def _daypart(at: ibis.Value) -> ibis.Value:
     )
 
 
-def affinity_table(inputs: TraitInputs) -> ibis.Table:
-    """Long table: ``customer_id, kind, value, orders, spend, months_recent, months_total,
-    last_at, share, strength, signal``."""
+def affinity_sources(inputs: TraitInputs) -> dict[str, ibis.Table]:
+    """What every kind reads: order lines with product attributes, and one row per order.
+
+    Worth computing once (``Store.staged``) when the kinds run one after another."""
+    return {"lines": _lines_with_attributes(inputs), "orders": inputs.orders_by_order}
+
+
+def affinity_parts(inputs: TraitInputs, sources: Mapping[str, ibis.Table] | None = None) -> list[ibis.Table]:
+    """The long affinity table (``customer_id, kind, value, orders, spend, months_recent,
+    months_total, last_at, share, strength, signal``) as one expression per kind, to be
+    computed one at a time (``Store.replace_in_parts``): each kind is a group-by into millions
+    of groups, and one kind's hash tables at a time fit in memory where all six at once spill
+    to disk."""
+    src = sources if sources is not None else affinity_sources(inputs)
+    lines = src["lines"]
+    base = ("customer_id", "order_key", "ordered_at", "net_amount")
+    tagged = lines.filter(lines.tags.notnull()).mutate(value=lines.tags.unnest())
+    banded = _price_band(lines)
+    per_line = {
+        "category": lines.filter(lines.category.notnull()).select(*base, value=lines.category),
+        "brand": lines.filter(lines.brand.notnull()).select(*base, value=lines.brand),
+        "tag": tagged.select(*base, value=tagged.value),
+        "price_band": banded.select(*base, value=banded.price_band),
+    }
+    # Three plain group-bys instead of COUNT(DISTINCT …): distinct aggregates are the slowest
+    # thing an engine does, and orders and months nest (an order falls in one month).
+    per_order: dict[str, ibis.Table] = {}
+    for kind, u in per_line.items():
+        per_order[kind] = u.group_by(["customer_id", "value", "order_key"]).aggregate(
+            month=u.ordered_at.min().truncate("M"), spend=u.net_amount.sum(), last_at=u.ordered_at.max()
+        )
+    # channel and daypart belong to the order, not the line: they come straight from the
+    # one-row-per-order table, without the first (largest) group-by
+    o = src["orders"]
+    sold = o.filter(o.channel.notnull())
+    per_order["channel"] = _order_rows(sold, sold.channel)
+    timed = o.filter(o.ordered_at != o.ordered_at.truncate("D"))
+    per_order["daypart"] = _order_rows(timed, _daypart(timed.ordered_at))
+    totals = o.group_by("customer_id").aggregate(total_orders=o.count())
+    return [_summarise(kind, per_order[kind], totals, inputs) for kind in AFFINITY_KINDS]
+
+
+def _order_rows(o: ibis.Table, value: ibis.Value) -> ibis.Table:
+    """One row per order with the value of an order-level kind, shaped like a per-order row."""
+    return o.select(
+        "customer_id",
+        "order_key",
+        value=value,
+        month=o.ordered_at.truncate("M"),
+        spend=o.net_amount,
+        last_at=o.ordered_at,
+    )
+
+
+def _summarise(kind: str, per_order: ibis.Table, totals: ibis.Table, inputs: TraitInputs) -> ibis.Table:
+    """From one row per customer, value and order to one row per customer and value."""
     s = inputs.settings
-    lines = _lines_with_attributes(inputs)
     # the last N calendar months, counting the as-of date's own month
     months_back = inputs.as_of.year * 12 + inputs.as_of.month - 1 - (s.affinity_recent_months - 1)
     recent_from = ibis.timestamp(f"{months_back // 12:04d}-{months_back % 12 + 1:02d}-01 00:00:00")
-    base = lines.select("customer_id", "order_key", "ordered_at", "net_amount")
-    parts = [
-        lines.filter(lines.category.notnull()).select(
-            *base.columns, kind=ibis.literal("category"), value=lines.category
-        ),
-        lines.filter(lines.brand.notnull()).select(
-            *base.columns, kind=ibis.literal("brand"), value=lines.brand
-        ),
-    ]
-    tagged = lines.filter(lines.tags.notnull()).mutate(value=lines.tags.unnest())
-    parts.append(tagged.select(*base.columns, kind=ibis.literal("tag"), value=tagged.value))
-    banded = _price_band(lines)
-    parts.append(banded.select(*base.columns, kind=ibis.literal("price_band"), value=banded.price_band))
-    parts.append(
-        lines.filter(lines.channel.notnull()).select(
-            *base.columns, kind=ibis.literal("channel"), value=lines.channel
-        )
+    p = per_order
+    m = p.group_by(["customer_id", "value", "month"]).aggregate(
+        orders=p.count(), spend=p.spend.sum(), last_at=p.last_at.max()
     )
-    timed = lines.filter(lines.ordered_at != lines.ordered_at.truncate("D"))
-    parts.append(timed.select(*base.columns, kind=ibis.literal("daypart"), value=_daypart(timed.ordered_at)))
-    u = ibis.union(*parts)
-    # Three plain group-bys instead of COUNT(DISTINCT …): distinct aggregates are the slowest
-    # thing an engine does, and orders and months nest (an order falls in one month).
-    per_order = u.group_by(["customer_id", "kind", "value", "order_key"]).aggregate(
-        month=u.ordered_at.min().truncate("M"), spend=u.net_amount.sum(), last_at=u.ordered_at.max()
-    )
-    per_month = per_order.group_by(["customer_id", "kind", "value", "month"]).aggregate(
-        orders=per_order.count(), spend=per_order.spend.sum(), last_at=per_order.last_at.max()
-    )
-    m = per_month
-    per = m.group_by(["customer_id", "kind", "value"]).aggregate(
+    per = m.group_by(["customer_id", "value"]).aggregate(
         # via float64: ibis drops a cast to int64 it believes is a no-op, DuckDB sums into HUGEINT
         orders=m.orders.cast("float64").sum().cast("int64"),
         spend=m.spend.sum(),
@@ -124,8 +154,6 @@ def affinity_table(inputs: TraitInputs) -> ibis.Table:
         months_total=m.count(),
         last_at=m.last_at.max(),
     )
-    by_order = inputs.orders_by_order
-    totals = by_order.group_by("customer_id").aggregate(total_orders=by_order.count())
     j = per.join(totals, "customer_id")
     strong = s.affinity_strong_months
     consistency = ibis.greatest(
@@ -135,13 +163,13 @@ def affinity_table(inputs: TraitInputs) -> ibis.Table:
     share = j.orders.cast("float64") / j.total_orders
     return j.select(
         "customer_id",
-        "kind",
-        "value",
-        "orders",
-        "spend",
-        "months_recent",
-        "months_total",
-        "last_at",
+        kind=ibis.literal(kind),
+        value=j.value.cast("string"),
+        orders=j.orders,
+        spend=j.spend,
+        months_recent=j.months_recent,
+        months_total=j.months_total,
+        last_at=j.last_at,
         share=share,
         strength=(consistency * (0.5 + 0.5 * share)).round(4),
         signal=ibis.cases(

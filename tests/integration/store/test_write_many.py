@@ -1,0 +1,62 @@
+"""``Store.write_many``: deletes by (composite) key and appends in several tables, one transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from personae.store import Store
+
+
+def _members(store: Store) -> list[tuple[str, str]]:
+    return sorted(store.raw.execute("SELECT segment, customer_id FROM live_memberships").fetchall())
+
+
+def test_deletes_by_whole_key_then_appends_in_one_transaction(tmp_path: Path) -> None:
+    at = datetime(2026, 1, 1)
+    with Store.open(tmp_path / "w.duckdb") as store:
+        rows = pa.table(
+            {
+                "segment": ["A", "A", "B"],
+                "customer_id": ["c1", "c2", "c1"],
+                "entered_at": pa.array([at] * 3, pa.timestamp("us")),
+            }
+        )
+        store.write_many(appends=[("live_memberships", rows)])
+        assert _members(store) == [("A", "c1"), ("A", "c2"), ("B", "c1")]
+        # (A, c1) goes — not every A row, not every c1 row; (C, c3) comes; a second table in the call
+        store.write_many(
+            deletes=[("live_memberships", pa.table({"segment": ["A"], "customer_id": ["c1"]}))],
+            appends=[
+                (
+                    "live_memberships",
+                    pa.table(
+                        {
+                            "segment": ["C"],
+                            "customer_id": ["c3"],
+                            "entered_at": pa.array([at], pa.timestamp("us")),
+                        }
+                    ),
+                ),
+                ("identity_map", pa.table({"identifier": ["anonymous_id:x"], "customer_id": ["c3"]})),
+            ],
+        )
+        assert _members(store) == [("A", "c2"), ("B", "c1"), ("C", "c3")]
+        assert store.count("identity_map") == 1
+        # any failing statement: nothing of the call happened, and the store still works
+        with pytest.raises(Exception, match="no_such_table"):
+            store.write_many(
+                deletes=[("live_memberships", pa.table({"segment": ["A"], "customer_id": ["c2"]}))],
+                appends=[("no_such_table", pa.table({"x": [1]}))],
+            )
+        assert _members(store) == [("A", "c2"), ("B", "c1"), ("C", "c3")]
+        # inside an open transaction the statements join it (and roll back with it)
+        with pytest.raises(RuntimeError), store.transaction():
+            store.write_many(deletes=[("identity_map", pa.table({"identifier": ["anonymous_id:x"]}))])
+            assert store.count("identity_map") == 0
+            raise RuntimeError("abort")
+        assert store.count("identity_map") == 1
+        store.write_many()  # nothing to do: no statement, no transaction
