@@ -16,8 +16,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import settings
 
 from personae.store import Store
+
+# Speed is measured in benchmarks, never asserted in tests: Hypothesis's default 200 ms
+# deadline per example failed tests on the shared 2-core machine under load.
+settings.register_profile("personae", deadline=None)
+settings.load_profile("personae")
 
 Rows = list[dict[str, Any]]
 WriteRows = Callable[..., Path]

@@ -10,15 +10,19 @@ verdict are :mod:`personae.personalize.impact`.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import altair as alt
 import ibis
 import pandas as pd
 
 from personae.errors import NotFoundError
 from personae.personalize.impact import Effect, mean_difference, nps_points, proportion_difference, verdict
 from personae.store import Store
+
+if TYPE_CHECKING:
+    # altair is imported inside impact_chart: it takes ~0.4 s to import and the CLI imports this
+    # module at start-up.
+    import altair as alt
 
 
 def impact(store: Store, playbook: str, *, window_days: int = 30, confidence: float = 0.95) -> dict[str, Any]:
@@ -83,6 +87,8 @@ def impact_chart(report: dict[str, Any]) -> alt.FacetChart:
     df["low"] = df["low"].fillna(df["difference"])
     df["high"] = df["high"].fillna(df["difference"])
     df["zero"] = 0.0
+    import altair as alt
+
     base = alt.Chart().encode()
     bars = base.mark_rule(strokeWidth=2).encode(x=alt.X("low:Q", title="treatment − control"), x2="high:Q")
     points = base.mark_point(filled=True, size=80).encode(

@@ -6,10 +6,13 @@ tests that change it work on a copy.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -236,6 +239,19 @@ def test_history_overlap_and_migration_across_two_builds(db: Path, tmp_path: Pat
     data = json.loads(out)
     assert code == 0 and data["kind"] == "lifecycle" and sum(f["customers"] for f in data["flows"]) == 4
     assert plot.read_bytes()[:4] == b"\x89PNG"
+    flow = tmp_path / "moves.svg"
+    code, _ = invoke(
+        "--db", str(db), "segments", "migration", "--from", "2025-06-30", "--to", "2025-07-05",
+        "--kind", "lifecycle", "--plot", str(flow),
+    )  # fmt: skip
+    texts = {html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", flow.read_text())}
+    starts: Counter[str] = Counter()
+    ends: Counter[str] = Counter()
+    for f in data["flows"]:
+        starts[f["from"]] += f["customers"]
+        ends[f["to"]] += f["customers"]
+    # the flow plot names every stage on each side with the customers leaving / arriving
+    assert code == 0 and {f"{s} ({n:,})" for s, n in [*starts.items(), *ends.items()]} <= texts
     code, out = invoke("--db", str(db), "segments", "migration", "--from", "2025-06-30", "--to", "2025-07-05")
     assert code == 0 and "stayed" in out
     code, out = invoke("--db", str(db), "segments", "overlap")

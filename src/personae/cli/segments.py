@@ -276,7 +276,9 @@ def migration(
     start: str = typer.Option(..., "--from", help="Earlier snapshot date"),
     end: str = typer.Option(..., "--to", help="Later snapshot date"),
     kind: str = typer.Option("rfm", "--kind", help="rfm, lifecycle, value, or comma-separated segment names"),
-    plot: Path | None = typer.Option(None, "--plot", help="Write a from→to heatmap (.png, .svg or .html)"),
+    plot: Path | None = typer.Option(
+        None, "--plot", help="Write a from→to flow (Sankey) diagram (.png, .svg, .pdf, .html or .json)"
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON"),
 ) -> None:
     """How customers moved between segments from one snapshot to another."""

@@ -25,8 +25,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sklearn.cluster import KMeans
-from sklearn.metrics import silhouette_score
 
 from personae.errors import InputError, ModelError, NotFittedError
 
@@ -75,6 +73,9 @@ class ClusterModel:
             k, self.selection_ = self._choose_k(X)
         else:
             k, self.selection_ = self.k, []
+        # scikit-learn is imported where it is used: the CLI imports this module at start-up.
+        from sklearn.cluster import KMeans
+
         km = KMeans(k, n_init=self.n_init, random_state=self.seed).fit(X)
         sizes = np.bincount(km.labels_, minlength=k)
         order = np.lexsort((np.arange(k), -sizes))  # largest first, ties by k-means' index
@@ -90,6 +91,9 @@ class ClusterModel:
         size = min(SILHOUETTE_SIZE, len(X))
         subsamples = [rng.choice(len(X), size, replace=False) for _ in range(SILHOUETTE_REPEATS)]
         rows: list[dict[str, float]] = []
+        from sklearn.cluster import KMeans
+        from sklearn.metrics import silhouette_score
+
         for k in range(lo, hi + 1):
             labels = KMeans(k, n_init=self.n_init, random_state=self.seed).fit_predict(X)
             scores = [

@@ -17,8 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.cluster import KMeans
-from sklearn.metrics import adjusted_rand_score, davies_bouldin_score, silhouette_score
 
 from personae.errors import InputError
 
@@ -30,12 +28,17 @@ def silhouette(X: np.ndarray, labels: np.ndarray, seed: int = 0, sample: int = S
     if len(np.unique(labels)) < 2:
         return float("nan")
     size = min(sample, len(X))
+    # scikit-learn is imported where it is used: the CLI imports this module at start-up.
+    from sklearn.metrics import silhouette_score
+
     return float(silhouette_score(X, labels, sample_size=size, random_state=seed))
 
 
 def davies_bouldin(X: np.ndarray, labels: np.ndarray) -> float:
     if len(np.unique(labels)) < 2:
         return float("nan")
+    from sklearn.metrics import davies_bouldin_score
+
     return float(davies_bouldin_score(X, labels))
 
 
@@ -77,6 +80,9 @@ def bootstrap_stability(
     if len(X) > sample:
         keep = rng.choice(len(X), sample, replace=False)
         X, labels = X[keep], labels[keep]
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score
+
     scores = []
     for b in range(resamples):
         idx = rng.integers(0, len(X), len(X))
@@ -107,6 +113,8 @@ def recovery(truth: pd.Series, clusters: pd.Series) -> Recovery:
             "no customer of the truth file is clustered",
             hint="check that the truth file's customer_id values are the ones you ingested",
         )
+    from sklearn.metrics import adjusted_rand_score
+
     ari = float(adjusted_rand_score(both["truth"].astype(str), both["cluster"].astype(str)))
     confusion = pd.crosstab(both["truth"], both["cluster"])
     purity = float(confusion.max(axis=0).sum() / len(both))

@@ -18,20 +18,57 @@ References:
     brucehardie.com/notes/025.
 """
 
-from personae.clv.bgnbd import BetaGeoModel
-from personae.clv.gamma_gamma import GammaGammaModel
-from personae.clv.holdout import (
-    HoldoutEvaluation,
-    calibration_plot,
-    calibration_table,
-    evaluate_holdout,
-)
-from personae.clv.summary import (
-    btyd_summary,
-    btyd_summary_reference,
-    holdout_summary,
-)
-from personae.clv.value import customer_lifetime_value, value_tiers
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from personae.clv.bgnbd import BetaGeoModel
+    from personae.clv.gamma_gamma import GammaGammaModel
+    from personae.clv.holdout import (
+        HoldoutEvaluation,
+        calibration_plot,
+        calibration_table,
+        evaluate_holdout,
+    )
+    from personae.clv.summary import (
+        btyd_summary,
+        btyd_summary_reference,
+        holdout_summary,
+    )
+    from personae.clv.value import customer_lifetime_value, value_tiers
+
+#: Where each public name lives. The names are loaded on first use (PEP 562), not on import of the
+#: package: the models import scipy.special, and ``personae.clv.value`` (hence this package) is
+#: imported at CLI start-up, where only its constants are needed.
+_EXPORTS = {
+    "BetaGeoModel": "bgnbd",
+    "GammaGammaModel": "gamma_gamma",
+    "HoldoutEvaluation": "holdout",
+    "calibration_plot": "holdout",
+    "calibration_table": "holdout",
+    "evaluate_holdout": "holdout",
+    "btyd_summary": "summary",
+    "btyd_summary_reference": "summary",
+    "holdout_summary": "summary",
+    "customer_lifetime_value": "value",
+    "value_tiers": "value",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
 
 __all__ = [
     "BetaGeoModel",

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import minimize
 
 from personae.errors import InputError, ModelError
 
@@ -144,6 +143,9 @@ def maximise(
 
 
 def _lbfgsb(objective: Objective, theta0: FloatArray, ftol: float = 1e-13) -> FloatArray:
+    # scipy.optimize takes ~0.25 s to import and the CLI imports this module at start-up.
+    from scipy.optimize import minimize
+
     result = minimize(
         objective,
         theta0,

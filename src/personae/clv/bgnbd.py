@@ -71,7 +71,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import minimize
 from scipy.special import betainc, digamma, expit, gammaln, hyp2f1, log_expit, logit
 
 from personae.clv import _chebyshev as chebyshev
@@ -337,6 +336,9 @@ def _starting_values(
     def objective(theta: FloatArray) -> tuple[float, FloatArray]:
         nll, grad = _neg_loglik(theta, sub)
         return nll / total, grad / total
+
+    # scipy.optimize takes ~0.25 s to import and the CLI imports this module at start-up.
+    from scipy.optimize import minimize
 
     with np.errstate(all="ignore"):
         result = minimize(

@@ -24,16 +24,20 @@ distinct (frequency, T) pair, for all months in one vectorised call.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from personae.clv._fitting import FloatArray, GroupedRows, as_float_array, group_rows, same_length
-from personae.clv.bgnbd import BetaGeoModel, _expected_if_alive, _log_odds_dead
-from personae.clv.gamma_gamma import GammaGammaModel
 from personae.errors import InputError
+
+if TYPE_CHECKING:
+    # Only for annotations: the models import scipy.special, and this module is imported at CLI
+    # start-up (for TIERS) where that cost is not wanted.
+    from personae.clv.bgnbd import BetaGeoModel
+    from personae.clv.gamma_gamma import GammaGammaModel
 
 DAYS_PER_MONTH = 365.25 / 12
 TIERS = ("top1", "top10", "top25", "rest")
@@ -98,6 +102,8 @@ def _discounted_transactions(
     All months of all distinct (x, T) pairs go through :func:`_expected_if_alive` together
     (in blocks), so its per-frequency quadrature rules and interpolants serve every month.
     """
+    from personae.clv.bgnbd import _expected_if_alive, _log_odds_dead
+
     r, alpha, a, b = bg_params
     alive = np.exp(-np.logaddexp(0.0, _log_odds_dead(rows.x, rows.tx, rows.big_t, r, alpha, a, b)))
     horizons = month * np.arange(1, horizon + 1)

@@ -27,7 +27,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
 
 from personae.experience.settings import NetTrustWeights
 
@@ -39,6 +38,8 @@ CES_DISAGREE_MAX = 3.0
 
 
 def _z(confidence: float) -> float:
+    from scipy import stats
+
     return float(stats.norm.ppf(0.5 + confidence / 2))
 
 
@@ -165,6 +166,8 @@ def ces(scores: ArrayLike, confidence: float = 0.95) -> Ces:
         return Ces(0, None, None, None, ease)
     mean = float(s.mean())
     if n > 1:
+        from scipy import stats
+
         half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * s.std(ddof=1) / math.sqrt(n))
         ci: tuple[float, float] | None = (mean - half, mean + half)
     else:

@@ -32,7 +32,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 Allocation = Literal["segment", "proportional"]
 #: Worst-case variance of the estimate the sample is sized for.
@@ -47,6 +46,8 @@ def sample_size(population: int, margin: float, confidence: float, variance: flo
         raise ValueError("confidence must be between 0 and 1 (e.g. 0.95)")
     if population <= 0:
         return 0
+    from scipy import stats
+
     z = stats.norm.ppf(0.5 + confidence / 2)
     n0 = z**2 * variance / margin**2
     n = n0 / (1 + (n0 - 1) / population)

@@ -29,7 +29,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy import stats
 
 ETA2_STEPS = (0.01, 0.06, 0.14)
 V_STEPS = (0.1, 0.3, 0.5)
@@ -162,6 +161,8 @@ def chi_square(
     if table.shape[0] < 2 or table.shape[1] < 2:
         res.notes.append("needs at least two segments and two different answers to test")
         return res
+    from scipy import stats
+
     chi2, p, dof, expected = stats.chi2_contingency(table.to_numpy(), correction=False)
     res.statistic, res.p, res.df = float(chi2), float(p), int(dof)
     res.effect = cramers_v(float(chi2), res.n, table.shape)
@@ -211,6 +212,8 @@ def kruskal_wallis(
         res.statistic, res.p, res.df, res.effect = 0.0, 1.0, k - 1, 0.0
         res.notes.append("every value is the same")
         return res
+    from scipy import stats
+
     h_stat, p = stats.kruskal(*samples.values())
     res.statistic, res.p, res.df = float(h_stat), float(p), k - 1
     res.effect = max(0.0, (float(h_stat) - k + 1) / (n - k)) if n > k else None
@@ -224,6 +227,8 @@ def kruskal_wallis(
 def dunn(groups: np.ndarray, values: np.ndarray, names: Sequence[str]) -> list[PairResult]:
     """Dunn's test for every pair: z from the difference of mean ranks, tie-corrected variance."""
     n = len(values)
+    from scipy import stats
+
     ranks = stats.rankdata(values)
     _, ties = np.unique(values, return_counts=True)
     tie_term = float((ties**3 - ties).sum()) / (12 * (n - 1)) if n > 1 else 0.0

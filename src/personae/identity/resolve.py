@@ -19,8 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 CUSTOMER_PREFIX = "customer_id:"
 
@@ -63,6 +61,10 @@ def resolve(
     codes, uniques = pd.factorize(pd.concat([a, b], ignore_index=True), sort=True)
     n = len(uniques)
     src, dst = codes[: len(a)], codes[len(a) :]
+    # Imported here: the CLI imports this module at start-up and scipy.sparse.csgraph is slow to load.
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     graph = coo_matrix((np.ones(len(src), dtype=np.int8), (src, dst)), shape=(n, n))
     _, component = connected_components(graph, directed=False)
     ids = pd.Series(uniques, dtype=object)

@@ -11,12 +11,16 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import altair as alt
 import pandas as pd
 
 from personae.journeys.paths import NO_TOUCHES, SEP
+
+if TYPE_CHECKING:
+    # altair is imported inside the chart functions: it takes ~0.4 s to import and the CLI
+    # imports this module at start-up.
+    import altair as alt
 
 
 def funnel_chart(report: dict[str, Any], title: str | None = None) -> alt.LayerChart | alt.FacetChart:
@@ -35,6 +39,8 @@ def funnel_chart(report: dict[str, Any], title: str | None = None) -> alt.LayerC
                 }
             )
     data = pd.DataFrame(rows)
+    import altair as alt
+
     base = alt.Chart(data).encode(
         y=alt.Y("step:N", sort=alt.SortField("order"), title=None),
         x=alt.X("customers:Q", title="customers"),
@@ -93,6 +99,8 @@ def flow_chart(
     report: dict[str, Any], top: int = 10, title: str | None = None
 ) -> alt.LayerChart | alt.FacetChart:
     """A Sankey diagram of the top paths of a paths report, each ending in its outcome."""
+    import altair as alt
+
     outcome = report["outcome"]
     flows: list[tuple[list[str], int]] = []
     for p in report["common_paths"][:top]:

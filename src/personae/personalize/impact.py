@@ -20,7 +20,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 
 @dataclass(frozen=True)
@@ -50,6 +49,8 @@ class Effect:
 
 
 def _z(confidence: float) -> float:
+    from scipy import stats
+
     return float(stats.norm.ppf(0.5 + confidence / 2))
 
 
@@ -82,6 +83,8 @@ def mean_difference(
     if se == 0:
         return Effect(metric, m1, m0, d, d, d, n1, n0)
     df = (v1 + v0) ** 2 / ((v1**2) / (n1 - 1) + (v0**2) / (n0 - 1))
+    from scipy import stats
+
     t = float(stats.t.ppf(0.5 + confidence / 2, df))
     return Effect(metric, m1, m0, d, d - t * se, d + t * se, n1, n0)
 

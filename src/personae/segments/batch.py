@@ -8,6 +8,11 @@ not a scan of its own (benchmarks/bench_segments.py measures it). An order count
 ever tested for "any" or "none" counts matching lines instead of distinct orders — the same
 truth value without a COUNT(DISTINCT).
 
+Segments that read only traits are decided on the traits table before the joins (the joins
+then carry a boolean per segment instead of the trait columns), the others after; a segment
+reference (``in_segment``) reads the column of the referred segment, decided in an earlier
+dependency layer, instead of repeating its expression.
+
 Values from rules never become SQL text: every string constant travels in a one-row Arrow
 table (an Ibis memtable) that the query cross-joins, and numbers, dates and booleans are
 typed literals made from parsed Python values. Column names are generated (``_a0``, ``s3``),
@@ -109,11 +114,25 @@ class _Compiler:
         consts = self.constants()
         traits = self.sources.traits
         # only the columns the rules read: a narrow join, and a small query to compile
-        present = [f for f in sorted(self.fields - {"customer_id"}) if f in traits.columns]
-        t = traits.select("customer_id", **{f: _nan_as_null(traits[f]) for f in present})
-        missing = {f: _DTYPES[self.field_type(f)] for f in sorted(self.fields) if f not in traits.columns}
-        if missing:
-            t = t.mutate(**{f: ibis.null(dtype) for f, dtype in missing.items()})
+        present = {f: _nan_as_null(traits[f]) for f in sorted(self.fields - {"customer_id"}) if f in traits}
+        missing = {
+            f: ibis.null(_DTYPES[self.field_type(f)]) for f in sorted(self.fields) if f not in traits.columns
+        }
+        t = traits.select("customer_id", **present, **missing)
+        # every segment needed (targets and what they refer to) is decided once, as a column, in
+        # dependency order: a reference reads the column of a segment decided before
+        columns = {name: f"s{i}" for i, name in enumerate(targets)}
+        for name in sorted(seen):
+            columns.setdefault(name, f"s{len(columns)}")
+        # Segments that read only traits are decided on the traits table, before the joins: the
+        # joins then carry one boolean per such segment instead of every trait they read, and
+        # their expressions run over plain columns rather than over join output.
+        needs_calls = _needs_calls({n: self.library[n] for n in seen})
+        early = sorted(n for n in seen if not needs_calls[n])
+        late = sorted(seen - set(early))
+        if early:
+            late_fields = sorted({f for n in late for f in _fields(self.library[n].expr)})
+            t = self.decide(_with(t, consts), early, columns, ["customer_id", *late_fields], early)
         for part in (
             self.event_aggregates(consts),
             self.order_aggregates(consts),
@@ -122,12 +141,28 @@ class _Compiler:
             if part is not None:
                 joined = t.left_join(part, "customer_id")
                 t = joined.drop(*[c for c in joined.columns if c.endswith("_right")])
-        if consts is not None:
-            t = t.cross_join(consts)
+        if late:
+            t = _with(t, consts)
+        out = self.decide(t, late, columns, ["customer_id"], list(targets))
+        return CompiledSegments(out, {n: columns[n] for n in targets})
+
+    def decide(
+        self, t: ibis.Table, names: list[str], columns: dict[str, str], keep: list[str], out: list[str]
+    ) -> ibis.Table:
+        """``keep`` and a membership column for each of ``out``, deciding ``names`` on ``t``.
+
+        ``names`` are decided layer by dependency layer; the last layer is computed in the
+        final selection itself (one relation fewer for Ibis to compile and DuckDB to run).
+        """
+        for name in self.inlined:  # columns decided in an earlier stage, seen from ``t``
+            self.inlined[name] = t[columns[name]]
+        layers = _layers({n: self.library[n] for n in names}) or [[]]
+        for layer in layers[:-1]:
+            self.t = t
+            t = t.mutate(**{columns[n]: self.segment(n) for n in layer})
+            self.inlined.update({n: t[columns[n]] for n in layer})
         self.t = t
-        columns = {name: f"s{i}" for i, name in enumerate(targets)}
-        out = t.select("customer_id", **{col: self.segment(name) for name, col in columns.items()})
-        return CompiledSegments(out, columns)
+        return t.select(*keep, **{columns[n]: self.segment(n) for n in out})
 
     # -- pass 1: what the rules need --------------------------------------------------------------
     def gather(self, name: str, seen: set[str]) -> None:
@@ -385,6 +420,60 @@ def _existence_only(op: str, value: object) -> bool:
 
 
 _MIRROR = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+
+def _with(t: ibis.Table, consts: ibis.Table | None) -> ibis.Table:
+    return t if consts is None else t.cross_join(consts)
+
+
+def _fields(expr: x.Value) -> set[str]:
+    """The ``traits`` columns ``expr`` itself reads (not through the segments it refers to)."""
+    out: set[str] = set()
+    for node in x.walk(expr):
+        if isinstance(node, x.Field):
+            out.add(node.name)
+        elif isinstance(node, x.Consent):
+            out.add(f"consent_{node.purpose}")
+    return out - {"customer_id"}
+
+
+def _needs_calls(rules: Mapping[str, x.CheckedRule]) -> dict[str, bool]:
+    """Whether each rule needs a function call's aggregate, itself or through a reference."""
+    out: dict[str, bool] = {}
+
+    def needs(name: str) -> bool:
+        if name not in out:
+            out[name] = False  # a cycle cannot make it true; _layers reports cycles
+            nodes = list(x.walk(rules[name].expr))
+            out[name] = any(isinstance(n, x.Aggregate | x.AffinityOf) for n in nodes) or any(
+                needs(n.name) for n in nodes if isinstance(n, x.InSegment)
+            )
+        return out[name]
+
+    for name in rules:
+        needs(name)
+    return out
+
+
+def _layers(rules: Mapping[str, x.CheckedRule]) -> list[list[str]]:
+    """The segments in dependency layers: each layer refers only to segments of earlier ones."""
+    depth: dict[str, int] = {}
+
+    def level(name: str, path: tuple[str, ...] = ()) -> int:
+        if name in path:
+            raise RuleError(f"segments refer to each other in a cycle: {' → '.join([*path, name])}")
+        if name not in depth:
+            # a reference outside ``rules`` is a column decided before: it does not raise the layer
+            refs = {n.name for n in x.walk(rules[name].expr) if isinstance(n, x.InSegment)} & set(rules)
+            depth[name] = 1 + max((level(r, (*path, name)) for r in refs), default=-1)
+        return depth[name]
+
+    layers: list[list[str]] = []
+    for name in sorted(rules, key=lambda n: (level(n), n)):
+        if len(layers) <= depth[name]:
+            layers.append([])
+        layers[depth[name]].append(name)
+    return layers
 
 
 def _zeros(traits: ibis.Table, columns: list[str], fill: float | int = 0) -> ibis.Table:

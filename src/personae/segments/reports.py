@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import altair as alt
 import ibis
 import pandas as pd
 import pyarrow as pa
@@ -22,6 +21,9 @@ from personae.segments.builtin import KINDS, family
 from personae.segments.check import suggest
 from personae.segments.service import all_definitions, definition_versions
 from personae.store import Store
+
+if TYPE_CHECKING:
+    import altair as alt
 from personae.traits.settings import TraitSettings
 
 

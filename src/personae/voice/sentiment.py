@@ -17,7 +17,6 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from personae.voice.lexicon import PHRASE_TOKENS, WORDS, rewrite_phrases
 
@@ -34,6 +33,9 @@ class SentimentScorer:
     """
 
     def __init__(self, extra_words: Mapping[str, float] | None = None, phrases: bool = True) -> None:
+        # Imported here, not at module level: the CLI imports this module at start-up.
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
         self._analyzer = SentimentIntensityAnalyzer()
         words = WORDS if extra_words is None else extra_words
         lexicon = self._analyzer.lexicon

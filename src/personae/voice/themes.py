@@ -23,15 +23,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
-from sklearn.decomposition import NMF
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
 from personae.errors import ModelError, NotFittedError
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 #: Evaluative and filler words: they carry sentiment (measured apart) or nothing at all.
 MOOD_WORDS = frozenset(
@@ -114,8 +114,26 @@ MOOD_WORDS = frozenset(
         "five",
     ]
 )
-STOP_WORDS = sorted(ENGLISH_STOP_WORDS | MOOD_WORDS)
 OTHER = "other"
+
+
+@lru_cache(maxsize=1)
+def stop_words() -> frozenset[str]:
+    """scikit-learn's English stop words plus :data:`MOOD_WORDS`.
+
+    A cached function rather than a module constant so that importing this module (which the
+    CLI does at start-up) does not import scikit-learn.
+    """
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS | MOOD_WORDS)
+
+
+def __getattr__(name: str) -> list[str]:
+    """``STOP_WORDS`` (the sorted stop-word list) computed on first access, see :func:`stop_words`."""
+    if name == "STOP_WORDS":
+        return sorted(stop_words())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -171,6 +189,8 @@ class ThemeModel:
         except ValueError as exc:  # every word a stop word
             raise ModelError(f"no theme words in the texts: {exc}") from exc
         k = min(self.n_themes, X.shape[1])
+        from sklearn.decomposition import NMF
+
         nmf = NMF(n_components=k, init="nndsvda", random_state=self.seed, max_iter=600, tol=1e-4)
         nmf.fit(X)
         H = np.asarray(nmf.components_, dtype=np.float64)
@@ -200,6 +220,8 @@ class ThemeModel:
     def loadings(self, texts: Sequence[str] | pd.Series) -> np.ndarray:
         """(texts × themes) cosine of each text's TF-IDF vector with each theme vector."""
         self._check()
+        import scipy.sparse as sp
+
         X = self._vectorizer.transform(pd.Series(texts, dtype=object).fillna("").astype(str))
         return np.asarray(sp.csr_matrix(X) @ self.components_.T)
 
@@ -246,7 +268,6 @@ class ThemeModel:
 
 
 _TOKEN = re.compile(r"(?u)\b[^\W\d_][^\W\d_]+\b")
-_STOP = frozenset(STOP_WORDS)
 _VOWELS = frozenset("aeiouy")
 
 
@@ -281,21 +302,25 @@ def stem(word: str) -> str:
 def _analyze(text: str) -> list[str]:
     """Words of 2+ letters (no numbers: "2 days" and "3 days" are the same complaint), lower
     case, stop and mood words dropped, stemmed."""
-    return [stem(w) for w in _TOKEN.findall(text.lower()) if w not in _STOP]
+    stop = stop_words()
+    return [stem(w) for w in _TOKEN.findall(text.lower()) if w not in stop]
 
 
 def surface_forms(texts: pd.Series) -> dict[str, str]:
     """The most frequent surface word of every stem in ``texts`` (how keywords are shown)."""
     counts: dict[str, dict[str, int]] = {}
+    stop = stop_words()
     for text in texts:
         for w in _TOKEN.findall(str(text).lower()):
-            if w not in _STOP:
+            if w not in stop:
                 forms = counts.setdefault(stem(w), {})
                 forms[w] = forms.get(w, 0) + 1
     return {s: max(sorted(f), key=lambda k: f[k]) for s, f in counts.items()}
 
 
 def _vectorizer(**kwargs: Any) -> TfidfVectorizer:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     return TfidfVectorizer(analyzer=_analyze, sublinear_tf=True, dtype=np.float64, **kwargs)
 
 

@@ -129,3 +129,33 @@ def test_unknown_segment_in_library_is_an_error(built_shop: Store) -> None:
 
 def test_preview_before_any_build(shop: Store) -> None:
     assert preview(shop, ["Champions"]) is None
+
+
+def test_references_reuse_the_decided_columns_across_the_joins(built_shop: Store) -> None:
+    """Trait-only segments are decided before the joins, the others after; references cross both."""
+    texts = {
+        "young": 'region in ["North", "South"] and age between 25 and 34',  # A, B
+        "web only": 'orders(channel="web", within="1y") >= 1 and orders(channel="store", within="1y") == 0',
+        "abandoner": 'events("add_to_cart", within="7d") >= 1 and orders(within="7d") == 0',  # D
+        "young web": 'in_segment("young") and in_segment("web only")',  # a call through a reference
+        "first-timer": 'in_segment("young web") and frequency == 1',  # two layers up
+        "old abandoner": 'not in_segment("young") and in_segment("abandoner")',
+        "young or unknown": 'in_segment("young") or region is null',  # traits only, by reference
+    }
+    library: dict = {}
+    for name, text in texts.items():
+        library[name] = check_rule(text, segments=set(library))
+    compiled = compile_segments(list(texts)[::-1], library, batch_sources(built_shop, AS_OF))
+    df = built_shop.execute(compiled.table)
+    got = {n: set(df.loc[df[c], "customer_id"]) for n, c in compiled.columns.items()}
+    assert got == {
+        "young": {"A", "B"},
+        "web only": {"A", "B"},
+        "abandoner": {"D"},
+        "young web": {"A", "B"},
+        "first-timer": {"B"},
+        "old abandoner": {"D"},
+        "young or unknown": {"A", "B", "E"},
+    }
+    sql = ibis.to_sql(compiled.table, dialect="duckdb")
+    assert sql.count('"age" >= 25') == 1  # "young" is decided once and read by the others

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 import shutil
 from collections import Counter
 from collections.abc import Iterator
@@ -130,6 +132,15 @@ def test_rfm_migration_matches_the_traits_of_both_dates(two_builds, tmp_path: Pa
     plot = tmp_path / "rfm.png"
     reports.migration_chart(report).save(str(plot))
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the flow diagram: a node per segment of each date, labelled with its customers
+    svg = tmp_path / "rfm.svg"
+    reports.migration_chart(report).save(str(svg))
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg.read_text())
+    starts, ends = Counter[str](), Counter[str]()
+    for (a, b), n in expected.items():
+        starts[a] += n
+        ends[b] += n
+    assert {f"{s} ({n:,})" for s, n in [*starts.items(), *ends.items()]} <= {html.unescape(t) for t in texts}
 
 
 def test_lifecycle_and_named_migration(two_builds) -> None:  # type: ignore[no-untyped-def]
