@@ -50,6 +50,37 @@ def tombstoned(store: Store, identifiers: pd.DataFrame) -> np.ndarray:
     return hit
 
 
+class Tombstones:
+    """The erasure ledger's hashes held in memory, for a process that checks identifiers one
+    message at a time (the real-time service) instead of a file at a time.
+
+    The same test as :func:`tombstoned`: an identifier (``kind:value``, normalised as the
+    ingest keys it) belongs to an erased person when its keyed hash is in the ledger. Reload
+    (make a new one) after an erasure.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._secret: str | None = None
+        self._known: set[str] = set()
+        if store.has_table("erasure_identifiers") and store.count("erasure_identifiers"):
+            self._secret = database_secret(store)
+            self._known = set(
+                store.raw.execute("SELECT hash FROM erasure_identifiers")
+                .to_arrow_table()
+                .column(0)
+                .to_pylist()
+            )
+
+    def __bool__(self) -> bool:
+        return bool(self._known)
+
+    def any_erased(self, identifiers: Iterable[str]) -> bool:
+        """Whether any of the ``kind:value`` identifiers belongs to an erased person."""
+        if self._secret is None:
+            return False
+        return any(tombstone_hash(self._secret, i) in self._known for i in identifiers)
+
+
 _FIELD_SPLIT = re.compile(r"[,;\t\"{}\[\]|]")
 
 

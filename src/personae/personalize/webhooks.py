@@ -12,32 +12,43 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 SIGNATURE_HEADER = "X-Personae-Signature"
 MESSAGE_ID_HEADER = "X-Personae-Message-Id"
 
 
-def message_id(subscription: str, segment: str, customer_id: str, change: str, as_of: date) -> str:
-    """The same change to the same subscription always gets the same id (idempotent enqueue)."""
-    key = "\x1f".join([subscription, segment, customer_id, change, as_of.isoformat()])
-    return hashlib.sha256(key.encode()).hexdigest()[:32]
+def message_id(
+    subscription: str, segment: str, customer_id: str, change: str, as_of: date, at: datetime | None = None
+) -> str:
+    """The same change to the same subscription always gets the same id (idempotent enqueue).
+
+    A build's changes are daily (``as_of``); a live change (the real-time service) also has its
+    moment ``at``, which is part of the id, so a customer who enters, leaves and enters again
+    on one day gets three messages, not one.
+    """
+    parts = [subscription, segment, customer_id, change, as_of.isoformat()]
+    if at is not None:
+        parts.append(at.isoformat())
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
-def payload(msg_id: str, segment: str, customer_id: str, change: str, as_of: date) -> str:
-    """The JSON body: ``{"id", "type": "segment.entered"|"segment.exited", "segment", ...}``."""
-    return json.dumps(
-        {
-            "id": msg_id,
-            "type": f"segment.{change}",
-            "segment": segment,
-            "customer_id": customer_id,
-            "as_of": as_of.isoformat(),
-        },
-        separators=(",", ":"),
-        sort_keys=True,
-    )
+def payload(
+    msg_id: str, segment: str, customer_id: str, change: str, as_of: date, at: datetime | None = None
+) -> str:
+    """The JSON body: ``{"id", "type": "segment.entered"|"segment.exited", "segment", ...}``
+    (plus ``"at"``, the moment, for a live change)."""
+    body = {
+        "id": msg_id,
+        "type": f"segment.{change}",
+        "segment": segment,
+        "customer_id": customer_id,
+        "as_of": as_of.isoformat(),
+    }
+    if at is not None:
+        body["at"] = at.isoformat()
+    return json.dumps(body, separators=(",", ":"), sort_keys=True)
 
 
 def sign(secret: str, body: str | bytes, timestamp: int) -> str:

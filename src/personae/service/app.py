@@ -28,7 +28,6 @@ from personae.config import Settings
 from personae.errors import ConsentError, InputError, NotFoundError, PersonaeError, RuleError, StoreError
 from personae.service import dashboard, routes_customers, routes_keys, routes_segments, routes_tracking
 from personae.service.auth import AuthError, RateLimiter
-from personae.service.personalization import Personalizer, default_personalizer
 from personae.service.runtime import Runtime, utc_now
 from personae.service.writer import Overloaded
 
@@ -38,7 +37,6 @@ def create_app(
     settings: Settings,
     *,
     clock: Callable[[], datetime] = utc_now,
-    personalizer: Personalizer | None = None,
 ) -> FastAPI:
     runtime = Runtime(db, settings, clock)
 
@@ -58,7 +56,6 @@ def create_app(
     )
     app.state.runtime = runtime
     app.state.limiter = RateLimiter(settings.service.rate_limit_per_second, settings.service.rate_limit_burst)
-    app.state.personalizer = personalizer or default_personalizer()
     for router in (
         routes_tracking.router,
         routes_customers.router,

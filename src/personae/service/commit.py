@@ -27,9 +27,11 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from personae import webhook_delivery
 from personae.config import IdentitySettings
 from personae.ingest.keys import content_hash, row_keys
 from personae.ingest.loader import blocked_values
+from personae.personalize.settings import WebhookSettings
 from personae.schema import TABLES, TableSpec
 from personae.service import rowcheck
 from personae.service.identity import IdentityIndex
@@ -38,6 +40,7 @@ from personae.service.payloads import Alias, Identify, Page, Screen, Track
 from personae.service.settings import ServiceSettings
 from personae.service.tracking import Mapped, map_messages
 from personae.store import Store
+from personae.tombstones import Tombstones, tombstoned_texts
 
 Message = Identify | Track | Page | Screen | Alias | Any
 
@@ -59,6 +62,8 @@ class TrackResult:
     accepted: int = 0
     duplicates: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    #: messages about an erased person: acknowledged, not stored
+    suppressed: int = 0
 
 
 @dataclass
@@ -80,8 +85,12 @@ class Committer:
         settings: ServiceSettings,
         identity_settings: IdentitySettings,
         clock: Callable[[], datetime],
+        webhooks: WebhookSettings | None = None,
+        tombstones: Tombstones | None = None,
     ) -> None:
         self.store = store
+        self.webhooks = webhooks or WebhookSettings()
+        self.tombstones = tombstones
         self.identity = identity
         self.live = live
         self.seen = seen
@@ -124,11 +133,19 @@ class Committer:
             for line, reason in bad:
                 rejected_refs.add(line)
                 rejects.append({"table": table, "ref": line, "reason": reason})
+        # a message about an erased person is acknowledged and dropped: nothing of it is stored,
+        # not even as a reject (the loader's rule for files: "not ingested, content not kept")
+        erased = self._erased(frames, refs, rejected_refs)
+        erased |= self._erased_aliases(mapped, owners)
+        if erased:
+            rejects = [r for r in rejects if r["ref"] not in erased]
+            for k in erased:
+                results[refs[k].job].suppressed += 1
         # a message with any rejected row is rejected whole (its other rows are not written)
-        if rejected_refs:
-            frames = {
-                n: [r for r in rows if r["_source_line"] not in rejected_refs] for n, rows in frames.items()
-            }
+        dropped = rejected_refs | erased
+        if dropped:
+            frames = {n: [r for r in rows if r["_source_line"] not in dropped] for n, rows in frames.items()}
+        rejected_refs = {r["ref"] for r in rejects}
         for r in rejects:
             ref = refs[r["ref"]]
             results[ref.job].rejected.append(
@@ -139,19 +156,20 @@ class Committer:
                 }
             )
         for k, ref in enumerate(refs):
-            if k not in rejected_refs:
+            if k not in rejected_refs and k not in erased:
                 results[ref.job].accepted += 1
+        rejected_refs |= erased  # neither written nor remembered as seen
 
         frames = {n: rowcheck.keyed(rows, TABLES[n], self.blocked) for n, rows in frames.items()}
         frames["orders"] = self._new_orders(frames["orders"])
         relinked = self.identity.link(self._links(frames, mapped, rejected_refs, owners))
         changes = self._live(frames, relinked, mapped, rejected_refs, owners, refs, now)
         hooks = self._webhooks(changes, now)
-        self._write(jobs, refs, rejected_refs, frames, rejects, relinked, changes, hooks, mapped, owners, now)
+        self._write(jobs, refs, rejected_refs, frames, rejects, relinked, changes, hooks, now)
         for k, ref in enumerate(refs):
             if k not in rejected_refs:
                 self.seen[ref.message.messageId] = now
-        return results, changes, hooks
+        return results, changes, hooks.to_pylist()
 
     # -- mapping and validation -----------------------------------------------------------------
     def _map(self, jobs: Sequence[TrackJob], refs: list[_Ref]) -> tuple[Mapped, list[int]]:
@@ -320,34 +338,53 @@ class Committer:
         return sorted({self.identity.resolved(i) for i in fixed["_identity"] if isinstance(i, str)})
 
     # -- webhooks ---------------------------------------------------------------------------------
-    def _webhooks(self, changes: list[Change], now: datetime) -> list[dict[str, Any]]:
-        rows = []
-        for c in changes:
-            for target in self.settings.webhooks:
-                if target.segments and c.segment not in target.segments:
-                    continue
-                if c.change == "exited" and not target.exits:
-                    continue
-                payload = {
-                    "type": f"segment.{c.change}",
-                    "segment": c.segment,
-                    "customer_id": c.customer_id,
-                    "at": c.at.isoformat(),
-                    "cause": c.cause,
-                }
-                rows.append(
-                    {
-                        "delivery_id": uuid.uuid4().hex,
-                        "url": target.url,
-                        "payload": json.dumps(payload, separators=(",", ":")),
-                        "created_at": now,
-                        "status": "pending",
-                        "attempts": 0,
-                        "last_error": None,
-                        "updated_at": now,
-                    }
-                )
-        return rows
+    def _webhooks(self, changes: list[Change], now: datetime) -> pa.Table:
+        """The library's webhook messages for these changes (its consent gate, ids, payloads)."""
+        return webhook_delivery.live_messages(
+            self.webhooks,
+            [(c.segment, c.customer_id, c.change, c.at) for c in changes],
+            self._traits_of,
+            now,
+        )
+
+    def _traits_of(self, customer_id: str) -> dict[str, Any]:
+        state = self.live.states.get(customer_id)
+        return dict(state.traits) if state is not None else {}
+
+    # -- erased people ------------------------------------------------------------------------------
+    def _erased(
+        self, frames: dict[str, list[dict[str, Any]]], refs: list[_Ref], rejected: set[int]
+    ) -> set[int]:
+        """Refs of messages about an erased person (by any identifier, as the file loader checks)."""
+        if not self.tombstones:
+            return set()
+        hit: set[int] = set()
+        for name, rows in frames.items():
+            spec = TABLES[name]
+            for row in rows:
+                ids = [i for _, i in rowcheck.identities(row, spec, self.blocked)]
+                if row["_source_line"] not in hit and self.tombstones.any_erased(ids):
+                    hit.add(row["_source_line"])
+        # a rejected message never got typed identifiers: its text is searched, as for file rejects
+        bad = sorted(rejected - hit)
+        if bad:
+            texts = [refs[k].message.model_dump_json() for k in bad]
+            found = tombstoned_texts(
+                self.store, texts, default_country_code=self.identity_settings.default_country_code
+            )
+            hit.update(k for k, gone in zip(bad, found, strict=True) if gone)
+        return hit
+
+    def _erased_aliases(self, mapped: Mapped, owners: list[int]) -> set[int]:
+        """Refs of ``alias`` messages naming an erased user id (old or new): linking a new id to an
+        erased person would bring them back."""
+        if not self.tombstones:
+            return set()
+        return {
+            owners[n]
+            for n, previous, user in mapped.aliases
+            if self.tombstones.any_erased([f"customer_id:{previous}", f"customer_id:{user}"])
+        }
 
     # -- the transaction ----------------------------------------------------------------------------
     def _write(
@@ -359,32 +396,38 @@ class Committer:
         rejects: list[dict[str, Any]],
         relinked: Any,
         changes: list[Change],
-        hooks: list[dict[str, Any]],
-        mapped: Mapped,
-        owners: list[int],
+        hooks: pa.Table,
         now: datetime,
     ) -> None:
-        store = self.store
+        """Everything the group changed, in ONE store call: one transaction, one round trip."""
         stamp = pd.Timestamp(now).floor("us")
         rewrites, self._rewrites = self._rewrites, []
-        with store.transaction():
-            customers = frames["customers"]
-            if customers:
-                store.delete_where_in("customers", "_row_key", [r["_row_key"] for r in customers])
-            source = str(_endpoint_path(jobs))
-            for name in ("customers", "events", "orders"):
-                rows = frames[name]
-                if rows:
-                    store.append(name, rowcheck.to_arrow(rows, TABLES[name], source, stamp.to_pydatetime()))
-            for old_keys, fixed in rewrites:
-                store.delete_where_in("orders", "_row_key", old_keys)
-                fixed = fixed.assign(_ingested_at=stamp)
-                store.append("orders", pa.Table.from_pandas(fixed, preserve_index=False))
-            if rejects:
-                store.append("rejects", _rejects_table(rejects, refs, jobs, stamp))
-            accepted = [r for k, r in enumerate(refs) if k not in rejected]
-            if accepted:
-                store.append(
+        deletes: list[tuple[str, pa.Table]] = []
+        appends: list[tuple[str, pa.Table]] = []
+        customers = frames["customers"]
+        if customers:
+            deletes.append(("customers", _keys(_row_key=[r["_row_key"] for r in customers])))
+        # order lines marked returned: the old lines go, the fixed ones come (a line of this very
+        # group that is being fixed is written once, fixed)
+        replaced = {k for old_keys, _ in rewrites for k in old_keys}
+        if replaced:
+            deletes.append(("orders", _keys(_row_key=sorted(replaced))))
+        source = str(_endpoint_path(jobs))
+        for name in ("customers", "events", "orders"):
+            rows = frames[name]
+            if name == "orders" and replaced:
+                rows = [r for r in rows if r["_row_key"] not in replaced]
+            if rows:
+                appends.append((name, rowcheck.to_arrow(rows, TABLES[name], source, stamp.to_pydatetime())))
+        for _, fixed in rewrites:
+            fixed = fixed.assign(_ingested_at=stamp)
+            appends.append(("orders", pa.Table.from_pandas(fixed, preserve_index=False)))
+        if rejects:
+            appends.append(("rejects", _rejects_table(rejects, refs, jobs, stamp)))
+        accepted = [r for k, r in enumerate(refs) if k not in rejected]
+        if accepted:
+            appends.append(
+                (
                     "tracked_messages",
                     pa.table(
                         {
@@ -395,97 +438,129 @@ class Committer:
                         }
                     ),
                 )
-            write_identity(store, relinked, now)
-            write_changes(store, self.live, changes, hooks)
+            )
+        identity_rows(relinked, now, deletes, appends)
+        change_rows(self.live, changes, hooks, deletes, appends)
+        self.store.write_many(deletes, appends)
 
 
-def write_identity(store: Store, relinked: Any, now: datetime) -> None:
-    """New links, the rewritten map rows of the changed components, new merges."""
+def _keys(**columns: list[str]) -> pa.Table:
+    return pa.table({c: pa.array(v, pa.string()) for c, v in columns.items()})
+
+
+def identity_rows(
+    relinked: Any, now: datetime, deletes: list[tuple[str, pa.Table]], appends: list[tuple[str, pa.Table]]
+) -> None:
+    """New links, the identity-map rows that changed (by key), new merges."""
     if relinked.new_edges:
         a, b = zip(*relinked.new_edges, strict=True)
-        store.append(
-            "identity_links",
-            pa.table(
-                {
-                    "identifier_a": pa.array(a, pa.string()),
-                    "identifier_b": pa.array(b, pa.string()),
-                    "source": pa.array(["api"] * len(a), pa.string()),
-                    "seen_at": pa.array([now] * len(a), pa.timestamp("us")),
-                }
-            ),
-        )
-    if relinked.identifiers:
-        store.delete_where_in("identity_map", "identifier", relinked.identifiers)
-    if relinked.mapping:
-        ident, cid = zip(*relinked.mapping, strict=True)
-        store.append(
-            "identity_map",
-            pa.table({"identifier": pa.array(ident, pa.string()), "customer_id": pa.array(cid, pa.string())}),
-        )
-    merges = relinked.merges
-    if merges is not None and len(merges):
-        store.append(
-            "identity_merges",
-            pa.table(
-                {
-                    "merged_at": pa.array([now] * len(merges), pa.timestamp("us")),
-                    "customer_id": pa.array(merges["customer_id"].tolist(), pa.string()),
-                    "merged_customer_id": pa.array(merges["merged_customer_id"].tolist(), pa.string()),
-                    "identifiers": pa.array(merges["identifiers"].tolist(), pa.string()),
-                    "rule": pa.array(merges["rule"].tolist(), pa.string()),
-                }
-            ),
-        )
-
-
-def write_changes(
-    store: Store, live: LiveSegments, changes: list[Change], hooks: list[dict[str, Any]]
-) -> None:
-    """Entries/exits, the changed customers' current memberships, and the webhook deliveries."""
-    if changes:
-        store.append(
-            "live_segment_changes",
-            pa.table(
-                {
-                    "segment": pa.array([c.segment for c in changes], pa.string()),
-                    "customer_id": pa.array([c.customer_id for c in changes], pa.string()),
-                    "change": pa.array([c.change for c in changes], pa.string()),
-                    "changed_at": pa.array([c.at for c in changes], pa.timestamp("us")),
-                    "cause": pa.array([c.cause for c in changes], pa.string()),
-                }
-            ),
-        )
-        customers = sorted({c.customer_id for c in changes})
-        store.delete_where_in("live_memberships", "customer_id", customers)
-        rows = [(s, cid, at) for cid in customers for s, at in live.memberships(cid).items()]
-        if rows:
-            seg, cid, at = zip(*rows, strict=True)
-            store.append(
-                "live_memberships",
+        appends.append(
+            (
+                "identity_links",
                 pa.table(
                     {
-                        "segment": pa.array(seg, pa.string()),
-                        "customer_id": pa.array(cid, pa.string()),
-                        "entered_at": pa.array(at, pa.timestamp("us")),
+                        "identifier_a": pa.array(a, pa.string()),
+                        "identifier_b": pa.array(b, pa.string()),
+                        "source": pa.array(["api"] * len(a), pa.string()),
+                        "seen_at": pa.array([now] * len(a), pa.timestamp("us")),
                     }
                 ),
             )
-    if hooks:
-        store.append("webhook_outbox", pa.Table.from_pylist(hooks, schema=OUTBOX_SCHEMA))
+        )
+    if relinked.identifiers:
+        deletes.append(("identity_map", _keys(identifier=list(relinked.identifiers))))
+    if relinked.mapping:
+        ident, cid = zip(*relinked.mapping, strict=True)
+        appends.append(
+            (
+                "identity_map",
+                pa.table(
+                    {"identifier": pa.array(ident, pa.string()), "customer_id": pa.array(cid, pa.string())}
+                ),
+            )
+        )
+    merges = relinked.merges
+    if merges is not None and len(merges):
+        appends.append(
+            (
+                "identity_merges",
+                pa.table(
+                    {
+                        "merged_at": pa.array([now] * len(merges), pa.timestamp("us")),
+                        "customer_id": pa.array(merges["customer_id"].tolist(), pa.string()),
+                        "merged_customer_id": pa.array(merges["merged_customer_id"].tolist(), pa.string()),
+                        "identifiers": pa.array(merges["identifiers"].tolist(), pa.string()),
+                        "rule": pa.array(merges["rule"].tolist(), pa.string()),
+                    }
+                ),
+            )
+        )
 
 
-OUTBOX_SCHEMA = pa.schema(
-    [
-        ("delivery_id", pa.string()),
-        ("url", pa.string()),
-        ("payload", pa.string()),
-        ("created_at", pa.timestamp("us")),
-        ("status", pa.string()),
-        ("attempts", pa.int32()),
-        ("last_error", pa.string()),
-        ("updated_at", pa.timestamp("us")),
-    ]
-)
+def change_rows(
+    live: LiveSegments,
+    changes: list[Change],
+    hooks: pa.Table,
+    deletes: list[tuple[str, pa.Table]],
+    appends: list[tuple[str, pa.Table]],
+) -> None:
+    """Entries/exits, the membership rows that changed (by key), and the webhook messages.
+
+    ``live_memberships`` mirrors the in-memory memberships, so a (segment, customer) pair whose
+    first change in this group is an entry is not stored yet (only an insert), one whose first
+    change is an exit is (a delete); the pair's row after the group is the in-memory one.
+    """
+    if changes:
+        appends.append(
+            (
+                "live_segment_changes",
+                pa.table(
+                    {
+                        "segment": pa.array([c.segment for c in changes], pa.string()),
+                        "customer_id": pa.array([c.customer_id for c in changes], pa.string()),
+                        "change": pa.array([c.change for c in changes], pa.string()),
+                        "changed_at": pa.array([c.at for c in changes], pa.timestamp("us")),
+                        "cause": pa.array([c.cause for c in changes], pa.string()),
+                    }
+                ),
+            )
+        )
+        first: dict[tuple[str, str], str] = {}
+        for c in changes:
+            first.setdefault((c.segment, c.customer_id), c.change)
+        stored = [pair for pair, change in first.items() if change == "exited"]
+        if stored:
+            deletes.append(
+                (
+                    "live_memberships",
+                    _keys(segment=[s for s, _ in stored], customer_id=[c for _, c in stored]),
+                )
+            )
+        now_in = [(seg, cid, live.members.get(cid, {}).get(seg)) for seg, cid in first]
+        rows = [r for r in now_in if r[2] is not None]
+        if rows:
+            appends.append(
+                (
+                    "live_memberships",
+                    pa.table(
+                        {
+                            "segment": pa.array([r[0] for r in rows], pa.string()),
+                            "customer_id": pa.array([r[1] for r in rows], pa.string()),
+                            "entered_at": pa.array([r[2] for r in rows], pa.timestamp("us")),
+                        }
+                    ),
+                )
+            )
+    if hooks.num_rows:
+        appends.append((webhook_delivery.MESSAGES, hooks))
+
+
+def write_changes(store: Store, live: LiveSegments, changes: list[Change], hooks: pa.Table) -> None:
+    """Membership changes outside a tracking group (schedule, consent, new rules): one store call."""
+    deletes: list[tuple[str, pa.Table]] = []
+    appends: list[tuple[str, pa.Table]] = []
+    change_rows(live, changes, hooks, deletes, appends)
+    store.write_many(deletes, appends)
 
 
 def _endpoint_path(jobs: Sequence[TrackJob]) -> Any:

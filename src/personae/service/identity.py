@@ -28,7 +28,8 @@ def own_value(identifier: str) -> str:
 
 @dataclass
 class Relinked:
-    """What new links changed: rewrite the map rows of ``identifiers`` with ``mapping``."""
+    """What new links changed in the identity map: delete the stored rows of ``identifiers``,
+    insert the rows of ``mapping`` (only rows that changed: an unchanged row is not rewritten)."""
 
     identifiers: list[str] = field(default_factory=list)
     mapping: list[tuple[str, str]] = field(default_factory=list)
@@ -92,12 +93,18 @@ class IdentityIndex:
             result = resolve(pd.Series([e[0] for e in edges]), pd.Series([e[1] for e in edges]))
             members = self._members[root]
             before = {i: self.resolved(i) for i in members}
-            for ident in members:
-                self._owner.pop(ident, None)
+            stored = {i: self._owner.pop(i) for i in members if i in self._owner}
             for ident, cid in zip(result.mapping["identifier"], result.mapping["customer_id"], strict=True):
                 self._owner[ident] = cid
-                out.mapping.append((ident, cid))
-            out.identifiers.extend(members)
+            # only the map rows that changed are rewritten (the map grows with every device)
+            for ident in sorted(members):
+                old_row, new_row = stored.get(ident), self._owner.get(ident)
+                if old_row == new_row:
+                    continue
+                if old_row is not None:
+                    out.identifiers.append(ident)
+                if new_row is not None:
+                    out.mapping.append((ident, new_row))
             for ident, old in before.items():
                 new = self.resolved(ident)
                 if new != old:

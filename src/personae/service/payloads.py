@@ -178,6 +178,11 @@ class Accepted(BaseModel):
     rejected: list[dict[str, Any]] = Field(
         default_factory=list, description="Messages refused by validation: index, messageId, reason."
     )
+    suppressed: int = Field(
+        0,
+        description="Messages about an erased person (an erasure tombstone matched one of their "
+        "identifiers): acknowledged so the client does not retry them, and not stored.",
+    )
 
 
 class ErrorBody(BaseModel):

@@ -7,7 +7,6 @@ Every read or change of a person's data here is written to the audit log as ``ap
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -98,15 +97,13 @@ async def erase(
 async def recommendations(
     customer_id: str, request: Request, key: ReadKey, limit: int = Query(10, ge=1, le=100)
 ) -> dict[str, Any]:
+    """What ``personae recommend CUSTOMER_ID --json`` prints (the same library, the same consent
+    gate: without ``consent_personalization`` only non-personalised products), as of the last build."""
     runtime = request.app.state.runtime
 
     def run() -> dict[str, Any]:
         cid = runtime.resolve(customer_id)
-        consents = _consents(runtime, cid)
-        with runtime._read_lock:
-            result: dict[str, Any] = request.app.state.personalizer.recommendations(
-                runtime.reader, cid, consents, limit
-            )
+        result: dict[str, Any] = runtime.recommendations(cid, limit)
         runtime.audit(actor(key), "read recommendations", cid)
         return result
 
@@ -115,15 +112,13 @@ async def recommendations(
 
 @router.get("/{customer_id}/next-best-action", summary="What to do next for this customer")
 async def next_best_action(customer_id: str, request: Request, key: ReadKey) -> dict[str, Any]:
+    """What ``personae actions next CUSTOMER_ID --json`` prints: the playbooks' decision, with every
+    playbook's status and reason (consent checked by the library), as of the last build."""
     runtime = request.app.state.runtime
 
     def run() -> dict[str, Any]:
         cid = runtime.resolve(customer_id)
-        with runtime.lock:
-            segments: dict[str, datetime] = runtime.live.memberships(cid)
-        result: dict[str, Any] = request.app.state.personalizer.next_best_action(
-            cid, segments, _consents(runtime, cid)
-        )
+        result: dict[str, Any] = runtime.next_best_action(cid)
         runtime.audit(actor(key), "read next best action", cid)
         return result
 
@@ -137,11 +132,3 @@ async def consent(customer_id: str, body: ConsentIn, request: Request, key: Admi
         runtime.set_consent, customer_id, body.purpose, body.granted, body.source, actor(key)
     )
     return ConsentOut(**data)
-
-
-def _consents(runtime: Any, cid: str) -> dict[str, bool]:
-    """The consent traits as the live state has them (last build + consents recorded since)."""
-    with runtime.lock:
-        state = runtime.live.states.get(cid)
-        traits = dict(state.traits) if state is not None else {}
-    return {p: traits.get(f"consent_{p}") is True for p in CONSENT_PURPOSES}

@@ -28,7 +28,12 @@ async def _run(request: Request, key: Any, messages: list[Any], endpoint: str, *
     runtime = request.app.state.runtime
     job = TrackJob(messages, runtime.clock(), endpoint, key.key_id, **meta)
     result = await asyncio.wrap_future(runtime.track(job))
-    return Accepted(accepted=result.accepted, duplicates=result.duplicates, rejected=result.rejected)
+    return Accepted(
+        accepted=result.accepted,
+        duplicates=result.duplicates,
+        rejected=result.rejected,
+        suppressed=result.suppressed,
+    )
 
 
 @router.post("/batch", summary="Several messages at once (what the client libraries send)")

@@ -10,6 +10,7 @@ changes it and by readers while they copy from it.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import threading
 from collections.abc import Callable
@@ -20,9 +21,8 @@ from typing import Any
 
 import ibis
 import pandas as pd
-import pyarrow as pa
 
-from personae import audit
+from personae import actions, audit, recommending, webhook_delivery
 from personae.config import Settings
 from personae.data_rights import access_report, erase_customer, find_subject
 from personae.errors import InputError, NotFoundError
@@ -30,6 +30,7 @@ from personae.identity.normalize import normalize_emails, normalize_phones
 from personae.profile import latest_consents, resolve_customer_id
 from personae.schema import CONSENT_PURPOSES, TABLES
 from personae.segments.definitions import SegmentDefinition
+from personae.segments.realtime import CustomerState
 from personae.segments.service import add_segments, all_definitions
 from personae.service import keystore, rowcheck
 from personae.service.commit import Committer, TrackJob, TrackResult, write_changes
@@ -37,11 +38,14 @@ from personae.service.identity import knows
 from personae.service.keys import PII_FIELDS, ApiKey, KeyRing
 from personae.service.live import LiveSegments
 from personae.service.loading import load_identity, load_members, load_rules, load_seen, load_states
-from personae.service.webhooks import WebhookSender
 from personae.service.writer import Writer
 from personae.store import Store
+from personae.tombstones import Tombstones
 
 log = logging.getLogger("personae.service")
+
+#: what a recommendation model is fitted on: a change to any of them means a new fit
+_RECOMMEND_INPUTS = ("traits", "orders", "events", "products", "identity_map", "affinities")
 
 
 def utc_now() -> datetime:
@@ -61,6 +65,7 @@ class Runtime:
         self.store: Store | None = None
         self.reader: Store | None = None
         self.keys = KeyRing([])
+        self._recommend_cache: tuple[tuple[Any, ...], recommending.Context] | None = None
 
     # -- life cycle ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -68,7 +73,8 @@ class Runtime:
         self.reader = Store(ibis.duckdb.from_connection(self.store.raw.cursor()), self.db)
         self.keys = keystore.key_ring(self.store)
         self._load()
-        self.sender = WebhookSender(self.service, self._delivered)
+        webhook_delivery.check_secrets(self.settings.personalize.webhooks)
+        self.sender = webhook_delivery.Courier(self.settings.personalize.webhooks, self._delivered)
         self.writer = Writer(
             self._commit,
             self.service.queue_capacity,
@@ -80,7 +86,7 @@ class Runtime:
         self.refresh(cause="startup", webhooks=False)
         self.writer.start()
         self.sender.start()
-        self.sender.send(self._pending_deliveries())
+        self.sender.send(webhook_delivery.pending(self.store))
 
     def stop(self) -> None:
         self.writer.stop()
@@ -104,7 +110,14 @@ class Runtime:
             self.service,
             self.settings.identity,
             self.clock,
+            webhooks=self.settings.personalize.webhooks,
+            tombstones=Tombstones(self.store) if self.settings.privacy.tombstones else None,
         )
+        # the loaded state (every customer's identities, events, memberships) lives as long as
+        # the server: keep it out of the collector's full passes, whose pause grew with it and
+        # showed as the latency tail of whichever group it fell in
+        gc.collect()
+        gc.freeze()
 
     def _reload_after_failure(self) -> None:
         with self.lock:
@@ -133,14 +146,13 @@ class Runtime:
         now = self.clock()
         with self.lock:
             changes = self.live.refresh(now, cause)
-            hooks = self.committer._webhooks(changes, now) if webhooks else []
-            with self.store.transaction():
-                write_changes(self.store, self.live, changes, hooks)
+            hooks = self.committer._webhooks(changes if webhooks else [], now)
+            write_changes(self.store, self.live, changes, hooks)
             cut = now - timedelta(days=self.service.dedupe_days)
             seen = self.committer.seen
             for mid in [m for m, at in seen.items() if at < cut]:
                 del seen[mid]
-        self.sender.send(hooks)
+        self.sender.send(hooks.to_pylist())
         return len(changes)
 
     def _tick(self) -> None:
@@ -177,12 +189,11 @@ class Runtime:
                     raise InputError(bad[0][1])
                 rows = rowcheck.keyed(rows, TABLES["consents"], self.committer.blocked)
 
-                state = self.live.states.get(cid)
-                if state is not None:
-                    traits = {**state.traits, f"consent_{purpose}": granted}
-                    self.live.states[cid] = type(state)(
-                        cid, traits, state.events, state.orders, state.affinities, state.segments
-                    )
+                state = self.live.states.get(cid) or CustomerState.of(cid, {})
+                traits = {**state.traits, f"consent_{purpose}": granted}
+                self.live.states[cid] = type(state)(
+                    cid, traits, state.events, state.orders, state.affinities, state.segments
+                )
                 changes = self.live.reevaluate(cid, now, "consent")
                 hooks = self.committer._webhooks(changes, now)
                 with self.store.transaction():
@@ -199,7 +210,7 @@ class Runtime:
                         customer_id=cid,
                         detail=f"{purpose}={'granted' if granted else 'withdrawn'}",
                     )
-            self.sender.send(hooks)
+            self.sender.send(hooks.to_pylist())
             return {
                 "customer_id": cid,
                 "purpose": purpose,
@@ -318,33 +329,15 @@ class Runtime:
 
         return dict(self.run_on_writer(work, timeout=600.0))
 
-    def _delivered(self, delivery_id: str, status: str, attempts: int, error: str | None) -> None:
+    def _delivered(self, msg: dict[str, Any], status: str, attempts: int, error: str | None) -> None:
+        """A webhook message was sent (or given up): recorded by the library, on the writer thread."""
+
         def write() -> None:
             assert self.store is not None
-            t = self.store.table("webhook_outbox")
-            rows = self.store.to_arrow(t.filter(t.delivery_id == delivery_id)).to_pylist()
-            if not rows:
-                return
-            row = {
-                **rows[0],
-                "status": status,
-                "attempts": attempts,
-                "last_error": error,
-                "updated_at": self.clock(),
-            }
-            from personae.service.commit import OUTBOX_SCHEMA
-
-            with self.store.transaction():
-                self.store.delete_where_in("webhook_outbox", "delivery_id", [delivery_id])
-                self.store.append("webhook_outbox", pa.Table.from_pylist([row], schema=OUTBOX_SCHEMA))
+            webhook_delivery.record_outcome(self.store, msg, status, attempts, error)
 
         with contextlib.suppress(Exception):
             self.writer.call(write)
-
-    def _pending_deliveries(self) -> list[dict[str, Any]]:
-        assert self.store is not None
-        t = self.store.table("webhook_outbox")
-        return list(self.store.to_arrow(t.filter(t.status == "pending").order_by("created_at")).to_pylist())
 
     # -- reading ---------------------------------------------------------------------------------
     def resolve(self, given: str) -> str:
@@ -414,6 +407,42 @@ class Runtime:
             ],
             "consents": consents,
         }
+
+    def recommendations(self, customer_id: str, limit: int) -> dict[str, Any]:
+        """``personae recommend CUSTOMER_ID --json`` for a resolved customer id.
+
+        The library fits its model on the store as of the traits' date; the fitted context is
+        kept while what it was fitted on is unchanged (the traits' date and the row counts of
+        the tables it reads), so an answer equals the CLI's without a fit per request.
+        """
+        settings = self.settings.personalize.recommend
+        with self._read_lock:
+            assert self.reader is not None
+            ctx = self._recommend_context(self.reader)
+            recs = recommending.recommend_one(ctx, customer_id, limit)
+        return {
+            "customer_id": customer_id,
+            "model": settings.model,
+            "as_of": ctx.as_of.isoformat(),
+            "recommendations": recs,
+        }
+
+    def _recommend_context(self, store: Store) -> recommending.Context:
+        key = (
+            recommending.traits_as_of(store),
+            *(store.count(t) if store.has_table(t) else -1 for t in _RECOMMEND_INPUTS),
+        )
+        cached = self._recommend_cache
+        if cached is None or cached[0] != key:
+            cached = (key, recommending.fit_context(store, self.settings.personalize.recommend))
+            self._recommend_cache = cached
+        return cached[1]
+
+    def next_best_action(self, customer_id: str) -> dict[str, Any]:
+        """``personae actions next CUSTOMER_ID --json`` for a resolved customer id."""
+        with self._read_lock:
+            assert self.reader is not None
+            return actions.next_action(self.reader, self.settings.personalize, customer_id)
 
     def segments(self) -> list[dict[str, Any]]:
         assert self.reader is not None

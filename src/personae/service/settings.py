@@ -1,4 +1,4 @@
-"""Settings of the real-time service (``personae serve``): limits, queues, schedules, webhooks.
+"""Settings of the real-time service (``personae serve``): limits, queues, schedules.
 
 Part of the one :class:`personae.config.Settings` object, so every value can be set in
 ``personae.yaml`` (``service:``) or as ``PERSONAE_SERVICE__…`` environment variables.
@@ -6,22 +6,25 @@ Part of the one :class:`personae.config.Settings` object, so every value can be 
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Any
 
-
-class WebhookTarget(BaseModel):
-    """One receiver of segment entries/exits (signed POSTs, see docs/service.md)."""
-
-    url: str = Field(description="Where to POST (http or https).")
-    secret: str = Field(description="Shared secret for the X-Personae-Signature HMAC-SHA256 header.")
-    segments: list[str] = Field(
-        default_factory=list, description="Segments whose changes are sent (empty: every segment)."
-    )
-    exits: bool = Field(False, description="Also send exits (entries are always sent).")
+from pydantic import BaseModel, Field, model_validator
 
 
 class ServiceSettings(BaseModel):
     """How ``personae serve`` runs."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_own_webhooks(cls, data: Any) -> Any:
+        """The service once had its own ``service.webhooks``; silently ignoring them would lose
+        deliveries, so say where they went."""
+        if isinstance(data, dict) and ("webhooks" in data or "webhook_retries" in data):
+            raise ValueError(
+                "service.webhooks moved to personalize.webhooks (subscriptions with name, url, "
+                "segments, changes and secret_env; max_attempts, backoff_seconds): see docs/service.md"
+            )
+        return data
 
     host: str = Field("127.0.0.1", description="Interface to listen on (loopback by default).")
     port: int = Field(8000, ge=1, le=65535, description="TCP port.")
@@ -36,7 +39,10 @@ class ServiceSettings(BaseModel):
         description="Messages waiting to be committed; beyond it requests get 429 instead of memory growing.",
     )
     group_commit_max: int = Field(
-        5_000, ge=1, description="Most messages written in one transaction (group commit)."
+        250,
+        ge=1,
+        description="Most messages written in one transaction (group commit). Bounded so a group "
+        "stays short (~0.2 ms a message): a request waits for at most the group before it and its own.",
     )
     rate_limit_per_second: float = Field(
         500.0, gt=0, description="Requests per second per key (token bucket refill rate)."
@@ -51,8 +57,5 @@ class ServiceSettings(BaseModel):
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed by CORS; empty (the default) means CORS is off."
     )
-    webhooks: list[WebhookTarget] = Field(default_factory=list, description="Receivers of segment entries.")
-    webhook_retries: int = Field(
-        5, ge=0, description="Retries of a failed webhook POST (exponential back-off)."
-    )
-    webhook_timeout_seconds: float = Field(5.0, gt=0, description="Timeout of one webhook POST.")
+    # Webhooks of live segment entries/exits are the library's: ``personalize.webhooks``
+    # (subscriptions, signing secret, retries, dead letters), the same as after a build.

@@ -1,5 +1,6 @@
 """The service in-process (FastAPI TestClient over a real DuckDB file): tracking, stitching,
-profiles with roles, live segments with entries, exits and webhooks, idempotency, 429."""
+profiles with roles, live segments with entries, exits and webhooks (the library's
+webhook_delivery, against a real local HTTP receiver), idempotency, 429."""
 
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ from fastapi.testclient import TestClient
 
 from personae.config import Settings
 from personae.identity.resolve import resolve
+from personae.personalize import webhooks as wh
 from personae.segments.service import install_templates
 from personae.service import keystore
 from personae.service.app import create_app
-from personae.service.webhooks import verify
 from personae.store import Store
 
 
@@ -53,19 +54,31 @@ def hook_server() -> Iterator[str]:
     server.shutdown()
 
 
+SECRET_ENV = "PERSONAE_TEST_SERVICE_HOOK_SECRET"
+
+
 @pytest.fixture()
-def env(tmp_path: Path, hook_server: str) -> Iterator[dict[str, Any]]:
+def env(tmp_path: Path, hook_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    monkeypatch.setenv(SECRET_ENV, "s3cret")
     db = tmp_path / "svc.duckdb"
     with Store.open(db) as store:
         install_templates(store, ["Cart abandoners"])
         keys = {role: keystore.create_key(store, role)[1] for role in ("write", "read", "admin")}
     settings = Settings(
         db=db,
-        service={
-            "webhooks": [
-                {"url": hook_server, "secret": "s3cret", "segments": ["Cart abandoners"], "exits": True}
-            ],
-            "expiry_check_seconds": 3600,
+        service={"expiry_check_seconds": 3600},
+        personalize={
+            "webhooks": {
+                "subscriptions": [
+                    {
+                        "name": "crm",
+                        "url": hook_server,
+                        "segments": ["Cart abandoners"],
+                        "secret_env": SECRET_ENV,
+                    }
+                ],
+                "backoff_seconds": 0.01,
+            }
         },
     )
     clock = Clock()
@@ -89,42 +102,83 @@ def _added(anon: str, mid: str, **extra: Any) -> dict[str, Any]:
     }
 
 
+def _wait_for_hooks(n: int) -> None:
+    for _ in range(200):
+        if len(Hooks.received) >= n:
+            return
+        threading.Event().wait(0.05)
+
+
 def test_cart_add_enters_segment_fires_signed_webhook_and_expires(env: dict[str, Any]) -> None:
     c, keys, clock = env["client"], env["keys"], env["clock"]
-    r = c.post("/v1/batch", auth=(keys["write"], ""), json={"batch": [_added("dev-1", "m1")]})
+    w, admin = (keys["write"], ""), _bearer(keys["admin"])
+    # no consent to personalization: the entry is live, but the webhook (customer data sent to a
+    # receiver that acts on it) is held back by the consent gate, as after a build
+    r = c.post("/v1/batch", auth=w, json={"batch": [_added("dev-0", "m0")]})
     assert r.status_code == 200 and r.json() == {
         "success": True,
         "accepted": 1,
         "duplicates": 0,
         "rejected": [],
+        "suppressed": 0,
     }
+    view = {"type": "page", "anonymousId": "dev-1", "messageId": "v1", "name": "Home"}
+    assert c.post("/v1/batch", auth=w, json={"batch": [view]}).json()["accepted"] == 1
+    consent = {"purpose": "personalization", "granted": True}
+    assert c.post("/v1/customers/dev-1/consents", headers=admin, json=consent).status_code == 200
+    assert c.post("/v1/batch", auth=w, json={"batch": [_added("dev-1", "m1")]}).json()["accepted"] == 1
     profile = c.get("/v1/customers/dev-1", headers=_bearer(keys["read"])).json()
     assert profile["customer_id"] == "anonymous_id:dev-1"
     assert [(s["name"], s["entered_at"]) for s in profile["segments"]] == [
         ("Cart abandoners", "2026-03-02T10:00:00")
     ]
-    # the webhook: signed, about the entry
-    for _ in range(100):
-        if Hooks.received:
+    # the webhook: the library's message, signed with the library's signature, one delivery
+    _wait_for_hooks(1)
+    threading.Event().wait(0.3)
+    assert len(Hooks.received) == 1
+    headers, body = Hooks.received[0]
+    sent = json.loads(body)
+    assert (sent["type"], sent["segment"], sent["customer_id"]) == (
+        "segment.entered",
+        "Cart abandoners",
+        "anonymous_id:dev-1",
+    )
+    assert sent["at"] == "2026-03-02T10:00:00" and sent["as_of"] == "2026-03-02"
+    stamp = int(headers[wh.SIGNATURE_HEADER].split(",")[0][2:])
+    assert wh.verify("s3cret", body, headers[wh.SIGNATURE_HEADER], now=stamp)
+    assert not wh.verify("wrong", body, headers[wh.SIGNATURE_HEADER], now=stamp)
+    assert headers[wh.MESSAGE_ID_HEADER] == sent["id"]
+    runtime = env["app"].state.runtime
+    con = runtime.reader.raw
+    for _ in range(100):  # the outcome is recorded by the library on the writer thread
+        rows = con.execute("SELECT customer_id, change, status, attempts FROM webhook_messages").fetchall()
+        if rows and rows[0][2] == "delivered":
             break
         threading.Event().wait(0.05)
-    headers, body = Hooks.received[0]
-    assert json.loads(body)["type"] == "segment.entered"
-    assert json.loads(body)["customer_id"] == "anonymous_id:dev-1"
-    assert verify("s3cret", headers["X-Personae-Timestamp"], body, headers["X-Personae-Signature"])
-    # 7-day window: still in on day 7, out on day 8 (the scheduled re-evaluation)
-    runtime = env["app"].state.runtime
+    assert rows == [("anonymous_id:dev-1", "entered", "delivered", 1)]
+    # 7-day window: still in on day 7, out on day 8 (the scheduled re-evaluation) — the exit is
+    # sent too (the subscription takes both changes)
     clock.now += timedelta(days=6)
     runtime.run_on_writer(runtime.refresh)
-    assert c.get("/v1/segments/Cart abandoners/members", headers=_bearer(keys["read"])).json()["total"] == 1
+    assert c.get("/v1/segments/Cart abandoners/members", headers=_bearer(keys["read"])).json()["total"] == 2
     clock.now += timedelta(days=1)
     runtime.run_on_writer(runtime.refresh)
     members = c.get("/v1/segments/Cart abandoners/members", headers=_bearer(keys["read"])).json()
     assert members["total"] == 0
-    changes = runtime.reader.raw.execute(
-        "SELECT change, cause FROM live_segment_changes ORDER BY changed_at"
+    changes = con.execute(
+        "SELECT customer_id, change, cause FROM live_segment_changes ORDER BY changed_at, customer_id"
     ).fetchall()
-    assert changes == [("entered", "m1"), ("exited", "schedule")]
+    assert changes == [
+        ("anonymous_id:dev-0", "entered", "m0"),
+        ("anonymous_id:dev-1", "entered", "m1"),
+        ("anonymous_id:dev-0", "exited", "schedule"),
+        ("anonymous_id:dev-1", "exited", "schedule"),
+    ]
+    _wait_for_hooks(2)
+    threading.Event().wait(0.3)
+    assert [json.loads(b)["type"] for _, b in Hooks.received] == ["segment.entered", "segment.exited"]
+    # the stored memberships are exactly the live ones after every change (rows written by key)
+    assert con.execute("SELECT count(*) FROM live_memberships").fetchone() == (0,)
 
 
 def test_identify_stitches_anonymous_history_to_the_user(env: dict[str, Any]) -> None:
@@ -221,7 +275,7 @@ def test_auth_roles_and_errors(env: dict[str, Any]) -> None:
     assert c.post("/v1/track", auth=(made["key"], ""), json=msg).status_code == 401
 
 
-def test_consent_changes_membership_and_next_best_action(env: dict[str, Any]) -> None:
+def test_consent_changes_membership_at_once(env: dict[str, Any]) -> None:
     c, keys = env["client"], env["keys"]
     admin, read = _bearer(keys["admin"]), _bearer(keys["read"])
     rule = {"name": "Emailable carts", "rule": 'in_segment("Cart abandoners") and consent("email")'}
@@ -229,13 +283,20 @@ def test_consent_changes_membership_and_next_best_action(env: dict[str, Any]) ->
     c.post("/v1/batch", auth=(keys["write"], ""), json={"batch": [_added("dev-9", "c1", userId="U9")]})
     names = [s["name"] for s in c.get("/v1/customers/U9", headers=read).json()["segments"]]
     assert names == ["Cart abandoners"]
-    assert c.get("/v1/customers/U9/next-best-action", headers=read).json()["action"] == "none"
     c.post("/v1/customers/U9/consents", headers=admin, json={"purpose": "email", "granted": True})
     seen = c.get("/v1/customers/U9", headers=read).json()
     assert sorted(s["name"] for s in seen["segments"]) == ["Cart abandoners", "Emailable carts"]
     assert seen["consents"] == {"email": True}
-    nba = c.get("/v1/customers/U9/next-best-action", headers=read).json()
-    assert (nba["action"], nba["channel"]) == ("cart_reminder", "email")
+    con = env["app"].state.runtime.reader.raw
+    stored = con.execute(
+        "SELECT segment FROM live_memberships WHERE customer_id = 'U9' ORDER BY 1"
+    ).fetchall()
+    assert stored == [("Cart abandoners",), ("Emailable carts",)]
+    c.post("/v1/customers/U9/consents", headers=admin, json={"purpose": "email", "granted": False})
+    stored = con.execute(
+        "SELECT segment FROM live_memberships WHERE customer_id = 'U9' ORDER BY 1"
+    ).fetchall()
+    assert stored == [("Cart abandoners",)]
 
 
 def test_full_queue_answers_429(tmp_path: Path) -> None:

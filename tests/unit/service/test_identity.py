@@ -48,3 +48,34 @@ def test_link_reports_moves_and_merges() -> None:
     assert index.resolved("customer_id:C2") == "C1"  # smallest customer id survives
     assert out.merges is not None and list(out.merges["merged_customer_id"]) == ["C2"]
     assert index.link([("customer_id:C1", "email:x")]).new_edges == []  # known link: nothing to do
+
+
+@settings(max_examples=150, deadline=None)
+@given(LINKS, st.lists(LINKS, min_size=1, max_size=4))
+def test_changed_rows_applied_to_the_stored_map_give_the_full_map(
+    first: list[tuple[str, str]], groups: list[list[tuple[str, str]]]
+) -> None:
+    """The service writes only the map rows a group changed (delete ``identifiers``, insert
+    ``mapping``); applied group after group, the stored map is the full re-resolution's."""
+    stored = _full(first)
+    index = IdentityIndex(first, dict(stored))
+    seen = list(first)
+    for links in groups:
+        out = index.link(links)
+        assert not set(out.identifiers) - set(stored)  # only stored rows are deleted
+        for ident in out.identifiers:
+            del stored[ident]
+        for ident, cid in out.mapping:
+            assert ident not in stored  # no row is inserted twice
+            stored[ident] = cid
+        seen += links
+        assert stored == _full(seen)
+
+
+def test_unchanged_rows_are_not_rewritten() -> None:
+    index = IdentityIndex()
+    index.link([("customer_id:C1", "email:x")])
+    out = index.link([("customer_id:C1", "anonymous_id:a9")])  # a new device for C1
+    # C1's own rows are as before: only the new device's row is written, nothing deleted
+    assert out.identifiers == []
+    assert out.mapping == [("anonymous_id:a9", "C1")]

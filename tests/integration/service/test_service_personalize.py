@@ -1,0 +1,102 @@
+"""Recommendations and next best action through the API are the library's: for the same customer
+the API answers exactly what ``personae recommend ID --json`` and ``personae actions next ID --json``
+print (same models, playbooks and consent gate), whichever identifier the API is given."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+import personae.cli.commands  # noqa: F401  (registers the commands on the app)
+from personae import audit
+from personae.build_steps import build_affinities, build_traits, last_data_date
+from personae.cli import app as cli_app
+from personae.config import Settings
+from personae.demo import INGEST_ORDER
+from personae.generate import generate_dataset
+from personae.ingest import ingest_file
+from personae.segments.run import evaluate_segments
+from personae.service import keystore
+from personae.service.app import create_app
+from personae.store import Store
+from personae.traits.settings import TraitSettings
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    root = tmp_path_factory.mktemp("service_shop")
+    files = generate_dataset(300, 5, root / "shop")
+    db = root / "shop.duckdb"
+    with Store.open(db) as store:
+        for kind in INGEST_ORDER:
+            ingest_file(store, kind, files[kind])
+        as_of = last_data_date(store)
+        build_affinities(store, as_of, TraitSettings())
+        build_traits(store, as_of, TraitSettings())
+        evaluate_segments(store, as_of, TraitSettings())
+        traits = store.execute(store.table("traits").select("customer_id", "consent_personalization"))
+        read = keystore.create_key(store, "read", "crm")[1]
+        p = store.profiles()
+        emails = store.execute(p.filter(p.email.notnull()).select("customer_id", "email"))
+    yes = traits[traits["consent_personalization"] == True]["customer_id"].tolist()  # noqa: E712
+    no = traits[traits["consent_personalization"] != True]["customer_id"].tolist()  # noqa: E712
+    assert yes and no
+    yield {"db": db, "read": read, "yes": sorted(yes)[:4], "no": sorted(no)[:3], "emails": emails}
+
+
+def _cli(db: Path, *args: str) -> Any:
+    result = CliRunner().invoke(cli_app, [*args, "--json"], env={"PERSONAE_DB": str(db)})
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_api_answers_equal_the_cli_for_the_same_customer(shop: dict[str, Any]) -> None:
+    db = shop["db"]
+    customers = shop["yes"] + shop["no"]
+    expected = {
+        cid: (_cli(db, "recommend", cid, "-k", "5"), _cli(db, "actions", "next", cid)) for cid in customers
+    }
+    # the consent gate is the library's: personal reasons only for those who consented
+    assert any(r["recommendations"] for r, _ in expected.values())
+    with TestClient(create_app(db, Settings(db=db, service={"expiry_check_seconds": 3600}))) as c:
+        read = {"Authorization": f"Bearer {shop['read']}"}
+        for cid, (recs, nba) in expected.items():
+            got = c.get(f"/v1/customers/{cid}/recommendations", params={"limit": 5}, headers=read)
+            assert got.status_code == 200, got.text
+            assert got.json() == recs, cid
+            got = c.get(f"/v1/customers/{cid}/next-best-action", headers=read)
+            assert got.status_code == 200, got.text
+            assert got.json() == nba, cid
+        # any identifier of the customer gives the same answer (the API resolves it first)
+        row = shop["emails"].iloc[0]
+        by_email = c.get(f"/v1/customers/{row['email']}/recommendations", params={"limit": 5}, headers=read)
+        assert by_email.json() == _cli_after(c, db, row["customer_id"])
+        runtime = c.app.state.runtime  # type: ignore[attr-defined]
+        with runtime._read_lock:
+            log = audit.entries(runtime.reader)
+    reads = log[log.channel == "api"]
+    assert (reads.action == "read recommendations").sum() == len(customers) + 1
+    assert (reads.action == "read next best action").sum() == len(customers)
+
+
+def _cli_after(c: TestClient, db: Path, cid: str) -> Any:
+    """The library's answer for ``cid`` from the server's own connection (the file is held by it)."""
+    from personae import recommending
+
+    runtime = c.app.state.runtime  # type: ignore[attr-defined]
+    settings = runtime.settings.personalize.recommend
+    with runtime._read_lock:
+        ctx = recommending.fit_context(runtime.reader, settings)
+        recs = recommending.recommend_one(ctx, cid, 5)
+    return {
+        "customer_id": cid,
+        "model": settings.model,
+        "as_of": ctx.as_of.isoformat(),
+        "recommendations": recs,
+    }
