@@ -9,10 +9,12 @@ shop-wide bestsellers.
 
 from __future__ import annotations
 
+import itertools
+import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import ibis
@@ -22,7 +24,7 @@ import pyarrow as pa
 import scipy.sparse as sp
 
 from personae import consent
-from personae.errors import NotFoundError
+from personae.errors import InputError, NotFoundError
 from personae.personalize.evaluation import metrics
 from personae.personalize.interactions import CART, PURCHASE, VIEW, Interactions, encode, time_split
 from personae.personalize.models import ALS, EASE, ItemKNN, Popularity, Recommender
@@ -193,6 +195,7 @@ def _preferences(
 
 def fit_context(store: Store, settings: RecommendSettings, model: str | None = None) -> Context:
     """Load the data as of the traits' date and fit the model on everyone's history."""
+    settings = tuned(store, settings, model or settings.model)
     as_of = traits_as_of(store)
     inter = load_interactions(store, as_of)
     catalogue = load_catalogue(store, inter.item_ids)
@@ -312,6 +315,83 @@ def export_batches(
 EVALUATED = ("popularity", "als", "item_knn", "ease")
 
 
+@dataclass
+class _Split:
+    """A time split of the store's histories, prepared once for scoring several models."""
+
+    as_of: date
+    inter: Interactions
+    catalogue: Catalogue
+    train: sp.csr_matrix
+    purchased: sp.csr_matrix
+    test: sp.csr_matrix
+    customers: np.ndarray
+    rebuy: np.ndarray
+    groups: Groups
+    prefs: sp.csr_matrix
+
+
+def _split(store: Store, settings: RecommendSettings) -> _Split:
+    as_of = traits_as_of(store)
+    inter = load_interactions(store, as_of)
+    split = time_split(inter, settings.holdout_share)
+    catalogue = load_catalogue(store, inter.item_ids)
+    purchased = split.train.purchases()
+    groups, _ = group_popularity(purchased, [], [], settings.group_min_buyers)
+    return _Split(
+        as_of,
+        inter,
+        catalogue,
+        split.train.matrix(_weights(settings)),
+        purchased,
+        split.test,
+        split.customers,
+        rebuy_items(purchased, catalogue.category, settings.rebuy_threshold),
+        groups,
+        history_preferences(purchased, catalogue.features, settings.preference_min_strength),
+    )
+
+
+def _score(data: _Split, settings: RecommendSettings, name: str, k: int) -> dict[str, Any]:
+    """Fit ``name`` on the training part and measure its top-k lists against the held-out part."""
+    started = time.perf_counter()
+    model = make(settings, name).fit(data.train)
+    fit_s = time.perf_counter() - started
+    personal = name != "popularity"
+    cust = data.customers
+    everyone = np.zeros(data.inter.n_customers, dtype=np.int64)
+    recs = []
+    for lo in range(0, len(cust), 5_000):
+        c = cust[lo : lo + 5_000]
+        who = Customers(
+            data.train[c],
+            data.purchased[c],
+            np.full(len(c), personal),
+            data.prefs[c] if personal else data.prefs[c] * 0,
+            everyone[c],
+            c,
+        )
+        recs.append(
+            rank(
+                model,
+                who,
+                data.catalogue,
+                data.groups,
+                data.rebuy,
+                k=k,
+                preference_weight=settings.preference_weight if personal else 0.0,
+                explain=False,
+            ).items
+        )
+    items = np.vstack(recs) if recs else np.zeros((0, k), dtype=np.int64)
+    m = metrics(items, data.test[cust], data.inter.n_items)
+    return {
+        "model": name,
+        **{key: round(v, 4) if isinstance(v, float) else v for key, v in m.items()},
+        "fit_seconds": round(fit_s, 2),
+    }
+
+
 def evaluate(
     store: Store,
     settings: RecommendSettings,
@@ -325,59 +405,16 @@ def evaluate(
     Each customer's most recent ``holdout_share`` of purchases is held out; models are fitted on
     what came before, preferences are re-derived from the training purchases (the stored
     affinities saw the future), and the lists leave out items already bought the way serving
-    does. ``als`` is implicit's ALS with its default settings.
+    does. ``als`` is implicit's ALS with its default settings. The item models use the tuned
+    parameters when ``personae recommend tune`` stored some (see :func:`tuned`).
     """
     report = progress or (lambda step, fraction: None)
-    as_of = traits_as_of(store)
-    inter = load_interactions(store, as_of)
-    split = time_split(inter, settings.holdout_share)
-    catalogue = load_catalogue(store, inter.item_ids)
-    X = split.train.matrix(_weights(settings))
-    purchased = split.train.purchases()
-    rebuy = rebuy_items(purchased, catalogue.category, settings.rebuy_threshold)
-    cust = split.customers
-    everyone = np.zeros(inter.n_customers, dtype=np.int64)
-    groups, _ = group_popularity(purchased, [], [], settings.group_min_buyers)
-    prefs = history_preferences(purchased, catalogue.features, settings.preference_min_strength)
+    data = _split(store, settings)
+    as_of, inter, cust = data.as_of, data.inter, data.customers
     results: list[dict[str, Any]] = []
     for i, name in enumerate(models):
         report(name, i / len(models))
-        started = time.perf_counter()
-        model = make(settings, name).fit(X)
-        fit_s = time.perf_counter() - started
-        personal = name != "popularity"
-        recs = []
-        for lo in range(0, len(cust), 5_000):
-            c = cust[lo : lo + 5_000]
-            who = Customers(
-                X[c],
-                purchased[c],
-                np.full(len(c), personal),
-                prefs[c] if personal else prefs[c] * 0,
-                everyone[c],
-                c,
-            )
-            recs.append(
-                rank(
-                    model,
-                    who,
-                    catalogue,
-                    groups,
-                    rebuy,
-                    k=k,
-                    preference_weight=settings.preference_weight if personal else 0.0,
-                    explain=False,
-                ).items
-            )
-        items = np.vstack(recs) if recs else np.zeros((0, k), dtype=np.int64)
-        m = metrics(items, split.test[cust], inter.n_items)
-        results.append(
-            {
-                "model": name,
-                **{key: round(v, 4) if isinstance(v, float) else v for key, v in m.items()},
-                "fit_seconds": round(fit_s, 2),
-            }
-        )
+        results.append(_score(data, tuned(store, settings, name), name, k))
     report("done", 1.0)
     base = next((r for r in results if r["model"] == "popularity"), None)
     if base:
@@ -391,4 +428,100 @@ def evaluate(
         "items": int(inter.n_items),
         "default_model": settings.model,
         "models": results,
+    }
+
+
+#: The parameters ``tune`` tries, per model (every combination).
+TUNING_GRID: dict[str, dict[str, tuple[float, ...]]] = {
+    "ease": {"self_weight": (0.0, 1.0, 3.0, 10.0, 30.0), "ease_regularization": (50.0, 200.0, 800.0)},
+    "item_knn": {"self_weight": (0.0, 1.0, 3.0, 10.0, 30.0), "knn_neighbours": (50, 100, 200)},
+}
+TUNING_TABLE = "recommend_tuning"
+
+
+def tuned(store: Store, settings: RecommendSettings, model: str) -> RecommendSettings:
+    """``settings`` with the parameters ``tune`` chose for ``model`` on this store's data.
+
+    Unchanged when ``use_tuned`` is off, nothing was tuned, or the tuning was for another model.
+    """
+    if not settings.use_tuned or not store.has_table(TUNING_TABLE):
+        return settings
+    t = store.table(TUNING_TABLE)
+    row = store.execute(t.filter(t.model == model).select("params"))
+    if row.empty:
+        return settings
+    return settings.model_copy(update=json.loads(row.params.iloc[0]))
+
+
+def tune(
+    store: Store,
+    settings: RecommendSettings,
+    *,
+    k: int = 10,
+    model: str | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Choose the model's parameters by time-split validation on this store's own data.
+
+    Why: the best weight of a customer's own history, or the best smoothing, depends on the
+    shop — how often people re-buy, how big the catalogue is. Defaults chosen on one data set
+    are a guess anywhere else; this measures instead. Every combination in
+    :data:`TUNING_GRID` is scored (NDCG@k on each customer's latest purchases, the
+    ``evaluate`` protocol); the best is stored and used by recommendations, next best actions
+    and the service from then on (``use_tuned``). Ties go to the configured parameters.
+    """
+    name = model or settings.model
+    grid = TUNING_GRID.get(name)
+    if grid is None:
+        raise InputError(
+            f"nothing to tune for the {name!r} recommender",
+            hint=f"tune one of: {', '.join(TUNING_GRID)}",
+        )
+    report = progress or (lambda step, fraction: None)
+    base = settings.model_copy(update={"use_tuned": False})
+    data = _split(store, base)
+    if len(data.customers) == 0:
+        raise InputError(
+            "no customer has purchases on both sides of the time split",
+            hint="tuning needs customers with several purchases; ingest more history",
+        )
+    keys = list(grid)
+    combos = [dict(zip(keys, values, strict=True)) for values in itertools.product(*grid.values())]
+    configured = {key: getattr(base, key) for key in keys}
+    if configured not in combos:
+        combos.insert(0, configured)
+    tried: list[dict[str, Any]] = []
+    for i, params in enumerate(combos):
+        report(", ".join(f"{k_}={v}" for k_, v in params.items()), i / len(combos))
+        scored = _score(data, base.model_copy(update=params), name, k)
+        tried.append({**params, "ndcg": scored["ndcg"], "recall": scored["recall"]})
+    report("done", 1.0)
+    default = next(t for t in tried if {key: t[key] for key in keys} == configured)
+    best = max(tried, key=lambda t: (t["ndcg"], t is default))
+    chosen = {key: best[key] for key in keys}
+    store.replace(
+        TUNING_TABLE,
+        pa.table(
+            {
+                "model": [name],
+                "params": [json.dumps(chosen)],
+                "ndcg": [best["ndcg"]],
+                "configured_ndcg": [default["ndcg"]],
+                "k": [k],
+                "customers_evaluated": [len(data.customers)],
+                "as_of": [data.as_of],
+                "tuned_at": [datetime.now(UTC).replace(tzinfo=None)],
+            }
+        ),
+    )
+    return {
+        "model": name,
+        "as_of": data.as_of.isoformat(),
+        "k": k,
+        "customers_evaluated": len(data.customers),
+        "chosen": chosen,
+        "ndcg": best["ndcg"],
+        "configured": configured,
+        "configured_ndcg": default["ndcg"],
+        "tried": tried,
     }

@@ -127,6 +127,38 @@ def _write_batches(batches: Any, fmt: str, out: Path | None) -> int:
     return rows
 
 
+@recommend_app.command("tune")
+def recommend_tune(
+    k: int = typer.Option(10, "-k", "--k", min=1, max=100, help="List length"),
+    model: str | None = typer.Option(None, "--model", help="ease or item_knn (default: the configured)"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON"),
+) -> None:
+    """Choose the recommender's parameters by time-split validation on this store's data.
+
+    The best combination is stored and used from then on (setting `use_tuned`)."""
+    settings = State.settings().personalize.recommend
+    with State.open_store() as store, progress_bar("tuning") as report:
+        result = recommending.tune(store, settings, k=k, model=model, progress=report)
+    if as_json:
+        print_json(result)
+        return
+    keys = list(result["chosen"])
+    table = Table(
+        *keys,
+        f"NDCG@{k}",
+        f"recall@{k}",
+        title=f"{result['model']}: {result['customers_evaluated']:,} customers, latest purchases held out",
+    )
+    for r in sorted(result["tried"], key=lambda r: -r["ndcg"]):
+        mark = " ← chosen" if {key: r[key] for key in keys} == result["chosen"] else ""
+        table.add_row(*(str(r[key]) for key in keys), f"{r['ndcg']:.4f}{mark}", f"{r['recall']:.4f}")
+    console.print(table)
+    console.print(
+        f"chosen {result['chosen']} (NDCG@{k} {result['ndcg']:.4f}; configured "
+        f"{result['configured']}: {result['configured_ndcg']:.4f})"
+    )
+
+
 @recommend_app.command("evaluate")
 def recommend_evaluate(
     k: int = typer.Option(10, "-k", "--k", min=1, max=100, help="List length"),

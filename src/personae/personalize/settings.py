@@ -46,6 +46,11 @@ class RecommendSettings(BaseModel):
         0.2, gt=0, lt=1, description="Share of each customer's latest purchases held out by `evaluate`."
     )
     seed: int = Field(0, description="Seed of ALS.")
+    use_tuned: bool = Field(
+        True,
+        description="Use the parameters `personae recommend tune` chose on this store's own data "
+        "(when it has been run) instead of the values above.",
+    )
 
 
 class WebhookSubscription(BaseModel):
