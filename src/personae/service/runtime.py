@@ -348,20 +348,26 @@ class Runtime:
         candidates = [f"customer_id:{given}"]
         if ":" in given:
             candidates.insert(0, given)
-        email = normalize_emails(pd.Series([given]))[0]
-        phone = normalize_phones(pd.Series([given]), self.settings.identity.default_country_code)[0]
-        if email:
-            candidates.append(f"email:{email}")
-        if phone:
-            candidates.append(f"phone:{phone}")
         candidates += [f"loyalty_id:{given}", f"anonymous_id:{given}", f"device_id:{given}"]
         with self.lock:
             index = self.committer.identity
             for c in candidates:
                 if knows(index, c):
                     return index.resolved(c)
-            if given in self.live.states or given in self.live.members:
-                return given
+            # a prospect never linked to anyone is known by its own identifier (its live state)
+            for c in (given, *candidates):
+                if c in self.live.states or c in self.live.members:
+                    return c
+        # an email or a phone number in any format: normalising costs more than the lookups
+        # above (a profile read by id must not pay for it), so only when they found nothing
+        email = normalize_emails(pd.Series([given]))[0]
+        phone = normalize_phones(pd.Series([given]), self.settings.identity.default_country_code)[0]
+        normalised = [f"email:{email}" if email else "", f"phone:{phone}" if phone else ""]
+        with self.lock:
+            index = self.committer.identity
+            for c in filter(None, normalised):
+                if knows(index, c):
+                    return index.resolved(c)
         with self._read_lock:
             assert self.reader is not None
             return resolve_customer_id(
@@ -378,8 +384,7 @@ class Runtime:
             ]
         with self._read_lock:
             assert self.reader is not None
-            profiles = self.reader.profiles()
-            rows = self.reader.to_arrow(profiles.filter(profiles.customer_id == cid)).to_pylist()
+            rows = self.reader.to_arrow(self.reader.profiles(cid)).to_pylist()
             from personae.build_steps import customer_traits
 
             traits = customer_traits(self.reader, cid) or {}

@@ -139,9 +139,16 @@ class Store:
             **cols,
         )
 
-    def profiles(self) -> ibis.Table:
-        """One customer row per resolved customer (the surviving profile's own row first)."""
+    def profiles(self, customer_id: str | None = None) -> ibis.Table:
+        """One customer row per resolved customer (the surviving profile's own row first).
+
+        With ``customer_id``, only that customer's row: the filter goes before the ranking
+        window, which otherwise ranks every customer to answer for one (a profile read by the
+        service took ~0.4 s on 50k customers that way).
+        """
         c = self.resolved("customers")
+        if customer_id is not None:
+            c = c.filter(c["customer_id"] == customer_id)
         own = (c["customer_id"] != c["source_customer_id"]).cast("int8")
         w = ibis.window(group_by=c["customer_id"], order_by=[own, c["_ingested_at"].desc()])
         ranked = c.mutate(_rank=ibis.row_number().over(w))

@@ -74,3 +74,19 @@ def test_memory_limit_is_applied_and_a_bad_one_is_a_clear_error(tmp_path: Path) 
     assert settings.memory_limit == "3GB"
     with open_store(settings) as s:
         assert s.raw.execute("SELECT current_setting('memory_limit')").fetchone()[0].startswith("2.7")
+
+
+def test_profiles_of_one_customer_is_the_filtered_profiles(store: Store) -> None:
+    store.raw.execute(
+        "INSERT INTO customers (customer_id, region, _row_key, _identity, _ingested_at) VALUES "
+        "('c1', 'North', 'k1', 'customer_id:c1', TIMESTAMP '2025-01-01'), "
+        "('c2', 'South', 'k2', 'customer_id:c2', TIMESTAMP '2025-01-02'), "
+        "('c3', 'East', 'k3', 'customer_id:c3', TIMESTAMP '2025-01-02')"
+    )
+    everyone = store.profiles()
+    for cid in ("c1", "c3", "nobody"):
+        one = store.to_arrow(store.profiles(cid)).to_pylist()
+        want = store.to_arrow(everyone.filter(everyone.customer_id == cid)).to_pylist()
+        assert one == want
+    # c2 was merged into c1: c1's own row survives, one row
+    assert [r["region"] for r in store.to_arrow(store.profiles("c1")).to_pylist()] == ["North"]
