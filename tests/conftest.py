@@ -159,3 +159,35 @@ def take_snapshot() -> Callable[[Store], dict[str, list[str]]]:
 @pytest.fixture
 def table_counts() -> Callable[[Store], dict[str, int]]:
     return counts
+
+
+def build_shop(root: Path, customers: int, seed: int, *, segments: bool = True) -> Path:
+    """A generated shop, ingested and built (affinities, traits and, by default, segments).
+
+    The one way tests make a realistic built store; callers cache it with a session- or
+    module-scoped fixture and copy the file when they write.
+    """
+    from personae.build_steps import build_affinities, build_traits, last_data_date
+    from personae.demo import INGEST_ORDER
+    from personae.generate import generate_dataset
+    from personae.ingest import ingest_file
+    from personae.segments.run import evaluate_segments
+    from personae.traits.settings import TraitSettings
+
+    files = generate_dataset(customers, seed, root / "shop")
+    path = root / "shop.duckdb"
+    with Store.open(path) as store:
+        for kind in INGEST_ORDER:
+            ingest_file(store, kind, files[kind])
+        as_of = last_data_date(store)
+        build_affinities(store, as_of, TraitSettings())
+        build_traits(store, as_of, TraitSettings())
+        if segments:
+            evaluate_segments(store, as_of, TraitSettings())
+    return path
+
+
+@pytest.fixture(scope="session")
+def make_shop() -> Callable[..., Path]:
+    """:func:`build_shop`, for fixtures in any test package (``make_shop(root, 800, seed=3)``)."""
+    return build_shop

@@ -5,7 +5,7 @@ print (same models, playbooks and consent gate), whichever identifier the API is
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,31 +15,19 @@ from typer.testing import CliRunner
 
 import personae.cli.commands  # noqa: F401  (registers the commands on the app)
 from personae import audit
-from personae.build_steps import build_affinities, build_traits, last_data_date
 from personae.cli import app as cli_app
 from personae.config import Settings
-from personae.demo import INGEST_ORDER
-from personae.generate import generate_dataset
-from personae.ingest import ingest_file
-from personae.segments.run import evaluate_segments
 from personae.service import keystore
 from personae.service.app import create_app
 from personae.store import Store
-from personae.traits.settings import TraitSettings
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    root = tmp_path_factory.mktemp("service_shop")
-    files = generate_dataset(300, 5, root / "shop")
-    db = root / "shop.duckdb"
+def shop(
+    tmp_path_factory: pytest.TempPathFactory, make_shop: Callable[..., Path]
+) -> Iterator[dict[str, Any]]:
+    db = make_shop(tmp_path_factory.mktemp("service_shop"), 300, 5)
     with Store.open(db) as store:
-        for kind in INGEST_ORDER:
-            ingest_file(store, kind, files[kind])
-        as_of = last_data_date(store)
-        build_affinities(store, as_of, TraitSettings())
-        build_traits(store, as_of, TraitSettings())
-        evaluate_segments(store, as_of, TraitSettings())
         traits = store.execute(store.table("traits").select("customer_id", "consent_personalization"))
         read = keystore.create_key(store, "read", "crm")[1]
         p = store.profiles()
