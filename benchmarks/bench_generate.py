@@ -53,8 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         start = time.perf_counter()
         cpu = time.process_time()
-        paths = generate_dataset(args.customers, args.seed, out, fmt=args.format,
-                                 years=args.years, progress=progress)
+        paths = generate_dataset(
+            args.customers, args.seed, out, fmt=args.format, years=args.years, progress=progress
+        )
         wall = time.perf_counter() - start
         cpu = time.process_time() - cpu
         total_rows = total_bytes = 0
@@ -65,8 +66,10 @@ def main(argv: list[str] | None = None) -> int:
             total_bytes += size
             print(f"{path.name:<16}{rows:>14,}{size / 1e6:>10.1f}")
         print(f"{'total':<16}{total_rows:>14,}{total_bytes / 1e6:>10.1f}")
-        print(f"customers={args.customers:,} format={args.format} wall={wall:.1f}s "
-              f"cpu={cpu:.1f}s rows/s={total_rows / wall:,.0f}")
+        print(
+            f"customers={args.customers:,} format={args.format} wall={wall:.1f}s "
+            f"cpu={cpu:.1f}s rows/s={total_rows / wall:,.0f}"
+        )
     finally:
         if args.out is None:
             shutil.rmtree(out, ignore_errors=True)

@@ -43,8 +43,9 @@ class Geography:
                 areas.append(area)
                 weights.append(weight)
         w = np.array(weights)
-        return cls(tuple(regions), tuple(names), np.array(region_of), tuple(zips),
-                   np.array(areas), w / w.sum())
+        return cls(
+            tuple(regions), tuple(names), np.array(region_of), tuple(zips), np.array(areas), w / w.sum()
+        )
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,9 @@ class Stores:
     def __len__(self) -> int:
         return len(self.city)
 
-    def visited(self, u: np.ndarray, home: np.ndarray, region: np.ndarray,
-                loyalty: float = 0.85) -> np.ndarray:
+    def visited(
+        self, u: np.ndarray, home: np.ndarray, region: np.ndarray, loyalty: float = 0.85
+    ) -> np.ndarray:
         """The store a visit goes to: the home store with chance ``loyalty``, else one in
         the region (``u`` are two columns of uniforms, one per choice)."""
         count = self.region_start[region + 1] - self.region_start[region]
@@ -129,23 +131,26 @@ def build_stores(rng: np.random.Generator, n_customers: int, geo: Geography) -> 
     for i in range(1, n):
         nth[i] = nth[i - 1] + 1 if city[i] == city[i - 1] else 0
     suffix_order = rng.permutation(len(voc.STORE_SUFFIXES))
-    names = [f"{geo.city_names[c]} {voc.STORE_SUFFIXES[suffix_order[k % len(suffix_order)]]}"
-             for c, k in zip(city, nth, strict=True)]
+    names = [
+        f"{geo.city_names[c]} {voc.STORE_SUFFIXES[suffix_order[k % len(suffix_order)]]}"
+        for c, k in zip(city, nth, strict=True)
+    ]
     area = np.clip(np.round(rng.lognormal(np.log(1500), 0.6, n)), 300, 5000)
     ids = col.ids("S", np.arange(1, n + 1), col.id_width(3, n))
-    table = pa.table({
-        "store_id": ids,
-        "name": pa.array(names, pa.string()),
-        "region": col.lookup(geo.regions, region),
-        "city": col.lookup(geo.city_names, city),
-        "floor_area_sqm": col.floats(area, 0),
-    })
+    table = pa.table(
+        {
+            "store_id": ids,
+            "name": pa.array(names, pa.string()),
+            "region": col.lookup(geo.regions, region),
+            "city": col.lookup(geo.city_names, city),
+            "floor_area_sqm": col.floats(area, 0),
+        }
+    )
     region_stores = np.argsort(region, kind="stable")
     region_start = np.searchsorted(region[region_stores], np.arange(len(geo.regions) + 1))
     city_stores = np.argsort(city, kind="stable")
     city_start = np.searchsorted(city[city_stores], np.arange(len(geo.city_names) + 1))
-    return Stores(city, region, table, region_start, region_stores, city_start, city_stores,
-                  ids)
+    return Stores(city, region, table, region_start, region_stores, city_start, city_stores, ids)
 
 
 def _prices(rng: np.random.Generator, category: np.ndarray, team: np.ndarray) -> np.ndarray:
@@ -154,13 +159,13 @@ def _prices(rng: np.random.Generator, category: np.ndarray, team: np.ndarray) ->
     sigma = np.array([c[3] for c in voc.CATEGORIES])[category]
     raw = rng.lognormal(np.log(median), sigma) * np.where(team >= 0, 1.3, 1.0)
     cheap = raw < 10
-    price = np.where(cheap, np.maximum(np.floor(raw * 2) / 2, 1.0) - 0.01,
-                     np.floor(raw) + 0.99)
+    price = np.where(cheap, np.maximum(np.floor(raw * 2) / 2, 1.0) - 0.01, np.floor(raw) + 0.99)
     return np.round(price, 2)
 
 
-def _tags(rng: np.random.Generator, category: np.ndarray, team: np.ndarray,
-          price_rank: np.ndarray) -> tuple[list[str], np.ndarray]:
+def _tags(
+    rng: np.random.Generator, category: np.ndarray, team: np.ndarray, price_rank: np.ndarray
+) -> tuple[list[str], np.ndarray]:
     """Tag vocabulary and a ``(products, 4)`` code matrix (-1 = no tag)."""
     teams = [f"team:{t}" for t in voc.TEAM_NAMES]
     sports = ("basketball", "baseball", "football")
@@ -174,8 +179,7 @@ def _tags(rng: np.random.Generator, category: np.ndarray, team: np.ndarray,
     sport_of_team = np.array([code[t[1]] for t in voc.TEAMS])
     tags[is_team, 1] = sport_of_team[team[is_team]]
     cats = np.array(voc.CATEGORY_NAMES)[category]
-    family = np.isin(cats, ("toys", "baby")) | (
-        np.isin(cats, ("apparel", "shoes")) & (rng.random(n) < 0.1))
+    family = np.isin(cats, ("toys", "baby")) | (np.isin(cats, ("apparel", "shoes")) & (rng.random(n) < 0.1))
     tags[~is_team & family, 1] = code["kids"]
     tags[:, 2] = np.where(price_rank >= 0.85, code["premium"], -1)
     eco = rng.random(n) < 0.12
@@ -208,8 +212,9 @@ def build_catalogue(rng: np.random.Generator, n_customers: int) -> Catalogue:
         k = max(len(voc.TEAMS), round(team_share[name] * len(members)))
         chosen = rng.choice(members, size=k, replace=False)
         # every team gets at least one item, the rest follow popularity
-        assigned = np.concatenate([np.arange(len(voc.TEAMS)),
-                                   rng.choice(len(voc.TEAMS), k - len(voc.TEAMS), p=team_weight)])
+        assigned = np.concatenate(
+            [np.arange(len(voc.TEAMS)), rng.choice(len(voc.TEAMS), k - len(voc.TEAMS), p=team_weight)]
+        )
         team[np.sort(chosen)] = assigned
     price = _prices(rng, category, team)
     # price rank within category (0 = cheapest) for "premium" tags and bucket ordering
@@ -233,14 +238,16 @@ def build_catalogue(rng: np.random.Generator, n_customers: int) -> Catalogue:
             names.append(f"{brand} {adjective} {nouns[int(rng.integers(len(nouns)))]}")
         brands.append(brand)
     product_ids = col.ids("P", np.arange(1, n + 1), col.id_width(5, n))
-    table = pa.table({
-        "product_id": product_ids,
-        "name": pa.array(names, pa.string()),
-        "category": col.lookup(voc.CATEGORY_NAMES, category),
-        "brand": pa.array(brands, pa.string()),
-        "price": col.floats(price),
-        "tags": col.list_column(tag_vocab, tag_codes),
-    })
+    table = pa.table(
+        {
+            "product_id": product_ids,
+            "name": pa.array(names, pa.string()),
+            "category": col.lookup(voc.CATEGORY_NAMES, category),
+            "brand": pa.array(brands, pa.string()),
+            "price": col.floats(price),
+            "tags": col.list_column(tag_vocab, tag_codes),
+        }
+    )
     # buckets: (category, team slot) sorted by price
     slot = team + 1
     n_slots = len(voc.TEAMS) + 1
@@ -249,5 +256,16 @@ def build_catalogue(rng: np.random.Generator, n_customers: int) -> Catalogue:
     bounds = np.searchsorted(key[by_bucket], np.arange(len(per_cat) * n_slots + 1))
     bucket_start = bounds[:-1].reshape(len(per_cat), n_slots)
     bucket_size = np.diff(bounds).reshape(len(per_cat), n_slots)
-    return Catalogue(geo, stores, category, price, team, bucket_start, bucket_size, by_bucket,
-                     shares / shares.sum(), product_ids, table)
+    return Catalogue(
+        geo,
+        stores,
+        category,
+        price,
+        team,
+        bucket_start,
+        bucket_size,
+        by_bucket,
+        shares / shares.sum(),
+        product_ids,
+        table,
+    )

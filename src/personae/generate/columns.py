@@ -23,10 +23,8 @@ _MAX_BYTES = 2**31 - 1  # offsets of pa.string() are int32
 SECONDS_PER_DAY = 86_400
 
 
-_PAIRS = np.frombuffer("".join(f"{i:02d}" for i in range(100)).encode(),
-                       dtype=np.uint8).reshape(100, 2)
-_QUADS = np.frombuffer("".join(f"{i:04d}" for i in range(10_000)).encode(),
-                       dtype=np.uint8).reshape(10_000, 4)
+_PAIRS = np.frombuffer("".join(f"{i:02d}" for i in range(100)).encode(), dtype=np.uint8).reshape(100, 2)
+_QUADS = np.frombuffer("".join(f"{i:04d}" for i in range(10_000)).encode(), dtype=np.uint8).reshape(10_000, 4)
 
 
 def _digits(values: np.ndarray, width: int, base: int) -> np.ndarray:
@@ -46,11 +44,11 @@ def _digits(values: np.ndarray, width: int, base: int) -> np.ndarray:
     k = width
     while k >= 4:
         v, quad = np.divmod(v, 10_000)
-        out[:, k - 4:k] = _QUADS[quad]
+        out[:, k - 4 : k] = _QUADS[quad]
         k -= 4
     if k >= 2:
         v, pair = np.divmod(v, 100)
-        out[:, k - 2:k] = _PAIRS[pair]
+        out[:, k - 2 : k] = _PAIRS[pair]
         k -= 2
     if k == 1:
         out[:, 0] = _HEX[v % 10]
@@ -74,10 +72,10 @@ def fixed_width(parts: Sequence[Part], n: int, valid: np.ndarray | None = None) 
     col = 0
     for part, width in zip(parts, widths, strict=True):
         if isinstance(part, str):
-            buf[:, col:col + width] = np.frombuffer(part.encode("ascii"), dtype=np.uint8)
+            buf[:, col : col + width] = np.frombuffer(part.encode("ascii"), dtype=np.uint8)
         else:
             base = part[2] if len(part) == 3 else 10
-            buf[:, col:col + width] = _digits(part[0], width, base)
+            buf[:, col : col + width] = _digits(part[0], width, base)
         col += width
     return _from_matrix(buf, valid)
 
@@ -151,8 +149,7 @@ def _from_matrix(buf: np.ndarray, valid: np.ndarray | None) -> pa.Array:
     validity = None
     if valid is not None and not valid.all():
         validity = pa.py_buffer(np.packbits(valid, bitorder="little"))
-    return pa.Array.from_buffers(
-        pa.string(), n, [validity, pa.py_buffer(offsets), pa.py_buffer(buf.ravel())])
+    return pa.Array.from_buffers(pa.string(), n, [validity, pa.py_buffer(offsets), pa.py_buffer(buf.ravel())])
 
 
 def timestamp_text(seconds: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
@@ -179,8 +176,7 @@ def date_text(days: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
 def timestamps(seconds: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
     """A ``timestamp[s]`` column (no time zone) of epoch seconds."""
     mask = None if valid is None else ~np.asarray(valid)
-    return pa.array(np.asarray(seconds, dtype=np.int64), pa.int64(), mask=mask).cast(
-        pa.timestamp("s"))
+    return pa.array(np.asarray(seconds, dtype=np.int64), pa.int64(), mask=mask).cast(pa.timestamp("s"))
 
 
 def dates(days: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
@@ -227,8 +223,7 @@ def hashed(keys: np.ndarray, salt: int) -> np.ndarray:
         return z ^ (z >> np.uint64(31))
 
 
-def hex_ids(prefix: str, keys: np.ndarray, width: int = 16,
-            valid: np.ndarray | None = None) -> pa.Array:
+def hex_ids(prefix: str, keys: np.ndarray, width: int = 16, valid: np.ndarray | None = None) -> pa.Array:
     """Opaque hexadecimal ids (``prefix`` + ``width`` hex digits) of uint64 keys.
 
     Only valid rows are formatted (most event rows carry no cookie or device id).

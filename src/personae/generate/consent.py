@@ -28,8 +28,7 @@ SOURCES = ("signup", "preference_center", "unsubscribe_link", "store")
 SIGNUP, PREFERENCE_CENTER, UNSUBSCRIBE, STORE = range(len(SOURCES))
 PURPOSE = {p: i for i, p in enumerate(schema.CONSENT_PURPOSES)}
 #: chance each purpose is granted at sign-up (e-mail varies by group, see below)
-_SIGNUP_GRANT = {"analytics": 0.9, "personalization": 0.76, "profiling": 0.6, "sms": 0.33,
-                 "push": 0.55}
+_SIGNUP_GRANT = {"analytics": 0.9, "personalization": 0.76, "profiling": 0.6, "sms": 0.33, "push": 0.55}
 _EMAIL_GRANT = np.array([0.92, 0.96, 0.8, 0.85, 0.9, 0.78])
 
 
@@ -55,32 +54,50 @@ class _Ledger:
     def __init__(self) -> None:
         self.blocks: list[tuple[np.ndarray, ...]] = []
 
-    def add(self, people: np.ndarray, dup: bool, purpose: str, granted: np.ndarray,
-            at: np.ndarray, source: np.ndarray | int) -> None:
+    def add(
+        self,
+        people: np.ndarray,
+        dup: bool,
+        purpose: str,
+        granted: np.ndarray,
+        at: np.ndarray,
+        source: np.ndarray | int,
+    ) -> None:
         k = len(people)
-        self.blocks.append((people, np.full(k, dup), np.full(k, PURPOSE[purpose]),
-                            np.asarray(granted, dtype=bool), np.asarray(at, dtype=np.int64),
-                            np.broadcast_to(np.asarray(source), (k,)).astype(np.int64)))
+        self.blocks.append(
+            (
+                people,
+                np.full(k, dup),
+                np.full(k, PURPOSE[purpose]),
+                np.asarray(granted, dtype=bool),
+                np.asarray(at, dtype=np.int64),
+                np.broadcast_to(np.asarray(source), (k,)).astype(np.int64),
+            )
+        )
 
     def table(self, ids: Identities) -> pa.Table:
-        people, dup, purpose, granted, at, source = (np.concatenate(c) for c in
-                                                     zip(*self.blocks, strict=True))
+        people, dup, purpose, granted, at, source = (
+            np.concatenate(c) for c in zip(*self.blocks, strict=True)
+        )
         order = np.lexsort((purpose, at, dup, people))
         people, dup, purpose = people[order], dup[order], purpose[order]
         granted, at, source = granted[order], at[order], source[order]
         index = pa.array(people)
         customer = pc.if_else(dup, ids.dup_customer_id.take(index), ids.customer_id.take(index))
-        return pa.table({
-            "customer_id": customer,
-            "purpose": col.lookup(schema.CONSENT_PURPOSES, purpose),
-            "granted": pa.array(granted),
-            "recorded_at": col.timestamps(at),
-            "source": col.lookup(SOURCES, source),
-        })
+        return pa.table(
+            {
+                "customer_id": customer,
+                "purpose": col.lookup(schema.CONSENT_PURPOSES, purpose),
+                "granted": pa.array(granted),
+                "recorded_at": col.timestamps(at),
+                "source": col.lookup(SOURCES, source),
+            }
+        )
 
 
-def _later(rng: np.random.Generator, people: np.ndarray, start: np.ndarray,
-           end_s: int) -> tuple[np.ndarray, np.ndarray]:
+def _later(
+    rng: np.random.Generator, people: np.ndarray, start: np.ndarray, end_s: int
+) -> tuple[np.ndarray, np.ndarray]:
     """For ``people``, a uniform moment between a day after their ``start`` (indexed by
     person) and the end of the window.
 
@@ -93,8 +110,7 @@ def _later(rng: np.random.Generator, people: np.ndarray, start: np.ndarray,
     return people, lo + (rng.random(len(lo)) * (end_s - lo)).astype(np.int64)
 
 
-def draw_consents(rng: np.random.Generator, pop: Population, ids: Identities,
-                  timeline: Timeline) -> Consents:
+def draw_consents(rng: np.random.Generator, pop: Population, ids: Identities, timeline: Timeline) -> Consents:
     """Sign-up decisions for all purposes, then opt-outs and late opt-ins."""
     n = len(pop)
     end_s = timeline.end_s
@@ -106,8 +122,7 @@ def draw_consents(rng: np.random.Generator, pop: Population, ids: Identities,
         granted = rng.random(n) < _SIGNUP_GRANT[purpose]
         ledger.add(everyone, False, purpose, granted, signup_at, source)
         if purpose == "personalization":  # a few switch personalisation off later
-            off, off_at = _later(rng, np.flatnonzero(granted & (rng.random(n) < 0.04)),
-                                 signup_at, end_s)
+            off, off_at = _later(rng, np.flatnonzero(granted & (rng.random(n) < 0.04)), signup_at, end_s)
             ledger.add(off, False, purpose, np.zeros(len(off)), off_at, PREFERENCE_CENTER)
     # e-mail: most grant at sign-up; some unsubscribe later, a few opt in later
     e = np.flatnonzero(ids.has_email)
@@ -121,8 +136,9 @@ def draw_consents(rng: np.random.Generator, pop: Population, ids: Identities,
     email_from[late] = late_at
     opt_out_rate = np.array([g.email_opt_out for g in GROUPS])[pop.group]
     subscribed = np.flatnonzero(email_from < NEVER)
-    leave, leave_at = _later(rng, subscribed[rng.random(len(subscribed))
-                                             < opt_out_rate[subscribed]], email_from, end_s)
+    leave, leave_at = _later(
+        rng, subscribed[rng.random(len(subscribed)) < opt_out_rate[subscribed]], email_from, end_s
+    )
     ledger.add(leave, False, "email", np.zeros(len(leave)), leave_at, UNSUBSCRIBE)
     email_until[leave] = leave_at
     blocked = ids.blocked & ids.has_email  # nobody sends to a placeholder address
@@ -143,8 +159,9 @@ def draw_consents(rng: np.random.Generator, pop: Population, ids: Identities,
     sms_until[stop] = stop_at
     # push: asked when the app is first opened
     a = np.flatnonzero(pop.app_user)
-    first_open = np.minimum(pop.join_s[a] + (rng.exponential(10.0, len(a))
-                                             * SECONDS_PER_DAY).astype(np.int64), end_s)
+    first_open = np.minimum(
+        pop.join_s[a] + (rng.exponential(10.0, len(a)) * SECONDS_PER_DAY).astype(np.int64), end_s
+    )
     granted = rng.random(len(a)) < _SIGNUP_GRANT["push"]
     ledger.add(a, False, "push", granted, first_open, SIGNUP)
     push_from = np.full(n, NEVER)
@@ -159,7 +176,7 @@ def draw_consents(rng: np.random.Generator, pop: Population, ids: Identities,
     dup_at = ids.dup_created_s[d]
     ledger.add(d, True, "analytics", rng.random(len(d)) < 0.9, dup_at, STORE)
     with_email = d[~np.asarray(ids.dup_email.is_null().to_numpy(zero_copy_only=False))[d]]
-    ledger.add(with_email, True, "email", rng.random(len(with_email)) < 0.7,
-               ids.dup_created_s[with_email], STORE)
-    return Consents(ledger.table(ids), email_from, email_until, sms_from, sms_until,
-                    push_from, push_until)
+    ledger.add(
+        with_email, True, "email", rng.random(len(with_email)) < 0.7, ids.dup_created_s[with_email], STORE
+    )
+    return Consents(ledger.table(ids), email_from, email_until, sms_from, sms_until, push_from, push_until)

@@ -43,14 +43,15 @@ def _interests(rng: np.random.Generator, pop: Population) -> np.ndarray:
 def _preferences(rng: np.random.Generator, pop: Population) -> pa.Array:
     """Zero-party preferences as JSON objects, built once per distinct combination."""
     n = len(pop)
-    clothes = np.isin(pop.fav_cats, [voc.CATEGORY_NAMES.index(c) for c in ("apparel", "shoes")]
-                      ).any(axis=1)
+    clothes = np.isin(pop.fav_cats, [voc.CATEGORY_NAMES.index(c) for c in ("apparel", "shoes")]).any(axis=1)
     sw = np.array(voc.SIZE_WEIGHTS)
     size = np.where(clothes | (rng.random(n) < 0.3), rng.choice(len(sw), n, p=sw / sw.sum()), -1)
-    freq = np.where(rng.random(n) < 0.7, rng.choice(len(voc.NEWSLETTER_FREQUENCIES), n,
-                                                    p=[0.35, 0.35, 0.2, 0.1]), -1)
-    contact = np.where(rng.random(n) < 0.4, rng.choice(len(voc.CONTACT_PREFERENCES), n,
-                                                       p=[0.55, 0.15, 0.2, 0.1]), -1)
+    freq = np.where(
+        rng.random(n) < 0.7, rng.choice(len(voc.NEWSLETTER_FREQUENCIES), n, p=[0.35, 0.35, 0.2, 0.1]), -1
+    )
+    contact = np.where(
+        rng.random(n) < 0.4, rng.choice(len(voc.CONTACT_PREFERENCES), n, p=[0.55, 0.15, 0.2, 0.1]), -1
+    )
     team = np.where(rng.random(n) < 0.6, pop.team, -1)
     combos = np.column_stack([size, freq, contact, team])
     combos[rng.random(n) < 0.3] = -1
@@ -78,8 +79,7 @@ def _postcodes(rng: np.random.Generator, city: np.ndarray, cat: Catalogue) -> pa
     return pc.binary_join_element_wise(zip3, tail, "")
 
 
-def customers_table(rng: np.random.Generator, pop: Population, ids: Identities,
-                    cat: Catalogue) -> pa.Table:
+def customers_table(rng: np.random.Generator, pop: Population, ids: Identities, cat: Catalogue) -> pa.Table:
     """All profiles (main and duplicate) ordered by customer id."""
     n = len(pop)
     geo = cat.geography
@@ -144,7 +144,9 @@ def truth_table(pop: Population, ids: Identities) -> pa.Table:
     numbers = np.concatenate([ids.customer_number, ids.dup_number[ids.has_dup]])
     groups = np.concatenate([pop.group, pop.group[ids.has_dup]])
     order = np.argsort(numbers, kind="stable")
-    return pa.table({
-        "customer_id": col.ids("C", numbers[order], ids.id_width),
-        "group": col.lookup(GROUP_NAMES, groups[order]),
-    })
+    return pa.table(
+        {
+            "customer_id": col.ids("C", numbers[order], ids.id_width),
+            "group": col.lookup(GROUP_NAMES, groups[order]),
+        }
+    )

@@ -54,20 +54,30 @@ def _rng(seed: int, module: int, chunk: int = 0) -> np.random.Generator:
 
 def _check(n_customers: int, seed: int, fmt: str, years: float) -> None:
     if n_customers < MIN_CUSTOMERS:
-        raise InputError(f"n_customers must be at least {MIN_CUSTOMERS}, got {n_customers}",
-                         hint="every behavioural group and identity case needs a few people")
+        raise InputError(
+            f"n_customers must be at least {MIN_CUSTOMERS}, got {n_customers}",
+            hint="every behavioural group and identity case needs a few people",
+        )
     if seed < 0:
         raise InputError(f"seed must be a non-negative integer, got {seed}")
     if fmt not in ("csv", "parquet"):
         raise InputError(f"unknown format {fmt!r}", hint="use csv or parquet")
     if not 1.5 <= years <= 20:
-        raise InputError(f"years must be between 1.5 and 20, got {years}",
-                         hint="lapsed customers need more than a year of history")
+        raise InputError(
+            f"years must be between 1.5 and 20, got {years}",
+            hint="lapsed customers need more than a year of history",
+        )
 
 
-def generate_dataset(n_customers: int, seed: int, out_dir: Path, fmt: Format = "csv",
-                     end: dt.date = dt.date(2026, 6, 30), years: float = 3.0,
-                     progress: Progress | None = None) -> dict[str, Path]:
+def generate_dataset(
+    n_customers: int,
+    seed: int,
+    out_dir: Path,
+    fmt: Format = "csv",
+    end: dt.date = dt.date(2026, 6, 30),
+    years: float = 3.0,
+    progress: Progress | None = None,
+) -> dict[str, Path]:
     """Write a synthetic retail data set and return the path of each file by kind.
 
     Args:
@@ -103,12 +113,11 @@ def generate_dataset(n_customers: int, seed: int, out_dir: Path, fmt: Format = "
     n_dup = max(2, round(DUPLICATE_SHARE * n_customers))
     n_people = n_customers - n_dup
     pop = draw_population(_rng(seed, _POPULATION), n_people, timeline, cat)
-    ids = draw_identities(_rng(seed, _IDENTITIES), pop, timeline, n_customers,
-                          cat.geography.city_area_code)
-    write_table("customers", customers_table(_rng(seed, _CUSTOMERS), pop, ids, cat),
-                paths["customers"], fmt)
-    write_table("truth", truth_table(pop, ids), paths["truth"], "csv",
-                {"customer_id": "string", "group": "string"})
+    ids = draw_identities(_rng(seed, _IDENTITIES), pop, timeline, n_customers, cat.geography.city_area_code)
+    write_table("customers", customers_table(_rng(seed, _CUSTOMERS), pop, ids, cat), paths["customers"], fmt)
+    write_table(
+        "truth", truth_table(pop, ids), paths["truth"], "csv", {"customer_id": "string", "group": "string"}
+    )
     report("customers", 1.0)
 
     props = EventProperties.build(timeline, len(cat.stores), cat.stores.ids)
@@ -117,28 +126,52 @@ def generate_dataset(n_customers: int, seed: int, out_dir: Path, fmt: Format = "
     response_width = col.id_width(7, n_people * 4)
     next_order = next_event = next_response = next_post = 1
     chunks = range(0, n_people, CHUNK_PEOPLE)
-    with (TableWriter("orders", paths["orders"], fmt, background=True) as orders,
-          TableWriter("events", paths["events"], fmt, background=True) as events,
-          TableWriter("surveys", paths["surveys"], fmt, background=True) as surveys,
-          TableWriter("consents", paths["consents"], fmt, background=True) as consents):
+    with (
+        TableWriter("orders", paths["orders"], fmt, background=True) as orders,
+        TableWriter("events", paths["events"], fmt, background=True) as events,
+        TableWriter("surveys", paths["surveys"], fmt, background=True) as surveys,
+        TableWriter("consents", paths["consents"], fmt, background=True) as consents,
+    ):
         for c, start in enumerate(chunks):
             report("activity", c / len(chunks))
             stop = min(start + CHUNK_PEOPLE, n_people)
             part, part_ids = pop.take(slice(start, stop)), ids.chunk(start, stop)
             granted = draw_consents(_rng(seed, _CONSENT, c), part, part_ids, timeline)
             consents.write(granted.table)
-            bought = draw_purchases(_rng(seed, _PURCHASES, c), part, part_ids, cat, timeline,
-                                    next_order, order_width)
+            bought = draw_purchases(
+                _rng(seed, _PURCHASES, c), part, part_ids, cat, timeline, next_order, order_width
+            )
             orders.write(bought.table)
             next_order += bought.n_orders
-            lived = draw_behaviour(_rng(seed, _BEHAVIOUR, c), part, part_ids, cat, timeline,
-                                   granted, bought, props, start, c, next_event, event_width,
-                                   voice=_rng(seed, _VOICE, c), first_post_number=next_post)
+            lived = draw_behaviour(
+                _rng(seed, _BEHAVIOUR, c),
+                part,
+                part_ids,
+                cat,
+                timeline,
+                granted,
+                bought,
+                props,
+                start,
+                c,
+                next_event,
+                event_width,
+                voice=_rng(seed, _VOICE, c),
+                first_post_number=next_post,
+            )
             events.write(lived.table)
             next_event += lived.table.num_rows - lived.posts
             next_post += lived.posts
-            answers = draw_surveys(_rng(seed, _EXPERIENCE, c), part, part_ids, timeline,
-                                   bought, lived, next_response, response_width)
+            answers = draw_surveys(
+                _rng(seed, _EXPERIENCE, c),
+                part,
+                part_ids,
+                timeline,
+                bought,
+                lived,
+                next_response,
+                response_width,
+            )
             surveys.write(answers)
             next_response += answers.num_rows
         if next_event > 10**event_width:  # pragma: no cover - the bound is generous

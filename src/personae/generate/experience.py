@@ -37,15 +37,13 @@ _COMMENT_RATE = 0.2
 HOUR = 3600
 
 
-def _touchpoints(rng: np.random.Generator, channel: np.ndarray, failed: np.ndarray
-                 ) -> np.ndarray:
+def _touchpoints(rng: np.random.Generator, channel: np.ndarray, failed: np.ndarray) -> np.ndarray:
     """Where an order-related question was asked, from the order's channel."""
     u = rng.random(len(channel))
     web = np.select([u < 0.45, u < 0.8], [CHECKOUT, DELIVERY], WEBSITE)
     app = np.select([u < 0.5, u < 0.75], [IN_APP, CHECKOUT], DELIVERY)
     other = np.where(u < 0.6, DELIVERY, CHECKOUT)
-    tp = np.select([channel == STORE, channel == WEB, channel == APP], [IN_STORE, web, app],
-                   other)
+    tp = np.select([channel == STORE, channel == WEB, channel == APP], [IN_STORE, web, app], other)
     return np.where(failed & (channel != STORE) & (rng.random(len(u)) < 0.8), DELIVERY, tp)
 
 
@@ -61,8 +59,9 @@ def _delay(rng: np.random.Generator, touchpoint: np.ndarray) -> np.ndarray:
 _TOUCHPOINT_THEME = np.array([vt.WEBSITE, vt.DELIVERY, vt.STAFF, vt.STAFF, vt.WEBSITE, vt.WEBSITE])
 
 
-def _comments(rng: np.random.Generator, relative: np.ndarray, touchpoint: np.ndarray,
-              returned: np.ndarray) -> np.ndarray:
+def _comments(
+    rng: np.random.Generator, relative: np.ndarray, touchpoint: np.ndarray, returned: np.ndarray
+) -> np.ndarray:
     """Codes into ``voice.TEXTS`` (-1 = no comment): the theme follows the moment asked about
     (a returned order is talked about as a return or its quality), the sentiment the score."""
     k = len(relative)
@@ -71,20 +70,31 @@ def _comments(rng: np.random.Generator, relative: np.ndarray, touchpoint: np.nda
     theme = _TOUCHPOINT_THEME[touchpoint]
     theme = np.where((touchpoint == CHECKOUT) & (u[:, 0] < 0.35), vt.PRICE, theme)
     theme = np.where((touchpoint == IN_STORE) & (u[:, 0] < 0.4), vt.QUALITY, theme)
-    theme = np.where(returned & (touchpoint != SUPPORT),
-                     np.where(u[:, 1] < 0.6, vt.RETURNS, vt.QUALITY), theme)
+    theme = np.where(
+        returned & (touchpoint != SUPPORT), np.where(u[:, 1] < 0.6, vt.RETURNS, vt.QUALITY), theme
+    )
     code = vt.pick(rng, theme, vt.sentiment_of(relative))
     return np.where(has_comment, code, -1)
 
 
-def draw_surveys(rng: np.random.Generator, pop: Population, ids: Identities,
-                 timeline: Timeline, bought: Purchases, lived: Behaviour,
-                 first_number: int, width: int) -> pa.Table:
+def draw_surveys(
+    rng: np.random.Generator,
+    pop: Population,
+    ids: Identities,
+    timeline: Timeline,
+    bought: Purchases,
+    lived: Behaviour,
+    first_number: int,
+    width: int,
+) -> pa.Table:
     """Survey answers of a chunk of people; response ids start at ``first_number``."""
     n = len(pop)
     rate = np.array([g.survey_rate for g in GROUPS])[pop.group]
-    answers = np.where(rng.random(n) < rate, 1 + np.minimum(rng.poisson(
-        np.where(np.isin(pop.group, (LOYAL, OMNI)), 0.7, 0.35)), 3), 0)
+    answers = np.where(
+        rng.random(n) < rate,
+        1 + np.minimum(rng.poisson(np.where(np.isin(pop.group, (LOYAL, OMNI)), 0.7, 0.35)), 3),
+        0,
+    )
     person = np.repeat(np.arange(n), answers)
     k = len(person)
     # the moment asked about: a support contact, or one of the person's orders
@@ -96,44 +106,51 @@ def draw_surveys(rng: np.random.Generator, pop: Population, ids: Identities,
     o_idx = o_start[person] + (rng.random(k) * bought.person_orders[person]).astype(np.int64)
     channel = bought.order_channel[o_idx]
     order_failed = bought.order_failed[o_idx] & ~about_support
-    touchpoint = np.where(about_support, SUPPORT,
-                          _touchpoints(rng, channel, bought.order_failed[o_idx]))
+    touchpoint = np.where(about_support, SUPPORT, _touchpoints(rng, channel, bought.order_failed[o_idx]))
     moment = bought.order_s[o_idx].copy()
     moment[about_support] = lived.support_s[s_idx[about_support]]
     answered = moment + _delay(rng, touchpoint)
     # satisfaction: the person's, minus what went wrong for them, minus this moment's trouble
     line_person = np.repeat(bought.order_person, bought.order_lines)
     returns = np.bincount(line_person[bought.line_returned], minlength=n)
-    order_returned = np.add.reduceat(bought.line_returned.astype(np.int64),
-                                     bought.order_line_start) > 0
-    base = (pop.satisfaction - 0.03 * np.minimum(returns, 3)
-            - 0.04 * np.minimum(lived.person_support, 3)
-            - 0.08 * np.minimum(lived.person_failed, 2))
-    sat = (base[person] + rng.normal(0.0, 0.07, k) - 0.1 * about_support
-           - 0.25 * (order_failed & (touchpoint == DELIVERY))
-           - 0.1 * (order_returned[o_idx] & ~about_support))
+    order_returned = np.add.reduceat(bought.line_returned.astype(np.int64), bought.order_line_start) > 0
+    base = (
+        pop.satisfaction
+        - 0.03 * np.minimum(returns, 3)
+        - 0.04 * np.minimum(lived.person_support, 3)
+        - 0.08 * np.minimum(lived.person_failed, 2)
+    )
+    sat = (
+        base[person]
+        + rng.normal(0.0, 0.07, k)
+        - 0.1 * about_support
+        - 0.25 * (order_failed & (touchpoint == DELIVERY))
+        - 0.1 * (order_returned[o_idx] & ~about_support)
+    )
     u = rng.random(k)
-    kind = np.where(about_support, np.select([u < 0.45, u < 0.8, u < 0.9], [CES, CSAT, NPS],
-                                             TRUST),
-                    np.select([u < 0.5, u < 0.7, u < 0.8], [NPS, CSAT, CES], TRUST))
+    kind = np.where(
+        about_support,
+        np.select([u < 0.45, u < 0.8, u < 0.9], [CES, CSAT, NPS], TRUST),
+        np.select([u < 0.5, u < 0.7, u < 0.8], [NPS, CSAT, CES], TRUST),
+    )
     noise = rng.normal(0.0, 1.0, k) * np.array([0.5, 0.4, 0.3, 0.7])[kind]
     raw = _SCALE_MIN[kind] + (_SCALE[kind] - _SCALE_MIN[kind]) * sat + noise
     raw = np.where(kind == TRUST, raw - 0.5, raw)
     score = np.clip(np.round(raw), _SCALE_MIN[kind], _SCALE[kind])
     relative = (score - _SCALE_MIN[kind]) / (_SCALE[kind] - _SCALE_MIN[kind])
-    comment = _comments(rng, relative, touchpoint,
-                        order_returned[o_idx] & ~about_support)
+    comment = _comments(rng, relative, touchpoint, order_returned[o_idx] & ~about_support)
     keep = answered <= timeline.end_s
     order = np.lexsort((answered, person))
     order = order[keep[order]]
-    return pa.table({
-        "response_id": col.ids("R", first_number + np.arange(len(order)), width),
-        "customer_id": ids.customer_id.take(pa.array(person[order])),
-        "answered_at": col.timestamps(answered[order]),
-        "kind": col.lookup(KINDS, kind[order]),
-        "score": col.floats(score[order], 0),
-        "scale_max": col.floats(_SCALE[kind[order]], 0),
-        "comment": col.lookup(vt.TEXTS, comment[order]),
-        "touchpoint": col.lookup(TOUCHPOINTS, touchpoint[order]),
-    })
-
+    return pa.table(
+        {
+            "response_id": col.ids("R", first_number + np.arange(len(order)), width),
+            "customer_id": ids.customer_id.take(pa.array(person[order])),
+            "answered_at": col.timestamps(answered[order]),
+            "kind": col.lookup(KINDS, kind[order]),
+            "score": col.floats(score[order], 0),
+            "scale_max": col.floats(_SCALE[kind[order]], 0),
+            "comment": col.lookup(vt.TEXTS, comment[order]),
+            "touchpoint": col.lookup(TOUCHPOINTS, touchpoint[order]),
+        }
+    )

@@ -94,8 +94,7 @@ def _ascii_lower(names: tuple[str, ...]) -> list[str]:
     return out
 
 
-def _names(rng: np.random.Generator, gender: np.ndarray) -> tuple[np.ndarray, np.ndarray,
-                                                                  list[str]]:
+def _names(rng: np.random.Generator, gender: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """First-name codes (by gender) into one combined vocabulary, and last-name codes."""
     vocab = [*voc.FEMALE_NAMES, *voc.MALE_NAMES, *voc.NEUTRAL_NAMES]
     n = len(gender)
@@ -111,8 +110,13 @@ def _names(rng: np.random.Generator, gender: np.ndarray) -> tuple[np.ndarray, np
     return first, last, vocab
 
 
-def _emails(rng: np.random.Generator, first: np.ndarray, last: np.ndarray,
-            first_vocab: list[str], birth_day: np.ndarray) -> pa.Array:
+def _emails(
+    rng: np.random.Generator,
+    first: np.ndarray,
+    last: np.ndarray,
+    first_vocab: list[str],
+    birth_day: np.ndarray,
+) -> pa.Array:
     """Lower-case, unique addresses like ``jane.doe84@mailbox.example``."""
     n = len(first)
     fl = col.lookup(_ascii_lower(tuple(first_vocab)), first)
@@ -123,8 +127,7 @@ def _emails(rng: np.random.Generator, first: np.ndarray, last: np.ndarray,
     b = pc.if_else(pattern == 4, fl, ll)
     sep = col.lookup([".", "", ".", "_", "."], pattern)
     year = (birth_day.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64)) % 100
-    number = np.where((birth_day != NO_DATE) & (rng.random(n) < 0.5), year,
-                      rng.integers(1, 100, n))
+    number = np.where((birth_day != NO_DATE) & (rng.random(n) < 0.5), year, rng.integers(1, 100, n))
     suffix = pc.if_else(rng.random(n) < 0.45, pc.cast(pa.array(number), pa.string()), "")
     weights = np.array(voc.EMAIL_DOMAIN_WEIGHTS)
     domain = col.lookup(voc.EMAIL_DOMAINS, rng.choice(len(weights), n, p=weights / weights.sum()))
@@ -156,8 +159,9 @@ def _phone_text(area: np.ndarray, subscriber: np.ndarray, style: np.ndarray) -> 
     return stacked.take(pa.array(style.astype(np.int64) * n + np.arange(n)))
 
 
-def _phones(rng: np.random.Generator, city: np.ndarray, area_codes: np.ndarray
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _phones(
+    rng: np.random.Generator, city: np.ndarray, area_codes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Area code (mostly the city's), a unique 7-digit subscriber number and a format."""
     n = len(city)
     area = np.where(rng.random(n) < 0.85, area_codes[city], rng.choice(np.unique(area_codes), n))
@@ -178,13 +182,13 @@ def _email_variant(rng: np.random.Generator, email: pa.Array) -> pa.Array:
     spaced = pc.binary_join_element_wise(" ", email, " ", "")
     trailing = pc.binary_join_element_wise(title, " ", "")
     options = [title, upper, spaced, trailing]
-    stacked = pa.concat_arrays([o.combine_chunks() if isinstance(o, pa.ChunkedArray) else o
-                                for o in options])
+    stacked = pa.concat_arrays([o.combine_chunks() if isinstance(o, pa.ChunkedArray) else o for o in options])
     return stacked.take(pa.array(kind * n + np.arange(n)))
 
 
-def draw_identities(rng: np.random.Generator, pop: Population, timeline: Timeline,
-                    n_profiles: int, area_codes: np.ndarray) -> Identities:
+def draw_identities(
+    rng: np.random.Generator, pop: Population, timeline: Timeline, n_profiles: int, area_codes: np.ndarray
+) -> Identities:
     """Identifiers for every person, duplicates and blocked placeholders included.
 
     ``n_profiles`` is the number of customer rows wanted: people plus duplicate profiles.
@@ -226,8 +230,7 @@ def draw_identities(rng: np.random.Generator, pop: Population, timeline: Timelin
     national = _phone_text(area, subscriber, np.where(style == 0, 1 + rng.integers(0, 3, n), 0))
     dup_phone = pc.if_else(share_phone, national, pa.scalar(None, pa.string()))
     remaining = np.maximum(timeline.end_s - pop.join_s, 2 * 3600)
-    dup_created = pop.join_s + np.maximum(
-        3600, (remaining * rng.uniform(0.1, 0.95, n)).astype(np.int64))
+    dup_created = pop.join_s + np.maximum(3600, (remaining * rng.uniform(0.1, 0.95, n)).astype(np.int64))
     dup_created = np.minimum(dup_created, timeline.end_s)
     # number profiles by creation time (ties: main profile first, then person order)
     created = np.concatenate([pop.join_s, dup_created[dup_people]])
@@ -238,11 +241,21 @@ def draw_identities(rng: np.random.Generator, pop: Population, timeline: Timelin
     dup_number = np.full(n, -1, dtype=np.int64)
     dup_number[dup_people] = number[n:]
     return Identities(
-        first_name=col.lookup(first_vocab, first), last_name=col.lookup(voc.LAST_NAMES, last),
-        email=email, phone=phone, loyalty_id=loyalty, has_email=has_email,
-        has_phone=has_phone, blocked=blocked, customer_number=number[:n],
-        customer_id=col.ids("C", number[:n], width), dup_number=dup_number, has_dup=has_dup,
+        first_name=col.lookup(first_vocab, first),
+        last_name=col.lookup(voc.LAST_NAMES, last),
+        email=email,
+        phone=phone,
+        loyalty_id=loyalty,
+        has_email=has_email,
+        has_phone=has_phone,
+        blocked=blocked,
+        customer_number=number[:n],
+        customer_id=col.ids("C", number[:n], width),
+        dup_number=dup_number,
+        has_dup=has_dup,
         dup_created_s=np.where(has_dup, dup_created, -1),
-        dup_customer_id=col.ids("C", dup_number, width), dup_email=dup_email,
-        dup_phone=dup_phone, id_width=width,
+        dup_customer_id=col.ids("C", dup_number, width),
+        dup_email=dup_email,
+        dup_phone=dup_phone,
+        id_width=width,
     )

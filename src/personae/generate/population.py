@@ -22,14 +22,16 @@ from personae.generate.seasonality import DAYS_PER_YEAR, Timeline, time_of_day
 
 JOIN_CHANNELS = ("web", "app", "store", "phone", "marketplace", "social", "referral", "other")
 #: join channel weights by group (rows follow ``GROUPS``)
-_JOIN_WEIGHTS = np.array([
-    [0.35, 0.10, 0.40, 0.02, 0.00, 0.03, 0.08, 0.02],
-    [0.45, 0.20, 0.05, 0.00, 0.08, 0.15, 0.05, 0.02],
-    [0.45, 0.08, 0.35, 0.03, 0.02, 0.04, 0.02, 0.01],
-    [0.40, 0.25, 0.15, 0.00, 0.03, 0.10, 0.06, 0.01],
-    [0.30, 0.35, 0.25, 0.00, 0.00, 0.05, 0.04, 0.01],
-    [0.50, 0.05, 0.30, 0.02, 0.05, 0.05, 0.02, 0.01],
-])
+_JOIN_WEIGHTS = np.array(
+    [
+        [0.35, 0.10, 0.40, 0.02, 0.00, 0.03, 0.08, 0.02],
+        [0.45, 0.20, 0.05, 0.00, 0.08, 0.15, 0.05, 0.02],
+        [0.45, 0.08, 0.35, 0.03, 0.02, 0.04, 0.02, 0.01],
+        [0.40, 0.25, 0.15, 0.00, 0.03, 0.10, 0.06, 0.01],
+        [0.30, 0.35, 0.25, 0.00, 0.00, 0.05, 0.04, 0.01],
+        [0.50, 0.05, 0.30, 0.02, 0.05, 0.05, 0.02, 0.01],
+    ]
+)
 _MEAN_AGE = np.array([47.0, 36.0, 44.0, 33.0, 35.0, 42.0])
 _INCOME_SHIFT = np.array([0.8, -0.4, 0.0, -0.2, 0.3, 0.0])
 #: "no date given" (birth days before 1970 are negative, so -1 cannot mean missing)
@@ -84,8 +86,9 @@ def assign_groups(rng: np.random.Generator, n: int) -> np.ndarray:
     return rng.permutation(np.repeat(np.arange(len(GROUPS)), counts))
 
 
-def _join_seconds(rng: np.random.Generator, group: np.ndarray, timeline: Timeline,
-                  join_channel: np.ndarray) -> np.ndarray:
+def _join_seconds(
+    rng: np.random.Generator, group: np.ndarray, timeline: Timeline, join_channel: np.ndarray
+) -> np.ndarray:
     """Join times: group-specific age of the relationship, seasonal, in opening hours."""
     window = timeline.days - 1
     lo = np.array([g.join_ago[0] for g in GROUPS])
@@ -97,8 +100,9 @@ def _join_seconds(rng: np.random.Generator, group: np.ndarray, timeline: Timelin
     return day * SECONDS_PER_DAY + time_of_day(rng, in_store)
 
 
-def _favourites(rng: np.random.Generator, n: int, cat: Catalogue
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _favourites(
+    rng: np.random.Generator, n: int, cat: Catalogue
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """1-3 favourite categories (Gumbel top-k by popularity), their weights, and affinity.
 
     Affinity is the chance a purchase is in a favourite category: a Beta spread gives some
@@ -122,8 +126,7 @@ def _channel_mix(rng: np.random.Generator, group: np.ndarray) -> np.ndarray:
     u = rng.random(n)[:, None]
     cum = np.cumsum(primary_w / primary_w.sum(axis=1, keepdims=True), axis=1)[group]
     primary = (u > cum).sum(axis=1)
-    focus_g = np.array([g.channel_focus if g.channel_focus is not None else 1.0
-                        for g in GROUPS])
+    focus_g = np.array([g.channel_focus if g.channel_focus is not None else 1.0 for g in GROUPS])
     focus = np.clip(focus_g[group] + rng.normal(0, 0.03, n), 0.6, 1.0)
     focus[group == ONE_OFF] = 1.0
     p = np.tile(_OTHER_CHANNELS, (n, 1))
@@ -136,8 +139,9 @@ def _channel_mix(rng: np.random.Generator, group: np.ndarray) -> np.ndarray:
     return p
 
 
-def _demographics(rng: np.random.Generator, group: np.ndarray, join_s: np.ndarray,
-                  timeline: Timeline) -> tuple[np.ndarray, ...]:
+def _demographics(
+    rng: np.random.Generator, group: np.ndarray, join_s: np.ndarray, timeline: Timeline
+) -> tuple[np.ndarray, ...]:
     """Gender, birth day (``NO_DATE`` if not given), income band and occupation codes (-1 =
     not given)."""
     n = len(group)
@@ -159,8 +163,7 @@ def _demographics(rng: np.random.Generator, group: np.ndarray, join_s: np.ndarra
     return gender, birth_day, income, occupation
 
 
-def _home_store(rng: np.random.Generator, city: np.ndarray, region: np.ndarray,
-                cat: Catalogue) -> np.ndarray:
+def _home_store(rng: np.random.Generator, city: np.ndarray, region: np.ndarray, cat: Catalogue) -> np.ndarray:
     """A store in the person's city if there is one, else one in their region (7% none)."""
     st = cat.stores
     n = len(city)
@@ -168,23 +171,31 @@ def _home_store(rng: np.random.Generator, city: np.ndarray, region: np.ndarray,
     c_count = st.city_start[city + 1] - st.city_start[city]
     r_count = st.region_start[region + 1] - st.region_start[region]
     # indices are clipped so cities/regions without a store index safely (then unused)
-    in_city = st.city_stores[np.minimum(st.city_start[city] + np.minimum(
-        (u * c_count).astype(np.int64), np.maximum(c_count - 1, 0)), len(st) - 1)]
-    in_region = st.region_stores[np.minimum(st.region_start[region] + np.minimum(
-        (u * r_count).astype(np.int64), np.maximum(r_count - 1, 0)), len(st) - 1)]
+    in_city = st.city_stores[
+        np.minimum(
+            st.city_start[city] + np.minimum((u * c_count).astype(np.int64), np.maximum(c_count - 1, 0)),
+            len(st) - 1,
+        )
+    ]
+    in_region = st.region_stores[
+        np.minimum(
+            st.region_start[region] + np.minimum((u * r_count).astype(np.int64), np.maximum(r_count - 1, 0)),
+            len(st) - 1,
+        )
+    ]
     home = np.where(c_count > 0, in_city, np.where(r_count > 0, in_region, -1))
     return np.where(rng.random(n) < 0.07, -1, home)
 
 
-def draw_population(rng: np.random.Generator, n: int, timeline: Timeline,
-                    cat: Catalogue) -> Population:
+def draw_population(rng: np.random.Generator, n: int, timeline: Timeline, cat: Catalogue) -> Population:
     """Draw ``n`` people and their latent traits, ordered by join time."""
     group = assign_groups(rng, n)
     channel_p = _channel_mix(rng, group)
     # most people sign up where they usually shop (channel codes share their first five)
     u = rng.random(n)[:, None]
-    join_channel = (u > np.cumsum(_JOIN_WEIGHTS / _JOIN_WEIGHTS.sum(axis=1, keepdims=True),
-                                  axis=1)[group]).sum(axis=1)
+    join_channel = (
+        u > np.cumsum(_JOIN_WEIGHTS / _JOIN_WEIGHTS.sum(axis=1, keepdims=True), axis=1)[group]
+    ).sum(axis=1)
     join_channel = np.minimum(join_channel, len(JOIN_CHANNELS) - 1)
     join_channel = np.where(rng.random(n) < 0.7, channel_p.argmax(axis=1), join_channel)
     join_s = _join_seconds(rng, group, timeline, join_channel)
@@ -208,11 +219,26 @@ def draw_population(rng: np.random.Generator, n: int, timeline: Timeline,
     email_open = rng.beta(m_open * concentration, (1 - m_open) * concentration)
     email_click = rng.beta(m_click * concentration, (1 - m_click) * concentration)
     people = Population(
-        group=group, join_s=join_s, join_channel=join_channel, city=city, region=region,
-        home_store=home_store, gender=gender, birth_day=birth_day, income_band=income,
-        occupation=occupation, fav_cats=fav, fav_cum=fav_cum, affinity=affinity, team=team,
-        price_pref=price_pref, channel_p=channel_p, app_user=app_user,
-        satisfaction=satisfaction, email_open=email_open, email_click=email_click,
+        group=group,
+        join_s=join_s,
+        join_channel=join_channel,
+        city=city,
+        region=region,
+        home_store=home_store,
+        gender=gender,
+        birth_day=birth_day,
+        income_band=income,
+        occupation=occupation,
+        fav_cats=fav,
+        fav_cum=fav_cum,
+        affinity=affinity,
+        team=team,
+        price_pref=price_pref,
+        channel_p=channel_p,
+        app_user=app_user,
+        satisfaction=satisfaction,
+        email_open=email_open,
+        email_click=email_click,
     )
     # people in order of joining: ids, chunks and files then follow creation order
     return people.take(np.argsort(join_s, kind="stable"))

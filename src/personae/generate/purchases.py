@@ -67,8 +67,9 @@ def _per_group(name: str) -> np.ndarray:
     return np.array([getattr(g, name) for g in GROUPS], dtype=np.float64)
 
 
-def _schedule(rng: np.random.Generator, pop: Population, timeline: Timeline
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _schedule(
+    rng: np.random.Generator, pop: Population, timeline: Timeline
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """First order (seconds), last order (day), number of orders, same-session flag."""
     n = len(pop)
     g = pop.group
@@ -83,8 +84,7 @@ def _schedule(rng: np.random.Generator, pop: Population, timeline: Timeline
         lo, hi = profile.last_order_ago
         hi_i = np.maximum(np.minimum(hi, join_ago[sel] - 60), 1.0)
         lo_i = np.minimum(lo, hi_i)
-        last_day[sel] = timeline.sample_days(rng, end_day - hi_i, end_day - lo_i,
-                                             profile.promo_sensitivity)
+        last_day[sel] = timeline.sample_days(rng, end_day - hi_i, end_day - lo_i, profile.promo_sensitivity)
     # many buy when they sign up; others sign up first (newsletter, app) and buy later
     same_session = rng.random(n) < 0.6
     delay = rng.exponential(40.0, n)
@@ -93,8 +93,7 @@ def _schedule(rng: np.random.Generator, pop: Population, timeline: Timeline
     cap = np.where(g == ONE_OFF, np.maximum(end_day - ONE_OFF_MIN_AGO - join_day, 0), cap)
     delay = np.minimum(delay, cap)
     session_delay = rng.uniform(120, 1800, n)
-    first_s = pop.join_s + np.where(same_session, session_delay,
-                                    delay * SECONDS_PER_DAY).astype(np.int64)
+    first_s = pop.join_s + np.where(same_session, session_delay, delay * SECONDS_PER_DAY).astype(np.int64)
     first_s = np.minimum(first_s, timeline.end_s)
     last_day = np.maximum(last_day, np.floor(first_s / SECONDS_PER_DAY))
     # personal rhythm: a person-level inter-purchase time around the group's median
@@ -107,9 +106,16 @@ def _schedule(rng: np.random.Generator, pop: Population, timeline: Timeline
     return first_s, last_day, count, same_session
 
 
-def _order_times(rng: np.random.Generator, pop: Population, timeline: Timeline,
-                 owner: np.ndarray, nth: np.ndarray, first_s: np.ndarray,
-                 last_day: np.ndarray, count: np.ndarray) -> np.ndarray:
+def _order_times(
+    rng: np.random.Generator,
+    pop: Population,
+    timeline: Timeline,
+    owner: np.ndarray,
+    nth: np.ndarray,
+    first_s: np.ndarray,
+    last_day: np.ndarray,
+    count: np.ndarray,
+) -> np.ndarray:
     """Order days from a regular rhythm between first and last order, warped by season."""
     gaps = np.where(nth == 0, 0.0, rng.gamma(3.0, 1.0, len(owner)))
     cum = np.cumsum(gaps)
@@ -129,8 +135,7 @@ def _order_times(rng: np.random.Generator, pop: Population, timeline: Timeline,
     return np.floor(day).astype(np.int64)
 
 
-def _channels(rng: np.random.Generator, pop: Population, owner: np.ndarray,
-              nth: np.ndarray) -> np.ndarray:
+def _channels(rng: np.random.Generator, pop: Population, owner: np.ndarray, nth: np.ndarray) -> np.ndarray:
     """Order channels from each person's mix; enthusiasts try web, app and store early."""
     cum = np.cumsum(pop.channel_p, axis=1)[owner]
     channel = (rng.random(len(owner))[:, None] > cum).sum(axis=1)
@@ -142,9 +147,15 @@ def _channels(rng: np.random.Generator, pop: Population, owner: np.ndarray,
     return channel
 
 
-def _lines(rng: np.random.Generator, pop: Population, cat: Catalogue, timeline: Timeline,
-           order_person: np.ndarray, order_s: np.ndarray, n_lines: np.ndarray
-           ) -> dict[str, np.ndarray]:
+def _lines(
+    rng: np.random.Generator,
+    pop: Population,
+    cat: Catalogue,
+    timeline: Timeline,
+    order_person: np.ndarray,
+    order_s: np.ndarray,
+    n_lines: np.ndarray,
+) -> dict[str, np.ndarray]:
     """Products, quantities, prices, discounts and returns of every order line.
 
     A product drawn twice for one order is kept once (the line key is order + product).
@@ -156,8 +167,7 @@ def _lines(rng: np.random.Generator, pop: Population, cat: Catalogue, timeline: 
     favourite = (rng.random(k)[:, None] > pop.fav_cum[person]).sum(axis=1)
     fav_cat = pop.fav_cats[person, np.minimum(favourite, 2)]
     any_cat = rng.choice(len(cat.category_weight), size=k, p=cat.category_weight)
-    category = np.where((rng.random(k) < pop.affinity[person]) & (fav_cat >= 0), fav_cat,
-                        any_cat)
+    category = np.where((rng.random(k) < pop.affinity[person]) & (fav_cat >= 0), fav_cat, any_cat)
     fan = (pop.team[person] >= 0) & IS_TEAM_CATEGORY[category] & (rng.random(k) < 0.75)
     team = np.where(fan, pop.team[person], -1)
     quantile = pop.price_pref[person] + rng.normal(0.0, 0.12, k)
@@ -175,19 +185,33 @@ def _lines(rng: np.random.Generator, pop: Population, cat: Catalogue, timeline: 
     amount = np.maximum(np.round(gross - discount, 2), 0.0)
     p_return = _per_group("return_rate")[g] * _RETURN_FACTOR[category]
     returned = rng.random(k) < p_return
-    lines = {"line_order": line_order, "product": product, "category": category,
-             "quantity": quantity, "amount": amount, "discount": discount, "returned": returned}
+    lines = {
+        "line_order": line_order,
+        "product": product,
+        "category": category,
+        "quantity": quantity,
+        "amount": amount,
+        "discount": discount,
+        "returned": returned,
+    }
     # (order_id, product_id) is the natural key of an order line: one line per product
     order = np.lexsort((product, line_order))
     repeated = np.zeros(k, dtype=bool)
-    repeated[order[1:]] = ((line_order[order[1:]] == line_order[order[:-1]])
-                           & (product[order[1:]] == product[order[:-1]]))
+    repeated[order[1:]] = (line_order[order[1:]] == line_order[order[:-1]]) & (
+        product[order[1:]] == product[order[:-1]]
+    )
     return {name: values[~repeated] for name, values in lines.items()}
 
 
-def draw_purchases(rng: np.random.Generator, pop: Population, ids: Identities,
-                   cat: Catalogue, timeline: Timeline, first_order_number: int,
-                   order_id_width: int) -> Purchases:
+def draw_purchases(
+    rng: np.random.Generator,
+    pop: Population,
+    ids: Identities,
+    cat: Catalogue,
+    timeline: Timeline,
+    first_order_number: int,
+    order_id_width: int,
+) -> Purchases:
     """All orders of a chunk of people; order ids start at ``first_order_number``."""
     first_s, last_day, count, same_session = _schedule(rng, pop, timeline)
     owner = np.repeat(np.arange(len(pop)), count)
@@ -195,53 +219,69 @@ def draw_purchases(rng: np.random.Generator, pop: Population, ids: Identities,
     day = _order_times(rng, pop, timeline, owner, nth, first_s, last_day, count)
     channel = _channels(rng, pop, owner, nth)
     # an order placed while signing up uses the sign-up channel
-    join_ch = np.array([MIX_CHANNELS.index(c) if c in MIX_CHANNELS else -1
-                        for c in JOIN_CHANNELS])[pop.join_channel[owner]]
+    join_ch = np.array([MIX_CHANNELS.index(c) if c in MIX_CHANNELS else -1 for c in JOIN_CHANNELS])[
+        pop.join_channel[owner]
+    ]
     primary = pop.channel_p.argmax(axis=1)[owner]
     at_signup = (nth == 0) & same_session[owner] & (join_ch == primary)
     channel = np.where(at_signup, join_ch, channel)
     seconds = day * SECONDS_PER_DAY + time_of_day(rng, channel == STORE)
     # the first order: at sign-up time if bought while signing up, else on its day
     first_day_start = (first_s[owner] // SECONDS_PER_DAY) * SECONDS_PER_DAY
-    seconds = np.where(at_signup, first_s[owner],
-                       np.where(nth == 0, first_day_start + seconds % SECONDS_PER_DAY, seconds))
+    seconds = np.where(
+        at_signup, first_s[owner], np.where(nth == 0, first_day_start + seconds % SECONDS_PER_DAY, seconds)
+    )
     # an order drawn on the first order's day but before it moves to the next day
     # (keeps its channel's time of day: no store orders at night)
     seconds = np.where(seconds < first_s[owner], seconds + SECONDS_PER_DAY, seconds)
     seconds = np.clip(seconds, first_s[owner], timeline.end_s)
     order = np.lexsort((seconds, owner))
     owner, seconds, channel = owner[order], seconds[order], channel[order]
-    store = cat.stores.visited(rng.random((len(owner), 2)), pop.home_store[owner],
-                               pop.region[owner])
+    store = cat.stores.visited(rng.random((len(owner), 2)), pop.home_store[owner], pop.region[owner])
     store = np.where(channel == STORE, store, -1)
     n_lines = 1 + np.minimum(rng.poisson(_per_group("extra_lines")[pop.group[owner]]), 3)
     lines = _lines(rng, pop, cat, timeline, owner, seconds, n_lines)
     n_lines = np.bincount(lines["line_order"], minlength=len(owner))
     failed = (channel != STORE) & (rng.random(len(owner)) < _DELIVERY_FAILURE[pop.group[owner]])
     # a person with a second profile sometimes buys under it (often at a till)
-    to_dup = (ids.has_dup[owner] & (seconds >= ids.dup_created_s[owner])
-              & (rng.random(len(owner)) < np.where(channel == STORE, 0.6, 0.3)))
+    to_dup = (
+        ids.has_dup[owner]
+        & (seconds >= ids.dup_created_s[owner])
+        & (rng.random(len(owner)) < np.where(channel == STORE, 0.6, 0.3))
+    )
     lo = lines["line_order"]
     person_index = pa.array(owner[lo])
-    customer = pc.if_else(to_dup[lo], ids.dup_customer_id.take(person_index),
-                          ids.customer_id.take(person_index))
-    table = pa.table({
-        "order_id": col.ids("O", first_order_number + lo, order_id_width),
-        "customer_id": customer,
-        "ordered_at": col.timestamps(seconds[lo]),
-        "channel": col.lookup(schema.ORDER_CHANNELS, channel[lo]),
-        "store_id": col.lookup(cat.stores.ids, store[lo]),
-        "product_id": col.lookup(cat.product_ids, lines["product"]),
-        "category": col.lookup(voc.CATEGORY_NAMES, lines["category"]),
-        "quantity": col.floats(lines["quantity"], 0),
-        "amount": col.floats(lines["amount"]),
-        "discount": col.floats(lines["discount"]),
-        "returned": pa.array(lines["returned"]),
-    })
+    customer = pc.if_else(
+        to_dup[lo], ids.dup_customer_id.take(person_index), ids.customer_id.take(person_index)
+    )
+    table = pa.table(
+        {
+            "order_id": col.ids("O", first_order_number + lo, order_id_width),
+            "customer_id": customer,
+            "ordered_at": col.timestamps(seconds[lo]),
+            "channel": col.lookup(schema.ORDER_CHANNELS, channel[lo]),
+            "store_id": col.lookup(cat.stores.ids, store[lo]),
+            "product_id": col.lookup(cat.product_ids, lines["product"]),
+            "category": col.lookup(voc.CATEGORY_NAMES, lines["category"]),
+            "quantity": col.floats(lines["quantity"], 0),
+            "amount": col.floats(lines["amount"]),
+            "discount": col.floats(lines["discount"]),
+            "returned": pa.array(lines["returned"]),
+        }
+    )
     line_start = np.cumsum(n_lines) - n_lines
     return Purchases(
-        table=table, order_person=owner, order_s=seconds, order_channel=channel,
-        order_store=store, order_failed=failed, order_line_start=line_start,
-        order_lines=n_lines, line_product=lines["product"], line_category=lines["category"],
-        line_returned=lines["returned"], person_first=first_s, person_orders=count,
+        table=table,
+        order_person=owner,
+        order_s=seconds,
+        order_channel=channel,
+        order_store=store,
+        order_failed=failed,
+        order_line_start=line_start,
+        order_lines=n_lines,
+        line_product=lines["product"],
+        line_category=lines["category"],
+        line_returned=lines["returned"],
+        person_first=first_s,
+        person_orders=count,
     )

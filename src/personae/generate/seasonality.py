@@ -26,10 +26,38 @@ DAYS_PER_YEAR = 365.25
 #: relative activity by weekday, Monday first
 WEEKDAY_FACTOR = np.array([0.92, 0.88, 0.9, 0.95, 1.08, 1.22, 1.05])
 #: hour-of-day weights for online activity (lunch and evening peaks) and for stores
-ONLINE_HOURS = np.array([0.8, 0.4, 0.2, 0.15, 0.15, 0.3, 0.8, 1.6, 2.2, 2.6, 2.8, 3.0,
-                         3.6, 3.3, 2.9, 2.8, 2.9, 3.2, 3.8, 4.5, 5.0, 4.6, 3.4, 1.8])
-STORE_HOURS = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 1.2, 2.2, 3.0, 3.8, 3.9, 3.6, 3.6, 3.9,
-                        4.2, 3.8, 2.8, 1.6, 0.6, 0, 0], dtype=float)
+ONLINE_HOURS = np.array(
+    [
+        0.8,
+        0.4,
+        0.2,
+        0.15,
+        0.15,
+        0.3,
+        0.8,
+        1.6,
+        2.2,
+        2.6,
+        2.8,
+        3.0,
+        3.6,
+        3.3,
+        2.9,
+        2.8,
+        2.9,
+        3.2,
+        3.8,
+        4.5,
+        5.0,
+        4.6,
+        3.4,
+        1.8,
+    ]
+)
+STORE_HOURS = np.array(
+    [0, 0, 0, 0, 0, 0, 0, 0, 0, 1.2, 2.2, 3.0, 3.8, 3.9, 3.6, 3.6, 3.9, 4.2, 3.8, 2.8, 1.6, 0.6, 0, 0],
+    dtype=float,
+)
 ONLINE_HOURS = ONLINE_HOURS / ONLINE_HOURS.sum()
 STORE_HOURS = STORE_HOURS / STORE_HOURS.sum()
 
@@ -112,11 +140,10 @@ class Timeline:
 
     def _cumulative(self, sensitivity: float) -> np.ndarray:
         weekday = WEEKDAY_FACTOR[(self._grid + 3) % 7]  # 1970-01-01 was a Thursday
-        intensity = weekday * self._mult ** sensitivity
+        intensity = weekday * self._mult**sensitivity
         return np.concatenate([[0.0], np.cumsum(intensity)])
 
-    def warp(self, lo: np.ndarray, hi: np.ndarray, frac: np.ndarray,
-             sensitivity: float = 1.0) -> np.ndarray:
+    def warp(self, lo: np.ndarray, hi: np.ndarray, frac: np.ndarray, sensitivity: float = 1.0) -> np.ndarray:
         """Days at fraction ``frac`` of the way from ``lo`` to ``hi`` in operational time.
 
         ``lo``/``hi`` are (fractional) days since epoch; ``frac`` in [0, 1]. With uniform
@@ -129,8 +156,9 @@ class Timeline:
         hi_u = np.interp(hi, edges, cum)
         return np.interp(lo_u + frac * (hi_u - lo_u), cum, edges)
 
-    def sample_days(self, rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray,
-                    sensitivity: float = 1.0) -> np.ndarray:
+    def sample_days(
+        self, rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray, sensitivity: float = 1.0
+    ) -> np.ndarray:
         """Random integer days in ``[lo, hi]`` weighted by the seasonal intensity."""
         lo = np.asarray(lo, dtype=np.float64)
         hi = np.maximum(np.asarray(hi, dtype=np.float64), lo)

@@ -189,8 +189,9 @@ def pick(rng: np.random.Generator, theme: np.ndarray, sentiment: np.ndarray) -> 
     u = rng.random((n, 3))
     code = _START[theme, sentiment] + (u[:, 0] * _COUNT[theme, sentiment]).astype(np.int64)
     rival = np.select([theme == DELIVERY, theme == PRICE], [0, 1], 2)
-    names_rival = ((sentiment == NEGATIVE) & np.isin(theme, (DELIVERY, PRICE, QUALITY))
-                   & (u[:, 1] < COMPETITOR_SHARE))
+    names_rival = (
+        (sentiment == NEGATIVE) & np.isin(theme, (DELIVERY, PRICE, QUALITY)) & (u[:, 1] < COMPETITOR_SHARE)
+    )
     code = np.where(names_rival, _COMPETITOR0 + rival, code)
     foreign = u[:, 2] < FOREIGN_SHARE
     return np.where(foreign, _FOREIGN0 + (u[:, 1] * len(FOREIGN)).astype(np.int64) % len(FOREIGN), code)

@@ -59,8 +59,14 @@ class TableWriter:
         background: format and write in a thread of its own (``write`` only queues).
     """
 
-    def __init__(self, kind: str, path: Path, fmt: Format,
-                 column_types: dict[str, str] | None = None, background: bool = False) -> None:
+    def __init__(
+        self,
+        kind: str,
+        path: Path,
+        fmt: Format,
+        column_types: dict[str, str] | None = None,
+        background: bool = False,
+    ) -> None:
         if column_types is None:
             spec = schema.TABLES[kind]
             column_types = {c.name: c.type for c in spec.columns}
@@ -79,15 +85,15 @@ class TableWriter:
         self._error: BaseException | None = None
         if background:
             self._queue = queue.Queue(maxsize=2)  # bounds memory: at most two chunks waiting
-            self._thread = threading.Thread(target=self._drain, name=f"write-{kind}",
-                                            daemon=True)
+            self._thread = threading.Thread(target=self._drain, name=f"write-{kind}", daemon=True)
             self._thread.start()
 
     def __enter__(self) -> TableWriter:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if exc_type is None:
             self.close()
         else:
@@ -151,8 +157,7 @@ class TableWriter:
             self._abort()
             raise self._error
         if self._schema is None:
-            empty = {n: pa.array([], _empty_type(t, self.fmt)) for n, t in
-                     self.column_types.items()}
+            empty = {n: pa.array([], _empty_type(t, self.fmt)) for n, t in self.column_types.items()}
             self._open(pa.schema([(n, a.type) for n, a in empty.items()]))
         if self._csv is not None:
             self._csv.close()
@@ -177,15 +182,19 @@ def _empty_type(type_: str, fmt: Format) -> pa.DataType:
     if fmt == "csv" and type_ in ("timestamp", "list"):
         return pa.string()
     return {
-        "timestamp": pa.timestamp("s"), "date": pa.date32(), "float": pa.float64(),
-        "int": pa.int64(), "bool": pa.bool_(), "list": pa.list_(pa.string()),
+        "timestamp": pa.timestamp("s"),
+        "date": pa.date32(),
+        "float": pa.float64(),
+        "int": pa.int64(),
+        "bool": pa.bool_(),
+        "list": pa.list_(pa.string()),
     }.get(type_, pa.string())
 
 
-def write_table(kind: str, table: pa.Table, path: Path, fmt: Format,
-                column_types: dict[str, str] | None = None) -> Path:
+def write_table(
+    kind: str, table: pa.Table, path: Path, fmt: Format, column_types: dict[str, str] | None = None
+) -> Path:
     """Write a whole table in one go."""
     with TableWriter(kind, path, fmt, column_types) as writer:
         writer.write(table)
     return path
-

@@ -68,8 +68,7 @@ def test_writes_one_file_per_kind_and_truth(paths: dict[str, Path]) -> None:
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_csv_columns_are_the_canonical_columns_in_order(paths: dict[str, Path],
-                                                          kind: str) -> None:
+def test_csv_columns_are_the_canonical_columns_in_order(paths: dict[str, Path], kind: str) -> None:
     header = paths[kind].open().readline().strip().split(",")
     assert tuple(header) == schema.TABLES[kind].column_names
 
@@ -130,9 +129,13 @@ def test_enums_and_ids(data: dict[str, pd.DataFrame]) -> None:
 def test_everything_happens_inside_the_window(data: dict[str, pd.DataFrame]) -> None:
     start = pd.Timestamp(END - timedelta(days=round(3 * 365.25) - 1))
     stop = pd.Timestamp(END + timedelta(days=1))
-    for kind, column in (("orders", "ordered_at"), ("events", "occurred_at"),
-                         ("surveys", "answered_at"), ("consents", "recorded_at"),
-                         ("customers", "created_at")):
+    for kind, column in (
+        ("orders", "ordered_at"),
+        ("events", "occurred_at"),
+        ("surveys", "answered_at"),
+        ("consents", "recorded_at"),
+        ("customers", "created_at"),
+    ):
         t = pd.to_datetime(data[kind][column])
         assert t.min() >= start and t.max() < stop, kind
 
@@ -141,7 +144,8 @@ def test_everything_happens_inside_the_window(data: dict[str, pd.DataFrame]) -> 
 
 
 def test_orders_are_consistent_with_catalogue_and_customers(
-        data: dict[str, pd.DataFrame], orders: pd.DataFrame) -> None:
+    data: dict[str, pd.DataFrame], orders: pd.DataFrame
+) -> None:
     products = data["products"].set_index("product_id")
     assert orders["customer_id"].isin(data["customers"]["customer_id"]).all()
     assert orders["product_id"].isin(products.index).all()
@@ -175,14 +179,14 @@ def test_volumes(data: dict[str, pd.DataFrame]) -> None:
 
 
 def test_survey_scores_are_on_their_scales(data: dict[str, pd.DataFrame]) -> None:
-    s = data["surveys"].assign(score=lambda f: f.score.astype(float),
-                               scale_max=lambda f: f.scale_max.astype(float))
+    s = data["surveys"].assign(
+        score=lambda f: f.score.astype(float), scale_max=lambda f: f.scale_max.astype(float)
+    )
     expected = s["kind"].map(schema.DEFAULT_SCALE_MAX)
     assert (s["scale_max"] == expected).all()
     low = s["kind"].map({"nps": 0, "trust": 0, "csat": 1, "ces": 1})
     assert ((s["score"] >= low) & (s["score"] <= s["scale_max"])).all()
-    assert set(s["touchpoint"]) <= {"checkout", "delivery", "support", "store", "app",
-                                    "website"}
+    assert set(s["touchpoint"]) <= {"checkout", "delivery", "support", "store", "app", "website"}
     assert set(s["kind"]) == {"nps", "ces", "csat", "trust"}
     assert s["comment"].notna().any()
 
@@ -197,8 +201,7 @@ def test_truth_covers_every_customer_with_six_groups(data: dict[str, pd.DataFram
     assert shares.between(0.1, 0.25).all()
 
 
-def test_birthdays_are_spread_evenly_and_ages_plausible(
-        data: dict[str, pd.DataFrame]) -> None:
+def test_birthdays_are_spread_evenly_and_ages_plausible(data: dict[str, pd.DataFrame]) -> None:
     birth = pd.to_datetime(data["customers"]["birth_date"].dropna())
     end = pd.Timestamp(END)
     age = (end - birth).dt.days / 365.25
@@ -234,15 +237,15 @@ def test_duplicate_profiles_share_an_email_or_phone(data: dict[str, pd.DataFrame
     # the second address differs in spelling (case or spaces), not in substance
     raw_pairs = c.loc[shared_email, "email"]
     assert raw_pairs.nunique() > email[shared_email].nunique()
-    assert (c.loc[shared_phone, "phone"].str.startswith("+")
-            .groupby(phone[shared_phone]).nunique() == 2).any()
+    assert (
+        c.loc[shared_phone, "phone"].str.startswith("+").groupby(phone[shared_phone]).nunique() == 2
+    ).any()
     truth = group_of(data)
     for _, ids in c[shared_email].groupby(email[shared_email])["customer_id"]:
         assert len({truth[i] for i in ids}) == 1  # the same person
 
 
-def test_blocked_placeholders_are_shared_by_unrelated_people(
-        data: dict[str, pd.DataFrame]) -> None:
+def test_blocked_placeholders_are_shared_by_unrelated_people(data: dict[str, pd.DataFrame]) -> None:
     c = data["customers"]
     for column, value in (("email", "unknown@example.com"), ("phone", "0000000000")):
         holders = c[c[column] == value]
@@ -250,8 +253,7 @@ def test_blocked_placeholders_are_shared_by_unrelated_people(
         assert (holders["first_name"] + holders["last_name"]).nunique() >= 2
 
 
-def test_phones_are_mostly_e164_with_some_national_formats(
-        data: dict[str, pd.DataFrame]) -> None:
+def test_phones_are_mostly_e164_with_some_national_formats(data: dict[str, pd.DataFrame]) -> None:
     phones = data["customers"]["phone"].dropna()
     e164 = phones.str.match(r"^\+1\d{10}$")
     assert 0.7 <= e164.mean() < 0.97
@@ -291,27 +293,41 @@ def test_events_reference_known_things(data: dict[str, pd.DataFrame]) -> None:
 
 
 def test_browsing_precedes_purchases_and_carts_are_abandoned(
-        data: dict[str, pd.DataFrame], orders: pd.DataFrame) -> None:
+    data: dict[str, pd.DataFrame], orders: pd.DataFrame
+) -> None:
     e = data["events"]
     e = e.assign(occurred_at=pd.to_datetime(e["occurred_at"]))
     checkouts = e[e["type"] == "checkout_started"].dropna(subset=["customer_id"])
     web = orders[orders["channel"].isin(["web", "app"])].drop_duplicates("order_id")
-    joined = pd.merge_asof(web.sort_values("ordered_at"),
-                           checkouts.sort_values("occurred_at")[["customer_id", "occurred_at"]],
-                           left_on="ordered_at", right_on="occurred_at", by="customer_id",
-                           direction="backward", tolerance=pd.Timedelta("10min"))
+    joined = pd.merge_asof(
+        web.sort_values("ordered_at"),
+        checkouts.sort_values("occurred_at")[["customer_id", "occurred_at"]],
+        left_on="ordered_at",
+        right_on="occurred_at",
+        by="customer_id",
+        direction="backward",
+        tolerance=pd.Timedelta("10min"),
+    )
     assert joined["occurred_at"].notna().mean() > 0.6
     assert (e["type"] == "add_to_cart").sum() > (e["type"] == "checkout_started").sum()
 
 
 def test_email_is_only_sent_with_consent(data: dict[str, pd.DataFrame]) -> None:
     consents = data["consents"]
-    email = consents[consents["purpose"] == "email"].assign(
-        t=lambda f: pd.to_datetime(f.recorded_at)).sort_values("t")
-    sent = data["events"].query("type == 'email_sent'").assign(
-        t=lambda f: pd.to_datetime(f.occurred_at)).sort_values("t")
-    latest = pd.merge_asof(sent, email[["customer_id", "t", "granted"]], on="t",
-                           by="customer_id", direction="backward")
+    email = (
+        consents[consents["purpose"] == "email"]
+        .assign(t=lambda f: pd.to_datetime(f.recorded_at))
+        .sort_values("t")
+    )
+    sent = (
+        data["events"]
+        .query("type == 'email_sent'")
+        .assign(t=lambda f: pd.to_datetime(f.occurred_at))
+        .sort_values("t")
+    )
+    latest = pd.merge_asof(
+        sent, email[["customer_id", "t", "granted"]], on="t", by="customer_id", direction="backward"
+    )
     assert (latest["granted"] == "true").all()
 
 
@@ -329,12 +345,10 @@ def test_consent_ledger(data: dict[str, pd.DataFrame]) -> None:
 # --- the latent groups drive behaviour ---------------------------------------------------
 
 
-def test_one_off_customers_order_exactly_once(data: dict[str, pd.DataFrame],
-                                              orders: pd.DataFrame) -> None:
+def test_one_off_customers_order_exactly_once(data: dict[str, pd.DataFrame], orders: pd.DataFrame) -> None:
     truth = data["truth"]
     one_off = set(truth.loc[truth["group"] == "one_off", "customer_id"])
-    counts = orders[orders["customer_id"].isin(one_off)].groupby("customer_id")[
-        "order_id"].nunique()
+    counts = orders[orders["customer_id"].isin(one_off)].groupby("customer_id")["order_id"].nunique()
     assert (counts == 1).all()
     assert len(counts) >= 0.97 * len(one_off)  # duplicates of a one-off person have none
     last = orders[orders["customer_id"].isin(one_off)]["ordered_at"].max()
@@ -342,14 +356,14 @@ def test_one_off_customers_order_exactly_once(data: dict[str, pd.DataFrame],
 
 
 def test_lapsed_customers_have_not_ordered_for_nine_months(
-        data: dict[str, pd.DataFrame], orders: pd.DataFrame) -> None:
+    data: dict[str, pd.DataFrame], orders: pd.DataFrame
+) -> None:
     lapsed = orders[orders["group"] == "lapsed"]
     assert lapsed["ordered_at"].max() < pd.Timestamp(END) - pd.Timedelta(days=274)
     assert lapsed.groupby("customer_id")["order_id"].nunique().median() >= 5
 
 
-def test_new_customers_joined_recently(data: dict[str, pd.DataFrame],
-                                       orders: pd.DataFrame) -> None:
+def test_new_customers_joined_recently(data: dict[str, pd.DataFrame], orders: pd.DataFrame) -> None:
     c = data["customers"].merge(data["truth"], on="customer_id")
     new = c[c["group"] == "new"]
     joined = pd.to_datetime(new["created_at"])
@@ -369,19 +383,19 @@ def test_omnichannel_enthusiasts_use_several_channels(orders: pd.DataFrame) -> N
 
 
 def test_groups_differ_in_value_discounts_and_satisfaction(
-        data: dict[str, pd.DataFrame], orders: pd.DataFrame) -> None:
+    data: dict[str, pd.DataFrame], orders: pd.DataFrame
+) -> None:
     per_order = orders.groupby(["group", "order_id"])["amount"].sum().groupby("group").mean()
     assert per_order["loyal_high_value"] > 2 * per_order["bargain_hunter"]
     discounted = orders.assign(d=orders["discount"] > 0).groupby("group")["d"].mean()
     assert discounted["bargain_hunter"] > 0.6
     assert discounted.drop("bargain_hunter").max() < 0.35
-    frequency = orders.groupby(["group", "customer_id"])["order_id"].nunique().groupby(
-        "group").median()
+    frequency = orders.groupby(["group", "customer_id"])["order_id"].nunique().groupby("group").median()
     assert frequency["loyal_high_value"] >= 6 and frequency["omnichannel_enthusiast"] >= 6
     s = data["surveys"].merge(data["truth"], on="customer_id")
     nps = s[s["kind"] == "nps"].assign(score=lambda f: f.score.astype(float))
     by_group = nps.groupby("group")["score"]
-    assert (by_group.apply(lambda x: (x >= 9).mean())["loyal_high_value"] > 0.5)
+    assert by_group.apply(lambda x: (x >= 9).mean())["loyal_high_value"] > 0.5
     assert by_group.mean()["loyal_high_value"] > by_group.mean()["lapsed"] + 1.5
     e = data["events"].merge(data["truth"], on="customer_id")
     clicks = e[e["type"] == "email_click"].groupby("group").size()
@@ -392,8 +406,7 @@ def test_groups_differ_in_value_discounts_and_satisfaction(
 
 def test_problems_lower_satisfaction(data: dict[str, pd.DataFrame]) -> None:
     e = data["events"]
-    unhappy = set(e.loc[e["type"].isin(["support_contact", "delivery_failed"]),
-                        "customer_id"].dropna())
+    unhappy = set(e.loc[e["type"].isin(["support_contact", "delivery_failed"]), "customer_id"].dropna())
     s = data["surveys"]
     nps = s[s["kind"] == "nps"].assign(score=lambda f: f.score.astype(float))
     nps = nps.merge(data["truth"], on="customer_id")
@@ -458,9 +471,15 @@ def test_progress_is_reported(tmp_path: Path) -> None:
     assert all(0.0 <= f <= 1.0 for _, f in steps)
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"n_customers": 10}, {"seed": -1}, {"fmt": "xlsx"}, {"years": 1.0},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"n_customers": 10},
+        {"seed": -1},
+        {"fmt": "xlsx"},
+        {"years": 1.0},
+    ],
+)
 def test_bad_arguments_are_input_errors(tmp_path: Path, kwargs: dict[str, object]) -> None:
     args: dict[str, object] = {"n_customers": 100, "seed": 1, "out_dir": tmp_path}
     args.update(kwargs)
@@ -468,24 +487,28 @@ def test_bad_arguments_are_input_errors(tmp_path: Path, kwargs: dict[str, object
         generate_dataset(**args)  # type: ignore[arg-type]
 
 
-def test_groups_are_recoverable_by_clustering(data: dict[str, pd.DataFrame],
-                                              orders: pd.DataFrame) -> None:
+def test_groups_are_recoverable_by_clustering(data: dict[str, pd.DataFrame], orders: pd.DataFrame) -> None:
     """k-means on log-scaled RFM-style features finds the latent groups (ARI >= 0.8)."""
     cluster = pytest.importorskip("sklearn.cluster")
     metrics = pytest.importorskip("sklearn.metrics")
     end = pd.Timestamp(END) + pd.Timedelta(days=1)
     per_order = orders.groupby("order_id").agg(
-        customer_id=("customer_id", "first"), at=("ordered_at", "first"),
-        channel=("channel", "first"), amount=("amount", "sum"))
+        customer_id=("customer_id", "first"),
+        at=("ordered_at", "first"),
+        channel=("channel", "first"),
+        amount=("amount", "sum"),
+    )
     by = per_order.groupby("customer_id")
     created = pd.to_datetime(data["customers"].set_index("customer_id")["created_at"])
-    features = pd.DataFrame({
-        "frequency": np.log1p(by.size()),
-        "monetary": np.log1p(by["amount"].mean()),
-        "recency": np.log1p((end - by["at"].max()).dt.days),
-        "channels": by["channel"].nunique(),
-        "discount_share": (orders["discount"] > 0).groupby(orders["customer_id"]).mean(),
-    })
+    features = pd.DataFrame(
+        {
+            "frequency": np.log1p(by.size()),
+            "monetary": np.log1p(by["amount"].mean()),
+            "recency": np.log1p((end - by["at"].max()).dt.days),
+            "channels": by["channel"].nunique(),
+            "discount_share": (orders["discount"] > 0).groupby(orders["customer_id"]).mean(),
+        }
+    )
     features["tenure"] = np.log1p((end - created.reindex(features.index)).dt.days)
     z = (features - features.mean()) / features.std()
     labels = cluster.KMeans(6, n_init=10, random_state=0).fit_predict(z.to_numpy())
