@@ -10,6 +10,9 @@ that need more than "delete the person's rows" are named here:
   is cleared.
 * ``rejects`` — rejected lines keep their raw text, which may hold the person's email, phone or
   name anywhere in it: rows whose text contains any of the person's identifiers are deleted.
+* any other table with no column naming a person but free text that may (a dead-lettered
+  webhook's ``payload``, the old ``webhook_outbox``): rows whose text mentions the person are
+  deleted, as for rejects.
 * the audit log — append-only, but the erased person's id in it is replaced by the token
   (the log then still proves *that* data was read and erased, not whose).
 * the erasure ledger itself and the privacy secret are never touched.
@@ -127,6 +130,10 @@ def erasure_plan(tables: Mapping[str, Iterable[str]]) -> list[TableAction]:
             plan.append(TableAction(name, "anonymise", keys, clear))
         elif keys:
             plan.append(TableAction(name, "delete", keys))
+        elif text := tuple(c for c in columns if c in FREE_TEXT_COLUMNS):
+            # no column names the person, but free text may (e.g. a dead-lettered webhook's
+            # payload): rows that mention them go
+            plan.append(TableAction(name, "scrub_text", text))
         else:
             plan.append(TableAction(name, "keep"))
     return plan

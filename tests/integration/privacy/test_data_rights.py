@@ -129,8 +129,15 @@ def test_erasure_leaves_no_byte_of_the_person(shop: Store) -> None:
     revenue = scalar(shop, "SELECT sum(amount) FROM orders")
     order_count = scalar(shop, "SELECT count(*) FROM orders")
     others = scalar(shop, "SELECT count(*) FROM traits")
+    # a webhook about them that was never delivered: the payload names them, no column does
+    shop.raw.execute(
+        "INSERT INTO webhook_dead_letters (message_id, url, payload, attempts) VALUES "
+        f"""('m1', 'http://crm', '{{"customer_id": "JQ2", "email": "{JANE["email"]}"}}', 5), """
+        """('m2', 'http://crm', '{"customer_id": "SOMEONE-ELSE"}', 5)"""
+    )
     subject = find_subject(shop, "JQ2")  # any of their ids works
     result = erase_customer(shop, subject, reason="customer request #42", actor=ACTOR)
+    assert scalar(shop, "SELECT string_agg(message_id) FROM webhook_dead_letters") == "m2"
 
     data = file_bytes(shop)
     for text in SECRETS:

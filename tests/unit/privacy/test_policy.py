@@ -21,6 +21,7 @@ def test_a_table_added_later_is_covered_by_its_columns() -> None:
                 "identity_links": ["identifier_a", "identifier_b", "source"],
                 "products": ["product_id", "brand"],
                 "audit_log": ["logged_at", "customer_id"],
+                "webhook_dead_letters": ["message_id", "url", "payload", "dead_at"],
             }
         )
     }
@@ -32,6 +33,9 @@ def test_a_table_added_later_is_covered_by_its_columns() -> None:
     assert plan["identity_links"].match_columns == ("identifier_a", "identifier_b")
     assert plan["products"].action == "keep"
     assert plan["audit_log"].action == "keep"  # rewritten under the token, never deleted
+    # no id column, but free text that may name the person (a dead-lettered webhook's payload)
+    dead = plan["webhook_dead_letters"]
+    assert dead.action == "scrub_text" and dead.match_columns == ("payload",)
 
 
 def test_patterns_find_the_person_in_any_format_and_nobody_else() -> None:
