@@ -82,6 +82,7 @@ class Runtime:
             self._tick,
             self.service.expiry_check_seconds,
             self._reload_after_failure,
+            linger_seconds=self.service.group_commit_linger_ms / 1000,
         )
         self.refresh(cause="startup", webhooks=False)
         self.writer.start()

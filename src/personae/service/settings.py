@@ -44,6 +44,14 @@ class ServiceSettings(BaseModel):
         description="Most messages written in one transaction (group commit). Bounded so a group "
         "stays short (~0.2 ms a message): a request waits for at most the group before it and its own.",
     )
+    group_commit_linger_ms: float = Field(
+        0.0,
+        ge=0,
+        le=1000,
+        description="How long a group waits for more requests before it commits (PostgreSQL's "
+        "commit_delay): a commit's fixed cost (statements, fsync) is then shared by more events, "
+        "at the price of this much latency. 0: commit as soon as the writer is free.",
+    )
     rate_limit_per_second: float = Field(
         500.0, gt=0, description="Requests per second per key (token bucket refill rate)."
     )

@@ -47,8 +47,10 @@ class Writer:
         tick: Callable[[], None],
         tick_seconds: float,
         on_failure: Callable[[], None],
+        linger_seconds: float = 0.0,
     ) -> None:
         self._commit = commit
+        self._linger = linger_seconds
         self._capacity = capacity
         self._group_max = group_max
         self._tick = tick
@@ -108,6 +110,7 @@ class Writer:
                     self._cond.wait(wait)
                 if self._stopping and not self._queue:
                     return
+                self._linger_for_more()
                 items = self._take()
             if items:
                 self._process(items)
@@ -118,6 +121,18 @@ class Writer:
                 except Exception:
                     log.exception("scheduled re-evaluation failed")
                     self._on_failure()
+
+    def _linger_for_more(self) -> None:
+        """With tracking at the head of the queue and room in the group, wait up to the linger
+        time for more requests to share the commit (called holding the condition)."""
+        if self._linger <= 0 or not self._queue or self._queue[0][0] != "track":
+            return
+        deadline = time.monotonic() + self._linger
+        while not self._stopping and self._pending < self._group_max:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self._cond.wait(left)
 
     def _take(self) -> list[tuple[str, Any, Future[Any]]]:
         if not self._queue:

@@ -1,0 +1,106 @@
+"""The writer thread: group commit, its optional linger, and back-pressure."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from personae.service.commit import TrackJob
+from personae.service.writer import Overloaded, Writer
+
+
+def _job(n: int) -> TrackJob:
+    return TrackJob(messages=[object()] * n, received_at=datetime.now(UTC), endpoint="/v1/batch", key_id="k")
+
+
+class Recorder:
+    """A commit function that records the size of each group, and can be held back."""
+
+    def __init__(self) -> None:
+        self.groups: list[int] = []
+        self.gate = threading.Event()
+        self.gate.set()
+        self.entered = threading.Event()
+
+    def __call__(self, jobs: list[TrackJob]) -> list[Any]:
+        self.entered.set()
+        self.gate.wait(5)
+        self.groups.append(len(jobs))
+        return [len(j.messages) for j in jobs]
+
+
+def _writer(commit: Recorder, *, linger: float = 0.0, group_max: int = 100, capacity: int = 1000) -> Writer:
+    return Writer(commit, capacity, group_max, lambda: None, 3600, lambda: None, linger_seconds=linger)
+
+
+def test_each_request_is_answered_after_its_group_and_requests_waiting_share_one() -> None:
+    commit = Recorder()
+    commit.gate.clear()  # hold the first group so the next three queue up behind it
+    w = _writer(commit)
+    w.start()
+    try:
+        first = w.submit(_job(5))
+        assert commit.entered.wait(5)  # the writer is committing the first group
+        rest = [w.submit(_job(5)) for _ in range(3)]
+        commit.gate.set()
+        assert first.result(5) == 5 and [f.result(5) for f in rest] == [5, 5, 5]
+    finally:
+        w.stop()
+    assert commit.groups == [1, 3]
+
+
+def test_with_a_linger_requests_sent_close_together_share_a_commit() -> None:
+    commit = Recorder()
+    w = _writer(commit, linger=0.5)
+    w.start()
+    try:
+        futures = [w.submit(_job(5))]
+        time.sleep(0.1)  # without a linger the writer has committed the first alone by now
+        futures += [w.submit(_job(5)) for _ in range(2)]
+        assert [f.result(5) for f in futures] == [5, 5, 5]
+    finally:
+        w.stop()
+    assert commit.groups == [3]
+
+
+def test_without_a_linger_the_writer_does_not_wait() -> None:
+    commit = Recorder()
+    w = _writer(commit)
+    w.start()
+    try:
+        futures = [w.submit(_job(5))]
+        time.sleep(0.1)
+        futures += [w.submit(_job(5)) for _ in range(2)]
+        assert [f.result(5) for f in futures] == [5, 5, 5]
+    finally:
+        w.stop()
+    assert commit.groups[0] == 1
+
+
+def test_a_full_group_does_not_wait_for_the_linger() -> None:
+    commit = Recorder()
+    w = _writer(commit, linger=30.0, group_max=10)  # a linger the test would notice
+    w.start()
+    try:
+        futures = [w.submit(_job(5)) for _ in range(2)]  # 10 messages: the group is full
+        assert [f.result(5) for f in futures] == [5, 5]
+    finally:
+        w.stop()
+
+
+def test_a_full_queue_refuses_at_once() -> None:
+    commit = Recorder()
+    commit.gate.clear()
+    w = _writer(commit, capacity=10)
+    w.start()
+    try:
+        w.submit(_job(6))
+        with pytest.raises(Overloaded, match="queue is full"):
+            w.submit(_job(6))
+    finally:
+        commit.gate.set()
+        w.stop()
