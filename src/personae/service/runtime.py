@@ -434,9 +434,12 @@ class Runtime:
         }
 
     def _recommend_context(self, store: Store) -> recommending.Context:
+        settings = self.settings.personalize.recommend
         key = (
             recommending.traits_as_of(store),
             *(store.count(t) if store.has_table(t) else -1 for t in _RECOMMEND_INPUTS),
+            # `personae recommend tune` run while the server is up changes the parameters
+            recommending.tuned(store, settings, settings.model),
         )
         cached = self._recommend_cache
         if cached is None or cached[0] != key:

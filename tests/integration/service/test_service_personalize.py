@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -88,3 +89,39 @@ def _cli_after(c: TestClient, db: Path, cid: str) -> Any:
         "as_of": ctx.as_of.isoformat(),
         "recommendations": recs,
     }
+
+
+def test_tuning_while_the_server_runs_is_used_at_once(shop: dict[str, Any]) -> None:
+    import json
+    from datetime import date
+
+    import pyarrow as pa
+
+    from personae import recommending
+
+    db = shop["db"]
+    with TestClient(create_app(db, Settings(db=db, service={"expiry_check_seconds": 3600}))) as c:
+        read = {"Authorization": f"Bearer {shop['read']}"}
+        cid = shop["yes"][0]
+        before = c.get(f"/v1/customers/{cid}/recommendations", params={"limit": 5}, headers=read)
+        assert before.status_code == 200
+        runtime = c.app.state.runtime  # type: ignore[attr-defined]
+        assert runtime._recommend_cache[1].model.self_weight == 3.0  # the configured value
+        # what `personae recommend tune` stores (written here directly: its choice is data-dependent)
+        tuning = pa.table(
+            {
+                "model": ["ease"],
+                "params": [json.dumps({"self_weight": 0.0, "ease_regularization": 50.0})],
+                "ndcg": [0.1],
+                "configured_ndcg": [0.1],
+                "k": [10],
+                "customers_evaluated": [1],
+                "as_of": [date(2026, 1, 1)],
+                "tuned_at": [datetime(2026, 1, 1)],
+            }
+        )
+        runtime.writer.call(lambda: runtime.store.replace(recommending.TUNING_TABLE, tuning)).result(60)
+        after = c.get(f"/v1/customers/{cid}/recommendations", params={"limit": 5}, headers=read)
+        assert after.status_code == 200
+        assert runtime._recommend_cache[1].model.self_weight == 0.0  # refitted with the tuned value
+        assert after.json() == _cli_after(c, db, cid)
