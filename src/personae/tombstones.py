@@ -38,7 +38,7 @@ def tombstoned(store: Store, identifiers: pd.DataFrame) -> np.ndarray:
         return np.zeros(n, dtype=bool)
     secret = database_secret(store)
     known = set(
-        store.raw.execute("SELECT hash FROM erasure_identifiers").fetch_arrow_table().column(0).to_pylist()
+        store.raw.execute("SELECT hash FROM erasure_identifiers").to_arrow_table().column(0).to_pylist()
     )
     hit = np.zeros(n, dtype=bool)
     for col in identifiers.columns:
@@ -93,7 +93,7 @@ def tombstoned_texts(store: Store, raws: Iterable[str], *, default_country_code:
         return hit
     secret = database_secret(store)
     known = set(
-        store.raw.execute("SELECT hash FROM erasure_identifiers").fetch_arrow_table().column(0).to_pylist()
+        store.raw.execute("SELECT hash FROM erasure_identifiers").to_arrow_table().column(0).to_pylist()
     )
     for i, text in enumerate(texts):
         fields = [f.strip() for f in _FIELD_SPLIT.split(text) if f and f.strip() and f.strip() != ":"]

@@ -58,7 +58,7 @@ def rows_matching(store: Store, table: str, columns: Sequence[str], values: Iter
     with _values(store, values) as view:
         return store.raw.execute(
             f"SELECT * FROM {quote(table)} WHERE {_where_any_in(columns, view)}"
-        ).fetch_arrow_table()
+        ).to_arrow_table()
 
 
 def delete_matching(store: Store, table: str, columns: Sequence[str], values: Iterable[str]) -> int:

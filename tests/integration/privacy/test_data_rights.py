@@ -244,7 +244,7 @@ def test_pseudonymised_export_is_stable_and_has_no_direct_identifiers(shop: Stor
     a = pseudonymised_traits(shop, actor=ACTOR)
     b = pseudonymised_traits(shop, actor=ACTOR)
     assert a.column("customer_id").to_pylist() == b.column("customer_id").to_pylist()
-    ids = set(shop.raw.execute("SELECT customer_id FROM traits").fetch_arrow_table().column(0).to_pylist())
+    ids = set(shop.raw.execute("SELECT customer_id FROM traits").to_arrow_table().column(0).to_pylist())
     assert not ids & set(a.column("customer_id").to_pylist())
     for col in ("email", "phone", "first_name", "last_name", "birth_date"):
         assert col not in a.column_names
