@@ -16,6 +16,7 @@ import pandas as pd
 from personae.config import ClvSettings
 from personae.errors import InputError, ModelError
 from personae.store import Store
+from personae.tables import join_on_customer
 from personae.traits import TraitInputs, prepare
 from personae.traits.affinities import affinity_parts, affinity_sources
 from personae.traits.build import base_traits
@@ -77,11 +78,9 @@ def build_traits(store: Store, as_of: date, settings: TraitSettings) -> int:
     inputs = trait_inputs(store, as_of, settings)
     t = base_traits(inputs, store.table("affinities"))
     if store.has_table("clv"):
-        j = t.left_join(store.table("clv"), "customer_id")
-        t = j.drop(*[c for c in j.columns if c.endswith("_right")])
+        t = join_on_customer(t, store.table("clv"))
     if store.has_table("voice_traits"):  # written by the voice step just before (docs/voice.md)
-        j = t.left_join(store.table("voice_traits"), "customer_id")
-        t = j.drop(*[c for c in j.columns if c.endswith("_right")])
+        t = join_on_customer(t, store.table("voice_traits"))
     store.replace("traits", with_scores(t, settings))
     return store.count("traits")
 
@@ -103,8 +102,7 @@ def with_scores(t: ibis.Table, settings: TraitSettings) -> ibis.Table:
     n = n.mutate(**rfm_segment(n, settings.rfm_rules))
     n = n.mutate(lifecycle_stage=lifecycle_stage(n, settings.lifecycle))
     scores = n.drop(*[c for c in n.columns if c != "customer_id" and c in t.columns])
-    j = t.left_join(scores, "customer_id")
-    return j.drop(*[c for c in j.columns if c.endswith("_right")])
+    return join_on_customer(t, scores)
 
 
 def customer_traits(store: Store, customer_id: str) -> dict[str, object] | None:

@@ -34,6 +34,7 @@ from personae.clusters.profiles import PROFILE_COLUMNS, ClusterProfile, profile_
 from personae.clusters.quality import bootstrap_stability, davies_bouldin, recovery, silhouette
 from personae.errors import InputError, ModelError, NotFoundError
 from personae.store import Store
+from personae.tables import join_on_customer
 from personae.traits.settings import TraitSettings
 
 MODELS, PROFILES, ASSIGNMENTS = "cluster_models", "cluster_profiles", "cluster_assignments"
@@ -296,8 +297,7 @@ def add_cluster_traits(store: Store) -> None:
     named = a.join(p, [a.model_id == p.model_id, a.cluster == p.cluster]).select(
         customer_id=a.customer_id, cluster=a.cluster, cluster_name=p.name
     )
-    joined = base.left_join(named, "customer_id")
-    store.replace("traits", joined.drop(*[c for c in joined.columns if c.endswith("_right")]))
+    store.replace("traits", join_on_customer(base, named))
 
 
 def _refresh_snapshot(store: Store, settings: TraitSettings | None) -> None:

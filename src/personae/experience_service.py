@@ -29,6 +29,7 @@ from personae.experience.settings import ExperienceSettings
 from personae.schema import DEFAULT_SCALE_MAX
 from personae.segments.check import snapshot_segments, suggest
 from personae.store import Store
+from personae.tables import join_on_customer
 from personae.traits.experience import normalised_score
 from personae.traits.inputs import end_of
 
@@ -85,8 +86,7 @@ def answers(store: Store, as_of: date | None = None, since: date | None = None) 
         "customer_id", "kind", "score", "scale_max", "std_score", "rescaled", "answered_at", "touchpoint"
     )
     t = analytics_population(store).select("customer_id", "journey_stage", "preferred_channel")
-    j = s.join(t, "customer_id")
-    s = j.drop(*[c for c in j.columns if c.endswith("_right")])
+    s = join_on_customer(s, t, how="inner")
     df = store.execute(s.order_by(["customer_id", "answered_at", "kind"]))
     df["touchpoint"] = df["touchpoint"].fillna("(unknown)")
     df["month"] = grp.month_of(df["answered_at"])
@@ -467,8 +467,7 @@ def build_detractor_risk(store: Store, as_of: date, settings: ExperienceSettings
         )
     )
     store.replace("_detractor_scores", arrow)
-    j = t.left_join(store.table("_detractor_scores"), "customer_id")
-    store.replace("_traits_next", j.drop(*[c for c in j.columns if c.endswith("_right")]))
+    store.replace("_traits_next", join_on_customer(t, store.table("_detractor_scores")))
     with store.transaction():
         store.replace("traits", store.table("_traits_next"))
     store.drop("_traits_next")

@@ -36,6 +36,7 @@ import pyarrow as pa
 from personae.errors import RuleError
 from personae.segments import expr as x
 from personae.segments.functions import end_of_day
+from personae.tables import join_on_customer
 
 _DTYPES = {
     "number": "float64",
@@ -139,8 +140,7 @@ class _Compiler:
             self.affinity_aggregates(consts),
         ):
             if part is not None:
-                joined = t.left_join(part, "customer_id")
-                t = joined.drop(*[c for c in joined.columns if c.endswith("_right")])
+                t = join_on_customer(t, part)
         if late:
             t = _with(t, consts)
         out = self.decide(t, late, columns, ["customer_id"], list(targets))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ibis
 
 from personae.schema import IDENTIFIER_KINDS
+from personae.tables import join_on_customer
 from personae.traits import behaviour, channels, consent, experience, journey, occasions, value
 from personae.traits.affinities import top_affinities
 from personae.traits.inputs import TraitInputs
@@ -87,8 +88,7 @@ def base_traits(inputs: TraitInputs, affinities: ibis.Table) -> ibis.Table:
         behaviour.browse_abandonment(inputs),
         top_affinities(affinities),
     ):
-        joined = t.left_join(part, "customer_id")
-        t = joined.drop(*[c for c in joined.columns if c.endswith("_right")])
+        t = join_on_customer(t, part)
 
     derived: dict[str, ibis.Value] = {}
     for module in (value, channels, occasions, behaviour, experience, journey, consent):

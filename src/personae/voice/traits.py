@@ -23,6 +23,7 @@ from datetime import date, datetime, timedelta
 
 import ibis
 
+from personae.tables import join_on_customer
 from personae.voice.settings import VoiceSettings
 from personae.voice.themes import OTHER
 
@@ -68,9 +69,7 @@ def voice_traits(texts: ibis.Table, as_of: date, settings: VoiceSettings) -> ibi
     )
     ranked = per_theme.mutate(_rank=ibis.row_number().over(w))
     top = ranked.filter(ranked._rank == 0).select("customer_id", top_complaint_theme="theme")
-    j = base.left_join(top, "customer_id")
-    j = j.drop(*[c for c in j.columns if c.endswith("_right")])
-    return j.select("customer_id", *TRAIT_COLUMNS)
+    return join_on_customer(base, top).select("customer_id", *TRAIT_COLUMNS)
 
 
 #: Clustering features the voice traits offer, as (name, family, kind, columns, doc) in the
