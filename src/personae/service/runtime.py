@@ -351,10 +351,8 @@ class Runtime:
             candidates.insert(0, given)
         candidates += [f"loyalty_id:{given}", f"anonymous_id:{given}", f"device_id:{given}"]
         with self.lock:
-            index = self.committer.identity
-            for c in candidates:
-                if knows(index, c):
-                    return index.resolved(c)
+            if found := self._linked(candidates):
+                return found
             # a prospect never linked to anyone is known by its own identifier (its live state)
             for c in (given, *candidates):
                 if c in self.live.states or c in self.live.members:
@@ -365,15 +363,18 @@ class Runtime:
         phone = normalize_phones(pd.Series([given]), self.settings.identity.default_country_code)[0]
         normalised = [f"email:{email}" if email else "", f"phone:{phone}" if phone else ""]
         with self.lock:
-            index = self.committer.identity
-            for c in filter(None, normalised):
-                if knows(index, c):
-                    return index.resolved(c)
+            if found := self._linked([c for c in normalised if c]):
+                return found
         with self._read_lock:
             assert self.reader is not None
             return resolve_customer_id(
                 self.reader, given, default_country_code=self.settings.identity.default_country_code
             )
+
+    def _linked(self, candidates: list[str]) -> str | None:
+        """The unified id of the first candidate identifier the identity index knows (hold the lock)."""
+        index = self.committer.identity
+        return next((index.resolved(c) for c in candidates if knows(index, c)), None)
 
     def customer(self, given: str, *, pii: bool) -> dict[str, Any]:
         """Profile, traits, live segments and consents of one customer (PII only when ``pii``)."""
