@@ -8,7 +8,7 @@ gets JSON (dates as ISO text) and Parquet gets typed columns (timestamps, dates,
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -161,11 +161,20 @@ def table_counts() -> Callable[[Store], dict[str, int]]:
     return counts
 
 
-def build_shop(root: Path, customers: int, seed: int, *, segments: bool = True) -> Path:
+def build_shop(
+    root: Path,
+    customers: int,
+    seed: int,
+    *,
+    segments: bool = True,
+    full_build: bool = False,
+    kinds: Sequence[str] | None = None,
+) -> Path:
     """A generated shop, ingested and built (affinities, traits and, by default, segments).
 
     The one way tests make a realistic built store; callers cache it with a session- or
-    module-scoped fixture and copy the file when they write.
+    module-scoped fixture and copy the file when they write. ``full_build`` runs every step of
+    ``personae build`` (CLV, experience, journeys …) instead; ``kinds`` ingests only those files.
     """
     from personae.build_steps import build_affinities, build_traits, last_data_date
     from personae.demo import INGEST_ORDER
@@ -177,8 +186,13 @@ def build_shop(root: Path, customers: int, seed: int, *, segments: bool = True) 
     files = generate_dataset(customers, seed, root / "shop")
     path = root / "shop.duckdb"
     with Store.open(path) as store:
-        for kind in INGEST_ORDER:
+        for kind in INGEST_ORDER if kinds is None else kinds:
             ingest_file(store, kind, files[kind])
+        if full_build:
+            from personae.pipeline import run_build
+
+            run_build(store, quiet=True)
+            return path
         as_of = last_data_date(store)
         build_affinities(store, as_of, TraitSettings())
         build_traits(store, as_of, TraitSettings())

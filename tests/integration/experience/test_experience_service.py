@@ -6,7 +6,7 @@ wrong join, a missing consent filter or a wrong grouping would show.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,9 +19,6 @@ from personae import experience_service as svc
 from personae.config import load_settings
 from personae.errors import InputError, NotFoundError
 from personae.experience.metrics import nps
-from personae.generate import generate_dataset
-from personae.ingest import ingest_file
-from personae.pipeline import run_build
 from personae.segments.definitions import SegmentDefinition
 from personae.segments.run import preview
 from personae.segments.service import add_segments
@@ -31,13 +28,9 @@ KINDS = ("stores", "products", "customers", "orders", "events", "surveys", "cons
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    root = tmp_path_factory.mktemp("experience")
-    files = generate_dataset(800, seed=11, out_dir=root / "data")
-    store = Store.open(root / "p.duckdb")
-    for kind in KINDS:
-        ingest_file(store, kind, Path(files[kind]))
-    run_build(store, quiet=True)
+def built(tmp_path_factory: pytest.TempPathFactory, make_shop: Callable[..., Path]) -> Iterator[Store]:
+    path = make_shop(tmp_path_factory.mktemp("experience"), 800, seed=11, full_build=True, kinds=KINDS)
+    store = Store.open(path)
     try:
         yield store
     finally:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,22 +10,15 @@ import pytest
 
 from personae import journey_analytics as ja
 from personae.errors import InputError, NotFoundError
-from personae.generate import generate_dataset
-from personae.ingest import ingest_file
-from personae.pipeline import run_build
 from personae.store import Store
 
 KINDS = ("stores", "products", "customers", "orders", "events", "surveys", "consents")
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    root = tmp_path_factory.mktemp("journeys")
-    files = generate_dataset(300, seed=5, out_dir=root / "data")
-    store = Store.open(root / "p.duckdb")
-    for kind in KINDS:
-        ingest_file(store, kind, Path(files[kind]))
-    run_build(store, quiet=True)
+def built(tmp_path_factory: pytest.TempPathFactory, make_shop: Callable[..., Path]) -> Iterator[Store]:
+    path = make_shop(tmp_path_factory.mktemp("journeys"), 300, seed=5, full_build=True, kinds=KINDS)
+    store = Store.open(path)
     try:
         yield store
     finally:
