@@ -25,7 +25,7 @@ implements the same tables in Python); a customer is a member when the rule is t
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import reduce
@@ -133,7 +133,9 @@ class _Compiler:
         late = sorted(seen - set(early))
         if early:
             late_fields = sorted({f for n in late for f in _fields(self.library[n].expr)})
-            t = self.decide(_with(t, consts), early, columns, ["customer_id", *late_fields], early)
+            t = self.decide(
+                self.with_strings(t, consts, early), early, columns, ["customer_id", *late_fields], early
+            )
         for part in (
             self.event_aggregates(consts),
             self.order_aggregates(consts),
@@ -142,7 +144,7 @@ class _Compiler:
             if part is not None:
                 t = join_on_customer(t, part)
         if late:
-            t = _with(t, consts)
+            t = self.with_strings(t, consts, late)
         out = self.decide(t, late, columns, ["customer_id"], list(targets))
         return CompiledSegments(out, {n: columns[n] for n in targets})
 
@@ -229,8 +231,15 @@ class _Compiler:
             parts.append(rows[time_col] >= ibis.timestamp(start.isoformat(sep=" ")))
         return reduce(lambda a, b: a & b, parts) if parts else ibis.literal(True)
 
-    def _with_consts(self, rows: ibis.Table, consts: ibis.Table | None) -> ibis.Table:
-        return rows if consts is None else rows.cross_join(consts)
+    def _with_consts(self, rows: ibis.Table, consts: ibis.Table | None, values: Iterable[str]) -> ibis.Table:
+        """``rows`` with the constants ``values`` as columns (only those: every carried column
+        is work for Ibis to compile and for the engine to pass along)."""
+        wanted = sorted({self.strings[v] for v in values})
+        return rows if consts is None or not wanted else rows.cross_join(consts.select(*wanted))
+
+    def with_strings(self, t: ibis.Table, consts: ibis.Table | None, names: Iterable[str]) -> ibis.Table:
+        """``t`` with the string constants that the rules ``names`` compare to themselves."""
+        return self._with_consts(t, consts, {v for n in names for v in _strings(self.library[n].expr)})
 
     def event_aggregates(self, consts: ibis.Table | None) -> ibis.Table | None:
         nodes = [n for n in self.aggregates if isinstance(n, x.Aggregate) and n.source == "events"]
@@ -245,7 +254,7 @@ class _Compiler:
         if all(types):  # every call names its event types: read only those
             wanted = sorted({t for ts in types for t in ts or ()})
             rows = rows.semi_join(ibis.memtable(pa.table({"type": pa.array(wanted, pa.string())})), "type")
-        rows = self._with_consts(rows, consts)
+        rows = self._with_consts(rows, consts, _filter_values(nodes))
         return rows.group_by("customer_id").aggregate(
             **{
                 self.aggregates[n]: rows.customer_id.count(where=self._condition(rows, n, "occurred_at"))
@@ -270,7 +279,7 @@ class _Compiler:
             _key=ibis.coalesce(o.order_id, "day:" + o.ordered_at.date().cast("string")),
             _net=ibis.ifelse(o.returned.fill_null(False), 0.0, o.amount.cast("float64")),
         )
-        rows = self._with_consts(o, consts)
+        rows = self._with_consts(o, consts, _filter_values(nodes))
         aggregates = {}
         for n in nodes:
             cond = self._condition(rows, n, "ordered_at")
@@ -293,7 +302,8 @@ class _Compiler:
         a = self.sources.affinities.select("customer_id", "kind", "value", "strength")
         wanted = ibis.memtable(pa.table({"value": pa.array(sorted({n.value for n in nodes}), pa.string())}))
         # only rows with a value some rule asks for reach the group-by (most rows do not)
-        rows = self._with_consts(a.semi_join(wanted, "value"), consts)
+        used = {v for n in nodes for v in (n.value, n.kind) if v}
+        rows = self._with_consts(a.semi_join(wanted, "value"), consts, used)
 
         def matches(n: x.AffinityOf) -> ibis.Value:
             cond = rows.value == rows[self.strings[n.value]]
@@ -422,8 +432,20 @@ def _existence_only(op: str, value: object) -> bool:
 _MIRROR = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 
-def _with(t: ibis.Table, consts: ibis.Table | None) -> ibis.Table:
-    return t if consts is None else t.cross_join(consts)
+def _strings(expr: x.Value) -> set[str]:
+    """The string constants ``expr`` compares to itself (not those inside function calls' filters,
+    which the aggregate passes use, nor those of the segments it refers to)."""
+    out: set[str] = set()
+    for node in x.walk(expr):
+        if isinstance(node, x.Const) and isinstance(node.value, str):
+            out.add(node.value)
+        elif isinstance(node, x.ConstList) and node.type == "string":
+            out.update(str(v) for v in node.values)
+    return out
+
+
+def _filter_values(nodes: Iterable[x.Aggregate]) -> set[str]:
+    return {v for n in nodes for _, values in n.filters for v in values}
 
 
 def _fields(expr: x.Value) -> set[str]:
