@@ -7,7 +7,9 @@ Targets (issue 4):
   of all rules are shared: one grouped pass per source table, then one boolean column per
   segment in one query). Printed in wall seconds and in CPU seconds of this process (steadier
   when other work shares the machine), with the 50 grouped by the tables they read — the
-  groups' times add up to the time of the 50, which shows where it goes;
+  groups' times add up to the time of the 50, which shows where it goes; and a floor: the
+  function calls alone as one hand-written SQL query, for the 50 and for the most expensive
+  segment (:func:`floor_sql`) — what the engine charges for the calls, whatever the evaluator;
 * real time — deciding all 50 segments for one customer from their in-memory state: median
   under 1 ms.
 
@@ -113,6 +115,72 @@ def sources_read(rule: CheckedRule, library: dict[str, CheckedRule]) -> frozense
         elif isinstance(node, InSegment):
             out |= sources_read(library[node.name], library)
     return frozenset(out)
+
+
+def function_calls(names: list[str], library: dict[str, CheckedRule]) -> set[Aggregate | AffinityOf]:
+    """The distinct function calls (aggregates) that deciding ``names`` needs, references followed."""
+    out: set[Aggregate | AffinityOf] = set()
+    for name in names:
+        for node in walk(library[name].expr):
+            if isinstance(node, Aggregate | AffinityOf):
+                out.add(node)
+            elif isinstance(node, InSegment):
+                out |= function_calls([node.name], library)
+    return out
+
+
+def floor_sql(calls: set[Aggregate | AffinityOf]) -> str:
+    """A yardstick, not the product: the function calls alone as ONE hand-written DuckDB query.
+
+    Each source is grouped once with a filtered aggregate per call (constants as SQL literals,
+    order counts as plain line counts, no identity join), left-joined to ``traits``, and one
+    boolean per call comes out. No trait rule is evaluated. What this costs for the 50 against
+    what it costs for the most expensive segment's calls is a floor for the ratio that a
+    one-query-per-build evaluator can reach on this engine (benchmarks/README.md, Segments).
+    """
+    end = f"TIMESTAMP '{AS_OF + timedelta(days=1)} 00:00:00'"
+
+    def lit(v: str) -> str:
+        return "'" + v.replace("'", "''") + "'"
+
+    def cond(n: Aggregate, ts: str) -> str:
+        parts = [f"{c} IN ({', '.join(lit(v) for v in vs)})" for c, vs in n.filters]
+        if n.window:
+            parts.append(f"{ts} >= TIMESTAMP '{n.window.start_at(AS_OF)}'")
+        return " AND ".join(parts) or "TRUE"
+
+    names = {c: f"f{i}" for i, c in enumerate(sorted(calls, key=repr))}
+    parts = []
+    for source, ts in (("events", "occurred_at"), ("orders", "ordered_at")):
+        mine = [c for c in names if isinstance(c, Aggregate) and c.source == source]
+        if not mine:
+            continue
+        where = f"{ts} < {end}"
+        if all(c.window for c in mine):
+            where += f" AND {ts} >= TIMESTAMP '{min(c.window.start_at(AS_OF) for c in mine if c.window)}'"
+        aggs = ", ".join(
+            (
+                f"sum(amount) FILTER (WHERE {cond(c, ts)})"
+                if c.measure == "spend"
+                else f"count(*) FILTER (WHERE {cond(c, ts)})"
+            )
+            + f" AS {names[c]}"
+            for c in mine
+        )
+        parts.append(f"SELECT customer_id, {aggs} FROM {source} WHERE {where} GROUP BY 1")
+    affinity = [c for c in names if isinstance(c, AffinityOf)]
+    if affinity:
+        aggs = ", ".join(
+            f"max(strength) FILTER (WHERE value = {lit(c.value)}"
+            + (f" AND kind = {lit(c.kind)}" if c.kind else "")
+            + f") AS {names[c]}"
+            for c in affinity
+        )
+        values = ", ".join(sorted({lit(c.value) for c in affinity}))
+        parts.append(f"SELECT customer_id, {aggs} FROM affinities WHERE value IN ({values}) GROUP BY 1")
+    joins = " ".join(f"LEFT JOIN ({q}) AS p{i} USING (customer_id)" for i, q in enumerate(parts))
+    out = ", ".join(f"coalesce({n}, 0) > 0 AS {n}" for n in names.values())
+    return f"SELECT customer_id, {out} FROM traits {joins}"
 
 
 def realtime_states(store: Store, n: int) -> list[CustomerState]:
@@ -222,6 +290,15 @@ def main() -> None:
                 wall, cpu = cost(store, names, library)
                 before = by_group.get(label, (float("inf"), float("inf")))
                 by_group[label] = (min(before[0], wall), min(before[1], cpu))
+        # the floor: only the function calls, hand-written, for the 50 and for the most expensive
+        worst_now = max(alone, key=alone.__getitem__)
+        floors: dict[str, list[float]] = {}
+        for _ in range(args.rounds):
+            for label, names in (("all", defined), ("worst", [worst_now])):
+                sql = floor_sql(function_calls(names, library))
+                t0 = time.perf_counter()
+                store.raw.execute(sql).to_arrow_table()
+                floors.setdefault(label, []).append(time.perf_counter() - t0)
         all_50 = min(w for w, _ in together)
         all_50_cpu = min(c for _, c in together)
         worst = max(alone, key=alone.__getitem__)
@@ -273,6 +350,11 @@ def main() -> None:
         f"  in CPU seconds (all threads; steadier on a shared machine): all {len(defined)} "
         f"{all_50_cpu:.2f} s, most expensive alone {alone_cpu[worst_cpu]:.2f} s ({worst_cpu}), "
         f"ratio {all_50_cpu / alone_cpu[worst_cpu]:4.2f}x"
+    )
+    print(
+        f"  floor, the function calls only as one hand-written SQL query (no trait rules): "
+        f"the 50's {len(function_calls(defined, library))} calls {min(floors['all']):.2f} s, "
+        f"{worst_now}'s {min(floors['worst']):.2f} s, ratio {min(floors['all']) / min(floors['worst']):4.2f}x"
     )
     print(
         f"  the {len(defined)} run one by one:         {sum(alone.values()):7.2f} s   "
