@@ -111,15 +111,22 @@ def customer_traits(store: Store, customer_id: str) -> dict[str, object] | None:
 
     if not store.has_table("traits"):
         return None
-    t = store.table("traits")
-    df = store.execute(t.filter(t.customer_id == customer_id))
+
+    def traits(cid: str) -> ibis.Table:
+        t = store.table("traits")
+        return t.filter(t.customer_id == cid)
+
+    def affinities(cid: str) -> ibis.Table:
+        a = store.table("affinities")
+        return a.filter(a.customer_id == cid).order_by([a.strength.desc(), a.spend.desc(), a.value])
+
+    # compiled once (the service reads a profile per request): see Store.cached_arrow
+    # dates as timestamps, as Ibis hands them over (the JSON keeps its "T00:00:00")
+    df = store.cached_arrow("customer_traits", traits, customer_id).to_pandas(date_as_object=False)
     if df.empty:
         return None
     data = records(df)[0]
-    a = store.table("affinities")
-    aff = store.execute(
-        a.filter(a.customer_id == customer_id).order_by([a.strength.desc(), a.spend.desc(), a.value])
-    )
+    aff = store.cached_arrow("customer_affinities", affinities, customer_id).to_pandas(date_as_object=False)
     data["affinities"] = records(aff.drop(columns=["customer_id"]))
     return data
 

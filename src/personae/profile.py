@@ -117,12 +117,20 @@ def _is_prospect(cid: str) -> bool:
 
 def latest_consents(store: Store, customer_id: str) -> dict[str, bool]:
     """The latest decision per purpose (the ledger's rule: latest wins)."""
-    c = store.resolved("consents")
-    mine = c.filter(c.customer_id == customer_id)
-    w = ibis.window(group_by=mine.purpose, order_by=[mine.recorded_at.desc(), mine._source_line.desc()])
-    latest = mine.mutate(_r=ibis.row_number().over(w)).filter(lambda t: t._r == 0)
-    df = store.execute(latest.select("purpose", "granted"))
-    return {str(p): bool(g) for p, g in zip(df["purpose"], df["granted"], strict=True)}
+
+    def query(cid: str) -> ibis.Table:
+        c = store.resolved("consents")
+        mine = c.filter(c.customer_id == cid)
+        w = ibis.window(group_by=mine.purpose, order_by=[mine.recorded_at.desc(), mine._source_line.desc()])
+        latest = mine.mutate(_r=ibis.row_number().over(w)).filter(lambda t: t._r == 0)
+        return latest.select("purpose", "granted")
+
+    # compiled once (the service reads a profile per request): see Store.cached_arrow
+    rows = store.cached_arrow("latest_consents", query, customer_id)
+    return {
+        str(p): bool(g)
+        for p, g in zip(rows.column("purpose").to_pylist(), rows.column("granted").to_pylist(), strict=True)
+    }
 
 
 def _plain(v: Any) -> Any:

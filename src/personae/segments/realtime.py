@@ -104,7 +104,7 @@ def _order_line(row: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CustomerState:
     """What real-time evaluation knows about one customer. Build it with :meth:`of`.
 
@@ -126,7 +126,9 @@ class CustomerState:
     orders: tuple[dict[str, Any], ...] = ()
     affinities: tuple[Mapping[str, Any], ...] = ()
     segments: frozenset[str] = frozenset()
-    _by_type: dict[str | None, list[dict[str, Any]]] = field(default_factory=dict, compare=False, repr=False)
+    _by_type: dict[str | None, tuple[dict[str, Any], ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def of(
@@ -170,11 +172,35 @@ class CustomerState:
             self.segments,
         )
 
-    def events_of_type(self, kind: str) -> list[dict[str, Any]]:
-        if not self._by_type and self.events:
+    def with_rows(
+        self, events: Iterable[Mapping[str, Any]], orders: Iterable[Mapping[str, Any]]
+    ) -> CustomerState:
+        """The state after more events and order lines, normalised once (one new state for both)."""
+        return CustomerState(
+            self.customer_id,
+            self.traits,
+            (*self.events, *(_event(e) for e in events)),
+            (*self.orders, *(_order_line(o) for o in orders)),
+            self.affinities,
+            self.segments,
+        )
+
+    #: fewer events than this are filtered by a scan: an index per state would cost more to
+    #: build than it saves, and adds objects the garbage collector tracks for the state's life
+    INDEX_FROM = 32
+
+    def events_of_type(self, kind: str) -> tuple[dict[str, Any], ...] | list[dict[str, Any]]:
+        if len(self.events) < self.INDEX_FROM:
+            return [e for e in self.events if e.get("type") == kind]
+        if not self._by_type:
+            grouped: dict[str | None, list[dict[str, Any]]] = {}
             for e in self.events:
-                self._by_type.setdefault(e.get("type"), []).append(e)
-        return self._by_type.get(kind, [])
+                grouped.setdefault(e.get("type"), []).append(e)
+            # tuples, not lists: once its rows hold only plain values, the garbage collector
+            # stops tracking the index (a service keeps one state per customer for its lifetime,
+            # and every tracked object lengthens each full collection's pause)
+            self._by_type.update((k, tuple(v)) for k, v in grouped.items())
+        return self._by_type.get(kind, ())
 
 
 # -- the evaluator ------------------------------------------------------------------------------
@@ -186,18 +212,45 @@ class ProfileEvaluator:
             may refer to each other with ``in_segment``; cycles raise :class:`RuleError`.
     """
 
+    #: most remembered results of the static segments (see :meth:`members`); then it starts over
+    STATIC_MEMO_SIZE = 10_000
+
     def __init__(self, rules: Mapping[str, x.CheckedRule]) -> None:
         self.order = dependency_order({n: r.references for n, r in rules.items()})
         self._aggregates: dict[x.Aggregate, Callable[[CustomerState, datetime | None, datetime], float]] = {}
         self._compiled = {name: self._compile(rules[name].expr) for name in self.order}
+        self.static = _static_segments(rules, self.order)
+        self._static_order = [n for n in self.order if n in self.static]
+        self._memo: dict[tuple[Any, ...], dict[str, bool]] = {}
 
     @property
     def names(self) -> list[str]:
         return list(self.order)
 
     def members(self, state: CustomerState, as_of: date) -> list[str]:
-        """Every segment the customer belongs to on ``as_of``, in dependency order."""
+        """Every segment the customer belongs to on ``as_of``, in dependency order.
+
+        Why a memo: most segments are *static* — their rule reads only traits, consents,
+        affinities and other static segments, never events or orders (RFM, lifecycle, value
+        tiers) — so their result is a function of the customer's traits/affinities/segments
+        alone, which many customers share (few trait values; every new device has none). The
+        service re-evaluates a customer on every event, so those results are remembered by
+        that content (and the day, so no rule can ever read a stale date): an event then costs
+        only the segments that read events or orders. A state whose values cannot be hashed
+        is evaluated in full.
+        """
         run = _Run(self, state, as_of)
+        if self._static_order:
+            key = _static_key(state, as_of)
+            known = None if key is None else self._memo.get(key)
+            if known is None:
+                known = {name: run.member(name) for name in self._static_order}
+                if key is not None:
+                    if len(self._memo) >= self.STATIC_MEMO_SIZE:
+                        self._memo.clear()
+                    self._memo[key] = known
+            else:
+                run.results.update(known)
         return [name for name in self.order if run.member(name)]
 
     def is_member(self, name: str, state: CustomerState, as_of: date) -> bool:
@@ -278,6 +331,41 @@ class _Run:
         result = name in self.state.segments if compiled is None else compiled(self) is True
         self.results[name] = result
         return result
+
+
+def _static_segments(rules: Mapping[str, x.CheckedRule], order: Sequence[str]) -> frozenset[str]:
+    """Segments whose rule reads no events or orders, directly or through ``in_segment``."""
+    static: set[str] = set()
+    for name in order:  # dependencies first
+        nodes = list(x.walk(rules[name].expr))
+        if not any(isinstance(n, x.Aggregate) for n in nodes) and all(
+            n.name in static or n.name not in rules for n in nodes if isinstance(n, x.InSegment)
+        ):
+            static.add(name)
+    return frozenset(static)
+
+
+def _static_key(state: CustomerState, as_of: date) -> tuple[Any, ...] | None:
+    """Everything a static segment may read, hashable; ``None`` when some value is not hashable."""
+    try:
+        key = (
+            as_of,
+            frozenset((k, _typed(v)) for k, v in state.traits.items()),
+            tuple(frozenset((k, _typed(v)) for k, v in a.items()) for a in state.affinities),
+            state.segments,
+        )
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _typed(value: Any) -> Any:
+    """A value with its type: ``True``, ``1`` and ``1.0`` are equal keys in Python, but a rule
+    may treat them differently (a boolean field reads ``1`` as unknown)."""
+    if isinstance(value, tuple):
+        return (tuple, tuple(_typed(v) for v in value))
+    return (type(value), value)
 
 
 # -- node implementations -----------------------------------------------------------------------

@@ -99,15 +99,18 @@ def _authenticate(request: Request, scheme: str, permission: str) -> ApiKey:
     return key
 
 
-def write_key(request: Request, _: Annotated[object, Depends(basic_scheme)] = None) -> ApiKey:
+# ``async`` on purpose: FastAPI runs a plain ``def`` dependency in its thread pool, a hand-over
+# to another thread and back (and a GIL ping-pong) on every request for a check that takes
+# microseconds (a SHA-256 and a dict look-up) and never blocks
+async def write_key(request: Request, _: Annotated[object, Depends(basic_scheme)] = None) -> ApiKey:
     return _authenticate(request, "basic", "track")
 
 
-def read_key(request: Request, _: Annotated[object, Depends(bearer_scheme)] = None) -> ApiKey:
+async def read_key(request: Request, _: Annotated[object, Depends(bearer_scheme)] = None) -> ApiKey:
     return _authenticate(request, "bearer", "read")
 
 
-def admin_key(request: Request, _: Annotated[object, Depends(bearer_scheme)] = None) -> ApiKey:
+async def admin_key(request: Request, _: Annotated[object, Depends(bearer_scheme)] = None) -> ApiKey:
     return _authenticate(request, "bearer", "manage")
 
 

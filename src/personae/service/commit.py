@@ -100,6 +100,7 @@ class Committer:
         self.clock = clock
         #: stored order lines to rewrite as returned in this group's transaction
         self._rewrites: list[tuple[list[str], pd.DataFrame]] = []
+        self._no_hooks: pa.Table | None = None
 
     # -- the group ---------------------------------------------------------------------------
     def commit(
@@ -169,7 +170,7 @@ class Committer:
         for k, ref in enumerate(refs):
             if k not in rejected_refs:
                 self.seen[ref.message.messageId] = now
-        return results, changes, hooks.to_pylist()
+        return results, changes, hooks.to_pylist() if hooks.num_rows else []
 
     # -- mapping and validation -----------------------------------------------------------------
     def _map(self, jobs: Sequence[TrackJob], refs: list[_Ref]) -> tuple[Mapped, list[int]]:
@@ -340,6 +341,11 @@ class Committer:
     # -- webhooks ---------------------------------------------------------------------------------
     def _webhooks(self, changes: list[Change], now: datetime) -> pa.Table:
         """The library's webhook messages for these changes (its consent gate, ids, payloads)."""
+        if not changes or not self.webhooks.subscriptions:
+            # nothing to send: one empty outbox table for every group, not a new one each time
+            if self._no_hooks is None:
+                self._no_hooks = webhook_delivery.live_messages(self.webhooks, [], self._traits_of, now)
+            return self._no_hooks
         return webhook_delivery.live_messages(
             self.webhooks,
             [(c.segment, c.customer_id, c.change, c.at) for c in changes],

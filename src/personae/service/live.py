@@ -20,6 +20,20 @@ from typing import Any
 from personae.segments import expr as x
 from personae.segments.realtime import CustomerState, ProfileEvaluator
 
+#: The event and order-line columns a rule can read (filters, windows, order keys, refunds): the
+#: live state keeps only these, whether loaded at start or added by an event.
+EVENT_COLUMNS = ("type", "occurred_at", "channel", "category", "product_id")
+ORDER_COLUMNS = (
+    "order_id",
+    "ordered_at",
+    "amount",
+    "channel",
+    "store_id",
+    "product_id",
+    "category",
+    "returned",
+)
+
 
 @dataclass(frozen=True)
 class Change:
@@ -110,6 +124,8 @@ class LiveSegments:
         self.needs = Needs.of(rules.values())
         self.states: dict[str, CustomerState] = dict(states or {})
         self.members: dict[str, dict[str, datetime]] = {c: dict(m) for c, m in (members or {}).items()}
+        #: the day everyone was last re-evaluated for (see :meth:`refresh`)
+        self.evaluated_on: date | None = None
 
     # -- reading ----------------------------------------------------------------------------------
     def memberships(self, customer_id: str) -> dict[str, datetime]:
@@ -149,26 +165,28 @@ class LiveSegments:
         events: Iterable[Mapping[str, Any]] = (),
         orders: Iterable[Mapping[str, Any]] = (),
     ) -> None:
-        """Append events and order lines to a customer's state (only what the rules read)."""
+        """Append events and order lines to a customer's state (only what the rules read: the
+        rows of the types and the columns they can look at, as :mod:`~personae.service.loading`
+        loads them at start)."""
         types = self.needs.event_types
         keep_events = (
             []
             if self.needs.event_days == 0
-            else [e for e in events if types is None or e.get("type") in types]
+            else [
+                {c: e.get(c) for c in EVENT_COLUMNS}
+                for e in events
+                if types is None or e.get("type") in types
+            ]
         )
-        keep_orders = [] if self.needs.order_days == 0 else list(orders)
-        if not keep_events and not keep_orders and customer_id in self.states:
+        keep_orders = (
+            [] if self.needs.order_days == 0 else [{c: o.get(c) for c in ORDER_COLUMNS} for o in orders]
+        )
+        state = self.states.get(customer_id)
+        if not keep_events and not keep_orders and state is not None:
             return
-        state = self.states.get(customer_id) or CustomerState.of(customer_id, {})
-        fresh = CustomerState.of(customer_id, events=keep_events, orders=keep_orders)
-        self.states[customer_id] = CustomerState(
-            customer_id,
-            state.traits,
-            (*state.events, *fresh.events),
-            (*state.orders, *fresh.orders),
-            state.affinities,
-            state.segments,
-        )
+        if state is None:
+            state = CustomerState(customer_id, {})
+        self.states[customer_id] = state.with_rows(keep_events, keep_orders)
 
     def mark_returned(self, customer_id: str, order_id: str, product_ids: Iterable[str]) -> None:
         state = self.states.get(customer_id)
@@ -203,11 +221,24 @@ class LiveSegments:
         return changes + self.reevaluate(new, now, cause)
 
     def refresh(self, now: datetime, cause: str = "schedule") -> list[Change]:
-        """Re-evaluate everyone for ``now``'s day (time windows expire) and drop rows too old to count."""
-        self.prune(now.date())
+        """Re-evaluate everyone for ``now``'s day (time windows expire) and drop rows too old to count.
+
+        A *scheduled* refresh on the day everyone was already evaluated for does nothing, and
+        that is exact, not an approximation: rules are evaluated as of a calendar day, and every
+        change to a state (an event, an order, a refund, a merge, a consent) re-evaluates its
+        customer at once — so without an event only the date moving on can change a membership.
+        Re-evaluating everyone every tick instead stalled the writer for seconds per minute at
+        100k+ live customers (p99 2.5 s in a 90 s benchmark run). Other causes (start-up, new
+        rules) always re-evaluate everyone.
+        """
+        today = now.date()
+        if cause == "schedule" and self.evaluated_on == today:
+            return []
+        self.prune(today)
         changes: list[Change] = []
         for cid in list(self.states.keys() | self.members.keys()):
             changes += self.reevaluate(cid, now, cause)
+        self.evaluated_on = today
         return changes
 
     def prune(self, today: date) -> None:

@@ -17,21 +17,9 @@ from personae.segments.expr import CheckedRule
 from personae.segments.realtime import CustomerState
 from personae.segments.service import segment_library
 from personae.service.identity import IdentityIndex
-from personae.service.live import Needs
+from personae.service.live import EVENT_COLUMNS, ORDER_COLUMNS, Needs
 from personae.store import Store
 from personae.traits.settings import TraitSettings
-
-EVENT_COLUMNS = ("type", "occurred_at", "channel", "category", "product_id")
-ORDER_COLUMNS = (
-    "order_id",
-    "ordered_at",
-    "amount",
-    "channel",
-    "store_id",
-    "product_id",
-    "category",
-    "returned",
-)
 
 
 def load_rules(store: Store, settings: TraitSettings | None = None) -> dict[str, CheckedRule]:
@@ -116,7 +104,12 @@ def load_members(store: Store) -> dict[str, dict[str, datetime]]:
 
 
 def load_seen(store: Store, since: datetime) -> dict[str, datetime]:
-    """messageIds received since ``since`` (the idempotency window)."""
+    """messageIds received since ``since`` (the idempotency window), oldest first: the service
+    forgets expired ones from the front (see ``Runtime.refresh``)."""
     t = store.table("tracked_messages")
-    rows = store.to_arrow(t.filter(t.received_at >= ibis.literal(since)).select("message_id", "received_at"))
+    rows = store.to_arrow(
+        t.filter(t.received_at >= ibis.literal(since))
+        .order_by("received_at")
+        .select("message_id", "received_at")
+    )
     return dict(zip(rows.column(0).to_pylist(), rows.column(1).to_pylist(), strict=True))

@@ -73,6 +73,7 @@ class Runtime:
         self.reader = Store(ibis.duckdb.from_connection(self.store.raw.cursor()), self.db)
         self.keys = keystore.key_ring(self.store)
         self._load()
+        self._tune_store()
         webhook_delivery.check_secrets(self.settings.personalize.webhooks)
         self.sender = webhook_delivery.Courier(self.settings.personalize.webhooks, self._delivered)
         self.writer = Writer(
@@ -120,6 +121,16 @@ class Runtime:
         gc.collect()
         gc.freeze()
 
+    def _tune_store(self) -> None:
+        """Settings for serving, applied after the load (bulk reads that do profit from every
+        core): from here on the statements are tiny and many."""
+        if self.store is None:
+            return
+        if self.service.duckdb_threads:
+            self.store.set_threads(self.service.duckdb_threads)
+        if self.service.checkpoint_wal_mb:
+            self.store.set_checkpoint_threshold(self.service.checkpoint_wal_mb)
+
     def _reload_after_failure(self) -> None:
         with self.lock:
             try:
@@ -149,10 +160,7 @@ class Runtime:
             changes = self.live.refresh(now, cause)
             hooks = self.committer._webhooks(changes if webhooks else [], now)
             write_changes(self.store, self.live, changes, hooks)
-            cut = now - timedelta(days=self.service.dedupe_days)
-            seen = self.committer.seen
-            for mid in [m for m, at in seen.items() if at < cut]:
-                del seen[mid]
+            forget_before(self.committer.seen, now - timedelta(days=self.service.dedupe_days))
         self.sender.send(hooks.to_pylist())
         return len(changes)
 
@@ -326,6 +334,7 @@ class Runtime:
                 finally:
                     self.reader = Store(ibis.duckdb.from_connection(self.store.raw.cursor()), self.db)
                     self._load()
+                    self._tune_store()  # the rewritten file is a new database: its own settings
             return {"customer_id": subject.customer_id, **result}
 
         return dict(self.run_on_writer(work, timeout=600.0))
@@ -386,7 +395,7 @@ class Runtime:
             ]
         with self._read_lock:
             assert self.reader is not None
-            rows = self.reader.to_arrow(self.reader.profiles(cid)).to_pylist()
+            rows = self.reader.cached_arrow("profile", self.reader.profiles, cid).to_pylist()
             from personae.build_steps import customer_traits
 
             traits = customer_traits(self.reader, cid) or {}
@@ -498,3 +507,19 @@ def _json(v: Any) -> Any:
     if hasattr(v, "isoformat"):
         return v.isoformat()
     return v
+
+
+def forget_before(seen: dict[str, datetime], cut: datetime) -> None:
+    """Forget the messageIds received before ``cut`` (the idempotency window has passed them).
+
+    They are remembered in the order they arrived (loaded oldest first, then added as they
+    come; a dict keeps insertion order), so the expired ones are at the front: this stops at
+    the first one kept instead of scanning every remembered id on every tick.
+    """
+    expired = []
+    for mid, at in seen.items():
+        if at >= cut:
+            break
+        expired.append(mid)
+    for mid in expired:
+        del seen[mid]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,10 @@ class Store:
         self.backend = backend
         self.path = path
         self._in_transaction = False
+        #: compiled SQL of :meth:`cached_arrow` by key: (schema version, SQL)
+        self._compiled: dict[str, tuple[str, str]] = {}
+        #: (connection, cursor) that :meth:`write_many` writes through
+        self._writer: tuple[Any, Any] | None = None
 
     # -- opening -----------------------------------------------------------------------------
     @classmethod
@@ -78,6 +82,10 @@ class Store:
         return cls(backend, target)
 
     def close(self) -> None:
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                self._writer[1].close()
+            self._writer = None
         with contextlib.suppress(Exception):
             self.backend.disconnect()
 
@@ -94,7 +102,14 @@ class Store:
 
     # -- reading -----------------------------------------------------------------------------
     def has_table(self, name: str) -> bool:
-        return name in self.backend.list_tables()
+        """Whether a table or view ``name`` exists (what Ibis' ``list_tables`` lists: the current
+        schema, temporary ones included) — one bound query rather than building the list."""
+        row = self.raw.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
+            "AND table_catalog IN (current_database(), 'temp') AND table_schema = current_schema()",
+            [name],
+        ).fetchone()
+        return bool(row and row[0])
 
     def base_tables(self) -> list[str]:
         """The stored tables (not views or scratch tables), sorted; bookkeeping ones left out."""
@@ -159,6 +174,42 @@ class Store:
 
     def to_arrow(self, expr: ibis.Expr) -> pa.Table:
         return self.backend.to_pyarrow(expr)
+
+    def set_threads(self, threads: int) -> None:
+        """DuckDB's worker threads for this database (every connection and cursor on it)."""
+        self.raw.execute(f"SET threads = {int(threads)}")
+
+    def set_checkpoint_threshold(self, megabytes: int) -> None:
+        """The WAL size at which DuckDB checkpoints (for this database)."""
+        self.raw.execute(f"SET checkpoint_threshold = '{int(megabytes)}MB'")
+
+    def cached_arrow(self, key: str, build: Callable[..., ibis.Expr], *params: str) -> pa.Table:
+        """``to_arrow(build(*params))``, with the query compiled once and reused.
+
+        Why: building and compiling an Ibis query (with the schema look-ups it makes) costs tens
+        of milliseconds of Python, a point read in DuckDB a fraction of one — the real-time
+        service reads one customer's profile that way on every request. ``build`` is called
+        with placeholder strings; the compiled SQL takes ``params`` as bound parameters. The
+        compiled query is kept per ``key`` while the schema is unchanged (every table's and
+        view's id and column count, one catalog query): a rebuilt ``traits`` table compiles
+        anew, so new columns are read. ``build`` must give the same query shape for any
+        parameter values (they are bound, never part of the SQL).
+        """
+        version = self.raw.execute(
+            "SELECT string_agg(table_name || ':' || table_oid || ':' || column_count, ',') "
+            "FROM (SELECT table_name, table_oid, column_count FROM duckdb_tables() UNION ALL "
+            "SELECT view_name, view_oid, column_count FROM duckdb_views() WHERE NOT internal)"
+        ).fetchone()[0]
+        cached = self._compiled.get(key)
+        if cached is None or cached[0] != version:
+            marks = [f"personae_param_{uuid.uuid4().hex}" for _ in params]
+            sql = ibis.to_sql(build(*marks), dialect="duckdb")
+            for i, mark in enumerate(marks):
+                if f"'{mark}'" not in sql:  # folded away or transformed: no safe way to bind it
+                    return self.to_arrow(build(*params))
+                sql = sql.replace(f"'{mark}'", f"${i + 1}")
+            cached = self._compiled[key] = (version, str(sql))
+        return self.raw.execute(cached[1], list(params)).to_arrow_table()
 
     def count(self, name: str) -> int:
         return int(self.raw.execute(f"SELECT count(*) FROM {quote(name)}").fetchone()[0])
@@ -272,48 +323,65 @@ class Store:
 
         Why: the real-time service commits a small group of changes to half a dozen tables many
         times a second; one ``append``/``delete_where_in`` call per table costs a register, a
-        statement and an unregister each, which is most of a small group's time. Here every
-        table's rows are registered once and all statements go to DuckDB as one script.
+        statement and an unregister each, which is most of a small group's time. Here the
+        statements read the Arrow tables directly (DuckDB's replacement scan of a Python
+        variable, no view registered) inside one transaction.
 
         ``deletes``: ``(table, keys)`` — deletes the rows of ``table`` whose columns named like
         ``keys``' columns equal one of its rows (a key of several columns is matched as a whole).
         ``appends``: ``(table, rows)`` — appended, matched by column name. Inside an open
         :meth:`transaction` the statements join it; otherwise they get their own.
         """
-        statements: list[str] = []
-        views: list[str] = []
+        work = [(name, keys, True) for name, keys in deletes if keys.num_rows]
+        work += [(name, rows, False) for name, rows in appends if rows.num_rows]
+        if not work:
+            return
+        own = not self._in_transaction
+        # Ibis turns DuckDB's replacement scans off (so table names never resolve to Python
+        # variables by accident). The statements below name a variable, so they run on a cursor
+        # of their own with the scans on — or, inside an open transaction (which belongs to the
+        # main connection), on it with the scans on for these statements only.
+        con = self._write_cursor() if own else self.raw
+        if not own:
+            con.execute("SET python_enable_replacements = true")
         try:
-            for name, keys in deletes:
-                if keys.num_rows == 0:
-                    continue
-                view = f"_del_{uuid.uuid4().hex}"
-                self.raw.register(view, keys)
-                views.append(view)
-                match = " AND ".join(f"t.{quote(c)} = k.{quote(c)}" for c in keys.column_names)
-                statements.append(f"DELETE FROM {quote(name)} AS t USING {view} AS k WHERE {match}")
-            for name, rows in appends:
-                if rows.num_rows == 0:
-                    continue
-                view = f"_add_{uuid.uuid4().hex}"
-                self.raw.register(view, rows)
-                views.append(view)
-                cols = ", ".join(quote(c) for c in rows.column_names)
-                statements.append(f"INSERT INTO {quote(name)} ({cols}) SELECT {cols} FROM {view}")
-            if not statements:
-                return
-            if self._in_transaction:
-                self.raw.execute(";\n".join(statements))
-                return
-            try:
-                self.raw.execute(";\n".join(["BEGIN TRANSACTION", *statements, "COMMIT"]))
-            except BaseException:
+            if own:
+                con.execute("BEGIN TRANSACTION")
+            for name, _personae_rows, is_delete in work:
+                # DuckDB reads the Arrow table through the local variable ``_personae_rows`` (its
+                # replacement scan): no register/unregister pair per table, which cost about as
+                # much as the statement itself for the small groups the service writes
+                cols = _personae_rows.column_names
+                if is_delete:
+                    match = " AND ".join(f"t.{quote(c)} = k.{quote(c)}" for c in cols)
+                    sql = f"DELETE FROM {quote(name)} AS t USING _personae_rows AS k WHERE {match}"
+                else:
+                    names = ", ".join(quote(c) for c in cols)
+                    sql = f"INSERT INTO {quote(name)} ({names}) SELECT {names} FROM _personae_rows"
+                con.execute(sql)
+            if own:
+                con.execute("COMMIT")
+        except BaseException:
+            if own:
                 with contextlib.suppress(Exception):
-                    self.raw.execute("ROLLBACK")
-                raise
+                    con.execute("ROLLBACK")
+            raise
         finally:
-            for view in views:
+            if not own:
                 with contextlib.suppress(Exception):
-                    self.raw.unregister(view)
+                    con.execute("SET python_enable_replacements = false")
+
+    def _write_cursor(self) -> Any:
+        """A cursor of the current connection with replacement scans on, for :meth:`write_many`
+        (made again when the store was reconnected, e.g. after an erasure rewrote the file)."""
+        if self._writer is None or self._writer[0] is not self.raw:
+            if self._writer is not None:
+                with contextlib.suppress(Exception):
+                    self._writer[1].close()
+            cursor = self.raw.cursor()
+            cursor.execute("SET python_enable_replacements = true")
+            self._writer = (self.raw, cursor)
+        return self._writer[1]
 
     def existing_keys(self, name: str, column: str, keys: pa.Array) -> pa.Table:
         """Which of ``keys`` already exist in ``name.column`` (with their ``_row_hash``)."""

@@ -31,7 +31,7 @@ import json
 import os
 import sys
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -247,6 +247,10 @@ class SparkStore(Store):
 
     def count(self, name: str) -> int:
         return int(self.execute(self.table(name).count()))
+
+    def cached_arrow(self, key: str, build: Callable[..., ibis.Expr], *params: str) -> pa.Table:
+        """As on DuckDB, without the cache (Spark has no cheap catalog version to key it on)."""
+        return self.to_arrow(build(*params))
 
     def execute(self, expr: ibis.Expr) -> Any:
         """As on DuckDB; frames are copied because Spark hands over read-only Arrow-backed arrays."""

@@ -309,3 +309,24 @@ def test_full_queue_answers_429(tmp_path: Path) -> None:
         r = c.post("/v1/batch", auth=(key, ""), json=batch)
         assert r.status_code == 429 and r.headers["Retry-After"] == "1" and r.json()["code"] == "overloaded"
         assert c.post("/v1/batch", auth=(key, ""), json={"batch": batch["batch"][:5]}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("service", "expected"),
+    [({}, (1, "61.0 MiB")), ({"duckdb_threads": 0, "checkpoint_wal_mb": 0}, None)],
+)
+def test_duckdb_is_tuned_for_serving(tmp_path: Path, service: dict[str, int], expected: Any) -> None:
+    """One DuckDB thread and a larger WAL while serving (after the start-up load); 0 keeps
+    DuckDB's own defaults."""
+    db = tmp_path / "t.duckdb"
+    Store.open(db).close()
+    with Store.open(tmp_path / "defaults.duckdb") as plain:
+        defaults = plain.raw.execute(
+            "SELECT current_setting('threads'), current_setting('checkpoint_threshold')"
+        ).fetchone()
+    app = create_app(db, Settings(db=db, service=service))
+    with TestClient(app):
+        got = app.state.runtime.store.raw.execute(
+            "SELECT current_setting('threads'), current_setting('checkpoint_threshold')"
+        ).fetchone()
+    assert got == (expected or defaults)

@@ -60,3 +60,19 @@ def test_deletes_by_whole_key_then_appends_in_one_transaction(tmp_path: Path) ->
             raise RuntimeError("abort")
         assert store.count("identity_map") == 1
         store.write_many()  # nothing to do: no statement, no transaction
+
+
+def test_python_variables_stay_invisible_to_queries_after_a_write(tmp_path: Path) -> None:
+    """write_many reads its Arrow rows through DuckDB's replacement scan, switched on only for its
+    own statements: afterwards (also after a failed call) a query naming a Python variable must
+    still fail, as Ibis wants, instead of silently reading the variable."""
+    with Store.open(tmp_path / "w.duckdb") as store:
+        leaked = pa.table({"x": [1]})  # noqa: F841 - the name a query below must not resolve
+        store.write_many(appends=[("identity_map", pa.table({"identifier": ["a:1"], "customer_id": ["c"]}))])
+        with pytest.raises(Exception, match="leaked"):
+            store.raw.execute("SELECT * FROM leaked").fetchall()
+        with pytest.raises(Exception, match="no_such_table"):
+            store.write_many(appends=[("no_such_table", pa.table({"x": [1]}))])
+        with pytest.raises(Exception, match="leaked"):
+            store.raw.execute("SELECT * FROM leaked").fetchall()
+        assert store.count("identity_map") == 1

@@ -223,3 +223,54 @@ def test_all_templates_and_builtins_evaluate_for_one_customer() -> None:
     assert {"Champions", "Recent repeat buyers", "Outdoor enthusiasts", "Lakers fans"} <= set(first)
     assert "Cart abandoners" not in first  # orders in the last 7 days
     assert evaluator.members(state, AS_OF) == first  # no state leaks between evaluations
+
+
+def test_static_segment_results_are_remembered_by_content_and_never_go_stale() -> None:
+    """Segments that read no events/orders are remembered by the traits/affinities/segments they
+    read (and the day): the memo must give exactly what a fresh evaluation gives, for any state."""
+    library: dict = {}
+    for name, text in {
+        "emailable": 'consent("email")',
+        "north": 'region == "North"',
+        "north emailable": 'in_segment("north") and in_segment("emailable")',
+        "outdoor": 'affinity("outdoor") > 0.5',
+        "carts": 'events("add_to_cart", within="7d") >= 1',
+        "north carts": 'in_segment("north") and in_segment("carts")',
+        "external": 'in_segment("vip")',
+    }.items():
+        library[name] = check_rule(text, segments={*library, "vip"})
+    evaluator = ProfileEvaluator(library)
+    assert evaluator.static == {"emailable", "north", "north emailable", "outdoor", "external"}
+    evaluator.STATIC_MEMO_SIZE = 5  # starts over while the states below are evaluated
+    cart = [{"type": "add_to_cart", "occurred_at": at(1)}]
+    states = [
+        CustomerState.of("A", {"consent_email": True, "region": "North"}),
+        CustomerState.of("B", {"consent_email": 1, "region": "North"}),  # 1 == True, but no consent
+        CustomerState.of("C", {"consent_email": True, "region": "South"}, events=cart),
+        CustomerState.of("D", {"region": "North"}, events=cart),
+        CustomerState.of("E", {}, affinities=[{"kind": "category", "value": "outdoor", "strength": 0.9}]),
+        CustomerState.of("F", {}, affinities=[{"kind": "category", "value": "outdoor", "strength": 0.1}]),
+        CustomerState.of("G", {}, segments=["vip"]),
+        CustomerState.of("H", {}),
+        CustomerState.of("I", {"region": ["North"]}),  # a list trait: hashable once normalised
+    ]
+    for _ in range(2):  # the second round reads the memo
+        for state in states:
+            for day in (AS_OF, AS_OF + timedelta(days=30)):
+                expected = [n for n in evaluator.names if ProfileEvaluator(library).is_member(n, state, day)]
+                assert evaluator.members(state, day) == expected, state.customer_id
+    assert evaluator.members(states[0], AS_OF) == ["emailable", "north", "north emailable"]
+    assert evaluator.members(states[1], AS_OF) == ["north"]
+    assert evaluator.members(states[3], AS_OF) == ["north", "carts", "north carts"]
+    assert evaluator.members(states[3], AS_OF + timedelta(days=30)) == ["north"]
+    assert len(evaluator._memo) <= 5
+
+
+@pytest.mark.parametrize("n", [3, CustomerState.INDEX_FROM - 1, CustomerState.INDEX_FROM, 100])
+def test_events_of_a_type_scanned_or_indexed_alike(n: int) -> None:
+    """Small states are scanned, big ones indexed by type once: both give the rows in order."""
+    kinds = ["add_to_cart", "product_view", "add_to_cart", "email_open"]
+    state = CustomerState.of("C", events=[{"type": kinds[i % 4], "occurred_at": at(i % 9)} for i in range(n)])
+    for kind in (*kinds, "nothing"):
+        assert list(state.events_of_type(kind)) == [e for e in state.events if e["type"] == kind]
+        assert list(state.events_of_type(kind)) == [e for e in state.events if e["type"] == kind]  # cached

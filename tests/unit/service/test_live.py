@@ -1,0 +1,77 @@
+"""The live state keeps, for an event or order line added by the service, exactly what it keeps
+for rows loaded at start: the types the rules count and the columns they can read."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from personae.segments.check import check_rule
+from personae.service.live import EVENT_COLUMNS, ORDER_COLUMNS, LiveSegments
+
+NOW = datetime(2026, 3, 2, 10, 0, 0)
+
+
+def test_added_rows_keep_only_what_rules_can_read_and_membership_follows() -> None:
+    live = LiveSegments(
+        {
+            "Cart abandoners": check_rule(
+                'events("add_to_cart", within="7d") >= 1 and orders(within="7d") == 0'
+            )
+        }
+    )
+    event = {
+        "type": "add_to_cart",
+        "occurred_at": NOW,
+        "product_id": "P1",
+        "properties": '{"big": "payload"}',
+        "_row_key": "k",
+        "anonymous_id": "d1",
+    }
+    live.add("anonymous_id:d1", [event, {**event, "type": "page_view"}])
+    state = live.states["anonymous_id:d1"]
+    assert [set(e) for e in state.events] == [set(EVENT_COLUMNS)]  # page_view is read by no rule
+    assert state.events[0]["product_id"] == "P1" and state.events[0]["occurred_at"] == NOW
+    changes = live.reevaluate("anonymous_id:d1", NOW, "m1")
+    assert [(c.segment, c.change) for c in changes] == [("Cart abandoners", "entered")]
+    line = {"order_id": "O1", "ordered_at": NOW, "amount": 5.0, "email": "a@b.c", "_row_hash": "h"}
+    live.add("anonymous_id:d1", orders=[line])
+    assert set(live.states["anonymous_id:d1"].orders[0]) >= set(ORDER_COLUMNS)
+    assert "email" not in live.states["anonymous_id:d1"].orders[0]
+    assert [(c.segment, c.change) for c in live.reevaluate("anonymous_id:d1", NOW, "m2")] == [
+        ("Cart abandoners", "exited")
+    ]
+    live.add("anonymous_id:d1", [{**event, "type": "page_view"}])  # nothing kept: the state stays
+    assert len(live.states["anonymous_id:d1"].events) == 1
+
+
+def test_scheduled_refresh_reevaluates_only_when_the_day_moves_on(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Membership is a function of the state and the calendar day, and every state change
+    re-evaluates its customer: a scheduled tick on an evaluated day has nothing to do (it used
+    to re-evaluate everyone every minute, stalling the writer), the next day it must."""
+    from datetime import timedelta
+
+    live = LiveSegments(
+        {
+            "Cart abandoners": check_rule(
+                'events("add_to_cart", within="7d") >= 1 and orders(within="7d") == 0'
+            )
+        }
+    )
+    live.add("anonymous_id:d1", [{"type": "add_to_cart", "occurred_at": NOW}])
+    assert [c.change for c in live.reevaluate("anonymous_id:d1", NOW, "m1")] == ["entered"]
+    calls: list[str] = []
+    original = live.reevaluate
+
+    def counting(cid: str, now: datetime, cause: str):  # type: ignore[no-untyped-def]
+        calls.append(cid)
+        return original(cid, now, cause)
+
+    monkeypatch.setattr(live, "reevaluate", counting)
+    assert live.refresh(NOW, "schedule") == [] and calls == ["anonymous_id:d1"]  # first tick: everyone
+    assert live.refresh(NOW + timedelta(hours=5), "schedule") == [] and len(calls) == 1  # same day
+    live.refresh(NOW + timedelta(hours=6), "rules")  # new rules: everyone, whatever the day
+    assert len(calls) == 2
+    live.refresh(NOW + timedelta(days=6), "schedule")  # day 7 of the window: still in
+    assert len(calls) == 3 and "Cart abandoners" in live.memberships("anonymous_id:d1")
+    changes = live.refresh(NOW + timedelta(days=7), "schedule")  # day 8: out, found by the tick
+    assert [(c.change, c.cause) for c in changes] == [("exited", "schedule")]
