@@ -15,7 +15,7 @@ latency is send → membership seen through the profile API, and ``not visible``
 that came before the membership (must be 0). After the run the segment's member count is
 compared with the devices that sent events.
 
-    python benchmarks/bench_service.py [--seconds 15] [--senders 4] [--batch 50] [--rate 2000]
+    python benchmarks/bench_service.py [--seconds 90] [--senders 4] [--batch 50] [--rate 2000]
 
 Two ways to load it:
 
@@ -53,7 +53,12 @@ from personae.store import Store
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seconds", type=float, default=15.0)
+    ap.add_argument(
+        "--seconds",
+        type=float,
+        default=90.0,
+        help="run length; long enough by default to include DuckDB checkpoints (a 20 s run has none)",
+    )
     ap.add_argument("--senders", type=int, default=4)
     ap.add_argument("--batch", type=int, default=50)
     ap.add_argument(
