@@ -313,11 +313,15 @@ def test_full_queue_answers_429(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("service", "expected"),
-    [({}, (1, "61.0 MiB")), ({"duckdb_threads": 0, "checkpoint_wal_mb": 0}, None)],
+    [
+        ({}, (None, "61.0 MiB")),
+        ({"duckdb_threads": 1}, (1, "61.0 MiB")),
+        ({"duckdb_threads": 0, "checkpoint_wal_mb": 0}, (None, None)),
+    ],
 )
 def test_duckdb_is_tuned_for_serving(tmp_path: Path, service: dict[str, int], expected: Any) -> None:
-    """One DuckDB thread and a larger WAL while serving (after the start-up load); 0 keeps
-    DuckDB's own defaults."""
+    """A larger WAL while serving (after the start-up load) and, when set, a thread count; 0 (or
+    None here) keeps DuckDB's own default."""
     db = tmp_path / "t.duckdb"
     Store.open(db).close()
     with Store.open(tmp_path / "defaults.duckdb") as plain:
@@ -329,4 +333,4 @@ def test_duckdb_is_tuned_for_serving(tmp_path: Path, service: dict[str, int], ex
         got = app.state.runtime.store.raw.execute(
             "SELECT current_setting('threads'), current_setting('checkpoint_threshold')"
         ).fetchone()
-    assert got == (expected or defaults)
+    assert got == tuple(e if e is not None else d for e, d in zip(expected, defaults, strict=True))
