@@ -175,25 +175,14 @@ class _Compiler:
             raise RuleError(f"unknown segment {name!r}", hint="see `personae segments list`")
         self.exact |= _counted_exactly(self.library[name].expr)
         for node in x.walk(self.library[name].expr):
+            for value in _constants(node):
+                self.string(value)
             if isinstance(node, x.Aggregate | x.AffinityOf):
                 self.aggregates.setdefault(node, f"_a{len(self.aggregates)}")
-                if isinstance(node, x.AffinityOf):
-                    self.string(node.value)
-                    if node.kind:
-                        self.string(node.kind)
-                else:
-                    for _, values in node.filters:
-                        for v in values:
-                            self.string(v)
             elif isinstance(node, x.Field):
                 self.fields.add(node.name)
             elif isinstance(node, x.Consent):
                 self.fields.add(f"consent_{node.purpose}")
-            elif isinstance(node, x.Const) and isinstance(node.value, str):
-                self.string(node.value)
-            elif isinstance(node, x.ConstList) and node.type == "string":
-                for item in node.values:
-                    self.string(str(item))
             elif isinstance(node, x.InSegment):
                 self.gather(node.name, seen)
 
@@ -254,7 +243,7 @@ class _Compiler:
         if all(types):  # every call names its event types: read only those
             wanted = sorted({t for ts in types for t in ts or ()})
             rows = rows.semi_join(ibis.memtable(pa.table({"type": pa.array(wanted, pa.string())})), "type")
-        rows = self._with_consts(rows, consts, _filter_values(nodes))
+        rows = self._with_consts(rows, consts, {v for n in nodes for v in _constants(n)})
         return rows.group_by("customer_id").aggregate(
             **{
                 self.aggregates[n]: rows.customer_id.count(where=self._condition(rows, n, "occurred_at"))
@@ -279,7 +268,7 @@ class _Compiler:
             _key=ibis.coalesce(o.order_id, "day:" + o.ordered_at.date().cast("string")),
             _net=ibis.ifelse(o.returned.fill_null(False), 0.0, o.amount.cast("float64")),
         )
-        rows = self._with_consts(o, consts, _filter_values(nodes))
+        rows = self._with_consts(o, consts, {v for n in nodes for v in _constants(n)})
         aggregates = {}
         for n in nodes:
             cond = self._condition(rows, n, "ordered_at")
@@ -302,7 +291,7 @@ class _Compiler:
         a = self.sources.affinities.select("customer_id", "kind", "value", "strength")
         wanted = ibis.memtable(pa.table({"value": pa.array(sorted({n.value for n in nodes}), pa.string())}))
         # only rows with a value some rule asks for reach the group-by (most rows do not)
-        used = {v for n in nodes for v in (n.value, n.kind) if v}
+        used = {v for n in nodes for v in _constants(n)}
         rows = self._with_consts(a.semi_join(wanted, "value"), consts, used)
 
         def matches(n: x.AffinityOf) -> ibis.Value:
@@ -432,20 +421,30 @@ def _existence_only(op: str, value: object) -> bool:
 _MIRROR = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 
+def _constants(node: x.Value | x.ConstList) -> list[str]:
+    """The string constants ``node`` itself brings (in rule order): a function call's filter
+    values, an affinity's value and kind, a string or a list of strings. The one definition the
+    constants table and each part's choice of its columns both read."""
+    if isinstance(node, x.AffinityOf):
+        return [node.value, *([node.kind] if node.kind else [])]
+    if isinstance(node, x.Aggregate):
+        return [v for _, values in node.filters for v in values]
+    if isinstance(node, x.Const) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, x.ConstList) and node.type == "string":
+        return [str(v) for v in node.values]
+    return []
+
+
 def _strings(expr: x.Value) -> set[str]:
     """The string constants ``expr`` compares to itself (not those inside function calls' filters,
     which the aggregate passes use, nor those of the segments it refers to)."""
-    out: set[str] = set()
-    for node in x.walk(expr):
-        if isinstance(node, x.Const) and isinstance(node.value, str):
-            out.add(node.value)
-        elif isinstance(node, x.ConstList) and node.type == "string":
-            out.update(str(v) for v in node.values)
-    return out
-
-
-def _filter_values(nodes: Iterable[x.Aggregate]) -> set[str]:
-    return {v for n in nodes for _, values in n.filters for v in values}
+    return {
+        v
+        for node in x.walk(expr)
+        if not isinstance(node, x.Aggregate | x.AffinityOf)
+        for v in _constants(node)
+    }
 
 
 def _fields(expr: x.Value) -> set[str]:
