@@ -6,9 +6,10 @@ on 127.0.0.1, ``--senders`` threads posting batches of ``--batch`` "Product Adde
 
 What the latency is: by default (``--devices 0``) every event comes from a device never seen
 before, so **every event makes a segment entry** (a ``live_memberships`` row, a
-``live_segment_changes`` row) and a tracking request is answered only after the transaction
-holding its events *and* those memberships committed. The request round trip is therefore the
-time from sending the event until its segment membership is committed and visible. A probe
+``live_segment_changes`` row) and a tracking request is answered only after the group holding
+its events *and* those memberships is durable (in the service's journal, fdatasync'ed; DuckDB
+gets it right after, and reads wait for that). The request round trip is therefore the time
+from sending the event until its segment membership is committed and visible. A probe
 thread checks this: it sends one event from a fresh device, and as soon as the answer arrives
 reads the device's profile (read key) and checks the segment is there — the reported "probe"
 latency is send → membership seen through the profile API, and ``not visible`` counts answers

@@ -10,8 +10,13 @@ For one group of requests it
    rejected here too, with the same reason, and lands in ``rejects``;
 3. stitches identities (:class:`~personae.service.identity.IdentityIndex`), updates each
    customer's live state and membership (:class:`~personae.service.live.LiveSegments`);
-4. writes rows, rejects, links, identity map, memberships, changes and webhook deliveries in
-   ONE transaction — only then are the requests acknowledged.
+4. writes rows, rejects, links, identity map, memberships, changes and webhook deliveries as
+   ONE group — durable in the service's journal (:mod:`personae.service.commit_log`), then
+   applied to the store as one transaction — and only then are the requests acknowledged.
+
+Reads of the store that a decision depends on see every acknowledged group: a stored profile
+an ``identify`` merges into and order lines already stored are read from the store *and* the
+groups not applied yet (:meth:`CommitLog.pending`); a refund (rare) waits for the barrier.
 """
 
 from __future__ import annotations
@@ -34,12 +39,14 @@ from personae.ingest.loader import blocked_values
 from personae.personalize.settings import WebhookSettings
 from personae.schema import TABLES, TableSpec
 from personae.service import rowcheck
+from personae.service.commit_log import CommitLog
 from personae.service.identity import IdentityIndex
 from personae.service.live import Change, LiveSegments
 from personae.service.payloads import Alias, Identify, Page, Screen, Track
 from personae.service.settings import ServiceSettings
 from personae.service.tracking import Mapped, map_messages
 from personae.store import Store
+from personae.store.journal import Rows
 from personae.tombstones import Tombstones, tombstoned_texts
 
 Message = Identify | Track | Page | Screen | Alias | Any
@@ -87,8 +94,11 @@ class Committer:
         clock: Callable[[], datetime],
         webhooks: WebhookSettings | None = None,
         tombstones: Tombstones | None = None,
+        log: CommitLog | None = None,
     ) -> None:
         self.store = store
+        #: where groups go: the journal, then the store (or the store directly)
+        self.log = log or CommitLog(store, None)
         self.webhooks = webhooks or WebhookSettings()
         self.tombstones = tombstones
         self.identity = identity
@@ -203,6 +213,7 @@ class Committer:
         if not rows:
             return rows
         ids = sorted({r["customer_id"] for r in rows})
+        pending = self.log.pending("customers")  # before the store: see CommitLog.pending
         t = self.store.table("customers")
         cols = list(TABLES["customers"].column_names)
         stored = {
@@ -211,6 +222,11 @@ class Committer:
                 t.filter(t.customer_id.isin(ids)).select(*cols, "properties_extra")
             ).to_pylist()
         }
+        wanted = set(ids)
+        for table in pending:  # newer than the store's, in the order they were written
+            for r in table.select([*cols, "properties_extra"]).to_pylist():
+                if r["customer_id"] in wanted:
+                    stored[r["customer_id"]] = r
         merged: dict[str, dict[str, Any]] = {}
         out = []
         for row in rows:
@@ -251,10 +267,13 @@ class Committer:
         if not rows:
             return rows
         keys = [r["_row_key"] for r in rows]
+        pending = self.log.pending("orders")  # before the store: see CommitLog.pending
         known = self.store.existing_keys("orders", "_row_key", pa.array(keys, pa.string()))
-        if known.num_rows == 0:
-            return rows
         stored = set(known.column("k").to_pylist())
+        for table in pending:
+            stored.update(table.column("_row_key").to_pylist())
+        if not stored:
+            return rows
         return [r for r in rows if r["_row_key"] not in stored]
 
     def _links(
@@ -318,6 +337,7 @@ class Committer:
         self, order_id: str, products: tuple[str, ...], frames: dict[str, list[dict[str, Any]]]
     ) -> list[str]:
         """Mark the order's lines returned (stored lines are rewritten in this transaction)."""
+        self.log.barrier()
         o = self.store.table("orders")
         stored = self.store.execute(o.filter(o.order_id == order_id))
         pending = rowcheck.as_frame(frames["orders"], TABLES["orders"])
@@ -375,6 +395,7 @@ class Committer:
         bad = sorted(rejected - hit)
         if bad:
             texts = [refs[k].message.model_dump_json() for k in bad]
+            # erasures are written by admin calls, which wait for the barrier: the store has them
             found = tombstoned_texts(
                 self.store, texts, default_country_code=self.identity_settings.default_country_code
             )
@@ -447,7 +468,7 @@ class Committer:
             )
         identity_rows(relinked, now, deletes, appends)
         change_rows(self.live, changes, hooks, deletes, appends)
-        self.store.write_many(deletes, appends)
+        self.log.write(deletes, appends)
 
 
 def _keys(**columns: list[str]) -> pa.Table:
@@ -561,12 +582,14 @@ def change_rows(
         appends.append((webhook_delivery.MESSAGES, hooks))
 
 
-def write_changes(store: Store, live: LiveSegments, changes: list[Change], hooks: pa.Table) -> None:
-    """Membership changes outside a tracking group (schedule, consent, new rules): one store call."""
+def write_changes(
+    write: Callable[[Rows, Rows], None], live: LiveSegments, changes: list[Change], hooks: pa.Table
+) -> None:
+    """Membership changes outside a tracking group (schedule, consent, new rules): one group."""
     deletes: list[tuple[str, pa.Table]] = []
     appends: list[tuple[str, pa.Table]] = []
     change_rows(live, changes, hooks, deletes, appends)
-    store.write_many(deletes, appends)
+    write(deletes, appends)
 
 
 def _endpoint_path(jobs: Sequence[TrackJob]) -> Any:

@@ -72,6 +72,7 @@ async def _read(request: Request, fn: Callable[..., T], *args: Any, **kw: Any) -
     runtime = request.app.state.runtime
 
     def run() -> T:
+        runtime.log.visible()  # every acknowledged event is in the store
         with runtime._read_lock:
             return fn(runtime.reader, *args, **kw)
 

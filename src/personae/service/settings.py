@@ -64,9 +64,30 @@ class ServiceSettings(BaseModel):
         64,
         ge=0,
         description="WAL size (MB) at which DuckDB checkpoints while serving (0: DuckDB's default, "
-        "16). A checkpoint stalls the commit that triggers it for 0.1-1 s, growing with the "
-        "database rather than with the WAL, so fewer, larger ones stall fewer requests; the price "
-        "is a longer WAL replay after a crash.",
+        "16). A checkpoint blocks DuckDB's commits for 0.1-1 s, growing with the database rather "
+        "than with the WAL; with the journal (the default) that delays only the applier, without "
+        "it every request queued behind the commit. The price of a larger WAL is a longer replay "
+        "after a crash.",
+    )
+    journal: bool = Field(
+        True,
+        description="Acknowledge a tracking group once it is in the service's journal "
+        "(<db>.journal, one append and fdatasync) and apply it to DuckDB right after, on a thread "
+        "of its own; a crash loses nothing acknowledged (the journal is replayed at start). "
+        "false: acknowledge after DuckDB's own commit, which makes every request wait through "
+        "DuckDB's checkpoints (about 0.5 s a minute at 2,000 events/s).",
+    )
+    journal_backlog: int = Field(
+        256,
+        ge=1,
+        description="Most journalled groups waiting to be applied to DuckDB; beyond it the writer "
+        "waits, its queue fills and requests get 429 (memory stays bounded).",
+    )
+    gc_freeze_seconds: float = Field(
+        2.0,
+        gt=0,
+        description="How often the writer collects the garbage made since the last time and freezes "
+        "what survives (gc.freeze), so Python's full collections never walk the live state.",
     )
     rate_limit_per_second: float = Field(
         500.0, gt=0, description="Requests per second per key (token bucket refill rate)."

@@ -37,6 +37,8 @@ class Writer:
         group_max: most messages per group (one transaction).
         tick: the periodic task (exits of time-window rules), run every ``tick_seconds``.
         on_failure: called after a failed group (the runtime reloads its state from the store).
+        chore: a short task run between groups every ``chore_seconds`` while there is work
+            (the runtime's garbage-collector housekeeping).
     """
 
     def __init__(
@@ -48,8 +50,15 @@ class Writer:
         tick_seconds: float,
         on_failure: Callable[[], None],
         linger_seconds: float = 0.0,
+        before_call: Callable[[], None] | None = None,
+        chore: Callable[[], None] | None = None,
+        chore_seconds: float = 2.0,
     ) -> None:
+        self._chore = chore
+        self._chore_seconds = chore_seconds
         self._commit = commit
+        #: run before each call (the commit log's barrier: a call sees every acknowledged group)
+        self._before_call = before_call
         self._linger = linger_seconds
         self._capacity = capacity
         self._group_max = group_max
@@ -100,7 +109,7 @@ class Writer:
         return future
 
     def _run(self) -> None:
-        last_tick = time.monotonic()
+        last_tick = last_chore = time.monotonic()
         while True:
             with self._cond:
                 while not self._queue and not self._stopping:
@@ -114,6 +123,12 @@ class Writer:
                 items = self._take()
             if items:
                 self._process(items)
+            if self._chore is not None and time.monotonic() - last_chore >= self._chore_seconds:
+                last_chore = time.monotonic()
+                try:
+                    self._chore()
+                except Exception:
+                    log.exception("housekeeping failed")
             if time.monotonic() - last_tick >= self._tick_seconds:
                 last_tick = time.monotonic()
                 try:
@@ -151,6 +166,8 @@ class Writer:
         if items[0][0] == "call":
             _, fn, future = items[0]
             try:
+                if self._before_call is not None:
+                    self._before_call()
                 future.set_result(fn())
             except BaseException as exc:
                 future.set_exception(exc)

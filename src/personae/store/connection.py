@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from personae.errors import NotFoundError, StoreError
 from personae.store.ddl import quote
+from personae.store.journal import replay_at_open
 from personae.store.migrations import migrate
 
 DEFAULT_DB = Path("personae.duckdb")
@@ -74,12 +75,15 @@ class Store:
                 ) from exc
         try:
             migrate(backend.con, path=target)
+            store = cls(backend, target)
+            # groups the service acknowledged but had not applied when it stopped (a crash)
+            replay_at_open(store)
         except BaseException:
             # a refused (newer) or failed migration must not keep the file open and locked
             with contextlib.suppress(Exception):
                 backend.disconnect()
             raise
-        return cls(backend, target)
+        return store
 
     def close(self) -> None:
         if self._writer is not None:
@@ -332,11 +336,33 @@ class Store:
         ``appends``: ``(table, rows)`` — appended, matched by column name. Inside an open
         :meth:`transaction` the statements join it; otherwise they get their own.
         """
-        work = [(name, keys, True) for name, keys in deletes if keys.num_rows]
-        work += [(name, rows, False) for name, rows in appends if rows.num_rows]
+        self.write_groups([(deletes, appends)])
+
+    def write_groups(
+        self,
+        groups: Sequence[tuple[Sequence[tuple[str, pa.Table]], Sequence[tuple[str, pa.Table]]]],
+        *,
+        join: bool = True,
+    ) -> None:
+        """Several :meth:`write_many` calls, in order, as ONE transaction.
+
+        The service's applier catches up on a backlog of groups (after a checkpoint held it)
+        with one commit instead of one per group; each group's deletes still come before its
+        own appends and after the groups before it. ``join=False``: a transaction of its own
+        even while another thread has a :meth:`transaction` open on the main connection.
+        """
+        work = [
+            (name, table, is_delete)
+            for deletes, appends in groups
+            for name, table, is_delete in (
+                *((n, k, True) for n, k in deletes),
+                *((n, r, False) for n, r in appends),
+            )
+            if table.num_rows
+        ]
         if not work:
             return
-        own = not self._in_transaction
+        own = not (join and self._in_transaction)
         # Ibis turns DuckDB's replacement scans off (so table names never resolve to Python
         # variables by accident). The statements below name a variable, so they run on a cursor
         # of their own with the scans on — or, inside an open transaction (which belongs to the

@@ -145,3 +145,7 @@ SYSTEM_TABLES_V11 = (
     """CREATE TABLE IF NOT EXISTS erasure_identifiers (hash VARCHAR, erased_at TIMESTAMP)""",
     """CREATE TABLE IF NOT EXISTS privacy_secret (secret VARCHAR)""",
 )
+
+#: the service's commit journal: the last journal group applied to this database (one row),
+#: written in the same transaction as the group, so a replay applies each group once
+SYSTEM_TABLES_V12 = ("""CREATE TABLE IF NOT EXISTS service_journal (name VARCHAR, applied_seq BIGINT)""",)

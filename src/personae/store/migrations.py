@@ -26,6 +26,7 @@ from personae.store.ddl import (
     SYSTEM_TABLES_V9,
     SYSTEM_TABLES_V10,
     SYSTEM_TABLES_V11,
+    SYSTEM_TABLES_V12,
     canonical_table_ddl,
 )
 
@@ -89,6 +90,11 @@ def _v11_privacy(con: Connection) -> None:
         con.execute(ddl)
 
 
+def _v12_service_journal(con: Connection) -> None:
+    for ddl in SYSTEM_TABLES_V12:
+        con.execute(ddl)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables", _v1_canonical_tables),
     Migration(2, "ingest runs and rejects", _v2_ingest_bookkeeping),
@@ -100,6 +106,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(9, "service: api keys, tracked messages, live memberships, webhook outbox", _v9_service),
     Migration(10, "voice: theme models and theme names", _v10_voice),
     Migration(11, "privacy: audit log, erasures, tombstones, secret", _v11_privacy),
+    Migration(12, "service: the commit journal's applied sequence number", _v12_service_journal),
 )
 
 #: The schema version this personae writes.

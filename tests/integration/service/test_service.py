@@ -109,7 +109,7 @@ def _wait_for_hooks(n: int) -> None:
         threading.Event().wait(0.05)
 
 
-def test_cart_add_enters_segment_fires_signed_webhook_and_expires(env: dict[str, Any]) -> None:
+def test_cart_add_enters_segment_fires_signed_webhook_and_expires(env: dict[str, Any], settled: Any) -> None:
     c, keys, clock = env["client"], env["keys"], env["clock"]
     w, admin = (keys["write"], ""), _bearer(keys["admin"])
     # no consent to personalization: the entry is live, but the webhook (customer data sent to a
@@ -149,7 +149,7 @@ def test_cart_add_enters_segment_fires_signed_webhook_and_expires(env: dict[str,
     assert not wh.verify("wrong", body, headers[wh.SIGNATURE_HEADER], now=stamp)
     assert headers[wh.MESSAGE_ID_HEADER] == sent["id"]
     runtime = env["app"].state.runtime
-    con = runtime.reader.raw
+    con = settled(runtime)
     for _ in range(100):  # the outcome is recorded by the library on the writer thread
         rows = con.execute("SELECT customer_id, change, status, attempts FROM webhook_messages").fetchall()
         if rows and rows[0][2] == "delivered":
@@ -181,7 +181,7 @@ def test_cart_add_enters_segment_fires_signed_webhook_and_expires(env: dict[str,
     assert con.execute("SELECT count(*) FROM live_memberships").fetchone() == (0,)
 
 
-def test_identify_stitches_anonymous_history_to_the_user(env: dict[str, Any]) -> None:
+def test_identify_stitches_anonymous_history_to_the_user(env: dict[str, Any], settled: Any) -> None:
     c, keys = env["client"], env["keys"]
     w = (keys["write"], "")
     c.post("/v1/batch", auth=w, json={"batch": [_added("dev-2", "a1")]})
@@ -210,14 +210,14 @@ def test_identify_stitches_anonymous_history_to_the_user(env: dict[str, Any]) ->
     full = c.get("/v1/customers/U7", headers=admin).json()["profile"]
     assert (full["first_name"], full["last_name"], full["email"]) == ("Ann", "Lee", "ann@example.org")
     # the identity map equals a full re-resolution of every stored link
-    con = env["app"].state.runtime.reader.raw
+    con = settled(env["app"].state.runtime)
     links = con.execute("SELECT identifier_a, identifier_b FROM identity_links").fetchall()
     full_map = resolve([a for a, _ in links], [b for _, b in links]).mapping
     stored = dict(con.execute("SELECT identifier, customer_id FROM identity_map").fetchall())
     assert stored == dict(zip(full_map["identifier"], full_map["customer_id"], strict=True))
 
 
-def test_idempotency_validation_and_orders(env: dict[str, Any]) -> None:
+def test_idempotency_validation_and_orders(env: dict[str, Any], settled: Any) -> None:
     c, keys = env["client"], env["keys"]
     w = (keys["write"], "")
     order = {
@@ -240,7 +240,7 @@ def test_idempotency_validation_and_orders(env: dict[str, Any]) -> None:
         {"index": 1, "messageId": "o2", "reason": "orders: amount: must be at least 0, got -5"}
     ]
     assert c.post("/v1/batch", auth=w, json={"batch": [order]}).json()["duplicates"] == 1
-    con = env["app"].state.runtime.reader.raw
+    con = settled(env["app"].state.runtime)
     assert con.execute("SELECT order_id, amount, returned FROM orders").fetchall() == [("O1", 40.0, None)]
     assert con.execute("SELECT count(*) FROM events WHERE event_id = 'o1'").fetchone() == (1,)
     assert con.execute("SELECT kind, line FROM rejects").fetchall() == [("orders", 1)]
@@ -275,7 +275,7 @@ def test_auth_roles_and_errors(env: dict[str, Any]) -> None:
     assert c.post("/v1/track", auth=(made["key"], ""), json=msg).status_code == 401
 
 
-def test_consent_changes_membership_at_once(env: dict[str, Any]) -> None:
+def test_consent_changes_membership_at_once(env: dict[str, Any], settled: Any) -> None:
     c, keys = env["client"], env["keys"]
     admin, read = _bearer(keys["admin"]), _bearer(keys["read"])
     rule = {"name": "Emailable carts", "rule": 'in_segment("Cart abandoners") and consent("email")'}
@@ -287,7 +287,7 @@ def test_consent_changes_membership_at_once(env: dict[str, Any]) -> None:
     seen = c.get("/v1/customers/U9", headers=read).json()
     assert sorted(s["name"] for s in seen["segments"]) == ["Cart abandoners", "Emailable carts"]
     assert seen["consents"] == {"email": True}
-    con = env["app"].state.runtime.reader.raw
+    con = settled(env["app"].state.runtime)
     stored = con.execute(
         "SELECT segment FROM live_memberships WHERE customer_id = 'U9' ORDER BY 1"
     ).fetchall()

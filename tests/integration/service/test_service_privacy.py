@@ -114,7 +114,7 @@ def _file_bytes(db: Path) -> bytes:
     return db.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
 
 
-def test_admin_exports_then_erases_a_person_while_the_server_runs(env: dict[str, Any]) -> None:
+def test_admin_exports_then_erases_a_person_while_the_server_runs(env: dict[str, Any], settled: Any) -> None:
     c, keys, db = env["client"], env["keys"], env["db"]
     read, admin = _bearer(keys["read"]), _bearer(keys["admin"])
     _seed(c, keys["write"])
@@ -164,7 +164,7 @@ def test_admin_exports_then_erases_a_person_while_the_server_runs(env: dict[str,
     assert c.post("/v1/track", auth=(keys["write"], ""), json=event).json()["accepted"] == 1
     assert c.get("/v1/customers/U43", headers=read).json()["customer_id"] == "U43"
     with runtime._read_lock:
-        con = runtime.reader.raw
+        con = settled(runtime)
         assert con.execute("SELECT count(*) FROM events WHERE event_id = 'n1'").fetchone() == (1,)
         assert con.execute("SELECT count(*) FROM events WHERE event_id LIKE 'v%'").fetchone() == (10,)
         log = audit.entries(runtime.reader)
@@ -179,7 +179,9 @@ def test_admin_exports_then_erases_a_person_while_the_server_runs(env: dict[str,
     assert (log.action == "access export").sum() == 1
 
 
-def test_tracking_about_an_erased_person_is_acknowledged_and_not_stored(env: dict[str, Any]) -> None:
+def test_tracking_about_an_erased_person_is_acknowledged_and_not_stored(
+    env: dict[str, Any], settled: Any
+) -> None:
     """After an erasure, an SDK that still sends the person's events (by userId, email, phone or
     device id, matched by the tombstones as the file loader matches them) gets a 200 — retrying
     would not help — with the messages counted as ``suppressed``; nothing of them is stored:
@@ -192,7 +194,7 @@ def test_tracking_about_an_erased_person_is_acknowledged_and_not_stored(env: dic
 
     def counts() -> tuple[int, ...]:
         with runtime._read_lock:
-            con = runtime.reader.raw
+            con = settled(runtime)
             return tuple(
                 con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                 for t in ("events", "customers", "orders", "rejects", "tracked_messages", "identity_links")
@@ -228,7 +230,7 @@ def test_tracking_about_an_erased_person_is_acknowledged_and_not_stored(env: dic
     assert after[0] == before[0] + 1  # only U50's event
     assert after[1:] == (before[1], before[2], before[3], before[4] + 1, before[5])
     with runtime._read_lock:
-        con = runtime.reader.raw
+        con = settled(runtime)
         assert (
             con.execute("SELECT message_id FROM tracked_messages WHERE message_id LIKE 'e%'").fetchall() == []
         )

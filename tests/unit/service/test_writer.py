@@ -104,3 +104,30 @@ def test_a_full_queue_refuses_at_once() -> None:
     finally:
         commit.gate.set()
         w.stop()
+
+
+def test_the_chore_runs_between_groups_at_its_interval_and_its_failure_stops_nothing() -> None:
+    commit = Recorder()
+    runs: list[int] = []
+
+    def chore() -> None:
+        runs.append(len(commit.groups))
+        if len(runs) == 1:
+            raise RuntimeError("the first chore fails")
+
+    w = Writer(commit, 1000, 100, lambda: None, 3600, lambda: None, chore=chore, chore_seconds=0.0)
+    w.start()
+    try:
+        for _ in range(3):
+            assert w.submit(_job(1)).result(5) == 1
+    finally:
+        w.stop()
+    assert len(runs) >= 3 and runs[:3] == [1, 2, 3]  # after each group, not inside one
+    slow = Writer(commit, 1000, 100, lambda: None, 3600, lambda: None, chore=chore, chore_seconds=3600)
+    before = len(runs)
+    slow.start()
+    try:
+        assert slow.submit(_job(1)).result(5) == 1
+    finally:
+        slow.stop()
+    assert len(runs) == before  # not due yet
