@@ -54,14 +54,29 @@ def _event_ids(store: Store) -> list[str]:
     return sorted(r[0] for r in store.raw.execute("SELECT event_id FROM events").fetchall())
 
 
+def _started(db: Path) -> tuple[Store, CommitLog]:
+    """A store and its running commit log, as the server has them."""
+    store = Store.open(db)
+    log = CommitLog.open(store)
+    log.start()
+    return store, log
+
+
+def _crash(db: Path) -> Path:
+    """What is on disk now (DuckDB's file and WAL, the journal): all a restart has after a crash."""
+    crashed = db.parent / "crashed"
+    crashed.mkdir()
+    for p in db.parent.glob(f"{db.name}*"):
+        shutil.copy(p, crashed / p.name)
+    return crashed / db.name
+
+
 def test_a_crash_replays_every_acknowledged_group_exactly_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     gate = Gate(monkeypatch)
     db = tmp_path / "live.duckdb"
-    store = Store.open(db)
-    log = CommitLog.open(store)
-    log.start()
+    store, log = _started(db)
     log.write([], [("events", _events("e1"))])
     log.visible()  # group 1 is in DuckDB (and still in the journal)
     gate.open.clear()
@@ -70,11 +85,7 @@ def test_a_crash_replays_every_acknowledged_group_exactly_once(
     assert _event_ids(store) == ["e1"]  # acknowledged, not yet in DuckDB
     with Store.open(db) as other:  # another opening while the server runs: the journal is its
         assert _event_ids(other) == ["e1"]
-    # the crash: what is on disk now (DuckDB's file and WAL, the journal) is all a restart has
-    crashed = tmp_path / "crashed"
-    crashed.mkdir()
-    for p in tmp_path.glob("live.duckdb*"):
-        shutil.copy(p, crashed / p.name)
+    crashed = _crash(db)
     gate.open.set()
     log.close()
     store.close()
@@ -82,7 +93,7 @@ def test_a_crash_replays_every_acknowledged_group_exactly_once(
         assert _event_ids(done) == ["e2", "e3", "e4"]  # the server applied each group once
 
     # opening the database replays (the server at start, or any CLI command run before it)
-    with Store.open(crashed / "live.duckdb") as again:
+    with Store.open(crashed) as again:
         assert _event_ids(again) == ["e2", "e3", "e4"]  # group 1 not applied twice, 3's delete kept
         assert applied_seq(again) == 3
         reopened = CommitLog.open(again)
@@ -99,18 +110,13 @@ def test_a_journal_left_by_a_crash_is_replayed_even_with_the_journal_turned_off(
 ) -> None:
     gate = Gate(monkeypatch)
     gate.open.clear()
-    store = Store.open(tmp_path / "live.duckdb")
-    log = CommitLog.open(store)
-    log.start()
+    store, log = _started(tmp_path / "live.duckdb")
     log.write([], [("events", _events("k1"))])
-    crashed = tmp_path / "crashed"
-    crashed.mkdir()
-    for p in tmp_path.glob("live.duckdb*"):
-        shutil.copy(p, crashed / p.name)
+    crashed = _crash(tmp_path / "live.duckdb")
     gate.open.set()
     log.close()
     store.close()
-    with Store.open(crashed / "live.duckdb") as again:
+    with Store.open(crashed) as again:
         direct = CommitLog.open(again, enabled=False)
         assert direct.journal is None and not journal_path(again.path).exists()
         assert _event_ids(again) == ["k1"]
@@ -123,9 +129,7 @@ def test_a_failed_apply_refuses_new_groups_and_keeps_them_for_the_restart(
 ) -> None:
     gate = Gate(monkeypatch)
     db = tmp_path / "f.duckdb"
-    store = Store.open(db)
-    log = CommitLog.open(store)
-    log.start()
+    store, log = _started(db)
     gate.fail = RuntimeError("disk full")
     log.write([], [("events", _events("a1"))])
     with pytest.raises(StoreError, match="disk full"):
