@@ -95,6 +95,7 @@ class Runtime:
             before_call=self.log.barrier,
             chore=_collect_and_freeze,
             chore_seconds=self.service.gc_freeze_seconds,
+            step=self._refresh_step,
         )
         self.log.start()
         self.refresh(cause="startup", webhooks=False)
@@ -180,8 +181,23 @@ class Runtime:
         return len(changes)
 
     def _tick(self) -> None:
-        self.refresh()
+        """Every ``expiry_check_seconds``: forget expired messageIds, tidy the collector; the
+        writer then runs :meth:`_refresh_step` until everyone is evaluated for today."""
+        with self.lock:
+            forget_before(self.committer.seen, self.clock() - timedelta(days=self.service.dedupe_days))
         _collect_and_freeze()
+
+    def _refresh_step(self) -> bool:
+        """A piece of the scheduled re-evaluation (the day change): ``True`` while more remains."""
+        now = self.clock()
+        with self.lock:
+            changes, done = self.live.refresh_some(now, self.service.refresh_step_customers)
+            if not changes:
+                return not done
+            hooks = self.committer._webhooks(changes, now)
+            write_changes(self.log.write, self.live, changes, hooks)
+        self.sender.send(hooks.to_pylist())
+        return not done
 
     def run_on_writer(self, fn: Callable[[], Any], timeout: float = 60.0) -> Any:
         return self.writer.call(fn).result(timeout)

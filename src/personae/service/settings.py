@@ -83,6 +83,12 @@ class ServiceSettings(BaseModel):
         description="Most journalled groups waiting to be applied to DuckDB; beyond it the writer "
         "waits, its queue fills and requests get 429 (memory stays bounded).",
     )
+    refresh_step_customers: int = Field(
+        500,
+        ge=1,
+        description="Customers re-evaluated per step when the day moves on (time windows expire), "
+        "between groups: about 10 ms a step, so the day change does not stall the writer.",
+    )
     gc_freeze_seconds: float = Field(
         2.0,
         gt=0,

@@ -39,6 +39,9 @@ class Writer:
         on_failure: called after a failed group (the runtime reloads its state from the store).
         chore: a short task run between groups every ``chore_seconds`` while there is work
             (the runtime's garbage-collector housekeeping).
+        step: one small piece of background work (the day change's re-evaluation, in steps);
+            returns ``True`` while more remains. Started by each tick, it then runs between
+            groups, and back to back while no request waits.
     """
 
     def __init__(
@@ -53,7 +56,10 @@ class Writer:
         before_call: Callable[[], None] | None = None,
         chore: Callable[[], None] | None = None,
         chore_seconds: float = 2.0,
+        step: Callable[[], bool] | None = None,
     ) -> None:
+        self._step = step
+        self._stepping = False
         self._chore = chore
         self._chore_seconds = chore_seconds
         self._commit = commit
@@ -112,7 +118,7 @@ class Writer:
         last_tick = last_chore = time.monotonic()
         while True:
             with self._cond:
-                while not self._queue and not self._stopping:
+                while not self._queue and not self._stopping and not self._stepping:
                     wait = self._tick_seconds - (time.monotonic() - last_tick)
                     if wait <= 0:
                         break
@@ -123,6 +129,8 @@ class Writer:
                 items = self._take()
             if items:
                 self._process(items)
+            if self._stepping:
+                self._stepping = self._run_step()
             if self._chore is not None and time.monotonic() - last_chore >= self._chore_seconds:
                 last_chore = time.monotonic()
                 try:
@@ -136,6 +144,16 @@ class Writer:
                 except Exception:
                     log.exception("scheduled re-evaluation failed")
                     self._on_failure()
+                self._stepping = self._step is not None
+
+    def _run_step(self) -> bool:
+        assert self._step is not None
+        try:
+            return self._step()
+        except Exception:
+            log.exception("scheduled re-evaluation failed")
+            self._on_failure()
+            return False
 
     def _linger_for_more(self) -> None:
         """With tracking at the head of the queue and room in the group, wait up to the linger

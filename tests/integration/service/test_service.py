@@ -347,3 +347,38 @@ def test_the_schedule_tick_moves_the_grown_live_state_out_of_full_collections(en
     before = gc.get_freeze_count()
     runtime.run_on_writer(runtime._tick)
     assert gc.get_freeze_count() >= before + len(grown)
+
+
+def test_the_schedule_expires_memberships_in_steps_when_the_day_moves_on(
+    tmp_path: Path, settled: Any
+) -> None:
+    """The writer's own tick finds the day change and re-evaluates everyone a few customers at
+    a time (``refresh_step_customers``) between groups: every expired membership exits, each
+    with a ``schedule`` change, and tracking goes on meanwhile."""
+    db = tmp_path / "steps.duckdb"
+    with Store.open(db) as store:
+        install_templates(store, ["Cart abandoners"])
+        write, read = keystore.create_key(store, "write")[1], keystore.create_key(store, "read")[1]
+    clock = Clock()
+    settings = Settings(db=db, service={"expiry_check_seconds": 0.2, "refresh_step_customers": 2})
+    app = create_app(db, settings, clock=clock)
+    with TestClient(app) as c:
+        batch = [_added(f"dev-{i}", f"s{i}") for i in range(9)]
+        assert c.post("/v1/batch", auth=(write, ""), json={"batch": batch}).json()["accepted"] == 9
+
+        def total() -> int:
+            return int(c.get("/v1/segments/Cart abandoners/members", headers=_bearer(read)).json()["total"])
+
+        assert total() == 9
+        clock.now += timedelta(days=8)
+        for _ in range(200):
+            if total() == 0:
+                break
+            threading.Event().wait(0.05)
+        assert total() == 0
+        assert c.post("/v1/track", auth=(write, ""), json=_added("dev-x", "s-x")).json()["accepted"] == 1
+        con = settled(app.state.runtime)
+        exits = con.execute(
+            "SELECT count(*), min(cause), max(cause) FROM live_segment_changes WHERE change = 'exited'"
+        ).fetchone()
+        assert exits == (9, "schedule", "schedule")

@@ -75,3 +75,56 @@ def test_scheduled_refresh_reevaluates_only_when_the_day_moves_on(monkeypatch) -
     assert len(calls) == 3 and "Cart abandoners" in live.memberships("anonymous_id:d1")
     changes = live.refresh(NOW + timedelta(days=7), "schedule")  # day 8: out, found by the tick
     assert [(c.change, c.cause) for c in changes] == [("exited", "schedule")]
+
+
+def _carts(n: int) -> LiveSegments:
+    live = LiveSegments(
+        {
+            "Cart abandoners": check_rule(
+                'events("add_to_cart", within="7d") >= 1 and orders(within="7d") == 0'
+            )
+        }
+    )
+    for i in range(n):
+        day = NOW - __import__("datetime").timedelta(days=i % 3)  # carts of three different days
+        live.add(f"anonymous_id:d{i}", [{"type": "add_to_cart", "occurred_at": day}])
+        live.reevaluate(f"anonymous_id:d{i}", NOW, "m")
+    return live
+
+
+def test_the_day_change_in_steps_ends_where_one_refresh_ends() -> None:
+    """The scheduled refresh in steps of ``limit`` customers: the same exits as one refresh,
+    each customer once, ``True`` only when everyone was reached; same day again: nothing."""
+    from datetime import timedelta
+
+    day8 = NOW + timedelta(days=7)  # the carts of NOW expire; those of the two days before too
+    whole, stepped = _carts(7), _carts(7)
+    expected = sorted((c.customer_id, c.change) for c in whole.refresh(day8, "schedule"))
+    got, done, steps = [], False, 0
+    while not done:
+        changes, done = stepped.refresh_some(day8, limit=3)
+        got += changes
+        steps += 1
+    assert steps == 3 and sorted((c.customer_id, c.change) for c in got) == expected
+    assert expected and {c.cause for c in got} == {"schedule"}
+    assert stepped.members == whole.members
+    assert stepped.refresh_some(day8 + timedelta(hours=1), limit=3) == ([], True)
+
+
+def test_a_new_day_in_the_middle_of_the_steps_starts_over_for_that_day() -> None:
+    from datetime import timedelta
+
+    live = _carts(6)
+    first, done = live.refresh_some(NOW + timedelta(days=6), limit=2)  # day 7: two customers done
+    assert not done
+    calls: list[str] = []
+    original = live.reevaluate
+
+    def counting(cid: str, now: datetime, cause: str):  # type: ignore[no-untyped-def]
+        calls.append(cid)
+        return original(cid, now, cause)
+
+    live.reevaluate = counting  # type: ignore[method-assign]
+    rest, done = live.refresh_some(NOW + timedelta(days=9), limit=100)  # day 10: everyone again
+    assert done and live.members == {} and len(calls) == 6
+    assert sorted(c.customer_id for c in first + rest) == sorted(f"anonymous_id:d{i}" for i in range(6))

@@ -131,3 +131,24 @@ def test_the_chore_runs_between_groups_at_its_interval_and_its_failure_stops_not
     finally:
         slow.stop()
     assert len(runs) == before  # not due yet
+
+
+def test_a_tick_starts_the_steps_which_run_until_done_also_while_idle_and_between_groups() -> None:
+    commit = Recorder()
+    left = [5]
+    ticks: list[float] = []
+
+    def step() -> bool:
+        left[0] -= 1
+        return left[0] > 0
+
+    w = Writer(commit, 1000, 100, lambda: ticks.append(time.monotonic()), 0.2, lambda: None, step=step)
+    w.start()
+    try:
+        deadline = time.monotonic() + 5
+        while left[0] > 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert left[0] == 0 and ticks  # no request was sent: the steps ran on their own after a tick
+        assert w.submit(_job(1)).result(5) == 1  # and the writer still answers
+    finally:
+        w.stop()
