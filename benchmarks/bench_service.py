@@ -67,6 +67,13 @@ def main() -> None:
     )
     ap.add_argument("--rate", type=float, default=2000.0, help="offered events/s in total (0: closed loop)")
     ap.add_argument("--probes", type=float, default=5.0, help="membership probes per second")
+    ap.add_argument(
+        "--mix",
+        choices=["carts", "shop"],
+        default="carts",
+        help="carts: every event a 'Product Added' (every event a segment entry); shop: per 50 "
+        "messages an identify and an order of the previous device, 15 product views and 33 adds",
+    )
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-service-"))
     db = tmp / "bench.duckdb"
@@ -124,15 +131,7 @@ def main() -> None:
                             f"dev-{n}-{i}" if args.devices <= 0 else f"dev-{(n * 7919 + i) % args.devices}"
                         )
                         i += 1
-                        batch.append(
-                            {
-                                "type": "track",
-                                "anonymousId": device,
-                                "event": "Product Added",
-                                "messageId": uuid.uuid4().hex,
-                                "properties": {"product_id": "P1"},
-                            }
-                        )
+                        batch.append(_message(args.mix, i, device, last=batch[-1] if batch else None))
                     t = due if interval else time.perf_counter()
                     r = http.post(url + "/v1/batch", json={"batch": batch})
                     took = time.perf_counter() - t
@@ -226,6 +225,43 @@ def main() -> None:
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(60)
+
+
+def _message(mix: str, i: int, device: str, last: dict[str, object] | None) -> dict[str, object]:
+    """The i-th message a sender sends (``--mix``)."""
+    added = {
+        "type": "track",
+        "anonymousId": device,
+        "event": "Product Added",
+        "messageId": uuid.uuid4().hex,
+        "properties": {"product_id": f"P{i % 40}"},
+    }
+    if mix == "carts" or last is None:
+        return added
+    previous = str(last["anonymousId"])
+    kind = i % 50
+    if kind == 0:  # the previous device signs in: a new profile, stitched to its history
+        return {
+            "type": "identify",
+            "anonymousId": previous,
+            "userId": f"u-{previous}",
+            "messageId": uuid.uuid4().hex,
+            "traits": {"email": f"{previous}@example.org", "firstName": "Bench"},
+        }
+    if kind == 1:  # ... and buys (an order line: it leaves the cart abandoners)
+        return {
+            "type": "track",
+            "anonymousId": previous,
+            "event": "Order Completed",
+            "messageId": uuid.uuid4().hex,
+            "properties": {
+                "order_id": f"O-{previous}",
+                "products": [{"product_id": f"P{i % 40}", "price": 19.5, "quantity": 1}],
+            },
+        }
+    if kind % 3 == 0:
+        return {**added, "event": "Product Viewed"}
+    return added
 
 
 def _cpu_seconds(pid: int) -> float:

@@ -214,12 +214,11 @@ class Committer:
             return rows
         ids = sorted({r["customer_id"] for r in rows})
         pending = self.log.pending("customers")  # before the store: see CommitLog.pending
-        t = self.store.table("customers")
         cols = list(TABLES["customers"].column_names)
         stored = {
             r["customer_id"]: r
-            for r in self.store.to_arrow(
-                t.filter(t.customer_id.isin(ids)).select(*cols, "properties_extra")
+            for r in self.store.rows_where_in(
+                "customers", "customer_id", ids, [*cols, "properties_extra"]
             ).to_pylist()
         }
         wanted = set(ids)

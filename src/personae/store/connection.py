@@ -409,6 +409,18 @@ class Store:
             self._writer = (self.raw, cursor)
         return self._writer[1]
 
+    def rows_where_in(
+        self, name: str, column: str, values: Sequence[str], columns: Sequence[str]
+    ) -> pa.Table:
+        """``columns`` of the rows of ``name`` whose ``column`` is one of ``values``.
+
+        A point read with a bound list, no Ibis compile: the service reads the stored profiles
+        an ``identify`` merges into on every such group (the compile was ~8% of its CPU).
+        """
+        cols = ", ".join(quote(c) for c in columns)
+        sql = f"SELECT {cols} FROM {quote(name)} WHERE {quote(column)} IN (SELECT unnest(?::VARCHAR[]))"
+        return self.raw.execute(sql, [list(values)]).to_arrow_table()
+
     def existing_keys(self, name: str, column: str, keys: pa.Array) -> pa.Table:
         """Which of ``keys`` already exist in ``name.column`` (with their ``_row_hash``)."""
         view = f"_keys_{uuid.uuid4().hex}"

@@ -76,3 +76,38 @@ def test_python_variables_stay_invisible_to_queries_after_a_write(tmp_path: Path
         with pytest.raises(Exception, match="leaked"):
             store.raw.execute("SELECT * FROM leaked").fetchall()
         assert store.count("identity_map") == 1
+
+
+def test_write_groups_keeps_each_groups_order_in_one_transaction(tmp_path: Path) -> None:
+    """A row appended by one group and deleted by the next is gone; a failing group undoes all."""
+    at = pa.array([datetime(2026, 1, 1)], pa.timestamp("us"))
+    row = pa.table({"segment": ["A"], "customer_id": ["c1"], "entered_at": at})
+    key = pa.table({"segment": ["A"], "customer_id": ["c1"]})
+    with Store.open(tmp_path / "g.duckdb") as store:
+        store.write_groups([([], [("live_memberships", row)]), ([("live_memberships", key)], [])])
+        assert _members(store) == []
+        bad = pa.table({"no_such_column": ["x"]})
+        with pytest.raises(Exception, match="no_such_column"):
+            store.write_groups([([], [("live_memberships", row)]), ([], [("live_memberships", bad)])])
+        assert _members(store) == []
+
+
+def test_rows_where_in_reads_the_rows_of_the_given_keys(tmp_path: Path) -> None:
+    at = datetime(2026, 1, 1)
+    with Store.open(tmp_path / "r.duckdb") as store:
+        rows = pa.table(
+            {
+                "segment": ["A", "B", "C"],
+                "customer_id": ["c1", "c2", "c3"],
+                "entered_at": pa.array([at] * 3, pa.timestamp("us")),
+            }
+        )
+        store.write_many(appends=[("live_memberships", rows)])
+        got = store.rows_where_in(
+            "live_memberships", "customer_id", ["c3", "c1", "zz"], ["customer_id", "segment"]
+        )
+        assert sorted(got.to_pylist(), key=lambda r: r["customer_id"]) == [
+            {"customer_id": "c1", "segment": "A"},
+            {"customer_id": "c3", "segment": "C"},
+        ]
+        assert store.rows_where_in("live_memberships", "customer_id", [], ["segment"]).num_rows == 0
