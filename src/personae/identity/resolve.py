@@ -83,6 +83,66 @@ def resolve(
     return Resolution(mapping.reset_index(drop=True), merges)
 
 
+def resolve_links(a: list[str], b: list[str]) -> tuple[dict[str, str], list[tuple[str, str, str, str]]]:
+    """:func:`resolve` for a handful of links, in plain Python: the same answer, no pandas.
+
+    Why: the real-time service resolves the few components each group of requests touched;
+    :func:`resolve`'s fixed cost (a dozen pandas operations, a few ms) was a third of its writer's
+    time when every other message was an ``identify``. A property test holds the two equal.
+
+    Returns the mapping (identifier → customer id, only where it differs from the identifier's
+    own value) and the merges as ``(customer_id, merged_customer_id, identifiers, rule)`` rows,
+    ordered by the merged identifier as :func:`resolve` orders them.
+    """
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        root = parent.setdefault(x, x)
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    for x, y in zip(a, b, strict=True):
+        rx, ry = find(x), find(y)
+        if rx != ry:
+            parent[max(rx, ry)] = min(rx, ry)
+    components: dict[str, list[str]] = {}
+    for ident in sorted(parent):
+        components.setdefault(find(ident), []).append(ident)
+    owner: dict[str, str] = {}
+    for members in components.values():  # members sorted: the first customer id is the smallest
+        first = next((m for m in members if m.startswith(CUSTOMER_PREFIX)), None)
+        survivor = first[len(CUSTOMER_PREFIX) :] if first is not None else members[0]
+        for m in members:
+            owner[m] = survivor
+    mapping = {i: c for i, c in owner.items() if c != _own(i)}
+    losers = [i for i in sorted(owner) if i.startswith(CUSTOMER_PREFIX) and owner[i] != _own(i)]
+    if not losers:
+        return mapping, []
+    # the non-customer identifiers each customer id is linked to, and how many customer ids share each
+    adjacent: dict[str, set[str]] = {}
+    sharers: dict[str, set[str]] = {}
+    for x, y in (*zip(a, b, strict=True), *zip(b, a, strict=True)):
+        if x.startswith(CUSTOMER_PREFIX) and not y.startswith(CUSTOMER_PREFIX):
+            adjacent.setdefault(x, set()).add(y)
+            sharers.setdefault(y, set()).add(x)
+    merges = []
+    for ident in losers:
+        via = sorted(o for o in adjacent.get(ident, ()) if len(sharers[o]) >= 2)
+        if via:
+            rule = "shared " + " and ".join(sorted({identifier_kind(v) for v in via}))
+        else:
+            rule = "linked through other identifiers"
+        merges.append((owner[ident], ident[len(CUSTOMER_PREFIX) :], ";".join(via), rule))
+    return mapping, merges
+
+
+def _own(identifier: str) -> str:
+    return identifier[len(CUSTOMER_PREFIX) :] if identifier.startswith(CUSTOMER_PREFIX) else identifier
+
+
 def _empty_merges() -> pd.DataFrame:
     return pd.DataFrame(
         {c: pd.Series(dtype=object) for c in ("customer_id", "merged_customer_id", "identifiers", "rule")}

@@ -4,9 +4,10 @@ File ingest re-resolves every stored link after each file (:func:`personae.inges
 resolve_all`). A live service cannot afford that per request, and does not need to: identity
 resolution is per connected component (the survivor, the mapping and the merges of a component
 depend only on its own links). So this index keeps the link graph in memory (union-find) and,
-when new links join components, runs the very same :func:`personae.identity.resolve` on the
-links of the changed components only. The result is identical to a full re-resolution — a test
-compares the two.
+when new links join components, resolves the links of the changed components only, with
+:func:`personae.identity.resolve.resolve_links` (the same answer as
+:func:`~personae.identity.resolve.resolve`, without pandas). The result is identical to a full
+re-resolution — a test compares the two.
 
 Pure: the caller stores what :meth:`IdentityIndex.link` returns.
 """
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from personae.identity.resolve import CUSTOMER_PREFIX, resolve
+from personae.identity.resolve import CUSTOMER_PREFIX, resolve_links
 
 
 def own_value(identifier: str) -> str:
@@ -87,13 +88,12 @@ class IdentityIndex:
         if not touched:
             return out
         roots = {self._find(t) for t in touched}
-        # ONE resolution over the links of every touched component: resolution is per component,
-        # so the union gives each its own result — and pandas' fixed cost (a few ms a call) is
-        # paid once per group instead of once per component (a third of the writer's time when
-        # every other message was an identify)
+        # ONE resolution over the links of every touched component (resolution is per component,
+        # so the union gives each its own result), in plain Python: resolve()'s pandas fixed
+        # cost, once per component, was a third of the writer's time when every other message
+        # was an identify. resolve_links gives resolve()'s answer (a property test).
         edges = [e for root in roots for e in self._edges[root]]
-        result = resolve(pd.Series([e[0] for e in edges]), pd.Series([e[1] for e in edges]))
-        resolved = dict(zip(result.mapping["identifier"], result.mapping["customer_id"], strict=True))
+        resolved, merge_rows = resolve_links([e[0] for e in edges], [e[1] for e in edges])
         for root in roots:
             members = self._members[root]
             before = {i: self.resolved(i) for i in members}
@@ -114,13 +114,12 @@ class IdentityIndex:
                 new = self.resolved(ident)
                 if new != old:
                     out.moved[ident] = (old, new)
-        m = result.merges
-        fresh = [
-            (a, b) not in self._merges for a, b in zip(m["customer_id"], m["merged_customer_id"], strict=True)
-        ]
-        if any(fresh):
-            out.merges = m[fresh].reset_index(drop=True)
-            self._merges.update(zip(m["customer_id"][fresh], m["merged_customer_id"][fresh], strict=True))
+        fresh = [r for r in merge_rows if (r[0], r[1]) not in self._merges]
+        if fresh:
+            out.merges = pd.DataFrame(
+                fresh, columns=["customer_id", "merged_customer_id", "identifiers", "rule"]
+            )
+            self._merges.update((r[0], r[1]) for r in fresh)
         return out
 
     # union-find ---------------------------------------------------------------------------------

@@ -211,3 +211,28 @@ def test_every_component_resolves_to_its_smallest_customer_id(pairs: list[tuple[
         # one merge per customer id that lost its own identity, into the survivor
         merged = {m[1] for m in merges_of(res) if m[0] == expected}
         assert merged == set(customers[1:])
+
+
+_IDS = st.sampled_from(
+    [f"customer_id:C{i}" for i in range(5)]
+    + [f"email:e{i}@x.org" for i in range(4)]
+    + [f"anonymous_id:a{i}" for i in range(4)]
+    + ["phone:+15550001", "loyalty_id:L1"]
+)
+
+
+@settings(max_examples=300)
+@given(st.lists(st.tuples(_IDS, _IDS), max_size=30))
+def test_resolve_links_is_resolve_without_pandas(pairs: list[tuple[str, str]]) -> None:
+    """The plain-Python resolution the service uses per group gives exactly resolve()'s
+    mapping and merges (survivors, merged ids, shared identifiers, rules, order)."""
+    from personae.identity.resolve import resolve_links
+
+    mapping, merges = resolve_links([a for a, _ in pairs], [b for _, b in pairs])
+    res = run(pairs)
+    assert mapping == mapping_of(res)
+    assert merges == list(
+        res.merges[["customer_id", "merged_customer_id", "identifiers", "rule"]].itertuples(
+            index=False, name=None
+        )
+    )
