@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from personae.store import Store
 
@@ -111,3 +113,51 @@ def test_rows_where_in_reads_the_rows_of_the_given_keys(tmp_path: Path) -> None:
             {"customer_id": "c3", "segment": "C"},
         ]
         assert store.rows_where_in("live_memberships", "customer_id", [], ["segment"]).num_rows == 0
+
+
+_OPS = st.lists(
+    st.lists(
+        st.tuples(
+            st.booleans(),  # delete?
+            st.sampled_from(["live_memberships", "identity_map"]),
+            st.lists(st.sampled_from(["c1", "c2", "c3"]), min_size=1, max_size=3),
+        ),
+        max_size=4,
+    ),
+    max_size=6,
+)
+
+
+def _op_rows(table: str, ids: list[str], delete: bool) -> pa.Table:
+    if table == "identity_map":
+        return pa.table(
+            {"identifier": [f"email:{i}" for i in ids]} | ({} if delete else {"customer_id": ids})
+        )
+    cols = {"segment": ["A"] * len(ids), "customer_id": ids}
+    if not delete:
+        cols["entered_at"] = pa.array([datetime(2026, 1, 1)] * len(ids), pa.timestamp("us"))
+    return pa.table(cols)
+
+
+@settings(max_examples=40, deadline=None)
+@given(_OPS)
+def test_a_backlog_written_as_one_transaction_equals_the_groups_written_one_by_one(
+    tmp_path_factory: pytest.TempPathFactory, groups: list[list[tuple[bool, str, list[str]]]]
+) -> None:
+    """write_groups merges appends to a table across groups where no delete of that table is in
+    between: the tables end exactly as when each group is written on its own, in order."""
+    as_groups = [
+        (
+            [(t, _op_rows(t, ids, True)) for delete, t, ids in g if delete],
+            [(t, _op_rows(t, ids, False)) for delete, t, ids in g if not delete],
+        )
+        for g in groups
+    ]
+    folder = tmp_path_factory.mktemp("groups")
+    with Store.open(folder / "one.duckdb") as one, Store.open(folder / "each.duckdb") as each:
+        one.write_groups(as_groups)
+        for deletes, appends in as_groups:
+            each.write_many(deletes, appends)
+        for table in ("live_memberships", "identity_map"):
+            q = f"SELECT * FROM {table}"
+            assert one.raw.execute(q).fetchall() == each.raw.execute(q).fetchall()
