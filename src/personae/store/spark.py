@@ -341,23 +341,26 @@ class SparkStore(Store):
             return  # nothing to delete: no rewrite
         self.replace(name, t.anti_join(doomed, t[column] == doomed["_v"]))
 
-    def write_many(
+    def write_groups(
         self,
-        deletes: Sequence[tuple[str, pa.Table]] = (),
-        appends: Sequence[tuple[str, pa.Table]] = (),
+        groups: Sequence[tuple[Sequence[tuple[str, pa.Table]], Sequence[tuple[str, pa.Table]]]],
+        *,
+        join: bool = True,
     ) -> None:
-        """As :meth:`Store.write_many`: key deletes then appends, committed as one manifest write."""
+        """As :meth:`Store.write_groups` (and so :meth:`Store.write_many`): each group's key
+        deletes then its appends, in order, committed as one manifest write."""
         with self.transaction():
-            for name, keys in deletes:
-                if keys.num_rows == 0:
-                    continue
-                t = self.table(self._require(name))
-                doomed = ibis.memtable(keys)
-                match = [t[c] == doomed[c] for c in keys.column_names]
-                if self.execute(t.semi_join(doomed, match).count()):
-                    self.replace(name, t.anti_join(doomed, match))
-            for name, rows in appends:
-                self.append(name, rows)
+            for deletes, appends in groups:
+                for name, keys in deletes:
+                    if keys.num_rows == 0:
+                        continue
+                    t = self.table(self._require(name))
+                    doomed = ibis.memtable(keys)
+                    match = [t[c] == doomed[c] for c in keys.column_names]
+                    if self.execute(t.semi_join(doomed, match).count()):
+                        self.replace(name, t.anti_join(doomed, match))
+                for name, rows in appends:
+                    self.append(name, rows)
 
     def existing_keys(self, name: str, column: str, keys: pa.Array) -> pa.Table:
         t = self.table(self._require(name))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +118,18 @@ def test_existing_keys_and_memtables_work_on_spark(store: SparkStore) -> None:
     assert store.to_arrow(m.semi_join(keys, "identifier").select("customer_id")).column(0).to_pylist() == [
         "C2"
     ]
+
+
+def test_write_groups_keeps_each_groups_order_on_spark(store: SparkStore) -> None:
+    """As on DuckDB: a row appended by one group and deleted by the next is gone; write_many is
+    one group."""
+    at = pa.array([datetime(2025, 1, 1)], pa.timestamp("us"))
+    row = pa.table({"segment": ["A"], "customer_id": ["c1"], "entered_at": at})
+    key = pa.table({"segment": ["A"], "customer_id": ["c1"]})
+    store.write_groups([([], [("live_memberships", row)]), ([("live_memberships", key)], [])])
+    assert store.count("live_memberships") == 0
+    store.write_many([], [("live_memberships", row)])
+    assert store.count("live_memberships") == 1
 
 
 def test_the_cli_builds_on_spark_and_reads_the_results(spark: Any, shop_db: Path, tmp_path: Path) -> None:
