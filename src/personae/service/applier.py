@@ -42,12 +42,9 @@ class Applier:
         self._queue: collections.deque[Group] = collections.deque()
         self._cond = threading.Condition()
         self._stopping = False
-        self._busy = False
         #: the batch being applied (still pending until its commit)
         self._inflight: list[Group] = []
         self.applied = applied
-        #: the last sequence number queued
-        self.submitted = applied
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="personae-applier", daemon=True)
 
@@ -61,20 +58,14 @@ class Applier:
             self._cond.notify_all()
         self._thread.join(timeout)
 
-    @property
-    def backlog(self) -> int:
-        """Groups acknowledged and not yet in the store."""
-        return len(self._queue) + (1 if self._busy else 0)
-
     def submit(self, group: Group) -> None:
         """Queue a journalled group; blocks while the backlog is full (back-pressure)."""
         with self._cond:
-            self._check()
+            self.check()
             while len(self._queue) >= self._capacity and self.error is None:
                 self._cond.wait(1.0)
-            self._check()
+            self.check()
             self._queue.append(group)
-            self.submitted = group.seq
             self._cond.notify_all()
 
     def pending(self) -> list[Group]:
@@ -90,13 +81,10 @@ class Applier:
                     f"the store is {seq - self.applied} groups behind the journal after {timeout:.0f} s",
                     hint="the database is slow or stuck; see the server log",
                 )
-            self._check()
+            self.check()
 
-    def drain(self, timeout: float = 60.0) -> None:
-        """Wait until every queued group is in the store."""
-        self.wait_for(self.submitted, timeout)
-
-    def _check(self) -> None:
+    def check(self) -> None:
+        """Raise if a group could not be applied: from then on nothing more is acknowledged."""
         if self.error is not None:
             raise StoreError(
                 f"acknowledged events could not be written to the database: {self.error}",
@@ -112,7 +100,6 @@ class Applier:
                     return
                 batch = [self._queue.popleft() for _ in range(min(self._batch_max, len(self._queue)))]
                 self._inflight = batch
-                self._busy = True
                 self._cond.notify_all()  # room in the backlog
             try:
                 apply_groups(self._store, batch)
@@ -122,11 +109,9 @@ class Applier:
                 )
                 with self._cond:
                     self.error = exc
-                    self._busy = False
                     self._cond.notify_all()
                 return
             with self._cond:
                 self.applied = batch[-1].seq
                 self._inflight = []
-                self._busy = False
                 self._cond.notify_all()

@@ -16,15 +16,11 @@ writes the store directly and waits for its commit, as before the journal existe
 
 from __future__ import annotations
 
-import logging
-
 import pyarrow as pa
 
 from personae.service.applier import Applier
 from personae.store import Store
 from personae.store.journal import Group, Journal, Rows, applied_seq, journal_path, replay
-
-log = logging.getLogger("personae.service")
 
 
 class CommitLog:
@@ -41,7 +37,8 @@ class CommitLog:
         self.store = store
         self.journal = journal
         self._truncate_bytes = truncate_bytes
-        self.seq = applied_seq(store)
+        #: the last sequence number journalled (acknowledged); only a journal numbers groups
+        self.seq = applied_seq(store) if journal else 0
         self.applier: Applier | None = Applier(store, self.seq, capacity=backlog) if journal else None
 
     @classmethod
@@ -57,8 +54,7 @@ class CommitLog:
         if not enabled and not path.exists():
             return cls(store, None)
         journal = Journal(path)  # locked from here until the server stops
-        if replayed := replay(journal=journal, store=store):
-            log.info("replayed %d acknowledged groups from %s", replayed, journal.path)
+        replay(store, journal)  # normally nothing left: Store.open replayed it already
         if not enabled:
             journal.close()
             path.unlink()
@@ -86,7 +82,7 @@ class CommitLog:
         if self.journal is None or self.applier is None:
             self.store.write_many(deletes, appends)
             return
-        self.applier._check()  # a store that failed takes nothing more: no acknowledgement
+        self.applier.check()  # a store that failed takes nothing more: no acknowledgement
         size = self.journal.size
         if size > self._truncate_bytes and self.applier.applied >= self.seq:
             self.journal.truncate()  # every group in it is in the store
@@ -102,9 +98,9 @@ class CommitLog:
         Call on the writer thread before reading the store for a decision, or writing it
         another way (admin calls, erasure): either must see, or come after, every group.
         """
-        if self.applier is None or self.journal is None:
+        if self.journal is None:
             return
-        self.applier.wait_for(self.seq, timeout)
+        self.visible(timeout)
         if self.journal.size:
             self.journal.truncate()
 
@@ -125,7 +121,3 @@ class CommitLog:
         """Wait until every group acknowledged so far is readable in the store."""
         if self.applier is not None:
             self.applier.wait_for(self.seq, timeout)
-
-    @property
-    def backlog(self) -> int:
-        return self.applier.backlog if self.applier is not None else 0

@@ -23,6 +23,7 @@ from typing import Any
 
 import ibis
 import pandas as pd
+import pyarrow as pa
 
 from personae import actions, audit, recommending, webhook_delivery
 from personae.config import Settings
@@ -39,7 +40,7 @@ from personae.service.commit import Committer, TrackJob, TrackResult, write_chan
 from personae.service.commit_log import CommitLog
 from personae.service.identity import knows
 from personae.service.keys import PII_FIELDS, ApiKey, KeyRing
-from personae.service.live import LiveSegments
+from personae.service.live import Change, LiveSegments
 from personae.service.loading import load_identity, load_members, load_rules, load_seen, load_states
 from personae.service.writer import Writer
 from personae.store import Store
@@ -174,18 +175,17 @@ class Runtime:
         now = self.clock()
         with self.lock:
             changes = self.live.refresh(now, cause)
-            hooks = self.committer._webhooks(changes if webhooks else [], now)
-            write_changes(self.log.write, self.live, changes, hooks)
+            hooks = self._record(changes, now, webhooks=webhooks)
             forget_before(self.committer.seen, now - timedelta(days=self.service.dedupe_days))
         self.sender.send(hooks.to_pylist())
         return len(changes)
 
     def _tick(self) -> None:
-        """Every ``expiry_check_seconds``: forget expired messageIds, tidy the collector; the
-        writer then runs :meth:`_refresh_step` until everyone is evaluated for today."""
+        """Every ``expiry_check_seconds``: forget expired messageIds; the writer then runs
+        :meth:`_refresh_step` until everyone is evaluated for today (and its housekeeping chore,
+        :func:`_collect_and_freeze`, keeps the collector tidy, also when no request comes)."""
         with self.lock:
             forget_before(self.committer.seen, self.clock() - timedelta(days=self.service.dedupe_days))
-        _collect_and_freeze()
 
     def _refresh_step(self) -> bool:
         """A piece of the scheduled re-evaluation (the day change): ``True`` while more remains."""
@@ -194,10 +194,16 @@ class Runtime:
             changes, done = self.live.refresh_some(now, self.service.refresh_step_customers)
             if not changes:
                 return not done
-            hooks = self.committer._webhooks(changes, now)
-            write_changes(self.log.write, self.live, changes, hooks)
+            hooks = self._record(changes, now)
         self.sender.send(hooks.to_pylist())
         return not done
+
+    def _record(self, changes: list[Change], now: datetime, webhooks: bool = True) -> pa.Table:
+        """Write membership changes and their webhook messages as one group (hold ``self.lock``);
+        returns the messages, to send once the lock is released."""
+        hooks = self.committer._webhooks(changes if webhooks else [], now)
+        write_changes(self.log.write, self.live, changes, hooks)
+        return hooks
 
     def run_on_writer(self, fn: Callable[[], Any], timeout: float = 60.0) -> Any:
         return self.writer.call(fn).result(timeout)

@@ -459,4 +459,3 @@ def _coalesce(work: list[tuple[str, pa.Table, bool]]) -> list[tuple[str, pa.Tabl
         open_append[name] = len(out)
         out.append((name, table, False))
     return out
-

@@ -29,6 +29,7 @@ it leaves the journal to its owner (no double replay of groups being applied).
 from __future__ import annotations
 
 import io
+import logging
 import os
 import struct
 import zlib
@@ -48,6 +49,8 @@ try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: no advisory lock; one server per file anyway
     fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger("personae.store")
 
 _MAGIC = b"PJR1"
 _HEADER = struct.Struct("<4sQII")  # magic, sequence number, payload length, payload CRC-32
@@ -161,18 +164,15 @@ class Journal:
                     hint="stop `personae serve` on this database first",
                 ) from exc
         self.pending, good = self._read()
-        if good < self._size():
+        if good < self.size:
             self._file.truncate(good)
             self._sync()
         self.last_seq = self.pending[-1].seq if self.pending else 0
 
-    def _size(self) -> int:
-        return os.fstat(self._file.fileno()).st_size
-
     @property
     def size(self) -> int:
         """Bytes in the journal file."""
-        return self._size()
+        return os.fstat(self._file.fileno()).st_size
 
     def _read(self) -> tuple[list[Group], int]:
         self._file.seek(0)
@@ -238,6 +238,8 @@ def replay(store: Store, journal: Journal) -> int:
     """
     done = applied_seq(store)
     todo = [g for g in journal if g.seq > done]
+    if todo:
+        log.info("replaying %d acknowledged groups from %s", len(todo), journal.path)
     apply_groups(store, todo)
     journal.truncate()
     journal.last_seq = max(done, journal.last_seq)
