@@ -28,8 +28,8 @@ from sklearn.cluster import KMeans
 from personae.build_steps import build_affinities, build_traits
 from personae.clustering import assign_clusters, build_clusters, clustered_traits
 from personae.clusters.features import Preprocessor, select_features
+from personae.config.traits import TraitSettings
 from personae.store import Store
-from personae.traits.settings import TraitSettings
 
 AS_OF = date(2025, 12, 31)
 

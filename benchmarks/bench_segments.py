@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_traits import populate
 
 from personae.build_steps import build_affinities, build_traits
+from personae.config.traits import TraitSettings
 from personae.segments.batch import compile_segments
 from personae.segments.builtin import builtin_segments
 from personae.segments.definitions import check_definitions
@@ -46,7 +47,6 @@ from personae.segments.realtime import CustomerState, ProfileEvaluator
 from personae.segments.run import batch_sources, evaluate_segments
 from personae.segments.service import add_segments, load_templates
 from personae.store import Store
-from personae.traits.settings import TraitSettings
 
 #: Mid-way through the synthetic history: later orders are ignored, and the events (June 2025)
 #: fall inside the rules' windows.

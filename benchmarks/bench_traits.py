@@ -18,8 +18,8 @@ from pathlib import Path
 
 from personae.build_steps import build_affinities, build_clv, build_traits
 from personae.config import ClvSettings, Settings
+from personae.config.traits import TraitSettings
 from personae.store import Store
-from personae.traits.settings import TraitSettings
 
 
 def populate(store: Store, lines: int, customers: int) -> None:

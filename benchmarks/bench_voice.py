@@ -15,11 +15,11 @@ import time
 import numpy as np
 import pandas as pd
 
+from personae.config.voice import VoiceSettings
 from personae.generate import voice as vt
 from personae.voice.analyse import _languages
 from personae.voice.competitors import competitor_mentions
 from personae.voice.sentiment import score_in_parallel
-from personae.voice.settings import VoiceSettings
 from personae.voice.themes import ThemeModel, fit_sample
 
 

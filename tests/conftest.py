@@ -177,11 +177,11 @@ def build_shop(
     ``personae build`` (CLV, experience, journeys …) instead; ``kinds`` ingests only those files.
     """
     from personae.build_steps import build_affinities, build_traits, last_data_date
+    from personae.config.traits import TraitSettings
     from personae.demo import INGEST_ORDER
     from personae.generate import generate_dataset
     from personae.ingest import ingest_file
     from personae.segments.run import evaluate_segments
-    from personae.traits.settings import TraitSettings
 
     files = generate_dataset(customers, seed, root / "shop")
     path = root / "shop.duckdb"

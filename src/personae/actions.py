@@ -24,12 +24,12 @@ import pandas as pd
 import pyarrow as pa
 
 from personae import consent, recommending
+from personae.config.personalize import PersonalizeSettings
 from personae.errors import InputError, NotFoundError
 from personae.exporting import plain
 from personae.personalize.decide import Decision, Sent, decide
 from personae.personalize.messages import incentive_offer, render
 from personae.personalize.playbooks import Playbook, PlaybookBook, parse_playbooks
-from personae.personalize.settings import PersonalizeSettings
 from personae.segments.batch import compile_segments
 from personae.segments.check import check_rule
 from personae.segments.run import batch_sources

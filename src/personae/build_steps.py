@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from personae.config import ClvSettings
+from personae.config.traits import TraitSettings
 from personae.errors import InputError, ModelError
 from personae.store import Store
 from personae.tables import join_on_customer
@@ -23,7 +24,6 @@ from personae.traits.build import base_traits
 from personae.traits.inputs import EVENT_COLUMNS, ORDER_COLUMNS
 from personae.traits.lifecycle import lifecycle_stage
 from personae.traits.rfm import rfm_scores, rfm_segment
-from personae.traits.settings import TraitSettings
 
 
 def parse_as_of(value: str | date | datetime | None) -> date | None:

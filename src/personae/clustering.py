@@ -32,10 +32,10 @@ from personae.clusters.model import ClusterModel
 from personae.clusters.preferences import PreferenceProfile, preference_profile
 from personae.clusters.profiles import PROFILE_COLUMNS, ClusterProfile, profile_clusters
 from personae.clusters.quality import bootstrap_stability, davies_bouldin, recovery, silhouette
+from personae.config.traits import TraitSettings
 from personae.errors import InputError, ModelError, NotFoundError
 from personae.store import Store
 from personae.tables import join_on_customer
-from personae.traits.settings import TraitSettings
 
 MODELS, PROFILES, ASSIGNMENTS = "cluster_models", "cluster_profiles", "cluster_assignments"
 #: Customers the model is fitted on (all are assigned).

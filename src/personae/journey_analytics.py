@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from personae import consent
 from personae.build_steps import trait_inputs
+from personae.config.traits import TraitSettings
 from personae.errors import InputError, NotFoundError
 from personae.journeys import dropoffs, funnel, lifecycle, paths, touches
 from personae.journeys.touchpoints import ORDER, touch_stream
@@ -32,7 +33,6 @@ from personae.segments.check import suggest
 from personae.store import Store
 from personae.traits.inputs import end_of
 from personae.traits.journey import JOURNEY_STAGES
-from personae.traits.settings import TraitSettings
 
 #: The purchase funnel the drop-off report uses when no steps are given.
 PURCHASE_FUNNEL = ("product_view", "add_to_cart", "checkout_started", ORDER)

@@ -24,6 +24,7 @@ import pyarrow as pa
 import scipy.sparse as sp
 
 from personae import consent
+from personae.config.personalize import RecommendSettings
 from personae.errors import InputError, NotFoundError
 from personae.personalize.evaluation import metrics
 from personae.personalize.interactions import CART, PURCHASE, VIEW, Interactions, encode, time_split
@@ -39,7 +40,6 @@ from personae.personalize.ranking import (
     rank,
     rebuy_items,
 )
-from personae.personalize.settings import RecommendSettings
 from personae.segments.functions import end_of_day
 from personae.store import Store
 

@@ -23,11 +23,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from personae.config.voice import VoiceSettings
 from personae.errors import InputError, ModelError, NotFoundError
 from personae.segments.check import snapshot_segments, suggest
 from personae.store import Store
 from personae.voice import analyse, painpoints, report
-from personae.voice.settings import VoiceSettings
 from personae.voice.sources import all_texts
 from personae.voice.themes import OTHER, ThemeModel
 from personae.voice.traits import voice_traits

@@ -26,9 +26,9 @@ from typing import Any
 import pyarrow as pa
 
 from personae import consent
+from personae.config.personalize import WebhookSettings, WebhookSubscription
 from personae.errors import InputError
 from personae.personalize import webhooks as wh
-from personae.personalize.settings import WebhookSettings, WebhookSubscription
 from personae.store import Store
 
 log = logging.getLogger("personae.webhooks")

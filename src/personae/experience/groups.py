@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from personae.config.experience import ExperienceSettings
 from personae.experience.metrics import ExperienceMetrics, experience_metrics
 from personae.experience.scales import KINDS
-from personae.experience.settings import ExperienceSettings
 
 #: Columns an answers frame must have (``std_score`` on the standard scale of ``kind``).
 ANSWER_COLUMNS = ("customer_id", "kind", "std_score", "answered_at")

@@ -13,7 +13,7 @@
 * **CES** — mean on 1–7 (t interval), share agreeing (5–7) and *net ease*: agree (5–7) minus
   disagree (1–3), ×100, which is NPS-shaped and so can be combined with it.
 * **Net Trust Score** — a weighted mean of NPS, net ease and net trust (see
-  :class:`~personae.experience.settings.NetTrustWeights` for the default and why).
+  :class:`~personae.config.experience.NetTrustWeights` for the default and why).
 
 Everything is pure NumPy/SciPy over arrays of scores already on the standard scales
 (:mod:`personae.experience.scales`). Empty input gives ``None`` figures, never zeros.
@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from personae.experience.settings import NetTrustWeights
+from personae.config.experience import NetTrustWeights
 
 PROMOTER_MIN = 9.0
 PASSIVE_MIN = 7.0

@@ -3,7 +3,7 @@
 One row per interaction — an order line (a *purchase*) or a product event (a view or an add to
 cart) — with integer codes for the customer and the product, so the models work on a sparse
 customer × item matrix. Browsing counts less than buying (weights in
-:class:`~personae.personalize.settings.RecommendSettings`), and repeated interactions add up,
+:class:`~personae.config.personalize.RecommendSettings`), and repeated interactions add up,
 damped by a logarithm so one obsessive product does not drown the rest of a history.
 
 :func:`time_split` makes the honest offline test: each customer's most recent 20% of purchases

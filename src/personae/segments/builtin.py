@@ -17,9 +17,9 @@ import json
 from collections.abc import Iterable, Mapping
 
 from personae.clv.value import TIERS
+from personae.config.traits import DEFAULT_RFM_RULES, RfmRule
 from personae.segments.definitions import SegmentDefinition
 from personae.traits.lifecycle import LIFECYCLE_STAGES
-from personae.traits.settings import DEFAULT_RFM_RULES, RfmRule
 
 #: Families of built-in segments, as ``personae segments migration --kind`` names them.
 KINDS = ("rfm", "lifecycle", "value")

@@ -24,7 +24,7 @@ from personae.store import Store
 
 if TYPE_CHECKING:
     import altair as alt
-from personae.traits.settings import TraitSettings
+from personae.config.traits import TraitSettings
 
 
 def _rows(store: Store, expr: ibis.Table) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from typing import Any
 import ibis
 import pyarrow as pa
 
+from personae.config.traits import TraitSettings
 from personae.errors import InputError, NotFoundError, RuleError
 from personae.segments.builtin import builtin_segments, cluster_segments
 from personae.segments.check import check_rule
@@ -30,7 +31,6 @@ from personae.segments.definitions import (
 )
 from personae.segments.expr import CheckedRule
 from personae.store import Store
-from personae.traits.settings import TraitSettings
 
 DEFINITIONS = "segment_definitions"
 

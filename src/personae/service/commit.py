@@ -34,16 +34,16 @@ import pyarrow as pa
 
 from personae import webhook_delivery
 from personae.config import IdentitySettings
+from personae.config.personalize import WebhookSettings
+from personae.config.service import ServiceSettings
 from personae.ingest.keys import content_hash, row_keys
 from personae.ingest.loader import blocked_values
-from personae.personalize.settings import WebhookSettings
 from personae.schema import TABLES, TableSpec
 from personae.service import rowcheck
 from personae.service.commit_log import CommitLog
 from personae.service.identity import IdentityIndex
 from personae.service.live import Change, LiveSegments
 from personae.service.payloads import Alias, Identify, Page, Screen, Track
-from personae.service.settings import ServiceSettings
 from personae.service.tracking import Mapped, map_messages
 from personae.store import Store
 from personae.store.journal import Rows

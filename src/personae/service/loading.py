@@ -13,13 +13,13 @@ from typing import Any
 
 import ibis
 
+from personae.config.traits import TraitSettings
 from personae.segments.expr import CheckedRule
 from personae.segments.realtime import CustomerState
 from personae.segments.service import segment_library
 from personae.service.identity import IdentityIndex
 from personae.service.live import EVENT_COLUMNS, ORDER_COLUMNS, Needs
 from personae.store import Store
-from personae.traits.settings import TraitSettings
 
 
 def load_rules(store: Store, settings: TraitSettings | None = None) -> dict[str, CheckedRule]:

@@ -6,7 +6,7 @@ Modules, one concept each: ``value`` (RFM inputs, rhythm), ``channels``, ``occas
 describes every trait for the docs and the segment language.
 """
 
+from personae.config.traits import TraitSettings
 from personae.traits.inputs import TraitInputs, prepare
-from personae.traits.settings import TraitSettings
 
 __all__ = ["TraitInputs", "TraitSettings", "prepare"]

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 import ibis
 from ibis import _
 
-from personae.traits.settings import TraitSettings
+from personae.config.traits import TraitSettings
 
 
 @dataclass(frozen=True)

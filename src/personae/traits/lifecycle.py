@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import ibis
 
-from personae.traits.settings import LifecycleSettings
+from personae.config.traits import LifecycleSettings
 
 LIFECYCLE_STAGES = ("prospect", "new", "active", "at_risk", "lapsed")
 

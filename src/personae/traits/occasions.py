@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import ibis
 
+from personae.config.traits import HolidayPeriod
 from personae.traits.inputs import TraitInputs
-from personae.traits.settings import HolidayPeriod
 
 
 def _month_day(s: str) -> int:

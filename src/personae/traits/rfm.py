@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ibis
 
-from personae.traits.settings import RfmRule
+from personae.config.traits import RfmRule
 
 
 def _score(rank: ibis.Value, *, descending: bool) -> ibis.Value:

@@ -7,6 +7,6 @@ comments, reviews, support contacts and social posts; :mod:`analyse` scores each
 and :mod:`charts` summarise them. ``personae.voice_service`` wires them to the store.
 """
 
-from personae.voice.settings import VoiceSettings
+from personae.config.voice import VoiceSettings
 
 __all__ = ["VoiceSettings"]

@@ -11,10 +11,10 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from personae.config.voice import VoiceSettings
 from personae.voice.competitors import competitor_mentions
 from personae.voice.language import detect_languages
 from personae.voice.sentiment import labels, score_in_parallel
-from personae.voice.settings import VoiceSettings
 from personae.voice.themes import OTHER, ThemeModel, fit_sample
 
 #: Columns :func:`analyse_texts` adds.

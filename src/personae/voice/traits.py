@@ -23,8 +23,8 @@ from datetime import date, datetime, timedelta
 
 import ibis
 
+from personae.config.voice import VoiceSettings
 from personae.tables import join_on_customer
-from personae.voice.settings import VoiceSettings
 from personae.voice.themes import OTHER
 
 #: The trait columns (besides ``customer_id``), in order.

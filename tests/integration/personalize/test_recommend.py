@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from personae import recommending
-from personae.personalize.settings import RecommendSettings
+from personae.config.personalize import RecommendSettings
 from personae.store import Store
 
 

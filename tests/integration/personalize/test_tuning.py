@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 import personae.cli.commands  # noqa: F401  (registers the commands on the app)
 from personae import recommending
 from personae.cli import app as cli_app
+from personae.config.personalize import RecommendSettings
 from personae.errors import InputError
-from personae.personalize.settings import RecommendSettings
 from personae.store import Store
 
 

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from personae.build_steps import build_affinities
+from personae.config.traits import TraitSettings
 from personae.store import Store
-from personae.traits.settings import TraitSettings
 
 AS_OF = date(2025, 6, 30)
 PRODUCTS = pd.DataFrame(

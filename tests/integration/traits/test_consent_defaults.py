@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from personae.build_steps import build_affinities, build_traits
+from personae.config.traits import TraitSettings
 from personae.ingest import ingest_file
 from personae.store import Store
-from personae.traits.settings import TraitSettings
 
 AS_OF = date(2025, 6, 30)
 CUSTOMERS = """customer_id,created_at,country,region

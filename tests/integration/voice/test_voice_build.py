@@ -11,13 +11,13 @@ import pytest
 
 from personae import voice_service as svc
 from personae.config import Settings
+from personae.config.voice import VoiceSettings
 from personae.generate import generate_dataset
 from personae.ingest import ingest_file
 from personae.pipeline import run_build
 from personae.segments.run import preview
 from personae.segments.service import check as svc_check
 from personae.store import Store
-from personae.voice.settings import VoiceSettings
 from personae.voice.traits import TRAIT_COLUMNS
 
 KINDS = ("stores", "products", "customers", "orders", "events", "surveys", "consents")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from personae.config.experience import ExperienceSettings
 from personae.experience.groups import latest_per_customer, metrics_by, month_of
-from personae.experience.settings import ExperienceSettings
 
 
 def _answers() -> pd.DataFrame:

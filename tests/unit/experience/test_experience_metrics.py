@@ -10,9 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 
+from personae.config.experience import NetTrustWeights
 from personae.experience.metrics import ces, csat, net_score, net_trust_score, nps, wilson
 from personae.experience.scales import normalise
-from personae.experience.settings import NetTrustWeights
 
 Z95 = 1.959963984540054
 

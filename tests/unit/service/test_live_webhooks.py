@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from personae import webhook_delivery
 from personae.config import Settings
-from personae.personalize.settings import WebhookSettings
+from personae.config.personalize import WebhookSettings
 
 HOOKS = WebhookSettings(
     subscriptions=[

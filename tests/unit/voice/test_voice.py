@@ -19,6 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sklearn.metrics import normalized_mutual_info_score
 
+from personae.config.voice import VoiceSettings
 from personae.errors import ModelError, NotFittedError
 from personae.voice.analyse import analyse_texts, fit_themes
 from personae.voice.charts import segment_heatmap, sentiment_trend, themes_by_sentiment
@@ -27,7 +28,6 @@ from personae.voice.language import detect_languages
 from personae.voice.painpoints import customer_value, theme_pain_points
 from personae.voice.report import monthly_sentiment, theme_summary, themes_by_segment
 from personae.voice.sentiment import SentimentScorer, labels
-from personae.voice.settings import VoiceSettings
 from personae.voice.themes import ThemeModel, stem
 from personae.voice.traits import TRAIT_COLUMNS, voice_traits
 

@@ -14,12 +14,12 @@ import yaml
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from personae.config.experience import ExperienceSettings
+from personae.config.personalize import PersonalizeSettings
+from personae.config.service import ServiceSettings
+from personae.config.traits import TraitSettings
+from personae.config.voice import VoiceSettings
 from personae.errors import InputError
-from personae.experience.settings import ExperienceSettings
-from personae.personalize.settings import PersonalizeSettings
-from personae.service.settings import ServiceSettings
-from personae.traits.settings import TraitSettings
-from personae.voice.settings import VoiceSettings
 
 
 class IdentitySettings(BaseModel):
