@@ -5,7 +5,7 @@ batch query for all playbooks); the recent messages that caps and cooldowns coun
 ``activations`` personae recorded (treated customers only: the control group got nothing)
 plus the ``email_sent``/``sms_sent`` events of other systems. The decision itself is
 :func:`personae.personalize.decide.decide`, the same for one customer (``actions next``) and
-for a whole audience (``activate``); consent is checked inside it by :mod:`personae.consent`.
+for a whole audience (``activate``); consent is checked inside it by :mod:`personae.privacy.consent`.
 """
 
 from __future__ import annotations
@@ -23,13 +23,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from personae import consent, recommending
+from personae import recommending
 from personae.config.personalize import PersonalizeSettings
 from personae.errors import InputError, NotFoundError
 from personae.exporting import plain
 from personae.personalize.decide import Decision, Sent, decide
 from personae.personalize.messages import incentive_offer, render
 from personae.personalize.playbooks import Playbook, PlaybookBook, parse_playbooks
+from personae.privacy import consent
 from personae.segments.batch import compile_segments
 from personae.segments.check import check_rule
 from personae.segments.run import batch_sources

@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from personae import consent
 from personae.clusters.features import Feature, Preprocessor, needed_columns, select_features
 from personae.clusters.model import ClusterModel
 from personae.clusters.preferences import PreferenceProfile, preference_profile
@@ -34,6 +33,7 @@ from personae.clusters.profiles import PROFILE_COLUMNS, ClusterProfile, profile_
 from personae.clusters.quality import bootstrap_stability, davies_bouldin, recovery, silhouette
 from personae.config.traits import TraitSettings
 from personae.errors import InputError, ModelError, NotFoundError
+from personae.privacy import consent
 from personae.store import Store
 from personae.tables import join_on_customer
 

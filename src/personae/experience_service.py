@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from personae import consent as consent_gate
 from personae.build_steps import trait_inputs
 from personae.config import Settings
 from personae.config.experience import ExperienceSettings
@@ -26,6 +25,7 @@ from personae.errors import ConsentError, InputError, NotFoundError
 from personae.experience import groups as grp
 from personae.experience import painpoints, sampling, validation
 from personae.experience.scales import KINDS, SCALE_LABELS
+from personae.privacy import consent as consent_gate
 from personae.schema import DEFAULT_SCALE_MAX
 from personae.segments.check import snapshot_segments, suggest
 from personae.store import Store

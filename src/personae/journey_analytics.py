@@ -21,12 +21,12 @@ import ibis
 import pandas as pd
 import pyarrow as pa
 
-from personae import consent
 from personae.build_steps import trait_inputs
 from personae.config.traits import TraitSettings
 from personae.errors import InputError, NotFoundError
 from personae.journeys import dropoffs, funnel, lifecycle, paths, touches
 from personae.journeys.touchpoints import ORDER, touch_stream
+from personae.privacy import consent
 from personae.schema import EVENT_TYPES
 from personae.segments import reports as segment_reports
 from personae.segments.check import suggest

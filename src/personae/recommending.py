@@ -3,7 +3,7 @@
 Application layer. Models are fitted on demand from the resolved orders and product events up
 to the as-of date (the traits' date): a few seconds for a catalogue of thousands of items,
 so every answer reflects the latest build without a stored model to go stale. Consent is
-decided by :mod:`personae.consent` (``personalization``); customers without it get the
+decided by :mod:`personae.privacy.consent` (``personalization``); customers without it get the
 shop-wide bestsellers.
 """
 
@@ -23,7 +23,6 @@ import pandas as pd
 import pyarrow as pa
 import scipy.sparse as sp
 
-from personae import consent
 from personae.config.personalize import RecommendSettings
 from personae.errors import InputError, NotFoundError
 from personae.personalize.evaluation import metrics
@@ -40,6 +39,7 @@ from personae.personalize.ranking import (
     rank,
     rebuy_items,
 )
+from personae.privacy import consent
 from personae.segments.functions import end_of_day
 from personae.store import Store
 

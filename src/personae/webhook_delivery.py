@@ -2,7 +2,7 @@
 
 Application layer. ``enqueue`` turns new rows of ``segment_changes`` into messages in
 ``webhook_messages`` (one per subscription and change, idempotent: running it twice adds
-nothing), keeping only customers whose consent allows it (:mod:`personae.consent`,
+nothing), keeping only customers whose consent allows it (:mod:`personae.privacy.consent`,
 ``personalization``: the receiver acts on the membership). ``deliver`` POSTs every pending
 message — signed, with exponential backoff between attempts — marks it ``delivered`` on a 2xx,
 and after ``max_attempts`` failures marks it ``dead`` and writes a dead letter. Messages are
@@ -25,10 +25,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from personae import consent
 from personae.config.personalize import WebhookSettings, WebhookSubscription
 from personae.errors import InputError
 from personae.personalize import webhooks as wh
+from personae.privacy import consent
 from personae.store import Store
 
 log = logging.getLogger("personae.webhooks")
@@ -146,7 +146,7 @@ def live_messages(
 
     ``changes`` are ``(segment, customer_id, "entered"|"exited", at)``; ``traits_of`` gives a
     customer's current consent traits. The same consent gate as :func:`enqueue`
-    (``personalization``, :mod:`personae.consent`), the same message ids (with the moment, see
+    (``personalization``, :mod:`personae.privacy.consent`), the same message ids (with the moment, see
     :func:`personae.personalize.webhooks.message_id`) and payloads. The caller appends the
     table in the transaction that records the changes, so a crash cannot lose a message; then
     :func:`send_one` / :class:`Courier` deliver it.

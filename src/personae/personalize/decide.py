@@ -7,7 +7,7 @@ and the messages they recently received. Playbooks are tried by priority; for ea
 2. a higher-priority playbook already took the slot (*outranked*: one action per customer);
 3. no quiet period today, and the playbook's cooldown since it was last sent has passed;
 4. a channel, in the playbook's order of preference, with consent (via
-   :func:`personae.consent.check`: the channel's purpose, plus personalization for personal
+   :func:`personae.privacy.consent.check`: the channel's purpose, plus personalization for personal
    content) and under its frequency cap;
 5. the holdout: a customer in the playbook's control group is *held out* — they take the slot
    (nothing else is sent instead, so the control group measures "this action vs nothing").
@@ -20,9 +20,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from personae import consent
 from personae.personalize.holdout import in_holdout
 from personae.personalize.playbooks import Playbook, PlaybookBook, QuietPeriod
+from personae.privacy import consent
 
 
 @dataclass(frozen=True)

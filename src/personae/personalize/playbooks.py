@@ -14,8 +14,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from personae.consent import CHANNEL_PURPOSE
 from personae.errors import InputError, NotFoundError
+from personae.privacy.consent import CHANNEL_PURPOSE
 from personae.segments.check import suggest
 
 

@@ -7,7 +7,7 @@ the model has no opinion on (new customers get only that: popularity within thei
 region). Items already bought are left out unless their category is re-bought regularly
 (groceries, cosmetics …: measured from the data by :func:`rebuy_items`). Customers without
 ``personalization`` consent get the shop-wide bestsellers and nothing learned from their data
-— the caller says who they are (:mod:`personae.consent` decides).
+— the caller says who they are (:mod:`personae.privacy.consent` decides).
 
 Each item carries the reason of the largest part of its score: "because you bought X"
 (the history item whose item-item weight contributed most), "matches your interest in X"

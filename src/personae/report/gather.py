@@ -23,9 +23,10 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from personae import consent, experience_service, journey_analytics, recommending
+from personae import experience_service, journey_analytics, recommending
 from personae.config import Settings
 from personae.errors import NotFoundError, PersonaeError
+from personae.privacy import consent
 from personae.report.charts import STORE_COLUMNS
 from personae.segments import analysis
 from personae.segments.builtin import family

@@ -2,7 +2,7 @@
 
 * :mod:`~personae.service.payloads`, :mod:`~personae.service.tracking` — the Segment spec's
   messages and how they map to canonical rows (pure);
-* :mod:`~personae.service.identity`, :mod:`~personae.service.live`, :mod:`~personae.service.keys`,
+* :mod:`~personae.service.identity`, :mod:`~personae.service.live`, :mod:`~personae.privacy.keys`,
   :mod:`~personae.service.rowcheck` — incremental identity stitching, live memberships, key
   roles, row-wise validation/keys from the same ``TableSpec`` rules as file ingest (pure);
 * :mod:`~personae.service.commit`, :mod:`~personae.service.writer`, :mod:`~personae.service.loading`,

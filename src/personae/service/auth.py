@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPBasic, HTTPBearer
 
-from personae.service.keys import ApiKey
+from personae.privacy.keys import ApiKey
 
 
 class AuthError(Exception):

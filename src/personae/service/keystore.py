@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pyarrow as pa
 
 from personae.errors import InputError, NotFoundError
-from personae.service.keys import ApiKey, KeyRing, Role, check_role, hash_key, new_key
+from personae.privacy.keys import ApiKey, KeyRing, Role, check_role, hash_key, new_key
 from personae.store import Store
 
 TABLE = "api_keys"

@@ -30,6 +30,7 @@ from personae.config import Settings
 from personae.data_rights import access_report, erase_customer, find_subject
 from personae.errors import InputError, NotFoundError
 from personae.identity.normalize import normalize_emails, normalize_phones
+from personae.privacy.keys import PII_FIELDS, ApiKey, KeyRing
 from personae.profile import latest_consents, resolve_customer_id
 from personae.schema import CONSENT_PURPOSES, TABLES
 from personae.segments.definitions import SegmentDefinition
@@ -39,7 +40,6 @@ from personae.service import keystore, rowcheck
 from personae.service.commit import Committer, TrackJob, TrackResult, write_changes
 from personae.service.commit_log import CommitLog
 from personae.service.identity import knows
-from personae.service.keys import PII_FIELDS, ApiKey, KeyRing
 from personae.service.live import Change, LiveSegments
 from personae.service.loading import load_identity, load_members, load_rules, load_seen, load_states
 from personae.service.writer import Writer

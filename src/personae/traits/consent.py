@@ -3,7 +3,7 @@
 A missing decision is decided by the default policy (``traits.consent_defaults``): opt-in
 (no record = no consent, the default for every purpose — personae never assumes permission
 unless told to) or opt-out, per purpose, by country or region. The consent *gate*
-(:mod:`personae.consent`) that every feature goes through is built on these flags.
+(:mod:`personae.privacy.consent`) that every feature goes through is built on these flags.
 """
 
 from __future__ import annotations

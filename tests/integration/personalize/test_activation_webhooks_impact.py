@@ -11,10 +11,11 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from personae import actions, consent, impact_report, webhook_delivery
+from personae import actions, impact_report, webhook_delivery
 from personae.config.personalize import PersonalizeSettings, WebhookSettings, WebhookSubscription
 from personae.personalize import webhooks as wh
 from personae.personalize.holdout import in_holdout
+from personae.privacy import consent
 
 
 def test_activate_exports_treated_records_holdout_and_respects_consent(shop, tmp_path):

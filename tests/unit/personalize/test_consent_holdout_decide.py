@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from personae import consent
 from personae.errors import ConsentError, InputError
 from personae.personalize.decide import Sent, decide, quiet_period
 from personae.personalize.holdout import holdout_mask, in_holdout
 from personae.personalize.playbooks import parse_playbooks
+from personae.privacy import consent
 
 BOOK = """
 rules:

@@ -1,5 +1,5 @@
 """Consent is decided in one place: every feature that uses a person's data for a purpose goes
-through :mod:`personae.consent`. These tests read the source, so a new feature that reads
+through :mod:`personae.privacy.consent`. These tests read the source, so a new feature that reads
 consent flags itself, or profiles/contacts customers without importing the gate, fails here."""
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def test_only_the_gate_reads_consent_flags(path: Path) -> None:
         return
     found = FLAG.search(_code_without_docstrings(path))
     assert found is None, (
-        f"{rel} reads the consent flag {found.group(0)!r} itself: ask personae.consent "
+        f"{rel} reads the consent flag {found.group(0)!r} itself: ask personae.privacy.consent "
         "(check/require/allowed/consented/mask) instead"
     )
 
@@ -96,7 +96,9 @@ def test_every_application_module_that_profiles_or_contacts_imports_the_gate() -
             for i in imports
             for p in PURPOSE_BOUND
         )
-        gated = any(i == "personae.consent" or i.startswith("personae.consent.") for i in imports)
+        gated = any(
+            i == "personae.privacy.consent" or i.startswith("personae.privacy.consent.") for i in imports
+        )
         if uses and not gated:
             offenders.append(rel)
     assert not offenders, f"these modules profile or contact customers without the consent gate: {offenders}"

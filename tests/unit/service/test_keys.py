@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from personae.errors import InputError
-from personae.service.keys import ApiKey, KeyRing, check_role, hash_key, key_id_of, new_key
+from personae.privacy.keys import ApiKey, KeyRing, check_role, hash_key, key_id_of, new_key
 
 
 def test_keys_are_random_and_only_the_hash_authenticates() -> None:
