@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_traits import populate
 
-from personae.build_steps import build_affinities, build_traits
+from personae.app.traits import build_affinities, build_traits
 from personae.config.traits import TraitSettings
 from personae.segments.batch import compile_segments
 from personae.segments.builtin import builtin_segments

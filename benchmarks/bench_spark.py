@@ -18,7 +18,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from personae import build_steps
+from personae.app import traits as build_steps
 from personae.config import load_settings
 from personae.demo import INGEST_ORDER
 from personae.generate import generate_dataset

@@ -16,7 +16,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from personae.build_steps import build_affinities, build_clv, build_traits
+from personae.app.traits import build_affinities, build_clv, build_traits
 from personae.config import ClvSettings, Settings
 from personae.config.traits import TraitSettings
 from personae.store import Store

@@ -176,7 +176,7 @@ def build_shop(
     module-scoped fixture and copy the file when they write. ``full_build`` runs every step of
     ``personae build`` (CLV, experience, journeys …) instead; ``kinds`` ingests only those files.
     """
-    from personae.build_steps import build_affinities, build_traits, last_data_date
+    from personae.app.traits import build_affinities, build_traits, last_data_date
     from personae.config.traits import TraitSettings
     from personae.demo import INGEST_ORDER
     from personae.generate import generate_dataset
@@ -189,7 +189,7 @@ def build_shop(
         for kind in INGEST_ORDER if kinds is None else kinds:
             ingest_file(store, kind, files[kind])
         if full_build:
-            from personae.pipeline import run_build
+            from personae.app.build import run_build
 
             run_build(store, quiet=True)
             return path

@@ -32,8 +32,8 @@ def run_demo(
     report_dir: Path = Path("report"),
 ) -> dict[str, object]:
     """Run the demo end to end and return what it printed, as data."""
+    from personae.app.build import run_build
     from personae.generate import generate_dataset
-    from personae.pipeline import run_build
 
     console = console or Console()
     started = time.perf_counter()

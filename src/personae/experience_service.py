@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from personae.build_steps import trait_inputs
+from personae.app.traits import trait_inputs
 from personae.config import Settings
 from personae.config.experience import ExperienceSettings
 from personae.errors import ConsentError, InputError, NotFoundError

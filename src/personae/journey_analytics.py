@@ -21,7 +21,7 @@ import ibis
 import pandas as pd
 import pyarrow as pa
 
-from personae.build_steps import trait_inputs
+from personae.app.traits import trait_inputs
 from personae.config.traits import TraitSettings
 from personae.errors import InputError, NotFoundError
 from personae.journeys import dropoffs, funnel, lifecycle, paths, touches

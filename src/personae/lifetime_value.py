@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from personae.build_steps import clv_transactions, last_data_date
+from personae.app.traits import clv_transactions, last_data_date
 from personae.config import ClvSettings
 from personae.errors import InputError
 from personae.store import Store

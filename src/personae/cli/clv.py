@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from personae.build_steps import parse_as_of
+from personae.app.traits import parse_as_of
 from personae.cli.app import State, app, console, print_json
 from personae.errors import InputError
 from personae.exporting import write_table

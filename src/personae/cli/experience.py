@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from personae import experience_service as svc
-from personae.build_steps import parse_as_of
+from personae.app.traits import parse_as_of
 from personae.cli.app import State, app, console, err_console, print_json
 from personae.cli.segments import segments_app
 from personae.errors import InputError

@@ -8,12 +8,12 @@ import typer
 from rich.table import Table
 
 from personae import audit
-from personae.build_steps import parse_as_of
+from personae.app.build import run_build
+from personae.app.traits import parse_as_of
 from personae.cli.app import State, app, console, print_json, progress_bar
 from personae.data_rights import pseudonymised_traits
 from personae.errors import NotFoundError
 from personae.exporting import plain, write_table
-from personae.pipeline import run_build
 from personae.profile import resolve_customer_id
 
 traits_app = typer.Typer(help="Customer traits (run `personae build` first).", no_args_is_help=True)
@@ -46,7 +46,7 @@ def traits_show(
     as_json: bool = typer.Option(False, "--json", help="Print as JSON"),
 ) -> None:
     """Every trait of one customer, with their affinities."""
-    from personae.build_steps import customer_traits
+    from personae.app.traits import customer_traits
 
     with State.open_store() as store:
         cid = resolve_customer_id(

@@ -16,7 +16,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from personae.build_steps import parse_as_of
+from personae.app.traits import parse_as_of
 from personae.cli.app import State, app, console, err_console, print_json
 from personae.errors import InputError, RuleError
 from personae.exporting import write_table

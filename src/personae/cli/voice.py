@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from personae import voice_service as svc
-from personae.build_steps import last_data_date, parse_as_of
+from personae.app.traits import last_data_date, parse_as_of
 from personae.cli.app import State, app, console, print_json, progress_bar
 from personae.errors import InputError
 from personae.exporting import write_table

@@ -436,7 +436,7 @@ class Runtime:
         with self._read_lock:
             assert self.reader is not None
             rows = self.reader.cached_arrow("profile", self.reader.profiles, cid).to_pylist()
-            from personae.build_steps import customer_traits
+            from personae.app.traits import customer_traits
 
             traits = customer_traits(self.reader, cid) or {}
             consents = latest_consents(self.reader, cid)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from personae import build_steps
+from personae.app import traits as build_steps
 from personae.clustering import build_clusters
 from personae.config import load_settings
 from personae.generate import generate_dataset

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from personae import build_steps
+from personae.app import traits as build_steps
 from personae.clustering import build_clusters, cluster_summary
 from personae.clusters.features import DEFAULT_FEATURES, select_features
 from personae.config import load_settings

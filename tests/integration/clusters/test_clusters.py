@@ -136,7 +136,7 @@ def test_rename(clustered: Store) -> None:
 def test_build_step_assigns_with_the_stored_model_and_keeps_names(clustered: Store) -> None:
     rename_cluster(clustered, "2", "Kept name")
     before = cluster_members(clustered).to_pandas()
-    from personae import build_steps
+    from personae.app import traits as build_steps
     from personae.config import load_settings
 
     s = load_settings()

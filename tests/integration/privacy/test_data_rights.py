@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 import personae.cli.commands  # noqa: F401  (registers the commands)
 from personae import audit
+from personae.app.build import run_build
 from personae.cli import app
 from personae.data_rights import (
     access_report,
@@ -31,7 +32,6 @@ from personae.data_rights import (
 from personae.errors import InputError, NotFoundError
 from personae.generate import generate_dataset
 from personae.ingest import ingest_file
-from personae.pipeline import run_build
 from personae.store import Store
 
 KINDS = ("products", "stores", "customers", "orders", "events", "surveys", "consents")

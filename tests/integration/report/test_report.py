@@ -15,13 +15,13 @@ import pandas as pd
 import pytest
 
 from personae import actions, journey_analytics
-from personae.build_steps import last_data_date
+from personae.app.build import run_build
+from personae.app.traits import last_data_date
 from personae.clustering import build_clusters
 from personae.config import Settings, load_settings
 from personae.demo import INGEST_ORDER
 from personae.generate import generate_dataset
 from personae.ingest import ingest_file
-from personae.pipeline import run_build
 from personae.report import charts, write_report
 from personae.report.gather import SECTIONS, gather
 from personae.store import Store

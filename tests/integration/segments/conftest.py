@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from personae.build_steps import build_affinities, build_traits
+from personae.app.traits import build_affinities, build_traits
 from personae.config.traits import TraitSettings
 from personae.ingest import ingest_file
 from personae.segments.run import evaluate_segments

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from personae import build_steps
+from personae.app import traits as build_steps
 from personae.config import load_settings
 from personae.lifetime_value import clv_summary
 from personae.segments.run import evaluate_segments

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from personae.build_steps import build_affinities
+from personae.app.traits import build_affinities
 from personae.config.traits import TraitSettings
 from personae.store import Store
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from personae import voice_service as svc
+from personae.app.build import run_build
 from personae.config import Settings
 from personae.config.voice import VoiceSettings
 from personae.generate import generate_dataset
 from personae.ingest import ingest_file
-from personae.pipeline import run_build
 from personae.segments.run import preview
 from personae.segments.service import check as svc_check
 from personae.store import Store

@@ -1,6 +1,6 @@
 """``personae build``: the build steps, in order, with progress.
 
-Each step is a library function over the store (see :mod:`personae.build_steps`); this module
+Each step is a library function over the store (see :mod:`personae.app.traits`); this module
 only sequences them, times them and reports progress.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 from rich.console import Console
 
-from personae import build_steps
+from personae.app import traits as build_steps
 from personae.clustering import assign_clusters
 from personae.config import Settings, load_settings
 from personae.experience_service import build_detractor_risk
