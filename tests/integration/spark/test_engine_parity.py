@@ -26,8 +26,8 @@ import pandas as pd
 import pytest
 
 from personae.app import traits as build_steps
+from personae.app.clv import clv_summary
 from personae.config import load_settings
-from personae.lifetime_value import clv_summary
 from personae.segments.run import evaluate_segments
 from personae.store import Store
 from personae.store.export import export_to_warehouse
