@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_traits import populate
 from sklearn.cluster import KMeans
 
+from personae.app.clusters import assign_clusters, build_clusters, clustered_traits
 from personae.app.traits import build_affinities, build_traits
-from personae.clustering import assign_clusters, build_clusters, clustered_traits
 from personae.clusters.features import Preprocessor, select_features
 from personae.config.traits import TraitSettings
 from personae.store import Store

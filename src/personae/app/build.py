@@ -14,7 +14,7 @@ from typing import Any
 from rich.console import Console
 
 from personae.app import traits as build_steps
-from personae.clustering import assign_clusters
+from personae.app.clusters import assign_clusters
 from personae.config import Settings, load_settings
 from personae.experience_service import build_detractor_risk
 from personae.segments.run import evaluate_segments

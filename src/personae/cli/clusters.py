@@ -1,6 +1,6 @@
 """``personae clusters`` and ``personae preferences``: ML segments and micro-segments.
 
-Thin shell over :mod:`personae.clustering`.
+Thin shell over :mod:`personae.app.clusters`.
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from personae.cli.app import State, app, console, print_json, progress_bar
-from personae.clustering import (
+from personae.app.clusters import (
     build_clusters,
     cluster_members,
     cluster_summary,
@@ -21,6 +20,7 @@ from personae.clustering import (
     rename_cluster,
     write_map,
 )
+from personae.cli.app import State, app, console, print_json, progress_bar
 from personae.errors import InputError
 from personae.exporting import write_table
 

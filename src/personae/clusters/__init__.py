@@ -4,7 +4,7 @@ Domain code (no I/O): :mod:`features` (what customers are clustered on, and the 
 :mod:`model` (k-means on a sample, k by silhouette with the one-standard-error rule),
 :mod:`quality` (silhouette, Davies-Bouldin, bootstrap stability, recovery of a truth),
 :mod:`profiles` and :mod:`naming` (readable profiles and names), :mod:`projection` (the 2-D
-map) and :mod:`preferences` (micro-segments). :mod:`personae.clustering` runs them on the store.
+map) and :mod:`preferences` (micro-segments). :mod:`personae.app.clusters` runs them on the store.
 """
 
 from personae.clusters.features import DEFAULT_FEATURES, FEATURES, Preprocessor, select_features

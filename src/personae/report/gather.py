@@ -248,7 +248,7 @@ def migration_data(store: Store, settings: Settings) -> dict[str, Any] | Absent:
 
 def clusters_data(store: Store, settings: Settings, seed: int = 0) -> dict[str, Any] | Absent:
     """The active cluster model's profiles and a 2-D projection of (a sample of) its customers."""
-    from personae import clustering
+    from personae.app import clusters as clustering
     from personae.clusters.features import Preprocessor
     from personae.clusters.model import ClusterModel
     from personae.clusters.projection import MAX_POINTS, project

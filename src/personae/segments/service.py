@@ -86,7 +86,7 @@ def all_definitions(store: Store, settings: TraitSettings | None = None) -> dict
 
 def builtin_definitions(store: Store, settings: TraitSettings | None = None) -> dict[str, SegmentDefinition]:
     """The built-in segments, with one ``cluster:NAME`` per cluster of the active cluster model."""
-    from personae.clustering import cluster_names  # application layer, like this module
+    from personae.app.clusters import cluster_names  # application layer, like this module
 
     s = settings or TraitSettings()
     return {**builtin_segments(s.rfm_rules), **cluster_segments(cluster_names(store))}

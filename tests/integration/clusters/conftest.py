@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from personae.app import traits as build_steps
-from personae.clustering import build_clusters
+from personae.app.clusters import build_clusters
 from personae.config import load_settings
 from personae.generate import generate_dataset
 from personae.ingest import ingest_file

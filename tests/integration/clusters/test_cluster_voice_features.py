@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from personae.app import traits as build_steps
-from personae.clustering import build_clusters, cluster_summary
+from personae.app.clusters import build_clusters, cluster_summary
 from personae.clusters.features import DEFAULT_FEATURES, select_features
 from personae.config import load_settings
 from personae.errors import InputError

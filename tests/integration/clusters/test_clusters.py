@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from personae.clustering import (
+from personae.app.clusters import (
     assign_clusters,
     build_clusters,
     cluster_members,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from personae.clustering import customer_preferences
+from personae.app.clusters import customer_preferences
 from personae.errors import NotFoundError
 from personae.segments.check import check_rule
 from personae.segments.definitions import SegmentDefinition

@@ -16,8 +16,8 @@ import pytest
 
 from personae import actions, journey_analytics
 from personae.app.build import run_build
+from personae.app.clusters import build_clusters
 from personae.app.traits import last_data_date
-from personae.clustering import build_clusters
 from personae.config import Settings, load_settings
 from personae.demo import INGEST_ORDER
 from personae.generate import generate_dataset
