@@ -37,6 +37,8 @@ import pyarrow.compute as pc
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_traits import populate
 
+from personae.app.segments.library import add_segments, load_templates
+from personae.app.segments.run import batch_sources, evaluate_segments
 from personae.app.traits import build_affinities, build_traits
 from personae.config.traits import TraitSettings
 from personae.segments.batch import compile_segments
@@ -44,8 +46,6 @@ from personae.segments.builtin import builtin_segments
 from personae.segments.definitions import check_definitions
 from personae.segments.expr import AffinityOf, Aggregate, CheckedRule, InSegment, walk
 from personae.segments.realtime import CustomerState, ProfileEvaluator
-from personae.segments.run import batch_sources, evaluate_segments
-from personae.segments.service import add_segments, load_templates
 from personae.store import Store
 
 #: Mid-way through the synthetic history: later orders are ignored, and the events (June 2025)

@@ -47,7 +47,7 @@ from pathlib import Path
 
 import httpx
 
-from personae.segments.service import install_templates
+from personae.app.segments.library import install_templates
 from personae.service import keystore
 from personae.store import Store
 

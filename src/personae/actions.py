@@ -24,6 +24,8 @@ import pandas as pd
 import pyarrow as pa
 
 from personae import recommending
+from personae.app.segments.library import all_definitions, segment_library
+from personae.app.segments.run import batch_sources
 from personae.config.personalize import PersonalizeSettings
 from personae.errors import InputError, NotFoundError
 from personae.exporting import plain
@@ -33,8 +35,6 @@ from personae.personalize.playbooks import Playbook, PlaybookBook, parse_playboo
 from personae.privacy import consent
 from personae.segments.batch import compile_segments
 from personae.segments.check import check_rule
-from personae.segments.run import batch_sources
-from personae.segments.service import all_definitions, segment_library
 from personae.store import Store
 
 _MESSAGE_EVENTS = {"email_sent": "email", "sms_sent": "sms", "push_sent": "push"}

@@ -21,6 +21,7 @@ import ibis
 import pandas as pd
 import pyarrow as pa
 
+from personae.app.segments import reports as segment_reports
 from personae.app.traits import trait_inputs
 from personae.config.traits import TraitSettings
 from personae.errors import InputError, NotFoundError
@@ -28,7 +29,6 @@ from personae.journeys import dropoffs, funnel, lifecycle, paths, touches
 from personae.journeys.touchpoints import ORDER, touch_stream
 from personae.privacy import consent
 from personae.schema import EVENT_TYPES
-from personae.segments import reports as segment_reports
 from personae.segments.check import suggest
 from personae.store import Store
 from personae.traits.inputs import end_of

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from personae.segments.service import install_templates
+from personae.app.segments.library import install_templates
 from personae.service import keystore
 from personae.store import Store
 

@@ -305,7 +305,7 @@ def _refresh_snapshot(store: Store, settings: TraitSettings | None) -> None:
     as_of = _traits_as_of(store)
     if as_of is None:
         return
-    from personae.segments.run import evaluate_segments
+    from personae.app.segments.run import evaluate_segments
 
     evaluate_segments(store, as_of, settings)
 

@@ -1,7 +1,7 @@
 """``personae segments``: define rule-based segments, inspect members, history, overlap, migration.
 
-Thin shell over :mod:`personae.segments.service`, :mod:`personae.segments.run` and
-:mod:`personae.segments.reports`. A bad rule prints one ``error:`` line, then the rule with a
+Thin shell over :mod:`personae.app.segments.library`, :mod:`personae.app.segments.run` and
+:mod:`personae.app.segments.reports`. A bad rule prints one ``error:`` line, then the rule with a
 caret under the problem, and exits with code 2; nothing is stored.
 """
 
@@ -16,15 +16,16 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from personae.app.segments import library as service
+from personae.app.segments import reports
+from personae.app.segments.run import preview
 from personae.app.traits import parse_as_of
 from personae.cli.app import State, app, console, err_console, print_json
 from personae.errors import InputError, RuleError
 from personae.exporting import write_table
-from personae.segments import reports, service
 from personae.segments.definitions import SegmentDefinition, parse_definitions
 from personae.segments.language import caret
 from personae.segments.reference import all_names
-from personae.segments.run import preview
 
 _CHECKED = "\x00checked rule"  # a label no stored segment can have
 

@@ -225,7 +225,7 @@ def experience_data(store: Store, settings: Settings) -> dict[str, Any] | Absent
 
 def migration_data(store: Store, settings: Settings) -> dict[str, Any] | Absent:
     """RFM flows between the two latest snapshots, among consenting customers."""
-    from personae.segments.reports import snapshot_dates
+    from personae.app.segments.reports import snapshot_dates
 
     if not store.has_table("segment_runs") or not store.count("segment_runs"):
         return Absent("No segment snapshots yet: run `personae build`.")

@@ -14,9 +14,9 @@ Domain (no store, no I/O):
   entries/exits, overlap and migration as expressions;
 * :mod:`~personae.segments.reference` — every name, for ``segments names`` and the docs.
 
-Application (reads and writes the store): :mod:`~personae.segments.service` (definitions,
-templates), :mod:`~personae.segments.run` (the ``segments`` build step),
-:mod:`~personae.segments.reports` (members, changes, overlap, migration).
+Application (reads and writes the store): :mod:`~personae.app.segments.library` (definitions,
+templates), :mod:`~personae.app.segments.run` (the ``segments`` build step),
+:mod:`~personae.app.segments.reports` (members, changes, overlap, migration).
 
 See docs/segments.md.
 """

@@ -5,7 +5,7 @@
 * one per lifecycle stage: ``lifecycle:new``, ``lifecycle:active`` …;
 * one per value tier: ``value:top1``, ``value:top10``, ``value:top25``, ``value:rest``;
 * one per cluster of the active cluster model: ``cluster:NAME`` (:func:`cluster_segments`,
-  added by :func:`personae.segments.service.all_definitions`, since they live in the store).
+  added by :func:`personae.app.segments.library.all_definitions`, since they live in the store).
 
 They are ordinary rules in the same language, so ``in_segment("Champions")`` works in both
 evaluators, and their snapshots feed ``personae segments migration``.

@@ -1,6 +1,6 @@
 """Segment definitions: a name, a rule and a description — and checking a set of them together.
 
-Definitions are plain data (stored, versioned, by :mod:`personae.segments.service`). A set of
+Definitions are plain data (stored, versioned, by :mod:`personae.app.segments.library`). A set of
 definitions is checked as a whole because rules refer to each other: every ``in_segment``
 must name a known segment, and the references must not form a cycle.
 

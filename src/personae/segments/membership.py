@@ -6,7 +6,7 @@ compare its snapshot at D with its previous snapshot (the latest run of that seg
 D): customers only in D's snapshot *entered*, customers only in the previous one *exited*.
 A segment's first snapshot is its baseline and records no changes.
 
-Pure functions over Arrow tables and Ibis expressions; :mod:`personae.segments.run` stores them.
+Pure functions over Arrow tables and Ibis expressions; :mod:`personae.app.segments.run` stores them.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Application layer (no HTTP here): the dashboard router calls these with the service's read
 connection. Everything reuses the features' own use-case functions so the dashboard says what
 the CLI and the HTML report say: rule checks and member counts are the segment engine's
-(:func:`personae.segments.service.check` + :func:`personae.segments.run.preview`, the same two
+(:func:`personae.app.segments.library.check` + :func:`personae.app.segments.run.preview`, the same two
 calls as ``personae segments check``), segment reasons are
 :func:`personae.data_rights.segments_with_reasons`, charts and their takeaways are
 :mod:`personae.report.charts` drawn to SVG by :func:`personae.report.render.svg_data_uri`, and the
@@ -19,15 +19,15 @@ from typing import Any
 import ibis
 import pyarrow as pa
 
+from personae.app.segments import library as segment_service
+from personae.app.segments import reports
+from personae.app.segments.run import preview
 from personae.config import Settings
 from personae.data_rights import segments_with_reasons
 from personae.errors import PersonaeError, RuleError
 from personae.report import charts, gather
 from personae.report.render import svg_data_uri
-from personae.segments import reports
-from personae.segments import service as segment_service
 from personae.segments.language import column
-from personae.segments.run import preview
 from personae.store import Store
 
 #: The label a checked, unstored rule is counted under (no stored segment can have it).

@@ -13,10 +13,10 @@ from typing import Any
 
 import ibis
 
+from personae.app.segments.library import segment_library
 from personae.config.traits import TraitSettings
 from personae.segments.expr import CheckedRule
 from personae.segments.realtime import CustomerState
-from personae.segments.service import segment_library
 from personae.service.identity import IdentityIndex
 from personae.service.live import EVENT_COLUMNS, ORDER_COLUMNS, Needs
 from personae.store import Store

@@ -26,6 +26,7 @@ import pandas as pd
 import pyarrow as pa
 
 from personae import actions, audit, recommending, webhook_delivery
+from personae.app.segments.library import add_segments, all_definitions
 from personae.config import Settings
 from personae.data_rights import access_report, erase_customer, find_subject
 from personae.errors import InputError, NotFoundError
@@ -35,7 +36,6 @@ from personae.profile import latest_consents, resolve_customer_id
 from personae.schema import CONSENT_PURPOSES, TABLES
 from personae.segments.definitions import SegmentDefinition
 from personae.segments.realtime import CustomerState
-from personae.segments.service import add_segments, all_definitions
 from personae.service import keystore, rowcheck
 from personae.service.commit import Committer, TrackJob, TrackResult, write_changes
 from personae.service.commit_log import CommitLog

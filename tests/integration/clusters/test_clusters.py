@@ -16,11 +16,11 @@ from personae.app.clusters import (
     rename_cluster,
     write_map,
 )
+from personae.app.segments.library import add_segments, segment_library
+from personae.app.segments.run import preview
 from personae.errors import InputError, NotFoundError
 from personae.segments.definitions import SegmentDefinition
 from personae.segments.realtime import CustomerState, ProfileEvaluator
-from personae.segments.run import preview
-from personae.segments.service import add_segments, segment_library
 from personae.store import Store
 
 

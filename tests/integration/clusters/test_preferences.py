@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from personae.app.clusters import customer_preferences
+from personae.app.segments.library import add_segments
+from personae.app.segments.run import preview
 from personae.errors import NotFoundError
 from personae.segments.check import check_rule
 from personae.segments.definitions import SegmentDefinition
-from personae.segments.run import preview
-from personae.segments.service import add_segments
 from personae.store import Store
 
 

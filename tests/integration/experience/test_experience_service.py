@@ -16,12 +16,12 @@ import pytest
 from scipy import stats
 
 from personae import experience_service as svc
+from personae.app.segments.library import add_segments
+from personae.app.segments.run import preview
 from personae.config import load_settings
 from personae.errors import InputError, NotFoundError
 from personae.experience.metrics import nps
 from personae.segments.definitions import SegmentDefinition
-from personae.segments.run import preview
-from personae.segments.service import add_segments
 from personae.store import Store
 
 KINDS = ("stores", "products", "customers", "orders", "events", "surveys", "consents")

@@ -7,12 +7,12 @@ from datetime import date
 import ibis
 import pytest
 
+from personae.app.segments.library import add_segments, segment_library
+from personae.app.segments.run import batch_sources, preview
 from personae.errors import RuleError
 from personae.segments.batch import compile_segments, evaluate_rule
 from personae.segments.check import check_rule
 from personae.segments.definitions import SegmentDefinition
-from personae.segments.run import batch_sources, preview
-from personae.segments.service import add_segments, segment_library
 from personae.store import Store
 
 AS_OF = date(2025, 6, 30)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from personae.app.segments import reports
+from personae.app.segments.library import install_templates
 from personae.errors import InputError, NotFoundError
-from personae.segments import reports
-from personae.segments.service import install_templates
 from personae.store import Store
 
 JUNE, JULY = date(2025, 6, 30), date(2025, 7, 5)

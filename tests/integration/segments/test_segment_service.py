@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from personae.errors import InputError, NotFoundError, RuleError
-from personae.segments.definitions import SegmentDefinition
-from personae.segments.run import evaluate_segments, preview
-from personae.segments.service import (
+from personae.app.segments.library import (
     add_segments,
     current_definitions,
     definition_versions,
@@ -16,6 +13,9 @@ from personae.segments.service import (
     remove_segment,
     segment_library,
 )
+from personae.app.segments.run import evaluate_segments, preview
+from personae.errors import InputError, NotFoundError, RuleError
+from personae.segments.definitions import SegmentDefinition
 from personae.store import Store
 
 

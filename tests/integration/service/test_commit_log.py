@@ -17,9 +17,9 @@ import pyarrow as pa
 import pytest
 from fastapi.testclient import TestClient
 
+from personae.app.segments.library import install_templates
 from personae.config import Settings
 from personae.errors import StoreError
-from personae.segments.service import install_templates
 from personae.service import applier as applier_module
 from personae.service import keystore
 from personae.service.app import create_app

@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from personae import audit
+from personae.app.segments.library import install_templates
 from personae.config import Settings
-from personae.segments.service import install_templates
 from personae.service import keystore
 from personae.service.app import create_app
 from personae.store import Store

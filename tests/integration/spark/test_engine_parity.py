@@ -27,8 +27,8 @@ import pytest
 
 from personae.app import traits as build_steps
 from personae.app.clv import clv_summary
+from personae.app.segments.run import evaluate_segments
 from personae.config import load_settings
-from personae.segments.run import evaluate_segments
 from personae.store import Store
 from personae.store.export import export_to_warehouse
 from personae.store.spark import SparkStore

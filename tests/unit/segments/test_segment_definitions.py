@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from personae.app.segments.library import load_templates
 from personae.config.traits import RFM_SEGMENTS, RfmRule
 from personae.errors import InputError, RuleError
 from personae.segments.builtin import builtin_kind, builtin_segments, family, rfm_names
@@ -18,7 +19,6 @@ from personae.segments.definitions import (
 )
 from personae.segments.dependencies import dependency_order
 from personae.segments.functions import Window, add_months, parse_window
-from personae.segments.service import load_templates
 
 AS_OF = date(2025, 6, 30)
 

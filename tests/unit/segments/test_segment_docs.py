@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from personae.app.segments.library import load_templates
 from personae.segments.builtin import builtin_segments
 from personae.segments.check import check_rule
 from personae.segments.reference import END, START, all_names
-from personae.segments.service import load_templates
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "segments.md"
 REGENERATE = "run `.venv/bin/python -m personae.segments.reference docs/segments.md`"

@@ -7,12 +7,12 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
+from personae.app.segments.library import load_templates
 from personae.errors import RuleError
 from personae.segments.builtin import builtin_segments
 from personae.segments.check import check_rule
 from personae.segments.definitions import check_definitions
 from personae.segments.realtime import CustomerState, ProfileEvaluator, plain, timestamp
-from personae.segments.service import load_templates
 
 AS_OF = date(2025, 6, 30)
 EMPTY = ProfileEvaluator({})

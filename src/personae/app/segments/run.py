@@ -20,12 +20,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from personae.app.segments.library import segment_library
 from personae.config.traits import TraitSettings
 from personae.errors import NotFoundError
 from personae.segments.batch import BatchSources, compile_segments
 from personae.segments.expr import CheckedRule
 from personae.segments.membership import changes_at, long_members, member_counts
-from personae.segments.service import segment_library
 from personae.store import Store
 
 RUNS_SCHEMA = pa.schema(

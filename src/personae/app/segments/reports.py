@@ -15,11 +15,11 @@ import ibis
 import pandas as pd
 import pyarrow as pa
 
+from personae.app.segments.library import all_definitions, definition_versions
 from personae.errors import InputError, NotFoundError
 from personae.segments import analysis
 from personae.segments.builtin import KINDS, family
 from personae.segments.check import suggest
-from personae.segments.service import all_definitions, definition_versions
 from personae.store import Store
 
 if TYPE_CHECKING:
