@@ -1,7 +1,7 @@
 """``personae experience`` (report, detractors, pain-points), ``personae survey sample`` and
 ``personae segments validate``.
 
-Thin shell over :mod:`personae.experience_service`. ``segments validate`` lives here (added to
+Thin shell over :mod:`personae.app.experience`. ``segments validate`` lives here (added to
 the ``segments`` group) because it is an experience analysis of segments, not segment upkeep.
 """
 
@@ -17,7 +17,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from personae import experience_service as svc
+from personae.app import experience as svc
 from personae.app.traits import parse_as_of
 from personae.cli.app import State, app, console, err_console, print_json
 from personae.cli.segments import segments_app

@@ -23,7 +23,8 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from personae import experience_service, journey_analytics, recommending
+from personae import journey_analytics, recommending
+from personae.app import experience as experience_service
 from personae.config import Settings
 from personae.errors import NotFoundError, PersonaeError
 from personae.privacy import consent

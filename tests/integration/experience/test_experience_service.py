@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from personae import experience_service as svc
+from personae.app import experience as svc
 from personae.app.segments.library import add_segments
 from personae.app.segments.run import preview
 from personae.config import load_settings
