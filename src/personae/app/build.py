@@ -17,9 +17,9 @@ from personae.app import traits as build_steps
 from personae.app.clusters import assign_clusters
 from personae.app.experience import build_detractor_risk
 from personae.app.segments.run import evaluate_segments
+from personae.app.voice import build_voice
 from personae.config import Settings, load_settings
 from personae.store import Store
-from personae.voice_service import build_voice
 
 Progress = Callable[[str, float], None]
 

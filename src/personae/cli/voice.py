@@ -1,6 +1,6 @@
 """``personae voice``: sentiment, themes and pain points from what customers write.
 
-Thin shell over :mod:`personae.voice_service`.
+Thin shell over :mod:`personae.app.voice`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from personae import voice_service as svc
+from personae.app import voice as svc
 from personae.app.traits import last_data_date, parse_as_of
 from personae.cli.app import State, app, console, print_json, progress_bar
 from personae.errors import InputError

@@ -352,7 +352,7 @@ def impact_data(store: Store, settings: Settings) -> dict[str, Any] | Absent:
 
 def voice_data(store: Store, settings: Settings) -> dict[str, Any] | Absent:
     """Themes by sentiment, their monthly trend and sentiment per RFM segment."""
-    from personae import voice_service
+    from personae.app import voice as voice_service
 
     if not store.has_table("voice_texts") or not store.count("voice_texts"):
         return Absent(

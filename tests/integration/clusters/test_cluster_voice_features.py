@@ -6,11 +6,11 @@ import pytest
 
 from personae.app import traits as build_steps
 from personae.app.clusters import build_clusters, cluster_summary
+from personae.app.voice import build_voice
 from personae.clusters.features import DEFAULT_FEATURES, select_features
 from personae.config import load_settings
 from personae.errors import InputError
 from personae.store import Store
-from personae.voice_service import build_voice
 
 
 def test_voice_features_are_opt_in_and_selectable_by_family() -> None:

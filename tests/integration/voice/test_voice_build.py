@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from personae import voice_service as svc
+from personae.app import voice as svc
 from personae.app.build import run_build
 from personae.app.segments.library import check as svc_check
 from personae.app.segments.run import preview
