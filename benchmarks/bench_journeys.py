@@ -18,7 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from personae import journey_analytics as ja
+from personae.app import journeys as ja
 from personae.store import Store
 
 TYPES = (

@@ -1,6 +1,6 @@
 """``personae journey``: funnels, touches before buying, paths and drop-offs.
 
-Thin shell over :mod:`personae.journey_analytics`; charts come from
+Thin shell over :mod:`personae.app.journeys`; charts come from
 :mod:`personae.journeys.charts` and are saved where ``--plot`` says.
 """
 
@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from personae import journey_analytics as ja
+from personae.app import journeys as ja
 from personae.app.traits import parse_as_of
 from personae.cli.app import State, app, console, print_json, progress_bar
 from personae.errors import InputError

@@ -2,7 +2,7 @@
 
 Domain package (no I/O): Ibis expressions over the touch stream (events + orders, see
 :mod:`~personae.journeys.touchpoints`) and plain-data summaries of their small results.
-:mod:`personae.journey_analytics` runs them through the store; ``personae journey`` is the CLI.
+:mod:`personae.app.journeys` runs them through the store; ``personae journey`` is the CLI.
 
 * :mod:`~personae.journeys.funnel` — step funnels (window, loose/strict order, time to next)
 * :mod:`~personae.journeys.lifecycle` — awareness → … → advocacy, from the journey-stage trait

@@ -316,7 +316,7 @@ def journey_funnel(report: Mapping[str, Any]) -> Figure:
     to convert.
 
     Args:
-        report: a :func:`personae.journey_analytics.funnel_report` output (``funnel, steps,
+        report: a :func:`personae.app.journeys.funnel_report` output (``funnel, steps,
             within_hours, time_to_convert``); its per-group rows are not drawn here.
     """
     steps = list(report["steps"])
@@ -344,7 +344,7 @@ def journey_paths(report: Mapping[str, Any], top: int = 8) -> Figure:
     :data:`MIN_PATH_CUSTOMERS`) converts best and worst: the beginning of "where do paths part".
 
     Args:
-        report: a :func:`personae.journey_analytics.paths_report` output.
+        report: a :func:`personae.app.journeys.paths_report` output.
     """
     outcome = str(report["outcome"])
     shown = min(top, len(report["common_paths"]))

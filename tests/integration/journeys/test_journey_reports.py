@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from personae import journey_analytics as ja
+from personae.app import journeys as ja
 from personae.errors import InputError, NotFoundError
 from personae.store import Store
 
