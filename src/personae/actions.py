@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from personae import recommending
+from personae.app import recommend as recommending
 from personae.app.segments.library import all_definitions, segment_library
 from personae.app.segments.run import batch_sources
 from personae.config.personalize import PersonalizeSettings

@@ -5,7 +5,7 @@ scikit-learn, SciPy's stats/optimize and VADER at module level. Those imports no
 the functions that use them; these tests keep it that way. Each check runs in a fresh
 interpreter, since this test process may already have imported the libraries.
 
-Not asserted: ``scipy.sparse`` (``personae.recommending`` and the recommenders build sparse
+Not asserted: ``scipy.sparse`` (``personae.app.recommend`` and the recommenders build sparse
 matrices at import; it costs ~0.1 s).
 """
 

@@ -23,9 +23,9 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from personae import recommending
 from personae.app import experience as experience_service
 from personae.app import journeys as journey_analytics
+from personae.app import recommend as recommending
 from personae.config import Settings
 from personae.errors import NotFoundError, PersonaeError
 from personae.privacy import consent

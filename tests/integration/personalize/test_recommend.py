@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from personae import recommending
+from personae.app import recommend as recommending
 from personae.config.personalize import RecommendSettings
 from personae.store import Store
 

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 import personae.cli.commands  # noqa: F401  (registers the commands on the app)
-from personae import recommending
+from personae.app import recommend as recommending
 from personae.cli import app as cli_app
 from personae.config.personalize import RecommendSettings
 from personae.errors import InputError

@@ -76,7 +76,7 @@ def test_api_answers_equal_the_cli_for_the_same_customer(shop: dict[str, Any]) -
 
 def _cli_after(c: TestClient, db: Path, cid: str) -> Any:
     """The library's answer for ``cid`` from the server's own connection (the file is held by it)."""
-    from personae import recommending
+    from personae.app import recommend as recommending
 
     runtime = c.app.state.runtime  # type: ignore[attr-defined]
     settings = runtime.settings.personalize.recommend
@@ -97,7 +97,7 @@ def test_tuning_while_the_server_runs_is_used_at_once(shop: dict[str, Any]) -> N
 
     import pyarrow as pa
 
-    from personae import recommending
+    from personae.app import recommend as recommending
 
     db = shop["db"]
     with TestClient(create_app(db, Settings(db=db, service={"expiry_check_seconds": 3600}))) as c:
