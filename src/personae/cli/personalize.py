@@ -1,6 +1,6 @@
 """``personae recommend``, ``actions``, ``activate``, ``impact`` and ``webhooks``.
 
-Thin shell over :mod:`personae.app.recommend`, :mod:`personae.actions`,
+Thin shell over :mod:`personae.app.recommend`, :mod:`personae.app.actions`,
 :mod:`personae.impact_report` and :mod:`personae.webhook_delivery`.
 """
 
@@ -17,7 +17,8 @@ from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
-from personae import actions, impact_report, webhook_delivery
+from personae import impact_report, webhook_delivery
+from personae.app import actions
 from personae.app import recommend as recommending
 from personae.cli.app import State, app, console, print_json, progress_bar
 from personae.errors import InputError

@@ -25,7 +25,8 @@ import ibis
 import pandas as pd
 import pyarrow as pa
 
-from personae import actions, audit, webhook_delivery
+from personae import audit, webhook_delivery
+from personae.app import actions
 from personae.app import recommend as recommending
 from personae.app.segments.library import add_segments, all_definitions
 from personae.config import Settings

@@ -11,7 +11,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from personae import actions, impact_report, webhook_delivery
+from personae import impact_report, webhook_delivery
+from personae.app import actions
 from personae.config.personalize import PersonalizeSettings, WebhookSettings, WebhookSubscription
 from personae.personalize import webhooks as wh
 from personae.personalize.holdout import in_holdout

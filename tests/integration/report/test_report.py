@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from personae import actions
+from personae.app import actions
 from personae.app import journeys as journey_analytics
 from personae.app.build import run_build
 from personae.app.clusters import build_clusters
