@@ -1,6 +1,6 @@
 """Webhook messages: payload, idempotent id, HMAC signature and the retry schedule.
 
-Pure parts of delivery (:mod:`personae.webhook_delivery` does the HTTP). A receiver checks
+Pure parts of delivery (:mod:`personae.app.webhooks` does the HTTP). A receiver checks
 ``X-Personae-Signature: t=<unix seconds>,v1=<hex>`` where ``v1`` is
 HMAC-SHA256(secret, ``"<t>." + body``) — the timestamp inside the signed text stops replays
 of old messages — and de-duplicates on ``X-Personae-Message-Id`` (a retry after a lost reply

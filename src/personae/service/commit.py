@@ -32,7 +32,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from personae import webhook_delivery
+from personae.app import webhooks as webhook_delivery
 from personae.config import IdentitySettings
 from personae.config.personalize import WebhookSettings
 from personae.config.service import ServiceSettings

@@ -25,9 +25,10 @@ import ibis
 import pandas as pd
 import pyarrow as pa
 
-from personae import audit, webhook_delivery
+from personae import audit
 from personae.app import actions
 from personae.app import recommend as recommending
+from personae.app import webhooks as webhook_delivery
 from personae.app.segments.library import add_segments, all_definitions
 from personae.config import Settings
 from personae.data_rights import access_report, erase_customer, find_subject

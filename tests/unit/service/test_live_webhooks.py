@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 from pydantic import ValidationError
 
-from personae import webhook_delivery
+from personae.app import webhooks as webhook_delivery
 from personae.config import Settings
 from personae.config.personalize import WebhookSettings
 
