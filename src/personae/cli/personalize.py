@@ -1,7 +1,7 @@
 """``personae recommend``, ``actions``, ``activate``, ``impact`` and ``webhooks``.
 
 Thin shell over :mod:`personae.app.recommend`, :mod:`personae.app.actions`,
-:mod:`personae.impact_report` and :mod:`personae.app.webhooks`.
+:mod:`personae.app.impact` and :mod:`personae.app.webhooks`.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
-from personae import impact_report
 from personae.app import actions
+from personae.app import impact as impact_report
 from personae.app import recommend as recommending
 from personae.app import webhooks as webhook_delivery
 from personae.cli.app import State, app, console, print_json, progress_bar

@@ -342,7 +342,7 @@ def recommendations_data(store: Store, settings: Settings) -> dict[str, Any] | A
 
 def impact_data(store: Store, settings: Settings) -> dict[str, Any] | Absent:
     """Treated against held-out customers for every activated playbook."""
-    from personae import impact_report
+    from personae.app import impact as impact_report
 
     if not store.has_table("activations") or not store.count("activations"):
         return Absent("No playbook has been activated yet: `personae activate PLAYBOOK --out FILE`.")

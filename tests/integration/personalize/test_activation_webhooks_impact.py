@@ -11,8 +11,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from personae import impact_report
 from personae.app import actions
+from personae.app import impact as impact_report
 from personae.app import webhooks as webhook_delivery
 from personae.config.personalize import PersonalizeSettings, WebhookSettings, WebhookSubscription
 from personae.personalize import webhooks as wh
