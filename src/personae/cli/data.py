@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from personae import audit
+from personae.app import audit
 from personae.cli.app import State, app, console, print_json, progress_bar
 from personae.errors import InputError
 from personae.ingest import ingest_file

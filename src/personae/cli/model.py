@@ -7,11 +7,11 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from personae import audit
+from personae.app import audit
 from personae.app.build import run_build
+from personae.app.privacy import pseudonymised_traits
 from personae.app.traits import parse_as_of
 from personae.cli.app import State, app, console, print_json, progress_bar
-from personae.data_rights import pseudonymised_traits
 from personae.errors import NotFoundError
 from personae.exporting import plain, write_table
 from personae.profile import resolve_customer_id

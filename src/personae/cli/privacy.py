@@ -1,6 +1,6 @@
 """Privacy commands: ``customers erase``, ``customers export``, ``audit``, ``retention``.
 
-Thin shell over :mod:`personae.data_rights` and :mod:`personae.audit`.
+Thin shell over :mod:`personae.app.privacy` and :mod:`personae.app.audit`.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from personae import audit as audit_log
+from personae.app import audit as audit_log
+from personae.app.privacy import access_report, apply_retention, erase_customer, find_subject
 from personae.cli.app import State, app, console, print_json
 from personae.cli.data import customers_app
-from personae.data_rights import access_report, apply_retention, erase_customer, find_subject
 from personae.errors import InputError
 from personae.exporting import plain
 

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from personae.app.tombstones import tombstoned, tombstoned_texts
 from personae.config import IdentitySettings
 from personae.errors import InputError
 from personae.identity.normalize import normalize_emails, normalize_phones
@@ -34,7 +35,6 @@ from personae.ingest.readers import read_file
 from personae.ingest.validate import validate
 from personae.schema import BOOKKEEPING_COLUMNS, TABLES, TableSpec
 from personae.store import Store
-from personae.tombstones import tombstoned, tombstoned_texts
 
 Progress = Callable[[str, float], None]
 

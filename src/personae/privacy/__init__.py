@@ -2,7 +2,7 @@
 
 Domain logic only (no I/O): which columns of which tables hold a person's identity, how a
 table is treated when a person is erased, how pseudonyms and tombstones are derived. The
-application layer (:mod:`personae.data_rights`, :mod:`personae.audit`) applies it to a store.
+application layer (:mod:`personae.app.privacy`, :mod:`personae.app.audit`) applies it to a store.
 """
 
 from personae.privacy.policy import (

@@ -33,6 +33,7 @@ import pandas as pd
 import pyarrow as pa
 
 from personae.app import webhooks as webhook_delivery
+from personae.app.tombstones import Tombstones, tombstoned_texts
 from personae.config import IdentitySettings
 from personae.config.personalize import WebhookSettings
 from personae.config.service import ServiceSettings
@@ -47,7 +48,6 @@ from personae.service.payloads import Alias, Identify, Page, Screen, Track
 from personae.service.tracking import Mapped, map_messages
 from personae.store import Store
 from personae.store.journal import Rows
-from personae.tombstones import Tombstones, tombstoned_texts
 
 Message = Identify | Track | Page | Screen | Alias | Any
 

@@ -5,7 +5,7 @@ connection. Everything reuses the features' own use-case functions so the dashbo
 the CLI and the HTML report say: rule checks and member counts are the segment engine's
 (:func:`personae.app.segments.library.check` + :func:`personae.app.segments.run.preview`, the same two
 calls as ``personae segments check``), segment reasons are
-:func:`personae.data_rights.segments_with_reasons`, charts and their takeaways are
+:func:`personae.app.privacy.segments_with_reasons`, charts and their takeaways are
 :mod:`personae.report.charts` drawn to SVG by :func:`personae.report.render.svg_data_uri`, and the
 Journeys page reads :func:`personae.report.gather.journeys_data` (the ``journey funnel`` and
 ``journey paths`` use cases) with the window and outcome the analyst picked.
@@ -19,11 +19,11 @@ from typing import Any
 import ibis
 import pyarrow as pa
 
+from personae.app.privacy import segments_with_reasons
 from personae.app.segments import library as segment_service
 from personae.app.segments import reports
 from personae.app.segments.run import preview
 from personae.config import Settings
-from personae.data_rights import segments_with_reasons
 from personae.errors import PersonaeError, RuleError
 from personae.report import charts, gather
 from personae.report.render import svg_data_uri

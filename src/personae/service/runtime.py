@@ -25,13 +25,13 @@ import ibis
 import pandas as pd
 import pyarrow as pa
 
-from personae import audit
-from personae.app import actions
+from personae.app import actions, audit
 from personae.app import recommend as recommending
 from personae.app import webhooks as webhook_delivery
+from personae.app.privacy import access_report, erase_customer, find_subject
 from personae.app.segments.library import add_segments, all_definitions
+from personae.app.tombstones import Tombstones
 from personae.config import Settings
-from personae.data_rights import access_report, erase_customer, find_subject
 from personae.errors import InputError, NotFoundError
 from personae.identity.normalize import normalize_emails, normalize_phones
 from personae.privacy.keys import PII_FIELDS, ApiKey, KeyRing
@@ -47,7 +47,6 @@ from personae.service.live import Change, LiveSegments
 from personae.service.loading import load_identity, load_members, load_rules, load_seen, load_states
 from personae.service.writer import Writer
 from personae.store import Store
-from personae.tombstones import Tombstones
 
 log = logging.getLogger("personae.service")
 

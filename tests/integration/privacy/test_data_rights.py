@@ -18,10 +18,9 @@ import pytest
 from typer.testing import CliRunner
 
 import personae.cli.commands  # noqa: F401  (registers the commands)
-from personae import audit
+from personae.app import audit
 from personae.app.build import run_build
-from personae.cli import app
-from personae.data_rights import (
+from personae.app.privacy import (
     access_report,
     apply_retention,
     erase_customer,
@@ -29,6 +28,7 @@ from personae.data_rights import (
     pseudonymise,
     pseudonymised_traits,
 )
+from personae.cli import app
 from personae.errors import InputError, NotFoundError
 from personae.generate import generate_dataset
 from personae.ingest import ingest_file
@@ -200,7 +200,7 @@ def test_tombstones_can_be_turned_off(shop: Store) -> None:
 
 
 def test_erasure_is_all_or_nothing(shop: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    import personae.data_rights as rights
+    import personae.app.privacy as rights
 
     before = {
         t: scalar(shop, f"SELECT count(*) FROM {t}") for t in ("customers", "orders", "traits", "rejects")

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 import personae.cli.commands  # noqa: F401  (registers the commands on the app)
-from personae import audit
+from personae.app import audit
 from personae.cli import app as cli_app
 from personae.config import Settings
 from personae.service import keystore

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from personae import audit
+from personae.app import audit
 from personae.app.segments.library import install_templates
 from personae.config import Settings
 from personae.service import keystore

@@ -1,6 +1,6 @@
 """The database's secret, and the tombstones that keep erased people from coming back.
 
-Kept apart from :mod:`personae.data_rights` because ingestion checks tombstones on every file
+Kept apart from :mod:`personae.app.privacy` because ingestion checks tombstones on every file
 and should not need the rest of the privacy machinery to do it.
 """
 

@@ -2,7 +2,7 @@
 
 Append-only: this module only adds entries and reads them. The one rewrite is erasure, which
 replaces an erased person's id in past entries by their anonymous token (see
-:mod:`personae.data_rights`), so the log keeps proving what was done without saying to whom.
+:mod:`personae.app.privacy`), so the log keeps proving what was done without saying to whom.
 """
 
 from __future__ import annotations

@@ -28,7 +28,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from personae import audit
+from personae.app import audit
+from personae.app.tombstones import database_secret
 from personae.errors import InputError
 from personae.exporting import plain
 from personae.privacy.policy import (
@@ -52,7 +53,6 @@ from personae.store.maintenance import (
     rows_matching,
     table_columns,
 )
-from personae.tombstones import database_secret
 
 #: The order in which an access report lists tables (the rest follow alphabetically).
 ACCESS_ORDER = (
