@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from personae.app import audit
+from personae.app.customers import resolve_customer_id
 from personae.app.tombstones import database_secret
 from personae.errors import InputError
 from personae.exporting import plain
@@ -42,7 +43,6 @@ from personae.privacy.policy import (
     pseudonym,
     tombstone_hash,
 )
-from personae.profile import resolve_customer_id
 from personae.store import Store
 from personae.store.maintenance import (
     anonymise_matching,

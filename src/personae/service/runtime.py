@@ -28,6 +28,7 @@ import pyarrow as pa
 from personae.app import actions, audit
 from personae.app import recommend as recommending
 from personae.app import webhooks as webhook_delivery
+from personae.app.customers import latest_consents, resolve_customer_id
 from personae.app.privacy import access_report, erase_customer, find_subject
 from personae.app.segments.library import add_segments, all_definitions
 from personae.app.tombstones import Tombstones
@@ -35,7 +36,6 @@ from personae.config import Settings
 from personae.errors import InputError, NotFoundError
 from personae.identity.normalize import normalize_emails, normalize_phones
 from personae.privacy.keys import PII_FIELDS, ApiKey, KeyRing
-from personae.profile import latest_consents, resolve_customer_id
 from personae.schema import CONSENT_PURPOSES, TABLES
 from personae.segments.definitions import SegmentDefinition
 from personae.segments.realtime import CustomerState

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from personae.app.customers import customer_profile, resolve_customer_id
 from personae.config import IdentitySettings
 from personae.ingest import ingest_file
-from personae.profile import customer_profile, resolve_customer_id
 from personae.store import Store
 
 
