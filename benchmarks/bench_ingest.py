@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from personae.ingest import ingest_file
+from personae.app.ingest import ingest_file
 from personae.store import Store
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from personae.app.ingest import ingest_file
 from personae.config import load_settings
-from personae.ingest import ingest_file
 from personae.store import Store
 
 #: Ingest order: reference data first, then people, then what they did.

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from personae.app.build import run_build
+from personae.app.ingest import ingest_file
 from personae.generate import generate_dataset
-from personae.ingest import ingest_file
 from personae.store import Store
 
 PERSONAE = Path(sys.executable).with_name("personae")

@@ -11,10 +11,10 @@ from rich.table import Table
 
 from personae.app import audit
 from personae.app.customers import customer_profile
+from personae.app.ingest import ingest_file
+from personae.app.ingest.rejects import list_rejects
 from personae.cli.app import State, app, console, print_json, progress_bar
 from personae.errors import InputError
-from personae.ingest import ingest_file
-from personae.ingest.rejects import list_rejects
 
 customers_app = typer.Typer(help="Unified customer profiles.", no_args_is_help=True)
 app.add_typer(customers_app, name="customers")

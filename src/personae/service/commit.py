@@ -33,12 +33,12 @@ import pandas as pd
 import pyarrow as pa
 
 from personae.app import webhooks as webhook_delivery
+from personae.app.ingest.keys import content_hash, row_keys
+from personae.app.ingest.loader import blocked_values
 from personae.app.tombstones import Tombstones, tombstoned_texts
 from personae.config import IdentitySettings
 from personae.config.personalize import WebhookSettings
 from personae.config.service import ServiceSettings
-from personae.ingest.keys import content_hash, row_keys
-from personae.ingest.loader import blocked_values
 from personae.schema import TABLES, TableSpec
 from personae.service import rowcheck
 from personae.service.commit_log import CommitLog

@@ -1,6 +1,6 @@
 """Identity stitching as events arrive: the same resolution as ingest, one component at a time.
 
-File ingest re-resolves every stored link after each file (:func:`personae.ingest.linking.
+File ingest re-resolves every stored link after each file (:func:`personae.app.ingest.linking.
 resolve_all`). A live service cannot afford that per request, and does not need to: identity
 resolution is per connected component (the survivor, the mapping and the merges of a component
 depend only on its own links). So this index keeps the link graph in memory (union-find) and,

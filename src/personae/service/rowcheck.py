@@ -1,6 +1,6 @@
 """Row-wise validation, keys and identities for small groups of tracked rows. Pure, no I/O.
 
-Why this exists: the file ingest (:mod:`personae.ingest.validate`, :mod:`personae.ingest.keys`)
+Why this exists: the file ingest (:mod:`personae.app.ingest.validate`, :mod:`personae.app.ingest.keys`)
 is vectorised over whole columns with pandas — fast per row on a million-row file, but every
 pandas operation has a fixed cost, and validating a group of 50 tracked events through it costs
 hundreds of pandas calls (~150–300 ms per table on a busy machine) however few the rows. The
@@ -31,9 +31,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from personae.identity.normalize import normalize_phones
-from personae.ingest.keys import ENTITY_TABLES, identifier_columns
-from personae.ingest.validate import (
+from personae.app.ingest.keys import ENTITY_TABLES, identifier_columns
+from personae.app.ingest.validate import (
     _FALSE,
     _GENDER_SYNONYMS,
     _TRUE,
@@ -43,6 +42,7 @@ from personae.ingest.validate import (
     _stringify,
     _to_list,
 )
+from personae.identity.normalize import normalize_phones
 from personae.schema import BOOKKEEPING_COLUMNS, DEFAULT_SCALE_MAX, Column, TableSpec
 
 Row = dict[str, Any]
@@ -107,7 +107,8 @@ def validate_rows(
     *,
     default_country_code: str = "1",
 ) -> CheckedRows:
-    """Check and type each row for table ``spec`` (the rules of :func:`personae.ingest.validate.validate`).
+    """Check and type each row for table ``spec`` (the rules of
+    :func:`personae.app.ingest.validate.validate`).
 
     A key absent from a row is a missing value; values are plain Python (str, numbers, bool,
     dict, list, ``None``). Each row stands alone: its own keys are matched to canonical columns
@@ -309,9 +310,9 @@ def phone(text: str, default_country_code: str = "1") -> str | None:
     return None if result in ("", "+") else result
 
 
-# -- keys and identities (personae.ingest.keys, row by row) ------------------------------------------
+# -- keys and identities (personae.app.ingest.keys, row by row) ------------------------------------------
 def content_hashes(rows: Sequence[Mapping[str, Any]], spec: TableSpec) -> list[str]:
-    """:func:`personae.ingest.keys.content_hash` of typed rows: the same 64-bit hex per row.
+    """:func:`personae.app.ingest.keys.content_hash` of typed rows: the same 64-bit hex per row.
 
     Each column is built with the dtype the file validator gives it (datetime64[us], float64,
     object) and hashed by pandas' own ``hash_array``, combined as ``hash_pandas_object`` does.
@@ -368,7 +369,7 @@ def _datetimes(values: Sequence[Any]) -> np.ndarray:
 
 
 def row_key_list(rows: Sequence[Mapping[str, Any]], spec: TableSpec, hashes: Sequence[str]) -> list[str]:
-    """:func:`personae.ingest.keys.row_keys` row by row."""
+    """:func:`personae.app.ingest.keys.row_keys` row by row."""
     if spec.name in ENTITY_TABLES:
         return [r[spec.key[0]] for r in rows]
     if spec.name == "consents":
@@ -427,7 +428,7 @@ def keyed(rows: list[Row], spec: TableSpec, blocked: set[str]) -> list[Row]:
 
 
 def link_pairs(rows: Sequence[Row], spec: TableSpec, blocked: set[str]) -> list[tuple[str, str]]:
-    """:func:`personae.ingest.keys.links` row by row: primary identity to each other identifier."""
+    """:func:`personae.app.ingest.keys.links` row by row: primary identity to each other identifier."""
     per_row = [dict(identities(r, spec, blocked)) for r in rows]
     pairs: dict[tuple[str, str], None] = {}
     for col in identifier_columns(spec):  # column-major, as the vectorised version concatenates

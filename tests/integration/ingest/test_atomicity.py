@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-import personae.ingest.loader as loader
-from personae.ingest import ingest_file
+import personae.app.ingest.loader as loader
+from personae.app.ingest import ingest_file
 from personae.store import Store
 
 
@@ -116,8 +116,8 @@ def test_store_errors_inside_the_transaction_roll_back(
 
 CRASH_SCRIPT = textwrap.dedent("""
     import os, signal, sys
-    import personae.ingest.loader as loader
-    from personae.ingest import ingest_file
+    import personae.app.ingest.loader as loader
+    from personae.app.ingest import ingest_file
     from personae.store import Store
 
     db, path, how = sys.argv[1:]

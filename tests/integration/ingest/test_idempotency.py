@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from personae.ingest import ingest_file
+from personae.app.ingest import ingest_file
 from personae.store import Store
 
 ROWS = {

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from personae.app.customers import customer_profile, resolve_customer_id
+from personae.app.ingest import ingest_file
 from personae.config import IdentitySettings
-from personae.ingest import ingest_file
 from personae.store import Store
 
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from personae.app.ingest import IngestSummary, ingest_file
 from personae.config import IdentitySettings
 from personae.errors import InputError, MissingColumnsError
-from personae.ingest import IngestSummary, ingest_file
 from personae.schema import TABLES
 from personae.store import Store
 

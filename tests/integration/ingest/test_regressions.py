@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from personae.ingest import ingest_file
+from personae.app.ingest import ingest_file
 from personae.store import Store
 
 

@@ -169,7 +169,7 @@ def test_impact_on_injected_outcomes(shop):
     import pathlib
     import tempfile
 
-    from personae.ingest import ingest_file  # through the real ingest path
+    from personae.app.ingest import ingest_file  # through the real ingest path
 
     d = pathlib.Path(tempfile.mkdtemp())
     pd.DataFrame(

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 import personae.cli.commands  # noqa: F401  (registers the commands)
 from personae.app import audit
 from personae.app.build import run_build
+from personae.app.ingest import ingest_file
 from personae.app.privacy import (
     access_report,
     apply_retention,
@@ -31,7 +32,6 @@ from personae.app.privacy import (
 from personae.cli import app
 from personae.errors import InputError, NotFoundError
 from personae.generate import generate_dataset
-from personae.ingest import ingest_file
 from personae.store import Store
 
 KINDS = ("products", "stores", "customers", "orders", "events", "surveys", "consents")

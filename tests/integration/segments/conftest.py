@@ -27,10 +27,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from personae.app.ingest import ingest_file
 from personae.app.segments.run import evaluate_segments
 from personae.app.traits import build_affinities, build_traits
 from personae.config.traits import TraitSettings
-from personae.ingest import ingest_file
 from personae.store import Store
 
 AS_OF = date(2025, 6, 30)

@@ -9,9 +9,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from personae.app.ingest import ingest_file
 from personae.config import load_settings
 from personae.errors import SchemaVersionError, StoreError
-from personae.ingest import ingest_file
 from personae.schema import TABLES
 from personae.store import CURRENT_VERSION, Store, default_db_path
 from personae.store.migrations import MIGRATIONS, current_version

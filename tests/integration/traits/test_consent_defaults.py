@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from personae.app.ingest import ingest_file
 from personae.app.traits import build_affinities, build_traits
 from personae.config.traits import TraitSettings
-from personae.ingest import ingest_file
 from personae.store import Store
 
 AS_OF = date(2025, 6, 30)

@@ -11,12 +11,12 @@ import pytest
 
 from personae.app import voice as svc
 from personae.app.build import run_build
+from personae.app.ingest import ingest_file
 from personae.app.segments.library import check as svc_check
 from personae.app.segments.run import preview
 from personae.config import Settings
 from personae.config.voice import VoiceSettings
 from personae.generate import generate_dataset
-from personae.ingest import ingest_file
 from personae.store import Store
 from personae.voice.traits import TRAIT_COLUMNS
 

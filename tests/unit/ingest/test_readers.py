@@ -11,8 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from personae.app.ingest.readers import detect_format, read_file
 from personae.errors import FormatError
-from personae.ingest.readers import detect_format, read_file
 
 
 def values(batch, column: str) -> list:

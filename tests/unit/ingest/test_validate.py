@@ -8,9 +8,9 @@ from datetime import datetime
 import pandas as pd
 import pytest
 
+from personae.app.ingest.readers import read_file
+from personae.app.ingest.validate import ValidatedBatch, validate
 from personae.errors import InputError, MissingColumnsError
-from personae.ingest.readers import read_file
-from personae.ingest.validate import ValidatedBatch, validate
 from personae.schema import TABLES
 
 

@@ -18,9 +18,9 @@ import pandas as pd
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from personae.ingest.keys import content_hash, identity_frame, links, primary_identity, row_keys
-from personae.ingest.readers import RawBatch
-from personae.ingest.validate import validate
+from personae.app.ingest.keys import content_hash, identity_frame, links, primary_identity, row_keys
+from personae.app.ingest.readers import RawBatch
+from personae.app.ingest.validate import validate
 from personae.schema import TABLES, TableSpec
 from personae.service import rowcheck
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from personae.app.ingest.readers import RawBatch
 from personae.errors import InputError, MissingColumnsError
 from personae.identity.normalize import normalize_emails, normalize_phones
-from personae.ingest.readers import RawBatch
 from personae.schema import DEFAULT_SCALE_MAX, Column, TableSpec
 
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}

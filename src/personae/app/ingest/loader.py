@@ -18,11 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from personae.app.tombstones import tombstoned, tombstoned_texts
-from personae.config import IdentitySettings
-from personae.errors import InputError
-from personae.identity.normalize import normalize_emails, normalize_phones
-from personae.ingest.keys import (
+from personae.app.ingest.keys import (
     ENTITY_TABLES,
     content_hash,
     identity_frame,
@@ -30,9 +26,13 @@ from personae.ingest.keys import (
     primary_identity,
     row_keys,
 )
-from personae.ingest.linking import add_links_and_resolve
-from personae.ingest.readers import read_file
-from personae.ingest.validate import validate
+from personae.app.ingest.linking import add_links_and_resolve
+from personae.app.ingest.readers import read_file
+from personae.app.ingest.validate import validate
+from personae.app.tombstones import tombstoned, tombstoned_texts
+from personae.config import IdentitySettings
+from personae.errors import InputError
+from personae.identity.normalize import normalize_emails, normalize_phones
 from personae.schema import BOOKKEEPING_COLUMNS, TABLES, TableSpec
 from personae.store import Store
 
