@@ -19,10 +19,10 @@ from datetime import date
 from pathlib import Path
 
 from personae.app import traits as build_steps
+from personae.app.demo import INGEST_ORDER
 from personae.app.ingest import ingest_file
 from personae.app.segments.run import evaluate_segments
 from personae.config import load_settings
-from personae.demo import INGEST_ORDER
 from personae.generate import generate_dataset
 from personae.store import Store
 from personae.store.export import export_to_warehouse

@@ -176,11 +176,11 @@ def build_shop(
     module-scoped fixture and copy the file when they write. ``full_build`` runs every step of
     ``personae build`` (CLV, experience, journeys …) instead; ``kinds`` ingests only those files.
     """
+    from personae.app.demo import INGEST_ORDER
     from personae.app.ingest import ingest_file
     from personae.app.segments.run import evaluate_segments
     from personae.app.traits import build_affinities, build_traits, last_data_date
     from personae.config.traits import TraitSettings
-    from personae.demo import INGEST_ORDER
     from personae.generate import generate_dataset
 
     files = generate_dataset(customers, seed, root / "shop")

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
-from personae.demo import INGEST_ORDER
+from personae.app.demo import INGEST_ORDER
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from personae.demo import INGEST_ORDER
+from personae.app.demo import INGEST_ORDER
 from personae.report.gather import SECTIONS
 
 PERSONAE = Path(sys.executable).with_name("personae")

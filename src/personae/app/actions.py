@@ -24,11 +24,11 @@ import pandas as pd
 import pyarrow as pa
 
 from personae.app import recommend as recommending
+from personae.app.export import plain
 from personae.app.segments.library import all_definitions, segment_library
 from personae.app.segments.run import batch_sources
 from personae.config.personalize import PersonalizeSettings
 from personae.errors import InputError, NotFoundError
-from personae.exporting import plain
 from personae.personalize.decide import Decision, Sent, decide
 from personae.personalize.messages import incentive_offer, render
 from personae.personalize.playbooks import Playbook, PlaybookBook, parse_playbooks

@@ -30,9 +30,9 @@ import pyarrow.compute as pc
 
 from personae.app import audit
 from personae.app.customers import resolve_customer_id
+from personae.app.export import plain
 from personae.app.tombstones import database_secret
 from personae.errors import InputError
-from personae.exporting import plain
 from personae.privacy.policy import (
     CUSTOMER_ID_COLUMNS,
     DIRECT_IDENTIFIERS,

@@ -107,7 +107,7 @@ def with_scores(t: ibis.Table, settings: TraitSettings) -> ibis.Table:
 
 def customer_traits(store: Store, customer_id: str) -> dict[str, object] | None:
     """One customer's traits (JSON-ready) with the list of their affinities."""
-    from personae.exporting import records
+    from personae.app.export import records
 
     if not store.has_table("traits"):
         return None

@@ -20,9 +20,9 @@ from personae.app.clusters import (
     rename_cluster,
     write_map,
 )
+from personae.app.export import write_table
 from personae.cli.app import State, app, console, print_json, progress_bar
 from personae.errors import InputError
-from personae.exporting import write_table
 
 clusters_app = typer.Typer(help="ML segmentation: clusters that explain themselves.", no_args_is_help=True)
 app.add_typer(clusters_app, name="clusters")

@@ -8,10 +8,10 @@ import typer
 from rich.table import Table
 
 from personae.app.clv import clv_fit, clv_summary
+from personae.app.export import write_table
 from personae.app.traits import parse_as_of
 from personae.cli.app import State, app, console, print_json
 from personae.errors import InputError
-from personae.exporting import write_table
 
 clv_app = typer.Typer(help="Customer lifetime value (BG/NBD + Gamma-Gamma).", no_args_is_help=True)
 app.add_typer(clv_app, name="clv")

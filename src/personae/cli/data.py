@@ -164,7 +164,7 @@ def demo(
     report_out: Path = typer.Option(Path("report"), "--report-out", help="Where the HTML report goes"),
 ) -> None:
     """Generate a data set, load it and summarise it: the whole flow in one command."""
-    from personae.demo import run_demo
+    from personae.app.demo import run_demo
 
     run_demo(
         State.open_store, customers=customers, seed=seed, out=out, quiet=State.quiet, report_dir=report_out

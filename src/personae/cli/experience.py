@@ -18,11 +18,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from personae.app import experience as svc
+from personae.app.export import write_table
 from personae.app.traits import parse_as_of
 from personae.cli.app import State, app, console, err_console, print_json
 from personae.cli.segments import segments_app
 from personae.errors import InputError
-from personae.exporting import write_table
 
 experience_app = typer.Typer(
     help="Experience metrics (NPS, CSAT, CES, trust), detractor risk and pain points.",

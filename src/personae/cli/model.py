@@ -10,11 +10,11 @@ from rich.table import Table
 from personae.app import audit
 from personae.app.build import run_build
 from personae.app.customers import resolve_customer_id
+from personae.app.export import plain, write_table
 from personae.app.privacy import pseudonymised_traits
 from personae.app.traits import parse_as_of
 from personae.cli.app import State, app, console, print_json, progress_bar
 from personae.errors import NotFoundError
-from personae.exporting import plain, write_table
 
 traits_app = typer.Typer(help="Customer traits (run `personae build` first).", no_args_is_help=True)
 app.add_typer(traits_app, name="traits")

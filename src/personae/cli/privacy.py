@@ -13,11 +13,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from personae.app import audit as audit_log
+from personae.app.export import plain
 from personae.app.privacy import access_report, apply_retention, erase_customer, find_subject
 from personae.cli.app import State, app, console, print_json
 from personae.cli.data import customers_app
 from personae.errors import InputError
-from personae.exporting import plain
 
 
 @customers_app.command("erase")

@@ -14,10 +14,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from personae.app import voice as svc
+from personae.app.export import write_table
 from personae.app.traits import last_data_date, parse_as_of
 from personae.cli.app import State, app, console, print_json, progress_bar
 from personae.errors import InputError
-from personae.exporting import write_table
 
 voice_app = typer.Typer(
     help="Voice of the customer: sentiment, themes and pain points from comments, reviews, "
