@@ -47,8 +47,8 @@ from pathlib import Path
 
 import httpx
 
+from personae.app import keys as keystore
 from personae.app.segments.library import install_templates
-from personae.service import keystore
 from personae.store import Store
 
 

@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
+from personae.app import keys as keystore
 from personae.app.segments.library import install_templates
-from personae.service import keystore
 from personae.store import Store
 
 BIN = Path(sys.executable).parent

@@ -10,9 +10,9 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
+from personae.app import keys as keystore
 from personae.cli.app import State, app, console, print_json
 from personae.errors import StoreError
-from personae.service import keystore
 
 keys_app = typer.Typer(help="API keys of the service: create, list, revoke.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")

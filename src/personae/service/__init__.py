@@ -6,7 +6,7 @@
   :mod:`~personae.service.rowcheck` — incremental identity stitching, live memberships, key
   roles, row-wise validation/keys from the same ``TableSpec`` rules as file ingest (pure);
 * :mod:`~personae.service.commit`, :mod:`~personae.service.writer`, :mod:`~personae.service.loading`,
-  :mod:`~personae.service.keystore`, :mod:`~personae.service.runtime` — group commit, the
+  :mod:`~personae.app.keys`, :mod:`~personae.service.runtime` — group commit, the
   writer thread, store I/O (webhooks go through :mod:`personae.app.webhooks`, recommendations
   and next best actions through :mod:`personae.app.recommend` and :mod:`personae.app.actions`);
 * :mod:`~personae.service.app`, :mod:`~personae.service.auth`, ``routes_*`` — the FastAPI app.

@@ -26,6 +26,7 @@ import pandas as pd
 import pyarrow as pa
 
 from personae.app import actions, audit
+from personae.app import keys as keystore
 from personae.app import recommend as recommending
 from personae.app import webhooks as webhook_delivery
 from personae.app.customers import latest_consents, resolve_customer_id
@@ -39,7 +40,7 @@ from personae.privacy.keys import PII_FIELDS, ApiKey, KeyRing
 from personae.schema import CONSENT_PURPOSES, TABLES
 from personae.segments.definitions import SegmentDefinition
 from personae.segments.realtime import CustomerState
-from personae.service import keystore, rowcheck
+from personae.service import rowcheck
 from personae.service.commit import Committer, TrackJob, TrackResult, write_changes
 from personae.service.commit_log import CommitLog
 from personae.service.identity import knows

@@ -13,9 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from personae.app import audit
+from personae.app import keys as keystore
 from personae.app.segments.library import install_templates
 from personae.config import Settings
-from personae.service import keystore
 from personae.service.app import create_app
 from personae.store import Store
 
