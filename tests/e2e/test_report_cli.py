@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from personae.app.demo import INGEST_ORDER
-from personae.report.gather import SECTIONS
+from personae.app.report import SECTIONS
 
 PERSONAE = Path(sys.executable).with_name("personae")
 

@@ -20,11 +20,11 @@ import jinja2
 import vl_convert as vlc
 
 import personae
+from personae.app import charts
+from personae.app.charts import Figure
+from personae.app.report import Gathered, gather, overview
 from personae.config import Settings
 from personae.errors import InputError
-from personae.report import charts
-from personae.report.charts import Figure
-from personae.report.gather import Gathered, gather, overview
 from personae.store import Store
 
 #: The file the report is written to, inside ``--out``.

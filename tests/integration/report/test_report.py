@@ -14,17 +14,17 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from personae.app import actions
+from personae.app import actions, charts
 from personae.app import journeys as journey_analytics
 from personae.app.build import run_build
 from personae.app.clusters import build_clusters
 from personae.app.demo import INGEST_ORDER
 from personae.app.ingest import ingest_file
+from personae.app.report import SECTIONS, gather
 from personae.app.traits import last_data_date
 from personae.config import Settings, load_settings
 from personae.generate import generate_dataset
-from personae.report import charts, write_report
-from personae.report.gather import SECTIONS, gather
+from personae.report import write_report
 from personae.store import Store
 
 

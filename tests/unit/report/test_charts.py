@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from personae.app import charts
+from personae.app.charts import Figure
 from personae.journeys.funnel import step_rows
 from personae.journeys.paths import NO_TOUCHES, top_paths
-from personae.report import charts
-from personae.report.charts import Figure
 
 
 def valid(fig: Figure) -> str:

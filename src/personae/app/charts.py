@@ -1,6 +1,6 @@
 """The report's charts: plain data in, an Altair chart and a one-line takeaway out.
 
-Domain code (no I/O): every function takes the rows :mod:`personae.report.gather` returns
+Domain code (no I/O): every function takes the rows :mod:`personae.app.report` returns
 (lists of dicts, as JSON would carry them) and returns a :class:`Figure`, so the HTML report,
 the dashboard and a notebook draw the same picture and say the same sentence. The takeaway is
 computed from the same numbers the chart shows, in words an analyst can paste into a slide;
@@ -641,7 +641,7 @@ def segments_by_region(rows: Rows, order: Sequence[str] | None = None, focus: st
     )
 
 
-#: The columns of one row of the stores chart (see :func:`personae.report.gather`).
+#: The columns of one row of the stores chart (see :func:`personae.app.report`).
 STORE_COLUMNS = (
     "store_id",
     "name",

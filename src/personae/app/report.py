@@ -2,7 +2,7 @@
 
 Application layer: each ``*_data`` function reads through the store (Ibis expressions) and the
 other features' public use-case functions, and returns JSON-ready rows that
-:mod:`personae.report.charts` turns into pictures. A section whose inputs do not exist yet
+:mod:`personae.app.charts` turns into pictures. A section whose inputs do not exist yet
 (no surveys, no cluster model, one snapshot, no activations) comes back as
 :class:`Absent` with one line saying what is missing and how to get it, never an exception:
 a report that stops at the first missing feature would be no use on a young shop.
@@ -26,10 +26,10 @@ import pandas as pd
 from personae.app import experience as experience_service
 from personae.app import journeys as journey_analytics
 from personae.app import recommend as recommending
+from personae.app.charts import STORE_COLUMNS
 from personae.config import Settings
 from personae.errors import NotFoundError, PersonaeError
 from personae.privacy import consent
-from personae.report.charts import STORE_COLUMNS
 from personae.segments import analysis
 from personae.segments.builtin import family
 from personae.store import Store
