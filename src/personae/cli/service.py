@@ -39,7 +39,7 @@ def serve(
     """Run the tracking, profile and segments API (OpenAPI docs at /docs)."""
     import uvicorn
 
-    from personae.service.app import create_app
+    from personae.api.app import create_app
 
     settings = State.settings()
     service = settings.service

@@ -9,7 +9,7 @@
   :mod:`~personae.app.keys`, :mod:`~personae.service.runtime` — group commit, the
   writer thread, store I/O (webhooks go through :mod:`personae.app.webhooks`, recommendations
   and next best actions through :mod:`personae.app.recommend` and :mod:`personae.app.actions`);
-* :mod:`~personae.service.app`, :mod:`~personae.service.auth`, ``routes_*`` — the FastAPI app.
+* :mod:`~personae.api.app`, :mod:`~personae.api.auth`, ``routes_*`` — the FastAPI app.
 
 See docs/service.md.
 """

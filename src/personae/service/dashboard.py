@@ -27,9 +27,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
+from personae.api.auth import ReadKey
 from personae.errors import NotFoundError
 from personae.service import dashboard_data
-from personae.service.auth import ReadKey
 from personae.service.payloads import ErrorBody
 
 _HERE = Path(__file__).parent

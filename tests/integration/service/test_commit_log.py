@@ -17,12 +17,12 @@ import pyarrow as pa
 import pytest
 from fastapi.testclient import TestClient
 
+from personae.api.app import create_app
 from personae.app import keys as keystore
 from personae.app.segments.library import install_templates
 from personae.config import Settings
 from personae.errors import StoreError
 from personae.service import applier as applier_module
-from personae.service.app import create_app
 from personae.service.commit_log import CommitLog
 from personae.store import Store
 from personae.store.journal import Journal, applied_seq, journal_path, read_groups

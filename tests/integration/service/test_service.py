@@ -15,12 +15,12 @@ from typing import Any, ClassVar
 import pytest
 from fastapi.testclient import TestClient
 
+from personae.api.app import create_app
 from personae.app import keys as keystore
 from personae.app.segments.library import install_templates
 from personae.config import Settings
 from personae.identity.resolve import resolve
 from personae.personalize import webhooks as wh
-from personae.service.app import create_app
 from personae.store import Store
 
 

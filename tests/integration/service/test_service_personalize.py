@@ -15,11 +15,11 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 import personae.cli.commands  # noqa: F401  (registers the commands on the app)
+from personae.api.app import create_app
 from personae.app import audit
 from personae.app import keys as keystore
 from personae.cli import app as cli_app
 from personae.config import Settings
-from personae.service.app import create_app
 from personae.store import Store
 
 

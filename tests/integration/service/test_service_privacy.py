@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from personae.api.app import create_app
 from personae.app import audit
 from personae.app import keys as keystore
 from personae.app.segments.library import install_templates
 from personae.config import Settings
-from personae.service.app import create_app
 from personae.store import Store
 
 EMAIL = "Zed.Quux@Example.org"

@@ -24,10 +24,14 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from personae.api import customers as routes_customers
+from personae.api import keys as routes_keys
+from personae.api import segments as routes_segments
+from personae.api import tracking as routes_tracking
+from personae.api.auth import AuthError, RateLimiter
 from personae.config import Settings
 from personae.errors import ConsentError, InputError, NotFoundError, PersonaeError, RuleError, StoreError
-from personae.service import dashboard, routes_customers, routes_keys, routes_segments, routes_tracking
-from personae.service.auth import AuthError, RateLimiter
+from personae.service import dashboard
 from personae.service.runtime import Runtime, utc_now
 from personae.service.writer import Overloaded
 

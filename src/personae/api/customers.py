@@ -13,8 +13,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from personae.api.auth import AdminKey, ReadKey, actor
 from personae.schema import CONSENT_PURPOSES
-from personae.service.auth import AdminKey, ReadKey, actor
 from personae.service.payloads import ErrorBody
 
 ERRORS: dict[int | str, dict[str, Any]] = {

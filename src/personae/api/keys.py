@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from personae.api.auth import AdminKey
 from personae.privacy.keys import Role
-from personae.service.auth import AdminKey
 from personae.service.payloads import ErrorBody
 
 ERRORS: dict[int | str, dict[str, Any]] = {

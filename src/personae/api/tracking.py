@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from personae.service.auth import WriteKey
+from personae.api.auth import WriteKey
 from personae.service.commit import TrackJob
 from personae.service.payloads import Accepted, Alias, Batch, ErrorBody, Group, Identify, Page, Screen, Track
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from personae.service.auth import AdminKey, ReadKey, actor
+from personae.api.auth import AdminKey, ReadKey, actor
 from personae.service.payloads import ErrorBody
 
 ERRORS: dict[int | str, dict[str, Any]] = {
