@@ -29,8 +29,8 @@ from pydantic import BaseModel, Field
 
 from personae.api.auth import ReadKey
 from personae.errors import NotFoundError
-from personae.service import dashboard_data
 from personae.service.payloads import ErrorBody
+from personae.web import data as dashboard_data
 
 _HERE = Path(__file__).parent
 STATIC = _HERE / "static"
@@ -122,7 +122,7 @@ async def journeys(
 
 # -- HTML ------------------------------------------------------------------------------------------
 _env = jinja2.Environment(
-    loader=jinja2.PackageLoader("personae.service", "templates"),
+    loader=jinja2.PackageLoader("personae.web", "templates"),
     autoescape=jinja2.select_autoescape(["html", "j2"]),
     undefined=jinja2.StrictUndefined,
 )
