@@ -31,8 +31,8 @@ from personae.api import tracking as routes_tracking
 from personae.api.auth import AuthError, RateLimiter
 from personae.config import Settings
 from personae.errors import ConsentError, InputError, NotFoundError, PersonaeError, RuleError, StoreError
-from personae.service.runtime import Runtime, utc_now
-from personae.service.writer import Overloaded
+from personae.live.runtime import Runtime, utc_now
+from personae.live.writer import Overloaded
 from personae.web import dashboard
 
 

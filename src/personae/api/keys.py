@@ -9,8 +9,8 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from personae.api.auth import AdminKey
+from personae.live.payloads import ErrorBody
 from personae.privacy.keys import Role
-from personae.service.payloads import ErrorBody
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "Invalid JSON or parameters."},

@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from personae.api.auth import AdminKey, ReadKey, actor
-from personae.service.payloads import ErrorBody
+from personae.live.payloads import ErrorBody
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "Invalid JSON or parameters."},

@@ -1,6 +1,6 @@
 """``/v1/identify|track|page|screen|group|alias|batch``: the Segment HTTP tracking API.
 
-Each answer comes only after the messages were committed (see :mod:`personae.service.writer`).
+Each answer comes only after the messages were committed (see :mod:`personae.live.writer`).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from personae.api.auth import WriteKey
-from personae.service.commit import TrackJob
-from personae.service.payloads import Accepted, Alias, Batch, ErrorBody, Group, Identify, Page, Screen, Track
+from personae.live.commit import TrackJob
+from personae.live.payloads import Accepted, Alias, Batch, ErrorBody, Group, Identify, Page, Screen, Track
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "Invalid JSON or message."},

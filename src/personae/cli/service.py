@@ -1,6 +1,6 @@
 """``personae serve`` and ``personae keys``: the real-time service and its API keys.
 
-Thin shell over :mod:`personae.service`. Keys are managed here while the server is stopped
+Thin shell over :mod:`personae.live`. Keys are managed here while the server is stopped
 (DuckDB lets one process write a database); while it runs, use the admin endpoints
 ``/v1/keys``.
 """

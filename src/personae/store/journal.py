@@ -11,7 +11,7 @@ doing — and about once a minute DuckDB checkpoints, which blocks every commit 
 second (measured: 0.44–0.61 s at 2,000 events/s), and with it every request queued behind.
 Like any database's write-ahead log, the journal makes the group durable with one append and
 one ``fdatasync`` (about 0.5 ms here); the group is applied to DuckDB right after by
-:class:`~personae.service.applier.Applier`, on its own thread, and a checkpoint now only
+:class:`~personae.live.applier.Applier`, on its own thread, and a checkpoint now only
 delays that.
 
 A record is one group: the rows it deletes by key and the rows it appends, per table, exactly

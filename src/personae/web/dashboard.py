@@ -29,7 +29,7 @@ from pydantic import BaseModel, Field
 
 from personae.api.auth import ReadKey
 from personae.errors import NotFoundError
-from personae.service.payloads import ErrorBody
+from personae.live.payloads import ErrorBody
 from personae.web import data as dashboard_data
 
 _HERE = Path(__file__).parent

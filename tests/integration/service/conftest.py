@@ -12,7 +12,7 @@ class Settled:
     """The service's read connection, after the store holds every acknowledged group.
 
     The service acknowledges a group once it is in its journal and applies it to DuckDB right
-    after (:mod:`personae.service.commit_log`): the API's reads wait for that, and a test that
+    after (:mod:`personae.live.commit_log`): the API's reads wait for that, and a test that
     reads the database itself must too.
     """
 

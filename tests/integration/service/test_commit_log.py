@@ -22,8 +22,8 @@ from personae.app import keys as keystore
 from personae.app.segments.library import install_templates
 from personae.config import Settings
 from personae.errors import StoreError
-from personae.service import applier as applier_module
-from personae.service.commit_log import CommitLog
+from personae.live import applier as applier_module
+from personae.live.commit_log import CommitLog
 from personae.store import Store
 from personae.store.journal import Journal, applied_seq, journal_path, read_groups
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from personae.service.runtime import forget_before
+from personae.live.runtime import forget_before
 
 T0 = datetime(2026, 3, 2, 10, 0, 0)
 

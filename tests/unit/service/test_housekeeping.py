@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import weakref
 
-from personae.service.runtime import _collect_and_freeze
+from personae.live.runtime import _collect_and_freeze
 
 
 class Node:

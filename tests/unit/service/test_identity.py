@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from personae.identity.resolve import resolve
-from personae.service.identity import IdentityIndex
+from personae.live.identity import IdentityIndex
 
 IDS = st.sampled_from(
     [f"customer_id:C{i}" for i in range(5)]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from personae.live.segments import EVENT_COLUMNS, ORDER_COLUMNS, LiveSegments
 from personae.segments.check import check_rule
-from personae.service.live import EVENT_COLUMNS, ORDER_COLUMNS, LiveSegments
 
 NOW = datetime(2026, 3, 2, 10, 0, 0)
 

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from personae.app.ingest.keys import content_hash, identity_frame, links, primary_identity, row_keys
 from personae.app.ingest.readers import RawBatch
 from personae.app.ingest.validate import validate
+from personae.live import rowcheck
 from personae.schema import TABLES, TableSpec
-from personae.service import rowcheck
 
 BLOCKED = {"unknown", "n/a", "test@example.com"}
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from personae.service.payloads import Batch, Identify, Track
-from personae.service.tracking import event_type, map_messages, occurred_at, profile_row
+from personae.live.payloads import Batch, Identify, Track
+from personae.live.tracking import event_type, map_messages, occurred_at, profile_row
 
 RECEIVED = datetime(2026, 3, 1, 12, 0, 0)
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from personae.service.commit import TrackJob
-from personae.service.writer import Overloaded, Writer
+from personae.live.commit import TrackJob
+from personae.live.writer import Overloaded, Writer
 
 
 def _job(n: int) -> TrackJob:

@@ -2,7 +2,7 @@
 
 Application layer; the FastAPI routers call only this (no queries in route bodies). The write
 connection belongs to the writer thread, and to the commit log's applier, which writes the
-groups the writer acknowledged once they were journalled (:mod:`personae.service.commit_log`).
+groups the writer acknowledged once they were journalled (:mod:`personae.live.commit_log`).
 Reads use a second connection (a DuckDB cursor on the same database, so they see every
 committed write) behind their own lock, after waiting until the store holds every acknowledged
 group (read-your-writes). The in-memory live state (identities, memberships) is guarded by
@@ -36,17 +36,17 @@ from personae.app.tombstones import Tombstones
 from personae.config import Settings
 from personae.errors import InputError, NotFoundError
 from personae.identity.normalize import normalize_emails, normalize_phones
+from personae.live import rowcheck
+from personae.live.commit import Committer, TrackJob, TrackResult, write_changes
+from personae.live.commit_log import CommitLog
+from personae.live.identity import knows
+from personae.live.loading import load_identity, load_members, load_rules, load_seen, load_states
+from personae.live.segments import Change, LiveSegments
+from personae.live.writer import Writer
 from personae.privacy.keys import PII_FIELDS, ApiKey, KeyRing
 from personae.schema import CONSENT_PURPOSES, TABLES
 from personae.segments.definitions import SegmentDefinition
 from personae.segments.realtime import CustomerState
-from personae.service import rowcheck
-from personae.service.commit import Committer, TrackJob, TrackResult, write_changes
-from personae.service.commit_log import CommitLog
-from personae.service.identity import knows
-from personae.service.live import Change, LiveSegments
-from personae.service.loading import load_identity, load_members, load_rules, load_seen, load_states
-from personae.service.writer import Writer
 from personae.store import Store
 
 log = logging.getLogger("personae.service")

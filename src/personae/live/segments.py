@@ -169,7 +169,7 @@ class LiveSegments:
         orders: Iterable[Mapping[str, Any]] = (),
     ) -> None:
         """Append events and order lines to a customer's state (only what the rules read: the
-        rows of the types and the columns they can look at, as :mod:`~personae.service.loading`
+        rows of the types and the columns they can look at, as :mod:`~personae.live.loading`
         loads them at start)."""
         types = self.needs.event_types
         keep_events = (

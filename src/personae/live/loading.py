@@ -1,7 +1,7 @@
 """What the service reads from the store when it starts (or reloads after a failed write).
 
 Application layer: Ibis expressions executed by the store. Only what the segment rules read
-is loaded (:class:`~personae.service.live.Needs`): the trait columns they name, the event
+is loaded (:class:`~personae.live.segments.Needs`): the trait columns they name, the event
 types and the look-back they aggregate over, affinities if a rule uses them.
 """
 
@@ -15,10 +15,10 @@ import ibis
 
 from personae.app.segments.library import segment_library
 from personae.config.traits import TraitSettings
+from personae.live.identity import IdentityIndex
+from personae.live.segments import EVENT_COLUMNS, ORDER_COLUMNS, Needs
 from personae.segments.expr import CheckedRule
 from personae.segments.realtime import CustomerState
-from personae.service.identity import IdentityIndex
-from personae.service.live import EVENT_COLUMNS, ORDER_COLUMNS, Needs
 from personae.store import Store
 
 

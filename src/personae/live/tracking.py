@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from personae.live.payloads import Alias, Group, Identify, Page, Screen, Track
 from personae.schema import EVENT_CHANNELS
-from personae.service.payloads import Alias, Group, Identify, Page, Screen, Track
 
 #: Segment's standard event names (e-commerce v2, email, mobile) → canonical event types.
 EVENT_TYPES: dict[str, str] = {

@@ -1,17 +1,17 @@
 """Group commit: many tracking requests validated, stitched, evaluated and written as one.
 
-Storage/application layer, run only by the writer thread (:mod:`personae.service.writer`).
+Storage/application layer, run only by the writer thread (:mod:`personae.live.writer`).
 For one group of requests it
 
 1. drops messages whose ``messageId`` was seen before (idempotency; they are acknowledged);
-2. maps messages to canonical rows (:mod:`personae.service.tracking`) and checks, keys and
-   links them row by row (:mod:`personae.service.rowcheck`: the file ingest's rules from the
+2. maps messages to canonical rows (:mod:`personae.live.tracking`) and checks, keys and
+   links them row by row (:mod:`personae.live.rowcheck`: the file ingest's rules from the
    same ``TableSpec``, without pandas' fixed cost per call) — a row a CSV would reject is
    rejected here too, with the same reason, and lands in ``rejects``;
-3. stitches identities (:class:`~personae.service.identity.IdentityIndex`), updates each
-   customer's live state and membership (:class:`~personae.service.live.LiveSegments`);
+3. stitches identities (:class:`~personae.live.identity.IdentityIndex`), updates each
+   customer's live state and membership (:class:`~personae.live.segments.LiveSegments`);
 4. writes rows, rejects, links, identity map, memberships, changes and webhook deliveries as
-   ONE group — durable in the service's journal (:mod:`personae.service.commit_log`), then
+   ONE group — durable in the service's journal (:mod:`personae.live.commit_log`), then
    applied to the store as one transaction — and only then are the requests acknowledged.
 
 Reads of the store that a decision depends on see every acknowledged group: a stored profile
@@ -39,13 +39,13 @@ from personae.app.tombstones import Tombstones, tombstoned_texts
 from personae.config import IdentitySettings
 from personae.config.personalize import WebhookSettings
 from personae.config.service import ServiceSettings
+from personae.live import rowcheck
+from personae.live.commit_log import CommitLog
+from personae.live.identity import IdentityIndex
+from personae.live.payloads import Alias, Identify, Page, Screen, Track
+from personae.live.segments import Change, LiveSegments
+from personae.live.tracking import Mapped, map_messages
 from personae.schema import TABLES, TableSpec
-from personae.service import rowcheck
-from personae.service.commit_log import CommitLog
-from personae.service.identity import IdentityIndex
-from personae.service.live import Change, LiveSegments
-from personae.service.payloads import Alias, Identify, Page, Screen, Track
-from personae.service.tracking import Mapped, map_messages
 from personae.store import Store
 from personae.store.journal import Rows
 

@@ -4,7 +4,7 @@
 
 * :meth:`write` — a group's deletes and appends: journalled and ``fdatasync``\\ ed (from here
   the group survives a crash and the request may be acknowledged), then queued for the
-  :class:`~personae.service.applier.Applier`;
+  :class:`~personae.live.applier.Applier`;
 * :meth:`barrier` — wait until the store holds every acknowledged group (before reading the
   store on the writer thread, or writing it another way); empties the journal when it can;
 * :meth:`visible` — the same wait, for readers on other threads (read-your-writes);
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from personae.service.applier import Applier
+from personae.live.applier import Applier
 from personae.store import Store
 from personae.store.journal import Group, Journal, Rows, applied_seq, journal_path, replay
 

@@ -19,7 +19,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from personae.errors import PersonaeError
-from personae.service.commit import TrackJob
+from personae.live.commit import TrackJob
 
 log = logging.getLogger("personae.service")
 
