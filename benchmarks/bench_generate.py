@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from personae.generate import generate_dataset
+from personae.devtools.generate import generate_dataset
 
 
 def count_rows(path: Path) -> int:

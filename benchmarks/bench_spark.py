@@ -23,7 +23,7 @@ from personae.app.demo import INGEST_ORDER
 from personae.app.ingest import ingest_file
 from personae.app.segments.run import evaluate_segments
 from personae.config import load_settings
-from personae.generate import generate_dataset
+from personae.devtools.generate import generate_dataset
 from personae.store import Store
 from personae.store.export import export_to_warehouse
 from personae.store.spark import SparkStore, spark_session

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from personae.config.voice import VoiceSettings
-from personae.generate import voice as vt
+from personae.devtools.generate import voice as vt
 from personae.voice.analyse import _languages
 from personae.voice.competitors import competitor_mentions
 from personae.voice.sentiment import score_in_parallel

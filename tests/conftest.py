@@ -181,7 +181,7 @@ def build_shop(
     from personae.app.segments.run import evaluate_segments
     from personae.app.traits import build_affinities, build_traits, last_data_date
     from personae.config.traits import TraitSettings
-    from personae.generate import generate_dataset
+    from personae.devtools.generate import generate_dataset
 
     files = generate_dataset(customers, seed, root / "shop")
     path = root / "shop.duckdb"

@@ -13,7 +13,7 @@ import pytest
 
 from personae.app.build import run_build
 from personae.app.ingest import ingest_file
-from personae.generate import generate_dataset
+from personae.devtools.generate import generate_dataset
 from personae.store import Store
 
 PERSONAE = Path(sys.executable).with_name("personae")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from personae.generate import generate_dataset
+from personae.devtools.generate import generate_dataset
 
 PERSONAE = Path(sys.executable).with_name("personae")
 KINDS = ("stores", "products", "customers", "orders", "events", "surveys", "consents")

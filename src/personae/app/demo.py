@@ -33,7 +33,7 @@ def run_demo(
 ) -> dict[str, object]:
     """Run the demo end to end and return what it printed, as data."""
     from personae.app.build import run_build
-    from personae.generate import generate_dataset
+    from personae.devtools.generate import generate_dataset
 
     console = console or Console()
     started = time.perf_counter()

@@ -142,7 +142,7 @@ def generate(
     format: str = typer.Option("csv", "--format", "-f", help="csv or parquet"),
 ) -> None:
     """Write a realistic synthetic omnichannel retail data set as canonical files."""
-    from personae.generate import generate_dataset
+    from personae.devtools.generate import generate_dataset
 
     if format not in ("csv", "parquet"):
         raise InputError(f"--format {format!r}: use csv or parquet")

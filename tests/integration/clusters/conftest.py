@@ -14,7 +14,7 @@ from personae.app.clusters import build_clusters
 from personae.app.ingest import ingest_file
 from personae.app.segments.run import evaluate_segments
 from personae.config import load_settings
-from personae.generate import generate_dataset
+from personae.devtools.generate import generate_dataset
 from personae.store import Store
 
 KINDS = ("stores", "products", "customers", "consents", "orders", "events", "surveys")

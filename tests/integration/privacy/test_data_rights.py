@@ -30,8 +30,8 @@ from personae.app.privacy import (
     pseudonymised_traits,
 )
 from personae.cli import app
+from personae.devtools.generate import generate_dataset
 from personae.errors import InputError, NotFoundError
-from personae.generate import generate_dataset
 from personae.store import Store
 
 KINDS = ("products", "stores", "customers", "orders", "events", "surveys", "consents")

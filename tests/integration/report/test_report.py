@@ -23,7 +23,7 @@ from personae.app.ingest import ingest_file
 from personae.app.report import SECTIONS, gather
 from personae.app.traits import last_data_date
 from personae.config import Settings, load_settings
-from personae.generate import generate_dataset
+from personae.devtools.generate import generate_dataset
 from personae.report import write_report
 from personae.store import Store
 

@@ -17,7 +17,7 @@ from personae.app.demo import INGEST_ORDER
 from personae.app.ingest import ingest_file
 from personae.app.segments.library import install_templates
 from personae.config import load_settings
-from personae.generate import generate_dataset
+from personae.devtools.generate import generate_dataset
 from personae.store import Store
 
 

@@ -16,7 +16,7 @@ from personae.app.segments.library import check as svc_check
 from personae.app.segments.run import preview
 from personae.config import Settings
 from personae.config.voice import VoiceSettings
-from personae.generate import generate_dataset
+from personae.devtools.generate import generate_dataset
 from personae.store import Store
 from personae.voice.traits import TRAIT_COLUMNS
 

@@ -18,8 +18,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from personae import schema
+from personae.devtools.generate import GROUP_NAMES, KINDS, generate_dataset
 from personae.errors import InputError
-from personae.generate import GROUP_NAMES, KINDS, generate_dataset
 
 END = date(2026, 6, 30)
 N = 1500

@@ -16,12 +16,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from personae import schema
-from personae.generate import columns as col
-from personae.generate.columns import SECONDS_PER_DAY
-from personae.generate.groups import GROUPS
-from personae.generate.identities import Identities
-from personae.generate.population import JOIN_CHANNELS, Population
-from personae.generate.seasonality import Timeline
+from personae.devtools.generate import columns as col
+from personae.devtools.generate.columns import SECONDS_PER_DAY
+from personae.devtools.generate.groups import GROUPS
+from personae.devtools.generate.identities import Identities
+from personae.devtools.generate.population import JOIN_CHANNELS, Population
+from personae.devtools.generate.seasonality import Timeline
 
 NEVER = np.int64(2**62)
 SOURCES = ("signup", "preference_center", "unsubscribe_link", "store")

@@ -18,20 +18,20 @@ from pathlib import Path
 
 import numpy as np
 
+from personae.devtools.generate import columns as col
+from personae.devtools.generate.behaviour import draw_behaviour
+from personae.devtools.generate.catalogue import build_catalogue
+from personae.devtools.generate.consent import draw_consents
+from personae.devtools.generate.customers import customers_table, truth_table
+from personae.devtools.generate.eventlog import EventProperties
+from personae.devtools.generate.experience import draw_surveys
+from personae.devtools.generate.groups import GROUPS
+from personae.devtools.generate.identities import DUPLICATE_SHARE, draw_identities
+from personae.devtools.generate.population import draw_population
+from personae.devtools.generate.purchases import draw_purchases
+from personae.devtools.generate.seasonality import Timeline
+from personae.devtools.generate.writer import Format, TableWriter, write_table
 from personae.errors import InputError
-from personae.generate import columns as col
-from personae.generate.behaviour import draw_behaviour
-from personae.generate.catalogue import build_catalogue
-from personae.generate.consent import draw_consents
-from personae.generate.customers import customers_table, truth_table
-from personae.generate.eventlog import EventProperties
-from personae.generate.experience import draw_surveys
-from personae.generate.groups import GROUPS
-from personae.generate.identities import DUPLICATE_SHARE, draw_identities
-from personae.generate.population import draw_population
-from personae.generate.purchases import draw_purchases
-from personae.generate.seasonality import Timeline
-from personae.generate.writer import Format, TableWriter, write_table
 
 Progress = Callable[[str, float], None]
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from personae.generate.columns import SECONDS_PER_DAY
+from personae.devtools.generate.columns import SECONDS_PER_DAY
 
 EPOCH = dt.date(1970, 1, 1)
 DAYS_PER_YEAR = 365.25

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from personae.generate.catalogue import IS_TEAM_CATEGORY, Catalogue
-from personae.generate.columns import SECONDS_PER_DAY, hashed
-from personae.generate.eventlog import (
+from personae.devtools.generate.catalogue import IS_TEAM_CATEGORY, Catalogue
+from personae.devtools.generate.columns import SECONDS_PER_DAY, hashed
+from personae.devtools.generate.eventlog import (
     CHANNEL,
     TYPE,
     EventLog,
@@ -29,10 +29,10 @@ from personae.generate.eventlog import (
     cookie_keys,
     device_keys,
 )
-from personae.generate.groups import GROUPS
-from personae.generate.population import Population
-from personae.generate.purchases import APP, WEB, Purchases
-from personae.generate.seasonality import Timeline, time_of_day
+from personae.devtools.generate.groups import GROUPS
+from personae.devtools.generate.population import Population
+from personae.devtools.generate.purchases import APP, WEB, Purchases
+from personae.devtools.generate.seasonality import Timeline, time_of_day
 
 _WEB_KNOWN, _WEB_ANON, _WEB_LOGIN, _APP_KNOWN, _APP_ANON = range(5)
 

@@ -20,13 +20,13 @@ import numpy as np
 import pyarrow as pa
 
 from personae import schema
-from personae.generate import columns as col
-from personae.generate import vocabulary as voc
-from personae.generate import voice as vt
-from personae.generate.catalogue import Catalogue
-from personae.generate.columns import SECONDS_PER_DAY, Vocabulary
-from personae.generate.identities import COOKIE_SALT, DEVICE_SALT, Identities
-from personae.generate.seasonality import Timeline
+from personae.devtools.generate import columns as col
+from personae.devtools.generate import vocabulary as voc
+from personae.devtools.generate import voice as vt
+from personae.devtools.generate.catalogue import Catalogue
+from personae.devtools.generate.columns import SECONDS_PER_DAY, Vocabulary
+from personae.devtools.generate.identities import COOKIE_SALT, DEVICE_SALT, Identities
+from personae.devtools.generate.seasonality import Timeline
 
 TYPE = {t: i for i, t in enumerate(schema.EVENT_TYPES)}
 CHANNEL = {c: i for i, c in enumerate(schema.EVENT_CHANNELS)}

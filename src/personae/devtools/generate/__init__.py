@@ -25,7 +25,7 @@ Modules, one concept each::
     writer       CSV/Parquet output with the data model's conventions
 """
 
-from personae.generate.dataset import KINDS, generate_dataset
-from personae.generate.groups import GROUP_NAMES
+from personae.devtools.generate.dataset import KINDS, generate_dataset
+from personae.devtools.generate.groups import GROUP_NAMES
 
 __all__ = ["GROUP_NAMES", "KINDS", "generate_dataset"]

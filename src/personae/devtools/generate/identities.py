@@ -25,10 +25,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from personae.generate import columns as col
-from personae.generate import vocabulary as voc
-from personae.generate.population import NO_DATE, Population
-from personae.generate.seasonality import Timeline
+from personae.devtools.generate import columns as col
+from personae.devtools.generate import vocabulary as voc
+from personae.devtools.generate.population import NO_DATE, Population
+from personae.devtools.generate.seasonality import Timeline
 
 BLOCKED_EMAIL = "unknown@example.com"
 BLOCKED_PHONE = "0000000000"

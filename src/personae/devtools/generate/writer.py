@@ -28,7 +28,7 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from personae import schema
-from personae.generate import columns as col
+from personae.devtools.generate import columns as col
 
 Format = Literal["csv", "parquet"]
 

@@ -19,14 +19,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from personae import schema
-from personae.generate import columns as col
-from personae.generate import vocabulary as voc
-from personae.generate.catalogue import IS_TEAM_CATEGORY, Catalogue
-from personae.generate.columns import SECONDS_PER_DAY
-from personae.generate.groups import GROUPS, MIX_CHANNELS, NEW, OMNI, ONE_OFF, ONE_OFF_MIN_AGO
-from personae.generate.identities import Identities
-from personae.generate.population import JOIN_CHANNELS, Population
-from personae.generate.seasonality import Timeline, time_of_day
+from personae.devtools.generate import columns as col
+from personae.devtools.generate import vocabulary as voc
+from personae.devtools.generate.catalogue import IS_TEAM_CATEGORY, Catalogue
+from personae.devtools.generate.columns import SECONDS_PER_DAY
+from personae.devtools.generate.groups import GROUPS, MIX_CHANNELS, NEW, OMNI, ONE_OFF, ONE_OFF_MIN_AGO
+from personae.devtools.generate.identities import Identities
+from personae.devtools.generate.population import JOIN_CHANNELS, Population
+from personae.devtools.generate.seasonality import Timeline, time_of_day
 
 assert MIX_CHANNELS == schema.ORDER_CHANNELS  # channel codes are shared
 WEB, APP, STORE, PHONE, MARKETPLACE = range(len(MIX_CHANNELS))

@@ -14,11 +14,11 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from personae.generate import vocabulary as voc
-from personae.generate.catalogue import Catalogue
-from personae.generate.columns import SECONDS_PER_DAY
-from personae.generate.groups import GROUPS, OMNI, ONE_OFF
-from personae.generate.seasonality import DAYS_PER_YEAR, Timeline, time_of_day
+from personae.devtools.generate import vocabulary as voc
+from personae.devtools.generate.catalogue import Catalogue
+from personae.devtools.generate.columns import SECONDS_PER_DAY
+from personae.devtools.generate.groups import GROUPS, OMNI, ONE_OFF
+from personae.devtools.generate.seasonality import DAYS_PER_YEAR, Timeline, time_of_day
 
 JOIN_CHANNELS = ("web", "app", "store", "phone", "marketplace", "social", "referral", "other")
 #: join channel weights by group (rows follow ``GROUPS``)

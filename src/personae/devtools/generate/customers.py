@@ -15,12 +15,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from personae import schema
-from personae.generate import columns as col
-from personae.generate import vocabulary as voc
-from personae.generate.catalogue import Catalogue
-from personae.generate.groups import GROUP_NAMES
-from personae.generate.identities import Identities
-from personae.generate.population import JOIN_CHANNELS, NO_DATE, Population
+from personae.devtools.generate import columns as col
+from personae.devtools.generate import vocabulary as voc
+from personae.devtools.generate.catalogue import Catalogue
+from personae.devtools.generate.groups import GROUP_NAMES
+from personae.devtools.generate.identities import Identities
+from personae.devtools.generate.population import JOIN_CHANNELS, NO_DATE, Population
 
 
 def _interests(rng: np.random.Generator, pop: Population) -> np.ndarray:

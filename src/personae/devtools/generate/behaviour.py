@@ -24,12 +24,12 @@ import numpy as np
 import pyarrow as pa
 
 from personae import schema
-from personae.generate import columns as col
-from personae.generate import voice as vt
-from personae.generate.catalogue import Catalogue
-from personae.generate.columns import SECONDS_PER_DAY, hashed
-from personae.generate.consent import Consents
-from personae.generate.eventlog import (
+from personae.devtools.generate import columns as col
+from personae.devtools.generate import voice as vt
+from personae.devtools.generate.catalogue import Catalogue
+from personae.devtools.generate.columns import SECONDS_PER_DAY, hashed
+from personae.devtools.generate.consent import Consents
+from personae.devtools.generate.eventlog import (
     CHANNEL,
     ORDER_TO_EVENT_CHANNEL,
     SERVICE_REASONS,
@@ -39,12 +39,12 @@ from personae.generate.eventlog import (
     Mode,
     device_keys,
 )
-from personae.generate.groups import BARGAIN, GROUPS, LAPSED, LOYAL, OMNI, ONE_OFF
-from personae.generate.identities import VISITOR_SALT, Identities
-from personae.generate.population import Population
-from personae.generate.purchases import STORE, Purchases
-from personae.generate.seasonality import Timeline, time_of_day
-from personae.generate.sessions import browsing_sessions
+from personae.devtools.generate.groups import BARGAIN, GROUPS, LAPSED, LOYAL, OMNI, ONE_OFF
+from personae.devtools.generate.identities import VISITOR_SALT, Identities
+from personae.devtools.generate.population import Population
+from personae.devtools.generate.purchases import STORE, Purchases
+from personae.devtools.generate.seasonality import Timeline, time_of_day
+from personae.devtools.generate.sessions import browsing_sessions
 
 DAY = SECONDS_PER_DAY
 _REVIEW_RATE = np.array([0.08, 0.04, 0.04, 0.05, 0.07, 0.03])

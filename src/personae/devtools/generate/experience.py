@@ -18,14 +18,14 @@ import numpy as np
 import pyarrow as pa
 
 from personae import schema
-from personae.generate import columns as col
-from personae.generate import voice as vt
-from personae.generate.behaviour import Behaviour
-from personae.generate.groups import GROUPS, LOYAL, OMNI
-from personae.generate.identities import Identities
-from personae.generate.population import Population
-from personae.generate.purchases import APP, STORE, WEB, Purchases
-from personae.generate.seasonality import Timeline
+from personae.devtools.generate import columns as col
+from personae.devtools.generate import voice as vt
+from personae.devtools.generate.behaviour import Behaviour
+from personae.devtools.generate.groups import GROUPS, LOYAL, OMNI
+from personae.devtools.generate.identities import Identities
+from personae.devtools.generate.population import Population
+from personae.devtools.generate.purchases import APP, STORE, WEB, Purchases
+from personae.devtools.generate.seasonality import Timeline
 
 TOUCHPOINTS = ("checkout", "delivery", "support", "store", "app", "website")
 CHECKOUT, DELIVERY, SUPPORT, IN_STORE, IN_APP, WEBSITE = range(len(TOUCHPOINTS))

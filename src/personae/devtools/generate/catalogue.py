@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from personae.generate import columns as col
-from personae.generate import vocabulary as voc
+from personae.devtools.generate import columns as col
+from personae.devtools.generate import vocabulary as voc
 
 #: whether each category code is one where fans buy team merchandise
 IS_TEAM_CATEGORY = np.array([c in voc.TEAM_CATEGORIES for c in voc.CATEGORY_NAMES])
