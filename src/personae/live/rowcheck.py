@@ -12,7 +12,7 @@ validator's helpers where those are already per value (``_to_list``, ``_json_tex
 ``_stringify``) and reproduce the pandas/Arrow string semantics the file path has (Arrow's
 lower-casing, RE2's ASCII ``\\D`` in phone normalisation, pandas' ISO 8601 and numeric parsers:
 values outside the common fast shapes are parsed by pandas itself, one value at a time).
-``tests/unit/service/test_rowcheck.py`` proves with hypothesis that, for the rows the service
+``tests/unit/live/test_rowcheck.py`` proves with hypothesis that, for the rows the service
 builds, both paths accept and reject exactly the same rows with the same reasons, give the
 same typed values, and the same content hashes and row keys.
 """
