@@ -47,7 +47,7 @@ from pathlib import Path
 
 import httpx
 
-from personae.app import keys as keystore
+from personae.app import keys
 from personae.app.segments.library import install_templates
 from personae.store import Store
 
@@ -79,8 +79,8 @@ def main() -> None:
     db = tmp / "bench.duckdb"
     with Store.open(db) as store:
         install_templates(store, ["Cart abandoners"])
-        write = keystore.create_key(store, "write")[1]
-        read = keystore.create_key(store, "read")[1]
+        write = keys.create_key(store, "write")[1]
+        read = keys.create_key(store, "read")[1]
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

@@ -18,10 +18,12 @@ import time
 from datetime import date
 from pathlib import Path
 
-from personae.app import traits as build_steps
+from personae.app.clv import build_clv
 from personae.app.demo import INGEST_ORDER
 from personae.app.ingest import ingest_file
+from personae.app.reads import last_data_date
 from personae.app.segments.run import evaluate_segments
+from personae.app.traits import build_affinities, build_traits
 from personae.config import load_settings
 from personae.devtools.generate import generate_dataset
 from personae.store import Store
@@ -32,9 +34,9 @@ from personae.store.spark import SparkStore, spark_session
 def core_build(store: Store, as_of: date) -> dict[str, float]:
     s = load_settings()
     steps = {
-        "affinities": lambda: build_steps.build_affinities(store, as_of, s.traits),
-        "clv": lambda: build_steps.build_clv(store, as_of, s.clv),
-        "traits": lambda: build_steps.build_traits(store, as_of, s.traits),
+        "affinities": lambda: build_affinities(store, as_of, s.traits),
+        "clv": lambda: build_clv(store, as_of, s.clv),
+        "traits": lambda: build_traits(store, as_of, s.traits),
         "segments": lambda: evaluate_segments(store, as_of, s.traits),
     }
     seconds = {}
@@ -68,7 +70,7 @@ def main() -> None:
                 for kind in INGEST_ORDER:
                     ingest_file(duck, kind, files[kind], identity=identity)
                 export_to_warehouse(duck, root / f"wh-{n}")
-                as_of = build_steps.last_data_date(duck)
+                as_of = last_data_date(duck)
                 orders, events = duck.count("orders"), duck.count("events")
                 d = core_build(duck, as_of)
             with SparkStore.open(root / f"wh-{n}", session=session) as sp:

@@ -16,7 +16,8 @@ import time
 from datetime import date
 from pathlib import Path
 
-from personae.app.traits import build_affinities, build_clv, build_traits
+from personae.app.clv import build_clv
+from personae.app.traits import build_affinities, build_traits
 from personae.config import ClvSettings, Settings
 from personae.config.traits import TraitSettings
 from personae.store import Store

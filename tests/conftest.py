@@ -178,8 +178,9 @@ def build_shop(
     """
     from personae.app.demo import INGEST_ORDER
     from personae.app.ingest import ingest_file
+    from personae.app.reads import last_data_date
     from personae.app.segments.run import evaluate_segments
-    from personae.app.traits import build_affinities, build_traits, last_data_date
+    from personae.app.traits import build_affinities, build_traits
     from personae.config.traits import TraitSettings
     from personae.devtools.generate import generate_dataset
 

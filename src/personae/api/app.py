@@ -24,10 +24,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from personae.api import customers as routes_customers
-from personae.api import keys as routes_keys
+from personae.api import customers, keys, tracking
 from personae.api import segments as routes_segments
-from personae.api import tracking as routes_tracking
 from personae.api.auth import AuthError, RateLimiter
 from personae.config import Settings
 from personae.errors import ConsentError, InputError, NotFoundError, PersonaeError, RuleError, StoreError
@@ -61,10 +59,10 @@ def create_app(
     app.state.runtime = runtime
     app.state.limiter = RateLimiter(settings.service.rate_limit_per_second, settings.service.rate_limit_burst)
     for router in (
-        routes_tracking.router,
-        routes_customers.router,
+        tracking.router,
+        customers.router,
         routes_segments.router,
-        routes_keys.router,
+        keys.router,
         dashboard.router,
     ):
         app.include_router(router)

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from personae.app import recommend as recommending
+from personae.app import recommend
 from personae.app.export import plain
 from personae.app.segments.library import all_definitions, segment_library
 from personae.app.segments.run import batch_sources
@@ -53,7 +53,7 @@ def load_book(settings: PersonalizeSettings) -> PlaybookBook:
 
 def audiences(store: Store, book: PlaybookBook, customer_id: str | None = None) -> pd.DataFrame:
     """``customer_id`` plus one boolean column per playbook: is the customer in its audience?"""
-    as_of = recommending.traits_as_of(store)
+    as_of = recommend.traits_as_of(store)
     _, library, _ = segment_library(store)
     names = set(all_definitions(store))
     extra = {f"\x00playbook:{p.name}": check_rule(p.audience, segments=names) for p in book.playbooks}
@@ -79,7 +79,7 @@ def recent_messages(
     )
     if customers is not None:
         a = a.filter(a.customer_id.isin(customers))
-    for r in store.to_arrow(a.select("customer_id", "channel", "as_of", "playbook")).to_pylist():
+    for r in store.rows(a.select("customer_id", "channel", "as_of", "playbook")):
         out[r["customer_id"]].append(Sent(r["channel"], r["as_of"], r["playbook"]))
     if store.has_table("events"):
         e = store.resolved("events")
@@ -88,7 +88,7 @@ def recent_messages(
         e = e.filter(e.type.isin(list(_MESSAGE_EVENTS)) & (e.occurred_at >= lo) & (e.occurred_at < hi))
         if customers is not None:
             e = e.filter(e.customer_id.isin(customers))
-        for r in store.to_arrow(e.select("customer_id", "type", "occurred_at")).to_pylist():
+        for r in store.rows(e.select("customer_id", "type", "occurred_at")):
             out[r["customer_id"]].append(Sent(_MESSAGE_EVENTS[r["type"]], r["occurred_at"].date()))
     return out
 
@@ -110,7 +110,7 @@ def decide_many(
 ) -> tuple[PlaybookBook, date, list[Decision], pd.DataFrame]:
     """Decisions for every customer in some playbook's audience (or for one customer)."""
     book = load_book(settings)
-    as_of = recommending.traits_as_of(store)
+    as_of = recommend.traits_as_of(store)
     aud = audiences(store, book, customer_id)
     if customer_id is not None and aud.empty:
         raise NotFoundError(
@@ -179,7 +179,7 @@ def build_messages(
     ids = [d.customer_id for d in decisions]
     item_lists: dict[str, list[dict[str, Any]]] = {c: [] for c in ids}
     if playbook.items != "none" and ids:
-        ctx = recommending.fit_context(store, settings.recommend)
+        ctx = recommend.fit_context(store, settings.recommend)
         cat = ctx.catalogue
         where = {str(p): i for i, p in enumerate(cat.item_ids)}
         if playbook.items == "cart":
@@ -193,7 +193,7 @@ def build_messages(
                     for p in prods[: playbook.n_items or None]
                 ]
         else:
-            idx = np.array([recommending.position(ctx, c) for c in ids])
+            idx = np.array([recommend.position(ctx, c) for c in ids])
             for b, start in enumerate(range(0, len(idx), 5_000)):
                 part = idx[start : start + 5_000]
                 groups: dict[str | None, list[int]] = defaultdict(list)
@@ -209,7 +209,7 @@ def build_messages(
                 del b
                 for key, js in groups.items():
                     allowed = None if key is None else (cat.category == key)
-                    ranked = recommending.rank_rows(ctx, part[js], playbook.n_items, allowed)
+                    ranked = recommend.rank_rows(ctx, part[js], playbook.n_items, allowed)
                     for r, j in enumerate(js):
                         item_lists[ids[start + j]] = [
                             {

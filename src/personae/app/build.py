@@ -13,10 +13,12 @@ from typing import Any
 
 from rich.console import Console
 
-from personae.app import traits as build_steps
 from personae.app.clusters import assign_clusters
+from personae.app.clv import build_clv
 from personae.app.experience import build_detractor_risk
+from personae.app.reads import last_data_date
 from personae.app.segments.run import evaluate_segments
+from personae.app.traits import build_affinities, build_traits
 from personae.app.voice import build_voice
 from personae.config import Settings, load_settings
 from personae.store import Store
@@ -37,13 +39,13 @@ def run_build(
     settings = settings or load_settings()
     report = progress or (lambda step, fraction: None)
     console = console or Console(stderr=True)
-    as_of = as_of or build_steps.last_data_date(store)
+    as_of = as_of or last_data_date(store)
     summary: dict[str, Any] = {"as_of": as_of.isoformat(), "steps": {}}
     steps: list[tuple[str, Callable[[], Any]]] = [
-        ("affinities", lambda: build_steps.build_affinities(store, as_of, settings.traits)),
-        ("clv", lambda: build_steps.build_clv(store, as_of, settings.clv)),
+        ("affinities", lambda: build_affinities(store, as_of, settings.traits)),
+        ("clv", lambda: build_clv(store, as_of, settings.clv)),
         ("voice", lambda: build_voice(store, as_of, settings.voice)),
-        ("traits, rfm and lifecycle", lambda: build_steps.build_traits(store, as_of, settings.traits)),
+        ("traits, rfm and lifecycle", lambda: build_traits(store, as_of, settings.traits)),
         ("detractor risk", lambda: build_detractor_risk(store, as_of, settings.experience)),
         ("clusters", lambda: assign_clusters(store, as_of)),
         ("segments", lambda: evaluate_segments(store, as_of, settings.traits)),

@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from personae.app.reads import ASSIGNMENTS, MODELS, PROFILES, built, cluster_names, latest_traits_as_of
+from personae.app.segments.run import evaluate_segments
 from personae.clusters.features import Feature, Preprocessor, needed_columns, select_features
 from personae.clusters.model import ClusterModel
 from personae.clusters.preferences import PreferenceProfile, preference_profile
@@ -37,7 +39,6 @@ from personae.privacy import consent
 from personae.store import Store
 from personae.tables import join_on_customer
 
-MODELS, PROFILES, ASSIGNMENTS = "cluster_models", "cluster_profiles", "cluster_assignments"
 #: Customers the model is fitted on (all are assigned).
 DEFAULT_SAMPLE = 50_000
 SEGMENT_PREFIX = "cluster:"
@@ -82,9 +83,7 @@ _PROFILE_SCHEMA = pa.schema(
 def clustered_traits(store: Store, features: Sequence[Feature]) -> pd.DataFrame:
     """The traits clustering reads, for every customer with an order who consented to
     profiling, in a fixed order."""
-    if not store.has_table("traits"):
-        raise NotFoundError("no traits yet", hint="run `personae build` first")
-    t = store.table("traits")
+    t = built(store, "traits")
     wanted = [c for c in dict.fromkeys([*needed_columns(features), *PROFILE_COLUMNS]) if c in t.columns]
     if "frequency" not in t.columns:
         raise ModelError("the traits have no `frequency` column", hint="rebuild with `personae build`")
@@ -97,9 +96,7 @@ def clustered_traits(store: Store, features: Sequence[Feature]) -> pd.DataFrame:
 
 def require_feature_columns(store: Store, features: Sequence[Feature]) -> None:
     """Refuse features whose traits were never built (rather than clustering without them)."""
-    if not store.has_table("traits"):
-        raise NotFoundError("no traits yet", hint="run `personae build` first")
-    have = set(store.table("traits").columns)
+    have = set(built(store, "traits").columns)
     missing = {f.name: [c for c in f.columns if c not in have] for f in features}
     missing = {k: v for k, v in missing.items() if v}
     if missing:
@@ -115,7 +112,7 @@ def active_model(store: Store) -> dict[str, Any] | None:
     if not store.has_table(MODELS):
         return None
     m = store.table(MODELS)
-    rows = store.to_arrow(m.filter(m.active).order_by(m.built_at.desc()).limit(1)).to_pylist()
+    rows = store.rows(m.filter(m.active).order_by(m.built_at.desc()).limit(1))
     if not rows:
         return None
     row = rows[0]
@@ -126,21 +123,10 @@ def active_model(store: Store) -> dict[str, Any] | None:
 
 def _profiles(store: Store, model_id: str) -> list[dict[str, Any]]:
     p = store.table(PROFILES)
-    rows = store.to_arrow(p.filter(p.model_id == model_id).order_by("cluster")).to_pylist()
+    rows = store.rows(p.filter(p.model_id == model_id).order_by("cluster"))
     for r in rows:
         r["distinguishing"] = json.loads(r["distinguishing"] or "[]")
     return rows
-
-
-def cluster_names(store: Store) -> dict[int, str]:
-    """Cluster number → name in the active model ({} when there is none)."""
-    if not store.has_table(PROFILES) or not store.has_table(MODELS):
-        return {}
-    m = store.table(MODELS)
-    p = store.table(PROFILES)
-    active = m.filter(m.active).select("model_id")
-    rows = store.to_arrow(p.semi_join(active, "model_id").select("cluster", "name")).to_pylist()
-    return {int(r["cluster"]): str(r["name"]) for r in rows}
 
 
 # -- fitting -------------------------------------------------------------------------------------
@@ -191,7 +177,7 @@ def build_clusters(
     report("assigning every customer", 0.8)
     labels = model.predict(pre.transform(traits))
     profiles = profile_clusters(chosen, traits, labels)
-    as_of = _traits_as_of(store)
+    as_of = latest_traits_as_of(store)
     now = datetime.now(UTC).replace(tzinfo=None)
     model_id = f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     row = {
@@ -212,7 +198,7 @@ def build_clusters(
     }
     report("storing", 0.9)
     with store.transaction():
-        previous = store.to_arrow(store.table(MODELS)).to_pylist()
+        previous = store.rows(store.table(MODELS))
         store.delete_where_in(MODELS, "model_id", [r["model_id"] for r in previous])
         store.append(
             MODELS, pa.Table.from_pylist([*({**r, "active": False} for r in previous), row], _MODEL_SCHEMA)
@@ -266,7 +252,9 @@ def assign_clusters(store: Store, as_of: date | None = None) -> dict[str, Any]:
         store.append(PROFILES, _profile_table(model_id, profiles))
         if missing:
             store.append(PROFILES, _profile_table(model_id, [_empty_profile(r) for r in missing]))
-        _write_assignments(store, model_id, traits["customer_id"], labels, as_of or _traits_as_of(store))
+        _write_assignments(
+            store, model_id, traits["customer_id"], labels, as_of or latest_traits_as_of(store)
+        )
         add_cluster_traits(store)
     return {"clusters": int(active["k"]), "customers": len(traits)}
 
@@ -301,21 +289,11 @@ def add_cluster_traits(store: Store) -> None:
 
 
 def _refresh_snapshot(store: Store, settings: TraitSettings | None) -> None:
-    """Re-evaluate the segments at the traits' as-of date (lazy import: segments read us)."""
-    as_of = _traits_as_of(store)
+    """Re-evaluate the segments at the traits' as-of date (cluster segments follow the model)."""
+    as_of = latest_traits_as_of(store)
     if as_of is None:
         return
-    from personae.app.segments.run import evaluate_segments
-
     evaluate_segments(store, as_of, settings)
-
-
-def _traits_as_of(store: Store) -> date | None:
-    t = store.table("traits")
-    if "as_of" not in t.columns:
-        return None
-    v = store.execute(t.as_of.max())
-    return None if v is None or pd.isna(v) else pd.Timestamp(v).date()
 
 
 # -- reading for people ----------------------------------------------------------------------------
@@ -468,10 +446,8 @@ def write_map(store: Store, out: Path, *, seed: int = 0) -> dict[str, Any]:
 # -- micro-segments ------------------------------------------------------------------------------
 def customer_preferences(store: Store, customer_id: str) -> PreferenceProfile:
     """One customer's preference profile from the ``affinities`` table (for personalization)."""
-    if not store.has_table("affinities"):
-        raise NotFoundError("no affinities yet", hint="run `personae build` first")
-    a = store.table("affinities")
-    rows = store.to_arrow(a.filter(a.customer_id == customer_id)).to_pylist()
+    a = built(store, "affinities")
+    rows = store.rows(a.filter(a.customer_id == customer_id))
     if not rows:
         t = store.table("traits") if store.has_table("traits") else None
         known = t is not None and store.execute(t.filter(t.customer_id == customer_id).count()) > 0

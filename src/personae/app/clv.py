@@ -10,11 +10,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
+import ibis
+import numpy as np
 import pandas as pd
 
-from personae.app.traits import clv_transactions, last_data_date
+from personae.app.reads import last_data_date
 from personae.config import ClvSettings
-from personae.errors import InputError
+from personae.errors import InputError, ModelError
 from personae.store import Store
 
 
@@ -102,3 +104,91 @@ def _unit(time_unit: str) -> Literal["D", "W"]:
 
 
 __all__ = ["clv_fit", "clv_summary", "last_data_date"]
+
+
+def clv_transactions(store: Store, exclude_returned: bool = True) -> ibis.Table:
+    """Resolved order lines as BTYD transactions (returned lines left out by default)."""
+    o = store.resolved("orders")
+    if exclude_returned:
+        o = o.filter(~o.returned.fill_null(False))
+    return o.select("customer_id", "ordered_at", "amount")
+
+
+def build_clv(store: Store, as_of: date, s: ClvSettings) -> dict[str, object]:
+    """Fit BG/NBD + Gamma-Gamma on everything up to ``as_of``; write ``clv`` per customer."""
+    from personae.clv import (
+        GammaGammaModel,
+        btyd_summary,
+        customer_lifetime_value,
+        value_tiers,
+    )
+
+    summary = store.execute(
+        btyd_summary(
+            clv_transactions(store, s.exclude_returned), observation_end=as_of, time_unit=s.time_unit
+        ).order_by("customer_id")  # a fixed row order makes the fit reproducible to the last bit
+    )
+    if summary.empty:
+        store.drop("clv")
+        return {"skipped": "no orders"}
+    f, r, T, m = (summary[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T", "monetary_value"))
+    try:
+        bg, penalizer = fit_bgnbd(f, r, T, s.fallback_penalizer)
+        repeat = (f > 0) & (m > 0)
+        gg = GammaGammaModel().fit(f[repeat], m[repeat])
+    except ModelError as exc:
+        store.drop("clv")
+        return {"skipped": str(exc)}
+    unit_days = 7.0 if s.time_unit == "W" else 1.0
+    horizon = s.horizon_months * 365.25 / 12 / unit_days
+    values = customer_lifetime_value(
+        bg,
+        gg,
+        f,
+        r,
+        T,
+        m,
+        horizon_months=s.horizon_months,
+        discount_rate_annual=s.discount_rate_annual,
+        time_unit=s.time_unit,
+        interval=s.interval if s.interval_draws else None,
+        n_draws=s.interval_draws,
+        seed=s.seed,
+    )
+    out = pd.DataFrame(
+        {
+            "customer_id": summary["customer_id"].astype(str),
+            "clv_frequency": f,
+            "clv_recency": r * unit_days,
+            "clv_T": T * unit_days,
+            "p_alive": bg.p_alive(f, r, T),
+            "expected_transactions_12m": bg.predict_transactions(horizon, f, r, T),
+            "expected_spend": gg.expected_spend(f, m),
+            "clv_12m": values["clv"].to_numpy(),
+            # without interval draws (clv.interval_draws = 0) the interval is unknown
+            "clv_12m_low": values.get("clv_low", pd.Series(np.nan, index=values.index)).to_numpy(),
+            "clv_12m_high": values.get("clv_high", pd.Series(np.nan, index=values.index)).to_numpy(),
+        }
+    )
+    out["value_tier"] = value_tiers(out["clv_12m"].to_numpy())
+    store.replace("clv", out)
+    params = {**bg.params_, **{f"gg_{k}": v for k, v in gg.params_.items()}, "penalizer": penalizer}
+    store.replace("clv_params", pd.DataFrame([{**params, "as_of": as_of, "loglik": bg.loglik_}]))
+    return {"customers": len(out), **{k: round(float(v), 4) for k, v in params.items()}}
+
+
+def fit_bgnbd(f: np.ndarray, r: np.ndarray, T: np.ndarray, fallback_penalizer: float) -> tuple[Any, float]:
+    """Plain maximum likelihood; if the data cannot identify the model, a lightly penalised fit.
+
+    Real and synthetic bases sometimes put the optimum on the boundary (e.g. a, b → ∞: every
+    customer has the same drop-out probability). The penalised fit keeps the parameters finite
+    and barely changes the likelihood; which one was used is recorded in ``clv_params``.
+    """
+    from personae.clv import BetaGeoModel
+
+    try:
+        return BetaGeoModel().fit(f, r, T), 0.0
+    except ModelError:
+        if not fallback_penalizer:
+            raise
+        return BetaGeoModel(penalizer_coef=fallback_penalizer).fit(f, r, T), fallback_penalizer

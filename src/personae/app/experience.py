@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from personae.app.reads import built, traits_as_of
 from personae.app.traits import trait_inputs
 from personae.config import Settings
 from personae.config.experience import ExperienceSettings
@@ -50,20 +51,6 @@ QUESTIONS = {**{k: f"latest_{k}" for k in KINDS}, "nps_category": "nps_category"
 
 
 # -- reading ---------------------------------------------------------------------------------
-def _traits(store: Store) -> ibis.Table:
-    if not store.has_table("traits"):
-        raise NotFoundError("no traits yet", hint="run `personae build` first")
-    return store.table("traits")
-
-
-def traits_as_of(store: Store) -> date:
-    t = _traits(store)
-    v = store.execute(t.as_of.max()) if "as_of" in t.columns else None
-    if v is None or pd.isna(v):
-        raise NotFoundError("the traits have no as-of date", hint="run `personae build` first")
-    return pd.Timestamp(v).date()
-
-
 def answers(store: Store, as_of: date | None = None, since: date | None = None) -> pd.DataFrame:
     """Every NPS/CES/CSAT/trust answer up to ``as_of`` on its standard scale, with the groupings.
 
@@ -95,7 +82,7 @@ def answers(store: Store, as_of: date | None = None, since: date | None = None) 
 
 def analytics_population(store: Store) -> ibis.Table:
     """The traits of the customers whose data may be used for analytics (the consent gate)."""
-    t = _traits(store)
+    t = built(store, "traits")
     if ANALYTICS_CONSENT not in t.columns:
         raise ConsentError(f"the traits have no {ANALYTICS_CONSENT} flag", hint="run `personae build` first")
     return consent_gate.consented(t, ["analytics"])
@@ -206,7 +193,7 @@ def draw_survey_sample(
     as_of = traits_as_of(store)
     members, order = segment_members(store, segments)
     strata = sampling.assign_strata(members, order)
-    t = _traits(store)
+    t = built(store, "traits")
     (consent_col,) = consent_gate.required_columns([consent_gate.channel_purpose(channel)])
     if consent_col not in t.columns:
         raise ConsentError(f"the traits have no {consent_col} flag", hint="run `personae build` first")
@@ -309,7 +296,7 @@ def validate_segments(
     s = settings or ExperienceSettings()
     if len(set(segments)) < 2:
         raise InputError("--segments: give at least two segments to compare")
-    t = _traits(store)
+    t = built(store, "traits")
     columns = {}
     for name in on:
         col = QUESTIONS.get(name, name)
@@ -370,7 +357,7 @@ def pain_points(
     hits_expr, bases_expr = painpoints.pain_signals(
         inputs, window_days=window, abandon_days=s.checkout_abandon_days
     )
-    t = _traits(store)
+    t = built(store, "traits")
     value_col = "clv_12m" if "clv_12m" in t.columns else "monetary"
     pop = analytics_population(store)
     customers = store.execute(
@@ -391,9 +378,7 @@ def pain_points(
 # -- 4. detractor model summary --------------------------------------------------------------
 def detractor_summary(store: Store) -> dict[str, Any]:
     """What the last build's detractor model measured (held-out) and its drivers."""
-    if not store.has_table("detractor_model"):
-        raise NotFoundError("no detractor model yet", hint="run `personae build` first")
-    row = store.execute(store.table("detractor_model")).iloc[0]
+    row = store.execute(built(store, "detractor_model", "detractor model")).iloc[0]
     out: dict[str, Any] = json.loads(row["report"])
     return out
 
@@ -413,7 +398,7 @@ def build_detractor_risk(store: Store, as_of: date, settings: ExperienceSettings
     from personae.errors import ModelError
     from personae.experience.detractors import DetractorModel, feature_columns
 
-    t = _traits(store)
+    t = built(store, "traits")
     t = t.drop(*[c for c in DETRACTOR_COLUMNS if c in t.columns])
     numeric, categorical = feature_columns(t.columns)
     consent = [c for c in (ANALYTICS_CONSENT, PROFILING_CONSENT) if c in t.columns]

@@ -21,6 +21,7 @@ import ibis
 import pandas as pd
 import pyarrow as pa
 
+from personae.app.reads import traits_as_of
 from personae.app.segments import reports as segment_reports
 from personae.app.traits import trait_inputs
 from personae.config.traits import TraitSettings
@@ -59,11 +60,8 @@ def journey_data(
     store: Store, settings: TraitSettings | None = None, *, with_device: bool = False
 ) -> JourneyData:
     """The consenting customers' touches, orders and answers as of the latest build."""
-    if not store.has_table("traits") or not store.count("traits"):
-        raise NotFoundError("no traits yet", hint="run `personae build` first")
+    as_of = traits_as_of(store)  # recommendations, reports and journeys never look past it
     traits = store.table("traits")
-    latest: Any = store.execute(traits.as_of.max())
-    as_of = pd.Timestamp(latest).date()
     consented = consent.consented(traits, ["analytics"])
     ids = consented.select("customer_id")
     inputs = trait_inputs(store, as_of, settings or TraitSettings())
@@ -151,10 +149,6 @@ def _label(row: dict[str, Any], keys: Sequence[str], by: str | None) -> dict[str
     return out
 
 
-def _rows(store: Store, expr: ibis.Table) -> list[dict[str, Any]]:
-    return store.to_arrow(expr).to_pylist()
-
-
 def _materialised(store: Store, expr: ibis.Table) -> ibis.Table:
     """Run ``expr`` once and read the (per-customer, small) result back as a table, so reports
     that aggregate it several ways do not recompute the funnel each time."""
@@ -185,7 +179,7 @@ def funnel_report(
     if segments or by:
         prog = _materialised(store, prog)
     n = len(spec.steps)
-    overall = _rows(store, funnel.counts(prog, n))[0]
+    overall = store.rows(funnel.counts(prog, n))[0]
     report: dict[str, Any] = {
         "as_of": data.as_of.isoformat(),
         "funnel": list(spec.steps),
@@ -198,7 +192,7 @@ def funnel_report(
     }
     if segments or by:
         table, keys = _grouped(store, data, prog, segments, by, settings)
-        rows = sorted(_rows(store, funnel.counts(table, n, keys)), key=lambda r: [str(r[k]) for k in keys])
+        rows = sorted(store.rows(funnel.counts(table, n, keys)), key=lambda r: [str(r[k]) for k in keys])
         report["groups"] = [
             {
                 **_label(r, keys, by),
@@ -223,7 +217,7 @@ def lifecycle_report(
         raise InputError(
             f"--by {by}: the lifecycle funnel has no first step; use a trait such as preferred_channel"
         )
-    overall = _rows(store, lifecycle.lifecycle_counts(data.traits))[0]
+    overall = store.rows(lifecycle.lifecycle_counts(data.traits))[0]
     report: dict[str, Any] = {
         "as_of": data.as_of.isoformat(),
         "funnel": list(JOURNEY_STAGES),
@@ -236,7 +230,7 @@ def lifecycle_report(
             store, data, data.traits.select("customer_id", "journey_stage"), segments, by, settings
         )
         rows = sorted(
-            _rows(store, lifecycle.lifecycle_counts(table, keys)), key=lambda r: [str(r[k]) for k in keys]
+            store.rows(lifecycle.lifecycle_counts(table, keys)), key=lambda r: [str(r[k]) for k in keys]
         )
         report["groups"] = [
             {**_label(r, keys, by), "steps": funnel.step_rows(r, JOURNEY_STAGES)} for r in rows
@@ -258,10 +252,10 @@ def touches_report(
     data = journey_data(store, settings)
     g = touches.gaps(data.touches)
     table, keys = _grouped(store, data, g, segments, by, settings)
-    overall = [touches.summary_row(r) for r in _rows(store, touches.distribution(g).order_by("kind"))]
+    overall = [touches.summary_row(r) for r in store.rows(touches.distribution(g).order_by("kind"))]
     result: dict[str, Any] = {"as_of": data.as_of.isoformat(), "overall": overall, "groups": []}
     if keys:
-        rows = _rows(store, touches.distribution(table, keys))
+        rows = store.rows(touches.distribution(table, keys))
         rows.sort(key=lambda r: (r["kind"], *[str(r[k]) for k in keys]))
         result["groups"] = [{**_label(r, keys, by), **touches.summary_row(r)} for r in rows]
     return result
@@ -293,7 +287,7 @@ def paths_report(
             exc.hint = (exc.hint or "") + "; outcomes: order, repeat, lapsed, detractor or an event type"
             raise
         windows = paths.step_windows(data.touches, to, data.end, lookback)
-    rows = _rows(store, paths.path_counts(paths.customer_paths(data.touches, windows, length)))
+    rows = store.rows(paths.path_counts(paths.customer_paths(data.touches, windows, length)))
     return {
         "as_of": data.as_of.isoformat(),
         "outcome": to,
@@ -325,7 +319,7 @@ def dropoff_report(
     data = journey_data(store, settings, with_device="device" in dimensions)
     n = len(spec.steps)
     prog = _materialised(store, funnel.progress(data.touches, spec))
-    overall = _rows(store, funnel.counts(prog, n))[0]
+    overall = store.rows(funnel.counts(prog, n))[0]
     ol = data.order_lines
     by_order = ol.group_by(["customer_id", "order_key"]).aggregate(v=ol.net_amount.sum())
     aov: Any = store.execute(by_order.v.mean())
@@ -333,16 +327,14 @@ def dropoff_report(
     groups: dict[str, list[dict[str, Any]]] = {}
     for dim in dimensions:
         table, keys = _grouped(store, data, prog, (), dim, settings)
-        groups[dim] = [{**r, "group": r["_by"]} for r in _rows(store, funnel.counts(table, n, keys))]
+        groups[dim] = [{**r, "group": r["_by"]} for r in store.rows(funnel.counts(table, n, keys))]
     if segments:
         table, keys = _grouped(store, data, prog, segments, None, settings)
-        groups["segment"] = [
-            {**r, "group": r["segment"]} for r in _rows(store, funnel.counts(table, n, keys))
-        ]
-    weekly = _rows(store, dropoffs.weekly(prog, n))
+        groups["segment"] = [{**r, "group": r["segment"]} for r in store.rows(funnel.counts(table, n, keys))]
+    weekly = store.rows(dropoffs.weekly(prog, n))
     horizon = within or timedelta(days=7)
     sig = dropoffs.signals(data.touches, ol, data.surveys)
-    pain = _rows(store, dropoffs.pain_counts(prog, sig, n, horizon))
+    pain = store.rows(dropoffs.pain_counts(prog, sig, n, horizon))
     return {
         "as_of": data.as_of.isoformat(),
         "funnel": list(spec.steps),

@@ -34,7 +34,7 @@ def _now() -> datetime:
 def list_keys(store: Store) -> list[ApiKey]:
     """Every key ever created (revoked ones too), oldest first."""
     t = store.table(TABLE)
-    rows = store.to_arrow(t.order_by(["created_at", "key_id"])).to_pylist()
+    rows = store.rows(t.order_by(["created_at", "key_id"]))
     return [
         ApiKey(
             r["key_id"],

@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import scipy.sparse as sp
 
+from personae.app.reads import traits_as_of
 from personae.config.personalize import RecommendSettings
 from personae.errors import InputError, NotFoundError
 from personae.personalize.evaluation import metrics
@@ -53,16 +54,6 @@ EXPORT_SCHEMA = pa.schema(
         ("reason", pa.string()),
     ]
 )
-
-
-def traits_as_of(store: Store) -> date:
-    """The as-of date of the current traits (recommendations never look past it)."""
-    if not store.has_table("traits"):
-        raise NotFoundError("no traits yet", hint="run `personae build` first")
-    value = store.execute(store.table("traits").as_of.max())
-    if value is None or pd.isna(value):
-        raise NotFoundError("the traits table is empty", hint="ingest data and run `personae build`")
-    return pd.Timestamp(value).date()
 
 
 def load_interactions(store: Store, as_of: date) -> Interactions:

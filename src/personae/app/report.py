@@ -25,10 +25,11 @@ import pandas as pd
 
 from personae.app import experience as experience_service
 from personae.app import journeys as journey_analytics
-from personae.app import recommend as recommending
+from personae.app import recommend
 from personae.app.charts import STORE_COLUMNS
+from personae.app.reads import built
 from personae.config import Settings
-from personae.errors import NotFoundError, PersonaeError
+from personae.errors import PersonaeError
 from personae.privacy import consent
 from personae.segments import analysis
 from personae.segments.builtin import family
@@ -59,13 +60,7 @@ class Gathered:
 # -- shared reads ----------------------------------------------------------------------------------
 def population(store: Store) -> ibis.Table:
     """The traits of customers who consented to analytics (raises if there are no traits)."""
-    if not store.has_table("traits"):
-        raise NotFoundError("no traits yet", hint="run `personae build` first")
-    return consent.consented(store.table("traits"), ["analytics"])
-
-
-def _rows(store: Store, expr: ibis.Table) -> list[dict[str, Any]]:
-    return store.to_arrow(expr).to_pylist()
+    return consent.consented(built(store, "traits"), ["analytics"])
 
 
 def _snapshot_segments(store: Store) -> set[str]:
@@ -107,8 +102,7 @@ def segments_data(store: Store, settings: Settings) -> dict[str, Any] | Absent:
     """Customers and revenue (net of returns) per RFM segment."""
     p = population(store)
     p = p.filter(p.rfm_segment.notnull())
-    rows = _rows(
-        store,
+    rows = store.rows(
         p.group_by("rfm_segment").aggregate(customers=p.count(), revenue=p.monetary.sum().fill_null(0.0)),
     )
     if not rows:
@@ -130,8 +124,8 @@ def clv_data(store: Store, settings: Settings) -> dict[str, Any] | Absent:
     p = p.filter(p.clv_12m.notnull())
     seg = p.filter(p.rfm_segment.notnull())
     qs = {f"p{int(q * 100)}": seg.clv_12m.quantile(q) for q in (0.1, 0.25, 0.5, 0.75, 0.9)}
-    by_segment = _rows(store, seg.group_by("rfm_segment").aggregate(customers=seg.count(), **qs))
-    by_tier = _rows(store, p.group_by("value_tier").aggregate(customers=p.count(), clv=p.clv_12m.sum()))
+    by_segment = store.rows(seg.group_by("rfm_segment").aggregate(customers=seg.count(), **qs))
+    by_tier = store.rows(p.group_by("value_tier").aggregate(customers=p.count(), clv=p.clv_12m.sum()))
     if not by_segment and not by_tier:
         return Absent("No consenting customer has a predicted lifetime value yet.")
     order = rfm_order(settings)
@@ -243,7 +237,7 @@ def migration_data(store: Store, settings: Settings) -> dict[str, Any] | Absent:
     snap = snap.semi_join(population(store).select("customer_id"), "customer_id")
     before = snap.filter(snap.as_of == ibis.date(start.isoformat()))
     after = snap.filter(snap.as_of == ibis.date(end.isoformat()))
-    flows = _rows(store, analysis.migration_flows(before, after, names))
+    flows = store.rows(analysis.migration_flows(before, after, names))
     report = analysis.migration_report(flows, names)
     return {"from": start.isoformat(), "to": end.isoformat(), "segments": names, **report}
 
@@ -293,8 +287,8 @@ def regions_data(store: Store, settings: Settings) -> dict[str, Any] | Absent:
     p = population(store)
     seg = p.filter(p.rfm_segment.notnull())
     region = seg.region.fill_null(UNKNOWN)
-    by_region = _rows(
-        store, seg.group_by(region=region, segment=seg.rfm_segment).aggregate(customers=seg.count())
+    by_region = store.rows(
+        seg.group_by(region=region, segment=seg.rfm_segment).aggregate(customers=seg.count())
     )
     out: dict[str, Any] = {"regions": by_region, "order": rfm_order(settings)}
     if not by_region:
@@ -320,7 +314,7 @@ def regions_data(store: Store, settings: Settings) -> dict[str, Any] | Absent:
             sales_per_sqm=ibis.ifelse(area > 0, j.sales.fill_null(0.0) / area, ibis.null("float64")),
             region=j.region.fill_null(UNKNOWN),
         )
-        rows = _rows(store, j.order_by("store_id"))
+        rows = store.rows(j.order_by("store_id"))
         out["stores"] = [{k: r[k] for k in STORE_COLUMNS} for r in rows]
     if "regions_absent" in out and "stores_absent" in out:
         return Absent(f"{out['regions_absent']} {out['stores_absent']}")
@@ -330,7 +324,7 @@ def regions_data(store: Store, settings: Settings) -> dict[str, Any] | Absent:
 def recommendations_data(store: Store, settings: Settings) -> dict[str, Any] | Absent:
     """The time-split evaluation of every recommender against the popularity baseline."""
     try:
-        report = recommending.evaluate(store, settings.personalize.recommend)
+        report = recommend.evaluate(store, settings.personalize.recommend)
     except PersonaeError as exc:
         return Absent(f"Recommendations could not be evaluated: {exc}")
     if not report["customers_evaluated"]:

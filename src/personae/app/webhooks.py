@@ -73,12 +73,12 @@ def enqueue(store: Store, settings: WebhookSettings) -> dict[str, int]:
     queued = skipped = 0
     if not settings.subscriptions or not store.has_table("traits"):
         return {"queued": 0, "skipped_no_consent": 0}
-    known = {r["message_id"] for r in store.to_arrow(store.table(MESSAGES).select("message_id")).to_pylist()}
+    known = {r["message_id"] for r in store.rows(store.table(MESSAGES).select("message_id"))}
     ch = store.table("segment_changes")
     t = store.table("traits")
     ok = t.select("customer_id", allowed=consent.allowed(t, ["personalization"]))
     j = ch.left_join(ok, ch.customer_id == ok.customer_id)
-    rows = store.to_arrow(
+    rows = store.rows(
         j.select(
             ch.segment,
             customer_id=ch.customer_id,
@@ -86,7 +86,7 @@ def enqueue(store: Store, settings: WebhookSettings) -> dict[str, int]:
             as_of=ch.as_of,
             allowed=j.allowed.fill_null(False),
         )
-    ).to_pylist()
+    )
     new, skipped = _messages(settings, rows, known, _now())
     if new:
         with store.transaction():
@@ -241,9 +241,7 @@ def deliver(
 def pending(store: Store) -> list[dict[str, Any]]:
     """Messages not delivered yet, oldest first."""
     m = store.table(MESSAGES)
-    return list(
-        store.to_arrow(m.filter(m.status == "pending").order_by(["created_at", "message_id"])).to_pylist()
-    )
+    return list(store.rows(m.filter(m.status == "pending").order_by(["created_at", "message_id"])))
 
 
 class Courier:
@@ -318,7 +316,7 @@ def record_outcome(
 def redrive(store: Store) -> int:
     """Put every dead message back in the queue (their dead letters stay as a record)."""
     m = store.table(MESSAGES)
-    dead = store.to_arrow(m.filter(m.status == "dead")).to_pylist()
+    dead = store.rows(m.filter(m.status == "dead"))
     if not dead:
         return 0
     now = _now()
@@ -335,5 +333,5 @@ def redrive(store: Store) -> int:
 
 def status(store: Store) -> dict[str, Any]:
     m = store.table(MESSAGES)
-    rows = store.to_arrow(m.group_by("status").aggregate(n=m.count())).to_pylist()
+    rows = store.rows(m.group_by("status").aggregate(n=m.count()))
     return {"messages": {r["status"]: int(r["n"]) for r in rows}, "dead_letters": store.count(DEAD)}

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from personae.app.clv import clv_fit, clv_summary
 from personae.app.export import write_table
-from personae.app.traits import parse_as_of
+from personae.app.reads import parse_as_of
 from personae.cli.app import State, app, console, print_json
 from personae.errors import InputError
 

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from personae.app import experience as svc
 from personae.app.export import write_table
-from personae.app.traits import parse_as_of
+from personae.app.reads import parse_as_of
 from personae.cli.app import State, app, console, err_console, print_json
 from personae.cli.segments import segments_app
 from personae.errors import InputError

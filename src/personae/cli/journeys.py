@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from personae.app import journeys as ja
-from personae.app.traits import parse_as_of
+from personae.app.reads import parse_as_of
 from personae.cli.app import State, app, console, print_json, progress_bar
 from personae.errors import InputError
 from personae.journeys import charts

@@ -12,7 +12,7 @@ from personae.app.build import run_build
 from personae.app.customers import resolve_customer_id
 from personae.app.export import plain, write_table
 from personae.app.privacy import pseudonymised_traits
-from personae.app.traits import parse_as_of
+from personae.app.reads import parse_as_of
 from personae.cli.app import State, app, console, print_json, progress_bar
 from personae.errors import NotFoundError
 

@@ -17,10 +17,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from personae.app.export import write_table
+from personae.app.reads import parse_as_of
 from personae.app.segments import library as service
 from personae.app.segments import reports
 from personae.app.segments.run import preview
-from personae.app.traits import parse_as_of
 from personae.cli.app import State, app, console, err_console, print_json
 from personae.errors import InputError, RuleError
 from personae.segments.definitions import SegmentDefinition, parse_definitions

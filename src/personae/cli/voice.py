@@ -15,7 +15,7 @@ from rich.table import Table
 
 from personae.app import voice as svc
 from personae.app.export import write_table
-from personae.app.traits import last_data_date, parse_as_of
+from personae.app.reads import last_data_date, parse_as_of
 from personae.cli.app import State, app, console, print_json, progress_bar
 from personae.errors import InputError
 

@@ -51,14 +51,14 @@ def load_states(store: Store, needs: Needs, today: date) -> dict[str, CustomerSt
     if store.has_table("traits"):
         t = store.table("traits")
         cols = [c for c in sorted(needs.traits) if c in t.columns and c != "customer_id"]
-        for row in store.to_arrow(t.select("customer_id", *cols)).to_pylist():
+        for row in store.rows(t.select("customer_id", *cols)):
             traits[row.pop("customer_id")] = row
     events = _rows(store, "events", "occurred_at", EVENT_COLUMNS, needs.event_days, today, needs.event_types)
     orders = _rows(store, "orders", "ordered_at", ORDER_COLUMNS, needs.order_days, today, None)
     affinities: dict[str, list[dict[str, Any]]] = defaultdict(list)
     if needs.affinities and store.has_table("affinities"):
         a = store.table("affinities")
-        for row in store.to_arrow(a.select("customer_id", "kind", "value", "strength")).to_pylist():
+        for row in store.rows(a.select("customer_id", "kind", "value", "strength")):
             affinities[row.pop("customer_id")].append(row)
     ids = traits.keys() | events.keys() | orders.keys() | affinities.keys()
     return {
@@ -91,14 +91,14 @@ def _rows(
         t = t.filter(t[time_col] >= ibis.literal(start))
     if types is not None:
         t = t.filter(t["type"].isin(sorted(types)))
-    for row in store.to_arrow(t.select("customer_id", *columns)).to_pylist():
+    for row in store.rows(t.select("customer_id", *columns)):
         out[row.pop("customer_id")].append(row)
     return out
 
 
 def load_members(store: Store) -> dict[str, dict[str, datetime]]:
     out: dict[str, dict[str, datetime]] = defaultdict(dict)
-    for row in store.to_arrow(store.table("live_memberships")).to_pylist():
+    for row in store.rows(store.table("live_memberships")):
         out[row["customer_id"]][row["segment"]] = row["entered_at"]
     return dict(out)
 

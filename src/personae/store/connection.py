@@ -179,6 +179,10 @@ class Store:
     def to_arrow(self, expr: ibis.Expr) -> pa.Table:
         return self.backend.to_pyarrow(expr)
 
+    def rows(self, expr: ibis.Table) -> list[dict[str, Any]]:
+        """The rows of ``expr`` as plain Python dicts (dates as ``date``), through Arrow."""
+        return self.to_arrow(expr).to_pylist()
+
     def set_threads(self, threads: int) -> None:
         """DuckDB's worker threads for this database (every connection and cursor on it)."""
         self.raw.execute(f"SET threads = {int(threads)}")

@@ -22,8 +22,8 @@ import pyarrow as pa
 from personae.app import charts
 from personae.app import report as gather
 from personae.app.privacy import segments_with_reasons
-from personae.app.segments import library as segment_service
-from personae.app.segments import reports
+from personae.app.reads import latest_traits_as_of
+from personae.app.segments import library, reports
 from personae.app.segments.run import preview
 from personae.config import Settings
 from personae.errors import PersonaeError, RuleError
@@ -45,7 +45,7 @@ def rule_check(store: Store, rule: str, settings: Settings) -> dict[str, Any]:
     ``members`` is ``None`` before the first ``personae build``.
     """
     try:
-        checked = segment_service.check(store, rule, settings.traits)
+        checked = library.check(store, rule, settings.traits)
         counts = preview(store, [], settings.traits, extra={_CHECKED: checked})
     except RuleError as exc:
         where = exc.position
@@ -68,18 +68,11 @@ def rule_check(store: Store, rule: str, settings: Settings) -> dict[str, Any]:
         "rule": rule,
         "valid": True,
         "members": None if counts is None else int(counts[_CHECKED]),
-        "as_of": _traits_as_of(store),
+        "as_of": None if (as_of := latest_traits_as_of(store)) is None else as_of.isoformat(),
         "segments_used": sorted(checked.references),
         "function_calls": sorted(a.describe() for a in checked.aggregates),
         "errors": [],
     }
-
-
-def _traits_as_of(store: Store) -> str | None:
-    if not store.has_table("traits") or "as_of" not in store.table("traits").columns:
-        return None
-    value = store.execute(store.table("traits").as_of.max())
-    return None if value is None else str(value)[:10]
 
 
 def segment_overview(store: Store, settings: Settings) -> dict[str, Any]:
@@ -183,7 +176,7 @@ def timeline(
     if not parts:
         return []
     union = ibis.union(*[t.mutate(source=ibis.literal(src)) for src, t in parts])
-    rows = store.to_arrow(union.order_by(ibis.desc("at")).limit(limit)).to_pylist()
+    rows = store.rows(union.order_by(ibis.desc("at")).limit(limit))
     return [_plain_row(r) for r in rows]
 
 

@@ -16,8 +16,7 @@ from typer.testing import CliRunner
 
 import personae.cli.commands  # noqa: F401  (registers the commands on the app)
 from personae.api.app import create_app
-from personae.app import audit
-from personae.app import keys as keystore
+from personae.app import audit, keys
 from personae.cli import app as cli_app
 from personae.config import Settings
 from personae.store import Store
@@ -30,7 +29,7 @@ def shop(
     db = make_shop(tmp_path_factory.mktemp("service_shop"), 300, 5)
     with Store.open(db) as store:
         traits = store.execute(store.table("traits").select("customer_id", "consent_personalization"))
-        read = keystore.create_key(store, "read", "crm")[1]
+        read = keys.create_key(store, "read", "crm")[1]
         p = store.profiles()
         emails = store.execute(p.filter(p.email.notnull()).select("customer_id", "email"))
     yes = traits[traits["consent_personalization"] == True]["customer_id"].tolist()  # noqa: E712

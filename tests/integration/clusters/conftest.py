@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 
-from personae.app import traits as build_steps
 from personae.app.clusters import build_clusters
+from personae.app.clv import build_clv
 from personae.app.ingest import ingest_file
+from personae.app.reads import last_data_date
 from personae.app.segments.run import evaluate_segments
+from personae.app.traits import build_affinities, build_traits
 from personae.config import load_settings
 from personae.devtools.generate import generate_dataset
 from personae.store import Store
@@ -23,10 +25,10 @@ KINDS = ("stores", "products", "customers", "consents", "orders", "events", "sur
 def build(store: Store) -> None:
     """The build steps these tests need (traits, CLV, segments)."""
     s = load_settings()
-    as_of = build_steps.last_data_date(store)
-    build_steps.build_affinities(store, as_of, s.traits)
-    build_steps.build_clv(store, as_of, s.clv)
-    build_steps.build_traits(store, as_of, s.traits)
+    as_of = last_data_date(store)
+    build_affinities(store, as_of, s.traits)
+    build_clv(store, as_of, s.clv)
+    build_traits(store, as_of, s.traits)
     evaluate_segments(store, as_of, s.traits)
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from personae.app import traits as build_steps
 from personae.app.clusters import build_clusters, cluster_summary
+from personae.app.reads import last_data_date
+from personae.app.traits import build_traits
 from personae.app.voice import build_voice
 from personae.clusters.features import DEFAULT_FEATURES, select_features
 from personae.config import load_settings
@@ -24,9 +25,9 @@ def test_clusters_on_what_customers_say(clustered: Store) -> None:
     with pytest.raises(InputError, match="sentiment"):
         build_clusters(clustered, k=2, features="sentiment,complaints_90d", seed=0)
     s = load_settings()
-    as_of = build_steps.last_data_date(clustered)
+    as_of = last_data_date(clustered)
     build_voice(clustered, as_of, s.voice)
-    build_steps.build_traits(clustered, as_of, s.traits)
+    build_traits(clustered, as_of, s.traits)
     traits = clustered.execute(clustered.table("traits"))
     assert traits.avg_sentiment.notna().sum() > 50  # the generator's customers wrote texts
 

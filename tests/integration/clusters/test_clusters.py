@@ -136,12 +136,13 @@ def test_rename(clustered: Store) -> None:
 def test_build_step_assigns_with_the_stored_model_and_keeps_names(clustered: Store) -> None:
     rename_cluster(clustered, "2", "Kept name")
     before = cluster_members(clustered).to_pandas()
-    from personae.app import traits as build_steps
+    from personae.app.reads import last_data_date
+    from personae.app.traits import build_traits
     from personae.config import load_settings
 
     s = load_settings()
-    as_of = build_steps.last_data_date(clustered)
-    build_steps.build_traits(clustered, as_of, s.traits)  # rewrites traits without clusters
+    as_of = last_data_date(clustered)
+    build_traits(clustered, as_of, s.traits)  # rewrites traits without clusters
     assert "cluster" not in clustered.table("traits").columns
     assert assign_clusters(clustered, as_of) == {"clusters": 6, "customers": len(before)}
     after = cluster_members(clustered).to_pandas()

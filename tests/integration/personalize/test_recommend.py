@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from personae.app import recommend as recommending
+from personae.app import recommend
 from personae.config.personalize import RecommendSettings
 from personae.store import Store
 
@@ -13,7 +13,7 @@ from personae.store import Store
 @pytest.fixture(scope="module")
 def evaluation(shop_db) -> dict:
     with Store.open(shop_db) as store:
-        return recommending.evaluate(store, RecommendSettings())
+        return recommend.evaluate(store, RecommendSettings())
 
 
 def test_default_model_beats_popularity_and_default_als(evaluation):
@@ -30,11 +30,11 @@ def test_default_model_beats_popularity_and_default_als(evaluation):
 @pytest.fixture(scope="module")
 def context(shop_db):
     with Store.open(shop_db) as store:
-        yield recommending.fit_context(store, RecommendSettings())
+        yield recommend.fit_context(store, RecommendSettings())
 
 
 def test_export_has_k_rows_and_leaves_out_bought_items(context):
-    batches = list(recommending.export_batches(context, k=5, chunk=300))
+    batches = list(recommend.export_batches(context, k=5, chunk=300))
     table = batches[0].concat_tables(batches) if False else __import__("pyarrow").concat_tables(batches)
     assert table.column_names == ["customer_id", "rank", "product_id", "score", "reason"]
     df = table.to_pandas()
@@ -60,11 +60,11 @@ def test_reasons_name_history_and_consent_is_respected(context):
         context.traits["personal"].fillna(False).astype(bool) & (context.traits["row"] >= 0)
     ]
     cid = personal.index[0]
-    recs = recommending.recommend_one(context, cid, 10)
+    recs = recommend.recommend_one(context, cid, 10)
     assert any(r["reason"].startswith("because you") for r in recs)
     # a customer without personalization consent gets the shop-wide bestsellers, in order
     other = context.traits[~context.traits["personal"].fillna(False).astype(bool)].index[0]
-    recs = recommending.recommend_one(context, other, 5)
+    recs = recommend.recommend_one(context, other, 5)
     assert {r["reason"] for r in recs} == {"popular right now"}
     pop = context.groups.popularity[context.groups.everyone]
     top = [str(context.catalogue.item_ids[i]) for i in np.argsort(-pop, kind="stable")[:5]]
@@ -81,7 +81,7 @@ def test_a_fan_sees_their_teams_items(context):
         fans = prefs[:, j].nonzero()[0]
         fans = [f for f in fans if personal[f] and prefs[f, j] >= 0.8]
         for f in fans[:3]:
-            ranked = recommending.rank_rows(context, np.array([f]), 10)
+            ranked = recommend.rank_rows(context, np.array([f]), 10)
             has = context.catalogue.features[ranked.items[0][ranked.items[0] >= 0]][:, j].toarray().ravel()
             assert has.sum() >= 1, (context.traits.index[f], names[j])
             checked += 1

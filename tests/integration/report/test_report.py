@@ -20,8 +20,8 @@ from personae.app.build import run_build
 from personae.app.clusters import build_clusters
 from personae.app.demo import INGEST_ORDER
 from personae.app.ingest import ingest_file
+from personae.app.reads import last_data_date
 from personae.app.report import SECTIONS, gather
-from personae.app.traits import last_data_date
 from personae.config import Settings, load_settings
 from personae.devtools.generate import generate_dataset
 from personae.report import write_report

@@ -25,9 +25,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from personae.app import traits as build_steps
-from personae.app.clv import clv_summary
+from personae.app.clv import build_clv, clv_summary
+from personae.app.reads import last_data_date
 from personae.app.segments.run import evaluate_segments
+from personae.app.traits import build_affinities, build_traits
 from personae.config import load_settings
 from personae.store import Store
 from personae.store.export import export_to_warehouse
@@ -42,9 +43,9 @@ def core_build(store: Store, as_of: date) -> None:
     """The steps issue 11 names: identity (resolved tables), affinities, CLV, traits/RFM/lifecycle,
     batch segments — the library functions ``personae build`` runs, in its order."""
     s = load_settings()
-    build_steps.build_affinities(store, as_of, s.traits)
-    build_steps.build_clv(store, as_of, s.clv)
-    build_steps.build_traits(store, as_of, s.traits)
+    build_affinities(store, as_of, s.traits)
+    build_clv(store, as_of, s.clv)
+    build_traits(store, as_of, s.traits)
     evaluate_segments(store, as_of, s.traits)
 
 
@@ -62,10 +63,10 @@ def built(spark: Any, shop_db: Path, tmp_path_factory: pytest.TempPathFactory) -
     shutil.copy(shop_db, db)
     duck = Store.open(db)
     export_to_warehouse(duck, root / "warehouse")  # the canonical tables, before any build
-    as_of = build_steps.last_data_date(duck)
+    as_of = last_data_date(duck)
     core_build(duck, as_of)
     sp = SparkStore.open(root / "warehouse", session=spark)
-    assert build_steps.last_data_date(sp) == as_of
+    assert last_data_date(sp) == as_of
     core_build(sp, as_of)
     yield Built(duck, sp, as_of)
     sp.close()

@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
-import ibis
 import pyarrow as pa
 
+from personae.app.reads import cluster_names
 from personae.config.traits import TraitSettings
 from personae.errors import InputError, NotFoundError, RuleError
 from personae.segments.builtin import builtin_segments, cluster_segments
@@ -39,16 +39,12 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _rows(store: Store, expr: ibis.Table) -> list[dict[str, Any]]:
-    return store.to_arrow(expr).to_pylist()
-
-
 def definition_versions(store: Store, name: str | None = None) -> list[dict[str, Any]]:
     """Every stored version (oldest first), of one name or of all."""
     t = store.table(DEFINITIONS)
     if name is not None:
         t = t.filter(t.name == name)
-    return _rows(store, t.order_by(["name", "version"]))
+    return store.rows(t.order_by(["name", "version"]))
 
 
 def current_definitions(store: Store) -> dict[str, SegmentDefinition]:
@@ -86,8 +82,6 @@ def all_definitions(store: Store, settings: TraitSettings | None = None) -> dict
 
 def builtin_definitions(store: Store, settings: TraitSettings | None = None) -> dict[str, SegmentDefinition]:
     """The built-in segments, with one ``cluster:NAME`` per cluster of the active cluster model."""
-    from personae.app.clusters import cluster_names  # application layer, like this module
-
     s = settings or TraitSettings()
     return {**builtin_segments(s.rfm_rules), **cluster_segments(cluster_names(store))}
 

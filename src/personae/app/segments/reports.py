@@ -27,11 +27,6 @@ if TYPE_CHECKING:
 from personae.config.traits import TraitSettings
 
 
-def _rows(store: Store, expr: ibis.Table) -> list[dict[str, Any]]:
-    """Result rows as plain Python (dates as ``date``), through Arrow."""
-    return store.to_arrow(expr).to_pylist()
-
-
 def _day(value: Any) -> date:
     return (
         value
@@ -99,10 +94,10 @@ def detail(store: Store, name: str, settings: TraitSettings | None = None) -> di
     _require_segment(store, name, settings)
     defs = all_definitions(store, settings)
     runs = store.table("segment_runs")
-    history = _rows(store, runs.filter(runs.segment == _param(name)).order_by("as_of"))
+    history = store.rows(runs.filter(runs.segment == _param(name)).order_by("as_of"))
     ch = store.table("segment_changes")
     ch = ch.filter(ch.segment == _param(name))
-    moves = _rows(store, ch.group_by(["as_of", "change"]).aggregate(n=ch.customer_id.count()))
+    moves = store.rows(ch.group_by(["as_of", "change"]).aggregate(n=ch.customer_id.count()))
     moved = {(r["as_of"], r["change"]): int(r["n"]) for r in moves}
     return {
         **(defs[name].as_dict() if name in defs else {"name": name, "removed": True}),
@@ -158,7 +153,7 @@ def changes(
     ch = ch.filter(ch.segment == _param(name))
     if since:
         ch = ch.filter(ch.as_of >= ibis.date(since.isoformat()))
-    rows = _rows(store, ch.order_by([ch.as_of.desc(), ch.change, ch.customer_id]))
+    rows = store.rows(ch.order_by([ch.as_of.desc(), ch.change, ch.customer_id]))
     return [
         {
             "customer_id": r["customer_id"],
@@ -188,7 +183,7 @@ def overlap(
     else:
         present = set(store.execute(snap.select("segment").distinct())["segment"])
         chosen = [n for n in all_definitions(store, settings) if n in present]
-    pairs = _rows(store, analysis.overlap_pairs(snap, chosen))
+    pairs = store.rows(analysis.overlap_pairs(snap, chosen))
     return {"as_of": day.isoformat(), **analysis.overlap_report(pairs, chosen)}
 
 
@@ -217,7 +212,7 @@ def migration(
     snap = store.table("segment_snapshots")
     before = snap.filter(snap.as_of == ibis.date(start.isoformat()))
     after = snap.filter(snap.as_of == ibis.date(end.isoformat()))
-    flows = _rows(store, analysis.migration_flows(before, after, names))
+    flows = store.rows(analysis.migration_flows(before, after, names))
     report = analysis.migration_report(flows, names)
     return {"from": start.isoformat(), "to": end.isoformat(), "kind": kind, "segments": names, **report}
 

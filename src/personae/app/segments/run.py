@@ -20,9 +20,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from personae.app.reads import built, latest_traits_as_of
 from personae.app.segments.library import segment_library
 from personae.config.traits import TraitSettings
-from personae.errors import NotFoundError
 from personae.segments.batch import BatchSources, compile_segments
 from personae.segments.expr import CheckedRule
 from personae.segments.membership import changes_at, long_members, member_counts
@@ -43,11 +43,9 @@ RUNS_SCHEMA = pa.schema(
 
 def batch_sources(store: Store, as_of: date) -> BatchSources:
     """What batch evaluation reads: traits, resolved events and orders, affinities."""
-    if not store.has_table("traits"):
-        raise NotFoundError("no traits yet", hint="run `personae build` first")
     return BatchSources(
         as_of=as_of,
-        traits=store.table("traits"),
+        traits=built(store, "traits"),
         events=store.resolved("events"),
         orders=store.resolved("orders"),
         affinities=store.table("affinities") if store.has_table("affinities") else None,
@@ -127,11 +125,8 @@ def preview(
         names: stored segments to count.
         extra: rules that are not stored (``personae segments check``), by a label.
     """
-    if not store.has_table("traits") or "as_of" not in store.table("traits").columns:
-        return None
-    traits = store.table("traits")
-    as_of = store.execute(traits.as_of.max())
-    if as_of is None or pd.isna(as_of):
+    as_of = latest_traits_as_of(store)
+    if as_of is None:
         return None
     _, checked, _ = segment_library(store, settings)
     library = {**checked, **(extra or {})}
