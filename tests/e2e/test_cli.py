@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import personae.cli.commands  # noqa: F401  (registers the commands on the app)
 from personae.cli import app, main
 
 PERSONAE = Path(sys.executable).with_name("personae")

@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import personae.cli.commands  # noqa: F401  (registers the commands on the app)
 from personae.cli import app
 from personae.errors import PersonaeError
 from personae.store import Store

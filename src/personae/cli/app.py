@@ -1,26 +1,20 @@
-"""The Typer application, its global options, and how errors reach the user.
+"""The root ``personae`` command: global options, the command table, and how errors reach the user.
 
-Thin shell: every command parses its options, calls one library function and prints.
+Thin shell: every command parses its options, calls one library function and prints. The
+commands are listed once, in :data:`personae.cli.commands.COMMANDS`; this module adds them to
+the root app in that order (no command registers itself by being imported).
 """
 
 from __future__ import annotations
 
-import json
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from personae.config import Settings, load_settings
-from personae.errors import InputError, PersonaeError
-from personae.store import Store
-from personae.store.engine import open_store
+from personae.cli.commands import COMMANDS, Command, Group
+from personae.cli.context import State, err_console
+from personae.errors import PersonaeError
 
 app = typer.Typer(
     name="personae",
@@ -29,27 +23,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console()
-err_console = Console(stderr=True)
 
-
-class State:
-    db: Path | None = None
-    quiet: bool = False
-    engine: str | None = None
-    warehouse: str | None = None
-    spark_master: str | None = None
-
-    @classmethod
-    def settings(cls) -> Settings:
-        if cls.engine not in (None, "duckdb", "spark"):
-            raise InputError(f"--engine {cls.engine!r}: expected duckdb or spark")
-        spark = {"master": cls.spark_master} if cls.spark_master else None
-        return load_settings(db=cls.db, engine=cls.engine, warehouse=cls.warehouse, spark=spark)
-
-    @classmethod
-    def open_store(cls) -> Store:
-        return open_store(cls.settings())
+for _entry in COMMANDS:
+    if isinstance(_entry, Group):
+        app.add_typer(_entry.app, name=_entry.name)
+    elif isinstance(_entry, Command):
+        app.command(_entry.name)(_entry.run)
 
 
 @app.callback()
@@ -76,37 +55,8 @@ def _global(
     State.engine, State.warehouse, State.spark_master = engine, warehouse, spark_master
 
 
-def print_json(data: Any) -> None:
-    """JSON on stdout, nothing else (so scripts can pipe it)."""
-    sys.stdout.write(json.dumps(data, indent=2, default=str, allow_nan=False) + "\n")
-
-
-@contextmanager
-def progress_bar(description: str) -> Iterator[Callable[[str, float], None]]:
-    """A Rich progress bar fed by ``report(step, fraction)`` callbacks (on stderr)."""
-    if State.quiet or not err_console.is_terminal:
-        yield lambda step, fraction: None
-        return
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.fields[step]}"),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(description, total=1.0, step="")
-
-        def report(step: str, fraction: float) -> None:
-            bar.update(task, completed=min(max(fraction, 0.0), 1.0), step=step)
-
-        yield report
-
-
 def main() -> None:
     """Console entry point: run the app, turning personae errors into one line and an exit code."""
-    from personae.cli import commands  # noqa: F401  (registers the commands)
-
     try:
         app(standalone_mode=False)
     except PersonaeError as exc:

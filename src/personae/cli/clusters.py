@@ -1,7 +1,6 @@
 """``personae clusters`` and ``personae preferences``: ML segments and micro-segments.
 
-Thin shell over :mod:`personae.app.clusters`.
-"""
+Thin shell over :mod:`personae.app.clusters`."""
 
 from __future__ import annotations
 
@@ -15,21 +14,15 @@ from personae.app.clusters import (
     build_clusters,
     cluster_members,
     cluster_summary,
-    customer_preferences,
     evaluate_truth,
     rename_cluster,
     write_map,
 )
 from personae.app.export import write_table
-from personae.cli.app import State, app, console, print_json, progress_bar
+from personae.cli.context import State, console, print_json, progress_bar
 from personae.errors import InputError
 
 clusters_app = typer.Typer(help="ML segmentation: clusters that explain themselves.", no_args_is_help=True)
-app.add_typer(clusters_app, name="clusters")
-preferences_app = typer.Typer(
-    help="Micro-segments: each customer's preference profile.", no_args_is_help=True
-)
-app.add_typer(preferences_app, name="preferences")
 
 
 def _k(value: str) -> int | None:
@@ -174,34 +167,3 @@ def map_(
     with State.open_store() as store:
         result = write_map(store, out, seed=seed)
     console.print(f"map of {result['points']:,} customers: {result['map']}")
-
-
-@preferences_app.command("show")
-def preferences_show(
-    customer_id: str = typer.Argument(..., help="Unified customer id"),
-    top: int = typer.Option(3, "--top", help="Preferences shown per kind"),
-    as_json: bool = typer.Option(False, "--json", help="Print as JSON"),
-) -> None:
-    """Favourite categories, brands, tags, price band, channel and time of day, with evidence."""
-    with State.open_store() as store:
-        profile = customer_preferences(store, customer_id)
-    data = profile.as_dict(top)
-    if as_json:
-        print_json(data)
-        return
-    table = Table("kind", "value", "strength", "signal", "orders", "months (last 6)", "share")
-    for kind, items in data.items():
-        if kind == "customer_id":
-            continue
-        for p in items:
-            table.add_row(
-                kind,
-                p["value"],
-                f"{p['strength']:.2f}",
-                p["signal"],
-                str(p.get("orders", "")),
-                str(p.get("months_recent", "")),
-                "" if p.get("share") is None else f"{p['share']:.0%}",
-            )
-    console.print(f"preferences of {customer_id}")
-    console.print(table)

@@ -10,11 +10,10 @@ from rich.table import Table
 from personae.app.clv import clv_fit, clv_summary
 from personae.app.export import write_table
 from personae.app.reads import parse_as_of
-from personae.cli.app import State, app, console, print_json
+from personae.cli.context import State, console, print_json
 from personae.errors import InputError
 
 clv_app = typer.Typer(help="Customer lifetime value (BG/NBD + Gamma-Gamma).", no_args_is_help=True)
-app.add_typer(clv_app, name="clv")
 
 
 @clv_app.command("summary")

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from personae.app import journeys as ja
 from personae.app.reads import parse_as_of
-from personae.cli.app import State, app, console, print_json, progress_bar
+from personae.cli.context import State, console, print_json, progress_bar
 from personae.errors import InputError
 from personae.journeys import charts
 from personae.journeys.touchpoints import parse_duration
@@ -23,7 +23,6 @@ from personae.journeys.touchpoints import parse_duration
 journey_app = typer.Typer(
     help="Customer journeys: funnels, touches before buying, paths, drop-offs.", no_args_is_help=True
 )
-app.add_typer(journey_app, name="journey")
 
 PLOT_SUFFIXES = (".png", ".svg", ".pdf", ".html", ".json")
 

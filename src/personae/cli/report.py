@@ -10,10 +10,9 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from personae.cli.app import State, app, console, print_json, progress_bar
+from personae.cli.context import State, console, print_json, progress_bar
 
 
-@app.command("report")
 def report(
     out: Path = typer.Option(Path("report"), "--out", "-o", help="Directory to write report.html into"),
     as_json: bool = typer.Option(False, "--json", help="Print the path and every takeaway as JSON"),

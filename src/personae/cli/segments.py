@@ -16,12 +16,13 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from personae.app import experience as svc
 from personae.app.export import write_table
 from personae.app.reads import parse_as_of
 from personae.app.segments import library as service
 from personae.app.segments import reports
 from personae.app.segments.run import preview
-from personae.cli.app import State, app, console, err_console, print_json
+from personae.cli.context import State, console, err_console, fmt_p, print_json, tidy
 from personae.errors import InputError, RuleError
 from personae.segments.definitions import SegmentDefinition, parse_definitions
 from personae.segments.language import caret
@@ -32,7 +33,6 @@ _CHECKED = "\x00checked rule"  # a label no stored segment can have
 segments_app = typer.Typer(
     help="Rule-based segments: define, evaluate, compare, follow over time.", no_args_is_help=True
 )
-app.add_typer(segments_app, name="segments")
 
 
 @contextmanager
@@ -302,3 +302,45 @@ def migration(
     console.print(
         f"stayed {data['stayed']:,}, moved {data['moved']:,}" + (f"; chart written to {plot}" if plot else "")
     )
+
+
+@segments_app.command("validate")
+def validate(
+    segments: str = typer.Option(..., "--segments", "-s", help="Segments to compare, comma-separated"),
+    on: str = typer.Option(
+        ..., "--on", help="Survey questions (nps, ces, csat, trust, nps_category) or traits"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON"),
+) -> None:
+    """Test whether segments really differ (chi-square / Kruskal-Wallis, post hoc, verdict)."""
+    with State.open_store() as store:
+        data = svc.validate_segments(
+            store,
+            svc.parse_names(segments) or [],
+            svc.parse_names(on) or [],
+            settings=State.settings().experience,
+        )
+    if as_json:
+        print_json(tidy(data))
+        return
+    for r in data["results"]:
+        console.print(f"[bold]{escape(r['verdict'])}[/bold]")
+        sizes = ", ".join(f"{escape(k)} {v:,}" for k, v in r["groups"].items())
+        console.print(f"  {r['test']} on {r['n']:,} customers ({sizes})")
+        if r["pairs"]:
+            table = Table("pair", "statistic", "p", "p (Holm)", box=None, padding=(0, 2))
+            for p in r["pairs"]:
+                table.add_row(
+                    f"{escape(p['a'])} vs {escape(p['b'])}",
+                    f"{p['statistic']:.2f}",
+                    fmt_p(p["p"]),
+                    fmt_p(p["p_adjusted"]),
+                )
+            console.print(table)
+        for note in r["notes"]:
+            console.print(f"  note: {escape(note)}")
+    if data["left_out_in_several_segments"]:
+        console.print(
+            f"{data['left_out_in_several_segments']:,} customers in more than one of these segments "
+            "were left out (the tests need separate groups)"
+        )

@@ -5,7 +5,6 @@ Thin shell over :mod:`personae.app.voice`.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from rich.table import Table
 from personae.app import voice as svc
 from personae.app.export import write_table
 from personae.app.reads import last_data_date, parse_as_of
-from personae.cli.app import State, app, console, print_json, progress_bar
+from personae.cli.context import State, console, print_json, progress_bar, tidy
 from personae.errors import InputError
 
 voice_app = typer.Typer(
@@ -24,17 +23,6 @@ voice_app = typer.Typer(
     "support contacts and social posts.",
     no_args_is_help=True,
 )
-app.add_typer(voice_app, name="voice")
-
-
-def _tidy(value: Any) -> Any:
-    if isinstance(value, float):
-        return None if not math.isfinite(value) else round(value, 4)
-    if isinstance(value, dict):
-        return {k: _tidy(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_tidy(v) for v in value]
-    return value
 
 
 def _names(text: str | None) -> list[str] | None:
@@ -61,7 +49,7 @@ def build(
         summary = svc.build_voice(store, day, settings, refit=refit, progress=report)
     summary["as_of"] = day.isoformat()
     if as_json:
-        print_json(_tidy(summary))
+        print_json(tidy(summary))
         return
     console.print(
         f"{summary['texts']:,} texts as of {summary['as_of']}: {summary['scored']:,} scored, "
@@ -88,7 +76,7 @@ def themes(
 
         themes_by_sentiment(data["themes"]).save(str(plot))
     if as_json:
-        print_json(_tidy(data))
+        print_json(tidy(data))
         return
     o = data["overview"]
     console.print(
@@ -163,7 +151,7 @@ def pain_points(
     with State.open_store() as store:
         df = svc.voice_pain_points(store, _names(segments), top=top)
     if as_json:
-        print_json(_tidy(svc.to_records(df)))
+        print_json(tidy(svc.to_records(df)))
         return
     table = Table(
         "theme", "touchpoint", "segment", "texts", "negative", "sentiment", "customers", "value at stake"

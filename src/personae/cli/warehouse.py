@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from personae.cli.app import State, app, console, print_json, progress_bar
+from personae.cli.context import State, console, print_json, progress_bar
 from personae.store import Store
 from personae.store.export import export_to_warehouse
 from personae.store.warehouse import Warehouse, table_rows
@@ -13,7 +13,6 @@ from personae.store.warehouse import Warehouse, table_rows
 warehouse_app = typer.Typer(
     help="The Parquet warehouse the Spark engine reads and writes (docs/scaling.md).", no_args_is_help=True
 )
-app.add_typer(warehouse_app, name="warehouse")
 
 
 @warehouse_app.command("export")

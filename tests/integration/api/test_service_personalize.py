@@ -14,7 +14,6 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-import personae.cli.commands  # noqa: F401  (registers the commands on the app)
 from personae.api.app import create_app
 from personae.app import audit, keys
 from personae.cli import app as cli_app

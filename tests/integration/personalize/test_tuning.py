@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import personae.cli.commands  # noqa: F401  (registers the commands on the app)
 from personae.app import recommend as recommending
 from personae.cli import app as cli_app
 from personae.config.personalize import RecommendSettings

@@ -17,7 +17,6 @@ import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
-import personae.cli.commands  # noqa: F401  (registers the commands)
 from personae.app import audit
 from personae.app.build import run_build
 from personae.app.ingest import ingest_file

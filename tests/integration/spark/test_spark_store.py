@@ -134,8 +134,8 @@ def test_write_groups_keeps_each_groups_order_on_spark(store: SparkStore) -> Non
 
 def test_the_cli_builds_on_spark_and_reads_the_results(spark: Any, shop_db: Path, tmp_path: Path) -> None:
     """`personae build --engine spark`, then `segments members`, `traits export`, `clv summary`."""
-    from personae.cli import commands  # noqa: F401  (registers the commands)
-    from personae.cli.app import State, app
+    from personae.cli.app import app
+    from personae.cli.context import State
 
     db = tmp_path / "shop.duckdb"
     shutil.copy(shop_db, db)

@@ -1,7 +1,4 @@
-"""Privacy commands: ``customers erase``, ``customers export``, ``audit``, ``retention``.
-
-Thin shell over :mod:`personae.app.privacy` and :mod:`personae.app.audit`.
-"""
+"""``personae customers``: unified profiles, access exports and erasure."""
 
 from __future__ import annotations
 
@@ -12,12 +9,51 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from personae.app import audit
 from personae.app import audit as audit_log
-from personae.app.export import plain
-from personae.app.privacy import access_report, apply_retention, erase_customer, find_subject
-from personae.cli.app import State, app, console, print_json
-from personae.cli.data import customers_app
+from personae.app.customers import customer_profile
+from personae.app.privacy import access_report, erase_customer, find_subject
+from personae.cli.context import State, console, print_json
 from personae.errors import InputError
+
+customers_app = typer.Typer(help="Unified customer profiles.", no_args_is_help=True)
+
+
+@customers_app.command("show")
+def customers_show(
+    customer: str = typer.Argument(..., help="Customer id, email, phone or other identifier"),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON"),
+) -> None:
+    """The unified profile: attributes, identifiers, activity, consents, merges."""
+    with State.open_store() as store:
+        profile = customer_profile(
+            store, customer, default_country_code=State.settings().identity.default_country_code
+        )
+        audit.record(
+            store, actor=audit.cli_actor(), action="read profile", customer_id=profile["customer_id"]
+        )
+    if as_json:
+        print_json(profile)
+        return
+    console.print(f"[bold]customer {escape(profile['customer_id'])}[/bold]")
+    attrs = Table("attribute", "value", show_header=False)
+    for k, v in profile["attributes"].items():
+        if v not in (None, [], {}):
+            attrs.add_row(k, escape(str(v)))
+    console.print(attrs)
+    console.print("identifiers: " + escape(", ".join(profile["identifiers"])))
+    console.print("activity: " + ", ".join(f"{k} {v:,}" for k, v in profile["counts"].items()))
+    console.print(
+        "consents: "
+        + (
+            ", ".join(f"{k}={'yes' if v else 'no'}" for k, v in profile["consents"].items())
+            or "none recorded"
+        )
+    )
+    for m in profile["merged_profiles"]:
+        console.print(
+            escape(f"merged {m['merged_customer_id']} ({m['rule']}: {m['identifiers']}) at {m['merged_at']}")
+        )
 
 
 @customers_app.command("erase")
@@ -73,58 +109,3 @@ def customers_export(
         f"wrote everything held on {escape(subject.customer_id)} to {escape(str(out))}: "
         f"{rows:,} rows from {len(report['data'])} tables, {len(report['segments'])} segments"
     )
-
-
-@app.command("audit")
-def audit(
-    customer: str | None = typer.Option(None, "--customer", help="Only entries about this customer"),
-    limit: int = typer.Option(100, help="Show at most this many, newest first (0 = all)"),
-    as_json: bool = typer.Option(False, "--json", help="Print as JSON"),
-) -> None:
-    """Who read or changed personal data, when, through what."""
-    settings = State.settings()
-    with State.open_store() as store:
-        cid = None
-        if customer is not None:
-            cid = find_subject(
-                store, customer, default_country_code=settings.identity.default_country_code
-            ).customer_id
-        df = audit_log.entries(store, customer_id=cid, limit=limit or None)
-    rows = [{k: plain(v) for k, v in r.items()} for r in df.to_dict("records")]
-    if as_json:
-        print_json(rows)
-        return
-    table = Table("when", "who", "via", "action", "customer", "detail")
-    for r in rows:
-        table.add_row(
-            *(
-                escape(str(r[k] or ""))
-                for k in ("logged_at", "actor", "channel", "action", "customer_id", "detail")
-            )
-        )
-    console.print(table)
-
-
-@app.command("retention")
-def retention(
-    days: int | None = typer.Option(
-        None, "--days", help="Keep this many days of raw events (default: settings)"
-    ),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Only count what would be purged"),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON"),
-) -> None:
-    """Purge raw events older than the retention period; derived traits and segments stay."""
-    settings = State.settings()
-    days = days or settings.privacy.retention_days
-    if days is None:
-        raise InputError(
-            "no retention period",
-            hint="pass --days N or set privacy.retention_days (PERSONAE_PRIVACY__RETENTION_DAYS)",
-        )
-    with State.open_store() as store:
-        result = apply_retention(store, days, actor=audit_log.cli_actor(), dry_run=dry_run)
-    if as_json:
-        print_json(result)
-        return
-    verb = "would purge" if dry_run else "purged"
-    console.print(f"{verb} {result['events_purged']:,} events before {result['cutoff']}")

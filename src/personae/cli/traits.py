@@ -1,4 +1,4 @@
-"""Model commands: build, traits."""
+"""``personae traits``: one customer's traits, or all of them as a file."""
 
 from __future__ import annotations
 
@@ -8,36 +8,13 @@ import typer
 from rich.table import Table
 
 from personae.app import audit
-from personae.app.build import run_build
 from personae.app.customers import resolve_customer_id
 from personae.app.export import plain, write_table
 from personae.app.privacy import pseudonymised_traits
-from personae.app.reads import parse_as_of
-from personae.cli.app import State, app, console, print_json, progress_bar
+from personae.cli.context import State, console, print_json
 from personae.errors import NotFoundError
 
 traits_app = typer.Typer(help="Customer traits (run `personae build` first).", no_args_is_help=True)
-app.add_typer(traits_app, name="traits")
-
-
-@app.command()
-def build(
-    as_of: str | None = typer.Option(
-        None, "--as-of", help="Build as of this date (default: last date in the data)"
-    ),
-    as_json: bool = typer.Option(False, "--json", help="Print the build summary as JSON"),
-    engine: str | None = typer.Option(None, "--engine", help="duckdb (default) or spark (docs/scaling.md)"),
-    spark_master: str | None = typer.Option(None, "--spark-master", help="Spark master URL (--engine spark)"),
-) -> None:
-    """Compute traits, lifetime value, RFM and lifecycle for every customer."""
-    State.engine = engine or State.engine
-    State.spark_master = spark_master or State.spark_master
-    with State.open_store() as store, progress_bar("build") as report:
-        summary = run_build(
-            store, as_of=parse_as_of(as_of), progress=report, quiet=as_json or State.quiet, console=console
-        )
-    if as_json:
-        print_json(summary)
 
 
 @traits_app.command("show")

@@ -1,9 +1,4 @@
-"""``personae serve`` and ``personae keys``: the real-time service and its API keys.
-
-Thin shell over :mod:`personae.live`. Keys are managed here while the server is stopped
-(DuckDB lets one process write a database); while it runs, use the admin endpoints
-``/v1/keys``.
-"""
+"""``personae keys``: API keys of the service (create, list, revoke)."""
 
 from __future__ import annotations
 
@@ -11,11 +6,10 @@ import typer
 from rich.table import Table
 
 from personae.app import keys as keystore
-from personae.cli.app import State, app, console, print_json
+from personae.cli.context import State, console, print_json
 from personae.errors import StoreError
 
 keys_app = typer.Typer(help="API keys of the service: create, list, revoke.", no_args_is_help=True)
-app.add_typer(keys_app, name="keys")
 
 
 def _open_store() -> object:
@@ -28,29 +22,6 @@ def _open_store() -> object:
                 hint="stop the server, or manage keys through the admin API /v1/keys",
             ) from exc
         raise
-
-
-@app.command()
-def serve(
-    host: str | None = typer.Option(None, help="Interface to listen on (default 127.0.0.1: loopback only)."),
-    port: int | None = typer.Option(None, help="TCP port (default 8000)."),
-    log_level: str = typer.Option("info", help="uvicorn log level: critical, error, warning, info, debug."),
-) -> None:
-    """Run the tracking, profile and segments API (OpenAPI docs at /docs)."""
-    import uvicorn
-
-    from personae.api.app import create_app
-
-    settings = State.settings()
-    service = settings.service
-    application = create_app(settings.db, settings)
-    uvicorn.run(
-        application,
-        host=host or service.host,
-        port=port or service.port,
-        log_level=log_level,
-        access_log=log_level == "debug",
-    )
 
 
 @keys_app.command("create")
