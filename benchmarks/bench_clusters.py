@@ -29,7 +29,7 @@ from personae.app.clusters import assign_clusters, build_clusters, clustered_tra
 from personae.app.traits import build_affinities, build_traits
 from personae.clusters.features import Preprocessor, select_features
 from personae.config.traits import TraitSettings
-from personae.store import Store
+from personae.store import DuckDBStore
 
 AS_OF = date(2025, 12, 31)
 
@@ -49,7 +49,7 @@ def main() -> None:
     parser.add_argument("--auto", action="store_true", help="also time the automatic choice of k")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store.open(Path(tmp) / "bench.duckdb")
+        store = DuckDBStore.open(Path(tmp) / "bench.duckdb")
         print(f"setup: {args.customers:,} customers, {args.lines:,} order lines", flush=True)
         populate(store, args.lines, args.customers)
         settings = TraitSettings()

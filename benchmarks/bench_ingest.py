@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from personae.app.ingest import ingest_file
-from personae.store import Store
+from personae.store import DuckDBStore
 
 
 def make_orders(path: Path, rows: int, seed: int = 0) -> None:
@@ -61,7 +61,7 @@ def main() -> None:
         con.close()
         bare = time.perf_counter() - start
 
-        store = Store.open(Path(tmp) / "personae.duckdb")
+        store = DuckDBStore.open(Path(tmp) / "personae.duckdb")
         start = time.perf_counter()
         summary = ingest_file(store, "orders", csv)
         ours = time.perf_counter() - start

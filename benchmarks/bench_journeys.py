@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from personae.app import journeys as ja
-from personae.store import Store
+from personae.store import DuckDBStore, Store
 
 TYPES = (
     "['page_view','product_view','product_view','product_view','add_to_cart','add_to_cart',"
@@ -67,7 +67,7 @@ def main() -> None:
     args = parser.parse_args()
     events, customers = (1_000_000, 50_000) if args.quick else (args.events, args.customers)
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store.open(Path(tmp) / "bench.duckdb")
+        store = DuckDBStore.open(Path(tmp) / "bench.duckdb")
         store.raw.execute("SET enable_progress_bar = false")
         t0 = time.perf_counter()
         populate(store, events, customers)

@@ -46,7 +46,7 @@ from personae.segments.builtin import builtin_segments
 from personae.segments.definitions import check_definitions
 from personae.segments.expr import AffinityOf, Aggregate, CheckedRule, InSegment, walk
 from personae.segments.realtime import CustomerState, ProfileEvaluator
-from personae.store import Store
+from personae.store import DuckDBStore, Store
 
 #: Mid-way through the synthetic history: later orders are ignored, and the events (June 2025)
 #: fall inside the rules' windows.
@@ -260,7 +260,7 @@ def main() -> None:
     if args.quick:
         args.customers, args.lines = 100_000, 1_000_000
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store.open(Path(tmp) / "bench.duckdb")
+        store = DuckDBStore.open(Path(tmp) / "bench.duckdb")
         started = time.perf_counter()
         populate(store, args.lines, args.customers)
         build_affinities(store, AS_OF, TraitSettings())

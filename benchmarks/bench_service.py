@@ -49,7 +49,7 @@ import httpx
 
 from personae.app import keys
 from personae.app.segments.library import install_templates
-from personae.store import Store
+from personae.store import DuckDBStore
 
 
 def main() -> None:
@@ -77,7 +77,7 @@ def main() -> None:
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-service-"))
     db = tmp / "bench.duckdb"
-    with Store.open(db) as store:
+    with DuckDBStore.open(db) as store:
         install_templates(store, ["Cart abandoners"])
         write = keys.create_key(store, "write")[1]
         read = keys.create_key(store, "read")[1]

@@ -26,7 +26,7 @@ from personae.app.segments.run import evaluate_segments
 from personae.app.traits import build_affinities, build_traits
 from personae.config import load_settings
 from personae.devtools.generate import generate_dataset
-from personae.store import Store
+from personae.store import DuckDBStore, Store
 from personae.store.export import export_to_warehouse
 from personae.store.spark import SparkStore, spark_session
 
@@ -66,7 +66,7 @@ def main() -> None:
         for n in args.customers:
             files = generate_dataset(n, 42, root / f"files-{n}", fmt="csv")
             db = root / f"shop-{n}.duckdb"
-            with Store.open(db) as duck:
+            with DuckDBStore.open(db) as duck:
                 for kind in INGEST_ORDER:
                     ingest_file(duck, kind, files[kind], identity=identity)
                 export_to_warehouse(duck, root / f"wh-{n}")

@@ -20,7 +20,7 @@ from personae.app.clv import build_clv
 from personae.app.traits import build_affinities, build_traits
 from personae.config import ClvSettings, Settings
 from personae.config.traits import TraitSettings
-from personae.store import Store
+from personae.store import DuckDBStore, Store
 
 
 def populate(store: Store, lines: int, customers: int) -> None:
@@ -65,7 +65,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         # the product's default memory cap (Settings.memory_limit): the peak-memory target is
         # about what a user running `personae build` gets
-        store = Store.open(Path(tmp) / "bench.duckdb", memory_limit=Settings().memory_limit)
+        store = DuckDBStore.open(Path(tmp) / "bench.duckdb", memory_limit=Settings().memory_limit)
         populate(store, args.lines, args.customers)
         as_of = date(2025, 12, 31)
         start = time.perf_counter()

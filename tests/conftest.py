@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import settings
 
-from personae.store import Store
+from personae.store import DuckDBStore, Store
 
 # Speed is measured in benchmarks, never asserted in tests: Hypothesis's default 200 ms
 # deadline per example failed tests on the shared 2-core machine under load.
@@ -37,7 +37,7 @@ def db_path(tmp_path: Path) -> Path:
 @pytest.fixture
 def store() -> Iterator[Store]:
     """A freshly migrated in-memory database (real DuckDB, nothing on disk: fast)."""
-    s = Store.open(":memory:")
+    s = DuckDBStore.open(":memory:")
     try:
         yield s
     finally:
@@ -47,7 +47,7 @@ def store() -> Iterator[Store]:
 @pytest.fixture
 def file_store(db_path: Path) -> Iterator[Store]:
     """A freshly migrated database in a real DuckDB file (commits go to disk)."""
-    s = Store.open(db_path)
+    s = DuckDBStore.open(db_path)
     try:
         yield s
     finally:
@@ -186,7 +186,7 @@ def build_shop(
 
     files = generate_dataset(customers, seed, root / "shop")
     path = root / "shop.duckdb"
-    with Store.open(path) as store:
+    with DuckDBStore.open(path) as store:
         for kind in INGEST_ORDER if kinds is None else kinds:
             ingest_file(store, kind, files[kind])
         if full_build:

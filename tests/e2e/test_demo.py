@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from personae.store import Store
+from personae.store import DuckDBStore
 
 
 def personae(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -29,7 +29,7 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_demo_loads_everything_and_builds(demo_dir: Path) -> None:
-    store = Store.open(demo_dir / "personae.duckdb")
+    store = DuckDBStore.open(demo_dir / "personae.duckdb")
     try:
         for table in ("customers", "orders", "events", "surveys", "consents", "products", "stores"):
             assert store.count(table) > 0, table

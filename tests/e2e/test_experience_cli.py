@@ -14,7 +14,7 @@ import pytest
 from personae.app.build import run_build
 from personae.app.ingest import ingest_file
 from personae.devtools.generate import generate_dataset
-from personae.store import Store
+from personae.store import DuckDBStore
 
 PERSONAE = Path(sys.executable).with_name("personae")
 KINDS = ("stores", "products", "customers", "orders", "events", "surveys", "consents")
@@ -35,7 +35,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("experience_cli")
     path = root / "p.duckdb"
     files = generate_dataset(600, seed=5, out_dir=root / "data")
-    with Store.open(path) as store:
+    with DuckDBStore.open(path) as store:
         for kind in KINDS:
             ingest_file(store, kind, Path(files[kind]))
         run_build(store, quiet=True)

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from personae.cli import app
 from personae.errors import PersonaeError
-from personae.store import Store
+from personae.store import DuckDBStore
 
 PERSONAE = Path(sys.executable).with_name("personae")
 
@@ -128,7 +128,7 @@ def test_other_bad_rules(db: Path, rule: str, message: str) -> None:
 
 
 def test_injection_is_just_a_value(db: Path) -> None:
-    with Store.open(db) as store:
+    with DuckDBStore.open(db) as store:
         before = store.count("orders")
     evil = "x'; DROP TABLE orders; --"
     code, out = invoke(
@@ -149,7 +149,7 @@ def test_injection_is_just_a_value(db: Path) -> None:
     assert code == 0
     code, out = invoke("--db", str(db), "segments", "members", "evil", "--format", "json")
     assert code == 0 and json.loads(out) == []
-    with Store.open(db) as store:
+    with DuckDBStore.open(db) as store:
         assert store.count("orders") == before
 
 

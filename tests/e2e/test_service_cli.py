@@ -21,7 +21,7 @@ import pytest
 
 from personae.app import keys as keystore
 from personae.app.segments.library import install_templates
-from personae.store import Store
+from personae.store import DuckDBStore
 
 BIN = Path(sys.executable).parent
 
@@ -68,7 +68,7 @@ class Server:
 @pytest.fixture()
 def served(tmp_path: Path) -> Iterator[tuple[Server, dict[str, str]]]:
     db = tmp_path / "live.duckdb"
-    with Store.open(db) as store:
+    with DuckDBStore.open(db) as store:
         install_templates(store, ["Cart abandoners"])
         keys = {role: keystore.create_key(store, role)[1] for role in ("write", "read", "admin")}
     server = Server(db, tmp_path)
@@ -181,7 +181,7 @@ def test_sigkill_under_load_loses_no_acknowledged_event(served: tuple[Server, di
     ).json()
     assert r["duplicates"] == 50
     server.stop()
-    with Store.open(server.db) as store:
+    with DuckDBStore.open(server.db) as store:
         stored = set(store.raw.execute("SELECT event_id FROM events").fetchall())
     stored_ids = {row[0] for row in stored}
     missing = [m for m in acked if m not in stored_ids]

@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 
 from personae.cli.context import State, console, print_json, progress_bar
-from personae.store import Store
+from personae.store import DuckDBStore
 from personae.store.export import export_to_warehouse
 from personae.store.warehouse import Warehouse, table_rows
 
@@ -26,7 +26,7 @@ def export(
     """Copy the DuckDB database (--db) into the warehouse, all tables in one commit."""
     settings = State.settings()
     target = to or settings.warehouse
-    with Store.open(settings.db) as store, progress_bar("export") as report:
+    with DuckDBStore.open(settings.db) as store, progress_bar("export") as report:
         rows = export_to_warehouse(store, target, tables=table, progress=report)
     if as_json:
         print_json(rows)

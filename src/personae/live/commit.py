@@ -46,7 +46,7 @@ from personae.live.payloads import Alias, Identify, Page, Screen, Track
 from personae.live.segments import Change, LiveSegments
 from personae.live.tracking import Mapped, map_messages
 from personae.schema import TABLES, TableSpec
-from personae.store import Store
+from personae.store import DuckDBStore
 from personae.store.journal import Rows
 
 Message = Identify | Track | Page | Screen | Alias | Any
@@ -85,7 +85,7 @@ class Committer:
 
     def __init__(
         self,
-        store: Store,
+        store: DuckDBStore,
         identity: IdentityIndex,
         live: LiveSegments,
         seen: dict[str, datetime],

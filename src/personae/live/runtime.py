@@ -33,6 +33,7 @@ from personae.app.customers import latest_consents, resolve_customer_id
 from personae.app.privacy import access_report, erase_customer, find_subject
 from personae.app.segments.library import add_segments, all_definitions
 from personae.app.tombstones import Tombstones
+from personae.app.traits import customer_traits
 from personae.config import Settings
 from personae.errors import InputError, NotFoundError
 from personae.identity.normalize import normalize_emails, normalize_phones
@@ -47,7 +48,7 @@ from personae.privacy.keys import PII_FIELDS, ApiKey, KeyRing
 from personae.schema import CONSENT_PURPOSES, TABLES
 from personae.segments.definitions import SegmentDefinition
 from personae.segments.realtime import CustomerState
-from personae.store import Store
+from personae.store import DuckDBStore, Store
 
 log = logging.getLogger("personae.service")
 
@@ -69,20 +70,20 @@ class Runtime:
         self.clock = clock
         self.lock = threading.RLock()
         self._read_lock = threading.Lock()
-        self.store: Store | None = None
-        self.reader: Store | None = None
+        self.store: DuckDBStore | None = None
+        self.reader: DuckDBStore | None = None
         self.keys = KeyRing([])
         self._recommend_cache: tuple[tuple[Any, ...], recommending.Context] | None = None
 
     # -- life cycle ---------------------------------------------------------------------------------
     def start(self) -> None:
-        self.store = Store.open(self.db)
+        self.store = DuckDBStore.open(self.db)
         # replays what a crash left in the journal: the state below is loaded from a store
         # that holds every acknowledged group
         self.log = CommitLog.open(
             self.store, enabled=self.service.journal, backlog=self.service.journal_backlog
         )
-        self.reader = Store(ibis.duckdb.from_connection(self.store.raw.cursor()), self.db)
+        self.reader = DuckDBStore(ibis.duckdb.from_connection(self.store.raw.cursor()), self.db)
         self.keys = keystore.key_ring(self.store)
         self._load()
         self._tune_store()
@@ -373,7 +374,7 @@ class Runtime:
                         tombstones=self.settings.privacy.tombstones,
                     )
                 finally:
-                    self.reader = Store(ibis.duckdb.from_connection(self.store.raw.cursor()), self.db)
+                    self.reader = DuckDBStore(ibis.duckdb.from_connection(self.store.raw.cursor()), self.db)
                     self._load()
                     self._tune_store()  # the rewritten file is a new database: its own settings
             return {"customer_id": subject.customer_id, **result}
@@ -439,7 +440,6 @@ class Runtime:
         with self._read_lock:
             assert self.reader is not None
             rows = self.reader.cached_arrow("profile", self.reader.profiles, cid).to_pylist()
-            from personae.app.traits import customer_traits
 
             traits = customer_traits(self.reader, cid) or {}
             consents = latest_consents(self.reader, cid)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from personae.errors import NotFoundError
-from personae.store.connection import Store
+from personae.store.duckdb import DuckDBStore
 from personae.store.warehouse import Warehouse
 
 #: Rows per Arrow batch (and Parquet row group) when streaming a table out of DuckDB.
@@ -22,7 +22,7 @@ BATCH_ROWS = 256_000
 
 
 def export_to_warehouse(
-    store: Store,
+    store: DuckDBStore,
     location: str | Path,
     *,
     tables: Sequence[str] | None = None,

@@ -43,7 +43,7 @@ import pyarrow as pa
 from personae.errors import StoreError
 
 if TYPE_CHECKING:
-    from personae.store.connection import Store
+    from personae.store.base import Store
 
 try:
     import fcntl

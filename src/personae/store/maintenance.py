@@ -19,7 +19,7 @@ import ibis
 import pyarrow as pa
 
 from personae.errors import StoreError
-from personae.store.connection import Store
+from personae.store.base import Store
 from personae.store.ddl import quote
 
 

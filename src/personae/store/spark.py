@@ -41,7 +41,8 @@ import pandas as pd
 import pyarrow as pa
 
 from personae.errors import NotFoundError, StoreError
-from personae.store.connection import Store
+from personae.store.base import Store
+from personae.store.duckdb import DuckDBStore
 from personae.store.warehouse import Warehouse
 
 #: Appends add a part each; past this many parts a table is rewritten as one.
@@ -153,7 +154,7 @@ def _local_cores(master: str) -> int:
 @cache
 def personae_schemas() -> dict[str, pa.Schema]:
     """Every table the migrations create, as Arrow schemas (the DuckDB DDL is the one definition)."""
-    with Store.open(":memory:") as scratch:
+    with DuckDBStore.open(":memory:") as scratch:
         return {name: scratch.table(name).schema().to_pyarrow() for name in scratch.base_tables()}
 
 
@@ -222,13 +223,6 @@ class SparkStore(Store):
         if self._owns_session:
             with contextlib.suppress(Exception):
                 self.session.stop()
-
-    @property
-    def raw(self) -> Any:
-        raise StoreError(
-            "this operation needs a DuckDB database; the Spark engine has no raw SQL connection",
-            hint="run it without --engine spark",
-        )
 
     # -- reading -------------------------------------------------------------------------------
     def has_table(self, name: str) -> bool:

@@ -21,7 +21,7 @@ from personae.app.segments.library import install_templates
 from personae.config import Settings
 from personae.identity.resolve import resolve
 from personae.personalize import webhooks as wh
-from personae.store import Store
+from personae.store import DuckDBStore
 
 
 class Clock:
@@ -61,7 +61,7 @@ SECRET_ENV = "PERSONAE_TEST_SERVICE_HOOK_SECRET"
 def env(tmp_path: Path, hook_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     monkeypatch.setenv(SECRET_ENV, "s3cret")
     db = tmp_path / "svc.duckdb"
-    with Store.open(db) as store:
+    with DuckDBStore.open(db) as store:
         install_templates(store, ["Cart abandoners"])
         keys = {role: keystore.create_key(store, role)[1] for role in ("write", "read", "admin")}
     settings = Settings(
@@ -301,7 +301,7 @@ def test_consent_changes_membership_at_once(env: dict[str, Any], settled: Any) -
 
 def test_full_queue_answers_429(tmp_path: Path) -> None:
     db = tmp_path / "q.duckdb"
-    with Store.open(db) as store:
+    with DuckDBStore.open(db) as store:
         key = keystore.create_key(store, "write")[1]
     settings = Settings(db=db, service={"queue_capacity": 5})
     with TestClient(create_app(db, settings)) as c:
@@ -323,8 +323,8 @@ def test_duckdb_is_tuned_for_serving(tmp_path: Path, service: dict[str, int], ex
     """A larger WAL while serving (after the start-up load) and, when set, a thread count; 0 (or
     None here) keeps DuckDB's own default."""
     db = tmp_path / "t.duckdb"
-    Store.open(db).close()
-    with Store.open(tmp_path / "defaults.duckdb") as plain:
+    DuckDBStore.open(db).close()
+    with DuckDBStore.open(tmp_path / "defaults.duckdb") as plain:
         defaults = plain.raw.execute(
             "SELECT current_setting('threads'), current_setting('checkpoint_threshold')"
         ).fetchone()
@@ -359,7 +359,7 @@ def test_the_schedule_expires_memberships_in_steps_when_the_day_moves_on(
     a time (``refresh_step_customers``) between groups: every expired membership exits, each
     with a ``schedule`` change, and tracking goes on meanwhile."""
     db = tmp_path / "steps.duckdb"
-    with Store.open(db) as store:
+    with DuckDBStore.open(db) as store:
         install_templates(store, ["Cart abandoners"])
         write, read = keystore.create_key(store, "write")[1], keystore.create_key(store, "read")[1]
     clock = Clock()

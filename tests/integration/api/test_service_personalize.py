@@ -18,7 +18,7 @@ from personae.api.app import create_app
 from personae.app import audit, keys
 from personae.cli import app as cli_app
 from personae.config import Settings
-from personae.store import Store
+from personae.store import DuckDBStore
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,7 @@ def shop(
     tmp_path_factory: pytest.TempPathFactory, make_shop: Callable[..., Path]
 ) -> Iterator[dict[str, Any]]:
     db = make_shop(tmp_path_factory.mktemp("service_shop"), 300, 5)
-    with Store.open(db) as store:
+    with DuckDBStore.open(db) as store:
         traits = store.execute(store.table("traits").select("customer_id", "consent_personalization"))
         read = keys.create_key(store, "read", "crm")[1]
         p = store.profiles()

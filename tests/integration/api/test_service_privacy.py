@@ -17,7 +17,7 @@ from personae.app import audit
 from personae.app import keys as keystore
 from personae.app.segments.library import install_templates
 from personae.config import Settings
-from personae.store import Store
+from personae.store import DuckDBStore
 
 EMAIL = "Zed.Quux@Example.org"
 PHONE = "+1 415 555 0199"
@@ -26,7 +26,7 @@ PHONE = "+1 415 555 0199"
 @pytest.fixture()
 def env(tmp_path: Path) -> Iterator[dict[str, Any]]:
     db = tmp_path / "svc.duckdb"
-    with Store.open(db) as store:
+    with DuckDBStore.open(db) as store:
         install_templates(store, ["Cart abandoners"])
         keys = {
             "write": keystore.create_key(store, "write", "web tag")[1],
@@ -64,7 +64,7 @@ def _seed(c: TestClient, write_key: str) -> None:
 
 
 def _api_entries(db: Path) -> list[tuple[str, str, str, str | None, str | None]]:
-    with Store.open(db) as store:
+    with DuckDBStore.open(db) as store:
         rows = audit.entries(store).sort_values("logged_at")
     rows = rows.astype(object).where(rows.notna(), None)
     return [
@@ -76,7 +76,7 @@ def _api_entries(db: Path) -> list[tuple[str, str, str, str | None, str | None]]
 
 def test_api_reads_and_changes_of_personal_data_are_audited_with_the_key_name(tmp_path: Path) -> None:
     db = tmp_path / "svc.duckdb"
-    with Store.open(db) as store:
+    with DuckDBStore.open(db) as store:
         install_templates(store, ["Cart abandoners"])
         write = keystore.create_key(store, "write", "web tag")[1]
         read = _bearer(keystore.create_key(store, "read", "crm reader")[1])

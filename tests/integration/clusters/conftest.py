@@ -17,7 +17,7 @@ from personae.app.segments.run import evaluate_segments
 from personae.app.traits import build_affinities, build_traits
 from personae.config import load_settings
 from personae.devtools.generate import generate_dataset
-from personae.store import Store
+from personae.store import DuckDBStore, Store
 
 KINDS = ("stores", "products", "customers", "consents", "orders", "events", "surveys")
 
@@ -37,7 +37,7 @@ def clustered_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     folder = tmp_path_factory.mktemp("clusters")
     files = generate_dataset(1500, 3, folder / "data")
     db = folder / "clustered.duckdb"
-    with Store.open(db) as store:
+    with DuckDBStore.open(db) as store:
         for kind in KINDS:
             ingest_file(store, kind, files[kind])
         build(store)
@@ -50,7 +50,7 @@ def clustered(clustered_files: dict[str, Any], tmp_path: Path) -> Iterator[Store
     """A fresh copy of the clustered shop."""
     target = tmp_path / "copy.duckdb"
     shutil.copy(clustered_files["db"], target)
-    store = Store.open(target)
+    store = DuckDBStore.open(target)
     try:
         yield store
     finally:

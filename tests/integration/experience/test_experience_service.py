@@ -22,7 +22,7 @@ from personae.config import load_settings
 from personae.errors import InputError, NotFoundError
 from personae.experience.metrics import nps
 from personae.segments.definitions import SegmentDefinition
-from personae.store import Store
+from personae.store import DuckDBStore, Store
 
 KINDS = ("stores", "products", "customers", "orders", "events", "surveys", "consents")
 
@@ -30,7 +30,7 @@ KINDS = ("stores", "products", "customers", "orders", "events", "surveys", "cons
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory, make_shop: Callable[..., Path]) -> Iterator[Store]:
     path = make_shop(tmp_path_factory.mktemp("experience"), 800, seed=11, full_build=True, kinds=KINDS)
-    store = Store.open(path)
+    store = DuckDBStore.open(path)
     try:
         yield store
     finally:

@@ -11,7 +11,7 @@ import pytest
 
 import personae.app.ingest.loader as loader
 from personae.app.ingest import ingest_file
-from personae.store import Store
+from personae.store import DuckDBStore, Store
 
 
 @pytest.fixture
@@ -131,7 +131,7 @@ CRASH_SCRIPT = textwrap.dedent("""
         os.kill(os.getpid(), signal.SIGKILL)
 
     loader.add_links_and_resolve = die
-    ingest_file(Store.open(db), "customers", path)
+    ingest_file(DuckDBStore.open(db), "customers", path)
     print("not reached")
 """)
 
@@ -142,7 +142,7 @@ def test_killed_process_leaves_previous_ingest_intact(
     db_path: Path, write_rows, take_snapshot, how: str
 ) -> None:
     first = write_rows("first.csv", FIRST)
-    with Store.open(db_path) as store:
+    with DuckDBStore.open(db_path) as store:
         ingest_file(store, "customers", first)
         before = take_snapshot(store)
     second = write_rows("second.csv", SECOND)
@@ -156,7 +156,7 @@ def test_killed_process_leaves_previous_ingest_intact(
     assert proc.returncode != 0, proc.stdout + proc.stderr
     assert "not reached" not in proc.stdout
 
-    with Store.open(db_path) as store:
+    with DuckDBStore.open(db_path) as store:
         assert take_snapshot(store) == before
         emails = dict(store.raw.execute("SELECT customer_id, email FROM customers").fetchall())
         assert emails == {"C1": "ann@example.com", "C2": "bob@example.com"}

@@ -14,7 +14,7 @@ import ibis
 import pyarrow as pa
 import pytest
 
-from personae.store import Store
+from personae.store import DuckDBStore, Store
 
 T0 = datetime(2025, 6, 1, 10, 0, 0)
 
@@ -51,7 +51,7 @@ def touches(
 
 @pytest.fixture(scope="module")
 def mem_store() -> Iterator[Store]:
-    s = Store.open(":memory:")
+    s = DuckDBStore.open(":memory:")
     try:
         yield s
     finally:

@@ -10,7 +10,7 @@ import pytest
 
 from personae.app import journeys as ja
 from personae.errors import InputError, NotFoundError
-from personae.store import Store
+from personae.store import DuckDBStore, Store
 
 KINDS = ("stores", "products", "customers", "orders", "events", "surveys", "consents")
 
@@ -18,7 +18,7 @@ KINDS = ("stores", "products", "customers", "orders", "events", "surveys", "cons
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory, make_shop: Callable[..., Path]) -> Iterator[Store]:
     path = make_shop(tmp_path_factory.mktemp("journeys"), 300, seed=5, full_build=True, kinds=KINDS)
-    store = Store.open(path)
+    store = DuckDBStore.open(path)
     try:
         yield store
     finally:

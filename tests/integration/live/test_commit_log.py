@@ -24,7 +24,7 @@ from personae.config import Settings
 from personae.errors import StoreError
 from personae.live import applier as applier_module
 from personae.live.commit_log import CommitLog
-from personae.store import Store
+from personae.store import DuckDBStore, Store
 from personae.store.journal import Journal, applied_seq, journal_path, read_groups
 
 
@@ -56,7 +56,7 @@ def _event_ids(store: Store) -> list[str]:
 
 def _started(db: Path) -> tuple[Store, CommitLog]:
     """A store and its running commit log, as the server has them."""
-    store = Store.open(db)
+    store = DuckDBStore.open(db)
     log = CommitLog.open(store)
     log.start()
     return store, log
@@ -83,17 +83,17 @@ def test_a_crash_replays_every_acknowledged_group_exactly_once(
     log.write([], [("events", _events("e2", "e3"))])
     log.write([("events", pa.table({"event_id": ["e1"]}))], [("events", _events("e4"))])
     assert _event_ids(store) == ["e1"]  # acknowledged, not yet in DuckDB
-    with Store.open(db) as other:  # another opening while the server runs: the journal is its
+    with DuckDBStore.open(db) as other:  # another opening while the server runs: the journal is its
         assert _event_ids(other) == ["e1"]
     crashed = _crash(db)
     gate.open.set()
     log.close()
     store.close()
-    with Store.open(db) as done:
+    with DuckDBStore.open(db) as done:
         assert _event_ids(done) == ["e2", "e3", "e4"]  # the server applied each group once
 
     # opening the database replays (the server at start, or any CLI command run before it)
-    with Store.open(crashed) as again:
+    with DuckDBStore.open(crashed) as again:
         assert _event_ids(again) == ["e2", "e3", "e4"]  # group 1 not applied twice, 3's delete kept
         assert applied_seq(again) == 3
         reopened = CommitLog.open(again)
@@ -116,7 +116,7 @@ def test_a_journal_left_by_a_crash_is_replayed_even_with_the_journal_turned_off(
     gate.open.set()
     log.close()
     store.close()
-    with Store.open(crashed) as again:
+    with DuckDBStore.open(crashed) as again:
         direct = CommitLog.open(again, enabled=False)
         assert direct.journal is None and not journal_path(again.path).exists()
         assert _event_ids(again) == ["k1"]
@@ -139,13 +139,13 @@ def test_a_failed_apply_refuses_new_groups_and_keeps_them_for_the_restart(
     log.close()
     store.close()
     gate.fail = None
-    with Store.open(db) as again:
+    with DuckDBStore.open(db) as again:
         CommitLog.open(again)
         assert _event_ids(again) == ["a1"]
 
 
 def test_the_journal_is_emptied_once_the_store_holds_it(tmp_path: Path) -> None:
-    with Store.open(tmp_path / "t.duckdb") as store:
+    with DuckDBStore.open(tmp_path / "t.duckdb") as store:
         log = CommitLog(store, Journal(journal_path(store.path)), truncate_bytes=1)
         log.start()
         log.write([], [("events", _events("t1"))])
@@ -161,7 +161,7 @@ def test_the_applier_backlog_is_bounded(tmp_path: Path, monkeypatch: pytest.Monk
     """A full backlog blocks the writer (its queue then fills and requests get 429)."""
     gate = Gate(monkeypatch)
     gate.open.clear()
-    with Store.open(tmp_path / "b.duckdb") as store:
+    with DuckDBStore.open(tmp_path / "b.duckdb") as store:
         log = CommitLog.open(store, backlog=1)
         log.start()
         log.write([], [("events", _events("b1"))])  # taken by the applier, held at the gate
@@ -180,7 +180,7 @@ def test_the_applier_backlog_is_bounded(tmp_path: Path, monkeypatch: pytest.Monk
 def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     gate = Gate(monkeypatch)
     db = tmp_path / "svc.duckdb"
-    with Store.open(db) as store:
+    with DuckDBStore.open(db) as store:
         install_templates(store, ["Cart abandoners"])
         keys = {role: keystore.create_key(store, role)[1] for role in ("write", "read", "admin")}
     app = create_app(db, Settings(db=db, service={"expiry_check_seconds": 3600}))

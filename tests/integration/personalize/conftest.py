@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from personae.store import Store
+from personae.store import DuckDBStore, Store
 
 
 @pytest.fixture(scope="session")
@@ -22,5 +22,5 @@ def shop(shop_db: Path, tmp_path: Path) -> Iterator[Store]:
     """A private copy of the built shop."""
     path = tmp_path / "copy.duckdb"
     shutil.copy(shop_db, path)
-    with Store.open(path) as store:
+    with DuckDBStore.open(path) as store:
         yield store

@@ -7,12 +7,12 @@ import pytest
 
 from personae.app import recommend
 from personae.config.personalize import RecommendSettings
-from personae.store import Store
+from personae.store import DuckDBStore
 
 
 @pytest.fixture(scope="module")
 def evaluation(shop_db) -> dict:
-    with Store.open(shop_db) as store:
+    with DuckDBStore.open(shop_db) as store:
         return recommend.evaluate(store, RecommendSettings())
 
 
@@ -29,7 +29,7 @@ def test_default_model_beats_popularity_and_default_als(evaluation):
 
 @pytest.fixture(scope="module")
 def context(shop_db):
-    with Store.open(shop_db) as store:
+    with DuckDBStore.open(shop_db) as store:
         yield recommend.fit_context(store, RecommendSettings())
 
 

@@ -31,7 +31,7 @@ from personae.app.privacy import (
 from personae.cli import app
 from personae.devtools.generate import generate_dataset
 from personae.errors import InputError, NotFoundError
-from personae.store import Store
+from personae.store import DuckDBStore, Store
 
 KINDS = ("products", "stores", "customers", "orders", "events", "surveys", "consents")
 ACTOR = "test:privacy"
@@ -72,7 +72,7 @@ def _shop_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (folder / "jane_orders.csv").write_text(EXTRA_ORDERS)
     (folder / "jane_events.csv").write_text(EXTRA_EVENTS)
     path = folder / "shop.duckdb"
-    with Store.open(path) as store:
+    with DuckDBStore.open(path) as store:
         for kind in KINDS:
             ingest_file(store, kind, files[kind])
         ingest_file(store, "customers", folder / "jane_customers.csv")
@@ -89,7 +89,7 @@ def shop(_shop_file: Path, tmp_path: Path) -> Iterator[Store]:
     shutil.copy(_shop_file, target)
     for name in ("jane_customers.csv", "jane_orders.csv", "jane_events.csv"):
         shutil.copy(_shop_file.parent / name, tmp_path / name)
-    store = Store.open(target)
+    store = DuckDBStore.open(target)
     try:
         yield store
     finally:

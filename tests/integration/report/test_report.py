@@ -25,7 +25,7 @@ from personae.app.report import SECTIONS, gather
 from personae.config import Settings, load_settings
 from personae.devtools.generate import generate_dataset
 from personae.report import write_report
-from personae.store import Store
+from personae.store import DuckDBStore, Store
 
 
 class ReportParser(HTMLParser):
@@ -97,7 +97,7 @@ def shop(
     """Two snapshots (60 days apart), a playbook activated at the first, a cluster model, a report."""
     root = tmp_path_factory.mktemp("report")
     files = generate_dataset(250, 11, root / "data")
-    store = Store.open(root / "shop.duckdb")
+    store = DuckDBStore.open(root / "shop.duckdb")
     load(store, files)
     last = last_data_date(store)
     run_build(store, as_of=last - timedelta(days=60), settings=settings, quiet=True)
@@ -218,7 +218,7 @@ def test_a_shop_without_surveys_still_gets_a_report(
 ) -> None:
     root = tmp_path_factory.mktemp("report_nosurveys")
     files = generate_dataset(120, 4, root / "data")
-    with Store.open(root / "shop.duckdb") as store:
+    with DuckDBStore.open(root / "shop.duckdb") as store:
         load(store, files, skip=("surveys",))
         run_build(store, settings=settings, quiet=True)
         result = write_report(store, root / "out", settings)

@@ -31,7 +31,7 @@ from personae.app.ingest import ingest_file
 from personae.app.segments.run import evaluate_segments
 from personae.app.traits import build_affinities, build_traits
 from personae.config.traits import TraitSettings
-from personae.store import Store
+from personae.store import DuckDBStore, Store
 
 AS_OF = date(2025, 6, 30)
 
@@ -127,17 +127,17 @@ def _shop_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """Two database files made once per run: the shop ingested, and the shop built."""
     folder = tmp_path_factory.mktemp("shop")
     ingested, built = folder / "ingested.duckdb", folder / "built.duckdb"
-    with Store.open(ingested) as store:
+    with DuckDBStore.open(ingested) as store:
         load_shop(store, folder)
     shutil.copy(ingested, built)
-    with Store.open(built) as store:
+    with DuckDBStore.open(built) as store:
         build(store)
     return ingested, built
 
 
 def _open_copy(source: Path, target: Path) -> Iterator[Store]:
     shutil.copy(source, target)
-    store = Store.open(target)
+    store = DuckDBStore.open(target)
     try:
         yield store
     finally:

@@ -15,7 +15,7 @@ import pytest
 from personae.app.segments import reports
 from personae.app.segments.library import install_templates
 from personae.errors import InputError, NotFoundError
-from personae.store import Store
+from personae.store import DuckDBStore, Store
 
 JUNE, JULY = date(2025, 6, 30), date(2025, 7, 5)
 
@@ -43,7 +43,7 @@ def _two_builds_file(
 ) -> tuple[Path, dict[str, str | None], dict[str, str | None]]:  # type: ignore[no-untyped-def]
     path = tmp_path_factory.mktemp("two") / "two.duckdb"
     shutil.copy(_shop_files[0], path)
-    with Store.open(path) as store:
+    with DuckDBStore.open(path) as store:
         install_templates(store, ["Cart abandoners", "Web-only shoppers", "Recent repeat buyers"])
         first = build_shop_once(store, JUNE)
         assert first["entered"] == first["exited"] == 0  # the first snapshot is the baseline
@@ -62,7 +62,7 @@ def two_builds(
     path, june, july = _two_builds_file
     copy = tmp_path / "two.duckdb"
     shutil.copy(path, copy)
-    store = Store.open(copy)
+    store = DuckDBStore.open(copy)
     try:
         yield store, june, july
     finally:

@@ -18,7 +18,7 @@ from personae.app.ingest import ingest_file
 from personae.app.segments.library import install_templates
 from personae.config import load_settings
 from personae.devtools.generate import generate_dataset
-from personae.store import Store
+from personae.store import DuckDBStore
 
 
 @pytest.fixture(scope="session")
@@ -41,7 +41,7 @@ def shop_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     files = generate_dataset(60, 11, root / "files", fmt="csv")
     db = root / "shop.duckdb"
     identity = load_settings().identity
-    with Store.open(db) as store:
+    with DuckDBStore.open(db) as store:
         for kind in INGEST_ORDER:
             ingest_file(store, kind, files[kind], identity=identity)
         install_templates(store)

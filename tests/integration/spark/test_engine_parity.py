@@ -30,7 +30,7 @@ from personae.app.reads import last_data_date
 from personae.app.segments.run import evaluate_segments
 from personae.app.traits import build_affinities, build_traits
 from personae.config import load_settings
-from personae.store import Store
+from personae.store import DuckDBStore, Store
 from personae.store.export import export_to_warehouse
 from personae.store.spark import SparkStore
 
@@ -61,7 +61,7 @@ def built(spark: Any, shop_db: Path, tmp_path_factory: pytest.TempPathFactory) -
     root = tmp_path_factory.mktemp("parity")
     db = root / "duck.duckdb"
     shutil.copy(shop_db, db)
-    duck = Store.open(db)
+    duck = DuckDBStore.open(db)
     export_to_warehouse(duck, root / "warehouse")  # the canonical tables, before any build
     as_of = last_data_date(duck)
     core_build(duck, as_of)

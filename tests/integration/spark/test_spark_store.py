@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from personae.errors import NotFoundError, StoreError
+from personae.store import DuckDBStore
 from personae.store import spark as spark_module
 from personae.store.spark import SparkStore
 from personae.store.warehouse import Warehouse
@@ -167,7 +168,6 @@ def test_the_cli_builds_on_spark_and_reads_the_results(spark: Any, shop_db: Path
 
 
 def duckdb_tables(db: Path) -> list[str]:
-    from personae.store import Store
 
-    with Store.open(db) as s:
+    with DuckDBStore.open(db) as s:
         return s.base_tables()

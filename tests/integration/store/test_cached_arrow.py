@@ -7,7 +7,7 @@ from pathlib import Path
 import ibis
 import pyarrow as pa
 
-from personae.store import Store
+from personae.store import DuckDBStore, Store
 
 
 def _rows(store: Store, name: str) -> list[dict[str, object]]:
@@ -15,7 +15,7 @@ def _rows(store: Store, name: str) -> list[dict[str, object]]:
 
 
 def test_parameters_are_bound_and_the_query_follows_the_schema(tmp_path: Path) -> None:
-    with Store.open(tmp_path / "c.duckdb") as store:
+    with DuckDBStore.open(tmp_path / "c.duckdb") as store:
         store.replace("scratch", pa.table({"customer_id": ["c'1", "c2"], "a": [1, 2]}))
         assert _rows(store, "scratch") == [{"customer_id": "c'1", "a": 1, "n": 2}]
         compiled = store._compiled["rows of scratch"][1]
@@ -46,7 +46,7 @@ def _query(store: Store, cid: str) -> ibis.Table:
 
 
 def test_has_table_sees_tables_views_and_temporary_tables(tmp_path: Path) -> None:
-    with Store.open(tmp_path / "h.duckdb") as store:
+    with DuckDBStore.open(tmp_path / "h.duckdb") as store:
         assert store.has_table("customers") and not store.has_table("no_such_table")
         store.raw.execute("CREATE VIEW v_scratch AS SELECT 1 AS x")
         store.raw.execute("CREATE TEMP TABLE t_scratch (x INT)")

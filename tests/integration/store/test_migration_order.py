@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import personae.store.migrations as migrations
-from personae.store import Store
+from personae.store import DuckDBStore
 
 
 def _creates(table: str) -> object:
@@ -27,10 +27,10 @@ def test_a_lower_numbered_step_added_later_is_applied(
     late = migrations.Migration(top + 1, "merged later", _creates("merged_later"))  # type: ignore[arg-type]
     monkeypatch.setattr(migrations, "MIGRATIONS", (*known, early))
     monkeypatch.setattr(migrations, "CURRENT_VERSION", top + 2)
-    Store.open(path).close()
+    DuckDBStore.open(path).close()
     monkeypatch.setattr(migrations, "MIGRATIONS", (*known, late, early))
-    with Store.open(path) as store:
+    with DuckDBStore.open(path) as store:
         assert store.has_table("merged_first") and store.has_table("merged_later")
-    with Store.open(path) as store:  # and each step only once
+    with DuckDBStore.open(path) as store:  # and each step only once
         counts = store.raw.execute("SELECT version, count(*) FROM _personae_schema GROUP BY 1").fetchall()
         assert all(n == 1 for _, n in counts) and {top + 1, top + 2} <= {v for v, _ in counts}

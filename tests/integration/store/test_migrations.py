@@ -13,7 +13,7 @@ from personae.app.ingest import ingest_file
 from personae.config import load_settings
 from personae.errors import SchemaVersionError, StoreError
 from personae.schema import TABLES
-from personae.store import CURRENT_VERSION, Store, default_db_path
+from personae.store import CURRENT_VERSION, DuckDBStore, Store, default_db_path
 from personae.store.migrations import MIGRATIONS, current_version
 
 V2_V3_TABLES = ("ingest_runs", "rejects", "identity_links", "identity_map", "identity_merges")
@@ -26,7 +26,7 @@ def versions(store: Store) -> list[int]:
 
 
 def test_new_database_gets_the_current_version(db_path: Path) -> None:
-    with Store.open(db_path) as store:
+    with DuckDBStore.open(db_path) as store:
         assert current_version(store.raw) == CURRENT_VERSION
         assert versions(store) == [m.version for m in MIGRATIONS]
         for name in (*TABLES, *V2_V3_TABLES):
@@ -34,18 +34,18 @@ def test_new_database_gets_the_current_version(db_path: Path) -> None:
 
 
 def test_in_memory_database_is_migrated_too() -> None:
-    with Store.open(":memory:") as store:
+    with DuckDBStore.open(":memory:") as store:
         assert current_version(store.raw) == CURRENT_VERSION
 
 
 def test_reopening_a_current_database_applies_nothing(db_path: Path) -> None:
-    Store.open(db_path).close()
-    with Store.open(db_path) as store:
+    DuckDBStore.open(db_path).close()
+    with DuckDBStore.open(db_path) as store:
         assert versions(store) == [m.version for m in MIGRATIONS]  # no step recorded twice
 
 
 def test_version_1_database_is_migrated_on_open(db_path: Path, write_rows) -> None:
-    with Store.open(db_path) as store:
+    with DuckDBStore.open(db_path) as store:
         ingest_file(
             store,
             "orders",
@@ -58,7 +58,7 @@ def test_version_1_database_is_migrated_on_open(db_path: Path, write_rows) -> No
     con.execute("DELETE FROM _personae_schema WHERE version > 1")
     con.close()
 
-    with Store.open(db_path) as store:
+    with DuckDBStore.open(db_path) as store:
         assert current_version(store.raw) == CURRENT_VERSION
         assert versions(store) == [m.version for m in MIGRATIONS]
         for name in V2_V3_TABLES:
@@ -77,10 +77,10 @@ def test_version_1_database_is_migrated_on_open(db_path: Path, write_rows) -> No
 
 
 def test_newer_database_is_refused_with_a_clear_message(db_path: Path) -> None:
-    with Store.open(db_path) as store:
+    with DuckDBStore.open(db_path) as store:
         store.raw.execute("INSERT INTO _personae_schema VALUES (999, 'from the future', now())")
     with pytest.raises(SchemaVersionError) as info:
-        Store.open(db_path)
+        DuckDBStore.open(db_path)
     message = str(info.value)
     assert str(db_path) in message
     assert "schema version 999" in message
@@ -103,7 +103,7 @@ def test_newer_database_is_refused_with_a_clear_message(db_path: Path) -> None:
 
 def test_missing_folder_is_a_store_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match=r"folder .* does not exist"):
-        Store.open(tmp_path / "no" / "such" / "dir" / "p.duckdb")
+        DuckDBStore.open(tmp_path / "no" / "such" / "dir" / "p.duckdb")
 
 
 def test_personae_db_environment_variable_selects_the_database(
@@ -115,7 +115,7 @@ def test_personae_db_environment_variable_selects_the_database(
     assert default_db_path() == target
     assert load_settings().db == target
     assert load_settings(db=tmp_path / "explicit.duckdb").db == tmp_path / "explicit.duckdb"
-    with Store.open() as store:
+    with DuckDBStore.open() as store:
         assert store.path == str(target)
     assert target.exists()
 

@@ -11,13 +11,13 @@ import pytest
 
 from personae.config import Settings
 from personae.errors import StoreError
-from personae.store import Store
+from personae.store import DuckDBStore, Store
 from personae.store.engine import open_store
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
-    s = Store.open(tmp_path / "t.duckdb")
+    s = DuckDBStore.open(tmp_path / "t.duckdb")
     s.raw.execute(
         "INSERT INTO orders (order_id, customer_id, ordered_at, channel, amount, _row_key, _identity) "
         "VALUES ('o1', 'c1', TIMESTAMP '2025-01-01 10:00', 'web', 10, 'r1', 'customer_id:c1'), "
@@ -65,11 +65,11 @@ def test_replace_in_parts_is_the_union_and_all_or_nothing(store: Store) -> None:
 
 
 def test_memory_limit_is_applied_and_a_bad_one_is_a_clear_error(tmp_path: Path) -> None:
-    with Store.open(tmp_path / "m.duckdb", memory_limit="1GB") as s:
+    with DuckDBStore.open(tmp_path / "m.duckdb", memory_limit="1GB") as s:
         limit = s.raw.execute("SELECT current_setting('memory_limit')").fetchone()[0]
         assert limit.startswith("953") or limit.startswith("1.0")  # 1 GB shown in MiB or GB
     with pytest.raises(StoreError, match="memory_limit 'lots'"):
-        Store.open(tmp_path / "m.duckdb", memory_limit="lots")
+        DuckDBStore.open(tmp_path / "m.duckdb", memory_limit="lots")
     settings = Settings(db=tmp_path / "m.duckdb")
     assert settings.memory_limit == "3GB"
     with open_store(settings) as s:

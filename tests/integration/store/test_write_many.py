@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from personae.store import Store
+from personae.store import DuckDBStore, Store
 
 
 def _members(store: Store) -> list[tuple[str, str]]:
@@ -19,7 +19,7 @@ def _members(store: Store) -> list[tuple[str, str]]:
 
 def test_deletes_by_whole_key_then_appends_in_one_transaction(tmp_path: Path) -> None:
     at = datetime(2026, 1, 1)
-    with Store.open(tmp_path / "w.duckdb") as store:
+    with DuckDBStore.open(tmp_path / "w.duckdb") as store:
         rows = pa.table(
             {
                 "segment": ["A", "A", "B"],
@@ -68,7 +68,7 @@ def test_python_variables_stay_invisible_to_queries_after_a_write(tmp_path: Path
     """write_many reads its Arrow rows through DuckDB's replacement scan, switched on only for its
     own statements: afterwards (also after a failed call) a query naming a Python variable must
     still fail, as Ibis wants, instead of silently reading the variable."""
-    with Store.open(tmp_path / "w.duckdb") as store:
+    with DuckDBStore.open(tmp_path / "w.duckdb") as store:
         leaked = pa.table({"x": [1]})  # noqa: F841 - the name a query below must not resolve
         store.write_many(appends=[("identity_map", pa.table({"identifier": ["a:1"], "customer_id": ["c"]}))])
         with pytest.raises(Exception, match="leaked"):
@@ -85,7 +85,7 @@ def test_write_groups_keeps_each_groups_order_in_one_transaction(tmp_path: Path)
     at = pa.array([datetime(2026, 1, 1)], pa.timestamp("us"))
     row = pa.table({"segment": ["A"], "customer_id": ["c1"], "entered_at": at})
     key = pa.table({"segment": ["A"], "customer_id": ["c1"]})
-    with Store.open(tmp_path / "g.duckdb") as store:
+    with DuckDBStore.open(tmp_path / "g.duckdb") as store:
         store.write_groups([([], [("live_memberships", row)]), ([("live_memberships", key)], [])])
         assert _members(store) == []
         bad = pa.table({"no_such_column": ["x"]})
@@ -96,7 +96,7 @@ def test_write_groups_keeps_each_groups_order_in_one_transaction(tmp_path: Path)
 
 def test_rows_where_in_reads_the_rows_of_the_given_keys(tmp_path: Path) -> None:
     at = datetime(2026, 1, 1)
-    with Store.open(tmp_path / "r.duckdb") as store:
+    with DuckDBStore.open(tmp_path / "r.duckdb") as store:
         rows = pa.table(
             {
                 "segment": ["A", "B", "C"],
@@ -154,7 +154,7 @@ def test_a_backlog_written_as_one_transaction_equals_the_groups_written_one_by_o
         for g in groups
     ]
     folder = tmp_path_factory.mktemp("groups")
-    with Store.open(folder / "one.duckdb") as one, Store.open(folder / "each.duckdb") as each:
+    with DuckDBStore.open(folder / "one.duckdb") as one, DuckDBStore.open(folder / "each.duckdb") as each:
         one.write_groups(as_groups)
         for deletes, appends in as_groups:
             each.write_many(deletes, appends)

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from personae.app.traits import build_affinities
 from personae.config.traits import TraitSettings
-from personae.store import Store
+from personae.store import DuckDBStore, Store
 
 AS_OF = date(2025, 6, 30)
 PRODUCTS = pd.DataFrame(
@@ -128,7 +128,7 @@ def reference(lines: pd.DataFrame, s: TraitSettings) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
-    s = Store.open(Path(tmp_path_factory.mktemp("aff")) / "aff.duckdb")
+    s = DuckDBStore.open(Path(tmp_path_factory.mktemp("aff")) / "aff.duckdb")
     s.raw.register("p", PRODUCTS.assign(_row_key=PRODUCTS.product_id))
     s.raw.execute("INSERT INTO products (product_id, category, brand, tags, _row_key) SELECT * FROM p")
     s.raw.unregister("p")

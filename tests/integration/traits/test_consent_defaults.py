@@ -11,7 +11,7 @@ import pytest
 from personae.app.ingest import ingest_file
 from personae.app.traits import build_affinities, build_traits
 from personae.config.traits import TraitSettings
-from personae.store import Store
+from personae.store import DuckDBStore
 
 AS_OF = date(2025, 6, 30)
 CUSTOMERS = """customer_id,created_at,country,region
@@ -29,7 +29,7 @@ DE1,email,true,2025-01-01,signup
 def build(tmp_path: Path, settings: TraitSettings) -> pd.DataFrame:
     (tmp_path / "customers.csv").write_text(CUSTOMERS)
     (tmp_path / "consents.csv").write_text(CONSENTS)
-    with Store.open(tmp_path / "c.duckdb") as store:
+    with DuckDBStore.open(tmp_path / "c.duckdb") as store:
         ingest_file(store, "customers", tmp_path / "customers.csv")
         ingest_file(store, "consents", tmp_path / "consents.csv")
         build_affinities(store, AS_OF, settings)

@@ -11,7 +11,7 @@ import pytest
 from personae.app.ingest import ingest_file
 from personae.app.traits import build_affinities, build_traits
 from personae.config.traits import TraitSettings
-from personae.store import Store
+from personae.store import DuckDBStore
 from personae.traits.registry import ALL
 
 AS_OF = date(2025, 6, 30)
@@ -25,7 +25,7 @@ def write(path: Path, text: str) -> Path:
 @pytest.fixture(scope="module")
 def traits(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     d = tmp_path_factory.mktemp("shop")
-    store = Store.open(d / "t.duckdb")
+    store = DuckDBStore.open(d / "t.duckdb")
     files = {
         "products": """
 product_id,name,category,brand,price,tags

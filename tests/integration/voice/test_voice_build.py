@@ -17,7 +17,7 @@ from personae.app.segments.run import preview
 from personae.config import Settings
 from personae.config.voice import VoiceSettings
 from personae.devtools.generate import generate_dataset
-from personae.store import Store
+from personae.store import DuckDBStore, Store
 from personae.voice.traits import TRAIT_COLUMNS
 
 KINDS = ("stores", "products", "customers", "orders", "events", "surveys", "consents")
@@ -32,7 +32,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def store(shop: Path) -> Iterator[Store]:
-    s = Store.open(shop / "shop.duckdb")
+    s = DuckDBStore.open(shop / "shop.duckdb")
     for kind in KINDS:
         ingest_file(s, kind, shop / "data" / f"{kind}.csv")
     run_build(s, settings=Settings(voice=VoiceSettings(n_themes=6)), quiet=True)

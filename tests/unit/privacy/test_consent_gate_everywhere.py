@@ -14,22 +14,22 @@ SRC = Path(__file__).resolve().parents[3] / "src" / "personae"
 
 #: Modules allowed to name ``consent_<purpose>`` flags, and why.
 MAINTAINERS = {
-    "consent.py": "the gate itself",
+    "privacy/consent.py": "the gate itself",
     "traits/consent.py": "computes the flags from the ledger and the default policy",
     "traits/registry.py": "documents the flags",
     "segments/expr.py": "the rule language's consent(purpose) reads the flag the rule names",
     "segments/batch.py": "compiles consent(purpose) in a rule",
     "segments/realtime.py": "evaluates consent(purpose) in a rule",
-    "service/live.py": "keeps the flags of live customer state current",
-    "service/runtime.py": "applies a consent change to live customer state",
-    "service/routes_customers.py": "shows a customer's consents in the profile API",
+    "live/segments.py": "keeps the flags of live customer state current",
+    "live/runtime.py": "applies a consent change to live customer state",
+    "api/customers.py": "shows a customer's consents in the profile API",
 }
 FLAG = re.compile(r"""consent_(analytics|personalization|profiling|email|sms|push)\b|["']consent_\{""")
 
 #: Application modules that use those packages only for aggregate measurement, and why.
 AGGREGATE_ONLY = {
-    "impact_report.py": "compares treated and held-out groups that activation (gated) formed",
-    "config.py": "settings only",
+    "app/impact.py": "compares treated and held-out groups that activation (gated) formed",
+    "config/__init__.py": "settings only",
 }
 
 #: Packages whose use means profiling, prediction or contacting customers.

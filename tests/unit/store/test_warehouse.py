@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 
 from personae.errors import NotFoundError, StoreError
-from personae.store import Store
+from personae.store import DuckDBStore
 from personae.store.export import export_to_warehouse
 from personae.store.warehouse import MANIFEST, Warehouse, table_rows
 
@@ -46,7 +46,7 @@ def test_an_empty_part_keeps_its_schema(tmp_path: Path) -> None:
 
 
 def test_export_copies_every_table_in_one_commit(tmp_path: Path) -> None:
-    with Store.open(tmp_path / "db.duckdb") as store:
+    with DuckDBStore.open(tmp_path / "db.duckdb") as store:
         store.append("identity_map", pa.table({"identifier": ["email:a@b.c"], "customer_id": ["C1"]}))
         rows = export_to_warehouse(store, tmp_path / "wh")
         names = store.base_tables()
@@ -63,7 +63,7 @@ def test_export_copies_every_table_in_one_commit(tmp_path: Path) -> None:
 
 
 def test_re_export_replaces_and_cleans_up_the_old_parts(tmp_path: Path) -> None:
-    with Store.open(tmp_path / "db.duckdb") as store:
+    with DuckDBStore.open(tmp_path / "db.duckdb") as store:
         export_to_warehouse(store, tmp_path / "wh", tables=["identity_map"])
         first = Warehouse.at(tmp_path / "wh").load()["identity_map"]
         store.append("identity_map", pa.table({"identifier": ["x"], "customer_id": ["C2"]}))

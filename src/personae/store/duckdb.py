@@ -1,8 +1,7 @@
-"""The store: one DuckDB database behind Ibis.
+"""The DuckDB store: one database file behind Ibis (the embedded default engine).
 
-Every read the domain needs is an Ibis table expression from :meth:`Store.table` or
-:meth:`Store.resolved`, so the same domain code can later run on PySpark. Writes (bulk
-appends, replacements, deletes) and transactions are engine-specific and live here.
+Implements the :class:`~personae.store.base.Store` contract; the DuckDB-only extras are the raw
+connection, thread and checkpoint settings and the bound point reads the real-time service uses.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 
 from personae.errors import NotFoundError, StoreError
+from personae.store.base import Store
 from personae.store.ddl import quote
 from personae.store.journal import replay_at_open
 from personae.store.migrations import migrate
@@ -31,16 +31,16 @@ def default_db_path() -> Path:
     return Path(os.environ.get("PERSONAE_DB") or DEFAULT_DB)
 
 
-class Store:
-    """An open personae database.
+class DuckDBStore(Store):
+    """An open personae database file.
 
     Use :meth:`open` (which migrates the schema) rather than the constructor.
     """
 
+    engine = "duckdb"
+
     def __init__(self, backend: Any, path: str) -> None:
-        self.backend = backend
-        self.path = path
-        self._in_transaction = False
+        super().__init__(backend, path)
         #: compiled SQL of :meth:`cached_arrow` by key: (schema version, SQL)
         self._compiled: dict[str, tuple[str, str]] = {}
         #: (connection, cursor) that :meth:`write_many` writes through
@@ -48,7 +48,7 @@ class Store:
 
     # -- opening -----------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | Path | None = None, *, memory_limit: str | None = None) -> Store:
+    def open(cls, path: str | Path | None = None, *, memory_limit: str | None = None) -> DuckDBStore:
         """Open (creating if needed) and migrate the database at ``path``.
 
         ``":memory:"`` gives a throw-away in-memory database (tests, experiments).
@@ -93,15 +93,9 @@ class Store:
         with contextlib.suppress(Exception):
             self.backend.disconnect()
 
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     @property
     def raw(self) -> Any:
-        """The underlying DuckDB connection — for the storage layer only."""
+        """The underlying DuckDB connection — for the storage layer and the service only."""
         return self.backend.con
 
     # -- reading -----------------------------------------------------------------------------
@@ -131,57 +125,6 @@ class Store:
                 hint="ingest data or run `personae build` first",
             )
         return self.backend.table(name)
-
-    def resolved(self, name: str, columns: Sequence[str] | None = None) -> ibis.Table:
-        """A canonical table with ``customer_id`` replaced by the resolved (unified) id.
-
-        The id as it came in the file stays available as ``source_customer_id``. Rows whose
-        identifiers never met a customer id keep their own identifier (e.g.
-        ``anonymous_id:abc``) as ``customer_id``: they are prospects.
-
-        ``columns`` narrows the table *before* the identity join. Big builds ask for only what
-        they read: an engine may materialise the resolved table once for several consumers
-        (a shared CTE), and carrying every raw column (lineage, properties, hashes) through
-        that copy cost more than the aggregates that read it.
-        """
-        t = self.table(name)
-        if columns is not None:
-            keep = [c for c in t.columns if c in {*columns, "customer_id", "_identity"}]
-            t = t.select(*keep)
-        m = self.table("identity_map").rename(resolved_id="customer_id")
-        joined = t.left_join(m, t["_identity"] == m["identifier"])
-        wanted = None if columns is None else {*columns, "_identity"} - {"customer_id"}
-        cols = {c: joined[c] for c in t.columns if c != "customer_id" and (wanted is None or c in wanted)}
-        return joined.select(
-            customer_id=ibis.coalesce(joined["resolved_id"], joined["customer_id"], joined["_identity"]),
-            source_customer_id=joined["customer_id"],
-            **cols,
-        )
-
-    def profiles(self, customer_id: str | None = None) -> ibis.Table:
-        """One customer row per resolved customer (the surviving profile's own row first).
-
-        With ``customer_id``, only that customer's row: the filter goes before the ranking
-        window, which otherwise ranks every customer to answer for one (a profile read by the
-        service took ~0.4 s on 50k customers that way).
-        """
-        c = self.resolved("customers")
-        if customer_id is not None:
-            c = c.filter(c["customer_id"] == customer_id)
-        own = (c["customer_id"] != c["source_customer_id"]).cast("int8")
-        w = ibis.window(group_by=c["customer_id"], order_by=[own, c["_ingested_at"].desc()])
-        ranked = c.mutate(_rank=ibis.row_number().over(w))
-        return ranked.filter(ranked["_rank"] == 0).drop("_rank")
-
-    def execute(self, expr: ibis.Expr) -> pd.DataFrame:
-        return self.backend.execute(expr)
-
-    def to_arrow(self, expr: ibis.Expr) -> pa.Table:
-        return self.backend.to_pyarrow(expr)
-
-    def rows(self, expr: ibis.Table) -> list[dict[str, Any]]:
-        """The rows of ``expr`` as plain Python dicts (dates as ``date``), through Arrow."""
-        return self.to_arrow(expr).to_pylist()
 
     def set_threads(self, threads: int) -> None:
         """DuckDB's worker threads for this database (every connection and cursor on it)."""
@@ -321,26 +264,6 @@ class Store:
             self.raw.execute(f"DELETE FROM {quote(name)} WHERE {quote(column)} IN (SELECT v FROM {view})")
         finally:
             self.raw.unregister(view)
-
-    def write_many(
-        self,
-        deletes: Sequence[tuple[str, pa.Table]] = (),
-        appends: Sequence[tuple[str, pa.Table]] = (),
-    ) -> None:
-        """Delete rows by key, then append rows, in several tables: one transaction, one round trip.
-
-        Why: the real-time service commits a small group of changes to half a dozen tables many
-        times a second; one ``append``/``delete_where_in`` call per table costs a register, a
-        statement and an unregister each, which is most of a small group's time. Here the
-        statements read the Arrow tables directly (DuckDB's replacement scan of a Python
-        variable, no view registered) inside one transaction.
-
-        ``deletes``: ``(table, keys)`` — deletes the rows of ``table`` whose columns named like
-        ``keys``' columns equal one of its rows (a key of several columns is matched as a whole).
-        ``appends``: ``(table, rows)`` — appended, matched by column name. Inside an open
-        :meth:`transaction` the statements join it; otherwise they get their own.
-        """
-        self.write_groups([(deletes, appends)])
 
     def write_groups(
         self,
