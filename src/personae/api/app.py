@@ -24,14 +24,13 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from personae.api import customers, keys, tracking
+from personae.api import customers, dashboard, keys, tracking
 from personae.api import segments as routes_segments
 from personae.api.auth import AuthError, RateLimiter
 from personae.config import Settings
 from personae.errors import ConsentError, InputError, NotFoundError, PersonaeError, RuleError, StoreError
 from personae.live.runtime import Runtime, utc_now
 from personae.live.writer import Overloaded
-from personae.web import dashboard
 
 
 def create_app(

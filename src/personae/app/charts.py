@@ -9,6 +9,7 @@ it never claims more than the data holds (a difference whose interval spans zero
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -17,9 +18,11 @@ from typing import Any, Literal, NamedTuple
 import altair as alt
 import numpy as np
 import pandas as pd
+import vl_convert as vlc
 
 from personae.journeys.charts import flow_chart, funnel_chart, sankey_layout
 from personae.journeys.paths import NO_TOUCHES
+from personae.voice.charts import segment_heatmap, sentiment_trend, themes_by_sentiment
 
 Rows = Sequence[Mapping[str, Any]]
 
@@ -822,7 +825,6 @@ def playbook_impact(reports: Rows) -> Figure:
 # -- 11. voice -------------------------------------------------------------------------------------
 def voice_themes(themes: Rows) -> Figure:
     """Texts per theme split by sentiment (the voice report's ``themes``)."""
-    from personae.voice.charts import themes_by_sentiment
 
     chart = themes_by_sentiment([dict(t) for t in themes])
     named = [t for t in themes if t["n"]]
@@ -841,7 +843,6 @@ def voice_themes(themes: Rows) -> Figure:
 
 def voice_trend(themes: Rows) -> Figure:
     """Mean sentiment per month and theme, from each theme's ``trend``."""
-    from personae.voice.charts import sentiment_trend
 
     rows = [
         {"month": p["month"], "theme": t["theme"], "n": p["n"], "sentiment": p["sentiment"]}
@@ -877,7 +878,6 @@ def _months(index: pd.Index) -> str:
 
 def voice_by_segment(by_segment: Rows) -> Figure:
     """Mean sentiment of each theme in each segment (the voice report's ``segments``)."""
-    from personae.voice.charts import segment_heatmap
 
     chart = segment_heatmap([dict(s) for s in by_segment])
     scored = [s for s in by_segment if s.get("sentiment") is not None and s.get("texts")]
@@ -892,3 +892,9 @@ def voice_by_segment(by_segment: Rows) -> Figure:
         f"{worst['segment']} write the most negatively (mean {float(worst['sentiment']):+.2f}{about}); "
         f"{best['segment']} the most positively ({float(best['sentiment']):+.2f}).",
     )
+
+
+def svg_data_uri(figure: Figure) -> str:
+    """The figure drawn as SVG, as a ``data:`` URI (no network, no browser)."""
+    svg = vlc.vegalite_to_svg(figure.chart.to_dict())
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")

@@ -8,7 +8,6 @@ reuse element ids (clip paths, gradients), which would clash with each other in 
 
 from __future__ import annotations
 
-import base64
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -17,11 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import vl_convert as vlc
 
 import personae
 from personae.app import charts
-from personae.app.charts import Figure
+from personae.app.charts import Figure, svg_data_uri
 from personae.app.report import Gathered, gather, overview
 from personae.config import Settings
 from personae.errors import InputError
@@ -128,12 +126,6 @@ SECTIONS: dict[str, SectionSpec] = {
         _voice,
     ),
 }
-
-
-def svg_data_uri(figure: Figure) -> str:
-    """The figure drawn as SVG, as a ``data:`` URI (no network, no browser)."""
-    svg = vlc.vegalite_to_svg(figure.chart.to_dict())
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
 def _template() -> jinja2.Template:

@@ -6,7 +6,7 @@ the CLI and the HTML report say: rule checks and member counts are the segment e
 (:func:`personae.app.segments.library.check` + :func:`personae.app.segments.run.preview`, the same two
 calls as ``personae segments check``), segment reasons are
 :func:`personae.app.privacy.segments_with_reasons`, charts and their takeaways are
-:mod:`personae.app.charts` drawn to SVG by :func:`personae.report.render.svg_data_uri`, and the
+:mod:`personae.app.charts` drawn to SVG by :func:`personae.app.charts.svg_data_uri`, and the
 Journeys page reads :func:`personae.app.report.journeys_data` (the ``journey funnel`` and
 ``journey paths`` use cases) with the window and outcome the analyst picked.
 """
@@ -21,13 +21,13 @@ import pyarrow as pa
 
 from personae.app import charts
 from personae.app import report as gather
+from personae.app.charts import svg_data_uri
 from personae.app.privacy import segments_with_reasons
 from personae.app.reads import latest_traits_as_of
 from personae.app.segments import library, reports
 from personae.app.segments.run import preview
 from personae.config import Settings
 from personae.errors import PersonaeError, RuleError
-from personae.report.render import svg_data_uri
 from personae.segments.language import column
 from personae.store import Store
 

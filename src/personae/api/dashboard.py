@@ -32,7 +32,7 @@ from personae.errors import NotFoundError
 from personae.live.payloads import ErrorBody
 from personae.web import data as dashboard_data
 
-_HERE = Path(__file__).parent
+_HERE = Path(__file__).parents[1] / "web"
 STATIC = _HERE / "static"
 #: Files the dashboard serves, by name → media type (nothing else under ``static`` is reachable).
 STATIC_FILES = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
