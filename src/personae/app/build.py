@@ -1,13 +1,19 @@
 """``personae build``: the build steps, in order, with progress.
 
-Each step is a library function over the store (see :mod:`personae.app.traits`); this module
-only sequences them, times them and reports progress.
+:data:`BUILD_STEPS` is the one list of them, read by ``personae build``, the demo and the docs
+(docs/architecture.md lists each; a test keeps the list true). Each step is a function of the
+store, the as-of date and the settings, written in the feature's own application module; this
+module only sequences them, times them and reports progress.
+
+To add a step: write ``build_<thing>(store, as_of, settings)`` in ``app/<feature>.py`` and add
+one :class:`BuildStep` here, after the steps whose tables it reads.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -26,6 +32,43 @@ from personae.store import Store
 Progress = Callable[[str, float], None]
 
 
+@dataclass(frozen=True)
+class BuildStep:
+    """One step of ``personae build``: a name people read, what it writes, and how to run it."""
+
+    name: str
+    writes: str
+    run: Callable[[Store, date, Settings], Any]
+
+
+#: Every build step, in the order they run: each reads what the ones before it wrote.
+BUILD_STEPS: tuple[BuildStep, ...] = (
+    BuildStep("affinities", "affinities", lambda store, as_of, s: build_affinities(store, as_of, s.traits)),
+    BuildStep("clv", "clv, clv_params", lambda store, as_of, s: build_clv(store, as_of, s.clv)),
+    BuildStep(
+        "voice",
+        "voice_texts, voice_traits, voice_models",
+        lambda store, as_of, s: build_voice(store, as_of, s.voice),
+    ),
+    BuildStep(
+        "traits, rfm and lifecycle", "traits", lambda store, as_of, s: build_traits(store, as_of, s.traits)
+    ),
+    BuildStep(
+        "detractor risk",
+        "detractor_model, traits",
+        lambda store, as_of, s: build_detractor_risk(store, as_of, s.experience),
+    ),
+    BuildStep(
+        "clusters", "cluster_assignments, traits", lambda store, as_of, s: assign_clusters(store, as_of)
+    ),
+    BuildStep(
+        "segments",
+        "segment_runs, segment_snapshots, segment_changes",
+        lambda store, as_of, s: evaluate_segments(store, as_of, s.traits),
+    ),
+)
+
+
 def run_build(
     store: Store,
     *,
@@ -41,23 +84,14 @@ def run_build(
     console = console or Console(stderr=True)
     as_of = as_of or last_data_date(store)
     summary: dict[str, Any] = {"as_of": as_of.isoformat(), "steps": {}}
-    steps: list[tuple[str, Callable[[], Any]]] = [
-        ("affinities", lambda: build_affinities(store, as_of, settings.traits)),
-        ("clv", lambda: build_clv(store, as_of, settings.clv)),
-        ("voice", lambda: build_voice(store, as_of, settings.voice)),
-        ("traits, rfm and lifecycle", lambda: build_traits(store, as_of, settings.traits)),
-        ("detractor risk", lambda: build_detractor_risk(store, as_of, settings.experience)),
-        ("clusters", lambda: assign_clusters(store, as_of)),
-        ("segments", lambda: evaluate_segments(store, as_of, settings.traits)),
-    ]
-    for i, (name, step) in enumerate(steps):
-        report(name, i / len(steps))
+    for i, step in enumerate(BUILD_STEPS):
+        report(step.name, i / len(BUILD_STEPS))
         started = time.perf_counter()
-        result = step()
+        result = step.run(store, as_of, settings)
         elapsed = time.perf_counter() - started
-        summary["steps"][name] = {"result": result, "seconds": round(elapsed, 2)}
+        summary["steps"][step.name] = {"result": result, "seconds": round(elapsed, 2)}
         if not quiet:
-            console.print(f"   {name}: {_describe(result)} ({elapsed:.1f}s)")
+            console.print(f"   {step.name}: {_describe(result)} ({elapsed:.1f}s)")
     report("done", 1.0)
     summary["customers"] = store.count("traits")
     return summary
