@@ -22,7 +22,9 @@ $(STAMP): pyproject.toml
 demo: install
 	$(BIN)/personae demo
 
+# lint-imports first: a wrong import fails in seconds rather than after the suite
 test: install chromium
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 # The dashboard's browser tests (tests/e2e/test_dashboard.py) drive Debian's Chromium; Playwright
@@ -58,6 +60,7 @@ bench: install $(BENCH_STAMP)
 lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff check --fix src tests benchmarks

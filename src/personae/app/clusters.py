@@ -424,7 +424,7 @@ def _find_cluster(profiles: list[dict[str, Any]], key: str) -> dict[str, Any]:
 
 def write_map(store: Store, out: Path, *, seed: int = 0) -> dict[str, Any]:
     """Save the 2-D map (PCA) of customers coloured by cluster to ``out`` (.png, .svg, .html)."""
-    from personae.clusters.projection import map_chart
+    from personae.clusters.projection import map_chart  # start-up: Altair, scikit-learn
 
     if out.suffix.lower() not in (".png", ".svg", ".html", ".json", ".pdf"):
         raise InputError(f"cannot write a map to {out.name}", hint="use a .png, .svg or .html path")

@@ -24,7 +24,7 @@ def clv_summary(
     store: Store, *, as_of: date | None, time_unit: str, settings: ClvSettings | None = None
 ) -> pd.DataFrame:
     """``customer_id, frequency, recency, T, monetary_value`` per customer, as of a date."""
-    from personae.clv import btyd_summary
+    from personae.clv import btyd_summary  # start-up: scipy
 
     s = settings or ClvSettings()
     as_of = as_of or last_data_date(store)
@@ -44,8 +44,8 @@ def clv_fit(
     settings: ClvSettings | None = None,
 ) -> dict[str, Any]:
     """Fit BG/NBD + Gamma-Gamma on data up to ``calibration_end``; evaluate on the holdout."""
-    from personae.clv import BetaGeoModel, GammaGammaModel, btyd_summary, holdout_summary
-    from personae.clv.holdout import calibration_plot, evaluate_holdout
+    from personae.clv import BetaGeoModel, GammaGammaModel, btyd_summary, holdout_summary  # start-up: scipy
+    from personae.clv.holdout import calibration_plot, evaluate_holdout  # start-up: scipy
 
     s = settings or ClvSettings()
     unit = _unit(time_unit)
@@ -116,7 +116,7 @@ def clv_transactions(store: Store, exclude_returned: bool = True) -> ibis.Table:
 
 def build_clv(store: Store, as_of: date, s: ClvSettings) -> dict[str, object]:
     """Fit BG/NBD + Gamma-Gamma on everything up to ``as_of``; write ``clv`` per customer."""
-    from personae.clv import (
+    from personae.clv import (  # start-up: scipy
         GammaGammaModel,
         btyd_summary,
         customer_lifetime_value,
@@ -184,7 +184,7 @@ def fit_bgnbd(f: np.ndarray, r: np.ndarray, T: np.ndarray, fallback_penalizer: f
     customer has the same drop-out probability). The penalised fit keeps the parameters finite
     and barely changes the likelihood; which one was used is recorded in ``clv_params``.
     """
-    from personae.clv import BetaGeoModel
+    from personae.clv import BetaGeoModel  # start-up: scipy
 
     try:
         return BetaGeoModel().fit(f, r, T), 0.0

@@ -22,7 +22,7 @@ from personae.app.reads import built, traits_as_of
 from personae.app.traits import trait_inputs
 from personae.config import Settings
 from personae.config.experience import ExperienceSettings
-from personae.errors import ConsentError, InputError, NotFoundError
+from personae.errors import ConsentError, InputError, ModelError, NotFoundError
 from personae.experience import groups as grp
 from personae.experience import painpoints, sampling, validation
 from personae.experience.scales import KINDS, SCALE_LABELS
@@ -395,8 +395,7 @@ def build_detractor_risk(store: Store, as_of: date, settings: ExperienceSettings
     model learns only from answerers who consented to analytics, and only customers who
     consented to profiling are scored (the others stay empty).
     """
-    from personae.errors import ModelError
-    from personae.experience.detractors import DetractorModel, feature_columns
+    from personae.experience.detractors import DetractorModel, feature_columns  # start-up: scikit-learn
 
     t = built(store, "traits")
     t = t.drop(*[c for c in DETRACTOR_COLUMNS if c in t.columns])

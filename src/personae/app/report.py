@@ -23,11 +23,18 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from personae.app import clusters as clustering
 from personae.app import experience as experience_service
+from personae.app import impact as impact_report
 from personae.app import journeys as journey_analytics
 from personae.app import recommend
+from personae.app import voice as voice_service
 from personae.app.charts import STORE_COLUMNS
 from personae.app.reads import built
+from personae.app.segments.reports import snapshot_dates
+from personae.clusters.features import Preprocessor
+from personae.clusters.model import ClusterModel
+from personae.clusters.projection import MAX_POINTS, project
 from personae.config import Settings
 from personae.errors import PersonaeError
 from personae.privacy import consent
@@ -221,7 +228,6 @@ def experience_data(store: Store, settings: Settings) -> dict[str, Any] | Absent
 
 def migration_data(store: Store, settings: Settings) -> dict[str, Any] | Absent:
     """RFM flows between the two latest snapshots, among consenting customers."""
-    from personae.app.segments.reports import snapshot_dates
 
     if not store.has_table("segment_runs") or not store.count("segment_runs"):
         return Absent("No segment snapshots yet: run `personae build`.")
@@ -244,10 +250,6 @@ def migration_data(store: Store, settings: Settings) -> dict[str, Any] | Absent:
 
 def clusters_data(store: Store, settings: Settings, seed: int = 0) -> dict[str, Any] | Absent:
     """The active cluster model's profiles and a 2-D projection of (a sample of) its customers."""
-    from personae.app import clusters as clustering
-    from personae.clusters.features import Preprocessor
-    from personae.clusters.model import ClusterModel
-    from personae.clusters.projection import MAX_POINTS, project
 
     active = clustering.active_model(store)
     if active is None:
@@ -336,7 +338,6 @@ def recommendations_data(store: Store, settings: Settings) -> dict[str, Any] | A
 
 def impact_data(store: Store, settings: Settings) -> dict[str, Any] | Absent:
     """Treated against held-out customers for every activated playbook."""
-    from personae.app import impact as impact_report
 
     if not store.has_table("activations") or not store.count("activations"):
         return Absent("No playbook has been activated yet: `personae activate PLAYBOOK --out FILE`.")
@@ -347,7 +348,6 @@ def impact_data(store: Store, settings: Settings) -> dict[str, Any] | Absent:
 
 def voice_data(store: Store, settings: Settings) -> dict[str, Any] | Absent:
     """Themes by sentiment, their monthly trend and sentiment per RFM segment."""
-    from personae.app import voice as voice_service
 
     if not store.has_table("voice_texts") or not store.count("voice_texts"):
         return Absent(

@@ -11,6 +11,7 @@ from datetime import date
 
 import ibis
 
+from personae.app.export import records
 from personae.config.traits import TraitSettings
 from personae.store import Store
 from personae.tables import join_on_customer
@@ -81,7 +82,6 @@ def with_scores(t: ibis.Table, settings: TraitSettings) -> ibis.Table:
 
 def customer_traits(store: Store, customer_id: str) -> dict[str, object] | None:
     """One customer's traits (JSON-ready) with the list of their affinities."""
-    from personae.app.export import records
 
     if not store.has_table("traits"):
         return None

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from personae.cli.context import console, progress_bar
+from personae.devtools.generate import generate_dataset
 from personae.errors import InputError
 
 
@@ -18,7 +19,6 @@ def generate(
     format: str = typer.Option("csv", "--format", "-f", help="csv or parquet"),
 ) -> None:
     """Write a realistic synthetic omnichannel retail data set as canonical files."""
-    from personae.devtools.generate import generate_dataset
 
     if format not in ("csv", "parquet"):
         raise InputError(f"--format {format!r}: use csv or parquet")

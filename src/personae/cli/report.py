@@ -18,7 +18,7 @@ def report(
     as_json: bool = typer.Option(False, "--json", help="Print the path and every takeaway as JSON"),
 ) -> None:
     """Write an HTML report (no network needed to view it): segments, value, experience, voice…"""
-    from personae.report import write_report
+    from personae.report import write_report  # start-up: Altair
 
     settings = State.settings()
     with State.open_store() as store, progress_bar("report") as progress:

@@ -15,7 +15,7 @@ def serve(
     """Run the tracking, profile and segments API (OpenAPI docs at /docs)."""
     import uvicorn
 
-    from personae.api.app import create_app
+    from personae.api.app import create_app  # start-up: FastAPI, uvicorn, Altair (dashboard charts)
 
     settings = State.settings()
     service = settings.service

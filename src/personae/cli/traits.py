@@ -11,6 +11,7 @@ from personae.app import audit
 from personae.app.customers import resolve_customer_id
 from personae.app.export import plain, write_table
 from personae.app.privacy import pseudonymised_traits
+from personae.app.traits import customer_traits
 from personae.cli.context import State, console, print_json
 from personae.errors import NotFoundError
 
@@ -23,7 +24,6 @@ def traits_show(
     as_json: bool = typer.Option(False, "--json", help="Print as JSON"),
 ) -> None:
     """Every trait of one customer, with their affinities."""
-    from personae.app.traits import customer_traits
 
     with State.open_store() as store:
         cid = resolve_customer_id(

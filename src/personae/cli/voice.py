@@ -72,7 +72,7 @@ def themes(
     with State.open_store() as store:
         data = svc.voice_themes(store, settings, _names(segments))
     if plot is not None:
-        from personae.voice.charts import themes_by_sentiment
+        from personae.voice.charts import themes_by_sentiment  # start-up: Altair
 
         themes_by_sentiment(data["themes"]).save(str(plot))
     if as_json:

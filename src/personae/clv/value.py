@@ -102,7 +102,7 @@ def _discounted_transactions(
     All months of all distinct (x, T) pairs go through :func:`_expected_if_alive` together
     (in blocks), so its per-frequency quadrature rules and interpolants serve every month.
     """
-    from personae.clv.bgnbd import _expected_if_alive, _log_odds_dead
+    from personae.clv.bgnbd import _expected_if_alive, _log_odds_dead  # start-up: scipy.special
 
     r, alpha, a, b = bg_params
     alive = np.exp(-np.logaddexp(0.0, _log_odds_dead(rows.x, rows.tx, rows.big_t, r, alpha, a, b)))

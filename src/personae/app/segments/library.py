@@ -20,7 +20,7 @@ from personae.app.reads import cluster_names
 from personae.config.traits import TraitSettings
 from personae.errors import InputError, NotFoundError, RuleError
 from personae.segments.builtin import builtin_segments, cluster_segments
-from personae.segments.check import check_rule
+from personae.segments.check import check_rule, suggest
 from personae.segments.definitions import (
     SegmentDefinition,
     check_definitions,
@@ -225,8 +225,6 @@ def install_templates(
     wanted = list(templates) if names is None else list(names)
     unknown = [n for n in wanted if n not in templates]
     if unknown:
-        from personae.segments.check import suggest
-
         close = suggest(unknown[0], templates)
         raise NotFoundError(
             f"no template named {unknown[0]!r}",

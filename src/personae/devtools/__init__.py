@@ -1,0 +1,1 @@
+"""Tooling beside the product: the synthetic data generator the demo, tests and benchmarks use."""
