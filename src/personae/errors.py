@@ -23,7 +23,19 @@ from __future__ import annotations
 
 
 class PersonaeError(Exception):
-    """Base class of every error personae raises on purpose."""
+    """Base class of every error personae raises on purpose.
+
+    The hint, when there is one, follows the message in parentheses: the line the CLI prints.
+
+    Example:
+        >>> err = PersonaeError("no database at shop.duckdb", hint="run `personae ingest` first")
+        >>> print(err)
+        no database at shop.duckdb (run `personae ingest` first)
+        >>> err.message, err.hint, err.exit_code
+        ('no database at shop.duckdb', 'run `personae ingest` first', 1)
+        >>> str(PersonaeError("nothing to do"))
+        'nothing to do'
+    """
 
     #: process exit code the CLI uses for this error
     exit_code: int = 1
@@ -81,6 +93,15 @@ class RuleError(PersonaeError):
     Attributes:
         position: 0-based character offset in the rule where the problem is, if known.
         suggestions: close valid names for an unknown one.
+
+    Example:
+        Suggestions become the hint when no other hint is given:
+
+        >>> err = RuleError("unknown trait `frequncy`", position=0, suggestions=["frequency"])
+        >>> print(err)
+        unknown trait `frequncy` (did you mean `frequency`?)
+        >>> err.exit_code
+        2
     """
 
     exit_code = 2

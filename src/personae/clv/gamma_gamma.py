@@ -219,6 +219,16 @@ class GammaGammaModel:
 
         Customers with ``frequency == 0`` (or a non-positive monetary value, which carries no
         information about spend) get the population mean ``p*gamma/(q-1)``.
+
+        Example:
+            With the CDNOW parameters of Fader and Hardie (2013), one purchase of 100 is pulled
+            most of the way to the population mean (35.22); ten purchases of 100 much less:
+
+            >>> gg = GammaGammaModel.from_params(p=6.25, q=3.74, gamma=15.44)
+            >>> round(gg.population_mean_spend(), 2)
+            35.22
+            >>> gg.expected_spend([0, 1, 10], [0.0, 100.0, 100.0]).round(2).tolist()
+            [35.22, 80.26, 97.28]
         """
         p, q, g = self._params()
         x, m = np.broadcast_arrays(

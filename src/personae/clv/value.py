@@ -154,6 +154,22 @@ def customer_lifetime_value(
         DataFrame indexed like ``frequency`` (if it is a Series) with ``expected_transactions``
         (undiscounted, over the horizon), ``expected_spend``, ``clv`` and, with an interval,
         ``clv_low`` and ``clv_high``.
+
+    Example:
+        Twelve months of value at 10 % a year, with published CDNOW parameters (in weeks):
+
+        >>> from personae.clv.bgnbd import BetaGeoModel
+        >>> from personae.clv.gamma_gamma import GammaGammaModel
+        >>> bg = BetaGeoModel.from_params(0.243, 4.414, 0.793, 2.426)
+        >>> gg = GammaGammaModel.from_params(6.25, 3.74, 15.44)
+        >>> clv = customer_lifetime_value(
+        ...     bg, gg, frequency=[2, 0], recency=[30.43, 0.0], T=[38.86, 38.86],
+        ...     monetary_value=[40.0, 0.0], time_unit="W", interval=None,
+        ... )
+        >>> clv.round(2)
+           expected_transactions  expected_spend    clv
+        0                   1.56           39.14  58.32
+        1                   0.25           35.22   8.48
     """
     if horizon_months < 1:
         raise InputError("horizon_months must be at least 1")

@@ -70,7 +70,17 @@ class NetScore:
 
 
 def net_score(top: int, middle: int, bottom: int, confidence: float = 0.95) -> NetScore:
-    """NPS-style net score from counts of top (promoters), middle and bottom (detractors)."""
+    """NPS-style net score from counts of top (promoters), middle and bottom (detractors).
+
+    Example:
+        One promoter: the score is 100, and the interval says how little that tells.
+
+        >>> one = net_score(1, 0, 0)
+        >>> one.score, [round(c, 1) for c in one.ci]
+        (100.0, [-48.5, 100.0])
+        >>> net_score(0, 0, 0).score is None
+        True
+    """
     if min(top, middle, bottom) < 0:
         raise ValueError("counts cannot be negative")
     n = top + middle + bottom
@@ -92,7 +102,17 @@ def net_score(top: int, middle: int, bottom: int, confidence: float = 0.95) -> N
 
 
 def nps(scores: ArrayLike, confidence: float = 0.95) -> NetScore:
-    """NPS of 0–10 answers: promoters 9–10, passives 7–8, detractors 0–6."""
+    """NPS of 0–10 answers: promoters 9–10, passives 7–8, detractors 0–6.
+
+    Example:
+        >>> r = nps([10, 10, 9, 9, 9, 8, 7, 6, 3, 0])
+        >>> r.top, r.middle, r.bottom, r.score
+        (5, 2, 3, 20.0)
+        >>> round(r.se, 1), [round(c, 1) for c in r.ci]
+        (27.6, [-30.3, 61.1])
+        >>> nps([9, 10, float("nan"), 6]).n  # missing answers are left out
+        3
+    """
     s = _scores(scores)
     top = int((s >= PROMOTER_MIN).sum())
     bottom = int((s < PASSIVE_MIN).sum())
@@ -120,6 +140,15 @@ class Proportion:
 
 
 def wilson(hits: int, n: int, confidence: float = 0.95) -> Proportion:
+    """``hits`` of ``n`` in percent, with its Wilson score interval.
+
+    Example:
+        None of ten: the share is 0 %, but the interval does not collapse to a point.
+
+        >>> p = wilson(0, 10)
+        >>> p.percent, [round(c, 1) for c in p.ci]
+        (0.0, [0.0, 27.8])
+    """
     if n == 0:
         return Proportion(0, 0, None, None)
     z = _z(confidence)
@@ -131,7 +160,13 @@ def wilson(hits: int, n: int, confidence: float = 0.95) -> Proportion:
 
 
 def csat(scores: ArrayLike, confidence: float = 0.95) -> Proportion:
-    """CSAT: share of top-two-box answers (4 or 5 on the 1–5 scale), in percent."""
+    """CSAT: share of top-two-box answers (4 or 5 on the 1–5 scale), in percent.
+
+    Example:
+        >>> c = csat([5, 4, 4, 3, 1])
+        >>> c.hits, c.n, c.percent, [round(x, 1) for x in c.ci]
+        (3, 5, 60.0, [23.1, 88.2])
+    """
     s = _scores(scores)
     return wilson(int((s >= CSAT_TOP_TWO_MIN).sum()), len(s), confidence)
 
@@ -157,6 +192,13 @@ class Ces:
 
 
 def ces(scores: ArrayLike, confidence: float = 0.95) -> Ces:
+    """CES 2.0 of 1–7 answers: mean with its t interval, percent agreeing and net ease.
+
+    Example:
+        >>> c = ces([7, 6, 5, 2, 4])
+        >>> c.mean, [round(x, 2) for x in c.mean_ci], c.agree_percent, c.net_ease.score
+        (4.8, [2.41, 7.19], 60.0, 40.0)
+    """
     s = _scores(scores)
     n = len(s)
     agree = int((s >= CES_AGREE_MIN).sum())
@@ -185,6 +227,17 @@ def net_trust_score(
 
     ``None`` when no component with a positive weight has answers. Stays within −100…100
     because it is a convex combination of net scores.
+
+    Example:
+        With the default weights (NPS 0.4, CES 0.3, trust 0.3) and no trust answers, NPS and
+        net ease share the whole weight 4 : 3:
+
+        >>> round(net_trust_score(40.0, 10.0, None), 1)
+        27.1
+        >>> net_trust_score(40.0, 10.0, -20.0)
+        13.0
+        >>> net_trust_score(None, None, None) is None
+        True
     """
     w = weights or NetTrustWeights()
     parts = [

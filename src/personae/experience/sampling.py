@@ -39,7 +39,17 @@ VARIANCE = {"proportion": 0.25, "nps": 1.0}
 
 
 def sample_size(population: int, margin: float, confidence: float, variance: float = 0.25) -> int:
-    """Respondents needed for ``±margin`` at ``confidence`` in a population of ``population``."""
+    """Respondents needed for ``±margin`` at ``confidence`` in a population of ``population``.
+
+    Example:
+        ±5 points at 95 % on a proportion: 370 of 10,000 customers, but 80 of only 100
+        (the finite-population correction):
+
+        >>> sample_size(10_000, 0.05, 0.95), sample_size(100, 0.05, 0.95)
+        (370, 80)
+        >>> sample_size(10_000, 0.05, 0.95, variance=VARIANCE["nps"])
+        1333
+    """
     if not 0 < margin < 1:
         raise ValueError("margin must be between 0 and 1 (e.g. 0.05 for ±5 points)")
     if not 0 < confidence < 1:

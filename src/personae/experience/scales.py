@@ -28,7 +28,19 @@ SCALE_LABELS = {
 
 def normalise(kind: str, score: ArrayLike, scale_max: ArrayLike) -> NDArray[np.float64]:
     """Scores of one ``kind`` on its standard scale (linear rescale from ``0..scale_max`` or
-    ``1..scale_max``, the bottom being the standard scale's bottom)."""
+    ``1..scale_max``, the bottom being the standard scale's bottom).
+
+    Example:
+        CSAT asked 1–10 lands on 1–5; an NPS asked 0–5 on 0–10; a missing ``scale_max``
+        means the standard scale:
+
+        >>> normalise("csat", [1, 10, 5.5], 10).tolist()
+        [1.0, 5.0, 3.0]
+        >>> normalise("nps", [3, 3], [10, 5]).tolist()
+        [3.0, 6.0]
+        >>> normalise("csat", [4], float("nan")).tolist()
+        [4.0]
+    """
     if kind not in STANDARD_SCALES:
         raise ValueError(f"no standard scale for survey kind {kind!r}")
     lo, hi = STANDARD_SCALES[kind]

@@ -36,7 +36,14 @@ _STRENGTH = ("negligibly", "slightly", "moderately", "strongly")
 
 
 def holm(pvalues: ArrayLike) -> np.ndarray:
-    """Holm-adjusted p-values (step-down, monotone, capped at 1), in the input order."""
+    """Holm-adjusted p-values (step-down, monotone, capped at 1), in the input order.
+
+    Example:
+        >>> holm([0.01, 0.04, 0.03]).tolist()
+        [0.03, 0.06, 0.06]
+        >>> holm([0.6, 0.7]).tolist()
+        [1.0, 1.0]
+    """
     p = np.asarray(pvalues, dtype=float)
     m = len(p)
     if m == 0:
@@ -58,7 +65,12 @@ def exclusive_groups(memberships: pd.DataFrame, order: Sequence[str]) -> tuple[p
 
 
 def effect_label(value: float, steps: Sequence[float]) -> str:
-    """``negligibly``, ``slightly``, ``moderately`` or ``strongly`` by Cohen's steps."""
+    """``negligibly``, ``slightly``, ``moderately`` or ``strongly`` by Cohen's steps.
+
+    Example:
+        >>> [effect_label(v, V_STEPS) for v in (0.05, 0.1, 0.35, 0.6)]
+        ['negligibly', 'slightly', 'moderately', 'strongly']
+    """
     return _STRENGTH[sum(value >= s - 1e-12 for s in steps)]
 
 

@@ -16,7 +16,12 @@ import pandas as pd
 
 
 def normalize_emails(values: pd.Series) -> pd.Series:
-    """Trim and lower-case; empty strings become missing."""
+    """Trim and lower-case; empty strings become missing.
+
+    Example:
+        >>> normalize_emails(pd.Series(["  Jane.Doe@Example.com", "", None])).tolist()
+        ['jane.doe@example.com', None, None]
+    """
     s = values.astype("string").str.strip().str.lower()
     s = s.mask(s == "")
     return s.astype(object).where(s.notna(), None)
@@ -30,6 +35,15 @@ def normalize_phones(values: pd.Series, default_country_code: str = "1") -> pd.S
     under country code 1 (NANP) gets ``+1``; a ``(0)`` after a country code (``+44 (0)20 …``)
     is dropped. Numbers too short or too long for E.164 (8–15 digits) are kept as their
     digits, unchanged otherwise, so they still match themselves.
+
+    Example:
+        A UK number written three ways, and a short local number, under country code 44:
+
+        >>> normalize_phones(
+        ...     pd.Series(["020 7946 0958", "+44 (0)20 7946 0958", "0044 20-7946-0958", "555-1234"]),
+        ...     default_country_code="44",
+        ... ).tolist()
+        ['+442079460958', '+442079460958', '+442079460958', '5551234']
     """
     raw = values.astype("string").str.strip()
     # "+44 (0)20 …": the bracketed trunk 0 is never dialled after a country code

@@ -50,6 +50,22 @@ def resolve(
     Args:
         a, b: identifiers linked pairwise (same length; blocked ones already removed).
         nodes: extra identifiers with no links (ignored: they map to themselves).
+
+    Example:
+        Two customer ids share an email, and an anonymous visitor logged in as one of them:
+
+        >>> res = resolve(
+        ...     ["customer_id:C2", "customer_id:C1", "anonymous_id:a9"],
+        ...     ["email:ann@example.com", "email:ann@example.com", "customer_id:C2"],
+        ... )
+        >>> res.mapping
+                      identifier customer_id
+        0        anonymous_id:a9          C1
+        1         customer_id:C2          C1
+        2  email:ann@example.com          C1
+        >>> res.merges.to_dict("records")  # doctest: +NORMALIZE_WHITESPACE
+        [{'customer_id': 'C1', 'merged_customer_id': 'C2', 'identifiers': 'email:ann@example.com',
+          'rule': 'shared email'}]
     """
     a = pd.Series(np.asarray(a, dtype=object))
     b = pd.Series(np.asarray(b, dtype=object))
@@ -93,6 +109,16 @@ def resolve_links(a: list[str], b: list[str]) -> tuple[dict[str, str], list[tupl
     Returns the mapping (identifier → customer id, only where it differs from the identifier's
     own value) and the merges as ``(customer_id, merged_customer_id, identifiers, rule)`` rows,
     ordered by the merged identifier as :func:`resolve` orders them.
+
+    Example:
+        >>> mapping, merges = resolve_links(
+        ...     ["customer_id:C2", "customer_id:C1", "anonymous_id:a9"],
+        ...     ["email:ann@example.com", "email:ann@example.com", "customer_id:C2"],
+        ... )
+        >>> mapping  # doctest: +NORMALIZE_WHITESPACE
+        {'anonymous_id:a9': 'C1', 'customer_id:C2': 'C1', 'email:ann@example.com': 'C1'}
+        >>> merges
+        [('C1', 'C2', 'email:ann@example.com', 'shared email')]
     """
     parent: dict[str, str] = {}
 

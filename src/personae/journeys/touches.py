@@ -30,6 +30,12 @@ BUCKETS: tuple[tuple[int, int | None], ...] = ((0, 0), (1, 1), (2, 3), (4, 5), (
 
 
 def bucket_label(lo: int, hi: int | None) -> str:
+    """How a histogram bucket is labelled.
+
+    Example:
+        >>> [bucket_label(lo, hi) for lo, hi in BUCKETS]
+        ['0', '1', '2-3', '4-5', '6-10', '11-20', '21+']
+    """
     return f"{lo}+" if hi is None else (str(lo) if lo == hi else f"{lo}-{hi}")
 
 

@@ -81,7 +81,17 @@ _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=
 
 
 def parse_duration(text: str, option: str = "--within") -> timedelta:
-    """``"7d"`` → 7 days; hours (``h``), days (``d``) and weeks (``w``)."""
+    """``"7d"`` → 7 days; hours (``h``), days (``d``) and weeks (``w``).
+
+    Example:
+        >>> parse_duration("48h"), parse_duration("2W"), parse_duration("1.5d")
+        (datetime.timedelta(days=2), datetime.timedelta(days=14), datetime.timedelta(days=1, seconds=43200))
+        >>> parse_duration("7 days")
+        Traceback (most recent call last):
+            ...
+        personae.errors.InputError: --within '7 days': expected a positive duration like 48h, 7d or 2w \
+(units: h (hours), d (days), w (weeks))
+    """
     m = _DURATION.match(text or "")
     if not m or float(m.group(1)) <= 0:
         raise InputError(

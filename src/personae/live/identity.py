@@ -23,7 +23,12 @@ from personae.identity.resolve import CUSTOMER_PREFIX, resolve_links
 
 
 def own_value(identifier: str) -> str:
-    """The resolved id of an identifier nobody else absorbed (``customer_id:C1`` → ``C1``)."""
+    """The resolved id of an identifier nobody else absorbed (``customer_id:C1`` → ``C1``).
+
+    Example:
+        >>> own_value("customer_id:C1"), own_value("email:ann@example.com")
+        ('C1', 'email:ann@example.com')
+    """
     return identifier[len(CUSTOMER_PREFIX) :] if identifier.startswith(CUSTOMER_PREFIX) else identifier
 
 

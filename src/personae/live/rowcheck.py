@@ -236,6 +236,14 @@ def parse_datetime(text: str) -> datetime | None:
 
     The shapes clients send (``2024-03-31``, ``2024-03-31T14:05:00[.ffffff][Z|±hh:mm]``) are
     parsed directly; anything else is handed to pandas itself so the answer is always pandas'.
+
+    Example:
+        >>> parse_datetime("2024-03-31T14:05:00+02:00")
+        datetime.datetime(2024, 3, 31, 12, 5)
+        >>> parse_datetime("2024-03-31")
+        datetime.datetime(2024, 3, 31, 0, 0)
+        >>> parse_datetime("yesterday") is None
+        True
     """
     m = _ISO.fullmatch(text)
     if m is not None:
@@ -272,7 +280,12 @@ def parse_datetime(text: str) -> datetime | None:
 
 
 def parse_number(text: str) -> float | None:
-    """Pandas' ``to_numeric(errors="coerce")`` for one value, as a float (``None``: unreadable)."""
+    """Pandas' ``to_numeric(errors="coerce")`` for one value, as a float (``None``: unreadable).
+
+    Example:
+        >>> parse_number("1e3"), parse_number("-0"), parse_number("12,5")
+        (1000.0, 0.0, None)
+    """
     if _NUMBER.fullmatch(text):
         # pandas reads an integer as an integer first ("-0" is 0, not -0.0)
         return float(int(text)) if text.lstrip("+-").isdigit() else float(text)
@@ -282,7 +295,12 @@ def parse_number(text: str) -> float | None:
 
 
 def phone(text: str, default_country_code: str = "1") -> str | None:
-    """:func:`personae.identity.normalize.normalize_phones` for one value."""
+    """:func:`personae.identity.normalize.normalize_phones` for one value.
+
+    Example:
+        >>> phone("(555) 123-4567"), phone("+44 (0)20 7946 0958"), phone("12")
+        ('+15551234567', '+442079460958', '12')
+    """
     raw = text.strip()
     if not raw.isascii():  # Arrow's string kernels on non-ASCII text: let pandas decide
         result = normalize_phones(pd.Series([text], dtype=object), default_country_code)[0]

@@ -94,7 +94,14 @@ Message = Identify | Track | Page | Screen | Group | Alias
 
 
 def event_type(name: str) -> str:
-    """The canonical type of a track event name (unknown names become snake_case, kept)."""
+    """The canonical type of a track event name (unknown names become snake_case, kept).
+
+    Example:
+        >>> event_type("Order Completed"), event_type("product added")
+        ('order_completed', 'add_to_cart')
+        >>> event_type("Gift Card Redeemed!")
+        'gift_card_redeemed'
+    """
     known = EVENT_TYPES.get(name.strip().lower())
     if known:
         return known
@@ -102,7 +109,19 @@ def event_type(name: str) -> str:
 
 
 def occurred_at(message: Message, received_at: datetime, batch_sent_at: datetime | None = None) -> datetime:
-    """When the message happened, in naive UTC (see the module docstring for the rule)."""
+    """When the message happened, in naive UTC (see the module docstring for the rule).
+
+    Example:
+        A client whose clock runs a minute behind stamps an event 11:59 and sends it at 12:00;
+        the server receives it at 12:05, so it happened at 12:04:
+
+        >>> m = Track(
+        ...     event="Order Completed", userId="C1",
+        ...     originalTimestamp="2024-05-01T11:59:00Z", sentAt="2024-05-01T12:00:00Z",
+        ... )
+        >>> occurred_at(m, received_at=datetime(2024, 5, 1, 12, 5, tzinfo=UTC))
+        datetime.datetime(2024, 5, 1, 12, 4)
+    """
     sent = message.sentAt or batch_sent_at
     original = message.originalTimestamp
     if original is not None and sent is not None:
@@ -221,7 +240,12 @@ def order_lines(m: Track, at: datetime, channel: str | None) -> list[Row]:
 
 
 def profile_row(user_id: str, traits: Mapping[str, Any]) -> Row:
-    """A ``customers`` row from identify traits (Segment's reserved trait names understood)."""
+    """A ``customers`` row from identify traits (Segment's reserved trait names understood).
+
+    Example:
+        >>> profile_row("C1", {"name": "Ann Lee", "address": {"city": "Leeds"}, "plan": "gold"})
+        {'customer_id': 'C1', 'first_name': 'Ann', 'last_name': 'Lee', 'city': 'Leeds', 'plan': 'gold'}
+    """
     given = traits.get("address")
     address: dict[str, Any] = given if isinstance(given, dict) else {}
     first, last = (

@@ -72,6 +72,16 @@ class ApiKey:
 
 
 def check_role(role: str) -> Role:
+    """``role`` if it is one of :data:`ROLES`, else :class:`InputError`.
+
+    Example:
+        >>> check_role("read")
+        'read'
+        >>> check_role("owner")
+        Traceback (most recent call last):
+            ...
+        personae.errors.InputError: unknown role 'owner' (use one of write, read, admin)
+    """
     if role not in ROLES:
         raise InputError(f"unknown role {role!r}", hint="use one of write, read, admin")
     return role
@@ -88,7 +98,14 @@ def hash_key(key: str) -> str:
 
 
 def key_id_of(key: str) -> str | None:
-    """The id part of a well-formed key (``None`` for anything else)."""
+    """The id part of a well-formed key (``None`` for anything else).
+
+    Example:
+        >>> key_id_of("pk_read_1a2b3c4d_Zm9v_YmFy-secret")
+        '1a2b3c4d'
+        >>> key_id_of("pk_owner_1a2b3c4d_secret") is None
+        True
+    """
     parts = key.split("_", 3)
     if len(parts) != 4 or parts[0] != "pk" or parts[1] not in ROLES:
         return None

@@ -94,12 +94,26 @@ class Subject:
 
 
 def word_pattern(value: str) -> str:
-    """``value`` as a whole word: ``C1`` finds ``"C1",`` but not ``C10``."""
+    """``value`` as a whole word: ``C1`` finds ``"C1",`` but not ``C10``.
+
+    Example:
+        >>> bool(re.search(word_pattern("C1"), '{"customer_id": "C1", "n": 2}'))
+        True
+        >>> bool(re.search(word_pattern("C1"), '{"customer_id": "C10"}'))
+        False
+    """
     return rf"(^|[^A-Za-z0-9_]){re.escape(value)}([^A-Za-z0-9_]|$)"
 
 
 def phone_pattern(e164: str) -> str:
-    """The last ten digits of a phone number, whatever punctuation a file put between them."""
+    """The last ten digits of a phone number, whatever punctuation a file put between them.
+
+    Example:
+        >>> bool(re.search(phone_pattern("+15551234567"), "call 555.123.4567 after 6"))
+        True
+        >>> bool(re.search(phone_pattern("+15551234567"), "order 15551234567890"))
+        False
+    """
     digits = re.sub(r"\D", "", e164)[-10:]
     return r"(^|\D)" + r"\D{0,3}".join(digits) + r"(\D|$)"
 
@@ -115,7 +129,21 @@ class TableAction:
 
 
 def erasure_plan(tables: Mapping[str, Iterable[str]]) -> list[TableAction]:
-    """The action for every table, from its columns (see the module docstring)."""
+    """The action for every table, from its columns (see the module docstring).
+
+    Example:
+        >>> for action in erasure_plan({
+        ...     "orders": ["order_id", "customer_id", "email", "amount"],
+        ...     "events": ["event_id", "customer_id", "properties"],
+        ...     "rejects": ["raw", "reason"],
+        ...     "products": ["product_id", "name"],
+        ... }):
+        ...     print(action.table, action.action, action.match_columns, action.clear_columns)
+        events delete ('customer_id',) ()
+        orders anonymise ('customer_id',) ('email',)
+        products keep () ()
+        rejects scrub_text ('raw',) ()
+    """
     plan = []
     for name in sorted(tables):
         columns = tuple(tables[name])
@@ -141,17 +169,38 @@ def erasure_plan(tables: Mapping[str, Iterable[str]]) -> list[TableAction]:
 
 def pseudonym(secret: str, customer_id: str) -> str:
     """A stable pseudonymous id: the same customer always gets the same one in this database,
-    and it cannot be reversed or recomputed without the database's secret."""
+    and it cannot be reversed or recomputed without the database's secret.
+
+    Example:
+        >>> pseudonym("s3cret", "C1")
+        'p_35d655535f56a073cde2'
+        >>> pseudonym("another secret", "C1")
+        'p_eaffa344d58a0fcd6683'
+    """
     digest = hmac.new(secret.encode(), customer_id.encode(), hashlib.sha256).hexdigest()
     return "p_" + digest[:20]
 
 
 def tombstone_hash(secret: str, identifier: str) -> str:
-    """What the erasure ledger keeps of an identifier: a keyed hash, never the identifier."""
+    """What the erasure ledger keeps of an identifier: a keyed hash, never the identifier.
+
+    Example:
+        >>> tombstone_hash("s3cret", "email:ann@example.com")
+        '981acea8f454bf632dea76fcd7538bf416184251c40569e6d5ba344e6f2a29b1'
+        >>> len(tombstone_hash("s3cret", "C1")), tombstone_hash("s3cret", "C1") == pseudonym("s3cret", "C1")
+        (64, False)
+    """
     return hmac.new(secret.encode(), b"tombstone\0" + identifier.encode(), hashlib.sha256).hexdigest()
 
 
 def anonymous_token(secret: str, customer_id: str, erased_at: str) -> str:
-    """The id erased rows are re-keyed to: unlinkable to the person (keyed, salted with time)."""
+    """The id erased rows are re-keyed to: unlinkable to the person (keyed, salted with time).
+
+    Example:
+        >>> anonymous_token("s3cret", "C1", "2024-05-01T12:00:00")
+        'erased:6f7876928f218cb4'
+        >>> anonymous_token("s3cret", "C1", "2024-05-02T09:30:00")
+        'erased:d448834003ba168a'
+    """
     digest = hmac.new(secret.encode(), f"erased\0{customer_id}\0{erased_at}".encode(), hashlib.sha256)
     return "erased:" + digest.hexdigest()[:16]

@@ -59,7 +59,16 @@ _TIME = ("date", "timestamp")
 
 
 def suggest(name: str, candidates: Collection[str], n: int = 3) -> list[str]:
-    """The closest valid names to ``name`` (case-insensitive), best first."""
+    """The closest valid names to ``name`` (case-insensitive), best first.
+
+    Example:
+        >>> suggest("champion", ["Champions", "Loyal Customers", "staff"])
+        ['Champions']
+        >>> suggest("frequncy", NAMES)
+        ['frequency', 'clv_frequency']
+        >>> suggest("zzz", NAMES)
+        []
+    """
     lowered = {c.lower(): c for c in candidates}
     matches = difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.6)
     return [lowered[m] for m in matches]
@@ -92,6 +101,20 @@ def check_rule(
 
     Raises:
         RuleError: with the position of the problem and suggestions for unknown names.
+
+    Example:
+        >>> rule = check_rule('frequency >= 3 and in_segment("Champions")', segments={"Champions"})
+        >>> rule.references
+        frozenset({'Champions'})
+        >>> check_rule("region == 3")
+        Traceback (most recent call last):
+            ...
+        personae.errors.RuleError: cannot compare `region` (a string) with 3 (a number) (column 8)
+        >>> check_rule("monetry > 100")
+        Traceback (most recent call last):
+            ...
+        personae.errors.RuleError: unknown trait or attribute `monetry` (column 1) (did you mean \
+`monetary` or `country`?)
     """
     tree = s.parse_rule(text)
     checker = _Checker(text, set(segments), NAMES if names is None else names, self_name)

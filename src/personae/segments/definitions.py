@@ -72,7 +72,16 @@ class SegmentDefinition:
 
 
 def validate_name(name: str, builtin_names: Iterable[str] = ()) -> str:
-    """The name, stripped, if a defined segment may use it; else :class:`InputError`."""
+    """The name, stripped, if a defined segment may use it; else :class:`InputError`.
+
+    Example:
+        >>> validate_name("  VIP shoppers ")
+        'VIP shoppers'
+        >>> validate_name("Champions", builtin_names=["Champions"])
+        Traceback (most recent call last):
+            ...
+        personae.errors.InputError: 'Champions' is a built-in segment name (choose another name)
+    """
     name = name.strip()
     if not name:
         raise InputError("a segment needs a name")
@@ -131,6 +140,14 @@ def referenced_segments(rule: str) -> set[str]:
     Unlike :func:`check_rule` this does not fail on an unknown trait, so it also answers for a
     stored rule that no longer checks (``personae segments remove`` must still see who uses
     a segment). A rule that does not even parse refers to nothing.
+
+    Example:
+        >>> sorted(referenced_segments('in_segment("Champions") and not in_segment("staff")'))
+        ['Champions', 'staff']
+        >>> referenced_segments('in_segment("Champions") and no_such_trait > 1')
+        {'Champions'}
+        >>> referenced_segments('in_segment("Champions" and')
+        set()
     """
     try:
         tree = parse_rule(rule)

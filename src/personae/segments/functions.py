@@ -43,7 +43,14 @@ class Window:
         return f"{self.amount}{self.unit}"
 
     def start(self, as_of: date) -> date:
-        """The first day inside the window (inclusive)."""
+        """The first day inside the window (inclusive).
+
+        Example:
+            >>> Window(7, "d").start(date(2024, 3, 31))
+            datetime.date(2024, 3, 25)
+            >>> Window(1, "m").start(date(2024, 3, 31))
+            datetime.date(2024, 3, 1)
+        """
         return _window_start(self, as_of)
 
     def start_at(self, as_of: date) -> datetime:
@@ -62,7 +69,14 @@ def _window_start(window: Window, as_of: date) -> date:
 
 
 def add_months(day: date, months: int) -> date:
-    """``day`` moved by whole calendar months, clamped to the end of shorter months."""
+    """``day`` moved by whole calendar months, clamped to the end of shorter months.
+
+    Example:
+        >>> add_months(date(2024, 1, 31), 1)
+        datetime.date(2024, 2, 29)
+        >>> add_months(date(2024, 3, 15), -14)
+        datetime.date(2023, 1, 15)
+    """
     index = day.year * 12 + (day.month - 1) + months
     year, month = divmod(index, 12)
     last = calendar.monthrange(year, month + 1)[1]
@@ -75,7 +89,18 @@ def end_of_day(as_of: date) -> datetime:
 
 
 def parse_window(text: str) -> Window:
-    """``"90d"`` → ``Window(90, "d")``; raises ``ValueError`` with a message a user can act on."""
+    """``"90d"`` → ``Window(90, "d")``; raises ``ValueError`` with a message a user can act on.
+
+    Example:
+        >>> parse_window("90d")
+        Window(amount=90, unit='d')
+        >>> str(parse_window(" 2 W "))
+        '2w'
+        >>> parse_window("3q")
+        Traceback (most recent call last):
+            ...
+        ValueError: unknown window unit `q` in "3q": use d (days), w (weeks), m (months), y (years)
+    """
     m = _WINDOW.match(text)
     units = ", ".join(f"{u} ({name})" for u, (name, _) in WINDOW_UNITS.items())
     if not m:
@@ -234,7 +259,14 @@ AFFINITY_KINDS = TRAIT_AFFINITY_KINDS
 
 
 def split_affinity(value: str) -> tuple[str | None, str]:
-    """``"category:shoes"`` → ``("category", "shoes")``; ``"team:Lakers"`` → ``(None, "team:Lakers")``."""
+    """Split an affinity's ``kind:`` prefix off its value, if the kind is a known one.
+
+    Example:
+        >>> split_affinity("category:shoes")
+        ('category', 'shoes')
+        >>> split_affinity("team:Lakers")
+        (None, 'team:Lakers')
+    """
     kind, sep, rest = value.partition(":")
     if sep and kind in AFFINITY_KINDS and rest:
         return kind, rest

@@ -156,7 +156,13 @@ class Token:
 
 
 def caret(rule: str, position: int | None) -> str:
-    """The rule's line with a caret under ``position`` (two lines, indented), for error output."""
+    """The rule's line with a caret under ``position`` (two lines, indented), for error output.
+
+    Example:
+        >>> print(caret("recency_days <= 30 and frequnecy >= 3", 23))
+          recency_days <= 30 and frequnecy >= 3
+                                 ^
+    """
     if position is None:
         return ""
     position = max(0, min(position, len(rule)))
@@ -242,7 +248,20 @@ def describe(token: Token) -> str:
 
 # -- parser -------------------------------------------------------------------------------------
 def parse_rule(rule: str) -> Node:
-    """Parse a rule into its syntax tree, or raise :class:`RuleError` pointing at the problem."""
+    """Parse a rule into its syntax tree, or raise :class:`RuleError` pointing at the problem.
+
+    Only the syntax is read here: names are not looked up (see
+    :func:`personae.segments.check.check_rule`).
+
+    Example:
+        >>> parse_rule("age between 25 and 34")  # doctest: +NORMALIZE_WHITESPACE
+        Between(operand=Name(name='age', pos=0), low=Literal(value=25, pos=12),
+                high=Literal(value=34, pos=19), negated=False, pos=4)
+        >>> parse_rule("recency_days <> 30")
+        Traceback (most recent call last):
+            ...
+        personae.errors.RuleError: `<>` at column 14: use `!=`
+    """
     if len(rule) > MAX_RULE_LENGTH:
         raise RuleError(
             f"rule is {len(rule):,} characters long; the limit is {MAX_RULE_LENGTH:,}",

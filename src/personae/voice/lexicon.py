@@ -111,7 +111,12 @@ _ANY = re.compile("|".join(f"(?:{p})" for p, _, _ in _PHRASES), re.IGNORECASE)
 
 
 def rewrite_phrases(text: str) -> str:
-    """Replace every known phrase by its token (case-insensitive; the rest of the text kept)."""
+    """Replace every known phrase by its token (case-insensitive; the rest of the text kept).
+
+    Example:
+        >>> rewrite_phrases("Great Value for Money and hassle-free returns")
+        'Great xxvaluexx and xxcarefreexx returns'
+    """
     if not _ANY.search(text):
         return text
     for pattern, token in PHRASES:

@@ -77,7 +77,12 @@ def _score_part(texts: list[str]) -> np.ndarray:
 
 
 def labels(scores: np.ndarray, positive: float = 0.05, negative: float = -0.05) -> np.ndarray:
-    """``negative`` / ``neutral`` / ``positive`` by the thresholds (NaN scores give ``None``)."""
+    """``negative`` / ``neutral`` / ``positive`` by the thresholds (NaN scores give ``None``).
+
+    Example:
+        >>> labels(np.array([0.6, 0.0, -0.3, np.nan])).tolist()
+        ['positive', 'neutral', 'negative', None]
+    """
     out = np.where(scores >= positive, "positive", np.where(scores <= negative, "negative", "neutral"))
     out = out.astype(object)
     out[np.isnan(scores)] = None
