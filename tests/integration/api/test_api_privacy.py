@@ -92,7 +92,7 @@ def test_api_reads_and_changes_of_personal_data_are_audited_with_the_key_name(tm
         members = c.get("/v1/segments/Cart abandoners/members", headers=read).json()
         assert members["total"] == 1
         # before any build the library has no traits to decide from: 404 with the hint, nothing
-        # was read, nothing is logged (with a build they are logged: test_service_personalize.py)
+        # was read, nothing is logged (with a build they are logged: test_api_personalize.py)
         for path in ("next-best-action", "recommendations"):
             r = c.get(f"/v1/customers/U42/{path}", headers=read)
             assert r.status_code == 404 and "personae build" in r.json()["hint"]
