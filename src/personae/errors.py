@@ -7,16 +7,25 @@
     │   ├── MissingColumnsError    a file lacks required columns (nothing was written)
     │   └── FormatError            a file cannot be read in the format given
     ├── StoreError                 the database cannot be opened or used
-    │   └── SchemaVersionError     the database was written by a newer personae
+    │   ├── SchemaVersionError     the database was written by a newer personae
+    │   └── JournalBusy            a running server holds the database's journal
     ├── NotFoundError(LookupError) a customer, segment, playbook … does not exist
     ├── RuleError                  a segment rule is invalid (carries position, suggestions)
     ├── ModelError                 a model cannot be fitted or used
     │   └── NotFittedError         a model was used before ``fit``
-    └── ConsentError               an action would break a customer's consent
+    ├── ConsentError               an action would break a customer's consent
+    ├── AuthError                  an API key is missing, unknown or lacks the role (carries status)
+    │   └── RateLimited            an API key is over its rate limit
+    └── Overloaded                 the server's write queue is full: retry later
 
-The CLI turns any ``PersonaeError`` into a one-line message and a non-zero exit; the API
-turns it into a 4xx response with a JSON body (``InputError``/``RuleError`` → 422,
-``NotFoundError`` → 404, ``ConsentError`` → 403).
+Every class personae raises on purpose is defined here and drawn above
+(``tests/unit/test_errors.py`` checks both), so one ``except PersonaeError`` catches them all
+and a reader sees every failure mode in one place.
+
+The CLI turns any ``PersonaeError`` into a one-line message and exits with its ``exit_code``
+(``InputError``/``RuleError`` 2, ``NotFoundError`` 3, ``ConsentError`` 4, others 1). The API
+turns it into a JSON ``{code, message, hint}`` response whose status comes from one table,
+:func:`personae.api.app.status_for`.
 """
 
 from __future__ import annotations
@@ -81,6 +90,17 @@ class SchemaVersionError(StoreError):
     """The database was written by a newer version of personae."""
 
 
+class JournalBusy(StoreError):
+    """Another open journal object (a running server) holds the journal.
+
+    A ``StoreError`` because the database cannot be written while another server holds it; a
+    class of its own because :func:`personae.store.journal.replay_at_open` catches it to leave
+    the journal to its owner. Exit code 1, as every ``StoreError`` (and as before it moved here).
+    """
+
+    exit_code = 1
+
+
 class NotFoundError(PersonaeError, LookupError):
     """A customer, segment, playbook or other named thing does not exist."""
 
@@ -138,3 +158,36 @@ class ConsentError(PersonaeError):
     """An action would contact or profile a customer without their consent."""
 
     exit_code = 4
+
+
+class AuthError(PersonaeError):
+    """An API request's key is missing, malformed, unknown or revoked (401) or lacks the role (403).
+
+    Unlike the other errors it carries its HTTP ``status`` and JSON ``code`` itself: one check
+    (:mod:`personae.api.auth`) tells these cases apart, so the API answers with what it says.
+    Only the API raises it; ``exit_code`` stays 1 ("other") should a command ever meet one.
+    """
+
+    exit_code = 1
+
+    def __init__(self, status: int, code: str, message: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.code = code
+
+
+class RateLimited(AuthError):
+    """An API key made requests faster than its token bucket allows (429 with ``Retry-After``)."""
+
+    def __init__(self) -> None:
+        super().__init__(429, "rate_limited", "too many requests for this key", "slow down and retry")
+
+
+class Overloaded(PersonaeError):
+    """The write queue is full, or the server is shutting down: retry later.
+
+    Back-pressure of :class:`personae.live.writer.Writer`; the API answers 429 with
+    ``Retry-After``. Only the server raises it, so ``exit_code`` stays 1 ("other").
+    """
+
+    exit_code = 1

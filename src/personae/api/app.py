@@ -26,11 +26,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from personae.api import customers, dashboard, keys, tracking
 from personae.api import segments as routes_segments
-from personae.api.auth import AuthError, RateLimiter
+from personae.api.auth import RateLimiter
 from personae.config import Settings
-from personae.errors import ConsentError, InputError, NotFoundError, PersonaeError, RuleError, StoreError
+from personae.errors import (
+    AuthError,
+    ConsentError,
+    InputError,
+    NotFoundError,
+    Overloaded,
+    PersonaeError,
+    RuleError,
+    StoreError,
+)
 from personae.live.runtime import Runtime, utc_now
-from personae.live.writer import Overloaded
 
 
 def create_app(
@@ -83,6 +91,33 @@ def create_app(
     return app
 
 
+#: HTTP status and JSON ``code`` for each kind of :class:`PersonaeError` — the one place the
+#: API maps errors to statuses. :func:`status_for` uses the most specific class in the error's
+#: MRO (as Starlette picks exception handlers), so the order here does not matter and a new
+#: subclass answers like its parent until it gets a row of its own.
+STATUSES: dict[type[PersonaeError], tuple[int, str]] = {
+    PersonaeError: (500, "error"),
+    InputError: (422, "invalid_value"),
+    RuleError: (422, "invalid_value"),
+    NotFoundError: (404, "not_found"),
+    ConsentError: (403, "no_consent"),
+    StoreError: (503, "store_unavailable"),
+    Overloaded: (429, "overloaded"),
+}
+
+
+def status_for(exc: PersonaeError) -> tuple[int, str]:
+    """The HTTP status and JSON ``code`` the API answers ``exc`` with.
+
+    An :class:`AuthError` carries its own (401 ``unauthorized``, 403 ``forbidden``, 429
+    ``rate_limited``): one check tells those cases apart, so its status is per instance, not
+    per class. Every other error gets the row of its most specific class in :data:`STATUSES`.
+    """
+    if isinstance(exc, AuthError):
+        return exc.status, exc.code
+    return next(STATUSES[cls] for cls in type(exc).__mro__ if cls in STATUSES)
+
+
 def _error(status: int, code: str, message: str, hint: str | None = None, **extra: Any) -> JSONResponse:
     headers = {"Retry-After": "1"} if status == 429 else None
     body = {"code": code, "message": message, "hint": hint, **extra}
@@ -111,23 +146,10 @@ def _error_handlers(app: FastAPI) -> None:
         codes = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
         return _error(exc.status_code, codes.get(exc.status_code, "error"), str(exc.detail))
 
-    @app.exception_handler(AuthError)
-    async def auth(request: Request, exc: AuthError) -> JSONResponse:
-        return _error(exc.status, exc.code, exc.message, exc.hint)
-
+    # one handler for the whole tree (AuthError included): the statuses live in status_for alone
     @app.exception_handler(PersonaeError)
     async def personae(request: Request, exc: PersonaeError) -> JSONResponse:
-        if isinstance(exc, Overloaded):
-            return _error(429, "overloaded", exc.message, exc.hint)
-        status, code = 500, "error"
-        if isinstance(exc, NotFoundError):
-            status, code = 404, "not_found"
-        elif isinstance(exc, InputError | RuleError):
-            status, code = 422, "invalid_value"
-        elif isinstance(exc, ConsentError):
-            status, code = 403, "no_consent"
-        elif isinstance(exc, StoreError):
-            status, code = 503, "store_unavailable"
+        status, code = status_for(exc)
         return _error(status, code, exc.message, exc.hint)
 
 

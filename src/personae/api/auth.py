@@ -16,18 +16,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPBasic, HTTPBearer
 
+from personae.errors import AuthError, RateLimited
 from personae.privacy.keys import ApiKey
-
-
-class AuthError(Exception):
-    def __init__(self, status: int, code: str, message: str, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.hint = status, code, message, hint
-
-
-class RateLimited(AuthError):
-    def __init__(self) -> None:
-        super().__init__(429, "rate_limited", "too many requests for this key", "slow down and retry")
 
 
 class RateLimiter:

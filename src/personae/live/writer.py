@@ -5,7 +5,8 @@ every commit a clean unit (rows + identities + memberships). Requests wait on a 
 resolved only after their group's transaction committed — that is the acknowledgement.
 
 Back-pressure: the queue is bounded in *messages*; a request that would overflow it is refused
-at once (:class:`Overloaded` → HTTP 429 with ``Retry-After``) instead of memory growing.
+at once (:class:`~personae.errors.Overloaded` → HTTP 429 with ``Retry-After``) instead of
+memory growing.
 """
 
 from __future__ import annotations
@@ -18,14 +19,10 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
-from personae.errors import PersonaeError
+from personae.errors import Overloaded
 from personae.live.commit import TrackJob
 
 log = logging.getLogger("personae.service")
-
-
-class Overloaded(PersonaeError):
-    """The write queue is full: retry later."""
 
 
 class Writer:

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from personae.errors import StoreError
+from personae.errors import JournalBusy, StoreError
 
 if TYPE_CHECKING:
     from personae.store.base import Store
@@ -128,10 +128,6 @@ def read_groups(path: str | Path) -> list[Group]:
     return _records(p.read_bytes())[0] if p.exists() else []
 
 
-class JournalBusy(StoreError):
-    """Another open journal object (a running server) holds the journal."""
-
-
 def journal_path(db: str | Path) -> Path:
     """The journal of database ``db``: next to it, ``<db>.journal``."""
     return Path(f"{db}.journal")
@@ -140,9 +136,9 @@ def journal_path(db: str | Path) -> Path:
 class Journal:
     """An append-only file of groups; one writer (the service's writer thread).
 
-    Opening it takes the journal's lock (:class:`JournalBusy` if a running server has it),
-    reads what is there (:attr:`pending`) and cuts a torn tail off, so new records follow the
-    last whole one.
+    Opening it takes the journal's lock (:class:`~personae.errors.JournalBusy` if a running
+    server has it), reads what is there (:attr:`pending`) and cuts a torn tail off, so new
+    records follow the last whole one.
     """
 
     def __init__(self, path: str | Path) -> None:

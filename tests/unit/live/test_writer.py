@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from personae.errors import Overloaded
 from personae.live.commit import TrackJob
-from personae.live.writer import Overloaded, Writer
+from personae.live.writer import Writer
 
 
 def _job(n: int) -> TrackJob:

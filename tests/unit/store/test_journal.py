@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from personae.errors import StoreError
-from personae.store.journal import Journal, JournalBusy, decode, encode, read_groups
+from personae.errors import JournalBusy, StoreError
+from personae.store.journal import Journal, decode, encode, read_groups
 
 
 def _rows(n: int, tag: str = "x") -> pa.Table:
