@@ -26,9 +26,15 @@ The CLI turns any ``PersonaeError`` into a one-line message and exits with its `
 (``InputError``/``RuleError`` 2, ``NotFoundError`` 3, ``ConsentError`` 4, others 1). The API
 turns it into a JSON ``{code, message, hint}`` response whose status comes from one table,
 :func:`personae.api.app.status_for`.
+
+:func:`check_is_fitted` is the one "is this model fitted?" check every model runs before it
+predicts (scikit-learn's convention: fitted state lives in attributes ending in ``_``). It
+lives here, beside :class:`NotFittedError`, so the domain packages need only this foundation.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 
 class PersonaeError(Exception):
@@ -148,10 +154,36 @@ class ModelError(PersonaeError):
 
 
 class NotFittedError(ModelError):
-    """A model was used before it was fitted."""
+    """A model was used before it was fitted (raised by :func:`check_is_fitted`)."""
 
     def __init__(self, model: str) -> None:
         super().__init__(f"{model} is not fitted yet", hint=f"call {model}.fit(...) first")
+
+
+def is_fitted(model: object, attributes: str | Iterable[str]) -> bool:
+    """Whether ``model`` holds every one of its fitted ``attributes`` (present and not ``None``).
+
+    personae's models follow scikit-learn's convention: what ``fit`` learns lives in attributes
+    whose names end in ``_``, which ``fit`` sets; the constructor sets only hyperparameters.
+    Fitted means "those attributes are there", not a flag beside them, so a model restored
+    from storage (``from_params``, ``from_state``, ``from_dict``) is fitted as soon as its
+    attributes are, with nothing else to keep in step. ``None`` counts as absent because the
+    dataclass models (``ClusterModel``, ``Preprocessor``) declare their fitted fields with a
+    ``None`` default, so that ``from_dict`` can pass them in.
+    """
+    names = (attributes,) if isinstance(attributes, str) else tuple(attributes)
+    return all(getattr(model, name, None) is not None for name in names)
+
+
+def check_is_fitted(model: object, attributes: str | Iterable[str]) -> None:
+    """Raise :class:`NotFittedError` unless ``model`` is fitted (see :func:`is_fitted`).
+
+    The one check every model runs before predicting, transforming or saving, so each says
+    the same thing when used too early: which model, and that ``fit`` comes first. Name the
+    attributes the method needs, e.g. ``check_is_fitted(self, "components_")``.
+    """
+    if not is_fitted(model, attributes):
+        raise NotFittedError(type(model).__name__)
 
 
 class ConsentError(PersonaeError):

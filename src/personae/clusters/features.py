@@ -27,12 +27,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
-from personae.errors import InputError
+from personae.errors import InputError, check_is_fitted
 from personae.voice.traits import CLUSTER_FEATURES as VOICE_CLUSTER_FEATURES
 
 #: Channels whose order shares form the ``channel_mix`` block (the canonical order channels).
@@ -229,13 +229,11 @@ class Preprocessor:
         return self
 
     def transform(self, traits: pd.DataFrame) -> np.ndarray:
-        if self.params_ is None:
-            from personae.errors import NotFittedError
-
-            raise NotFittedError("Preprocessor")
+        check_is_fitted(self, "params_")
+        params = cast(dict[str, dict[str, Any]], self.params_)
         parts: list[np.ndarray] = []
         for f in self.features:
-            p = self.params_[f.name]
+            p = params[f.name]
             raw = raw_values(f, traits)
             if f.kind == "category":
                 s = raw[f.name].fillna("unknown").astype(str)

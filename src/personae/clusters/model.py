@@ -22,11 +22,11 @@ arbitrary initial order.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
-from personae.errors import InputError, ModelError, NotFittedError
+from personae.errors import InputError, ModelError, check_is_fitted
 
 #: k values tried when k is chosen automatically.
 K_RANGE = (2, 10)
@@ -119,9 +119,8 @@ class ClusterModel:
         return out
 
     def _centers(self) -> np.ndarray:
-        if self.centers_ is None:
-            raise NotFittedError("ClusterModel")
-        return self.centers_
+        check_is_fitted(self, "centers_")
+        return cast(np.ndarray, self.centers_)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -87,7 +87,7 @@ from personae.clv._fitting import (
     same_length,
     sample_weights,
 )
-from personae.errors import InputError, NotFittedError
+from personae.errors import InputError, check_is_fitted, is_fitted
 
 PARAM_NAMES = ("r", "alpha", "a", "b")
 
@@ -440,13 +440,12 @@ class BetaGeoModel:
 
     # -- fitted state ---------------------------------------------------------------------
     def _params(self) -> tuple[float, float, float, float]:
-        if not hasattr(self, "params_"):
-            raise NotFittedError("BetaGeoModel")
+        check_is_fitted(self, "params_")
         return self.r_, self.alpha_, self.a_, self.b_
 
     def summary(self) -> pd.DataFrame:
         """Estimates with standard errors and 95% Wald intervals on the log scale."""
-        self._params()
+        check_is_fitted(self, "params_")
         theta = np.log(list(self.params_.values()))
         se_log = np.sqrt(np.diag(self.log_covariance_))
         return pd.DataFrame(
@@ -510,7 +509,7 @@ class BetaGeoModel:
         return loglik_individual(x, tx, big_t, r, alpha, a, b)
 
     def __repr__(self) -> str:
-        if not hasattr(self, "params_"):
+        if not is_fitted(self, "params_"):
             return "BetaGeoModel(unfitted)"
         inner = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
         return f"BetaGeoModel({inner}, loglik={self.loglik_:.2f})"

@@ -46,7 +46,7 @@ from personae.clv._fitting import (
     same_length,
     sample_weights,
 )
-from personae.errors import InputError, ModelError, NotFittedError
+from personae.errors import InputError, ModelError, check_is_fitted, is_fitted
 
 PARAM_NAMES = ("p", "q", "gamma")
 MIN_CUSTOMERS = 10
@@ -190,13 +190,12 @@ class GammaGammaModel:
         return model
 
     def _params(self) -> tuple[float, float, float]:
-        if not hasattr(self, "params_"):
-            raise NotFittedError("GammaGammaModel")
+        check_is_fitted(self, "params_")
         return self.p_, self.q_, self.gamma_
 
     def summary(self) -> pd.DataFrame:
         """Estimates with standard errors and 95% Wald intervals on the log scale."""
-        self._params()
+        check_is_fitted(self, "params_")
         theta = np.log(list(self.params_.values()))
         se_log = np.sqrt(np.diag(self.log_covariance_))
         return pd.DataFrame(
@@ -240,7 +239,7 @@ class GammaGammaModel:
         return np.asarray(p * (g + m * x) / (p * x + q - 1), dtype=np.float64)
 
     def __repr__(self) -> str:
-        if not hasattr(self, "params_"):
+        if not is_fitted(self, "params_"):
             return "GammaGammaModel(unfitted)"
         inner = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
         return f"GammaGammaModel({inner}, loglik={self.loglik_:.2f})"

@@ -37,7 +37,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from personae.errors import ModelError, NotFittedError
+from personae.errors import ModelError, check_is_fitted
 from personae.traits.registry import TRAITS, Trait
 
 CATEGORIES = ("detractor", "passive", "promoter")
@@ -179,13 +179,9 @@ class DetractorModel:
         self.drivers_ = self._drivers()
         return self
 
-    def _check(self) -> None:
-        if not hasattr(self, "pipeline_"):
-            raise NotFittedError("DetractorModel")
-
     def predict_proba(self, features: pd.DataFrame) -> pd.DataFrame:
         """One column per NPS category (probabilities adding to 1), rows as in ``features``."""
-        self._check()
+        check_is_fitted(self, "pipeline_")
         with threadpool_limits(limits=1):
             p = self.pipeline_.predict_proba(self._frame(features, self.numeric_, self.categorical_))
         out = pd.DataFrame(0.0, index=features.index, columns=list(CATEGORIES))

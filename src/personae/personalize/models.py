@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from personae.errors import ModelError, NotFittedError
+from personae.errors import ModelError, NotFittedError, check_is_fitted
 
 
 class Recommender:
@@ -42,17 +42,13 @@ class Recommender:
     def fit(self, X: sp.csr_matrix) -> Recommender:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _check(self) -> None:
-        if not hasattr(self, "n_items_"):
-            raise NotFittedError(type(self).__name__)
-
     def score(self, X: sp.csr_matrix, rows: np.ndarray | None = None) -> np.ndarray:
         """Dense ``(customers, items)`` scores for the customers whose histories are ``X``.
 
         ``rows`` are those customers' row numbers in the matrix the model was fitted on (ALS
         uses its learned customer factors for them); item-based models ignore it.
         """
-        self._check()
+        check_is_fitted(self, "n_items_")
         W = self.weights_
         out = X @ W
         dense = np.asarray(out.toarray() if sp.issparse(out) else out, dtype=np.float32)
@@ -63,7 +59,7 @@ class Recommender:
     def similarity(self, items: np.ndarray, targets: np.ndarray) -> np.ndarray:
         """``W[items, targets]`` element-wise: how much history item ``items[n]`` supports
         ``targets[n]`` (0 where they are unrelated)."""
-        self._check()
+        check_is_fitted(self, "n_items_")
         W = self.weights_
         if sp.issparse(W):
             out = np.asarray(W[items, targets], dtype=np.float32).ravel()
@@ -102,7 +98,7 @@ class Popularity(Recommender):
         return self
 
     def score(self, X: sp.csr_matrix, rows: np.ndarray | None = None) -> np.ndarray:
-        self._check()
+        check_is_fitted(self, "n_items_")
         top = float(self.popularity_.max()) or 1.0
         return np.broadcast_to(self.popularity_ / top, (X.shape[0], self.n_items_)).copy()
 
@@ -133,7 +129,7 @@ class ItemKNN(Recommender):
 
     @property
     def weights_(self) -> sp.csr_matrix:
-        self._check()
+        check_is_fitted(self, "n_items_")
         return self._weights
 
 
@@ -170,7 +166,7 @@ class EASE(Recommender):
 
     @property
     def weights_(self) -> np.ndarray:
-        self._check()
+        check_is_fitted(self, "n_items_")
         return self._weights
 
 
@@ -216,13 +212,13 @@ class ALS(Recommender):
         return self
 
     def score(self, X: sp.csr_matrix, rows: np.ndarray | None = None) -> np.ndarray:
-        self._check()
+        check_is_fitted(self, "n_items_")
         if rows is None:
             raise ModelError("ALS scores customers it was fitted on: pass their row numbers")
         return np.asarray(self.user_factors_[rows] @ self.item_factors_.T, dtype=np.float32)
 
     def similarity(self, items: np.ndarray, targets: np.ndarray) -> np.ndarray:
-        self._check()
+        check_is_fitted(self, "n_items_")
         f = self.item_factors_
         return np.einsum("ij,ij->i", f[items], f[targets]).astype(np.float32)
 

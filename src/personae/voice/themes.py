@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from personae.errors import ModelError, NotFittedError
+from personae.errors import ModelError, check_is_fitted
 
 if TYPE_CHECKING:
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -212,14 +212,10 @@ class ThemeModel:
         self._vectorizer = _vectorizer(vocabulary=self.vocabulary_)
         self._vectorizer.idf_ = self.idf_
 
-    def _check(self) -> None:
-        if not hasattr(self, "components_"):
-            raise NotFittedError("ThemeModel")
-
     # -- using -----------------------------------------------------------------------------------
     def loadings(self, texts: Sequence[str] | pd.Series) -> np.ndarray:
         """(texts × themes) cosine of each text's TF-IDF vector with each theme vector."""
-        self._check()
+        check_is_fitted(self, "components_")
         import scipy.sparse as sp
 
         X = self._vectorizer.transform(pd.Series(texts, dtype=object).fillna("").astype(str))
@@ -237,7 +233,7 @@ class ThemeModel:
     # -- persistence -----------------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:
         """The fitted model as plain JSON-ready data."""
-        self._check()
+        check_is_fitted(self, "components_")
         return {
             "n_themes": self.n_themes,
             "n_keywords": self.n_keywords,
