@@ -159,3 +159,13 @@ def test_the_import_contracts_hold() -> None:
     proc = subprocess.run([exe], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert "0 broken" in proc.stdout
+
+
+def test_sql_is_written_only_in_the_store() -> None:
+    """Engine-specific SQL lives in ``store/``; everything above builds Ibis expressions."""
+    offenders = [
+        p.relative_to(SRC).as_posix()
+        for p in sorted(SRC.rglob("*.py"))
+        if not p.relative_to(SRC).as_posix().startswith("store/") and ".raw.execute(" in p.read_text()
+    ]
+    assert not offenders, f"raw SQL outside store/: {offenders}"

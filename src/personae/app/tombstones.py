@@ -22,24 +22,31 @@ from personae.store import Store
 
 def database_secret(store: Store) -> str:
     """This database's secret for pseudonyms and tombstones, made on first use."""
-    rows = store.raw.execute("SELECT secret FROM privacy_secret LIMIT 1").fetchall()
+    rows = store.rows(store.table("privacy_secret").select("secret").limit(1))
     if rows:
-        return str(rows[0][0])
+        return str(rows[0]["secret"])
     value = secrets.token_hex(32)
     store.append("privacy_secret", pa.table({"secret": pa.array([value], pa.string())}))
     return value
+
+
+def erased_hashes(store: Store) -> set[str]:
+    """The erasure ledger's keyed hashes (empty when nobody was erased), read through Ibis so it
+    works on every engine."""
+    if not store.has_table("erasure_identifiers"):
+        return set()
+    ledger = store.table("erasure_identifiers").select("hash")
+    return {str(h) for h in store.to_arrow(ledger).column(0).to_pylist()}
 
 
 def tombstoned(store: Store, identifiers: pd.DataFrame) -> np.ndarray:
     """Which rows (of a frame of typed identifiers, one column per kind) belong to an erased
     person. Used by ingestion so an old file does not re-create someone who was erased."""
     n = len(identifiers)
-    if n == 0 or not store.has_table("erasure_identifiers") or not store.count("erasure_identifiers"):
+    known = erased_hashes(store) if n else set()
+    if not known:
         return np.zeros(n, dtype=bool)
     secret = database_secret(store)
-    known = set(
-        store.raw.execute("SELECT hash FROM erasure_identifiers").to_arrow_table().column(0).to_pylist()
-    )
     hit = np.zeros(n, dtype=bool)
     for col in identifiers.columns:
         values = identifiers[col]
@@ -62,14 +69,9 @@ class Tombstones:
     def __init__(self, store: Store) -> None:
         self._secret: str | None = None
         self._known: set[str] = set()
-        if store.has_table("erasure_identifiers") and store.count("erasure_identifiers"):
+        self._known = erased_hashes(store)
+        if self._known:
             self._secret = database_secret(store)
-            self._known = set(
-                store.raw.execute("SELECT hash FROM erasure_identifiers")
-                .to_arrow_table()
-                .column(0)
-                .to_pylist()
-            )
 
     def __bool__(self) -> bool:
         return bool(self._known)
@@ -89,12 +91,10 @@ def tombstoned_texts(store: Store, raws: Iterable[str], *, default_country_code:
     identifier of an erased person: each field is tried as every kind of identifier."""
     texts = [str(r) if r is not None else "" for r in raws]
     hit = np.zeros(len(texts), dtype=bool)
-    if not texts or not store.has_table("erasure_identifiers") or not store.count("erasure_identifiers"):
+    known = erased_hashes(store) if texts else set()
+    if not known:
         return hit
     secret = database_secret(store)
-    known = set(
-        store.raw.execute("SELECT hash FROM erasure_identifiers").to_arrow_table().column(0).to_pylist()
-    )
     for i, text in enumerate(texts):
         fields = [f.strip() for f in _FIELD_SPLIT.split(text) if f and f.strip() and f.strip() != ":"]
         if not fields:
