@@ -48,7 +48,7 @@ def interrupt_in_links(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 def interrupt_at_run_record(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
-    real = Store.append
+    real = DuckDBStore.append
 
     def append(self: Store, name: str, data, **kwargs) -> int:
         calls.append(name)
@@ -56,7 +56,7 @@ def interrupt_at_run_record(monkeypatch: pytest.MonkeyPatch) -> list[str]:
             raise KeyboardInterrupt  # every data row, reject and link is already written
         return real(self, name, data, **kwargs)
 
-    monkeypatch.setattr(Store, "append", append)
+    monkeypatch.setattr(DuckDBStore, "append", append)
     return calls
 
 
