@@ -203,7 +203,10 @@ class ThemeModel:
 
     def _set_components(self, H: np.ndarray) -> None:
         norms = np.linalg.norm(H, axis=1, keepdims=True)
-        self.components_ = H / np.where(norms > 0, norms, 1.0)
+        # kept at the precision :meth:`to_state` stores, so a reloaded model ranks keywords that
+        # tie in the 6th digit exactly as the fitted one did (renormalising those values moves
+        # them by less than half a unit in the 6th digit, so rounding returns them unchanged)
+        self.components_ = np.round(H / np.where(norms > 0, norms, 1.0), 6)
         order = np.argsort(-self.components_, axis=1, kind="stable")[:, : self.n_keywords]
         self.themes_ = [
             Theme(i, tuple(self.display_[j] for j in row if self.components_[i, j] > 0))
