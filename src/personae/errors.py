@@ -25,7 +25,7 @@ and a reader sees every failure mode in one place.
 The CLI turns any ``PersonaeError`` into a one-line message and exits with its ``exit_code``
 (``InputError``/``RuleError`` 2, ``NotFoundError`` 3, ``ConsentError`` 4, others 1). The API
 turns it into a JSON ``{code, message, hint}`` response whose status comes from one table,
-:func:`personae.api.app.status_for`.
+:func:`personae.api.errors.status_for`.
 
 :func:`check_is_fitted` is the one "is this model fitted?" check every model runs before it
 predicts (scikit-learn's convention: fitted state lives in attributes ending in ``_``). It

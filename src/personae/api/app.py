@@ -27,16 +27,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from personae.api import customers, dashboard, keys, tracking
 from personae.api import segments as routes_segments
 from personae.api.auth import RateLimiter
+from personae.api.errors import status_for
 from personae.config import Settings
 from personae.errors import (
-    AuthError,
-    ConsentError,
-    InputError,
-    NotFoundError,
-    Overloaded,
     PersonaeError,
-    RuleError,
-    StoreError,
 )
 from personae.live.runtime import Runtime, utc_now
 
@@ -89,33 +83,6 @@ def create_app(
             allow_headers=["Authorization", "Content-Type", "Content-Encoding"],
         )
     return app
-
-
-#: HTTP status and JSON ``code`` for each kind of :class:`PersonaeError` — the one place the
-#: API maps errors to statuses. :func:`status_for` uses the most specific class in the error's
-#: MRO (as Starlette picks exception handlers), so the order here does not matter and a new
-#: subclass answers like its parent until it gets a row of its own.
-STATUSES: dict[type[PersonaeError], tuple[int, str]] = {
-    PersonaeError: (500, "error"),
-    InputError: (422, "invalid_value"),
-    RuleError: (422, "invalid_value"),
-    NotFoundError: (404, "not_found"),
-    ConsentError: (403, "no_consent"),
-    StoreError: (503, "store_unavailable"),
-    Overloaded: (429, "overloaded"),
-}
-
-
-def status_for(exc: PersonaeError) -> tuple[int, str]:
-    """The HTTP status and JSON ``code`` the API answers ``exc`` with.
-
-    An :class:`AuthError` carries its own (401 ``unauthorized``, 403 ``forbidden``, 429
-    ``rate_limited``): one check tells those cases apart, so its status is per instance, not
-    per class. Every other error gets the row of its most specific class in :data:`STATUSES`.
-    """
-    if isinstance(exc, AuthError):
-        return exc.status, exc.code
-    return next(STATUSES[cls] for cls in type(exc).__mro__ if cls in STATUSES)
 
 
 def _error(status: int, code: str, message: str, hint: str | None = None, **extra: Any) -> JSONResponse:

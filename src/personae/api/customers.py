@@ -14,18 +14,10 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from personae.api.auth import AdminKey, ReadKey, actor
-from personae.live.payloads import ErrorBody
+from personae.api.errors import error_responses
 from personae.schema import CONSENT_PURPOSES
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "Invalid JSON or parameters."},
-    413: {"model": ErrorBody, "description": "Body larger than the limit."},
-    401: {"model": ErrorBody, "description": "Missing or unknown key."},
-    403: {"model": ErrorBody, "description": "The key's role may not do this."},
-    404: {"model": ErrorBody, "description": "No customer with that identifier."},
-    422: {"model": ErrorBody, "description": "Invalid value."},
-    429: {"model": ErrorBody, "description": "Rate limit: retry later."},
-}
+ERRORS = error_responses((400, 413, 401, 403, 404, 422, 429), {404: "No customer with that identifier."})
 router = APIRouter(prefix="/v1/customers", tags=["customers"], responses=ERRORS)
 
 

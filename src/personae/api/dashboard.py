@@ -28,8 +28,8 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from personae.api.auth import ReadKey
+from personae.api.errors import error_responses
 from personae.errors import NotFoundError
-from personae.live.payloads import ErrorBody
 from personae.web import data as dashboard_data
 
 _HERE = Path(__file__).parents[1] / "web"
@@ -50,13 +50,7 @@ PAGES = {
     "journeys": ("/ui/journeys", "Journeys"),
 }
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "Invalid JSON or parameters."},
-    401: {"model": ErrorBody, "description": "Missing or unknown key."},
-    403: {"model": ErrorBody, "description": "The key's role may not do this."},
-    404: {"model": ErrorBody, "description": "No such customer or segment."},
-    429: {"model": ErrorBody, "description": "Rate limit: retry later."},
-}
+ERRORS = error_responses((400, 401, 403, 404, 429), {404: "No such customer or segment."})
 router = APIRouter()
 api = APIRouter(prefix="/v1/dashboard", tags=["dashboard"], responses=ERRORS)
 T = TypeVar("T")

@@ -9,17 +9,12 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from personae.api.auth import AdminKey
-from personae.live.payloads import ErrorBody
+from personae.api.errors import error_responses
 from personae.privacy.keys import Role
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "Invalid JSON or parameters."},
-    413: {"model": ErrorBody, "description": "Body larger than the limit."},
-    401: {"model": ErrorBody, "description": "Missing or unknown key."},
-    403: {"model": ErrorBody, "description": "Only admin keys manage keys."},
-    404: {"model": ErrorBody, "description": "No such key."},
-    429: {"model": ErrorBody, "description": "Rate limit: retry later."},
-}
+ERRORS = error_responses(
+    (400, 413, 401, 403, 404, 429), {403: "Only admin keys manage keys.", 404: "No such key."}
+)
 router = APIRouter(prefix="/v1/keys", tags=["keys"], responses=ERRORS)
 
 

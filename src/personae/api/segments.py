@@ -9,17 +9,11 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from personae.api.auth import AdminKey, ReadKey, actor
-from personae.live.payloads import ErrorBody
+from personae.api.errors import error_responses
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "Invalid JSON or parameters."},
-    413: {"model": ErrorBody, "description": "Body larger than the limit."},
-    401: {"model": ErrorBody, "description": "Missing or unknown key."},
-    403: {"model": ErrorBody, "description": "The key's role may not do this."},
-    404: {"model": ErrorBody, "description": "No such segment."},
-    422: {"model": ErrorBody, "description": "Invalid rule or value."},
-    429: {"model": ErrorBody, "description": "Rate limit: retry later."},
-}
+ERRORS = error_responses(
+    (400, 413, 401, 403, 404, 422, 429), {404: "No such segment.", 422: "Invalid rule or value."}
+)
 router = APIRouter(prefix="/v1/segments", tags=["segments"], responses=ERRORS)
 
 

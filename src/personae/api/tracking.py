@@ -11,16 +11,19 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from personae.api.auth import WriteKey
+from personae.api.errors import error_responses
 from personae.live.commit import TrackJob
-from personae.live.payloads import Accepted, Alias, Batch, ErrorBody, Group, Identify, Page, Screen, Track
+from personae.live.payloads import Accepted, Alias, Batch, Group, Identify, Page, Screen, Track
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "Invalid JSON or message."},
-    401: {"model": ErrorBody, "description": "Missing or unknown write key."},
-    403: {"model": ErrorBody, "description": "The key may not track."},
-    413: {"model": ErrorBody, "description": "Body larger than the limit."},
-    429: {"model": ErrorBody, "description": "Rate limit or full write queue: retry later."},
-}
+ERRORS = error_responses(
+    (400, 401, 403, 413, 429),
+    {
+        400: "Invalid JSON or message.",
+        401: "Missing or unknown write key.",
+        403: "The key may not track.",
+        429: "Rate limit or full write queue: retry later.",
+    },
+)
 router = APIRouter(prefix="/v1", tags=["tracking"], responses=ERRORS)
 
 

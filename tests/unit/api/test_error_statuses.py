@@ -12,7 +12,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from personae.api.app import STATUSES, _error_handlers, status_for
+from personae.api.app import _error_handlers
+from personae.api.errors import STATUSES, status_for
 from personae.errors import (
     AuthError,
     ConsentError,
