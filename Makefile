@@ -1,4 +1,5 @@
 # personae — two commands on a fresh machine: `make demo` and `make test`.
+# Every dependency's version comes from requirements.lock (`make upgrade` refreshes it).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -7,17 +8,30 @@ STAMP := $(VENV)/.install-stamp
 BENCH_VENV := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.install-stamp
 
-.PHONY: install demo test test-fast bench lint format clean chromium
+.PHONY: install demo test test-fast bench lint format clean chromium upgrade lock
+LOCK := requirements.lock
+LOCK_ARGS := pyproject.toml --extra dev --extra spark --python-version 3.11
 
 install: $(STAMP)
 
-# Re-installs only when pyproject.toml changes (fast when up to date).
-$(STAMP): pyproject.toml
+# Exactly the versions of the lock file, then personae itself without resolving again.
+# Re-installs only when pyproject.toml or the lock changes (fast when up to date).
+$(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "personae needs Python 3.11 or newer")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
+	$(BIN)/python -m pip install --quiet -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
+
+# The newest versions pyproject.toml allows, written to the lock, then the whole suite on them.
+upgrade: install
+	$(BIN)/uv pip compile --quiet --upgrade --custom-compile-command "make upgrade" $(LOCK_ARGS) -o $(LOCK)
+	$(MAKE) test
+
+# The lock again from pyproject.toml, keeping every version it can (after editing dependencies).
+lock: install
+	$(BIN)/uv pip compile --quiet --custom-compile-command "make lock" $(LOCK_ARGS) -o $(LOCK)
 
 demo: install
 	$(BIN)/personae demo
