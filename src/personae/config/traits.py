@@ -13,7 +13,21 @@ from pydantic import BaseModel, Field
 ConsentDefault = Literal["opt-in", "opt-out"]
 
 
-def _all_opt_in() -> dict[str, dict[str, ConsentDefault]]:
+#: What no recorded decision means when the settings name no policy for a purpose: analytics,
+#: profiling and personalization rest on legitimate interest (allowed until the person objects);
+#: marketing contact (email, sms, push) needs a recorded yes. A historical export with no consent
+#: ledger can then be analysed, while nobody is contacted without their word.
+BUILT_IN_CONSENT_DEFAULTS: dict[str, ConsentDefault] = {
+    "analytics": "opt-out",
+    "personalization": "opt-out",
+    "profiling": "opt-out",
+    "email": "opt-in",
+    "sms": "opt-in",
+    "push": "opt-in",
+}
+
+
+def _no_overrides() -> dict[str, dict[str, ConsentDefault]]:
     return {"*": {}}
 
 
@@ -109,9 +123,10 @@ class TraitSettings(BaseModel):
     rfm_rules: list[RfmRule] = Field(default_factory=lambda: list(DEFAULT_RFM_RULES))
     lifecycle: LifecycleSettings = Field(default_factory=LifecycleSettings)
     consent_defaults: dict[str, dict[str, ConsentDefault]] = Field(
-        default_factory=_all_opt_in,
+        default_factory=_no_overrides,
         description="What a missing consent decision means, per purpose, by country or region: "
-        "'opt-in' (no record = no consent, the default for every purpose) or 'opt-out' (no "
-        "record = consent). Keys are a country code, a region name or '*'; the most specific "
-        "match wins (country, then region, then '*'). A recorded decision always wins.",
+        "'opt-in' (no record = no consent) or 'opt-out' (no record = consent). Keys are a country "
+        "code, a region name or '*'; the most specific match wins (country, then region, then "
+        "'*'); a purpose named nowhere follows the built-in policy (analytics, profiling and "
+        "personalization opt-out, email, sms and push opt-in). A recorded decision always wins.",
     )

@@ -1,8 +1,11 @@
 """Consent traits: one flag per purpose, from the ledger (latest decision wins).
 
 A missing decision is decided by the default policy (``traits.consent_defaults``): opt-in
-(no record = no consent, the default for every purpose — personae never assumes permission
-unless told to) or opt-out, per purpose, by country or region. The consent *gate*
+(no record = no consent) or opt-out (no record = consent), per purpose, by country or region.
+A purpose the settings do not name follows the built-in policy: analytics, profiling and
+personalization are allowed until the person objects (legitimate interest), marketing contact
+(email, sms, push) needs a recorded yes. A recorded decision, an objection above all, always
+wins. The consent *gate*
 (:mod:`personae.privacy.consent`) that every feature goes through is built on these flags.
 """
 
@@ -12,6 +15,7 @@ from collections.abc import Mapping
 
 import ibis
 
+from personae.config.traits import BUILT_IN_CONSENT_DEFAULTS
 from personae.schema import CONSENT_PURPOSES
 from personae.traits.inputs import TraitInputs
 
@@ -27,7 +31,7 @@ def default_policy(
     defaults: Mapping[str, Mapping[str, str]], purpose: str, country: ibis.Value, region: ibis.Value
 ) -> ibis.BooleanValue:
     """Whether a missing decision counts as consent, for each customer (country > region > '*')."""
-    fallback = defaults.get("*", {}).get(purpose, "opt-in") == "opt-out"
+    fallback = defaults.get("*", {}).get(purpose, BUILT_IN_CONSENT_DEFAULTS[purpose]) == "opt-out"
     value: ibis.BooleanValue = ibis.literal(fallback)
     # least specific first: each more specific match overrides
     for key, per_purpose in sorted(defaults.items()):
