@@ -154,6 +154,38 @@ def test_usage_errors_exit_2_without_traceback(run_main) -> None:
     assert "Traceback" not in err
 
 
+def test_an_unexpected_error_is_one_line_with_a_way_to_see_more(
+    run_main, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug still reaches the user as one line (exit 70); PERSONAE_DEBUG=1 shows the traceback."""
+    import personae.cli.build as build_command
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("need at least one array to concatenate")
+
+    monkeypatch.setattr(build_command, "run_build", broken)
+    code, _, err = run_main("--db", "p.duckdb", "build")
+    assert code == 70 and "Traceback" not in err
+    assert err.count("\n") == 1 and "unexpected ValueError: need at least one array" in err
+    assert "PERSONAE_DEBUG=1" in err
+    monkeypatch.setenv("PERSONAE_DEBUG", "1")
+    with pytest.raises(ValueError):
+        main()
+
+
+def test_a_full_disk_is_one_line_with_a_hint(run_main, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    import personae.cli.build as build_command
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(build_command, "run_build", full)
+    code, _, err = run_main("--db", "p.duckdb", "build")
+    assert code == 74 and "the disk is full" in err and "Traceback" not in err
+
+
 # -- commands through the Typer app --------------------------------------------------------
 
 

@@ -70,6 +70,14 @@ def load_interactions(store: Store, as_of: date) -> Interactions:
         kind = ibis.cases((e.type == "add_to_cart", CART), else_=VIEW).cast("int8")
         parts.append(e.select("customer_id", "product_id", at=e.occurred_at, kind=kind))
     t = store.to_arrow(ibis.union(*parts))
+    if t.num_rows == 0:
+        # orders without product ids (an order-level export such as CDNOW) carry no taste
+        raise NotFoundError(
+            f"nothing to recommend from: no order line or product view up to {as_of.isoformat()} "
+            "names a product",
+            hint="ingest orders with a product_id column (or product_view/add_to_cart events "
+            "with one) and run `personae build`",
+        )
     at = t.column("at").cast(pa.timestamp("s")).cast(pa.int64()).to_numpy(zero_copy_only=False)
     return encode(
         t.column("customer_id").to_numpy(zero_copy_only=False),

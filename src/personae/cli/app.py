@@ -7,6 +7,8 @@ the root app in that order (no command registers itself by being imported).
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 import typer
@@ -77,4 +79,41 @@ def main() -> None:
         if callable(show) and isinstance(code, int):
             show()
             raise SystemExit(code) from None
-        raise
+        message, exit_code = unexpected(exc)
+        err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+        if os.environ.get("PERSONAE_DEBUG"):
+            raise
+        raise SystemExit(exit_code) from None
+
+
+#: What the system says when the disk is full or a file cannot be written.
+_OS_HINTS = {
+    errno.ENOSPC: "the disk is full: free some space (or point --db at another disk) and run it again",
+    errno.EACCES: "check the file's permissions, or choose another path",
+    errno.EROFS: "the file system is read-only: choose another path",
+}
+
+
+def unexpected(exc: BaseException) -> tuple[str, int]:
+    """One line (and an exit code) for an error personae did not raise on purpose.
+
+    Never a traceback: the system's own errors (disk full, permissions) get a hint a user can act
+    on and exit 74 (EX_IOERR); anything else is a bug, said so in one line with the way to see the
+    traceback (``PERSONAE_DEBUG=1``) and exit 70 (EX_SOFTWARE).
+
+    >>> message, code = unexpected(OSError(errno.ENOSPC, "No space left on device"))
+    >>> code, message.split(" (")[1]
+    (74, 'the disk is full: free some space')
+    >>> unexpected(ValueError("need at least one array"))[1]
+    70
+    """
+    if isinstance(exc, OSError) and exc.errno is not None:
+        hint = _OS_HINTS.get(exc.errno, "check the path and the disk, then run it again")
+        return f"{exc} ({hint})", 74
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    detail = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return (
+        f"unexpected {detail} (a bug in personae: please report it with the command you ran; "
+        "PERSONAE_DEBUG=1 shows the traceback)",
+        70,
+    )
