@@ -12,13 +12,22 @@ from personae.cli.context import State, console, print_json, progress_bar
 from personae.errors import InputError
 
 
-def parse_mapping(items: list[str] | None) -> dict[str, str]:
-    """``["customer_id=cust", …]`` → ``{"customer_id": "cust"}``."""
+def parse_mapping(items: list[str] | None, flag: str = "--map") -> dict[str, str]:
+    """``["customer_id=cust", …]`` → ``{"customer_id": "cust"}`` (``--map``; ``--set`` alike).
+
+    >>> parse_mapping(["amount=dollars", " ordered_at = date "])
+    {'amount': 'dollars', 'ordered_at': 'date'}
+    """
+    shape, example = (
+        ("CANONICAL=SOURCE", "--map amount=dollars")
+        if flag == "--map"
+        else ("COLUMN=VALUE", "--set type=review")
+    )
     mapping: dict[str, str] = {}
     for item in items or []:
         canonical, sep, source = item.partition("=")
         if not sep or not canonical.strip() or not source.strip():
-            raise InputError(f"--map {item!r}: expected CANONICAL=SOURCE, e.g. --map amount=dollars")
+            raise InputError(f"{flag} {item!r}: expected {shape}, e.g. {example}")
         mapping[canonical.strip()] = source.strip()
     return mapping
 
@@ -27,18 +36,28 @@ def ingest(
     kind: str = typer.Argument(..., help="customers, orders, events, products, stores, surveys or consents"),
     file: Path = typer.Argument(..., help="CSV, Parquet or JSON Lines file"),
     format: str | None = typer.Option(
-        None, "--format", "-f", help="csv, parquet or jsonl (default: from the extension)"
+        None, "--format", "-f", help="csv, tsv, parquet or jsonl (default: from the extension)"
     ),
     map_: list[str] | None = typer.Option(
         None, "--map", "-m", help="CANONICAL=SOURCE column mapping (repeatable)"
     ),
+    set_: list[str] | None = typer.Option(
+        None, "--set", help="COLUMN=VALUE: one value for a column on every row (repeatable)"
+    ),
     date_format: str | None = typer.Option(
-        None, "--date-format", help="strftime format of dates, e.g. %Y%m%d"
+        None,
+        "--date-format",
+        help="strftime format of dates, e.g. %Y%m%d, or epoch / epoch_ms for Unix times "
+        "(9-10 / 13-digit integers are read as Unix times without it)",
+    ),
+    delimiter: str | None = typer.Option(
+        None, "--delimiter", help="field separator of a delimited file (default: sniffed: , tab ; |)"
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON"),
 ) -> None:
     """Validate and load a file. Bad rows go to `personae rejects`; nothing is lost."""
     mapping = parse_mapping(map_)
+    constants = parse_mapping(set_, "--set")
     settings = State.settings()
     with State.open_store() as store, progress_bar(f"ingest {kind}") as report:
         summary = ingest_file(
@@ -50,6 +69,8 @@ def ingest(
             date_format=date_format,
             identity=settings.identity,
             progress=report,
+            constants=constants,
+            delimiter=delimiter,
         )
     if as_json:
         print_json(summary.as_dict())

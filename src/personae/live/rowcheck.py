@@ -41,6 +41,8 @@ from personae.app.ingest.validate import (
     _jsonable,
     _stringify,
     _to_list,
+    epoch_unit,
+    whole_id,
 )
 from personae.identity.normalize import normalize_phones
 from personae.schema import BOOKKEEPING_COLUMNS, DEFAULT_SCALE_MAX, Column, TableSpec
@@ -207,6 +209,8 @@ def _parse(column: Column, value: Any, reasons: list[str]) -> Any:
         missing = parsed is None
     else:
         parsed = _text(value)
+        if parsed is not None and name.endswith("_id"):
+            parsed = whole_id(parsed)
         if column.enum is not None and parsed is not None:
             lowered = lower(parsed)
             if column.name == "gender":
@@ -245,6 +249,11 @@ def parse_datetime(text: str) -> datetime | None:
         >>> parse_datetime("yesterday") is None
         True
     """
+    unit = epoch_unit(whole_id(text), None)
+    if unit is not None:  # a Unix time, as file ingest reads one
+        count = int(whole_id(text))
+        since = timedelta(milliseconds=count) if unit == "ms" else timedelta(seconds=count)
+        return datetime(1970, 1, 1) + since
     m = _ISO.fullmatch(text)
     if m is not None:
         y, mo, d, h, mi, s, frac, tz = m.groups()

@@ -235,7 +235,7 @@ def test_unknown_format_is_an_error_naming_the_choices(write_text) -> None:
     path = write_text("a.csv", "id\n1\n")
     with pytest.raises(FormatError, match="unknown format 'xlsx'") as info:
         read_file(path, "xlsx")
-    assert "csv, parquet, jsonl" in str(info.value)
+    assert "csv, tsv, parquet, jsonl" in str(info.value)
 
 
 def test_missing_file_is_a_format_error(tmp_path: Path) -> None:

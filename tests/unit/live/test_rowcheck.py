@@ -281,3 +281,17 @@ def test_service_shaped_rows_agree() -> None:
     ]
     assert mine.rows[1]["email"] == "ann@example.com"
     assert mine.rows[1]["occurred_at"] == datetime(2026, 3, 2, 10, 0)
+
+
+def test_unix_times_and_float_ids_read_the_same_in_files_and_messages() -> None:
+    """Real exports: Unix times (seconds, ms) and integer ids written as floats (17850.0)."""
+    rows: list[dict[str, Any]] = [
+        {"customer_id": "17850.0", "occurred_at": "964982703", "type": "rating", "product_id": "60756.0"},
+        {"customer_id": "C2", "occurred_at": "1445714994123", "type": "rating", "product_id": "1"},
+        {"customer_id": "C3", "occurred_at": "2024-03-31T14:05:00Z", "type": "page_view"},
+    ]
+    _check(TABLES["events"], rows)
+    checked = rowcheck.validate_rows(rows, TABLES["events"], [0, 1, 2])
+    assert checked.rows[0]["customer_id"] == "17850" and checked.rows[0]["product_id"] == "60756"
+    assert checked.rows[0]["occurred_at"] == datetime(2000, 7, 30, 18, 45, 3)
+    assert checked.rows[1]["occurred_at"] == datetime(2015, 10, 24, 19, 29, 54, 123000)

@@ -9,7 +9,7 @@ count as accepted, and are also reported as ``updated``).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -85,16 +85,23 @@ def ingest_file(
     identity: IdentitySettings | None = None,
     progress: Progress | None = None,
     tombstones: bool = True,
+    constants: Mapping[str, str] | None = None,
+    delimiter: str | None = None,
 ) -> IngestSummary:
     """Ingest one file of ``kind`` into ``store``. See the module docstring for guarantees."""
     spec = table_spec(kind)
     identity = identity or IdentitySettings()
     path = Path(path)
     report = progress or (lambda step, frac: None)
-    batch = read_file(path, fmt, progress=lambda f: report("reading", 0.5 * f))
+    batch = read_file(path, fmt, progress=lambda f: report("reading", 0.5 * f), delimiter=delimiter)
     report("validating", 0.5)
     checked = validate(
-        batch, spec, mapping, date_format=date_format, default_country_code=identity.default_country_code
+        batch,
+        spec,
+        mapping,
+        date_format=date_format,
+        default_country_code=identity.default_country_code,
+        constants=constants,
     )
     frame, rejects = checked.frame, checked.rejects
     report("de-duplicating", 0.75)

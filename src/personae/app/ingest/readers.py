@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 
 from personae.errors import FormatError
 
-FORMATS = ("csv", "parquet", "jsonl")
+FORMATS = ("csv", "tsv", "parquet", "jsonl")
 csv.field_size_limit(2**31 - 1)  # long free-text fields (comments, JSON) are legitimate
 _EXTENSIONS = {
     ".csv": "csv",
@@ -93,19 +93,30 @@ def detect_format(path: Path, explicit: str | None) -> str:
             return _EXTENSIONS[s]
     raise FormatError(
         f"cannot tell the format of {path.name} from its extension",
-        hint="pass --format csv, parquet or jsonl",
+        hint="pass --format csv, tsv, parquet or jsonl (and --delimiter for another separator)",
     )
 
 
-def read_file(path: Path, fmt: str | None = None, progress: Progress | None = None) -> RawBatch:
-    """Read ``path`` in ``fmt`` (guessed from the extension when ``None``)."""
+def read_file(
+    path: Path, fmt: str | None = None, progress: Progress | None = None, *, delimiter: str | None = None
+) -> RawBatch:
+    """Read ``path`` in ``fmt`` (guessed from the extension when ``None``).
+
+    A delimited file's separator is ``delimiter`` when given, a tab for ``tsv``, else sniffed
+    from the header line (``,`` tab ``;`` ``|``).
+    """
     if not path.is_file():
         raise FormatError(f"{path}: no such file")
     kind = detect_format(path, fmt)
+    if delimiter is not None and (len(delimiter) != 1 or delimiter in '\r\n"'):
+        raise FormatError(
+            f"--delimiter {delimiter!r}: expected one character", hint="e.g. --delimiter ';' or $'\\t'"
+        )
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
-    if kind == "csv":
-        return _read_csv(path, data, digest, progress)
+    if kind in ("csv", "tsv"):
+        given = delimiter or ("\t" if kind == "tsv" else None)
+        return _read_csv(path, data, digest, progress, given)
     if kind == "jsonl":
         return _read_jsonl(path, data, digest, progress)
     return _read_parquet(path, digest)
@@ -122,18 +133,20 @@ def _bad_utf8_lines(data: bytes) -> set[int]:
     return bad
 
 
-def _read_csv(path: Path, data: bytes, digest: str, progress: Progress | None) -> RawBatch:
+def _read_csv(
+    path: Path, data: bytes, digest: str, progress: Progress | None, delimiter: str | None
+) -> RawBatch:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    fast = _read_csv_fast(path, data, digest)
+    fast = _read_csv_fast(path, data, digest, delimiter)
     if fast is not None:
         if progress:
             progress(1.0)
         return fast
-    return _read_csv_exact(path, data, digest, progress)
+    return _read_csv_exact(path, data, digest, progress, delimiter)
 
 
-def _read_csv_fast(path: Path, data: bytes, digest: str) -> RawBatch | None:
+def _read_csv_fast(path: Path, data: bytes, digest: str, delimiter: str | None) -> RawBatch | None:
     """Multi-threaded Arrow reader for well-formed files (one record per line, valid UTF-8).
 
     Returns ``None`` whenever the file is anything else (bad encoding, wrong field counts,
@@ -141,7 +154,7 @@ def _read_csv_fast(path: Path, data: bytes, digest: str) -> RawBatch | None:
     line numbers are always right.
     """
     first_line = data.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else _sniff_delimiter(first_line)
+    delimiter = _delimiter(path, first_line, delimiter)
     header = next(csv.reader([first_line], delimiter=delimiter), [])
     header = [h.strip() for h in header]
     if not any(header) or len(set(header)) != len(header):
@@ -174,7 +187,9 @@ def _read_csv_fast(path: Path, data: bytes, digest: str) -> RawBatch | None:
     return RawBatch(str(path), "csv", digest, columns, lines, raw, typed=False)
 
 
-def _read_csv_exact(path: Path, data: bytes, digest: str, progress: Progress | None) -> RawBatch:
+def _read_csv_exact(
+    path: Path, data: bytes, digest: str, progress: Progress | None, delimiter: str | None
+) -> RawBatch:
     """Line-exact reader for any CSV: tracks where each record starts and ends."""
     try:
         text = data.decode("utf-8")
@@ -183,7 +198,7 @@ def _read_csv_exact(path: Path, data: bytes, digest: str, progress: Progress | N
         text = data.decode("utf-8", errors="replace")
         bad_lines = _bad_utf8_lines(data)
     physical = text.split("\n")
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else _sniff_delimiter(physical[0])
+    delimiter = _delimiter(path, physical[0], delimiter)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader)
@@ -246,6 +261,12 @@ def _read_csv_exact(path: Path, data: bytes, digest: str, progress: Progress | N
     if progress:
         progress(1.0)
     return RawBatch(str(path), "csv", digest, columns, lines, raw, typed=False, rejects=rejects)
+
+
+def _delimiter(path: Path, header_line: str, given: str | None) -> str:
+    if given:
+        return given
+    return "\t" if path.suffix.lower() == ".tsv" else _sniff_delimiter(header_line.rstrip("\r"))
 
 
 def _sniff_delimiter(header_line: str) -> str:

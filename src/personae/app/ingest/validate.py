@@ -8,8 +8,10 @@ A row with any problem is rejected with every reason found, in words a person un
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -52,19 +54,30 @@ class ValidatedBatch:
     rejects: pd.DataFrame
 
 
-def map_columns(batch: RawBatch, spec: TableSpec, mapping: dict[str, str]) -> dict[str, pd.Series]:
+def map_columns(
+    batch: RawBatch,
+    spec: TableSpec,
+    mapping: dict[str, str],
+    constants: Mapping[str, str] | None = None,
+) -> dict[str, pd.Series]:
     """Rename source columns to canonical names and check that required ones are present.
 
     Explicit ``mapping`` (canonical -> source) wins; otherwise a source column matches a
-    canonical name ignoring case, spaces and dashes. Raises :class:`MissingColumnsError`
-    before anything is written.
+    canonical name ignoring case, spaces and dashes. ``constants`` (``--set COLUMN=VALUE``) give
+    a column one value on every row, whatever the file holds. Raises
+    :class:`MissingColumnsError` before anything is written.
     """
-    unknown = [c for c in mapping if c not in spec.column_names]
-    if unknown:
-        raise InputError(
-            f"--map names unknown {spec.name} column(s): {', '.join(unknown)}",
-            hint=f"canonical columns are {', '.join(spec.column_names)}",
-        )
+    constants = constants or {}
+    for flag, names in (("--map", list(mapping)), ("--set", list(constants))):
+        unknown = [c for c in names if c not in spec.column_names]
+        if unknown:
+            raise InputError(
+                f"{flag} names unknown {spec.name} column(s): {', '.join(unknown)}",
+                hint=f"canonical columns are {', '.join(spec.column_names)}",
+            )
+    both = sorted(set(mapping) & set(constants))
+    if both:
+        raise InputError(f"--map and --set both give column(s) {', '.join(both)}", hint="keep one of the two")
     found = list(batch.columns)
     absent = [src for src in mapping.values() if src not in batch.columns]
     if absent:
@@ -72,7 +85,9 @@ def map_columns(batch: RawBatch, spec: TableSpec, mapping: dict[str, str]) -> di
             f"{batch.source}: --map refers to column(s) {', '.join(absent)} that the file lacks",
             hint=f"found columns: {', '.join(found)}",
         )
-    out: dict[str, pd.Series] = {}
+    out: dict[str, pd.Series] = {
+        name: pd.Series([value] * batch.n_rows, dtype="string") for name, value in constants.items()
+    }
     used: set[str] = set()
     for canonical, source in mapping.items():
         out[canonical] = batch.columns[source]
@@ -111,9 +126,10 @@ def validate(
     *,
     date_format: str | None = None,
     default_country_code: str = "1",
+    constants: Mapping[str, str] | None = None,
 ) -> ValidatedBatch:
     """Check and type every row of ``batch`` for table ``spec``."""
-    cols = map_columns(batch, spec, mapping or {})
+    cols = map_columns(batch, spec, mapping or {}, constants)
     n = batch.n_rows
     problems = _Problems(n)
     frame = pd.DataFrame(index=pd.RangeIndex(n))
@@ -275,6 +291,9 @@ def _parse(column: Column, values: pd.Series, problems: _Problems, date_format: 
         missing = parsed.isna()
     else:
         parsed = _as_text(values)
+        if name.endswith("_id"):
+            # exports through a spreadsheet or pandas write integer ids as 17850.0 (see whole_id)
+            parsed = parsed.str.replace(_WHOLE_FLOAT, r"\1", regex=True)
         if column.enum is not None:
             lowered = parsed.str.lower()
             if column.name == "gender":
@@ -290,6 +309,37 @@ def _parse(column: Column, values: pd.Series, problems: _Problems, date_format: 
     return parsed
 
 
+#: ``--date-format`` names for Unix times, and the unit each counts in.
+EPOCH_FORMATS: dict[str, Literal["s", "ms"]] = {"epoch": "s", "epoch_ms": "ms", "%s": "s"}
+#: Without a format, a 9–10-digit integer is a Unix time in seconds, a 13-digit one in ms.
+EPOCH_SECONDS, EPOCH_MILLIS = r"[0-9]{9,10}", r"[0-9]{13}"  # ASCII digits only, as pandas reads
+_WHOLE_FLOAT = r"^\s*(-?[0-9]+)\.0+\s*$"
+
+
+def whole_id(text: str) -> str:
+    """An identifier as text, with an integer exported as a float (``17850.0``) made whole.
+
+    >>> whole_id("17850.0"), whole_id("C-2.50"), whole_id("0.0")
+    ('17850', 'C-2.50', '0')
+    """
+    m = re.fullmatch(_WHOLE_FLOAT, text)
+    return m.group(1) if m else text
+
+
+def epoch_unit(text: str, date_format: str | None) -> Literal["s", "ms"] | None:
+    """``"s"``/``"ms"`` when ``text`` is a Unix time (named by ``--date-format epoch`` /
+    ``epoch_ms``, or a 9–10 / 13-digit integer when no format is given), else ``None``.
+
+    >>> epoch_unit("964982703", None), epoch_unit("1445714994000", None), epoch_unit("20240131", None)
+    ('s', 'ms', None)
+    """
+    if date_format is not None:
+        return EPOCH_FORMATS.get(date_format)
+    if re.fullmatch(EPOCH_SECONDS, text):
+        return "s"
+    return "ms" if re.fullmatch(EPOCH_MILLIS, text) else None
+
+
 def _parse_datetime(values: pd.Series, date_format: str | None) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
         s = values
@@ -297,8 +347,27 @@ def _parse_datetime(values: pd.Series, date_format: str | None) -> pd.Series:
             s = s.dt.tz_convert("UTC").dt.tz_localize(None)
         return s.astype("datetime64[us]")
     text = _as_text(values)
-    fmt = date_format or "ISO8601"
-    parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
+    whole = text.str.replace(_WHOLE_FLOAT, r"\1", regex=True)
+    if date_format in EPOCH_FORMATS:
+        unit = EPOCH_FORMATS[date_format]
+        parsed = pd.to_datetime(pd.to_numeric(whole, errors="coerce"), unit=unit, errors="coerce", utc=True)
+    else:
+        fmt = date_format or "ISO8601"
+        try:
+            parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
+        except ValueError as exc:  # an unknown directive, not a bad value
+            raise InputError(
+                f"--date-format {fmt!r} is not a date format: {exc}",
+                hint="use strftime codes such as %Y-%m-%d or %d/%m/%Y %H:%M, or epoch / epoch_ms",
+            ) from None
+        if date_format is None:  # Unix times, value by value (as the tracking API reads them)
+            parsed = parsed.astype("datetime64[us, UTC]")
+            for unit, pattern in (("s", EPOCH_SECONDS), ("ms", EPOCH_MILLIS)):
+                hit = whole.str.fullmatch(pattern).fillna(False).astype(bool)
+                if hit.any():
+                    numbers = pd.to_numeric(whole[hit], errors="coerce")
+                    stamps = pd.to_datetime(numbers, unit=unit, errors="coerce", utc=True)
+                    parsed = parsed.mask(hit, stamps.astype("datetime64[us, UTC]"))
     return parsed.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[us]")
 
 

@@ -1,0 +1,103 @@
+"""Real exports go in with mapping alone: Unix times, constant columns, any delimiter or extension,
+integer ids written as floats (docs/data-model.md, "Real files")."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from personae.app.ingest import ingest_file
+from personae.errors import FormatError, InputError
+from personae.store import Store
+
+
+def _events(store: Store) -> list[dict[str, object]]:
+    t = store.table("events")
+    return store.rows(
+        t.select("customer_id", "occurred_at", "type", "product_id", "channel").order_by("occurred_at")
+    )
+
+
+def test_unix_seconds_are_read_without_a_format(store: Store, write_text) -> None:
+    path = write_text(
+        "ratings.csv", "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n2,60756,5.0,1445714994\n"
+    )
+    s = ingest_file(
+        store,
+        "events",
+        path,
+        mapping={"customer_id": "userId", "product_id": "movieId", "occurred_at": "timestamp"},
+        constants={"type": "rating"},
+    )
+    assert (s.accepted, s.rejected) == (2, 0)
+    rows = _events(store)
+    assert rows[0]["occurred_at"] == datetime(2000, 7, 30, 18, 45, 3)
+    assert rows[1]["occurred_at"] == datetime(2015, 10, 24, 19, 29, 54)
+    assert {r["type"] for r in rows} == {"rating"} and rows[1]["product_id"] == "60756"
+
+
+@pytest.mark.parametrize(
+    ("date_format", "value"), [("epoch", "964982703"), ("epoch_ms", "964982703000"), ("%s", "964982703")]
+)
+def test_unix_times_by_name(store: Store, write_text, date_format: str, value: str) -> None:
+    path = write_text("e.csv", f"customer_id,occurred_at,type\nC1,{value},page_view\n")
+    s = ingest_file(store, "events", path, date_format=date_format)
+    assert s.accepted == 1
+    assert _events(store)[0]["occurred_at"] == datetime(2000, 7, 30, 18, 45, 3)
+
+
+def test_a_date_format_that_is_no_format_is_one_input_error(store: Store, write_text) -> None:
+    path = write_text("e.csv", "customer_id,occurred_at,type\nC1,2024-01-01,page_view\n")
+    with pytest.raises(InputError, match="--date-format"):
+        ingest_file(store, "events", path, date_format="%Q-%Y")
+
+
+def test_constant_columns_fill_what_the_file_lacks(store: Store, write_text) -> None:
+    path = write_text("e.csv", "customer_id,occurred_at\nC1,2024-01-01\nC2,2024-01-02\n")
+    s = ingest_file(store, "events", path, constants={"type": "review", "channel": "web"})
+    assert s.accepted == 2
+    assert {(r["type"], r["channel"]) for r in _events(store)} == {("review", "web")}
+
+
+def test_constants_are_checked_like_mappings(store: Store, write_text) -> None:
+    path = write_text("e.csv", "customer_id,occurred_at,type\nC1,2024-01-01,x\n")
+    with pytest.raises(InputError, match="--set names unknown events column"):
+        ingest_file(store, "events", path, constants={"colour": "red"})
+    with pytest.raises(InputError, match="--map and --set both give"):
+        ingest_file(store, "events", path, mapping={"type": "type"}, constants={"type": "x"})
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "delimiter"),
+    [("export.dat", "tsv", None), ("export.dat", "csv", None), ("x.csv", None, "|")],
+)
+def test_tab_and_other_separators_with_any_extension(
+    store: Store, write_text, name: str, fmt: str | None, delimiter: str | None
+) -> None:
+    sep = "|" if delimiter else "\t"
+    path = write_text(name, f"customer_id{sep}occurred_at{sep}type\nC1{sep}2024-01-01{sep}page_view\n")
+    s = ingest_file(store, "events", path, fmt=fmt, delimiter=delimiter)
+    assert (s.accepted, s.rejected) == (1, 0)
+
+
+def test_an_unknown_extension_without_format_says_how(store: Store, write_text) -> None:
+    path = write_text("export.dat", "customer_id\tcreated_at\nC1\t2024-01-01\n")
+    with pytest.raises(FormatError, match="--format"):
+        ingest_file(store, "customers", path)
+
+
+def test_ids_exported_as_whole_floats_become_integers(store: Store, write_text) -> None:
+    path = write_text(
+        "orders.csv",
+        "order_id,customer_id,ordered_at,product_id,quantity,amount\n"
+        "536365.0,17850.0,2010-12-01,85123,6,15.3\nA1,C-2.50,2010-12-01,85123.0,1,2\n",
+    )
+    s = ingest_file(store, "orders", path)
+    assert s.accepted == 2
+    o = store.table("orders")
+    rows = store.rows(o.select("order_id", "customer_id", "product_id").order_by("order_id"))
+    assert rows == [
+        {"order_id": "536365", "customer_id": "17850", "product_id": "85123"},
+        {"order_id": "A1", "customer_id": "C-2.50", "product_id": "85123"},
+    ]
