@@ -31,16 +31,24 @@ def parse_as_of(value: str | date | datetime | None) -> date | None:
 
 
 def last_data_date(store: Store) -> date:
-    """The default as-of date: the last day with any order, event or survey answer."""
-    latest: list[date] = []
-    for name, col in (("orders", "ordered_at"), ("events", "occurred_at"), ("surveys", "answered_at")):
-        t = store.table(name)
-        v = store.execute(t[col].max())
-        if v is not None and not pd.isna(v):
-            latest.append(pd.Timestamp(v).date())
-    if not latest:
-        raise InputError("there is no data to build from", hint="ingest orders or events first")
-    return max(latest)
+    """The default as-of date: the last day with any order, event or survey answer — or, when
+    there are only customer profiles, the day the last one was created (their traits are then
+    demographics and consents, with no behaviour yet)."""
+    for sources in (
+        (("orders", "ordered_at"), ("events", "occurred_at"), ("surveys", "answered_at")),
+        (("customers", "created_at"),),
+    ):
+        latest: list[date] = []
+        for name, col in sources:
+            v = store.execute(store.table(name)[col].max())
+            if v is not None and not pd.isna(v):
+                latest.append(pd.Timestamp(v).date())
+        if latest:
+            return max(latest)
+    raise InputError(
+        "there is no data to build from",
+        hint="ingest customers, orders, events or surveys first (`personae ingest KIND FILE`)",
+    )
 
 
 def built(store: Store, name: str, what: str | None = None) -> ibis.Table:

@@ -75,7 +75,8 @@ def analyse_texts(
     label = dict(names or {})
     if model is not None:
         label = {t.index: label.get(t.index, t.default_name) for t in model.themes_}
-    theme = pd.Series(theme_id).map(label).fillna(OTHER).to_numpy(dtype=object)
+    # a copy: under copy-on-write pandas hands out read-only arrays, and this one is written below
+    theme = pd.Series(theme_id).map(label).fillna(OTHER).to_numpy(dtype=object, copy=True)
     theme[~scored] = None
     out["theme"] = theme
     out["theme_weight"] = weight

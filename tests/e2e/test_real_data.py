@@ -1,0 +1,244 @@
+"""The real-data gauntlet: every command a user has, on public data nobody here generated.
+
+Each data set in ``../shared/datasets`` goes in with mapping alone, is built, and then every
+command runs on it. A command may succeed or refuse, but only as a user would want: exit 0, or
+exit non-zero with one ``error: …`` line; never a traceback, never ``NaN``/``inf`` in what it
+prints. Skips cleanly where ``../shared/datasets`` is absent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from personae.cli import main
+
+DATASETS = Path(
+    os.environ.get("PERSONAE_DATASETS") or Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
+)
+#: A number a user should never see: NaN or an infinity, in any spelling, outside a word.
+NOT_A_NUMBER = re.compile(r"(?<![A-Za-z])(nan|NaN|NAN|-?inf|-?Inf|-?Infinity)(?![A-Za-z])")
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not DATASETS.is_dir(), reason="../shared/datasets absent")]
+
+
+@dataclass(frozen=True)
+class RealData:
+    """One public data set: how it goes in, and ids and dates to ask about."""
+
+    name: str
+    ingests: tuple[tuple[str, ...], ...]
+    customer: str
+    calibration_end: str
+    #: files made here (name → text) for the thin shapes; other paths are in ``DATASETS``
+    files: tuple[tuple[str, str], ...] = ()
+
+
+REAL_DATA = (
+    RealData(
+        "cdnow",
+        (
+            (
+                "orders",
+                "cdnow/cdnow_master.csv",
+                "--map",
+                "ordered_at=date",
+                "--map",
+                "quantity=cds",
+                "--map",
+                "amount=dollars",
+                "--date-format",
+                "%Y%m%d",
+            ),
+        ),
+        customer="00001",
+        calibration_end="1997-09-30",
+    ),
+    RealData(
+        "movielens",
+        (
+            (
+                "events",
+                "movielens-small/ratings.csv",
+                "--map",
+                "customer_id=userId",
+                "--map",
+                "product_id=movieId",
+                "--map",
+                "occurred_at=timestamp",
+                "--set",
+                "type=rating",
+            ),
+            (
+                "products",
+                "movielens-small/movies.csv",
+                "--map",
+                "product_id=movieId",
+                "--map",
+                "name=title",
+                "--map",
+                "category=genres",
+            ),
+        ),
+        customer="1",
+        calibration_end="2010-12-31",
+    ),
+)
+
+
+#: Thin shapes a new user's first file often has: one table, or one customer with one order.
+THIN = (
+    RealData(
+        "only-customers",
+        (("customers", "customers.csv"),),
+        customer="C1",
+        calibration_end="2024-06-30",
+        files=(("customers.csv", "customer_id,created_at,country\nC1,2024-01-05,DE\nC2,2024-02-01,FR\n"),),
+    ),
+    RealData(
+        "only-events",
+        (("events", "events.csv"),),
+        customer="C1",
+        calibration_end="2024-06-30",
+        files=(
+            (
+                "events.csv",
+                "customer_id,occurred_at,type,product_id\nC1,2024-01-05T10:00:00,product_view,P1\n"
+                "C1,2024-01-05T10:02:00,add_to_cart,P1\nC2,2024-02-01T09:00:00,page_view,\n",
+            ),
+        ),
+    ),
+    RealData(
+        "only-surveys",
+        (("surveys", "surveys.csv"),),
+        customer="C1",
+        calibration_end="2024-06-30",
+        files=(
+            (
+                "surveys.csv",
+                "customer_id,answered_at,kind,score,comment\nC1,2024-03-01,nps,9,Great service\n"
+                "C2,2024-03-02,nps,3,The parcel came late and broken\n",
+            ),
+        ),
+    ),
+    RealData(
+        "one-order",
+        (("orders", "orders.csv"),),
+        customer="C1",
+        calibration_end="2024-06-30",
+        files=(("orders.csv", "customer_id,ordered_at,amount\nC1,2024-03-01,25.00\n"),),
+    ),
+)
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+def _run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> Run:
+    monkeypatch.setattr(sys, "argv", ["personae", "--quiet", *args])
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return Run(code, out, err)
+
+
+def _as_a_user_wants(args: tuple[str, ...], run: Run) -> None:
+    said = f"personae {' '.join(args)} -> exit {run.code}\n{run.out[-1500:]}\n{run.err[-1500:]}"
+    assert "Traceback" not in run.out + run.err, said
+    if run.code != 0:
+        lines = [ln for ln in run.err.splitlines() if ln.strip()]
+        assert lines and lines[0].startswith("error: "), said
+        assert len(lines) == 1 or not lines[1].startswith(("  File", "Traceback")), said
+    bad = NOT_A_NUMBER.search(run.out)
+    assert bad is None, f"{said}\nshows {bad.group(0)!r}"
+
+
+@pytest.fixture(scope="module", params=REAL_DATA + THIN, ids=lambda d: d.name)
+def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[RealData, Path]:
+    """The data set ingested and built (once per module), as the CLI does it."""
+    data: RealData = request.param
+    work = tmp_path_factory.mktemp(data.name)
+    db = str(work / "real.duckdb")
+    for name, text in data.files:
+        (work / name).write_text(text, encoding="utf-8")
+    made = dict(data.files)
+    for kind, path, *options in data.ingests:
+        _must("--db", db, "ingest", kind, str(work / path if path in made else DATASETS / path), *options)
+    _must("--db", db, "build")
+    return data, work
+
+
+def _must(*args: str) -> None:
+    """Run a command that has to succeed (the set-up of a data set)."""
+    saved = sys.argv
+    sys.argv = ["personae", "--quiet", *args]
+    try:
+        main()
+    except SystemExit as exc:
+        assert not exc.code, f"personae {' '.join(args)} exited {exc.code}"
+    finally:
+        sys.argv = saved
+
+
+def _commands(data: RealData, work: Path, playbook: str) -> list[tuple[str, ...]]:
+    cid, out = data.customer, str(work)
+    return [
+        ("segments", "list", "--json"),
+        ("segments", "members", "Champions", "--format", "json"),
+        ("segments", "validate", "--segments", "Champions,Lost", "--on", "nps", "--json"),
+        ("clv", "summary"),
+        ("clv", "fit", "--calibration-end", data.calibration_end, "--json"),
+        ("clusters", "build"),
+        ("clusters", "show", "--json"),
+        ("preferences", "show", cid, "--json"),
+        ("recommend", cid),
+        ("recommend", "evaluate", "--json"),
+        ("recommend", "export", "--out", f"{out}/recommendations.csv"),
+        ("actions", "next", cid, "--json"),
+        ("activate", playbook, "--out", f"{out}/audience.csv", "--json"),
+        ("impact", playbook, "--json"),
+        ("experience", "report", "--json"),
+        ("survey", "sample", "--segments", "Champions,Lost", "--out", f"{out}/sample.csv"),
+        ("journey", "funnel", "--json"),
+        ("journey", "touches", "--json"),
+        ("journey", "paths", "--json"),
+        ("journey", "dropoffs", "--json"),
+        ("voice", "build"),
+        ("voice", "themes", "--json"),
+        ("customers", "show", cid),
+        ("customers", "export", cid, "--out", f"{out}/customer.json"),
+        ("traits", "show", cid, "--json"),
+        ("report", "--out", f"{out}/report", "--json"),
+    ]
+
+
+def test_every_command_answers_as_a_user_wants(
+    built: tuple[RealData, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data, work = built
+    db = str(work / "real.duckdb")
+    books = _run(monkeypatch, capsys, "--db", db, "actions", "playbooks", "--json")
+    assert books.code == 0, books.err
+    listed = json.loads(books.out)
+    playbook = (listed[0] if isinstance(listed, list) else listed["playbooks"][0])["name"]
+    failures = []
+    for args in _commands(data, work, playbook):
+        run = _run(monkeypatch, capsys, "--db", db, *args)
+        try:
+            _as_a_user_wants(args, run)
+        except AssertionError as exc:
+            failures.append(str(exc))
+    assert not failures, f"{len(failures)} command(s) on {data.name}:\n\n" + "\n\n".join(failures)
