@@ -41,7 +41,11 @@ from personae.app.ingest.validate import (
     _jsonable,
     _stringify,
     _to_list,
+    date_problem,
     epoch_unit,
+    latest_plausible,
+    number_problem,
+    text_problem,
     whole_id,
 )
 from personae.identity.normalize import normalize_phones
@@ -173,6 +177,8 @@ def _parse(column: Column, value: Any, reasons: list[str]) -> Any:
                 f"{name}: cannot read {_quote(text)} as a date/time "
                 "(expected e.g. 2024-03-31 or 2024-03-31T14:05:00)"
             )
+        if parsed is not None and (why := date_problem(name, parsed, latest_plausible())):
+            reasons.append(why)
         if parsed is not None and column.type == "date":
             parsed = (
                 parsed.normalize()
@@ -187,6 +193,8 @@ def _parse(column: Column, value: Any, reasons: list[str]) -> Any:
             reasons.append(f"{name}: cannot read {_quote(text)} as a number")
         if column.min_value is not None and parsed is not None and parsed < column.min_value:
             reasons.append(f"{name}: must be at least {column.min_value:g}, got {parsed:g}")
+        if parsed is not None and (why := number_problem(name, parsed)):
+            reasons.append(why)
         missing = text is None
     elif column.type == "bool":
         text = _text(value)
@@ -218,6 +226,8 @@ def _parse(column: Column, value: Any, reasons: list[str]) -> Any:
             if lowered not in column.enum:
                 reasons.append(f"{name}: unknown value {_quote(parsed)} (allowed: {', '.join(column.enum)})")
             parsed = lowered
+        if parsed is not None and (why := text_problem(name, parsed)):
+            reasons.append(why)
         missing = parsed is None
     if column.required and missing:
         reasons.append(f"{name}: required value is missing")

@@ -101,3 +101,51 @@ def test_ids_exported_as_whole_floats_become_integers(store: Store, write_text) 
         {"order_id": "536365", "customer_id": "17850", "product_id": "85123"},
         {"order_id": "A1", "customer_id": "C-2.50", "product_id": "85123"},
     ]
+
+
+def _reasons(store: Store) -> dict[int, str]:
+    r = store.table("rejects")
+    return {int(x["line"]): str(x["reason"]) for x in store.rows(r.select("line", "reason"))}
+
+
+def test_implausible_values_are_rejected_line_by_line(store: Store, write_text) -> None:
+    """Values no shop produces go to rejects with a reason; the good lines go in."""
+    path = write_text(
+        "orders.csv",
+        "order_id,customer_id,ordered_at,quantity,amount\n"
+        "O1,C1,2024-01-05,1,10\n"  # line 2: fine
+        "O2,C1,2024-01-05,1,inf\n"
+        "O3,C1,2024-01-05,1,1e400\n"
+        "O4,C1,2024-01-05,1e23,5\n"
+        "O5,C1,0001-01-01,1,5\n"
+        "O6,C1,1850-06-01,1,5\n"
+        "O7,C1,2999-01-01,1,5\n"
+        'O8,"{""id"": 7}",2024-01-05,1,5\n'
+        "O9,C\x00X,2024-01-05,1,5\n",
+    )
+    s = ingest_file(store, "orders", path)
+    assert (s.read, s.accepted, s.rejected) == (9, 1, 8)
+    why = _reasons(store)
+    assert "amount: inf is not a finite number" in why[3] and "not a finite number" in why[4]
+    assert "quantity: 1e+23 is beyond any plausible value" in why[5]
+    for line, day in ((6, "0001-01-01"), (7, "1850-06-01"), (8, "2999-01-01")):
+        assert f"ordered_at: {day} is outside the plausible dates 1900-01-01 to" in why[line]
+    assert "customer_id: a JSON object or array is not a single value" in why[9]
+    assert "customer_id: contains a NUL byte" in why[10]
+
+
+def test_a_line_nested_too_deep_is_rejected_alone(store: Store, write_text) -> None:
+    deep = (
+        '{"customer_id": "C2", "occurred_at": "2024-01-05", "type": "x", "properties": '
+        + ('{"a": ' * 5000)
+        + "1"
+        + "}" * 5000
+        + "}"
+    )
+    path = write_text(
+        "events.jsonl",
+        '{"customer_id": "C1", "occurred_at": "2024-01-05", "type": "page_view"}\n' + deep + "\n",
+    )
+    s = ingest_file(store, "events", path)
+    assert (s.accepted, s.rejected) == (1, 1)
+    assert "nested deeper than 32 levels" in _reasons(store)[2]

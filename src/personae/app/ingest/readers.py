@@ -275,6 +275,26 @@ def _sniff_delimiter(header_line: str) -> str:
     return best if counts[best] > 0 else ","
 
 
+#: How deep a JSON line may nest (objects in arrays in objects …); real tracking data stays
+#: within a handful of levels, and a deeper line is rejected on its own, not the whole file.
+MAX_DEPTH = 32
+
+
+def _depth(value: Any, limit: int = MAX_DEPTH + 1) -> int:
+    """Nesting depth of a parsed JSON value, counted up to ``limit`` (no recursion).
+
+    >>> _depth({"a": [1, {"b": {}}]}), _depth(1)
+    (4, 0)
+    """
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list) and level <= limit:
+            deepest = max(deepest, level)
+            stack.extend((v, level + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
 def _read_jsonl(path: Path, data: bytes, digest: str, progress: Progress | None) -> RawBatch:
     physical = data.split(b"\n")
     records: list[dict[str, Any]] = []
@@ -299,6 +319,12 @@ def _read_jsonl(path: Path, data: bytes, digest: str, progress: Progress | None)
             obj = json.loads(text)
         except json.JSONDecodeError as exc:
             rejects.append(StructuralReject(i, f"not valid JSON: {exc.msg} at column {exc.colno}", text))
+            continue
+        except RecursionError:
+            rejects.append(StructuralReject(i, f"nested deeper than {MAX_DEPTH} levels", text))
+            continue
+        if isinstance(obj, dict) and _depth(obj) > MAX_DEPTH:
+            rejects.append(StructuralReject(i, f"nested deeper than {MAX_DEPTH} levels", text))
             continue
         if not isinstance(obj, dict):
             rejects.append(StructuralReject(i, "not a JSON object (expected {...} per line)", text))

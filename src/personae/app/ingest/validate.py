@@ -8,9 +8,11 @@ A row with any problem is rejected with every reason found, in words a person un
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 import numpy as np
@@ -201,6 +203,68 @@ def _empty(column: Column, n: int) -> pd.Series:
     return pd.Series([None] * n, dtype=object)
 
 
+#: Beyond this a number is a mistake (a unit error, an overflow, a key in the wrong column).
+MAX_MAGNITUDE = 1e12
+#: Dates before this are taken for mistakes (placeholder years such as 0001 or 1850).
+EARLIEST = datetime(1900, 1, 1)
+
+
+def latest_plausible() -> datetime:
+    """The latest plausible moment: one day after now (clocks and time zones differ a little)."""
+    return datetime.now(UTC).replace(tzinfo=None) + timedelta(days=1)
+
+
+def number_problem(name: str, value: float) -> str | None:
+    """Why a read number is not plausible, or ``None`` (one rule for files and tracking).
+
+    >>> number_problem("amount", float("inf")), number_problem("quantity", 1e23)
+    ('amount: inf is not a finite number', 'quantity: 1e+23 is beyond any plausible value (|x| <= 1e+12)')
+    """
+    if not math.isfinite(value):
+        return f"{name}: {value:g} is not a finite number"
+    if abs(value) > MAX_MAGNITUDE:
+        return f"{name}: {value:g} is beyond any plausible value (|x| <= {MAX_MAGNITUDE:g})"
+    return None
+
+
+def date_problem(name: str, value: datetime, latest: datetime) -> str | None:
+    """Why a read date is not plausible (before :data:`EARLIEST` or after ``latest``), or ``None``.
+
+    >>> date_problem("ordered_at", datetime(1850, 1, 1), datetime(2026, 1, 1))
+    'ordered_at: 1850-01-01 is outside the plausible dates 1900-01-01 to 2026-01-01'
+    """
+    stamp = pd.Timestamp(value)  # pandas reads years Python's datetime cannot hold (0, -1, 10000)
+    if pd.Timestamp(EARLIEST) <= stamp <= pd.Timestamp(latest):
+        return None
+    return f"{name}: {_day(stamp.year, stamp.month, stamp.day)}{_outside(latest)}"
+
+
+def _day(year: int, month: int, day: int) -> str:
+    return f"{str(year).zfill(4)}-{month:02d}-{day:02d}"
+
+
+def _outside(latest: datetime) -> str:
+    return f" is outside the plausible dates {EARLIEST:%Y-%m-%d} to {latest:%Y-%m-%d}"
+
+
+def text_problem(name: str, text: str) -> str | None:
+    """Why a scalar text value is not plausible (a NUL byte, a JSON object or array), or ``None``.
+
+    >>> text_problem("customer_id", '{"id": 1}'), text_problem("name", "a" + chr(0) + "b")
+    ('customer_id: a JSON object or array is not a single value', 'name: contains a NUL byte')
+    """
+    if "\x00" in text:
+        return f"{name}: contains a NUL byte"
+    if text[:1] in "{[" and text[-1:] in "}]":
+        try:
+            loaded = json.loads(text)
+        except (ValueError, RecursionError):
+            return None
+        if isinstance(loaded, dict | list):
+            return f"{name}: a JSON object or array is not a single value"
+    return None
+
+
 def _as_text(values: pd.Series) -> pd.Series:
     """Values as stripped strings, with missing/empty as NA (typed inputs stringified)."""
     if values.dtype == object:
@@ -245,6 +309,20 @@ def _parse(column: Column, values: pd.Series, problems: _Problems, date_format: 
                 given.notna() & parsed.isna(), lambda: f"{name}: cannot read " + _quote(given) + expected
             )
         missing = parsed.isna() if text is None else text.isna()
+        latest = latest_plausible()
+        stamps = parsed
+        problems.add(
+            (stamps.notna() & ((stamps < EARLIEST) | (stamps > latest))).to_numpy(dtype=bool),
+            lambda: (
+                f"{name}: "
+                + stamps.dt.year.astype("Int64").astype(str).str.zfill(4)
+                + "-"
+                + stamps.dt.month.astype("Int64").astype(str).str.zfill(2)
+                + "-"
+                + stamps.dt.day.astype("Int64").astype(str).str.zfill(2)
+                + _outside(latest)
+            ),
+        )
         if column.type == "date":
             parsed = parsed.dt.normalize()
     elif column.type in ("float", "int"):
@@ -266,6 +344,8 @@ def _parse(column: Column, values: pd.Series, problems: _Problems, date_format: 
                     f"{name}: must be at least {column.min_value:g}, got " + parsed.map(lambda v: f"{v:g}")
                 ),
             )
+        implausible = parsed.notna() & (~np.isfinite(parsed) | (parsed.abs() > MAX_MAGNITUDE))
+        problems.add(implausible, lambda: parsed.map(lambda v: number_problem(name, v) or ""))
     elif column.type == "bool":
         if pd.api.types.is_bool_dtype(values):
             parsed = values.astype(object)
@@ -302,6 +382,16 @@ def _parse(column: Column, values: pd.Series, problems: _Problems, date_format: 
             allowed = f" (allowed: {', '.join(column.enum)})"
             problems.add(~ok, lambda: f"{name}: unknown value " + _quote(parsed) + allowed)
             parsed = lowered
+        suspect = (
+            parsed.str.contains("\x00", regex=False)
+            | (parsed.str.slice(0, 1).isin(["{", "["]) & parsed.str.slice(-1).isin(["}", "]"]))
+        ).fillna(False)
+        if suspect.any():
+            reasons = np.full(len(parsed), "", dtype=object)
+            picked = np.flatnonzero(suspect.to_numpy(dtype=bool))
+            reasons[picked] = [text_problem(name, str(parsed.iloc[i])) or "" for i in picked]
+            why = pd.Series(reasons)
+            problems.add(reasons != "", lambda: why)
         missing = parsed.isna()
         parsed = parsed.astype(object).where(parsed.notna(), None)
     if column.required:
