@@ -50,20 +50,9 @@ def cli(workdir: Path) -> Callable[..., object]:
 
 
 @pytest.fixture
-def run_main(workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
-    """Call the console script's ``main()`` in-process: ``(exit code, stdout, stderr)``."""
-
-    def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["personae", *args])
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+def run_main(workdir: Path, main_in_process):
+    """Call the console script's ``main()`` in-process, in the work folder."""
+    return main_in_process
 
 
 def summary_ok(summary: dict[str, object]) -> None:

@@ -144,17 +144,6 @@ class Run:
     err: str
 
 
-def _run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> Run:
-    monkeypatch.setattr(sys, "argv", ["personae", "--quiet", *args])
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return Run(code, out, err)
-
-
 def _as_a_user_wants(args: tuple[str, ...], run: Run) -> None:
     said = f"personae {' '.join(args)} -> exit {run.code}\n{run.out[-1500:]}\n{run.err[-1500:]}"
     assert "Traceback" not in run.out + run.err, said
@@ -225,18 +214,20 @@ def _commands(data: RealData, work: Path, playbook: str) -> list[tuple[str, ...]
     ]
 
 
-def test_every_command_answers_as_a_user_wants(
-    built: tuple[RealData, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_every_command_answers_as_a_user_wants(built: tuple[RealData, Path], main_in_process) -> None:
     data, work = built
     db = str(work / "real.duckdb")
-    books = _run(monkeypatch, capsys, "--db", db, "actions", "playbooks", "--json")
+
+    def _run(*args: str) -> Run:
+        return Run(*main_in_process("--quiet", *args))
+
+    books = _run("--db", db, "actions", "playbooks", "--json")
     assert books.code == 0, books.err
     listed = json.loads(books.out)
     playbook = (listed[0] if isinstance(listed, list) else listed["playbooks"][0])["name"]
     failures = []
     for args in _commands(data, work, playbook):
-        run = _run(monkeypatch, capsys, "--db", db, *args)
+        run = _run("--db", db, *args)
         try:
             _as_a_user_wants(args, run)
         except AssertionError as exc:
