@@ -8,7 +8,7 @@ import typer
 from rich.markup import escape
 
 from personae.app.ingest import ingest_file
-from personae.cli.context import State, console, print_json, progress_bar
+from personae.cli.context import State, console, err_console, print_json, progress_bar
 from personae.errors import InputError
 
 
@@ -81,5 +81,11 @@ def ingest(
         f"rejected {summary.rejected:,}, duplicates {summary.duplicates:,}"
         + (f", {summary.merges:,} profiles merged" if summary.merges else "")
     )
+    if summary.conflicts:
+        err_console.print(
+            f"[yellow]warning:[/yellow] {summary.conflicts:,} row(s) share an id with another row but "
+            "differ: the first was kept, the others are rejected (personae rejects)",
+            highlight=False,
+        )
     if summary.rejected:
         console.print("  see the rejected rows and why with: personae rejects")

@@ -149,3 +149,30 @@ def test_a_line_nested_too_deep_is_rejected_alone(store: Store, write_text) -> N
     s = ingest_file(store, "events", path)
     assert (s.accepted, s.rejected) == (1, 1)
     assert "nested deeper than 32 levels" in _reasons(store)[2]
+
+
+def test_rows_sharing_an_id_with_other_content_are_conflicts_not_duplicates(store: Store, write_text) -> None:
+    """Real exports repeat ids with other content (a post edited, a row re-exported): the first is
+    kept, the others are rejects naming it; only identical rows count as duplicates."""
+    path = write_text(
+        "posts.csv",
+        "event_id,customer_id,occurred_at,type\n"
+        "E1,C1,2024-01-05,social_post\n"
+        "E1,C1,2024-01-05,social_post\n"  # identical: a duplicate
+        "E1,C2,2024-01-06,social_post\n"  # same id, other content: a conflict
+        "E2,C3,2024-01-07,social_post\n",
+    )
+    s = ingest_file(store, "events", path)
+    assert (s.read, s.accepted, s.rejected, s.duplicates, s.conflicts) == (4, 2, 1, 1, 1)
+    assert _reasons(store)[4] == "same event_id as line 2, different content (the first was kept)"
+    again = write_text(
+        "posts2.csv",
+        "event_id,customer_id,occurred_at,type\nE1,C1,2024-01-05,social_post\nE2,C9,2024-02-01,review\n",
+    )
+    s = ingest_file(store, "events", again)
+    assert (s.accepted, s.rejected, s.duplicates, s.conflicts) == (0, 1, 1, 1)
+    r = store.table("rejects")
+    latest = store.rows(r.filter(r.file == str(again)).select("line", "reason"))
+    assert latest == [
+        {"line": 3, "reason": "same event_id as a row stored by an earlier ingest, different content"}
+    ]

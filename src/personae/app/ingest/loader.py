@@ -41,7 +41,12 @@ Progress = Callable[[str, float], None]
 
 @dataclass
 class IngestSummary:
-    """What one ingest did. ``read == accepted + rejected + duplicates`` always."""
+    """What one ingest did. ``read == accepted + rejected + duplicates`` always.
+
+    ``conflicts`` counts the rejected fact rows (events, surveys) that share their id with
+    another row but differ from it: the first was kept, the others are rejects with the line
+    of the one that won — never counted as duplicates and dropped.
+    """
 
     kind: str
     file: str
@@ -53,6 +58,7 @@ class IngestSummary:
     updated: int = 0
     ingest_id: str = ""
     merges: int = 0
+    conflicts: int = 0
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -137,6 +143,7 @@ def ingest_file(
         frame["_identity"] = None
 
     frame, in_file_dups, superseded = _dedupe_in_file(frame, spec)
+    conflicts = 0 if spec.name in ENTITY_TABLES else len(superseded)
     if not superseded.empty:
         extra = pd.DataFrame(
             {
@@ -159,8 +166,20 @@ def ingest_file(
         store_dups = int(same.sum())
     else:
         updated_keys = pd.Series([], dtype=object)
+        same = key_known & (frame["_row_key"].map(known_hash) == frame["_row_hash"]).to_numpy()
+        clash = key_known & ~same
+        if clash.any():  # the id is stored already, with other content: a conflict, not a duplicate
+            extra = pd.DataFrame(
+                {
+                    "line": frame.loc[clash, "_source_line"].to_numpy(),
+                    "reason": f"same {spec.key[0]} as a row stored by an earlier ingest, different content",
+                    "raw": _raw_for_lines(batch, frame.loc[clash, "_source_line"].to_numpy()),
+                }
+            )
+            rejects = pd.concat([rejects, extra], ignore_index=True).sort_values("line", kind="stable")
+            conflicts += int(clash.sum())
         new = frame[~key_known]
-        store_dups = int(key_known.sum())
+        store_dups = int(same.sum())
 
     ingest_id = uuid.uuid4().hex[:12]
     now = pd.Timestamp(datetime.now()).floor("us")
@@ -174,6 +193,7 @@ def ingest_file(
         duplicates=in_file_dups + store_dups,
         updated=len(updated_keys),
         ingest_id=ingest_id,
+        conflicts=conflicts,
     )
     assert summary.read == summary.accepted + summary.rejected + summary.duplicates, summary
 
@@ -248,14 +268,28 @@ def _file_seen(store: Store, kind: str, sha256: str) -> bool:
 def _dedupe_in_file(frame: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, int, pd.DataFrame]:
     """Drop repeated keys inside the file.
 
-    Facts: the first row of a key wins, later ones are duplicates. Entities: the last row
+    Facts: the first row of a key wins; later ones with the same content are duplicates, later
+    ones with other content are rejected as conflicts (their reason names the line that won).
+    Entities: the last row
     wins; earlier rows with identical values are duplicates, earlier rows with different
     values are rejected as superseded (so nothing disappears without a trace).
     """
     empty = pd.DataFrame({"_source_line": pd.Series(dtype="int64"), "_reason": pd.Series(dtype=object)})
     if spec.name not in ENTITY_TABLES:
-        dup = frame["_row_key"].duplicated(keep="first").to_numpy()
-        return frame[~dup], int(dup.sum()), empty
+        first = ~frame["_row_key"].duplicated(keep="first").to_numpy()
+        if first.all():
+            return frame, 0, empty
+        winners = frame[first].set_index("_row_key")
+        later = frame[~first]
+        same = (later["_row_key"].map(winners["_row_hash"]) == later["_row_hash"]).to_numpy()
+        differ = later[~same]
+        reasons = (
+            f"same {spec.key[0]} as line "
+            + differ["_row_key"].map(winners["_source_line"]).astype(str)
+            + ", different content (the first was kept)"
+        )
+        out = pd.DataFrame({"_source_line": differ["_source_line"].to_numpy(), "_reason": reasons.to_numpy()})
+        return frame[first], int(same.sum()), out
     keep = ~frame["_row_key"].duplicated(keep="last").to_numpy()
     if keep.all():
         return frame, 0, empty
