@@ -310,3 +310,30 @@ def test_newer_database_is_refused_by_the_cli(run_main, workdir: Path) -> None:
     code, _, err = run_main("--db", "p.duckdb", "rejects")
     assert code == 1
     assert err.startswith("error: p.duckdb uses schema version 999")
+
+
+def test_rejects_of_a_run_can_be_cleared(run_main, workdir: Path) -> None:
+    """Once fixed, a run's rejects (and their raw lines) can go: by run, by file, or all."""
+    (workdir / "bad.csv").write_text(
+        "order_id,customer_id,ordered_at,amount\nO1,C1,2024-01-05,ten\nO2,C1,x,1\n"
+    )
+    (workdir / "bad2.csv").write_text("order_id,customer_id,ordered_at,amount\nO3,C1,2024-01-05,-\n")
+    for name in ("bad.csv", "bad2.csv"):
+        code, _, err = run_main("--db", "p.duckdb", "ingest", "orders", name)
+        assert code == 0, err
+    code, out, _ = run_main("--db", "p.duckdb", "rejects", "--json")
+    listed = json.loads(out)
+    assert code == 0 and len(listed) == 3
+    code, _, err = run_main("--db", "p.duckdb", "rejects", "clear")
+    assert code == 2 and err.startswith("error: say which rejects to clear")
+    first_run = next(r["ingest_id"] for r in listed if r["file"] == "bad.csv")
+    code, out, _ = run_main("--db", "p.duckdb", "rejects", "clear", "--ingest", first_run, "--json")
+    assert code == 0 and json.loads(out) == {"cleared": 2}
+    code, out, _ = run_main("--db", "p.duckdb", "rejects", "--json")
+    assert [r["file"] for r in json.loads(out)] == ["bad2.csv"]
+    code, out, _ = run_main("--db", "p.duckdb", "rejects", "clear", "--file", "bad.csv")
+    assert code == 0 and "nothing cleared" in out
+    code, out, _ = run_main("--db", "p.duckdb", "rejects", "clear", "--all", "--json")
+    assert json.loads(out) == {"cleared": 1}
+    code, out, _ = run_main("--db", "p.duckdb", "rejects")
+    assert code == 0 and "no rejected rows" in out

@@ -65,7 +65,6 @@ class Group:
 
 COMMANDS: tuple[Command | Group, ...] = (
     Command("ingest", ingest.ingest),
-    Command("rejects", rejects.rejects),
     Command("generate", generate.generate),
     Command("demo", demo.demo),
     Command("build", build.build),
@@ -75,6 +74,7 @@ COMMANDS: tuple[Command | Group, ...] = (
     Command("retention", retention.retention),
     Command("report", report.report),
     Command("serve", serve.serve),
+    Group("rejects", rejects.rejects_app),
     Group("clusters", clusters.clusters_app),
     Group("preferences", preferences.preferences_app),
     Group("clv", clv.clv_app),

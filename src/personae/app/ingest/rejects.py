@@ -1,9 +1,11 @@
-"""Reading the rejects table: every row that ingestion refused, with its line and reason."""
+"""The rejects table: every row that ingestion refused, with its line and reason; and clearing
+them once they are dealt with (fixed and ingested again, or known to be junk)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from personae.errors import InputError
 from personae.store import Store
 
 
@@ -25,3 +27,39 @@ def list_rejects(
         r["line"] = int(r["line"])
         r["rejected_at"] = str(r["rejected_at"])
     return rows
+
+
+def clear_rejects(
+    store: Store, *, ingest_id: str | None = None, file: str | None = None, everything: bool = False
+) -> int:
+    """Delete the rejected rows of one ingest run, of one file, or all of them; how many went.
+
+    Exactly one of ``ingest_id``, ``file`` (the path as ingested, as ``personae rejects`` shows
+    it) or ``everything`` says which: clearing is never implicit. The raw lines go with them, so a
+    failed run's personal data does not stay in the store.
+    """
+    chosen = [
+        name for name, given in (("--ingest", ingest_id), ("--file", file), ("--all", everything)) if given
+    ]
+    if len(chosen) != 1:
+        raise InputError(
+            "say which rejects to clear" if not chosen else f"choose one of {', '.join(chosen)}",
+            hint="--ingest ID (from `personae rejects --json`), --file PATH or --all",
+        )
+    t = store.table("rejects")
+    if ingest_id is not None:
+        column, value = "ingest_id", ingest_id
+    elif file is not None:
+        column, value = "file", file
+    else:
+        n = store.count("rejects")
+        with store.transaction():  # every reject has its ingest run's id
+            store.delete_where_in(
+                "rejects", "ingest_id", store.to_arrow(t.select("ingest_id").distinct()).column(0)
+            )
+        return n - store.count("rejects")
+    n = store.to_arrow(t.filter(t[column] == value).select("line")).num_rows
+    if n:
+        with store.transaction():
+            store.delete_where_in("rejects", column, [value])
+    return n
