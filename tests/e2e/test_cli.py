@@ -337,3 +337,35 @@ def test_rejects_of_a_run_can_be_cleared(run_main, workdir: Path) -> None:
     assert json.loads(out) == {"cleared": 1}
     code, out, _ = run_main("--db", "p.duckdb", "rejects")
     assert code == 0 and "no rejected rows" in out
+
+
+def test_a_dry_run_shows_the_mapping_and_rows_and_writes_nothing(run_main, workdir: Path) -> None:
+    (workdir / "export.dat").write_text(
+        "userId\tmovieId\trating\ttimestamp\n1\t31\t2.5\t1260759144\n1\t1029\t3.0\tyesterday\n"
+    )
+    code, out, err = run_main(
+        "--db", "p.duckdb", "ingest", "events", "export.dat", "--format", "tsv",
+        "--map", "customer_id=userId", "--map", "product_id=movieId", "--map", "occurred_at=timestamp",
+        "--set", "type=rating", "--dry-run", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    preview = json.loads(out)
+    assert preview["mapping"] == {
+        "type": "= 'rating'",
+        "customer_id": "userId",
+        "product_id": "movieId",
+        "occurred_at": "timestamp",
+    }
+    assert preview["extra"] == ["rating"] and (preview["read"], preview["valid"], preview["rejected"]) == (
+        2,
+        1,
+        1,
+    )
+    assert preview["rows"] == [
+        {"customer_id": "1", "occurred_at": "2009-12-14T02:52:24", "type": "rating", "product_id": "31"}
+    ]
+    assert (
+        preview["rejects"][0]["line"] == 3
+        and "occurred_at: cannot read 'yesterday'" in preview["rejects"][0]["reason"]
+    )
+    assert not (workdir / "p.duckdb").exists()

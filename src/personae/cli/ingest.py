@@ -6,8 +6,9 @@ from pathlib import Path
 
 import typer
 from rich.markup import escape
+from rich.table import Table
 
-from personae.app.ingest import ingest_file
+from personae.app.ingest import IngestPreview, ingest_file, preview_file
 from personae.cli.context import State, console, err_console, print_json, progress_bar
 from personae.errors import InputError
 
@@ -53,12 +54,31 @@ def ingest(
     delimiter: str | None = typer.Option(
         None, "--delimiter", help="field separator of a delimited file (default: sniffed: , tab ; |)"
     ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Show the mapping, 5 parsed rows and the reject counts; write nothing"
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON"),
 ) -> None:
     """Validate and load a file. Bad rows go to `personae rejects`; nothing is lost."""
     mapping = parse_mapping(map_)
     constants = parse_mapping(set_, "--set")
     settings = State.settings()
+    if dry_run:
+        preview = preview_file(
+            kind,
+            file,
+            fmt=format,
+            mapping=mapping,
+            date_format=date_format,
+            identity=settings.identity,
+            constants=constants,
+            delimiter=delimiter,
+        )
+        if as_json:
+            print_json(preview.as_dict())
+        else:
+            _show_preview(preview)
+        return
     with State.open_store() as store, progress_bar(f"ingest {kind}") as report:
         summary = ingest_file(
             store,
@@ -89,3 +109,25 @@ def ingest(
         )
     if summary.rejected:
         console.print("  see the rejected rows and why with: personae rejects")
+
+
+def _show_preview(p: IngestPreview) -> None:
+    """The dry run for people: where each column comes from, a few rows, what would be refused."""
+    console.print(f"[bold]{p.kind}[/bold] from {escape(p.file)} ({p.format}) — dry run, nothing written")
+    mapping = Table("column", "from", title="mapping")
+    for canonical, source in p.mapping.items():
+        mapping.add_row(canonical, escape(source))
+    if p.extra:
+        mapping.add_row("properties_extra", escape(", ".join(p.extra)))
+    console.print(mapping)
+    if p.rows:
+        shown = Table(*p.rows[0], title=f"first {len(p.rows)} parsed rows")
+        for row in p.rows:
+            shown.add_row(*(escape("" if v is None else str(v)) for v in row.values()))
+        console.print(shown)
+    console.print(
+        f"read {p.read:,}: {p.valid:,} valid, {p.rejected:,} would be rejected "
+        "(duplicates and conflicts with stored rows are found by the real ingest)"
+    )
+    for r in p.rejects:
+        console.print(f"  line {r['line']}: {escape(str(r['reason']))}", highlight=False)

@@ -1,5 +1,5 @@
 """Ingestion: readers, column mapping, validation, idempotent and atomic loading."""
 
-from personae.app.ingest.loader import IngestSummary, ingest_file
+from personae.app.ingest.loader import IngestPreview, IngestSummary, ingest_file, preview_file
 
-__all__ = ["IngestSummary", "ingest_file"]
+__all__ = ["IngestPreview", "IngestSummary", "ingest_file", "preview_file"]

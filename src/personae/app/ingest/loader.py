@@ -64,6 +64,88 @@ class IngestSummary:
         return asdict(self)
 
 
+@dataclass
+class IngestPreview:
+    """What ``personae ingest --dry-run`` shows: nothing is written.
+
+    The counts are the file's own: duplicates of stored rows, conflicts with them and erased
+    people are only found when the file is really ingested.
+    """
+
+    kind: str
+    file: str
+    format: str
+    read: int
+    valid: int
+    rejected: int
+    #: canonical column ← where it comes from (a source column, or ``= value`` from --set)
+    mapping: dict[str, str]
+    #: source columns kept as ``properties_extra``
+    extra: list[str]
+    #: the first parsed rows, JSON-ready
+    rows: list[dict[str, object]]
+    #: the first rejects: line and reason
+    rejects: list[dict[str, object]]
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def preview_file(
+    kind: str,
+    path: Path | str,
+    *,
+    fmt: str | None = None,
+    mapping: dict[str, str] | None = None,
+    date_format: str | None = None,
+    identity: IdentitySettings | None = None,
+    constants: Mapping[str, str] | None = None,
+    delimiter: str | None = None,
+    n: int = 5,
+) -> IngestPreview:
+    """Read and validate ``path`` as ``ingest_file`` would, and show the result; write nothing."""
+    spec = table_spec(kind)
+    identity = identity or IdentitySettings()
+    path = Path(path)
+    batch = read_file(path, fmt, delimiter=delimiter)
+    checked = validate(
+        batch,
+        spec,
+        mapping,
+        date_format=date_format,
+        default_country_code=identity.default_country_code,
+        constants=constants,
+    )
+    shown = checked.frame.head(n)[[c for c in spec.column_names if c in checked.sources]]
+    rows = [{str(k): _plain(v) for k, v in r.items()} for r in shown.to_dict("records")]
+    return IngestPreview(
+        kind=spec.name,
+        file=str(path),
+        format=batch.format,
+        read=batch.read,
+        valid=len(checked.frame),
+        rejected=len(checked.rejects),
+        mapping=checked.sources,
+        extra=[c for c in batch.columns if c not in checked.sources.values()],
+        rows=rows,
+        rejects=[
+            {"line": int(line), "reason": str(reason)}
+            for line, reason in zip(checked.rejects["line"][:n], checked.rejects["reason"][:n], strict=True)
+        ],
+    )
+
+
+def _plain(value: object) -> object:
+    """A parsed value as JSON-ready data (timestamps as ISO text, missing as None)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp | datetime):
+        return value.isoformat()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
 def table_spec(kind: str) -> TableSpec:
     try:
         return TABLES[kind]

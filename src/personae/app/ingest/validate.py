@@ -11,7 +11,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -54,6 +54,8 @@ class ValidatedBatch:
 
     frame: pd.DataFrame
     rejects: pd.DataFrame
+    #: where each canonical column came from: a source column's name, or ``= value`` (``--set``)
+    sources: dict[str, str] = field(default_factory=dict)
 
 
 def map_columns(
@@ -61,13 +63,15 @@ def map_columns(
     spec: TableSpec,
     mapping: dict[str, str],
     constants: Mapping[str, str] | None = None,
+    sources: dict[str, str] | None = None,
 ) -> dict[str, pd.Series]:
     """Rename source columns to canonical names and check that required ones are present.
 
     Explicit ``mapping`` (canonical -> source) wins; otherwise a source column matches a
     canonical name ignoring case, spaces and dashes. ``constants`` (``--set COLUMN=VALUE``) give
-    a column one value on every row, whatever the file holds. Raises
-    :class:`MissingColumnsError` before anything is written.
+    a column one value on every row, whatever the file holds. ``sources``, when given, is filled
+    with where each canonical column came from. Raises :class:`MissingColumnsError` before
+    anything is written.
     """
     constants = constants or {}
     for flag, names in (("--map", list(mapping)), ("--set", list(constants))):
@@ -90,10 +94,14 @@ def map_columns(
     out: dict[str, pd.Series] = {
         name: pd.Series([value] * batch.n_rows, dtype="string") for name, value in constants.items()
     }
+    if sources is not None:
+        sources.update({name: f"= {value!r}" for name, value in constants.items()})
     used: set[str] = set()
     for canonical, source in mapping.items():
         out[canonical] = batch.columns[source]
         used.add(source)
+        if sources is not None:
+            sources[canonical] = source
     by_norm = {_norm(c): c for c in found if c not in used}
     for canonical in spec.column_names:
         if canonical in out:
@@ -102,6 +110,8 @@ def map_columns(
         if match is not None:
             out[canonical] = batch.columns[match]
             used.add(match)
+            if sources is not None:
+                sources[canonical] = match
     missing = [c for c in spec.required if c not in out]
     if spec.at_least_one_of and not any(c in out for c in spec.at_least_one_of):
         missing.append(" or ".join(spec.at_least_one_of))
@@ -131,7 +141,8 @@ def validate(
     constants: Mapping[str, str] | None = None,
 ) -> ValidatedBatch:
     """Check and type every row of ``batch`` for table ``spec``."""
-    cols = map_columns(batch, spec, mapping or {}, constants)
+    sources: dict[str, str] = {}
+    cols = map_columns(batch, spec, mapping or {}, constants, sources)
     n = batch.n_rows
     problems = _Problems(n)
     frame = pd.DataFrame(index=pd.RangeIndex(n))
@@ -164,7 +175,7 @@ def validate(
         )
         rejects = pd.concat([structural, rejects], ignore_index=True)
     rejects = rejects.sort_values("line", kind="stable").reset_index(drop=True)
-    return ValidatedBatch(frame[~bad].reset_index(drop=True), rejects)
+    return ValidatedBatch(frame[~bad].reset_index(drop=True), rejects, sources)
 
 
 class _Problems:
