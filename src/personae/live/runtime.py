@@ -49,6 +49,7 @@ from personae.schema import CONSENT_PURPOSES, TABLES
 from personae.segments.definitions import SegmentDefinition
 from personae.segments.realtime import CustomerState
 from personae.store import DuckDBStore, Store
+from personae.traits.consent import default_flags
 
 log = logging.getLogger("personae.service")
 
@@ -119,7 +120,11 @@ class Runtime:
         assert self.store is not None
         now = self.clock()
         rules = load_rules(self.store, self.settings.traits)
-        live = LiveSegments(rules, members=load_members(self.store))
+        live = LiveSegments(
+            rules,
+            members=load_members(self.store),
+            new_traits=default_flags(self.settings.traits.consent_defaults),
+        )
         needs = live.needs
         traits = set(needs.traits) | {f"consent_{p}" for p in CONSENT_PURPOSES}
         live.states = load_states(self.store, type(needs)(frozenset(traits), *_rest(needs)), now.date())

@@ -119,8 +119,12 @@ class LiveSegments:
         rules: Mapping[str, x.CheckedRule],
         states: Mapping[str, CustomerState] | None = None,
         members: Mapping[str, Mapping[str, datetime]] | None = None,
+        new_traits: Mapping[str, Any] | None = None,
     ) -> None:
         self.evaluator = ProfileEvaluator(rules)
+        #: the traits of a customer first met here (the consent policy's flags for nobody's
+        #: recorded decision), so live rules on consent agree with the next build
+        self.new_traits: dict[str, Any] = dict(new_traits or {})
         self.needs = Needs.of(rules.values())
         self.states: dict[str, CustomerState] = dict(states or {})
         self.members: dict[str, dict[str, datetime]] = {c: dict(m) for c, m in (members or {}).items()}
@@ -188,7 +192,7 @@ class LiveSegments:
         if not keep_events and not keep_orders and state is not None:
             return
         if state is None:
-            state = CustomerState(customer_id, {})
+            state = CustomerState(customer_id, dict(self.new_traits))
         self.states[customer_id] = state.with_rows(keep_events, keep_orders)
 
     def mark_returned(self, customer_id: str, order_id: str, product_ids: Iterable[str]) -> None:

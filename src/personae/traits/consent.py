@@ -53,3 +53,19 @@ def derived(t: ibis.Table, inputs: TraitInputs) -> dict[str, ibis.Value]:
         f"consent_{p}": t[f"consent_{p}"].fill_null(default_policy(defaults, p, t.country, t.region))
         for p in CONSENT_PURPOSES
     }
+
+
+def default_flags(defaults: Mapping[str, Mapping[str, str]]) -> dict[str, bool]:
+    """The consent flags of someone with no recorded decision and no known country or region
+    (the ``'*'`` policy, else the built-in one): what the real-time service gives a customer it
+    meets before any build has computed their flags.
+
+    >>> default_flags({"*": {"profiling": "opt-in"}})["consent_profiling"]
+    False
+    >>> default_flags({"*": {}})["consent_analytics"], default_flags({"*": {}})["consent_email"]
+    (True, False)
+    """
+    general = defaults.get("*", {})
+    return {
+        f"consent_{p}": general.get(p, BUILT_IN_CONSENT_DEFAULTS[p]) == "opt-out" for p in CONSENT_PURPOSES
+    }

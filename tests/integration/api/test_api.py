@@ -112,8 +112,12 @@ def _wait_for_hooks(n: int) -> None:
 def test_cart_add_enters_segment_fires_signed_webhook_and_expires(env: dict[str, Any], settled: Any) -> None:
     c, keys, clock = env["client"], env["keys"], env["clock"]
     w, admin = (keys["write"], ""), _bearer(keys["admin"])
-    # no consent to personalization: the entry is live, but the webhook (customer data sent to a
-    # receiver that acts on it) is held back by the consent gate, as after a build
+    # an objection to personalization: the entry is live, but the webhook (customer data sent to
+    # a receiver that acts on it) is held back by the consent gate, as after a build
+    seen = {"type": "page", "anonymousId": "dev-0", "messageId": "v0", "name": "Home"}
+    assert c.post("/v1/batch", auth=w, json={"batch": [seen]}).json()["accepted"] == 1
+    objection = {"purpose": "personalization", "granted": False}
+    assert c.post("/v1/customers/dev-0/consents", headers=admin, json=objection).status_code == 200
     r = c.post("/v1/batch", auth=w, json={"batch": [_added("dev-0", "m0")]})
     assert r.status_code == 200 and r.json() == {
         "success": True,

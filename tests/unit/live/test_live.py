@@ -128,3 +128,23 @@ def test_a_new_day_in_the_middle_of_the_steps_starts_over_for_that_day() -> None
     rest, done = live.refresh_some(NOW + timedelta(days=9), limit=100)  # day 10: everyone again
     assert done and live.members == {} and len(calls) == 6
     assert sorted(c.customer_id for c in first + rest) == sorted(f"anonymous_id:d{i}" for i in range(6))
+
+
+def test_a_customer_first_met_live_gets_the_consent_policy_of_nobodys_decision() -> None:
+    """As a build would: analytics/profiling/personalization by default, no marketing contact."""
+    from personae.config.traits import TraitSettings
+    from personae.traits.consent import default_flags
+
+    rules = {
+        "Profiled browsers": check_rule('consent("profiling") and events("product_view", within="7d") >= 1'),
+        "Emailable browsers": check_rule('consent("email") and events("product_view", within="7d") >= 1'),
+    }
+    event = {"type": "product_view", "occurred_at": NOW, "product_id": "P1", "anonymous_id": "d2"}
+    live = LiveSegments(rules, new_traits=default_flags(TraitSettings().consent_defaults))
+    live.add("anonymous_id:d2", [event])
+    assert [(c.segment, c.change) for c in live.reevaluate("anonymous_id:d2", NOW, "m1")] == [
+        ("Profiled browsers", "entered")
+    ]
+    strict = LiveSegments(rules, new_traits=default_flags({"*": {"profiling": "opt-in"}}))
+    strict.add("anonymous_id:d2", [event])
+    assert strict.reevaluate("anonymous_id:d2", NOW, "m1") == []
