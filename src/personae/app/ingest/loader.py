@@ -13,11 +13,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from personae.app.export import records
 from personae.app.ingest.keys import (
     ENTITY_TABLES,
     content_hash,
@@ -83,7 +85,7 @@ class IngestPreview:
     #: source columns kept as ``properties_extra``
     extra: list[str]
     #: the first parsed rows, JSON-ready
-    rows: list[dict[str, object]]
+    rows: list[dict[str, Any]]
     #: the first rejects: line and reason
     rejects: list[dict[str, object]]
 
@@ -117,7 +119,7 @@ def preview_file(
         constants=constants,
     )
     shown = checked.frame.head(n)[[c for c in spec.column_names if c in checked.sources]]
-    rows = [{str(k): _plain(v) for k, v in r.items()} for r in shown.to_dict("records")]
+    rows = records(shown)
     return IngestPreview(
         kind=spec.name,
         file=str(path),
@@ -133,17 +135,6 @@ def preview_file(
             for line, reason in zip(checked.rejects["line"][:n], checked.rejects["reason"][:n], strict=True)
         ],
     )
-
-
-def _plain(value: object) -> object:
-    """A parsed value as JSON-ready data (timestamps as ISO text, missing as None)."""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
-        return None
-    if isinstance(value, pd.Timestamp | datetime):
-        return value.isoformat()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def table_spec(kind: str) -> TableSpec:

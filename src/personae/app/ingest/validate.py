@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -198,6 +198,23 @@ class _Problems:
         current = self.reasons[m]
         self.reasons[m] = np.where(current == "", msg, current + "; " + msg)
 
+    def add_each(
+        self, candidates: np.ndarray | pd.Series, values: pd.Series, why: Callable[[Any], str | None]
+    ) -> None:
+        """Record ``why(value)`` for each candidate row where it names a problem.
+
+        The per-value rules (:func:`number_problem`, :func:`date_problem`, :func:`text_problem`)
+        are the tracking API's too; calling them here, on the few rows a vectorised test flags,
+        keeps the two validators' words the same.
+        """
+        picked = np.flatnonzero(np.asarray(candidates, dtype=bool))
+        if not len(picked):
+            return
+        reasons = np.full(len(values), "", dtype=object)
+        reasons[picked] = [why(values.iloc[i]) or "" for i in picked]
+        why_row = pd.Series(reasons)
+        self.add(reasons != "", lambda: why_row)
+
     def mask(self) -> np.ndarray:
         return self.reasons != ""
 
@@ -247,15 +264,8 @@ def date_problem(name: str, value: datetime, latest: datetime) -> str | None:
     stamp = pd.Timestamp(value)  # pandas reads years Python's datetime cannot hold (0, -1, 10000)
     if pd.Timestamp(EARLIEST) <= stamp <= pd.Timestamp(latest):
         return None
-    return f"{name}: {_day(stamp.year, stamp.month, stamp.day)}{_outside(latest)}"
-
-
-def _day(year: int, month: int, day: int) -> str:
-    return f"{str(year).zfill(4)}-{month:02d}-{day:02d}"
-
-
-def _outside(latest: datetime) -> str:
-    return f" is outside the plausible dates {EARLIEST:%Y-%m-%d} to {latest:%Y-%m-%d}"
+    day = f"{str(stamp.year).zfill(4)}-{stamp.month:02d}-{stamp.day:02d}"
+    return f"{name}: {day} is outside the plausible dates {EARLIEST:%Y-%m-%d} to {latest:%Y-%m-%d}"
 
 
 def text_problem(name: str, text: str) -> str | None:
@@ -266,7 +276,7 @@ def text_problem(name: str, text: str) -> str | None:
     """
     if "\x00" in text:
         return f"{name}: contains a NUL byte"
-    if text[:1] in "{[" and text[-1:] in "}]":
+    if text.startswith(("{", "[")) and text.endswith(("}", "]")):
         try:
             loaded = json.loads(text)
         except (ValueError, RecursionError):
@@ -321,18 +331,10 @@ def _parse(column: Column, values: pd.Series, problems: _Problems, date_format: 
             )
         missing = parsed.isna() if text is None else text.isna()
         latest = latest_plausible()
-        stamps = parsed
-        problems.add(
-            (stamps.notna() & ((stamps < EARLIEST) | (stamps > latest))).to_numpy(dtype=bool),
-            lambda: (
-                f"{name}: "
-                + stamps.dt.year.astype("Int64").astype(str).str.zfill(4)
-                + "-"
-                + stamps.dt.month.astype("Int64").astype(str).str.zfill(2)
-                + "-"
-                + stamps.dt.day.astype("Int64").astype(str).str.zfill(2)
-                + _outside(latest)
-            ),
+        problems.add_each(
+            parsed.notna() & ((parsed < EARLIEST) | (parsed > latest)),
+            parsed,
+            lambda v: date_problem(name, v, latest),
         )
         if column.type == "date":
             parsed = parsed.dt.normalize()
@@ -356,7 +358,7 @@ def _parse(column: Column, values: pd.Series, problems: _Problems, date_format: 
                 ),
             )
         implausible = parsed.notna() & (~np.isfinite(parsed) | (parsed.abs() > MAX_MAGNITUDE))
-        problems.add(implausible, lambda: parsed.map(lambda v: number_problem(name, v) or ""))
+        problems.add_each(implausible, parsed, lambda v: number_problem(name, v))
     elif column.type == "bool":
         if pd.api.types.is_bool_dtype(values):
             parsed = values.astype(object)
@@ -397,12 +399,7 @@ def _parse(column: Column, values: pd.Series, problems: _Problems, date_format: 
             parsed.str.contains("\x00", regex=False)
             | (parsed.str.slice(0, 1).isin(["{", "["]) & parsed.str.slice(-1).isin(["}", "]"]))
         ).fillna(False)
-        if suspect.any():
-            reasons = np.full(len(parsed), "", dtype=object)
-            picked = np.flatnonzero(suspect.to_numpy(dtype=bool))
-            reasons[picked] = [text_problem(name, str(parsed.iloc[i])) or "" for i in picked]
-            why = pd.Series(reasons)
-            problems.add(reasons != "", lambda: why)
+        problems.add_each(suspect, parsed, lambda t: text_problem(name, str(t)))
         missing = parsed.isna()
         parsed = parsed.astype(object).where(parsed.notna(), None)
     if column.required:
