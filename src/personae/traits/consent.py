@@ -31,8 +31,7 @@ def default_policy(
     defaults: Mapping[str, Mapping[str, str]], purpose: str, country: ibis.Value, region: ibis.Value
 ) -> ibis.BooleanValue:
     """Whether a missing decision counts as consent, for each customer (country > region > '*')."""
-    fallback = defaults.get("*", {}).get(purpose, BUILT_IN_CONSENT_DEFAULTS[purpose]) == "opt-out"
-    value: ibis.BooleanValue = ibis.literal(fallback)
+    value: ibis.BooleanValue = ibis.literal(_general(defaults, purpose))
     # least specific first: each more specific match overrides
     for key, per_purpose in sorted(defaults.items()):
         if key == "*" or purpose not in per_purpose:
@@ -65,7 +64,9 @@ def default_flags(defaults: Mapping[str, Mapping[str, str]]) -> dict[str, bool]:
     >>> default_flags({"*": {}})["consent_analytics"], default_flags({"*": {}})["consent_email"]
     (True, False)
     """
-    general = defaults.get("*", {})
-    return {
-        f"consent_{p}": general.get(p, BUILT_IN_CONSENT_DEFAULTS[p]) == "opt-out" for p in CONSENT_PURPOSES
-    }
+    return {f"consent_{p}": _general(defaults, p) for p in CONSENT_PURPOSES}
+
+
+def _general(defaults: Mapping[str, Mapping[str, str]], purpose: str) -> bool:
+    """Whether no decision counts as consent where no country or region rule applies."""
+    return defaults.get("*", {}).get(purpose, BUILT_IN_CONSENT_DEFAULTS[purpose]) == "opt-out"
