@@ -48,18 +48,14 @@ def clear_rejects(
         )
     t = store.table("rejects")
     if ingest_id is not None:
-        column, value = "ingest_id", ingest_id
+        column, values = "ingest_id", [ingest_id]
     elif file is not None:
-        column, value = "file", file
-    else:
-        n = store.count("rejects")
-        with store.transaction():  # every reject has its ingest run's id
-            store.delete_where_in(
-                "rejects", "ingest_id", store.to_arrow(t.select("ingest_id").distinct()).column(0)
-            )
-        return n - store.count("rejects")
-    n = store.to_arrow(t.filter(t[column] == value).select("line")).num_rows
+        column, values = "file", [file]
+    else:  # every reject carries its ingest run's id (file ingest and the tracking API alike)
+        ids = store.to_arrow(t.select("ingest_id").distinct()).column(0).to_pylist()
+        column, values = "ingest_id", [i for i in ids if i is not None]
+    n = store.to_arrow(t.filter(t[column].isin(values)).select("line")).num_rows if values else 0
     if n:
         with store.transaction():
-            store.delete_where_in("rejects", column, [value])
+            store.delete_where_in("rejects", column, values)
     return n
