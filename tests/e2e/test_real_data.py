@@ -25,6 +25,9 @@ DATASETS = Path(
 #: A number a user should never see: NaN or an infinity, in any spelling, outside a word.
 NOT_A_NUMBER = re.compile(r"(?<![A-Za-z])(nan|NaN|NAN|-?inf|-?Inf|-?Infinity)(?![A-Za-z])")
 
+#: A Rich table with a header and no rows: its header rule is followed straight by its bottom rule.
+EMPTY_TABLE = re.compile(r"┩\n└")
+
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not DATASETS.is_dir(), reason="../shared/datasets absent")]
 
 
@@ -153,6 +156,8 @@ def _as_a_user_wants(args: tuple[str, ...], run: Run) -> None:
         assert len(lines) == 1 or not lines[1].startswith(("  File", "Traceback")), said
     bad = NOT_A_NUMBER.search(run.out)
     assert bad is None, f"{said}\nshows {bad.group(0)!r}"
+    # a table with a header and no rows is an empty section that does not say why
+    assert EMPTY_TABLE.search(run.out) is None, f"{said}\nprints an empty table instead of saying why"
 
 
 @pytest.fixture(scope="module", params=REAL_DATA + THIN, ids=lambda d: d.name)
@@ -233,3 +238,44 @@ def test_every_command_answers_as_a_user_wants(built: tuple[RealData, Path], mai
         except AssertionError as exc:
             failures.append(str(exc))
     assert not failures, f"{len(failures)} command(s) on {data.name}:\n\n" + "\n\n".join(failures)
+
+
+def test_api_reads_answer_as_a_user_wants(built: tuple[RealData, Path]) -> None:
+    """The service's reads on the same store: an answer or a JSON error, never a 500 or a NaN."""
+    from fastapi.testclient import TestClient
+
+    from personae.api.app import create_app
+    from personae.app import keys
+    from personae.config import Settings
+    from personae.store import DuckDBStore
+
+    data, work = built
+    db = work / "real.duckdb"
+    with DuckDBStore.open(db) as store:
+        read = keys.create_key(store, "read", "gauntlet")[1]
+    cid = data.customer
+    paths = [
+        "/health",
+        "/v1/segments",
+        "/v1/segments/Champions/members",
+        f"/v1/customers/{cid}",
+        f"/v1/customers/{cid}/recommendations",
+        f"/v1/customers/{cid}/next-best-action",
+        "/v1/customers/no-such-customer",
+    ]
+    failures = []
+    settings = Settings(db=db, service={"expiry_check_seconds": 3600})
+    with TestClient(create_app(db, settings), raise_server_exceptions=False) as client:
+        for path in paths:
+            got = client.get(path, headers={"Authorization": f"Bearer {read}"})
+            said = f"GET {path} -> {got.status_code}: {got.text[:500]}"
+            if (
+                got.status_code >= 500
+                or got.headers.get("content-type", "").split(";")[0] != "application/json"
+            ):
+                failures.append(said)
+            elif got.status_code >= 400 and not got.json().get("error", got.json().get("detail")):
+                failures.append(f"{said} (an error without a message)")
+            elif NOT_A_NUMBER.search(got.text):
+                failures.append(f"{said} (shows NaN or inf)")
+    assert not failures, f"{len(failures)} read(s) on {data.name}:\n" + "\n".join(failures)

@@ -28,6 +28,7 @@ from personae.app.export import plain
 from personae.app.segments.library import all_definitions, segment_library
 from personae.app.segments.run import batch_sources
 from personae.config.personalize import PersonalizeSettings
+from personae.coverage import Coverage
 from personae.errors import InputError, NotFoundError
 from personae.personalize.decide import Decision, Sent, decide
 from personae.personalize.messages import incentive_offer, render
@@ -307,9 +308,15 @@ def activate(
     mine = [d for d in decisions if d.chosen is not None and d.chosen.playbook == pb.name]
     treated = [d for d in mine if d.chosen is not None and d.chosen.status == "chosen"]
     held = [d for d in mine if d.chosen is not None and d.chosen.status == "held_out"]
-    suppressed = sum(
-        1 for d in decisions for s in d.steps if s.playbook == pb.name and s.status == "suppressed"
-    )
+    mine_steps = [s for d in decisions for s in d.steps if s.playbook == pb.name]
+    suppressed = sum(1 for s in mine_steps if s.status == "suppressed")
+    causes: dict[str, int] = {"held out as the control group (measured, not contacted)": len(held)}
+    for s in mine_steps:
+        if s.status == "suppressed":
+            causes[s.cause or "suppressed"] = causes.get(s.cause or "suppressed", 0) + 1
+        elif s.status == "outranked":
+            causes["given a higher-priority playbook"] = causes.get("given a higher-priority playbook", 0) + 1
+    audience = sum(1 for s in mine_steps if s.status != "not_eligible")
     messages = build_messages(store, book, pb, treated, traits, settings, as_of)
     _write(out, fmt, messages, pb)
     run_id = uuid.uuid4().hex[:12]
@@ -363,6 +370,7 @@ def activate(
         "suppressed": suppressed,
         "file": str(out),
         "format": fmt,
+        "left_out": Coverage.of(audience, causes).as_json(),
     }
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 from personae.app.reads import last_data_date
 from personae.config import ClvSettings
+from personae.coverage import Coverage
 from personae.errors import InputError, ModelError
 from personae.store import Store
 
@@ -31,7 +32,8 @@ def clv_summary(
     expr = btyd_summary(
         clv_transactions(store, s.exclude_returned), observation_end=as_of, time_unit=_unit(time_unit)
     )
-    return store.execute(expr.order_by("customer_id"))
+    # sums of cents in binary floats end in ...000004; 6 decimals keep every real digit
+    return store.execute(expr.order_by("customer_id")).round({"monetary_value": 6})
 
 
 def clv_fit(
@@ -59,6 +61,7 @@ def clv_fit(
     bg = BetaGeoModel().fit(f, r, T)
     repeat = (f > 0) & (m > 0)
     gg = GammaGammaModel().fit(f[repeat], m[repeat])
+    buyers = int(store.scalar(tx.customer_id.nunique()))
     result: dict[str, Any] = {
         "calibration_end": calibration_end.isoformat(),
         "time_unit": unit,
@@ -66,6 +69,16 @@ def clv_fit(
         "repeat_customers": int(repeat.sum()),
         "bgnbd": {**{k: float(v) for k, v in bg.params_.items()}, "loglik": float(bg.loglik_)},
         "gamma_gamma": {**{k: float(v) for k, v in gg.params_.items()}, "loglik": float(gg.loglik_)},
+        "left_out": Coverage.of(
+            buyers, {"whose first order is after the calibration end": buyers - len(cal)}
+        ).as_json(),
+        "spend_left_out": Coverage.of(
+            len(cal),
+            {
+                "without a repeat purchase by the calibration end (the spend model needs one)": len(cal)
+                - int(repeat.sum())
+            },
+        ).as_json(),
     }
     if holdout_end is not None:
         hold = store.execute(

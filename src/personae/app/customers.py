@@ -81,7 +81,7 @@ def customer_profile(store: Store, given: str, *, default_country_code: str = "1
     counts = {}
     for name in ("orders", "events", "surveys"):
         t = store.resolved(name)
-        counts[name] = int(store.execute(t.filter(t.customer_id == cid).count()))  # type: ignore[call-overload]
+        counts[name] = int(store.scalar(t.filter(t.customer_id == cid).count()))
     orders = store.resolved("orders")
     mine = orders.filter(orders.customer_id == cid)
     spend = store.execute(

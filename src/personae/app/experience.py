@@ -22,6 +22,7 @@ from personae.app.reads import built, traits_as_of
 from personae.app.traits import trait_inputs
 from personae.config import Settings
 from personae.config.experience import ExperienceSettings
+from personae.coverage import Coverage
 from personae.errors import ConsentError, InputError, ModelError, NotFoundError
 from personae.experience import groups as grp
 from personae.experience import painpoints, sampling, validation
@@ -142,6 +143,11 @@ def experience_report(
     overall = grp.metrics_by(a.assign(_all="all"), "_all", s, groups=["all"])[0]
     overall.pop("_all")
     rescaled = a.loc[a["rescaled"].astype(bool)].groupby("kind").size().to_dict() if len(a) else {}
+    asked = (
+        set(members["customer_id"])
+        if by == "segment" or segments
+        else set(store.execute(built(store, "traits").select("customer_id"))["customer_id"])
+    )
     return {
         "as_of": as_of.isoformat() if as_of else None,
         "since": since.isoformat() if since else None,
@@ -153,7 +159,42 @@ def experience_report(
         "rescaled_answers": {k: int(v) for k, v in rescaled.items()},
         "groups": groups,
         "overall": overall,
+        "left_out": respondents(store, asked, set(a["customer_id"]), since).as_json(),
+        "note": None if len(a) or any_answers(store) else NO_ANSWERS,
     }
+
+
+#: What a survey analysis says when the store has no answer at all (and how to give it some).
+NO_ANSWERS = (
+    "no NPS, CSAT, CES or trust answers in the data: ingest them with `personae ingest surveys FILE` "
+    "(columns customer_id, answered_at, kind, score), then `personae build`"
+)
+
+
+def any_answers(store: Store) -> bool:
+    """Whether the store holds a single NPS/CES/CSAT/trust answer (of anyone, any date)."""
+    if not store.has_table("surveys"):
+        return False
+    s = store.table("surveys")
+    return bool(store.scalar(s.filter(s.kind.isin(list(KINDS))).count()))
+
+
+def respondents(store: Store, asked: set[str], answered: set[str], since: date | None = None) -> Coverage:
+    """Who of ``asked`` a survey analysis used, and why the rest were left out.
+
+    A customer is left out for an analytics objection first (their answers may not be used),
+    then for having no answer (in the window).
+    """
+    allowed = set(store.execute(analytics_population(store).select("customer_id"))["customer_id"])
+    objected = asked - allowed
+    silent = (asked & allowed) - answered
+    return Coverage.of(
+        len(asked),
+        {
+            "who objected to analytics": len(objected),
+            "without a survey answer" + (f" since {since.isoformat()}" if since else ""): len(silent),
+        },
+    )
 
 
 # -- 2. survey sample ------------------------------------------------------------------------
@@ -323,11 +364,27 @@ def validate_segments(
             cat = series.astype(object).where(series.notna(), None)
             results.append(validation.chi_square(name, data["segment"], cat, order))
     validation.conclude(results, s.alpha)
+    asked = int(members["customer_id"].nunique())
+    objected = int(len(exclusive) - len(data))
+    out = []
+    for (name, col), r in zip(columns.items(), results, strict=True):
+        missing = int(data[col].isna().sum())
+        what = "without an answer" if name in QUESTIONS else f"without a value of {col}"
+        coverage = Coverage.of(
+            asked,
+            {
+                "in more than one of these segments": overlap,
+                "who objected to analytics": objected,
+                what: missing,
+            },
+        )
+        note = NO_ANSWERS if name in QUESTIONS and not coverage.used and not any_answers(store) else None
+        out.append({**r.as_dict(), "left_out": coverage.as_json(), "note": note})
     return {
         "segments": list(order),
         "alpha": s.alpha,
         "left_out_in_several_segments": overlap,
-        "results": [r.as_dict() for r in results],
+        "results": out,
     }
 
 

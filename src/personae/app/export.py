@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -51,10 +52,28 @@ def records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return [{str(k): plain(v) for k, v in row.items()} for row in df.to_dict("records")]
 
 
+def finite(table: pa.Table) -> pa.Table:
+    """``table`` with every NaN or infinity in a float column made a null (an empty cell).
+
+    A ``nan`` in a file a user opens reads as data; an empty cell reads as "no value", which
+    is what it is.
+
+    >>> finite(pa.table({"x": [1.5, float("nan"), float("inf")]})).column("x").to_pylist()
+    [1.5, None, None]
+    """
+    cols = []
+    for col in table.columns:
+        if pa.types.is_floating(col.type):
+            col = pc.if_else(pc.is_finite(col), col, pa.scalar(None, col.type))
+        cols.append(col)
+    return pa.table(cols, names=table.column_names)
+
+
 def write_table(table: pa.Table, fmt: str, out: Path | None) -> None:
-    """Write ``table`` as ``fmt`` to ``out`` (or stdout for csv/json)."""
+    """Write ``table`` as ``fmt`` to ``out`` (or stdout for csv/json); never a NaN or an infinity."""
     if fmt not in EXPORT_FORMATS:
         raise InputError(f"--format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}")
+    table = finite(table)
     if fmt == "parquet":
         if out is None:
             raise InputError("Parquet needs a file: add --out FILE.parquet")

@@ -31,7 +31,9 @@ def impact(store: Store, playbook: str, *, window_days: int = 30, confidence: fl
     first = store.execute(a.group_by(["customer_id"]).aggregate(group=a.group.min(), as_of=a.as_of.min()))
     if first.empty:
         raise NotFoundError(
-            f"no activations of playbook {playbook!r}", hint=f"run `personae activate {playbook} --out FILE`"
+            f"no activations of playbook {playbook!r}",
+            hint=f"run `personae activate {playbook} --out FILE`; an activation that reached "
+            "nobody (everyone left out, e.g. for consent) records none",
         )
     first["start"] = pd.to_datetime(first["as_of"]) + timedelta(days=1)
     first["end"] = first["start"] + timedelta(days=window_days)

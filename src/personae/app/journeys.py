@@ -5,9 +5,10 @@ as-of date, segment members, traits — runs the expressions of :mod:`personae.j
 returns plain data (the JSON keys are a contract, see docs/journeys.md).
 
 **Consent.** Journey analytics uses behavioural data for the *analytics* purpose, so only
-customers whose ``consent_analytics`` trait is true are counted (no recorded decision means
-no consent; anonymous visitors who never became a known customer have none). The as-of date
-is the one of the latest ``personae build``, so consents, segments and traits agree.
+customers whose ``consent_analytics`` trait is true are counted (with no recorded decision the
+consent policy's default applies, see docs/privacy.md); every report says in ``left_out`` how
+many were left out for an objection. The as-of date is the one of the latest ``personae
+build``, so consents, segments and traits agree.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from personae.app.reads import traits_as_of
 from personae.app.segments import reports as segment_reports
 from personae.app.traits import trait_inputs
 from personae.config.traits import TraitSettings
+from personae.coverage import Coverage
 from personae.errors import InputError, NotFoundError
 from personae.journeys import dropoffs, funnel, lifecycle, paths, touches
 from personae.journeys.touchpoints import ORDER, touch_stream
@@ -50,6 +52,10 @@ class JourneyData:
     touches: ibis.Table
     order_lines: ibis.Table
     surveys: ibis.Table
+    #: who the reports count, out of every customer built, and why the others are not
+    coverage: Coverage
+    #: whether the data holds any event (browsing, cart, …) up to ``as_of``
+    has_events: bool
 
     @property
     def end(self) -> datetime:
@@ -69,13 +75,23 @@ def journey_data(
         lambda e: e.occurred_at < ibis.timestamp(end_of(as_of).isoformat(sep=" "))
     )
     stream = touch_stream(events, inputs.orders_by_order, with_device=with_device)
+    total, allowed = (int(store.scalar(t.count())) for t in (traits, consented))
     return JourneyData(
         as_of=as_of,
         traits=consented,
         touches=stream.semi_join(ids, "customer_id"),
         order_lines=inputs.orders.semi_join(ids, "customer_id"),
         surveys=inputs.surveys.semi_join(ids, "customer_id"),
+        coverage=Coverage.of(total, {"who objected to analytics": total - allowed}),
+        has_events=bool(store.scalar(events.limit(1).count())),
     )
+
+
+#: What a report says when there are orders but no events: there is nothing before an order.
+NO_EVENTS = (
+    "the data has no events (page or product views, carts, emails, …), so there are no touches "
+    "before orders: ingest them with `personae ingest events FILE`, then `personae build`"
+)
 
 
 def check_steps(store: Store, steps: Sequence[str]) -> None:
@@ -83,13 +99,20 @@ def check_steps(store: Store, steps: Sequence[str]) -> None:
     e = store.table("events")
     present = set(store.execute(e.select("type").distinct())["type"].dropna())
     known = present | {ORDER}
+    listed = "event types in the data: " + (", ".join(sorted(present)) if present else "none")
     for s in steps:
-        if s not in known:
-            close = suggest(s, known | set(EVENT_TYPES))
+        if s in known:
+            continue
+        if s in EVENT_TYPES:  # a type personae knows, just not in this data
             raise NotFoundError(
-                f"no step {s!r}: it is neither `order` nor an event type in the data",
-                hint=f"did you mean {close[0]!r}?" if close else "event types: " + ", ".join(sorted(present)),
+                f"no step {s!r}: the data has no {s} events",
+                hint=f"{listed}; steps are `order` or an event type in the data",
             )
+        close = [c for c in suggest(s, known) if c != s]
+        raise NotFoundError(
+            f"no step {s!r}: it is neither `order` nor an event type in the data",
+            hint=f"did you mean {close[0]!r}?" if close else listed,
+        )
 
 
 def _members(store: Store, names: Sequence[str], as_of: date, settings: TraitSettings | None) -> ibis.Table:
@@ -189,6 +212,7 @@ def funnel_report(
         "steps": funnel.step_rows(overall, spec.steps),
         "time_to_convert": funnel.time_to_convert(overall),
         "groups": [],
+        "left_out": data.coverage.as_json(),
     }
     if segments or by:
         table, keys = _grouped(store, data, prog, segments, by, settings)
@@ -224,6 +248,11 @@ def lifecycle_report(
         "lifecycle": True,
         "steps": funnel.step_rows(overall, JOURNEY_STAGES),
         "groups": [],
+        "left_out": data.coverage.as_json(),
+        "note": None
+        if data.has_events
+        else "the data has no events (views, carts, …): awareness and consideration count every "
+        "customer who reached a later stage (a buyer was aware and considered)",
     }
     if segments or by:
         table, keys = _grouped(
@@ -253,7 +282,13 @@ def touches_report(
     g = touches.gaps(data.touches)
     table, keys = _grouped(store, data, g, segments, by, settings)
     overall = [touches.summary_row(r) for r in store.rows(touches.distribution(g).order_by("kind"))]
-    result: dict[str, Any] = {"as_of": data.as_of.isoformat(), "overall": overall, "groups": []}
+    result: dict[str, Any] = {
+        "as_of": data.as_of.isoformat(),
+        "overall": overall,
+        "groups": [],
+        "left_out": data.coverage.as_json(),
+        "note": None if data.has_events else NO_EVENTS,
+    }
     if keys:
         rows = store.rows(touches.distribution(table, keys))
         rows.sort(key=lambda r: (r["kind"], *[str(r[k]) for k in keys]))
@@ -295,6 +330,8 @@ def paths_report(
         "length": length,
         **paths.top_paths(rows, top),
         "divergence": paths.divergence(rows),
+        "left_out": data.coverage.as_json(),
+        "note": None if data.has_events else NO_EVENTS,
     }
 
 
@@ -352,4 +389,5 @@ def dropoff_report(
             min_rise=min_rise,
         ),
         "pain_points": dropoffs.pain_points(pain, overall, spec.steps),
+        "left_out": data.coverage.as_json(),
     }

@@ -289,7 +289,7 @@ def apply_retention(
         raise InputError(f"retention of {days} days: give at least 1 day")
     cutoff = datetime.combine((today or date.today()) - timedelta(days=days), datetime.min.time())
     events = store.table("events")
-    old = int(store.execute(events.filter(events.occurred_at < cutoff).count()))  # type: ignore[call-overload]
+    old = int(store.scalar(events.filter(events.occurred_at < cutoff).count()))
     report: dict[str, Any] = {"cutoff": cutoff.isoformat(sep=" "), "events_purged": old, "dry_run": dry_run}
     if dry_run or not old:
         return report

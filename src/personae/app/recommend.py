@@ -25,6 +25,7 @@ import scipy.sparse as sp
 
 from personae.app.reads import traits_as_of
 from personae.config.personalize import RecommendSettings
+from personae.coverage import Coverage
 from personae.errors import InputError, NotFoundError
 from personae.personalize.evaluation import metrics
 from personae.personalize.interactions import CART, PURCHASE, VIEW, Interactions, encode, time_split
@@ -427,6 +428,13 @@ def evaluate(
         "items": int(inter.n_items),
         "default_model": settings.model,
         "models": results,
+        "left_out": Coverage.of(
+            int(inter.n_customers),
+            {
+                "with too little history to hold any purchase out (they need two or more)": inter.n_customers
+                - len(cust)
+            },
+        ).as_json(),
     }
 
 

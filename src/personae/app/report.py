@@ -210,6 +210,7 @@ def journeys_data(
         out["paths_absent"] = f"No paths to {to}: {exc}"
     if "funnel" not in out and "paths" not in out:
         return Absent(f"{out['funnel_absent']}; {out['paths_absent']}")
+    out["left_out"] = (out.get("funnel") or out["paths"])["left_out"]
     return out
 
 
@@ -223,7 +224,12 @@ def experience_data(store: Store, settings: Settings) -> dict[str, Any] | Absent
     report = experience_service.experience_report(store, segments=names, settings=settings.experience)
     if not report["overall"].get("n"):
         return Absent("No survey answers from customers who consented to analytics.")
-    return {"groups": report["groups"], "overall": report["overall"], "confidence": report["confidence"]}
+    return {
+        "groups": report["groups"],
+        "overall": report["overall"],
+        "confidence": report["confidence"],
+        "left_out": report["left_out"],
+    }
 
 
 def migration_data(store: Store, settings: Settings) -> dict[str, Any] | Absent:

@@ -59,6 +59,14 @@ TEXTS_SCHEMA = pa.schema(
 
 
 # -- reading ---------------------------------------------------------------------------------
+#: What the voice commands say when the store holds no text at all (and how to give it some).
+NO_TEXTS = (
+    "no texts to read: ingest survey answers with a `comment` column (`personae ingest surveys FILE`) "
+    "or events whose properties carry the text (review, support contact, …: a text, comment, body, "
+    "review or content column, `personae ingest events FILE`), then `personae voice build`"
+)
+
+
 def gather_texts(store: Store, as_of: date | None) -> pd.DataFrame:
     """Every text up to ``as_of`` (resolved customer ids), in a stable order."""
     expr = all_texts(store.resolved("surveys"), store.resolved("events"), as_of)
@@ -117,7 +125,7 @@ def build_voice(
     texts = gather_texts(store, as_of)
     report_("detecting languages", 0.15)
     texts["language"] = analyse._languages(texts["text"].fillna("").astype(str), settings)
-    summary: dict[str, Any] = {"texts": len(texts)}
+    summary: dict[str, Any] = {"texts": len(texts), "note": None if len(texts) else NO_TEXTS}
     active = None if refit else active_model(store)
     if active is None:
         report_("discovering themes", 0.35)
@@ -202,6 +210,7 @@ def voice_themes(
     keywords = theme_keywords(store)
     out: dict[str, Any] = {
         "overview": report.sentiment_overview(texts),
+        "note": None if len(texts) else NO_TEXTS,
         "themes": report.theme_summary(texts, keywords, examples=settings.examples),
     }
     if segments:

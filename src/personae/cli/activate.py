@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from personae.app import actions
-from personae.cli.context import State, console, print_json
+from personae.cli.context import State, console, print_json, say_left_out
 
 
 def activate(
@@ -27,3 +27,4 @@ def activate(
         f"{result['held_out']:,} held out as the control group; {result['suppressed']:,} suppressed "
         f"(consent, caps, cooldown, quiet period); run {result['run_id']}"
     )
+    say_left_out(result["left_out"])

@@ -10,7 +10,7 @@ from rich.table import Table
 from personae.app.clv import clv_fit, clv_summary
 from personae.app.export import write_table
 from personae.app.reads import parse_as_of
-from personae.cli.context import State, console, print_json
+from personae.cli.context import State, console, print_json, say_left_out
 from personae.errors import InputError
 
 clv_app = typer.Typer(help="Customer lifetime value (BG/NBD + Gamma-Gamma).", no_args_is_help=True)
@@ -70,6 +70,8 @@ def fit(
         "Gamma-Gamma", ", ".join(f"{k}={gg[k]:.4g}" for k in ("p", "q", "gamma")), f"{gg['loglik']:.2f}"
     )
     console.print(table)
+    say_left_out(result["left_out"])
+    say_left_out(result["spend_left_out"])
     if "holdout" in result:
         h = result["holdout"]
         console.print(

@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from personae.config import Settings, load_settings
+from personae.coverage import Coverage
 from personae.errors import InputError
 from personae.store import Store
 from personae.store.engine import open_store
@@ -70,6 +72,13 @@ def progress_bar(description: str) -> Iterator[Callable[[str, float], None]]:
             bar.update(task, completed=min(max(fraction, 0.0), 1.0), step=step)
 
         yield report
+
+
+def say_left_out(left_out: dict[str, Any] | None) -> None:
+    """The one line saying who an output left out and why (nothing when nobody was)."""
+    line = Coverage.from_json(left_out).sentence() if left_out else None
+    if line:
+        console.print(f"[yellow]{escape(line)}[/yellow]")
 
 
 def tidy(value: Any, digits: int = 4) -> Any:

@@ -40,14 +40,20 @@ def customers_show(
     for k, v in profile["attributes"].items():
         if v not in (None, [], {}):
             attrs.add_row(k, escape(str(v)))
-    console.print(attrs)
+    if attrs.row_count:
+        console.print(attrs)
+    else:
+        console.print(
+            "attributes: none (known from orders, events or surveys only: "
+            "`personae ingest customers FILE` adds names, addresses, birth dates)"
+        )
     console.print("identifiers: " + escape(", ".join(profile["identifiers"])))
     console.print("activity: " + ", ".join(f"{k} {v:,}" for k, v in profile["counts"].items()))
     console.print(
         "consents: "
         + (
             ", ".join(f"{k}={'yes' if v else 'no'}" for k, v in profile["consents"].items())
-            or "none recorded"
+            or "none recorded (the consent policy's defaults apply: see docs/privacy.md)"
         )
     )
     for m in profile["merged_profiles"]:

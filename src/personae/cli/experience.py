@@ -14,7 +14,7 @@ from rich.table import Table
 
 from personae.app import experience as svc
 from personae.app.reads import parse_as_of
-from personae.cli.context import State, console, fmt_ci, fmt_num, print_json, tidy
+from personae.cli.context import State, console, fmt_ci, fmt_num, print_json, say_left_out, tidy
 from personae.errors import InputError
 
 experience_app = typer.Typer(
@@ -48,6 +48,9 @@ def report(
     if as_json:
         print_json(tidy(data))
         return
+    if data["note"]:
+        console.print(escape(data["note"]))
+        return
     level = f"{data['confidence']:.0%}"
     table = Table(by, "n", f"NPS [{level} CI]", "CSAT %", "CES", "trust", "net trust")
     for g in [*data["groups"], {by: "all", **data["overall"]}]:
@@ -76,6 +79,7 @@ def report(
     if data["rescaled_answers"]:
         shown = ", ".join(f"{k} {v:,}" for k, v in data["rescaled_answers"].items())
         console.print(f"answers rescaled from other scales: {shown}")
+    say_left_out(data["left_out"])
 
 
 @experience_app.command("detractors")

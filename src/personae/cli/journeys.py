@@ -15,7 +15,7 @@ from rich.table import Table
 
 from personae.app import journeys as ja
 from personae.app.reads import parse_as_of
-from personae.cli.context import State, console, print_json, progress_bar
+from personae.cli.context import State, console, print_json, progress_bar, say_left_out
 from personae.errors import InputError
 from personae.journeys import charts
 from personae.journeys.touchpoints import parse_duration
@@ -53,6 +53,14 @@ def _duration(td: float | None) -> str:
 
 def _pct(v: float | None) -> str:
     return "—" if v is None else f"{v:.1%}"
+
+
+def _said(data: dict[str, Any]) -> bool:
+    """Print a report's note and who it left out; true when the note replaces the tables."""
+    if data.get("note"):
+        console.print(escape(data["note"]))
+    say_left_out(data.get("left_out"))
+    return bool(data.get("note")) and "steps" not in data
 
 
 def _print_funnel(steps: list[dict[str, Any]], title: str) -> None:
@@ -128,6 +136,7 @@ def funnel(
         )
     for g in data["groups"]:
         _print_funnel(g["steps"], escape(str(g["group"])))
+    _said(data)
     if plot is not None:
         console.print(f"chart written to {plot}")
 
@@ -144,6 +153,8 @@ def touches_(
         data = ja.touches_report(store, segments=_names(segments), by=by, settings=State.settings().traits)
     if as_json:
         print_json(data)
+        return
+    if _said(data):
         return
     table = Table(
         "group",
@@ -197,6 +208,8 @@ def paths_(
     if as_json:
         print_json(data)
         return
+    if _said(data):
+        return
     console.print(
         f"as of {data['as_of']}: {data['reached']:,} of {data['customers']:,} customers reached "
         f"{escape(to)} ({_pct(data['rate'])})"
@@ -220,7 +233,13 @@ def paths_(
         div.add_row(
             escape(d["after"]), f"{d['difference']:.2f}", fmt(d["reached_next"]), fmt(d["not_reached_next"])
         )
-    console.print(div)
+    if data["divergence"]:
+        console.print(div)
+    else:
+        console.print(
+            "where paths diverge: nothing to compare (no step is on the paths of both those who "
+            f"reached {escape(to)} and those who did not)"
+        )
     if plot is not None:
         console.print(f"chart written to {plot}")
 
@@ -302,3 +321,4 @@ def dropoffs_(
             "—" if p["lift"] is None else f"{p['lift']:.1f}×",
         )
     console.print(pains)
+    _said(data)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from personae.app.clusters import (
@@ -25,12 +26,22 @@ def preferences_show(
     with State.open_store() as store:
         profile = customer_preferences(store, customer_id)
     data = profile.as_dict(top)
+    empty = not any(items for kind, items in data.items() if kind != "customer_id")
+    if empty:
+        data["note"] = (
+            f"no preferences for {customer_id}: nothing in their history names a category, brand, "
+            "tag, price band, channel or time of day (orders need a product_id found in the products "
+            "file, a channel, or a time of day; `personae ingest products FILE`, then `personae build`)"
+        )
     if as_json:
         print_json(data)
         return
+    if empty:
+        console.print(escape(data["note"]))
+        return
     table = Table("kind", "value", "strength", "signal", "orders", "months (last 6)", "share")
     for kind, items in data.items():
-        if kind == "customer_id":
+        if kind in ("customer_id", "note"):
             continue
         for p in items:
             table.add_row(

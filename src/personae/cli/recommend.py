@@ -14,7 +14,8 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from personae.app import recommend as recommending
-from personae.cli.context import State, console, print_json, progress_bar
+from personae.app.export import finite
+from personae.cli.context import State, console, print_json, progress_bar, say_left_out
 from personae.errors import InputError
 
 
@@ -104,7 +105,7 @@ def _write_batches(batches: Any, fmt: str, out: Path | None) -> int:
                     if fmt == "parquet"
                     else pacsv.CSVWriter(sink if out is None else str(out), recommending.EXPORT_SCHEMA)
                 )
-            writer.write_table(batch)
+            writer.write_table(finite(batch))
             rows += batch.num_rows
         if writer is None and fmt == "csv":
             pacsv.write_csv(
@@ -179,7 +180,8 @@ def recommend_evaluate(
             f"{r['recall']:.4f}",
             f"{r['ndcg']:.4f}",
             f"{r['coverage']:.3f}",
-            f"{r.get('ndcg_vs_popularity') or 0:.2f}",
+            "—" if r.get("ndcg_vs_popularity") is None else f"{r['ndcg_vs_popularity']:.2f}",
             f"{r['fit_seconds']:.2f}",
         )
     console.print(table)
+    say_left_out(result["left_out"])

@@ -22,7 +22,7 @@ from personae.app.reads import parse_as_of
 from personae.app.segments import library as service
 from personae.app.segments import reports
 from personae.app.segments.run import preview
-from personae.cli.context import State, console, err_console, fmt_p, print_json, tidy
+from personae.cli.context import State, console, err_console, fmt_p, print_json, say_left_out, tidy
 from personae.errors import InputError, RuleError
 from personae.segments.definitions import SegmentDefinition, parse_definitions
 from personae.segments.language import caret
@@ -339,8 +339,6 @@ def validate(
             console.print(table)
         for note in r["notes"]:
             console.print(f"  note: {escape(note)}")
-    if data["left_out_in_several_segments"]:
-        console.print(
-            f"{data['left_out_in_several_segments']:,} customers in more than one of these segments "
-            "were left out (the tests need separate groups)"
-        )
+        if r["note"]:
+            console.print(f"  {escape(r['note'])}")
+        say_left_out(r["left_out"])

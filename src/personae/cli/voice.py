@@ -51,6 +51,9 @@ def build(
     if as_json:
         print_json(tidy(summary))
         return
+    if summary["note"]:
+        console.print(escape(summary["note"]))
+        return
     console.print(
         f"{summary['texts']:,} texts as of {summary['as_of']}: {summary['scored']:,} scored, "
         f"{summary['other_language']:,} in another language (flagged, not scored); "
@@ -77,6 +80,9 @@ def themes(
         themes_by_sentiment(data["themes"]).save(str(plot))
     if as_json:
         print_json(tidy(data))
+        return
+    if data["note"]:
+        console.print(escape(data["note"]))
         return
     o = data["overview"]
     console.print(

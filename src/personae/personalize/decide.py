@@ -40,6 +40,9 @@ class Step:
     status: str  # chosen, held_out, suppressed, not_eligible, outranked
     reason: str
     channel: str | None = None
+    #: the reason without the customer's particulars (dates, counts), so audiences can be
+    #: summarised by it: "in a quiet period", "in the playbook's cooldown", …
+    cause: str = ""
 
 
 @dataclass(frozen=True)
@@ -97,18 +100,28 @@ def decide(
             continue
         if quiet is not None:
             steps.append(
-                Step(pb.name, "suppressed", f"quiet period {quiet.name} ({quiet.start} to {quiet.end})")
+                Step(
+                    pb.name,
+                    "suppressed",
+                    f"quiet period {quiet.name} ({quiet.start} to {quiet.end})",
+                    cause="in a quiet period",
+                )
             )
             continue
         last = max((s.day for s in sent if s.playbook == pb.name), default=None)
         if last is not None and pb.cooldown_days and (day - last).days < pb.cooldown_days:
             steps.append(
-                Step(pb.name, "suppressed", f"sent {last.isoformat()}; cooldown of {pb.cooldown_days} days")
+                Step(
+                    pb.name,
+                    "suppressed",
+                    f"sent {last.isoformat()}; cooldown of {pb.cooldown_days} days",
+                    cause="in the playbook's cooldown",
+                )
             )
             continue
-        channel, why = _channel(book, pb, traits, sent, day)
+        channel, why, cause = _channel(book, pb, traits, sent, day)
         if channel is None:
-            steps.append(Step(pb.name, "suppressed", why))
+            steps.append(Step(pb.name, "suppressed", why, cause=cause))
             continue
         taken = pb.name
         if in_holdout(customer_id, pb.name, pb.holdout, salt):
@@ -122,9 +135,11 @@ def decide(
 
 def _channel(
     book: PlaybookBook, pb: Playbook, traits: Mapping[str, Any], sent: Sequence[Sent], day: date
-) -> tuple[str | None, str]:
-    """The first channel with consent and under its cap, or ``None`` and why not."""
+) -> tuple[str | None, str, str]:
+    """The first channel with consent and under its cap, or ``None``, why not and the cause
+    (the contact cap when a consented channel was capped, else consent)."""
     reasons = []
+    capped = False
     for channel in pb.channels:
         verdict = consent.check(traits, consent.purposes_for(channel, personal=pb.personal))
         if not verdict.allowed:
@@ -136,6 +151,8 @@ def _channel(
             n = sum(1 for s in sent if s.channel == channel and since <= s.day <= day)
             if n >= cap.max:
                 reasons.append(f"{channel}: cap of {cap.max} per {cap.days} days reached ({n} sent)")
+                capped = True
                 continue
-        return channel, ""
-    return None, "; ".join(reasons)
+        return channel, "", ""
+    cause = "at a channel's contact cap" if capped else f"without consent to {' or '.join(pb.channels)}"
+    return None, "; ".join(reasons), cause

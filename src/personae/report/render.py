@@ -22,6 +22,7 @@ from personae.app import charts
 from personae.app.charts import Figure, svg_data_uri
 from personae.app.report import Gathered, gather, overview
 from personae.config import Settings
+from personae.coverage import Coverage
 from personae.errors import InputError
 from personae.store import Store
 
@@ -139,11 +140,18 @@ def _template() -> jinja2.Template:
 
 def _section_view(g: Gathered) -> dict[str, Any]:
     spec = SECTIONS[g.key]
-    view: dict[str, Any] = {"key": g.key, "title": spec.title, "about": spec.about, "panels": []}
+    view: dict[str, Any] = {
+        "key": g.key,
+        "title": spec.title,
+        "about": spec.about,
+        "panels": [],
+        "left_out": None,
+    }
     if g.absent is not None:
         view["absent"] = g.absent
         return view
     view["absent"] = None
+    view["left_out"] = Coverage.from_json(g.data["left_out"]).sentence() if g.data.get("left_out") else None
     for panel in spec.figures(g.data):
         if isinstance(panel, str):
             view["panels"].append({"takeaway": panel, "image": None})
@@ -195,6 +203,7 @@ def write_report(
                 "key": v["key"],
                 "title": v["title"],
                 "absent": v["absent"],
+                "left_out": v["left_out"],
                 "takeaways": [p["takeaway"] for p in v["panels"]] if v["absent"] is None else [v["absent"]],
             }
             for v in views

@@ -130,6 +130,11 @@ class Store(abc.ABC):
     def execute(self, expr: ibis.Expr) -> pd.DataFrame:
         return self.backend.execute(expr)
 
+    def scalar(self, expr: ibis.Scalar) -> Any:
+        """One value (a count, a sum, a maximum): a Python scalar, ``None`` for a SQL NULL."""
+        value = self.backend.execute(expr)
+        return None if value is None or pd.isna(value) else value.item() if hasattr(value, "item") else value
+
     def to_arrow(self, expr: ibis.Expr) -> pa.Table:
         return self.backend.to_pyarrow(expr)
 

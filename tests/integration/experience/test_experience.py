@@ -182,3 +182,32 @@ def test_pain_points_recount(built: Store, traits: pd.DataFrame) -> None:
     clv = traits.set_index("customer_id")["clv_12m"]
     assert r["value_at_stake"] == pytest.approx(float(np.nansum(clv.reindex(sorted(returners)))))
     assert rows["delivery", "failed_delivery"]["nps_gap"] < 0  # planted: failed deliveries hurt
+
+
+def test_report_says_who_it_left_out_and_why(built: Store, traits: pd.DataFrame) -> None:
+    """Members without consent or without an answer are counted, by reason, never silently."""
+    names = ["Champions", "lifecycle:lapsed"]
+    data = svc.experience_report(built, segments=names)
+    members = set().union(*(_members(built, n) for n in names))
+    t = traits.set_index("customer_id").loc[sorted(members)]
+    allowed = t["consent_analytics"].astype(bool)
+    answers = svc.answers(built)
+    silent = allowed & ~t.index.isin(answers["customer_id"])
+    left = data["left_out"]
+    assert left["total"] == len(members)
+    assert left["reasons"].get("who objected to analytics", 0) == int((~allowed).sum())
+    assert left["reasons"].get("without a survey answer", 0) == int(silent.sum())
+    assert left["used"] == left["total"] - left["left_out"]
+    assert data["note"] is None
+
+
+def test_validation_says_who_each_test_left_out(built: Store, traits: pd.DataFrame) -> None:
+    data = svc.validate_segments(built, ["Champions", "lifecycle:lapsed"], ["nps", "recency_days"])
+    nps_test, recency = data["results"]
+    for r in (nps_test, recency):
+        assert r["left_out"]["used"] == r["n"]
+        assert (
+            r["left_out"]["reasons"].get("in more than one of these segments", 0)
+            == (data["left_out_in_several_segments"])
+        )
+    assert nps_test["left_out"]["reasons"]["without an answer"] > 0

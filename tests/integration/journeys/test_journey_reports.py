@@ -35,6 +35,35 @@ def test_only_customers_who_consent_to_analytics_count(built: Store) -> None:
     ids = set(built.execute(data.touches.select("customer_id").distinct())["customer_id"])
     refused = set(built.execute(traits.filter(~traits.consent_analytics).customer_id))
     assert ids and not ids & refused
+    total = int(built.execute(traits.count()))
+    for report in (life, ja.touches_report(built), ja.paths_report(built)):
+        assert report["left_out"]["total"] == total
+        assert report["left_out"]["reasons"] == {"who objected to analytics": total - consenting}
+        assert report["note"] is None  # the shop has events
+
+
+def test_order_only_data_says_there_is_nothing_before_an_order(tmp_path: Path, write_text) -> None:
+    """CDNOW-like data (orders, no events): the reports say why they are thin, not a table of zeros,
+    and a known event type that is absent is not answered with "did you mean" itself."""
+    from personae.app.build import run_build
+    from personae.app.ingest.loader import ingest_file
+
+    orders = write_text(
+        "orders.csv", "customer_id,ordered_at,amount\nA,2024-01-05,10\nA,2024-03-01,12\nB,2024-02-01,9\n"
+    )
+    store = DuckDBStore.open(tmp_path / "o.duckdb")
+    try:
+        ingest_file(store, "orders", orders)
+        run_build(store, quiet=True)
+        assert ja.lifecycle_report(store)["note"].startswith("the data has no events")
+        assert ja.touches_report(store)["note"] == ja.NO_EVENTS
+        assert ja.paths_report(store)["note"] == ja.NO_EVENTS
+        with pytest.raises(NotFoundError, match="the data has no product_view events") as e:
+            ja.dropoff_report(store)
+        assert "did you mean" not in str(e.value) + (e.value.hint or "")
+        assert "event types in the data: none" in (e.value.hint or "")
+    finally:
+        store.close()
 
 
 def test_first_order_gap_matches_the_trait(built: Store) -> None:

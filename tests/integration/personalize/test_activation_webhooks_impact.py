@@ -40,6 +40,15 @@ def test_activate_exports_treated_records_holdout_and_respects_consent(shop, tmp
     # caps/cooldown: activating again the same day sends nobody twice
     again = actions.activate(shop, settings, "try_other_channel", tmp_path / "again.csv")
     assert again["exported"] == 0
+    # who the first run left out adds up: the audience = exported + held out + suppressed + outranked
+    left = result["left_out"]
+    assert left["used"] == result["exported"]
+    assert left["reasons"]["held out as the control group (measured, not contacted)"] == result["held_out"]
+    suppressed = sum(n for why, n in left["reasons"].items() if why.startswith(("without", "at a", "in ")))
+    assert suppressed == result["suppressed"]
+    # the second run leaves everyone out, and says the cooldown is why
+    assert again["left_out"]["used"] == 0
+    assert again["left_out"]["reasons"].get("in the playbook's cooldown", 0) > 0
 
 
 class _Receiver(BaseHTTPRequestHandler):

@@ -101,6 +101,7 @@ def test_consent_is_never_bypassed():
     assert d.chosen is None
     assert [s.status for s in d.steps] == ["suppressed", "suppressed"]
     assert "no consent for email" in d.steps[0].reason and "no consent for push" in d.steps[0].reason
+    assert d.steps[0].cause == "without consent to email or push"  # what an audience summary counts
     # personal content needs personalization consent too; a non-personal greeting does not
     d = decide(book(), "c1", {**ALL, "consent_personalization": False}, {"cart", "greet"}, [], DAY)
     assert d.chosen is not None and d.chosen.playbook == "greet"
@@ -114,13 +115,16 @@ def test_caps_cooldown_quiet_and_priority():
     assert next(s for s in d.steps if s.playbook == "greet").status == "outranked"
     d = decide(b, "c1", {**ALL, "consent_push": False}, {"greet"}, two_emails, DAY)
     assert d.chosen is None and "cap of 2 per 7 days reached" in d.steps[1].reason
+    assert d.steps[1].cause == "at a channel's contact cap"
     # the window is 7 days including today: a message 7 days ago no longer counts
     old = [Sent("email", date(2026, 6, 23)), Sent("email", date(2026, 6, 29))]
     assert decide(b, "c1", ALL, {"greet"}, old, DAY).chosen is not None
     d = decide(b, "c1", ALL, {"cart"}, [Sent("push", date(2026, 6, 28), "cart")], DAY)
     assert d.chosen is None and "cooldown" in d.steps[0].reason
+    assert d.steps[0].cause == "in the playbook's cooldown"
     d = decide(b, "c1", ALL, {"cart"}, [], date(2026, 12, 25))
     assert d.chosen is None and "quiet period Xmas" in d.steps[0].reason
+    assert d.steps[0].cause == "in a quiet period"
     assert quiet_period(
         date(2027, 1, 2), [b.rules.quiet_periods[0].model_copy(update={"start": "12-30", "end": "01-03"})]
     )
