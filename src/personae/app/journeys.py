@@ -79,17 +79,33 @@ def journey_data(
 
 
 def check_steps(store: Store, steps: Sequence[str]) -> None:
-    """Every step is ``order`` or an event type present in the data (else: did you mean…)."""
-    e = store.table("events")
-    present = set(store.execute(e.select("type").distinct())["type"].dropna())
+    """Every step is ``order`` or an event type present in the data (else: did you mean…).
+
+    A standard event type the data lacks (``product_view`` in orders-only data) is said so, with
+    the types there are; only a present type is ever suggested, since suggesting an absent one
+    (the step itself, before) sends the user round in a circle.
+    """
+    present = set(event_types(store))
     known = present | {ORDER}
+    there = ", ".join(sorted(present)) if present else "none (no events ingested)"
     for s in steps:
-        if s not in known:
-            close = suggest(s, known | set(EVENT_TYPES))
-            raise NotFoundError(
-                f"no step {s!r}: it is neither `order` nor an event type in the data",
-                hint=f"did you mean {close[0]!r}?" if close else "event types: " + ", ".join(sorted(present)),
-            )
+        if s in known:
+            continue
+        if s in EVENT_TYPES:
+            raise NotFoundError(f"no {s!r} events in the data", hint=f"event types in the data: {there}")
+        close = suggest(s, known)
+        raise NotFoundError(
+            f"no step {s!r}: it is neither `order` nor an event type in the data",
+            hint=f"did you mean {close[0]!r}?" if close else f"event types in the data: {there}",
+        )
+
+
+def event_types(store: Store) -> list[str]:
+    """The event types present in the data, sorted (the steps and outcomes a journey can use)."""
+    if not store.has_table("events"):
+        return []
+    e = store.table("events")
+    return sorted(str(t) for t in store.execute(e.select("type").distinct())["type"].dropna())
 
 
 def _members(store: Store, names: Sequence[str], as_of: date, settings: TraitSettings | None) -> ibis.Table:

@@ -87,3 +87,22 @@ def test_paths_touches_and_dropoffs_run(built: Store) -> None:
     assert {r["dimension"] for r in d["ranking"]} <= {"channel", "device", "segment"}
     values = [r["value_lost"] for r in d["ranking"]]
     assert values == sorted(values, reverse=True)
+
+
+def test_a_standard_step_missing_from_the_data_is_named_not_suggested_to_itself(
+    tmp_path: Path, make_shop: Callable[..., Path]
+) -> None:
+    """Regression: orders-only data said "no step 'product_view' (did you mean 'product_view'?)"."""
+    path = make_shop(tmp_path, 100, seed=3, full_build=True, kinds=("customers", "orders"))
+    store = DuckDBStore.open(path)
+    try:
+        with pytest.raises(NotFoundError) as e:
+            ja.funnel_report(store, ["product_view", "order"])
+        assert "no 'product_view' events in the data" in e.value.message
+        assert "did you mean" not in str(e.value)
+        assert "no events ingested" in (e.value.hint or "")
+        with pytest.raises(NotFoundError) as e:
+            ja.paths_report(store, "prodct_view")
+        assert "did you mean 'product_view'" not in str(e.value)
+    finally:
+        store.close()
