@@ -87,16 +87,20 @@ def check_steps(store: Store, steps: Sequence[str]) -> None:
     """
     present = set(event_types(store))
     known = present | {ORDER}
-    there = ", ".join(sorted(present)) if present else "none (no events ingested)"
+    there = (
+        "event types in the data: " + ", ".join(sorted(present))
+        if present
+        else "the data has no events: `personae ingest events FILE` adds them"
+    )
     for s in steps:
         if s in known:
             continue
         if s in EVENT_TYPES:
-            raise NotFoundError(f"no {s!r} events in the data", hint=f"event types in the data: {there}")
+            raise NotFoundError(f"no {s!r} events in the data", hint=there)
         close = suggest(s, known)
         raise NotFoundError(
             f"no step {s!r}: it is neither `order` nor an event type in the data",
-            hint=f"did you mean {close[0]!r}?" if close else f"event types in the data: {there}",
+            hint=f"did you mean {close[0]!r}?" if close else there,
         )
 
 
