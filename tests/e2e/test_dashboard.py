@@ -573,10 +573,12 @@ def real_web(real: RealShop, browser: Any) -> Iterator[Watched]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     w = Watched(page, real.server.url)
-    page.on(
-        "console",
-        lambda m: w.errors.append(f"console: {m.text} ({m.location.get('url')})") if m.type == "error" else None,
-    )
+
+    def console(m: Any) -> None:
+        if m.type == "error":
+            w.errors.append(f"console: {m.text} ({m.location.get('url')})")
+
+    page.on("console", console)
     page.on("pageerror", lambda e: w.errors.append(f"page error: {e}"))
     # a part the API cannot answer on this data (nothing to recommend from) is a 404 the page
     # explains in words; the browser logs the status itself
