@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -69,3 +70,25 @@ def test_demo_writes_and_names_the_report(demo_dir: Path) -> None:
     report = demo_dir / "report" / "report.html"
     assert report.stat().st_size > 10_000
     assert 'data-section="segments"' in report.read_text(encoding="utf-8")
+
+
+def test_every_report_section_of_the_demo_has_content(demo_dir: Path) -> None:
+    """Regression: the demo left segment migration, the cluster map and playbook impact empty
+    (one build, no clusters, no activation). Now: two dated builds, clusters, one activation."""
+    from personae.report.render import SECTIONS
+
+    html = (demo_dir / "report" / "report.html").read_text(encoding="utf-8")
+    shown = re.findall(r'data-section="([a-z_]+)"', html)
+    assert shown == list(SECTIONS)
+    parts = dict(zip(shown, re.split(r'(?=<section id="[a-z_]+" data-section=)', html)[1:], strict=True))
+    empty = {k: re.findall(r'data-absent="true">([^<]*)', p) for k, p in parts.items() if "data-absent" in p}
+    assert not empty, empty
+    for part in parts.values():
+        assert "data:image/svg+xml" in part  # every section draws a chart
+    store = DuckDBStore.open(demo_dir / "personae.duckdb")
+    try:
+        snapshots = store.execute(store.table("segment_runs").select("as_of").distinct())
+        assert len(snapshots) >= 2
+        assert store.count("activations") > 0
+    finally:
+        store.close()

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from personae.api.auth import AdminKey, ReadKey, actor
 from personae.api.errors import error_responses
+from personae.api.responses import NextBestAction, Recommendations
 from personae.schema import CONSENT_PURPOSES
 
 ERRORS = error_responses((400, 413, 401, 403, 404, 422, 429), {404: "No customer with that identifier."})
@@ -88,7 +89,7 @@ async def erase(
 @router.get("/{customer_id}/recommendations", summary="Products to show this customer")
 async def recommendations(
     customer_id: str, request: Request, key: ReadKey, limit: int = Query(10, ge=1, le=100)
-) -> dict[str, Any]:
+) -> Recommendations:
     """What ``personae recommend CUSTOMER_ID --json`` prints (the same library, the same consent
     gate: without ``consent_personalization`` only non-personalised products), as of the last build."""
     runtime = request.app.state.runtime
@@ -99,11 +100,11 @@ async def recommendations(
         runtime.audit(actor(key), "read recommendations", cid)
         return result
 
-    return await run_in_threadpool(run)
+    return Recommendations(**await run_in_threadpool(run))
 
 
 @router.get("/{customer_id}/next-best-action", summary="What to do next for this customer")
-async def next_best_action(customer_id: str, request: Request, key: ReadKey) -> dict[str, Any]:
+async def next_best_action(customer_id: str, request: Request, key: ReadKey) -> NextBestAction:
     """What ``personae actions next CUSTOMER_ID --json`` prints: the playbooks' decision, with every
     playbook's status and reason (consent checked by the library), as of the last build."""
     runtime = request.app.state.runtime
@@ -114,7 +115,7 @@ async def next_best_action(customer_id: str, request: Request, key: ReadKey) -> 
         runtime.audit(actor(key), "read next best action", cid)
         return result
 
-    return await run_in_threadpool(run)
+    return NextBestAction(**await run_in_threadpool(run))
 
 
 @router.post("/{customer_id}/consents", summary="Record a consent decision (admin)")

@@ -12,7 +12,12 @@ Endpoints added for the dashboard (``/v1/dashboard/...``, read or admin keys, re
 ``POST rule-check`` (the segment builder's live check and count), ``GET segments`` and
 ``GET segments/{name}`` (build history and the report's chart), ``GET customers/{id}`` (the
 timeline and segments with reasons), ``GET impact`` (campaign impact), ``GET journeys`` (the
-purchase funnel and the paths to an outcome, as the report draws them).
+purchase funnel and the paths to an outcome, as the report draws them, and the outcomes the
+data offers).
+
+Every endpoint the dashboard reads has a response model (:mod:`personae.api.responses`), so the
+OpenAPI schema names each field; ``dashboard.js`` declares the fields it reads (``READS``) and a
+unit test checks them against ``app.openapi()``.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from pydantic import BaseModel, Field
 
 from personae.api.auth import ReadKey
 from personae.api.errors import error_responses
+from personae.api.responses import CustomerExtras, Impact, Journeys, RuleCheck, SegmentDetail, SegmentOverview
 from personae.errors import NotFoundError
 from personae.web import data as dashboard_data
 
@@ -74,30 +80,32 @@ async def _read(request: Request, fn: Callable[..., T], *args: Any, **kw: Any) -
 
 
 @api.post("/rule-check", summary="Check a segment rule and count who matches now (nothing is stored)")
-async def rule_check(body: RuleIn, request: Request, key: ReadKey) -> dict[str, Any]:
+async def rule_check(body: RuleIn, request: Request, key: ReadKey) -> RuleCheck:
     settings = request.app.state.runtime.settings
-    return await _read(request, dashboard_data.rule_check, body.rule, settings)
+    return RuleCheck(**await _read(request, dashboard_data.rule_check, body.rule, settings))
 
 
 @api.get("/segments", summary="Every segment with its members at the latest build, and a chart")
-async def segments(request: Request, key: ReadKey) -> dict[str, Any]:
-    return await _read(request, dashboard_data.segment_overview, request.app.state.runtime.settings)
+async def segments(request: Request, key: ReadKey) -> SegmentOverview:
+    settings = request.app.state.runtime.settings
+    return SegmentOverview(**await _read(request, dashboard_data.segment_overview, settings))
 
 
 @api.get("/segments/{name}", summary="One segment: definition, versions, build history")
-async def segment(name: str, request: Request, key: ReadKey) -> dict[str, Any]:
-    return await _read(request, dashboard_data.segment_detail, name, request.app.state.runtime.settings)
+async def segment(name: str, request: Request, key: ReadKey) -> SegmentDetail:
+    settings = request.app.state.runtime.settings
+    return SegmentDetail(**await _read(request, dashboard_data.segment_detail, name, settings))
 
 
 @api.get("/customers/{customer_id}", summary="A customer's timeline across channels and segment reasons")
-async def customer(customer_id: str, request: Request, key: ReadKey) -> dict[str, Any]:
+async def customer(customer_id: str, request: Request, key: ReadKey) -> CustomerExtras:
     cid = await run_in_threadpool(request.app.state.runtime.resolve, customer_id)
-    return await _read(request, dashboard_data.customer_extras, cid, pii=key.may("pii"))
+    return CustomerExtras(**await _read(request, dashboard_data.customer_extras, cid, pii=key.may("pii")))
 
 
 @api.get("/impact", summary="Campaign impact: every activated playbook against its holdout")
-async def impact(request: Request, key: ReadKey) -> dict[str, Any]:
-    return await _read(request, dashboard_data.impact, request.app.state.runtime.settings)
+async def impact(request: Request, key: ReadKey) -> Impact:
+    return Impact(**await _read(request, dashboard_data.impact, request.app.state.runtime.settings))
 
 
 @api.get("/journeys", summary="The purchase funnel and the most common paths to an outcome, as charts")
@@ -108,10 +116,12 @@ async def journeys(
     to: str = Query(
         "order",
         max_length=100,
-        description="Paths to: order (a first order), repeat, lapsed, detractor or an event type.",
+        description="Paths to: order (a first order), repeat, lapsed, detractor or an event type in the "
+        "data (the answer's `outcomes` lists them).",
     ),
-) -> dict[str, Any]:
-    return await _read(request, dashboard_data.journeys, request.app.state.runtime.settings, within, to)
+) -> Journeys:
+    settings = request.app.state.runtime.settings
+    return Journeys(**await _read(request, dashboard_data.journeys, settings, within, to))
 
 
 # -- HTML ------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from personae.api.auth import AdminKey, ReadKey, actor
 from personae.api.errors import error_responses
+from personae.api.responses import SegmentSaved, SegmentSummary
 
 ERRORS = error_responses(
     (400, 413, 401, 403, 404, 422, 429), {404: "No such segment.", 422: "Invalid rule or value."}
@@ -36,9 +37,9 @@ class Members(BaseModel):
 
 
 @router.get("", summary="Every segment with its live member count")
-async def segments(request: Request, key: ReadKey) -> list[dict[str, Any]]:
+async def segments(request: Request, key: ReadKey) -> list[SegmentSummary]:
     result: list[dict[str, Any]] = await run_in_threadpool(request.app.state.runtime.segments)
-    return result
+    return [SegmentSummary(**r) for r in result]
 
 
 @router.get("/{name}/members", summary="Live members, by customer id, a page at a time")
@@ -57,9 +58,9 @@ async def members(
 
 
 @router.post("", summary="Define or edit a segment (admin); live memberships follow at once")
-async def add_segment(body: SegmentIn, request: Request, key: AdminKey) -> dict[str, Any]:
+async def add_segment(body: SegmentIn, request: Request, key: AdminKey) -> SegmentSaved:
     runtime = request.app.state.runtime
     result: dict[str, Any] = await run_in_threadpool(
         runtime.add_segment, body.name, body.rule, body.description
     )
-    return result
+    return SegmentSaved(**result)

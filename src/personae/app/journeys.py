@@ -95,24 +95,37 @@ NO_EVENTS = (
 
 
 def check_steps(store: Store, steps: Sequence[str]) -> None:
-    """Every step is ``order`` or an event type present in the data (else: did you mean…)."""
-    e = store.table("events")
-    present = set(store.execute(e.select("type").distinct())["type"].dropna())
+    """Every step is ``order`` or an event type present in the data (else: did you mean…).
+
+    A standard event type the data lacks (``product_view`` in orders-only data) is said so, with
+    the types there are; only a present type is ever suggested, since suggesting an absent one
+    (the step itself, before) sends the user round in a circle.
+    """
+    present = set(event_types(store))
     known = present | {ORDER}
-    listed = "event types in the data: " + (", ".join(sorted(present)) if present else "none")
+    there = (
+        "event types in the data: " + ", ".join(sorted(present))
+        if present
+        else "the data has no events: `personae ingest events FILE` adds them"
+    )
     for s in steps:
         if s in known:
             continue
-        if s in EVENT_TYPES:  # a type personae knows, just not in this data
-            raise NotFoundError(
-                f"no step {s!r}: the data has no {s} events",
-                hint=f"{listed}; steps are `order` or an event type in the data",
-            )
-        close = [c for c in suggest(s, known) if c != s]
+        if s in EVENT_TYPES:
+            raise NotFoundError(f"no {s!r} events in the data", hint=there)
+        close = suggest(s, known)
         raise NotFoundError(
             f"no step {s!r}: it is neither `order` nor an event type in the data",
-            hint=f"did you mean {close[0]!r}?" if close else listed,
+            hint=f"did you mean {close[0]!r}?" if close else there,
         )
+
+
+def event_types(store: Store) -> list[str]:
+    """The event types present in the data, sorted (the steps and outcomes a journey can use)."""
+    if not store.has_table("events"):
+        return []
+    e = store.table("events")
+    return sorted(str(t) for t in store.execute(e.select("type").distinct())["type"].dropna())
 
 
 def _members(store: Store, names: Sequence[str], as_of: date, settings: TraitSettings | None) -> ibis.Table:

@@ -50,9 +50,14 @@ UNKNOWN = "(unknown)"
 
 @dataclass(frozen=True)
 class Absent:
-    """A section with nothing to show: why, in one line a user can act on."""
+    """A section with nothing to show: why, in one line a user can act on.
+
+    ``parts`` holds each part's own reason where a section has several (the journeys' funnel
+    and paths), so a page drawing the parts apart says under each why it is missing.
+    """
 
     reason: str
+    parts: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -209,7 +214,7 @@ def journeys_data(
     except PersonaeError as exc:
         out["paths_absent"] = f"No paths to {to}: {exc}"
     if "funnel" not in out and "paths" not in out:
-        return Absent(f"{out['funnel_absent']}; {out['paths_absent']}")
+        return Absent(f"{out['funnel_absent']}; {out['paths_absent']}", parts=out)
     out["left_out"] = (out.get("funnel") or out["paths"])["left_out"]
     return out
 

@@ -22,6 +22,7 @@ import pyarrow as pa
 from personae.app import charts
 from personae.app import report as gather
 from personae.app.charts import svg_data_uri
+from personae.app.journeys import event_types as journey_types
 from personae.app.privacy import segments_with_reasons
 from personae.app.reads import latest_traits_as_of
 from personae.app.segments import library, reports
@@ -189,8 +190,21 @@ def impact(store: Store, settings: Settings) -> dict[str, Any]:
     return {"reports": found, "absent": None, "chart": _figure(lambda: charts.playbook_impact(found))}
 
 
-#: The outcomes the Journeys page offers paths to (``personae journey paths --to``).
-PATH_TARGETS = ("order", "repeat", "lapsed", "detractor")
+#: The outcomes the Journeys page offers paths to (``personae journey paths --to``), in words;
+#: every event type in the data is offered after them.
+PATH_TARGETS = {
+    "order": "a first order",
+    "repeat": "a second order (repeat)",
+    "lapsed": "lapsing (churn)",
+    "detractor": "a detractor NPS answer",
+}
+
+
+def outcomes(store: Store) -> list[dict[str, str]]:
+    """What the paths can lead to on this store: the fixed outcomes, then each event type there is."""
+    fixed = [{"value": k, "label": v} for k, v in PATH_TARGETS.items()]
+    types = [t for t in journey_types(store) if t not in PATH_TARGETS]
+    return fixed + [{"value": t, "label": f"a {t.replace('_', ' ')} event"} for t in types]
 
 
 def journeys(
@@ -198,11 +212,22 @@ def journeys(
 ) -> dict[str, Any]:
     """The report's journey section with the analyst's window and outcome: the purchase funnel
     (each step within ``within_days`` of the product view) and the paths to ``to``, each as
-    ``{image, takeaway}`` (a part that cannot be computed is a takeaway without an image)."""
+    ``{image, takeaway}`` (a part that cannot be computed is a takeaway without an image, saying
+    why), and the outcomes this store's data can lead to (``outcomes``) for the page's menu."""
     data = gather.journeys_data(store, settings, within=timedelta(days=within_days), to=to)
-    out: dict[str, Any] = {"within_days": within_days, "to": to, "steps": list(gather.JOURNEY_FUNNEL)}
+    out: dict[str, Any] = {
+        "within_days": within_days,
+        "to": to,
+        "steps": list(gather.JOURNEY_FUNNEL),
+        "outcomes": outcomes(store),
+    }
     if isinstance(data, gather.Absent):
-        return {**out, "funnel": _figure(lambda: data.reason), "paths": _figure(lambda: data.reason)}
+        why = data.parts or {"funnel_absent": data.reason, "paths_absent": data.reason}
+        return {
+            **out,
+            "funnel": _figure(lambda: why["funnel_absent"]),
+            "paths": _figure(lambda: why["paths_absent"]),
+        }
     funnel, paths = data.get("funnel"), data.get("paths")
     out["funnel"] = _figure(lambda: charts.journey_funnel(funnel) if funnel else data["funnel_absent"])
     out["paths"] = _figure(lambda: charts.journey_paths(paths) if paths else data["paths_absent"])

@@ -58,10 +58,10 @@ def test_order_only_data_says_there_is_nothing_before_an_order(tmp_path: Path, w
         assert ja.lifecycle_report(store)["note"].startswith("the data has no events")
         assert ja.touches_report(store)["note"] == ja.NO_EVENTS
         assert ja.paths_report(store)["note"] == ja.NO_EVENTS
-        with pytest.raises(NotFoundError, match="the data has no product_view events") as e:
+        with pytest.raises(NotFoundError, match="no 'product_view' events in the data") as e:
             ja.dropoff_report(store)
         assert "did you mean" not in str(e.value) + (e.value.hint or "")
-        assert "event types in the data: none" in (e.value.hint or "")
+        assert "the data has no events" in (e.value.hint or "")
     finally:
         store.close()
 
@@ -116,3 +116,22 @@ def test_paths_touches_and_dropoffs_run(built: Store) -> None:
     assert {r["dimension"] for r in d["ranking"]} <= {"channel", "device", "segment"}
     values = [r["value_lost"] for r in d["ranking"]]
     assert values == sorted(values, reverse=True)
+
+
+def test_a_standard_step_missing_from_the_data_is_named_not_suggested_to_itself(
+    tmp_path: Path, make_shop: Callable[..., Path]
+) -> None:
+    """Regression: orders-only data said "no step 'product_view' (did you mean 'product_view'?)"."""
+    path = make_shop(tmp_path, 100, seed=3, full_build=True, kinds=("customers", "orders"))
+    store = DuckDBStore.open(path)
+    try:
+        with pytest.raises(NotFoundError) as e:
+            ja.funnel_report(store, ["product_view", "order"])
+        assert "no 'product_view' events in the data" in e.value.message
+        assert "did you mean" not in str(e.value)
+        assert "the data has no events" in (e.value.hint or "")
+        with pytest.raises(NotFoundError) as e:
+            ja.paths_report(store, "prodct_view")
+        assert "did you mean 'product_view'" not in str(e.value)
+    finally:
+        store.close()

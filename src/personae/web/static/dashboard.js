@@ -6,7 +6,90 @@
  */
 "use strict";
 
+/* The contract with the API: for each endpoint the dashboard calls (method and OpenAPI path), every
+ * field of the answer it reads. `a.b` is a key inside a key, `[]` a list's items, `{}` a map
+ * whose keys are data (profile, traits): anything in it may be read.
+ * tests/unit/api/test_dashboard_contract.py checks each field against the API's OpenAPI schema,
+ * so a key renamed on either side fails a test; and every answer is handed to the pages
+ * through guard(), which reports (console.error, which fails the browser tests) any read of
+ * a field not declared here. Keep this block strict JSON: the test parses it.
+ */
+// READS:begin
+const READS = {
+  "GET /v1/segments": ["[].name", "[].builtin", "[].live", "[].members", "[].rule"],
+  "POST /v1/segments": ["name", "action", "version"],
+  "GET /v1/segments/{name}/members": ["total", "next", "members[].customer_id"],
+  "GET /v1/dashboard/segments": ["segments[].name", "segments[].members", "chart.image", "chart.takeaway"],
+  "GET /v1/dashboard/segments/{name}": [
+    "name", "rule", "description", "builtin", "version",
+    "history[].as_of", "history[].version", "history[].members", "history[].entered", "history[].exited"
+  ],
+  "POST /v1/dashboard/rule-check": [
+    "valid", "members", "as_of", "errors[].message", "errors[].hint", "errors[].line",
+    "errors[].column", "errors[].position", "errors[].suggestions"
+  ],
+  "GET /v1/customers/{customer_id}": [
+    "customer_id", "profile{}", "identifiers", "consents{}", "traits{}", "segments[].name"
+  ],
+  "GET /v1/customers/{customer_id}/recommendations": [
+    "as_of", "recommendations[].name", "recommendations[].product_id", "recommendations[].category",
+    "recommendations[].reason"
+  ],
+  "GET /v1/customers/{customer_id}/next-best-action": [
+    "as_of", "action", "channel", "held_out_of",
+    "playbooks[].playbook", "playbooks[].status", "playbooks[].reason", "playbooks[].channel"
+  ],
+  "GET /v1/dashboard/customers/{customer_id}": [
+    "segments[].segment", "segments[].entered_at", "segments[].rule", "segments[].because{}",
+    "timeline[].source", "timeline[].at", "timeline[].kind", "timeline[].channel", "timeline[].detail",
+    "timeline[].value"
+  ],
+  "GET /v1/dashboard/impact": [
+    "absent", "chart.image", "chart.takeaway", "reports[].playbook", "reports[].verdict",
+    "reports[].effects[].metric", "reports[].effects[].treatment", "reports[].effects[].control",
+    "reports[].effects[].difference", "reports[].effects[].low", "reports[].effects[].high",
+    "reports[].effects[].direction"
+  ],
+  "GET /v1/dashboard/journeys": [
+    "within_days", "to", "outcomes[].value", "outcomes[].label",
+    "funnel.image", "funnel.takeaway", "paths.image", "paths.takeaway"
+  ]
+};
+// READS:end
+
 const KEY = "personae.apiKey";
+
+/** The READS entry an address answers to ("GET /v1/customers/C1/recommendations?limit=5" →
+ * "GET /v1/customers/{customer_id}/recommendations"), or null. */
+function route(method, path) {
+  const parts = path.split("?")[0].split("/");
+  for (const name of Object.keys(READS)) {
+    const [verb, template] = name.split(" ");
+    const want = template.split("/");
+    if (verb === method && want.length === parts.length &&
+        want.every((w, i) => (w.startsWith("{") && parts[i] !== "") || w === parts[i])) return name;
+  }
+  return null;
+}
+
+/** The answer as the pages see it: reading a field READS does not declare for its endpoint is
+ * reported on the console (the browser tests fail on it) — the field is in no contract. */
+function guard(value, name, path) {
+  if (value === null || typeof value !== "object") return value;
+  const fields = READS[name];
+  const open = (p) => fields.some((f) => f === p || f.startsWith(p + ".") || f.startsWith(p + "[]") || f === p + "{}");
+  return new Proxy(value, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver);
+      if (typeof prop === "symbol" || prop === "then" || prop === "toJSON") return v;
+      if (Array.isArray(target)) return /^\d+$/.test(prop) ? guard(v, name, path + "[]") : v;
+      const here = path === "" ? prop : path + "." + prop;
+      if (fields.includes(here + "{}")) return v; // a map whose keys are data
+      if (!open(here)) console.error("contract: the dashboard reads " + here + " from " + name + ", which READS does not declare");
+      return guard(v, name, here);
+    },
+  });
+}
 
 function key() {
   return sessionStorage.getItem(KEY);
@@ -30,11 +113,16 @@ function el(tag, attrs, ...children) {
 function fmt(value) {
   if (value === null || value === undefined || value === "") return "—";
   if (typeof value === "number") {
+    if (!Number.isFinite(value)) return "—";
     return Number.isInteger(value) ? value.toLocaleString("en") : value.toLocaleString("en", {maximumFractionDigits: 2});
   }
   if (typeof value === "boolean") return value ? "yes" : "no";
   if (Array.isArray(value)) return value.length ? value.map(fmt).join(", ") : "—";
-  if (typeof value === "object") return JSON.stringify(value);
+  if (typeof value === "object") {
+    // a map (affinities, preferences): "key: value" pairs, never raw JSON
+    const pairs = Object.entries(value).filter(([, v]) => v !== null && v !== undefined);
+    return pairs.length ? pairs.map(([k, v]) => k.replaceAll("_", " ") + ": " + fmt(v)).join("; ") : "—";
+  }
   return String(value);
 }
 
@@ -54,6 +142,13 @@ class ApiError extends Error {
     super(body && body.message ? body.message + (body.hint ? " (" + body.hint + ")" : "") : "HTTP " + status);
     this.status = status;
     this.body = body;
+  }
+}
+
+/** A part of a page the API could not answer (nothing to recommend from): its message says why. */
+class Unanswered {
+  constructor(message) {
+    this.message = message;
   }
 }
 
@@ -80,7 +175,12 @@ async function api(path, options) {
     }
     throw new ApiError(res.status, data);
   }
-  return data;
+  const name = route(opts.method, path);
+  if (name === null) {
+    console.error("contract: " + opts.method + " " + path + " is not in READS");
+    return data;
+  }
+  return guard(data, name, "");
 }
 
 function busy(node, flag) {
@@ -107,6 +207,53 @@ function chart(figure, data) {
   if (data.image) figure.append(el("img", {src: data.image, alt: "Chart. " + data.takeaway}));
   figure.append(caption);
   busy(figure, false);
+}
+
+/** The next best action in words, as `personae actions next` prints it: the decision, then each
+ * playbook with what happened and why. */
+function nextBestAction(box, nba) {
+  if (nba instanceof Unanswered) {
+    box.replaceChildren(el("p", {text: "No next best action: " + nba.message}));
+    busy(box, false);
+    return;
+  }
+  const head = nba.action
+    ? el("p", {class: "status"}, "Next: ", el("strong", {text: nba.action.replaceAll("_", " ")}),
+        nba.channel ? " by " + nba.channel : "", ".")
+    : el("p", {class: "status", text: nba.held_out_of
+        ? "Held out of " + nba.held_out_of.replaceAll("_", " ") + " (its control group): no message, so its effect can be measured."
+        : "No action: no playbook applies to this customer today (why, for each, below)."});
+  const steps = nba.playbooks.map((s) => el("li", {},
+    el("strong", {text: s.playbook.replaceAll("_", " ")}), ": " + (STATUS[s.status] || s.status.replaceAll("_", " ")),
+    s.channel && s.status === "chosen" ? " by " + s.channel : "", s.reason ? " — " + s.reason : ""));
+  box.replaceChildren(head, steps.length
+    ? el("ul", {class: "playbooks", "aria-label": "Every playbook"}, ...steps)
+    : el("p", {text: "No playbook is configured (see docs/personalization.md)."}),
+    el("p", {class: "help", text: "As of " + nba.as_of + " (the latest build)."}));
+  busy(box, false);
+}
+
+/** What each playbook status means, in words. */
+const STATUS = {
+  chosen: "chosen",
+  held_out: "held out (control group)",
+  suppressed: "suppressed",
+  not_eligible: "not eligible",
+  outranked: "outranked by a higher priority",
+};
+
+/** The recommended products, each with why; or why there are none. */
+function recommendations(list, recs) {
+  if (recs instanceof Unanswered) {
+    fill(list, [el("li", {class: "none", text: "No recommendation: " + recs.message})]);
+    return;
+  }
+  const items = recs.recommendations;
+  fill(list, items.length
+    ? items.map((r) => el("li", {}, el("strong", {text: r.name || r.product_id}),
+        r.category ? " · " + r.category : "", r.reason ? el("span", {class: "reason", text: " — " + r.reason}) : ""))
+    : [el("li", {class: "none", text: "No recommendation: every product this customer could be shown is filtered out (bought, or not allowed without personalization consent)."})]);
+  list.after(el("p", {class: "help", text: "As of " + recs.as_of + " (the latest build)."}));
 }
 
 const segmentUrl = (name) => "/ui/segments/" + encodeURIComponent(name);
@@ -184,12 +331,19 @@ const pages = {
       if (now.valid && now.members !== null) {
         box.dataset.members = String(now.members);
         box.textContent = fmt(now.members) + " customers match on the current traits (as of " + now.as_of + ").";
+      } else if (now.valid) {
+        box.textContent = "Not counted: there are no traits yet (run `personae build`).";
+      } else {
+        box.textContent = "The rule no longer checks: " + now.errors.map((e) => e.message).join("; ") + ".";
       }
     }
-    fill(document.querySelector("#history-table tbody"), (detail.history || []).map((h) =>
-      el("tr", {}, el("th", {scope: "row", text: h.as_of}), el("td", {class: "num", text: fmt(h.version)}),
-        el("td", {class: "num", text: fmt(h.members)}), el("td", {class: "num", text: fmt(h.entered)}),
-        el("td", {class: "num", text: fmt(h.exited)}))));
+    const history = detail.history || [];
+    fill(document.querySelector("#history-table tbody"), history.length
+      ? history.map((h) =>
+          el("tr", {}, el("th", {scope: "row", text: h.as_of}), el("td", {class: "num", text: fmt(h.version)}),
+            el("td", {class: "num", text: fmt(h.members)}), el("td", {class: "num", text: fmt(h.entered)}),
+            el("td", {class: "num", text: fmt(h.exited)})))
+      : [el("tr", {}, el("td", {colspan: 5, text: "No build has evaluated this segment yet: it is counted at the next `personae build`."}))]);
     const list = document.getElementById("members-list");
     const more = document.getElementById("members-more");
     let after = null;
@@ -235,38 +389,30 @@ const pages = {
     const id = encodeURIComponent(given);
     const c = await api("/v1/customers/" + id);
     const cid = encodeURIComponent(c.customer_id);
+    // a part that cannot be answered (no product to recommend from) says why in its place
+    const why = (e) => {
+      if (e instanceof ApiError && e.status !== 401) return new Unanswered(e.message);
+      throw e;
+    };
     const [recs, nba, extra] = await Promise.all([
-      api("/v1/customers/" + cid + "/recommendations?limit=5"),
-      api("/v1/customers/" + cid + "/next-best-action"),
+      api("/v1/customers/" + cid + "/recommendations?limit=5").catch(why),
+      api("/v1/customers/" + cid + "/next-best-action").catch(why),
       api("/v1/dashboard/customers/" + cid),
     ]);
     document.querySelector("h1").textContent = "Customer " + c.customer_id;
     const p = c.profile || {};
     facts(document.getElementById("profile"), [
       ["Customer id", c.customer_id],
-      ...Object.entries(p).filter(([k]) => k !== "customer_id").map(([k, v]) => [k.replaceAll("_", " "), v]),
+      ...Object.entries(p).filter(([k, v]) => k !== "customer_id" && v !== null && v !== "").map(([k, v]) => [k.replaceAll("_", " "), v]),
       ["Identifiers", c.identifiers],
     ]);
-    // next best action
-    const nbaBox = document.getElementById("nba");
-    const pairs = Object.entries(nba).filter(([k]) => k !== "customer_id");
-    const dl = el("dl", {class: "facts"});
-    facts(dl, pairs.map(([k, v]) => [k.replaceAll("_", " "), v]));
-    nbaBox.replaceChildren(dl);
-    busy(nbaBox, false);
+    nextBestAction(document.getElementById("nba"), nba);
     // consents
     const consents = Object.entries(c.consents || {});
     fill(document.getElementById("consents"), consents.length
       ? consents.map(([purpose, ok]) => el("li", {class: ok ? "yes" : "no"}, purpose + ": " + (ok ? "granted" : "not granted")))
-      : [el("li", {text: "No consent recorded."})]);
-    // recommendations
-    const items = recs.items || [];
-    const recList = document.getElementById("recommendations");
-    fill(recList, items.length
-      ? items.map((r) => el("li", {}, el("strong", {text: r.name || r.product_id}),
-          r.category ? " · " + r.category : "", r.reason ? " — " + r.reason : ""))
-      : [el("li", {text: "No recommendation."})]);
-    if (recs.reason) recList.before(el("p", {class: "help", text: "Why these: " + recs.reason}));
+      : [el("li", {text: "No consent decision recorded: the consent policy's defaults apply."})]);
+    recommendations(document.getElementById("recommendations"), recs);
     // segments with reasons
     fill(document.querySelector("#customer-segments tbody"), extra.segments.length
       ? extra.segments.map((s) => el("tr", {},
@@ -279,16 +425,24 @@ const pages = {
       (c.segments.length ? c.segments.map((s) => s.name).join(", ") : "no live segment") + ".";
     // timeline
     const tbody = document.querySelector("#timeline tbody");
-    const draw = (source) => fill(tbody, extra.timeline.filter((t) => !source || t.source === source).map((t) =>
-      el("tr", {"data-source": t.source}, el("td", {text: when(t.at)}), el("td", {text: t.kind}),
-        el("td", {text: t.channel || "—"}), el("td", {text: t.detail || "—"}),
-        el("td", {class: "num", text: fmt(t.value)}))));
+    const draw = (source) => {
+      const shown = extra.timeline.filter((t) => !source || t.source === source);
+      fill(tbody, shown.length
+        ? shown.map((t) => el("tr", {"data-source": t.source}, el("td", {text: when(t.at)}), el("td", {text: t.kind || "—"}),
+            el("td", {text: t.channel || "—"}), el("td", {text: t.detail || "—"}),
+            el("td", {class: "num", text: fmt(t.value)})))
+        : [el("tr", {}, el("td", {colspan: 5, text: source
+            ? "No interaction of this kind recorded for this customer."
+            : "No interaction recorded for this customer (events, orders, survey answers or consents)."}))]);
+    };
     draw("");
     const select = document.getElementById("timeline-source");
     select.addEventListener("change", () => draw(select.value));
     // traits
-    fill(document.querySelector("#traits tbody"), Object.entries(c.traits || {}).sort().map(([k, v]) =>
-      row([k, fmt(v)], true)));
+    const traits = Object.entries(c.traits || {}).sort();
+    fill(document.querySelector("#traits tbody"), traits.length
+      ? traits.map(([k, v]) => row([k, fmt(v)], true))
+      : [el("tr", {}, el("td", {colspan: 2, text: "No traits yet: they appear after `personae build`."}))]);
   },
 
   builder() {
@@ -426,19 +580,27 @@ const pages = {
     const funnel = document.getElementById("journey-funnel");
     const paths = document.getElementById("journey-paths");
     // the address carries the choice (?within=14&to=repeat), so a view can be shared or bookmarked
+    // the outcomes on offer are the data's: the menu gains each event type there is (a "rating"
+    // event on MovieLens), from the first answer
     const asked = new URLSearchParams(location.search);
     if (asked.get("within")) within.value = asked.get("within");
-    if (asked.get("to")) to.value = asked.get("to");
     if (!within.value) within.value = "7";
-    if (!to.value) to.value = "order";
+    let wanted = asked.get("to") || to.value || "order";
     let latest = 0;
+    const offer = (outcomes, chosen) => {
+      const have = new Set([...to.options].map((o) => o.value));
+      for (const o of outcomes) if (!have.has(o.value)) to.append(el("option", {value: o.value}, o.label));
+      if (![...to.options].some((o) => o.value === chosen)) to.append(el("option", {value: chosen}, chosen));
+      to.value = chosen;
+    };
     const load = async () => {
       const ticket = ++latest;
-      const query = new URLSearchParams({within: within.value, to: to.value});
+      const query = new URLSearchParams({within: within.value, to: wanted});
       busy(funnel, true);
       busy(paths, true);
       const data = await api("/v1/dashboard/journeys?" + query);
       if (ticket !== latest) return; // a newer choice is on its way: do not draw an older answer
+      offer(data.outcomes, data.to);
       chart(funnel, data.funnel);
       chart(paths, data.paths);
       funnel.dataset.within = String(data.within_days);
@@ -449,7 +611,10 @@ const pages = {
     };
     const reload = () => load().catch((e) => problem(e.message));
     within.addEventListener("change", reload);
-    to.addEventListener("change", reload);
+    to.addEventListener("change", () => {
+      wanted = to.value;
+      reload();
+    });
     document.getElementById("journey-form").addEventListener("submit", (event) => event.preventDefault());
     await load();
   },
