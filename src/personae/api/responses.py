@@ -216,3 +216,6 @@ class Journeys(BaseModel):
     funnel_steps: list[FunnelStep] | None = None
     customers: int | None = None
     reached: int | None = None
+    left_out: str | None = Field(
+        None, description="Who the charts leave out and why, in one sentence; null when nobody."
+    )

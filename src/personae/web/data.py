@@ -28,6 +28,7 @@ from personae.app.reads import latest_traits_as_of
 from personae.app.segments import library, reports
 from personae.app.segments.run import preview
 from personae.config import Settings
+from personae.coverage import Coverage
 from personae.errors import PersonaeError, RuleError
 from personae.segments.language import column
 from personae.store import Store
@@ -235,6 +236,7 @@ def journeys(
         out["funnel_steps"] = funnel["steps"]
     if paths:
         out["customers"], out["reached"] = paths["customers"], paths["reached"]
+    out["left_out"] = Coverage.from_json(data["left_out"]).sentence()
     return out
 
 

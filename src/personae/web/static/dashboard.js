@@ -52,7 +52,7 @@ const READS = {
   ],
   "GET /v1/dashboard/journeys": [
     "within_days", "to", "outcomes[].value", "outcomes[].label",
-    "funnel.image", "funnel.takeaway", "paths.image", "paths.takeaway"
+    "funnel.image", "funnel.takeaway", "paths.image", "paths.takeaway", "left_out"
   ]
 };
 // READS:end
@@ -603,6 +603,9 @@ const pages = {
       offer(data.outcomes, data.to);
       chart(funnel, data.funnel);
       chart(paths, data.paths);
+      const left = document.getElementById("journey-left-out");
+      left.textContent = data.left_out || "";
+      left.hidden = !data.left_out;
       funnel.dataset.within = String(data.within_days);
       paths.dataset.to = data.to;
       document.getElementById("paths-h").textContent = "Paths to " + to.options[to.selectedIndex].text;
