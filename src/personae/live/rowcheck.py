@@ -252,9 +252,9 @@ def _rules(spec: TableSpec, row: Row, reasons: list[str], missing: set[str]) -> 
         reasons.append("no identifier: needs one of " + ", ".join(spec.at_least_one_of))
     if spec.name == "orders":
         _order_rules(row, reasons, "amount" in missing)
-    if spec.name == "customers" and row["age"] is not None:
-        if row["birth_year"] is None and row["birth_date"] is None:
-            row["birth_year"] = approximate_birth_year(row["age"], datetime.now(UTC))
+    no_birth = spec.name == "customers" and row["birth_year"] is None and row["birth_date"] is None
+    if no_birth and row["age"] is not None:
+        row["birth_year"] = approximate_birth_year(row["age"], datetime.now(UTC))
     if spec.name == "surveys":
         if row["scale_max"] is None:
             row["scale_max"] = DEFAULT_SCALE_MAX.get(row["kind"]) if row["kind"] is not None else None
