@@ -312,3 +312,23 @@ BOOKKEEPING_COLUMNS = (
     ("_ingested_at", "timestamp"),
     ("properties_extra", "json"),  # source columns that are not canonical, kept as JSON
 )
+
+
+def line_is_return(amount: float | None, quantity: float | None) -> bool:
+    """One order line is a return (negative quantity or amount); see ``tables.is_return_line``.
+
+    >>> line_is_return(-12.6, -6), line_is_return(5.0, None), line_is_return(0.0, -1)
+    (True, False, True)
+    """
+    return (amount is not None and amount < 0) or (quantity is not None and quantity < 0)
+
+
+def line_net(amount: float | None, quantity: float | None, returned: bool | None) -> float:
+    """One order line's value net of returns; see ``tables.net_amount``.
+
+    >>> line_net(20.0, 1, True), line_net(-8.0, -1, True), line_net(20.0, 1, None)
+    (0.0, -8.0, 20.0)
+    """
+    if returned is True and not line_is_return(amount, quantity):
+        return 0.0
+    return float(amount or 0.0)

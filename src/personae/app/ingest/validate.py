@@ -677,7 +677,8 @@ def _order_rules(frame: pd.DataFrame, problems: _Problems) -> None:
     if fill.any():
         product = (q * price).where(fill)
         frame["amount"] = frame["amount"].where(~fill, product)
-        implausible = fill & (~np.isfinite(product) | (product.abs() > MAX_MAGNITUDE)).to_numpy(dtype=bool)
+        beyond = ~np.isfinite(product.to_numpy(dtype="float64")) | (product.abs() > MAX_MAGNITUDE).to_numpy()
+        implausible = fill & beyond
         problems.add_each(implausible, product, lambda v: number_problem("amount", v))
     problems.add(missing & ~derivable, "amount: required value is missing")
     ret = ((q < 0) | (frame["amount"] < 0)).to_numpy(dtype=bool)
