@@ -123,7 +123,10 @@ def preview_file(
         settings=settings,
         list_sep=list_sep,
     )
-    shown = checked.frame.head(n)[[c for c in spec.column_names if c in checked.sources]]
+    first = checked.frame.head(n)
+    # the mapped columns, and those the rules filled in (amount from unit_price, birth_year
+    # from age, rating_max, a return's returned flag)
+    shown = first[[c for c in spec.column_names if c in checked.sources or first[c].notna().any()]]
     rows = records(shown)
     return IngestPreview(
         kind=spec.name,
