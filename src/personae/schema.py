@@ -70,6 +70,11 @@ class Column:
     enum: tuple[str, ...] | None = None
     min_value: float | None = None
     doc: str = ""
+    #: largest allowed number (``None`` for no bound)
+    max_value: float | None = None
+    #: added after the first release: left out of the row's content hash while empty, so the
+    #: rows stored before it existed keep their keys and a re-ingest finds them unchanged
+    late: bool = False
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,9 @@ class TableSpec:
     doc: str = ""
     ledger: bool = False
     list_columns: tuple[str, ...] = field(default=())
+    #: a required column that may instead be computed from others on each row (orders:
+    #: ``amount`` = ``quantity`` × ``unit_price``): present in a file when all of those are
+    derived: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -122,6 +130,15 @@ CUSTOMERS = TableSpec(
         C("phone", doc="Normalised to E.164 where possible."),
         C("loyalty_id", doc="Loyalty card or programme number."),
         C("birth_date", "date"),
+        C("age", "float", min_value=0, max_value=120, late=True, doc="Age in years (as of the export)."),
+        C(
+            "birth_year",
+            "float",
+            min_value=1800,
+            late=True,
+            doc="Approximate birth year: given, or the ingest year minus age when there is no "
+            "birth_date. The age trait falls back on it.",
+        ),
         C("gender", enum=GENDERS),
         C("occupation"),
         C("income_band"),
@@ -149,14 +166,41 @@ ORDERS = TableSpec(
         C("store_id"),
         C("product_id"),
         C("category"),
-        C("quantity", "float", min_value=0),
-        C("amount", "float", required=True, min_value=0, doc="Line value after discount."),
+        C("quantity", "float", doc="Units; negative on a return line."),
+        C(
+            "amount",
+            "float",
+            required=True,
+            doc="Line value after discount; negative on a return line. Without an amount "
+            "column it is quantity × unit_price.",
+        ),
         C("discount", "float", min_value=0),
-        C("returned", "bool", doc="The line was returned (refunded)."),
+        C(
+            "returned",
+            "bool",
+            doc="The line was returned: a purchase later refunded (amount ≥ 0, counts 0 in "
+            "spend), or a return line (negative quantity or amount, set by ingest).",
+        ),
+        C("unit_price", "float", min_value=0, late=True, doc="Price of one unit."),
+        C(
+            "rating",
+            "float",
+            min_value=0,
+            late=True,
+            doc="Stars the customer gave the line (0 to rating_max).",
+        ),
+        C(
+            "rating_max",
+            "float",
+            min_value=1,
+            late=True,
+            doc="Top of the rating scale; 5 when a row has a rating and no scale.",
+        ),
     ),
     key=("order_id", "product_id"),
     identifiers=("customer_id",),
-    doc="One row per order line.",
+    doc="One row per order line; a return is a line with a negative quantity or amount.",
+    derived={"amount": ("quantity", "unit_price")},
 )
 
 EVENTS = TableSpec(
@@ -187,10 +231,14 @@ PRODUCTS = TableSpec(
     (
         C("product_id", required=True),
         C("name"),
-        C("category"),
+        C(
+            "category",
+            doc="The main category. With --list-sep, a cell naming several (a film's genres) "
+            "keeps the first here and adds every one to tags.",
+        ),
         C("brand"),
         C("price", "float", min_value=0),
-        C("tags", "list", doc="e.g. team:Lakers; semicolon-separated in CSV."),
+        C("tags", "list", doc="e.g. team:Lakers; semicolon-separated in CSV (or --list-sep)."),
     ),
     key=("product_id",),
     doc="The catalogue.",
@@ -250,6 +298,9 @@ TABLES: dict[str, TableSpec] = {
     t.name: t for t in (CUSTOMERS, ORDERS, EVENTS, PRODUCTS, STORES, SURVEYS, CONSENTS)
 }
 
+#: Top of the stars scale of an order line's rating when the row does not say.
+DEFAULT_RATING_MAX = 5.0
+
 #: Default top of the answer scale per survey kind.
 DEFAULT_SCALE_MAX = {"nps": 10.0, "trust": 10.0, "csat": 5.0, "ces": 7.0, "custom": 10.0}
 
@@ -261,3 +312,23 @@ BOOKKEEPING_COLUMNS = (
     ("_ingested_at", "timestamp"),
     ("properties_extra", "json"),  # source columns that are not canonical, kept as JSON
 )
+
+
+def line_is_return(amount: float | None, quantity: float | None) -> bool:
+    """One order line is a return (negative quantity or amount); see ``tables.is_return_line``.
+
+    >>> line_is_return(-12.6, -6), line_is_return(5.0, None), line_is_return(0.0, -1)
+    (True, False, True)
+    """
+    return (amount is not None and amount < 0) or (quantity is not None and quantity < 0)
+
+
+def line_net(amount: float | None, quantity: float | None, returned: bool | None) -> float:
+    """One order line's value net of returns; see ``tables.net_amount``.
+
+    >>> line_net(20.0, 1, True), line_net(-8.0, -1, True), line_net(20.0, 1, None)
+    (0.0, -8.0, 20.0)
+    """
+    if returned is True and not line_is_return(amount, quantity):
+        return 0.0
+    return float(amount or 0.0)

@@ -19,6 +19,7 @@ from personae.config import ClvSettings
 from personae.coverage import Coverage
 from personae.errors import InputError, ModelError
 from personae.store import Store
+from personae.tables import is_return_line
 
 
 def clv_summary(
@@ -120,8 +121,10 @@ __all__ = ["clv_fit", "clv_summary", "last_data_date"]
 
 
 def clv_transactions(store: Store, exclude_returned: bool = True) -> ibis.Table:
-    """Resolved order lines as BTYD transactions (returned lines left out by default)."""
+    """Resolved order lines as BTYD transactions (returned lines left out by default; return
+    lines — negative quantity or amount — always: a return is no transaction)."""
     o = store.resolved("orders")
+    o = o.filter(~is_return_line(o))
     if exclude_returned:
         o = o.filter(~o.returned.fill_null(False))
     return o.select("customer_id", "ordered_at", "amount")

@@ -62,7 +62,7 @@ def run_demo(
     results: dict[str, object] = {}
     with open_store() as store:
         for kind in INGEST_ORDER:
-            s = ingest_file(store, kind, files[kind], identity=settings.identity)
+            s = ingest_file(store, kind, files[kind], identity=settings.identity, settings=settings.ingest)
             results[kind] = s.as_dict()
             loaded.add_row(
                 kind,

@@ -18,6 +18,7 @@ import pandas as pd
 from personae.errors import NotFoundError
 from personae.personalize.impact import Effect, mean_difference, nps_points, proportion_difference, verdict
 from personae.store import Store
+from personae.tables import is_return_line, net_amount
 
 if TYPE_CHECKING:
     # altair is imported inside impact_chart: it takes ~0.4 s to import and the CLI imports this
@@ -40,13 +41,17 @@ def impact(store: Store, playbook: str, *, window_days: int = 30, confidence: fl
     ids = first["customer_id"].tolist()
     o = store.resolved("orders")
     o = o.filter(o.customer_id.isin(ids))
-    orders = store.execute(o.select("customer_id", "ordered_at", "amount", "returned"))
+    orders = store.execute(
+        o.select("customer_id", "ordered_at", "amount", net=net_amount(o), bought=~is_return_line(o))
+    )
     orders = orders.merge(first[["customer_id", "start", "end"]], on="customer_id")
     orders = orders[(orders["ordered_at"] >= orders["start"]) & (orders["ordered_at"] < orders["end"])]
-    orders["net"] = orders["amount"].where(~orders["returned"].fillna(False).astype(bool), 0.0)
     revenue = orders.groupby("customer_id")["net"].sum()
     first["revenue"] = first["customer_id"].map(revenue).fillna(0.0)
-    first["converted"] = first["customer_id"].isin(set(orders["customer_id"]))
+    # a return is no conversion: only a purchase in the window converts
+    first["converted"] = first["customer_id"].isin(
+        set(orders.loc[orders["bought"].astype(bool), "customer_id"])
+    )
     s = store.resolved("surveys")
     s = s.filter(s.customer_id.isin(ids))
     answers = store.execute(s.select("customer_id", "answered_at", "kind", "score"))

@@ -44,6 +44,7 @@ from personae.personalize.ranking import (
 from personae.privacy import consent
 from personae.segments.functions import end_of_day
 from personae.store import Store
+from personae.tables import is_return_line
 
 Progress = Callable[[str, float], None]
 EXPORT_SCHEMA = pa.schema(
@@ -61,7 +62,9 @@ def load_interactions(store: Store, as_of: date) -> Interactions:
     """Purchases (order lines) and product views/adds to cart up to the end of ``as_of``."""
     end = ibis.timestamp(end_of_day(as_of).isoformat(sep=" "))
     o = store.resolved("orders")
-    o = o.filter(o.product_id.notnull() & (o.ordered_at <= end))
+    o = o.filter(
+        o.product_id.notnull() & (o.ordered_at <= end) & ~is_return_line(o)
+    )  # a return is no purchase
     parts = [o.select("customer_id", "product_id", at=o.ordered_at, kind=ibis.literal(PURCHASE, "int8"))]
     if store.has_table("events"):
         e = store.resolved("events")

@@ -41,6 +41,7 @@ from personae.privacy import consent
 from personae.segments import analysis
 from personae.segments.builtin import family
 from personae.store import Store
+from personae.tables import net_amount
 
 #: Value tiers, best first (``traits.value_tier``).
 TIERS = ("top1", "top10", "top25", "rest")
@@ -312,7 +313,7 @@ def regions_data(store: Store, settings: Settings) -> dict[str, Any] | Absent:
     else:
         o = store.resolved("orders")
         o = o.filter(o.store_id.notnull())
-        net = ibis.ifelse(o.returned.fill_null(False), 0.0, o.amount)
+        net = net_amount(o)
         sales = o.group_by("store_id").aggregate(sales=net.sum())
         home = p.filter(p.home_store_id.notnull())
         clv = home.clv_12m.mean() if "clv_12m" in home.columns else ibis.literal(None, "float64")

@@ -54,6 +54,12 @@ def ingest(
     delimiter: str | None = typer.Option(
         None, "--delimiter", help="field separator of a delimited file (default: sniffed: , tab ; |)"
     ),
+    list_sep: str | None = typer.Option(
+        None,
+        "--list-sep",
+        help="separator inside list cells (customers' interests, products' tags; a products "
+        "category naming several keeps the first and tags all), e.g. '|' (default ;)",
+    ),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Show the mapping, 5 parsed rows and the reject counts; write nothing"
     ),
@@ -73,6 +79,8 @@ def ingest(
             identity=settings.identity,
             constants=constants,
             delimiter=delimiter,
+            settings=settings.ingest,
+            list_sep=list_sep,
         )
         if as_json:
             print_json(preview.as_dict())
@@ -91,6 +99,8 @@ def ingest(
             progress=report,
             constants=constants,
             delimiter=delimiter,
+            settings=settings.ingest,
+            list_sep=list_sep,
         )
     if as_json:
         print_json(summary.as_dict())

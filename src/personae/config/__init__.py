@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from personae.config.experience import ExperienceSettings
+from personae.config.ingest import IngestSettings
 from personae.config.personalize import PersonalizeSettings
 from personae.config.service import ServiceSettings
 from personae.config.traits import TraitSettings
@@ -116,6 +117,7 @@ class Settings(BaseSettings):
     )
     spark: SparkSettings = Field(default_factory=SparkSettings)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
     traits: TraitSettings = Field(default_factory=TraitSettings)
     clv: ClvSettings = Field(default_factory=ClvSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)

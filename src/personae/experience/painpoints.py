@@ -114,7 +114,13 @@ def behaviour_signals(
     parts = [
         per_customer(abandoned, "checkout", "abandoned_checkout"),
         per_customer(e.filter(e.type == "delivery_failed"), "delivery", "failed_delivery"),
-        per_customer(o.filter(o.returned.fill_null(False)), "after purchase", "return"),
+        per_customer(
+            o.filter(o.returned.fill_null(False)).union(
+                inputs.returns.filter(inputs.returns.ordered_at >= start)
+            ),
+            "after purchase",
+            "return",
+        ),
         per_customer(e.filter(e.type == "support_contact"), "support", "support_contact"),
     ]
     hits = ibis.union(*[p.select(*SIGNAL_COLUMNS) for p in parts])

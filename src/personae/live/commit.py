@@ -37,6 +37,7 @@ from personae.app.ingest.keys import content_hash, row_keys
 from personae.app.ingest.loader import blocked_values
 from personae.app.tombstones import Tombstones, tombstoned_texts
 from personae.config import IdentitySettings
+from personae.config.ingest import IngestSettings
 from personae.config.personalize import WebhookSettings
 from personae.config.service import ServiceSettings
 from personae.live import rowcheck
@@ -95,8 +96,11 @@ class Committer:
         webhooks: WebhookSettings | None = None,
         tombstones: Tombstones | None = None,
         log: CommitLog | None = None,
+        ingest_settings: IngestSettings | None = None,
     ) -> None:
         self.store = store
+        #: the plausible date window, the file ingest's (``ingest:`` in personae.yaml)
+        self.ingest_settings = ingest_settings or IngestSettings()
         #: where groups go: the journal, then the store (or the store directly)
         self.log = log or CommitLog(store, None)
         self.webhooks = webhooks or WebhookSettings()
@@ -258,6 +262,7 @@ class Committer:
             spec,
             lines,
             default_country_code=self.identity_settings.default_country_code,
+            settings=self.ingest_settings,
         )
         return checked.rows, checked.rejects
 

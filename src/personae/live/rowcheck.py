@@ -23,7 +23,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -41,15 +41,17 @@ from personae.app.ingest.validate import (
     _jsonable,
     _stringify,
     _to_list,
+    approximate_birth_year,
     date_problem,
     epoch_unit,
-    latest_plausible,
     number_problem,
+    plausible_window,
     text_problem,
     whole_id,
 )
+from personae.config.ingest import IngestSettings
 from personae.identity.normalize import normalize_phones
-from personae.schema import BOOKKEEPING_COLUMNS, DEFAULT_SCALE_MAX, Column, TableSpec
+from personae.schema import BOOKKEEPING_COLUMNS, DEFAULT_RATING_MAX, DEFAULT_SCALE_MAX, Column, TableSpec
 
 Row = dict[str, Any]
 
@@ -112,9 +114,10 @@ def validate_rows(
     lines: Sequence[int],
     *,
     default_country_code: str = "1",
+    settings: IngestSettings | None = None,
 ) -> CheckedRows:
     """Check and type each row for table ``spec`` (the rules of
-    :func:`personae.app.ingest.validate.validate`).
+    :func:`personae.app.ingest.validate.validate`; ``settings``: the plausible date window).
 
     A key absent from a row is a missing value; values are plain Python (str, numbers, bool,
     dict, list, ``None``). Each row stands alone: its own keys are matched to canonical columns
@@ -125,6 +128,7 @@ def validate_rows(
     accepted: list[Row] = []
     rejects: list[tuple[int, str]] = []
     layouts: dict[tuple[str, ...], tuple[dict[str, str], list[str]]] = {}
+    window = plausible_window(settings)
     for row, line in zip(rows, lines, strict=True):
         shape = tuple(row)
         if shape not in layouts:
@@ -132,10 +136,14 @@ def validate_rows(
         sources, extras = layouts[shape]
         reasons: list[str] = []
         out: Row = {}
+        missing: set[str] = set()
         for column in spec.columns:
             source = sources.get(column.name)
-            out[column.name] = _parse(column, row.get(source) if source else None, reasons)
-        _rules(spec, out, reasons)
+            value = row.get(source) if source else None
+            out[column.name] = _parse(column, value, reasons, window, column.name in spec.derived)
+            if column.name in spec.derived and _text(value) is None:
+                missing.add(column.name)
+        _rules(spec, out, reasons, missing)
         if reasons:
             rejects.append((int(line), "; ".join(reasons)))
             continue
@@ -166,8 +174,11 @@ def _quote(text: str) -> str:
     return "'" + text[:60] + "'"
 
 
-def _parse(column: Column, value: Any, reasons: list[str]) -> Any:
+def _parse(
+    column: Column, value: Any, reasons: list[str], window: tuple[datetime, datetime], optional: bool = False
+) -> Any:
     name = column.name
+    earliest, latest = window
     parsed: Any
     if column.type in ("timestamp", "date"):
         text = _text(value)
@@ -177,7 +188,7 @@ def _parse(column: Column, value: Any, reasons: list[str]) -> Any:
                 f"{name}: cannot read {_quote(text)} as a date/time "
                 "(expected e.g. 2024-03-31 or 2024-03-31T14:05:00)"
             )
-        if parsed is not None and (why := date_problem(name, parsed, latest_plausible())):
+        if parsed is not None and (why := date_problem(name, parsed, latest, earliest)):
             reasons.append(why)
         if parsed is not None and column.type == "date":
             parsed = (
@@ -193,6 +204,8 @@ def _parse(column: Column, value: Any, reasons: list[str]) -> Any:
             reasons.append(f"{name}: cannot read {_quote(text)} as a number")
         if column.min_value is not None and parsed is not None and parsed < column.min_value:
             reasons.append(f"{name}: must be at least {column.min_value:g}, got {parsed:g}")
+        if column.max_value is not None and parsed is not None and parsed > column.max_value:
+            reasons.append(f"{name}: must be at most {column.max_value:g}, got {parsed:g}")
         if parsed is not None and (why := number_problem(name, parsed)):
             reasons.append(why)
         missing = text is None
@@ -229,20 +242,47 @@ def _parse(column: Column, value: Any, reasons: list[str]) -> Any:
         if parsed is not None and (why := text_problem(name, parsed)):
             reasons.append(why)
         missing = parsed is None
-    if column.required and missing:
+    if column.required and missing and not optional:
         reasons.append(f"{name}: required value is missing")
     return parsed
 
 
-def _rules(spec: TableSpec, row: Row, reasons: list[str]) -> None:
+def _rules(spec: TableSpec, row: Row, reasons: list[str], missing: set[str]) -> None:
     if spec.at_least_one_of and all(row[c] is None for c in spec.at_least_one_of):
         reasons.append("no identifier: needs one of " + ", ".join(spec.at_least_one_of))
+    if spec.name == "orders":
+        _order_rules(row, reasons, "amount" in missing)
+    no_birth = spec.name == "customers" and row["birth_year"] is None and row["birth_date"] is None
+    if no_birth and row["age"] is not None:
+        row["birth_year"] = approximate_birth_year(row["age"], datetime.now(UTC))
     if spec.name == "surveys":
         if row["scale_max"] is None:
             row["scale_max"] = DEFAULT_SCALE_MAX.get(row["kind"]) if row["kind"] is not None else None
         score, top = row["score"], row["scale_max"]
         if score is not None and top is not None and score > top:
             reasons.append(f"score: {score:g} is above the top of the scale {top:g}")
+
+
+def _order_rules(row: Row, reasons: list[str], amount_missing: bool) -> None:
+    """``personae.app.ingest.validate._order_rules`` for one row."""
+    q, price = row["quantity"], row["unit_price"]
+    derivable = q is not None and price is not None
+    if amount_missing and derivable:
+        row["amount"] = q * price
+        if why := number_problem("amount", row["amount"]):
+            reasons.append(why)
+    if amount_missing and not derivable:
+        reasons.append("amount: required value is missing")
+    amount = row["amount"]
+    if (q is not None and q < 0) or (amount is not None and amount < 0):
+        row["quantity"] = None if q is None else -abs(q)
+        row["amount"] = None if amount is None else -abs(amount)
+        row["returned"] = True
+    if row["rating"] is not None and row["rating_max"] is None:
+        row["rating_max"] = DEFAULT_RATING_MAX
+    rating, top = row["rating"], row["rating_max"]
+    if rating is not None and top is not None and rating > top:
+        reasons.append(f"rating: {rating:g} is above the top of the scale {top:g}")
 
 
 def parse_datetime(text: str) -> datetime | None:
@@ -357,8 +397,23 @@ def content_hashes(rows: Sequence[Mapping[str, Any]], spec: TableSpec) -> list[s
     n = len(rows)
     if n == 0:
         return []
+    full = _column_hashes(rows, spec, spec.columns)
+    late = [c for c in spec.columns if c.late]
+    if late:
+        with_late = np.array([any(r.get(c.name) is not None for c in late) for r in rows], dtype=bool)
+        if not with_late.all():  # a row without late values hashes as before they existed
+            early = _column_hashes(rows, spec, tuple(c for c in spec.columns if not c.late))
+            full = np.where(with_late, full, early)
+    return [f"{int(h):016x}" for h in full]
+
+
+def _column_hashes(
+    rows: Sequence[Mapping[str, Any]], spec: TableSpec, columns: Sequence[Column]
+) -> np.ndarray:
+    """``hash_pandas_object`` of the typed rows over ``columns``."""
+    n = len(rows)
     arrays = []
-    for c in spec.columns:
+    for c in columns:
         values = [r.get(c.name) for r in rows]
         if c.type in ("timestamp", "date"):
             arr = _datetimes(values)
@@ -378,7 +433,7 @@ def content_hashes(rows: Sequence[Mapping[str, Any]], spec: TableSpec) -> list[s
             arrays.append(hashed)
             continue
         arrays.append(pd.util.hash_array(arr))
-    return [f"{int(h):016x}" for h in _combine(arrays)]
+    return _combine(arrays)
 
 
 def _combine(arrays: list[np.ndarray]) -> np.ndarray:

@@ -139,6 +139,7 @@ class Runtime:
             webhooks=self.settings.personalize.webhooks,
             tombstones=Tombstones(self.store) if self.settings.privacy.tombstones else None,
             log=self.log,
+            ingest_settings=self.settings.ingest,
         )
         # the loaded state (every customer's identities, events, memberships) lives as long as
         # the server: keep it out of the collector's full passes, whose pause grew with it and

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from personae.schema import line_net
 from personae.segments import expr as x
 from personae.segments.realtime import CustomerState, ProfileEvaluator
 
@@ -203,7 +204,8 @@ class LiveSegments:
         lines = []
         for line in state.orders:
             if line.get("order_id") == order_id and (not products or line.get("product_id") in products):
-                line = {**line, "returned": True, "_net": 0.0}
+                line = {**line, "returned": True}
+                line["_net"] = line_net(line.get("amount"), line.get("quantity"), True)
             lines.append(line)
         self.states[customer_id] = CustomerState(
             customer_id, state.traits, state.events, tuple(lines), state.affinities, state.segments

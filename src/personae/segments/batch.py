@@ -36,7 +36,7 @@ import pyarrow as pa
 from personae.errors import RuleError
 from personae.segments import expr as x
 from personae.segments.functions import end_of_day
-from personae.tables import join_on_customer
+from personae.tables import is_return_line, join_on_customer, net_amount
 
 _DTYPES = {
     "number": "float64",
@@ -265,8 +265,13 @@ class _Compiler:
             "channel",
             "product_id",
             "store_id",
-            _key=ibis.coalesce(o.order_id, "day:" + o.ordered_at.date().cast("string")),
-            _net=ibis.ifelse(o.returned.fill_null(False), 0.0, o.amount.cast("float64")),
+            # a return line has no order key: it nets spend but is no order
+            _key=ibis.ifelse(
+                is_return_line(o),
+                None,
+                ibis.coalesce(o.order_id, "day:" + o.ordered_at.date().cast("string")),
+            ),
+            _net=net_amount(o),
         )
         rows = self._with_consts(o, consts, {v for n in nodes for v in _constants(n)})
         aggregates = {}
@@ -279,7 +284,7 @@ class _Compiler:
                 # group-by (per order, then per customer) whatever the number of calls
                 aggregates[self.aggregates[n]] = rows._key.nunique(where=cond)
             else:  # only ever tested for "any" / "none": matching lines say as much as orders
-                aggregates[self.aggregates[n]] = rows.customer_id.count(where=cond)
+                aggregates[self.aggregates[n]] = rows._key.count(where=cond)
         return rows.group_by("customer_id").aggregate(**aggregates)
 
     def affinity_aggregates(self, consts: ibis.Table | None) -> ibis.Table | None:

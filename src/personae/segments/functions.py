@@ -197,7 +197,8 @@ FUNCTIONS: dict[str, Function] = {
             (),
             _ORDER_FILTERS,
             "Number of distinct orders with at least one line matching every filter "
-            "(returned lines count: the order was placed).",
+            "(returned lines count: the order was placed; a return line — negative quantity or "
+            "amount — is no order).",
             'orders(channel="web", within="365d") >= 1',
         ),
         Function(
@@ -207,7 +208,8 @@ FUNCTIONS: dict[str, Function] = {
             (),
             (),
             _ORDER_FILTERS,
-            "Net spend (returned lines count 0) of the order lines matching every filter; 0 when none.",
+            "Net spend (refunded lines count 0, return lines their negative value) of the order "
+            "lines matching every filter; 0 when none.",
             'spend(category="shoes", within="90d") > 100',
         ),
         Function(

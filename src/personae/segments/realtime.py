@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from personae.schema import line_is_return, line_net
 from personae.segments import expr as x
 from personae.segments.dependencies import dependency_order
 from personae.segments.functions import end_of_day
@@ -100,7 +101,10 @@ def _order_line(row: Mapping[str, Any]) -> dict[str, Any]:
     # the same order key and net amount as the batch side (traits: order id, else the day)
     order_id = out.get("order_id")
     out["_key"] = order_id if order_id is not None else ("day:" + at.date().isoformat() if at else None)
-    out["_net"] = 0.0 if out.get("returned") is True else float(out.get("amount") or 0.0)
+    amount, quantity = out.get("amount"), out.get("quantity")
+    if line_is_return(amount, quantity):
+        out["_key"] = None  # a return nets spend but is no order
+    out["_net"] = line_net(amount, quantity, out.get("returned"))
     return out
 
 
@@ -527,5 +531,7 @@ def _aggregate_fn(node: x.Aggregate) -> Callable[[CustomerState, datetime | None
     if node.source == "events":
         return lambda state, start, end: sum(1 for _ in matching(state, start, end))
     if node.measure == "count":
-        return lambda state, start, end: len({row["_key"] for row in matching(state, start, end)})
+        return lambda state, start, end: len(
+            {row["_key"] for row in matching(state, start, end) if row["_key"] is not None}
+        )
     return lambda state, start, end: sum(row["_net"] for row in matching(state, start, end))

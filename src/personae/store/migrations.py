@@ -95,6 +95,18 @@ def _v12_service_journal(con: Connection) -> None:
         con.execute(ddl)
 
 
+def _v13_real_data_columns(con: Connection) -> None:
+    # written out, not read from schema.TABLES: a shipped step must not change with the schema
+    for table, column, kind in (
+        ("orders", "unit_price", "DOUBLE"),
+        ("orders", "rating", "DOUBLE"),
+        ("orders", "rating_max", "DOUBLE"),
+        ("customers", "age", "DOUBLE"),
+        ("customers", "birth_year", "DOUBLE"),
+    ):
+        con.execute(f'ALTER TABLE "{table}" ADD COLUMN IF NOT EXISTS "{column}" {kind}')
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables", _v1_canonical_tables),
     Migration(2, "ingest runs and rejects", _v2_ingest_bookkeeping),
@@ -107,6 +119,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(10, "voice: theme models and theme names", _v10_voice),
     Migration(11, "privacy: audit log, erasures, tombstones, secret", _v11_privacy),
     Migration(12, "service: the commit journal's applied sequence number", _v12_service_journal),
+    Migration(
+        13, "orders: unit_price, rating, rating_max; customers: age, birth_year", _v13_real_data_columns
+    ),
 )
 
 #: The schema version this personae writes.

@@ -61,7 +61,12 @@ def population(inputs: TraitInputs, *per_customer: ibis.Table) -> ibis.Table:
 
 def base_traits(inputs: TraitInputs, affinities: ibis.Table) -> ibis.Table:
     """All traits that do not need fitted models (CLV, P(alive)) — see pipeline for the rest."""
-    o = inputs.orders_by_order
+    # purchases and (flagged) returns: the order modules count orders where not is_return and
+    # sum spend over both, so a return nets spend without being an order
+    bought = inputs.orders_by_order
+    o = bought.mutate(is_return=ibis.literal(False)).union(
+        inputs.returns_by_order.select(*bought.columns).mutate(is_return=ibis.literal(True))
+    )
     order_aggs: dict[str, ibis.Value] = {}
     for m in ORDER_MODULES:
         order_aggs.update(m.order_aggregates(o, inputs))
@@ -75,7 +80,8 @@ def base_traits(inputs: TraitInputs, affinities: ibis.Table) -> ibis.Table:
         event_aggs.update(m.event_aggregates(e, inputs))
     per_events = e.group_by("customer_id").aggregate(**event_aggs)
 
-    profile = inputs.customers.select("customer_id", *PROFILE_COLUMNS)
+    # birth_year (an approximate one, from an age column) only feeds the age trait
+    profile = inputs.customers.select("customer_id", *PROFILE_COLUMNS, "birth_year")
     per_surveys = experience.survey_aggregates(inputs)
     t = population(inputs, per_orders, per_events, per_surveys)
     for part in (
@@ -97,6 +103,7 @@ def base_traits(inputs: TraitInputs, affinities: ibis.Table) -> ibis.Table:
     drop = [
         c
         for c in (
+            "birth_year",
             "order_lines",
             "returned_lines",
             "discount_total",

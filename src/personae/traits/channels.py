@@ -16,7 +16,7 @@ def order_aggregates(o: ibis.Table, inputs: TraitInputs) -> dict[str, ibis.Value
     aggs: dict[str, ibis.Value] = {}
     for ch in ORDER_CHANNELS:
         hit = o.channel == ch
-        aggs[f"orders_{ch}"] = o.count(where=hit)
+        aggs[f"orders_{ch}"] = o.count(where=hit & ~o.is_return)  # a return is no order
         aggs[f"spend_{ch}"] = o.net_amount.sum(where=hit)
     return aggs
 

@@ -13,6 +13,7 @@ import ibis
 from ibis import _
 
 from personae.config.traits import TraitSettings
+from personae.tables import is_return_line, net_amount
 
 
 @dataclass(frozen=True)
@@ -22,10 +23,14 @@ class TraitInputs:
     Attributes:
         as_of: the last day included (a date).
         customers: one row per unified customer (attributes).
-        orders: order lines with ``order_key`` (order id, or the day when a file has none),
-            ``day`` and ``net_amount`` (0 for returned lines) added.
+        orders: purchase lines with ``order_key`` (order id, or the day when a file has none),
+            ``day`` and ``net_amount`` (0 for lines later refunded) added. Return lines
+            (negative quantity or amount) are not purchases and are left out.
         orders_by_order: one row per order (lines summed), so per-customer order counts
-            are plain counts rather than slow ``COUNT(DISTINCT …)``.
+            are plain counts rather than slow ``COUNT(DISTINCT …)``. Purchases only.
+        returns_by_order: the return lines summed per customer and order key, shaped like
+            ``orders_by_order`` (``lines`` 0, ``gross_amount`` 0, ``net_amount`` negative,
+            ``returned_lines`` their count): what nets spend without counting as an order.
         events, surveys, consents, products: the canonical tables.
     """
 
@@ -33,6 +38,9 @@ class TraitInputs:
     customers: ibis.Table
     orders: ibis.Table
     orders_by_order: ibis.Table
+    returns_by_order: ibis.Table
+    #: the return lines themselves (columns of ``orders``)
+    returns: ibis.Table
     events: ibis.Table
     surveys: ibis.Table
     consents: ibis.Table
@@ -89,9 +97,12 @@ def prepare(
     o = o.mutate(
         day=_.ordered_at.date(),
         order_key=ibis.coalesce(_.order_id, "day:" + _.ordered_at.date().cast("string")),
-        net_amount=ibis.ifelse(_.returned.fill_null(False), 0.0, _.amount),
+        net_amount=net_amount(o),
         gross_amount=_.amount,
     )
+    back = is_return_line(o)
+    r = o.filter(back)
+    o = o.filter(~back)
     c = customers.filter(_.created_at.isnull() | (_.created_at < end))
     by_order = o.group_by(["customer_id", "order_key"]).aggregate(
         ordered_at=o.ordered_at.min(),
@@ -102,11 +113,22 @@ def prepare(
         net_amount=o.net_amount.sum(),
         discount=o.discount.fill_null(0.0).sum(),
     )
+    returns_by_order = r.group_by(["customer_id", "order_key"]).aggregate(
+        ordered_at=r.ordered_at.min(),
+        channel=r.channel.min(),
+        lines=ibis.literal(0).cast("int64"),
+        returned_lines=r.count(),
+        gross_amount=ibis.literal(0.0),
+        net_amount=r.net_amount.sum(),
+        discount=ibis.literal(0.0),
+    )
     return TraitInputs(
         as_of=as_of,
         customers=c,
         orders=o,
         orders_by_order=by_order,
+        returns_by_order=returns_by_order,
+        returns=r,
         events=events.select(*EVENT_COLUMNS).filter(_.occurred_at < end),
         surveys=surveys.filter(_.answered_at < end),
         consents=consents.filter(_.recorded_at < end),

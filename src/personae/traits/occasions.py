@@ -56,9 +56,12 @@ def derived(t: ibis.Table, inputs: TraitInputs) -> dict[str, ibis.Value]:
     as_of_md = inputs.as_of.month * 100 + inputs.as_of.day
     had_birthday = (birth.month() * 100 + birth.day()) <= as_of_md
     age = inputs.as_of.year - birth.year() - ibis.ifelse(had_birthday, 0, 1)  # completed years
+    # without a birth date, the approximate birth year an age column gave (±1 year)
+    approximate = (inputs.as_of.year - t.birth_year).cast("int64")
+    from_year = ibis.ifelse(t.birth_year.isnull() | (t.birth_year > inputs.as_of.year), None, approximate)
     joined = ibis.coalesce(t.created_at, t.first_order_at).date()
     return {
-        "age": ibis.ifelse(birth.isnull() | (birth > as_of), None, age),
+        "age": ibis.ifelse(birth.isnull() | (birth > as_of), from_year, age),
         "days_until_birthday": days_until_anniversary(birth, inputs),
         "days_until_join_anniversary": days_until_anniversary(joined, inputs),
         "holiday_spend_share": ibis.ifelse(t.monetary > 0, t.holiday_spend.fill_null(0.0) / t.monetary, None),

@@ -12,17 +12,19 @@ from personae.traits.inputs import TraitInputs
 
 
 def order_aggregates(o: ibis.Table, inputs: TraitInputs) -> dict[str, ibis.Value]:
-    """Per-customer aggregates over orders (``inputs.orders_by_order``: one row per order,
-    one scan shared with the other modules)."""
+    """Per-customer aggregates over orders (one row per order, one scan shared with the other
+    modules; rows with ``is_return`` are return lines: they net ``monetary`` and count as
+    returned lines, but are no order: not in frequency, first or last order)."""
+    bought = ~o.is_return
     return {
-        "frequency": o.count(),
+        "frequency": o.count(where=bought),
         "order_lines": o.lines.sum(),
         "gross_revenue": o.gross_amount.sum(),
         "monetary": o.net_amount.sum(),
         "returned_lines": o.returned_lines.sum(),
         "discount_total": o.discount.sum(),
-        "first_order_at": o.ordered_at.min(),
-        "last_order_at": o.ordered_at.max(),
+        "first_order_at": o.ordered_at.min(where=bought),
+        "last_order_at": o.ordered_at.max(where=bought),
     }
 
 
@@ -43,7 +45,10 @@ def derived(t: ibis.Table, inputs: TraitInputs) -> dict[str, ibis.Value]:
             t.frequency > 1, span.cast("float64") / (t.frequency - 1), None
         ),
         "returns_ratio": ibis.ifelse(
-            t.order_lines > 0, t.returned_lines.cast("float64") / t.order_lines, None
+            # return lines of purchases made before the data began can outnumber the lines
+            t.order_lines > 0,
+            ibis.least(t.returned_lines.cast("float64") / t.order_lines, 1.0),
+            None,
         ),
         "discount_share": ibis.ifelse(
             (t.gross_revenue + t.discount_total) > 0,

@@ -32,6 +32,7 @@ from personae.coverage import Coverage
 from personae.errors import PersonaeError, RuleError
 from personae.segments.language import column
 from personae.store import Store
+from personae.tables import is_return_line
 
 #: The label a checked, unstored rule is counted under (no stored segment can have it).
 _CHECKED = "\x00checked rule"
@@ -138,7 +139,11 @@ def timeline(
                 "order",
                 o.select(
                     at=o.ordered_at.cast("timestamp"),
-                    kind=ibis.ifelse(o.returned.fill_null(False), "order (returned)", "order"),
+                    kind=ibis.cases(
+                        (is_return_line(o), "return"),
+                        (o.returned.fill_null(False), "order (returned)"),
+                        else_="order",
+                    ),
                     channel=o.channel.cast("string"),
                     detail=(o.order_id.cast("string") + " · " + o.product_id.fill_null("").cast("string")),
                     value=o.amount.cast("float64"),

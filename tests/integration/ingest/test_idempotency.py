@@ -41,7 +41,7 @@ ROWS = {
 #: one rejected row per kind
 BAD = {
     "customers": {"customer_id": "", "email": "z@x.com"},
-    "orders": {"order_id": "O9", "customer_id": "C1", "ordered_at": "2024-01-01", "amount": "-1"},
+    "orders": {"order_id": "O9", "customer_id": "C1", "ordered_at": "2024-01-01", "amount": "abc"},
     "events": {"event_id": "E9", "occurred_at": "2024-01-01", "type": "page_view"},
     "products": {"product_id": "P9", "price": "cheap"},
     "stores": {"store_id": ""},

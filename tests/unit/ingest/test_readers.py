@@ -108,12 +108,21 @@ def test_csv_header_only_gives_no_rows(write_text) -> None:
     [
         ("", "empty"),
         ("\n1,2\n", "header line is empty"),
-        ("id,id\n1,2\n", "appears twice"),
     ],
 )
 def test_csv_unusable_header_is_a_format_error(write_text, content: str, message: str) -> None:
     with pytest.raises(FormatError, match=message):
         read_file(write_text("bad.csv", content))
+
+
+@pytest.mark.parametrize("blank_line", [False, True])  # the fast reader, and the line-exact one
+def test_empty_and_repeated_header_names_get_names(write_text, blank_line: bool) -> None:
+    # the clothing reviews' first column is an unnamed row index; a repeated name is suffixed
+    text = ",Clothing ID,Rating,Rating\n0,767,4,5\n" + ("\n" if blank_line else "") + "1,1080,5,4\n"
+    batch = read_file(write_text("reviews.csv", text))
+    assert list(batch.columns) == ["column_1", "Clothing ID", "Rating", "Rating_2"]
+    assert batch.columns["column_1"].tolist() == ["0", "1"]
+    assert batch.columns["Rating_2"].tolist() == ["5", "4"]
 
 
 def test_sha256_is_of_the_file_bytes(write_text) -> None:

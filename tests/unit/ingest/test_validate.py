@@ -64,8 +64,6 @@ def test_timestamps_with_offsets_are_stored_in_utc(check) -> None:
             "O1,C1,2024-01-01,fax,1,1,",
             "channel: unknown value 'fax' (allowed: web, app, store, phone, marketplace)",
         ),
-        ("O1,C1,2024-01-01,web,-1,1,", "quantity: must be at least 0, got -1"),
-        ("O1,C1,2024-01-01,web,1,-0.5,", "amount: must be at least 0, got -0.5"),
         ("O1,C1,2024-01-01,web,1,1,maybe", "returned: cannot read 'maybe' as true/false"),
     ],
 )
@@ -78,13 +76,13 @@ def test_each_problem_has_a_readable_reason(check, row: str, reason: str) -> Non
 
 
 def test_all_reasons_of_a_row_are_reported_together(check) -> None:
-    out = check("orders", ORDER_HEADER + "O1,,someday,fax,-2,abc,\n")
+    out = check("orders", ORDER_HEADER + "O1,,someday,fax,abc,abc,\n")
     reason = reasons(out)[2]
     for part in (
         "customer_id: required",
         "ordered_at: cannot read",
         "channel: unknown value",
-        "quantity: must be at least 0",
+        "quantity: cannot read 'abc'",
         "amount: cannot read 'abc'",
     ):
         assert part in reason
@@ -248,3 +246,111 @@ def test_typed_jsonl_values(write_text) -> None:
     assert out.frame["returned"].tolist() == [False]
     assert out.frame["quantity"].tolist() == [3.0]
     assert "amount: cannot read 'True' as a number" in reasons(out)[2]
+
+
+# -- real shop exports: unit prices, returns, ratings, ages, list separators, date window ---------
+
+
+def test_amount_is_quantity_times_unit_price_when_absent(check) -> None:
+    out = check(
+        "orders",
+        "customer_id,ordered_at,quantity,unit_price,amount\nC1,2024-01-01,3,2.5,\nC1,2024-01-02,3,2.5,7\n",
+    )
+    assert out.rejects.empty
+    assert out.frame["amount"].tolist() == [7.5, 7.0]  # a given amount wins
+
+
+def test_without_amount_or_unit_price_the_row_is_rejected(check) -> None:
+    out = check("orders", "customer_id,ordered_at,quantity,unit_price\nC1,2024-01-01,3,\n")
+    assert reasons(out) == {2: "amount: required value is missing"}
+
+
+def test_without_amount_and_unit_price_columns_the_file_fails_fast(check) -> None:
+    with pytest.raises(MissingColumnsError, match=r"amount \(or quantity and unit_price\)"):
+        check("orders", "customer_id,ordered_at,quantity\nC1,2024-01-01,3\n")
+
+
+def test_a_negative_quantity_or_amount_is_a_return(check) -> None:
+    text = "order_id,customer_id,ordered_at,quantity,unit_price,amount\n"
+    text += "C1,C1,2024-01-01,-2,2.1,\nC2,C1,2024-01-01,2,,-9.5\nC3,C1,2024-01-01,1,,3\n"
+    out = check("orders", text)
+    assert out.rejects.empty
+    f = out.frame
+    assert f["quantity"].tolist() == [-2, -2, 1]
+    assert f["amount"].tolist() == pytest.approx([-4.2, -9.5, 3.0])
+    assert f["returned"].tolist() == [True, True, None]
+
+
+def test_rating_is_checked_against_its_scale(check) -> None:
+    text = "customer_id,ordered_at,amount,rating,rating_max\n"
+    text += "C1,2024-01-01,0,4.5,\nC1,2024-01-01,0,9,10\nC1,2024-01-01,0,6,\n"
+    text += "C1,2024-01-01,0,-1,\nC1,2024-01-01,0,,\n"
+    out = check("orders", text)
+    assert reasons(out) == {
+        4: "rating: 6 is above the top of the scale 5",
+        5: "rating: must be at least 0, got -1",
+    }
+    assert out.frame["rating_max"].tolist()[:2] == [5.0, 10.0]
+    assert pd.isna(out.frame["rating_max"].iloc[2])  # no rating, no scale
+
+
+def test_rating_max_can_be_set_for_the_whole_file(check) -> None:
+    out = check(
+        "orders", "customer_id,ordered_at,amount,rating\nC1,2024-01-01,0,9\n", constants={"rating_max": "10"}
+    )
+    assert out.rejects.empty and out.frame["rating_max"].tolist() == [10.0]
+
+
+def test_age_becomes_an_approximate_birth_year(check) -> None:
+    year = datetime.now().year
+    text = "customer_id,age,birth_date\nA,34,\nB,34,1990-05-01\nC,-3,\nD,130,\nE,,\n"
+    out = check("customers", text)
+    assert reasons(out) == {4: "age: must be at least 0, got -3", 5: "age: must be at most 120, got 130"}
+    f = out.frame.set_index("customer_id")
+    assert f.loc["A", "birth_year"] == year - 34  # this year minus the completed years
+    assert pd.isna(f.loc["B", "birth_year"])  # a real birth date says more
+    assert pd.isna(f.loc["E", "birth_year"])
+
+
+def test_list_sep_splits_list_columns_and_a_products_category(check) -> None:
+    movies = "movieId,title,genres\n1,Toy Story (1995),Adventure|Animation|Children\n2,Heat (1995),Action\n"
+    out = check(
+        "products",
+        movies,
+        mapping={"product_id": "movieId", "name": "title", "category": "genres"},
+        list_sep="|",
+    )
+    f = out.frame
+    assert f["category"].tolist() == ["Adventure", "Action"]
+    assert f["tags"].tolist() == [["Adventure", "Animation", "Children"], None]
+    people = check("customers", "customer_id,interests\nA,outdoor|fitness\n", list_sep="|")
+    assert people.frame["interests"].tolist() == [["outdoor", "fitness"]]
+    default = check("customers", "customer_id,interests\nA,outdoor;fitness\n")
+    assert default.frame["interests"].tolist() == [["outdoor", "fitness"]]
+
+
+def test_the_plausible_date_window_comes_from_the_settings(check) -> None:
+    from datetime import date
+
+    from personae.config.ingest import IngestSettings
+
+    text = ORDER_HEADER + "O1,C1,1880-05-01,web,1,1,\n"
+    assert 2 in reasons(check("orders", text))
+    wide = IngestSettings(earliest_date=date(1850, 1, 1))
+    assert check("orders", text, settings=wide).rejects.empty
+    soon = ORDER_HEADER + "O1,C1,2099-01-01,web,1,1,\n"
+    assert check("orders", soon, settings=IngestSettings(latest_days_ahead=36_500)).rejects.empty
+    assert "outside the plausible dates 1900-01-01 to" in reasons(check("orders", soon))[2]
+
+
+def test_an_unnamed_first_column_can_be_mapped_and_is_named_in_errors(check) -> None:
+    reviews = ",Clothing ID,Rating\n0,767,4\n"
+    with pytest.raises(MissingColumnsError, match="found columns: column_1, Clothing ID, Rating"):
+        check("events", reviews)
+    out = check(
+        "events",
+        reviews,
+        mapping={"customer_id": "column_1", "product_id": "Clothing ID"},
+        constants={"type": "review", "occurred_at": "2024-01-01"},
+    )
+    assert out.rejects.empty and out.frame["customer_id"].tolist() == ["0"]

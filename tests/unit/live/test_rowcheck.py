@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from personae.app.ingest.keys import content_hash, identity_frame, links, primary_identity, row_keys
 from personae.app.ingest.readers import RawBatch
 from personae.app.ingest.validate import validate
+from personae.config.ingest import IngestSettings
 from personae.live import rowcheck
 from personae.schema import TABLES, TableSpec
 
@@ -295,3 +296,36 @@ def test_unix_times_and_float_ids_read_the_same_in_files_and_messages() -> None:
     assert checked.rows[0]["customer_id"] == "17850" and checked.rows[0]["product_id"] == "60756"
     assert checked.rows[0]["occurred_at"] == datetime(2000, 7, 30, 18, 45, 3)
     assert checked.rows[1]["occurred_at"] == datetime(2015, 10, 24, 19, 29, 54, 123000)
+
+
+@RUN
+@given(
+    st.dates(min_value=date(1700, 1, 1), max_value=date(2100, 1, 1)),
+    st.floats(min_value=0, max_value=36_500),
+    st.lists(st.one_of(stamp(), texts), min_size=1, max_size=4),
+)
+def test_both_validators_use_the_same_configured_date_window(
+    earliest: date, ahead: float, stamps: list[str]
+) -> None:
+    # ingest.earliest_date / latest_days_ahead: one window for files and tracked messages
+    settings = IngestSettings(earliest_date=earliest, latest_days_ahead=ahead)
+    spec = TABLES["orders"]
+    rows = [{"customer_id": "C1", "ordered_at": s, "amount": "1"} for s in stamps]
+    lines = list(range(len(rows)))
+    for line, row in enumerate(rows):
+        mine = rowcheck.validate_rows([row], spec, [line], settings=settings)
+        names = rowcheck.source_names(spec, [row])
+        batch = RawBatch(
+            "api",
+            "segment",
+            "",
+            {n: pd.Series([row.get(n)], dtype=object) for n in names},
+            np.asarray([line], dtype=np.int64),
+            lambda i, r=row: json.dumps(r),
+            typed=True,
+        )
+        ref = validate(batch, spec, settings=settings)
+        assert [
+            (int(a), str(b)) for a, b in zip(ref.rejects["line"], ref.rejects["reason"], strict=True)
+        ] == (mine.rejects)
+    assert lines

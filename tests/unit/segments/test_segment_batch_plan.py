@@ -20,6 +20,7 @@ ORDERS = ibis.table(
         "store_id": "string",
         "product_id": "string",
         "category": "string",
+        "quantity": "float64",
         "amount": "float64",
         "returned": "boolean",
     },

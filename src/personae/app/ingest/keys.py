@@ -26,15 +26,28 @@ ENTITY_TABLES = frozenset({"customers", "products", "stores"})
 
 
 def content_hash(frame: pd.DataFrame, spec: TableSpec) -> pd.Series:
-    """A stable 64-bit hash (hex) of a row's canonical values."""
+    """A stable 64-bit hash (hex) of a row's canonical values.
+
+    Columns added to the schema later (``Column.late``) only count when the row has a value in
+    one of them: a row without is hashed as before they existed, so re-ingesting a file stored
+    by an older personae finds the same keys (duplicates, not new rows or updates).
+    """
     cols = {}
     for c in spec.columns:
         s = frame[c.name]
         if c.type == "list":
             s = s.map(lambda v: ";".join(v) if isinstance(v, list) else None)
         cols[c.name] = s
-    hashed = pd.util.hash_pandas_object(pd.DataFrame(cols), index=False)
-    return pd.Series(np.char.mod("%016x", hashed.to_numpy()), dtype=object)
+    table = pd.DataFrame(cols)
+    hashed = pd.util.hash_pandas_object(table, index=False).to_numpy()
+    late = [c.name for c in spec.columns if c.late]
+    if late:
+        with_late = table[late].notna().any(axis=1).to_numpy()
+        if not with_late.all():
+            early = table[[c.name for c in spec.columns if not c.late]]
+            before = pd.util.hash_pandas_object(early, index=False).to_numpy()
+            hashed = np.where(with_late, hashed, before)
+    return pd.Series(np.char.mod("%016x", hashed), dtype=object)
 
 
 def row_keys(frame: pd.DataFrame, spec: TableSpec, hashes: pd.Series) -> pd.Series:

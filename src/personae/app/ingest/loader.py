@@ -33,6 +33,7 @@ from personae.app.ingest.readers import read_file
 from personae.app.ingest.validate import validate
 from personae.app.tombstones import tombstoned, tombstoned_texts
 from personae.config import IdentitySettings
+from personae.config.ingest import IngestSettings
 from personae.errors import InputError
 from personae.identity.normalize import normalize_emails, normalize_phones
 from personae.schema import BOOKKEEPING_COLUMNS, TABLES, TableSpec
@@ -104,6 +105,8 @@ def preview_file(
     constants: Mapping[str, str] | None = None,
     delimiter: str | None = None,
     n: int = 5,
+    settings: IngestSettings | None = None,
+    list_sep: str | None = None,
 ) -> IngestPreview:
     """Read and validate ``path`` as ``ingest_file`` would, and show the result; write nothing."""
     spec = table_spec(kind)
@@ -117,8 +120,13 @@ def preview_file(
         date_format=date_format,
         default_country_code=identity.default_country_code,
         constants=constants,
+        settings=settings,
+        list_sep=list_sep,
     )
-    shown = checked.frame.head(n)[[c for c in spec.column_names if c in checked.sources]]
+    first = checked.frame.head(n)
+    # the mapped columns, and those the rules filled in (amount from unit_price, birth_year
+    # from age, rating_max, a return's returned flag)
+    shown = first[[c for c in spec.column_names if c in checked.sources or first[c].notna().any()]]
     rows = records(shown)
     return IngestPreview(
         kind=spec.name,
@@ -166,6 +174,8 @@ def ingest_file(
     tombstones: bool = True,
     constants: Mapping[str, str] | None = None,
     delimiter: str | None = None,
+    settings: IngestSettings | None = None,
+    list_sep: str | None = None,
 ) -> IngestSummary:
     """Ingest one file of ``kind`` into ``store``. See the module docstring for guarantees."""
     spec = table_spec(kind)
@@ -181,6 +191,8 @@ def ingest_file(
         date_format=date_format,
         default_country_code=identity.default_country_code,
         constants=constants,
+        settings=settings,
+        list_sep=list_sep,
     )
     frame, rejects = checked.frame, checked.rejects
     report("de-duplicating", 0.75)

@@ -156,9 +156,9 @@ def _read_csv_fast(path: Path, data: bytes, digest: str, delimiter: str | None) 
     first_line = data.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
     delimiter = _delimiter(path, first_line, delimiter)
     header = next(csv.reader([first_line], delimiter=delimiter), [])
-    header = [h.strip() for h in header]
-    if not any(header) or len(set(header)) != len(header):
+    if not any(h.strip() for h in header):
         return None
+    header = header_names(header)
     try:
         table = pacsv.read_csv(
             io.BytesIO(data),
@@ -204,9 +204,9 @@ def _read_csv_exact(
         header = next(reader)
     except StopIteration:
         raise FormatError(f"{path}: the file is empty (no header line)") from None
-    header = [h.strip() for h in header]
-    if not any(header):
+    if not any(h.strip() for h in header):
         raise FormatError(f"{path}: the header line is empty")
+    header = header_names(header)
     n_fields = len(header)
     rows: list[list[str]] = []
     starts: list[int] = []
@@ -261,6 +261,30 @@ def _read_csv_exact(
     if progress:
         progress(1.0)
     return RawBatch(str(path), "csv", digest, columns, lines, raw, typed=False, rejects=rejects)
+
+
+def header_names(header: list[str]) -> list[str]:
+    """Column names from a header line: stripped; an empty name becomes ``column_N`` (N its
+    1-based position: a spreadsheet's unnamed row-index column) and a repeated one gets
+    ``_2``, ``_3`` …, so every column can be mapped (``--map customer_id=column_1``).
+
+    >>> header_names(["", "id", " name ", "id", "column_1"])
+    ['column_1', 'id', 'name', 'id_2', 'column_1_2']
+    """
+    out: list[str] = []
+    taken: set[str] = set()
+    stripped = [h.strip() for h in header]
+    given = set(stripped)
+    for i, name in enumerate(stripped, start=1):
+        name = name or f"column_{i}"
+        if name in taken:
+            n = 2
+            while f"{name}_{n}" in taken or f"{name}_{n}" in given:
+                n += 1
+            name = f"{name}_{n}"
+        taken.add(name)
+        out.append(name)
+    return out
 
 
 def _delimiter(path: Path, header_line: str, given: str | None) -> str:

@@ -19,9 +19,10 @@ import numpy as np
 import pandas as pd
 
 from personae.app.ingest.readers import RawBatch
+from personae.config.ingest import IngestSettings
 from personae.errors import InputError, MissingColumnsError
 from personae.identity.normalize import normalize_emails, normalize_phones
-from personae.schema import DEFAULT_SCALE_MAX, Column, TableSpec
+from personae.schema import DEFAULT_RATING_MAX, DEFAULT_SCALE_MAX, Column, TableSpec
 
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0"}
@@ -112,7 +113,11 @@ def map_columns(
             used.add(match)
             if sources is not None:
                 sources[canonical] = match
-    missing = [c for c in spec.required if c not in out]
+    missing = [
+        c if c not in spec.derived else f"{c} (or {' and '.join(spec.derived[c])})"
+        for c in spec.required
+        if c not in out and not (c in spec.derived and all(p in out for p in spec.derived[c]))
+    ]
     if spec.at_least_one_of and not any(c in out for c in spec.at_least_one_of):
         missing.append(" or ".join(spec.at_least_one_of))
     if missing and batch.n_rows == 0 and batch.rejects:
@@ -139,19 +144,31 @@ def validate(
     date_format: str | None = None,
     default_country_code: str = "1",
     constants: Mapping[str, str] | None = None,
+    settings: IngestSettings | None = None,
+    list_sep: str | None = None,
 ) -> ValidatedBatch:
-    """Check and type every row of ``batch`` for table ``spec``."""
+    """Check and type every row of ``batch`` for table ``spec``.
+
+    ``settings`` gives the plausible date window (the tracking API's too); ``list_sep`` the
+    separator of list columns (default ``;``), see :func:`split_list`.
+    """
+    if list_sep is not None and (not list_sep or "\n" in list_sep or "\r" in list_sep):
+        raise InputError(f"--list-sep {list_sep!r}: expected a separator", hint="e.g. --list-sep '|'")
     sources: dict[str, str] = {}
     cols = map_columns(batch, spec, mapping or {}, constants, sources)
     n = batch.n_rows
     problems = _Problems(n)
+    window = plausible_window(settings)
     frame = pd.DataFrame(index=pd.RangeIndex(n))
     for column in spec.columns:
         if column.name not in cols:
             frame[column.name] = _empty(column, n)
             continue
         values = cols[column.name].reset_index(drop=True)
-        frame[column.name] = _parse(column, values, problems, date_format)
+        optional = column.name in spec.derived  # required unless computed from other columns
+        frame[column.name] = _parse(column, values, problems, date_format, window, list_sep, optional)
+    if list_sep is not None:
+        _split_categories(spec, frame, list_sep)
     _check_rules(spec, frame, problems)
     if "email" in frame:
         frame["email"] = normalize_emails(frame["email"])
@@ -183,6 +200,8 @@ class _Problems:
 
     def __init__(self, n: int) -> None:
         self.reasons = np.full(n, "", dtype=object)
+        #: rows without a value, for the required columns that other columns may stand in for
+        self.missing: dict[str, np.ndarray] = {}
 
     def add(self, mask: np.ndarray | pd.Series, message: str | Callable[[], pd.Series]) -> None:
         """Record ``message`` for the rows in ``mask``.
@@ -233,13 +252,25 @@ def _empty(column: Column, n: int) -> pd.Series:
 
 #: Beyond this a number is a mistake (a unit error, an overflow, a key in the wrong column).
 MAX_MAGNITUDE = 1e12
-#: Dates before this are taken for mistakes (placeholder years such as 0001 or 1850).
-EARLIEST = datetime(1900, 1, 1)
+#: Dates before this are taken for mistakes by default (``ingest.earliest_date``).
+EARLIEST = datetime.combine(IngestSettings().earliest_date, datetime.min.time())
 
 
-def latest_plausible() -> datetime:
-    """The latest plausible moment: one day after now (clocks and time zones differ a little)."""
-    return datetime.now(UTC).replace(tzinfo=None) + timedelta(days=1)
+def latest_plausible(settings: IngestSettings | None = None) -> datetime:
+    """The latest plausible moment: ``ingest.latest_days_ahead`` (1) days after now."""
+    ahead = (settings or IngestSettings()).latest_days_ahead
+    return datetime.now(UTC).replace(tzinfo=None) + timedelta(days=ahead)
+
+
+def plausible_window(settings: IngestSettings | None = None) -> tuple[datetime, datetime]:
+    """The earliest and latest plausible moments — one definition for files and tracking.
+
+    >>> from datetime import date
+    >>> plausible_window(IngestSettings(earliest_date=date(1850, 1, 1)))[0]
+    datetime.datetime(1850, 1, 1, 0, 0)
+    """
+    s = settings or IngestSettings()
+    return datetime.combine(s.earliest_date, datetime.min.time()), latest_plausible(s)
 
 
 def number_problem(name: str, value: float) -> str | None:
@@ -255,17 +286,18 @@ def number_problem(name: str, value: float) -> str | None:
     return None
 
 
-def date_problem(name: str, value: datetime, latest: datetime) -> str | None:
-    """Why a read date is not plausible (before :data:`EARLIEST` or after ``latest``), or ``None``.
+def date_problem(name: str, value: datetime, latest: datetime, earliest: datetime = EARLIEST) -> str | None:
+    """Why a read date is not plausible (before ``earliest`` or after ``latest``), or ``None``.
 
     >>> date_problem("ordered_at", datetime(1850, 1, 1), datetime(2026, 1, 1))
     'ordered_at: 1850-01-01 is outside the plausible dates 1900-01-01 to 2026-01-01'
     """
     stamp = pd.Timestamp(value)  # pandas reads years Python's datetime cannot hold (0, -1, 10000)
-    if pd.Timestamp(EARLIEST) <= stamp <= pd.Timestamp(latest):
+    if pd.Timestamp(earliest) <= stamp <= pd.Timestamp(latest):
         return None
     day = f"{str(stamp.year).zfill(4)}-{stamp.month:02d}-{stamp.day:02d}"
-    return f"{name}: {day} is outside the plausible dates {EARLIEST:%Y-%m-%d} to {latest:%Y-%m-%d}"
+    first = f"{str(earliest.year).zfill(4)}-{earliest.month:02d}-{earliest.day:02d}"
+    return f"{name}: {day} is outside the plausible dates {first} to {latest:%Y-%m-%d}"
 
 
 def text_problem(name: str, text: str) -> str | None:
@@ -314,8 +346,17 @@ def _quote(s: pd.Series) -> pd.Series:
     return "'" + shown.fillna("") + "'"
 
 
-def _parse(column: Column, values: pd.Series, problems: _Problems, date_format: str | None) -> pd.Series:
+def _parse(
+    column: Column,
+    values: pd.Series,
+    problems: _Problems,
+    date_format: str | None,
+    window: tuple[datetime, datetime],
+    list_sep: str | None = None,
+    optional: bool = False,
+) -> pd.Series:
     name = column.name
+    earliest, latest = window
     if column.type in ("timestamp", "date"):
         parsed = _parse_datetime(values, date_format)
         text = _as_text(values) if not pd.api.types.is_datetime64_any_dtype(values) else None
@@ -330,11 +371,10 @@ def _parse(column: Column, values: pd.Series, problems: _Problems, date_format: 
                 given.notna() & parsed.isna(), lambda: f"{name}: cannot read " + _quote(given) + expected
             )
         missing = parsed.isna() if text is None else text.isna()
-        latest = latest_plausible()
         problems.add_each(
-            parsed.notna() & ((parsed < EARLIEST) | (parsed > latest)),
+            parsed.notna() & ((parsed < earliest) | (parsed > latest)),
             parsed,
-            lambda v: date_problem(name, v, latest),
+            lambda v: date_problem(name, v, latest, earliest),
         )
         if column.type == "date":
             parsed = parsed.dt.normalize()
@@ -357,6 +397,13 @@ def _parse(column: Column, values: pd.Series, problems: _Problems, date_format: 
                     f"{name}: must be at least {column.min_value:g}, got " + parsed.map(lambda v: f"{v:g}")
                 ),
             )
+        if column.max_value is not None:
+            problems.add(
+                parsed > column.max_value,
+                lambda: (
+                    f"{name}: must be at most {column.max_value:g}, got " + parsed.map(lambda v: f"{v:g}")
+                ),
+            )
         implausible = parsed.notna() & (~np.isfinite(parsed) | (parsed.abs() > MAX_MAGNITUDE))
         problems.add_each(implausible, parsed, lambda v: number_problem(name, v))
     elif column.type == "bool":
@@ -376,7 +423,7 @@ def _parse(column: Column, values: pd.Series, problems: _Problems, date_format: 
             missing = text.isna()
         parsed = parsed.where(~missing, None)
     elif column.type == "list":
-        parsed = values.astype(object).map(_to_list)
+        parsed = values.astype(object).map(lambda v: _to_list(v, list_sep))
         missing = parsed.isna()
     elif column.type == "json":
         parsed, bad = _to_json(values)
@@ -402,8 +449,10 @@ def _parse(column: Column, values: pd.Series, problems: _Problems, date_format: 
         problems.add_each(suspect, parsed, lambda t: text_problem(name, str(t)))
         missing = parsed.isna()
         parsed = parsed.astype(object).where(parsed.notna(), None)
-    if column.required:
+    if column.required and not optional:
         problems.add(np.asarray(missing, dtype=bool), f"{name}: required value is missing")
+    elif optional:
+        problems.missing[name] = np.asarray(missing, dtype=bool)
     return parsed
 
 
@@ -469,7 +518,9 @@ def _parse_datetime(values: pd.Series, date_format: str | None) -> pd.Series:
     return parsed.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[us]")
 
 
-def _to_list(v: object) -> list[str] | None:
+def _to_list(v: object, sep: str | None = None) -> list[str] | None:
+    """A list column's value as a list of strings: typed lists as they are, JSON array text,
+    else text split on ``sep`` (``--list-sep``; default ``;``)."""
     if v is None or v is pd.NA:
         return None
     if isinstance(v, list | tuple | np.ndarray):
@@ -487,7 +538,7 @@ def _to_list(v: object) -> list[str] | None:
                 return [str(x).strip() for x in loaded if str(x).strip()]
         except json.JSONDecodeError:
             pass
-    return [p.strip() for p in text.split(";") if p.strip()]
+    return [p.strip() for p in text.split(sep or ";") if p.strip()]
 
 
 def _to_json(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
@@ -548,13 +599,53 @@ def _jsonable(v: object) -> object:
     return v
 
 
+def _split_categories(spec: TableSpec, frame: pd.DataFrame, sep: str) -> None:
+    """``--list-sep`` on products: a category cell naming several (``Adventure|Animation``)
+    keeps the first as the product's ``category`` and adds every one to its ``tags``, so tag
+    affinities see each genre and category affinities a single one, never the joined text."""
+    if spec.name != "products":
+        return
+    parts = frame["category"].map(lambda v: split_list(v, sep))
+    several = parts.map(lambda p: p is not None and len(p) > 1).to_numpy(dtype=bool)
+    if not several.any():
+        return
+    frame.loc[several, "category"] = parts[several].map(lambda p: p[0])
+    frame.loc[several, "tags"] = pd.Series(
+        [merge_tags(t, p) for t, p in zip(frame.loc[several, "tags"], parts[several], strict=True)],
+        index=frame.index[several],
+        dtype=object,
+    )
+
+
+def split_list(value: object, sep: str) -> list[str] | None:
+    """The parts of a text cell split on ``sep``, stripped, empty parts dropped.
+
+    >>> split_list("Adventure|Animation| Children", "|"), split_list(None, "|")
+    (['Adventure', 'Animation', 'Children'], None)
+    """
+    if not isinstance(value, str):
+        return None
+    return [p.strip() for p in value.split(sep) if p.strip()]
+
+
+def merge_tags(tags: object, more: list[str]) -> list[str]:
+    """``tags`` (a list or missing) followed by the values of ``more`` not already in it."""
+    out = list(tags) if isinstance(tags, list) else []
+    out += [m for m in more if m not in out]
+    return out
+
+
 def _check_rules(spec: TableSpec, frame: pd.DataFrame, problems: _Problems) -> None:
-    """Rules that involve more than one column."""
+    """Rules that involve more than one column (:func:`personae.live.rowcheck._rules` too)."""
     if spec.at_least_one_of:
         present = np.zeros(len(frame), dtype=bool)
         for c in spec.at_least_one_of:
             present |= frame[c].notna().to_numpy()
         problems.add(~present, "no identifier: needs one of " + ", ".join(spec.at_least_one_of))
+    if spec.name == "orders":
+        _order_rules(frame, problems)
+    if spec.name == "customers":
+        _customer_rules(frame)
     if spec.name == "surveys":
         default = frame["kind"].map(DEFAULT_SCALE_MAX).astype("float64")
         frame["scale_max"] = frame["scale_max"].fillna(default)
@@ -568,3 +659,68 @@ def _check_rules(spec: TableSpec, frame: pd.DataFrame, problems: _Problems) -> N
                 + frame["scale_max"].map(lambda v: f"{v:g}")
             ),
         )
+
+
+def _order_rules(frame: pd.DataFrame, problems: _Problems) -> None:
+    """Amount from quantity × unit_price; returns; the rating against its scale.
+
+    * ``amount`` missing (no column, or an empty cell) with a quantity and a unit price is
+      their product; still missing, the row is rejected as before.
+    * A negative quantity or amount is a **return** of that many units: both are stored
+      negative (the value nets in spend) and ``returned`` is true.
+    * ``rating_max`` is 5 where a row has a rating and no scale; a rating above it is rejected.
+    """
+    q, price = frame["quantity"], frame["unit_price"]
+    missing = problems.missing.get("amount", frame["amount"].isna().to_numpy())
+    derivable = (q.notna() & price.notna()).to_numpy()
+    fill = missing & derivable
+    if fill.any():
+        product = (q * price).where(fill)
+        frame["amount"] = frame["amount"].where(~fill, product)
+        beyond = ~np.isfinite(product.to_numpy(dtype="float64")) | (product.abs() > MAX_MAGNITUDE).to_numpy()
+        implausible = fill & beyond
+        problems.add_each(implausible, product, lambda v: number_problem("amount", v))
+    problems.add(missing & ~derivable, "amount: required value is missing")
+    ret = ((q < 0) | (frame["amount"] < 0)).to_numpy(dtype=bool)
+    if ret.any():
+        frame["quantity"] = q.where(~ret, -q.abs())
+        frame["amount"] = frame["amount"].where(~ret, -frame["amount"].abs())
+        returned = frame["returned"].to_numpy(dtype=object, copy=True)
+        returned[ret] = True
+        frame["returned"] = pd.Series(returned, dtype=object)
+    rated = frame["rating"].notna()
+    frame["rating_max"] = frame["rating_max"].where(~rated | frame["rating_max"].notna(), DEFAULT_RATING_MAX)
+    above = (frame["rating"] > frame["rating_max"]).to_numpy(dtype=bool)
+    problems.add(
+        above,
+        lambda: (
+            "rating: "
+            + frame["rating"].map(lambda v: f"{v:g}")
+            + " is above the top of the scale "
+            + frame["rating_max"].map(lambda v: f"{v:g}")
+        ),
+    )
+
+
+def approximate_birth_year(age: float, now: datetime | None = None) -> float:
+    """The birth year of someone ``age`` years old now: this year minus the completed years.
+
+    Off by one for those whose birthday is still to come this year; the age trait made from it
+    is as exact as an age column allows.
+
+    >>> approximate_birth_year(34.9, datetime(2025, 3, 1))
+    1991.0
+    """
+    year = (now or datetime.now(UTC)).year
+    return float(year - math.floor(age))
+
+
+def _customer_rules(frame: pd.DataFrame) -> None:
+    """An age without a birth date (or birth year) becomes an approximate birth year."""
+    need = (frame["age"].notna() & frame["birth_year"].isna() & frame["birth_date"].isna()).to_numpy(
+        dtype=bool
+    )
+    if need.any():
+        now = datetime.now(UTC)
+        years = frame["age"].map(lambda a: approximate_birth_year(a, now) if pd.notna(a) else np.nan)
+        frame["birth_year"] = frame["birth_year"].where(~need, years)

@@ -69,7 +69,7 @@ class TableWriter:
     ) -> None:
         if column_types is None:
             spec = schema.TABLES[kind]
-            column_types = {c.name: c.type for c in spec.columns}
+            column_types = {c.name: c.type for c in spec.columns if not c.late}
         self.kind = kind
         self.path = path
         self.fmt = fmt
