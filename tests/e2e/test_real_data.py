@@ -92,6 +92,31 @@ REAL_DATA = (
         customer="1",
         calibration_end="2010-12-31",
     ),
+    RealData(
+        "clothing-reviews",
+        (
+            # the first column is a row index with an empty header: ingest names it column_1
+            ("customers", "clothing-reviews/reviews.csv", "--map", "customer_id=column_1"),
+            (
+                "surveys",
+                "clothing-reviews/reviews.csv",
+                "--map",
+                "customer_id=column_1",
+                "--map",
+                "score=Rating",
+                "--map",
+                "comment=Review Text",
+                "--set",
+                "kind=csat",
+                "--set",
+                "scale_max=5",
+                "--set",
+                "answered_at=2019-06-01",
+            ),
+        ),
+        customer="1",
+        calibration_end="2019-03-31",
+    ),
 )
 
 
@@ -127,6 +152,20 @@ THIN = (
                 "surveys.csv",
                 "customer_id,answered_at,kind,score,comment\nC1,2024-03-01,nps,9,Great service\n"
                 "C2,2024-03-02,nps,3,The parcel came late and broken\n",
+            ),
+        ),
+    ),
+    RealData(
+        # texts alone: reviews as events whose text is a property (a `texts` kind is issue 22)
+        "only-texts",
+        (("events", "reviews.csv", "--set", "type=review"),),
+        customer="C1",
+        calibration_end="2024-06-30",
+        files=(
+            (
+                "reviews.csv",
+                "customer_id,occurred_at,text\nC1,2024-03-01,Lovely fabric and it fits well\n"
+                'C2,2024-03-02,"Arrived late, the seams came apart after one wash"\n',
             ),
         ),
     ),
@@ -274,7 +313,7 @@ def test_api_reads_answer_as_a_user_wants(built: tuple[RealData, Path]) -> None:
                 or got.headers.get("content-type", "").split(";")[0] != "application/json"
             ):
                 failures.append(said)
-            elif got.status_code >= 400 and not got.json().get("error", got.json().get("detail")):
+            elif got.status_code >= 400 and not got.json().get("message"):
                 failures.append(f"{said} (an error without a message)")
             elif NOT_A_NUMBER.search(got.text):
                 failures.append(f"{said} (shows NaN or inf)")

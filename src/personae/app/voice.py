@@ -125,7 +125,7 @@ def build_voice(
     texts = gather_texts(store, as_of)
     report_("detecting languages", 0.15)
     texts["language"] = analyse._languages(texts["text"].fillna("").astype(str), settings)
-    summary: dict[str, Any] = {"texts": len(texts), "note": None if len(texts) else NO_TEXTS}
+    summary: dict[str, Any] = {"texts": len(texts), **({} if len(texts) else {"note": NO_TEXTS})}
     active = None if refit else active_model(store)
     if active is None:
         report_("discovering themes", 0.35)

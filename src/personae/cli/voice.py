@@ -51,7 +51,7 @@ def build(
     if as_json:
         print_json(tidy(summary))
         return
-    if summary["note"]:
+    if summary.get("note"):
         console.print(escape(summary["note"]))
         return
     console.print(
