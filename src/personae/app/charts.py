@@ -338,6 +338,15 @@ def _path_words(path: str, lookback_days: float) -> str:
     return path
 
 
+#: What the data must hold for a paths outcome to have anyone on the way to it.
+_OUTCOME_NEEDS = {
+    "order": "orders",
+    "repeat": "customers with a first order",
+    "lapsed": "customers whose last order is long enough ago",
+    "detractor": "NPS answers",
+}
+
+
 def journey_paths(report: Mapping[str, Any], top: int = 8) -> Figure:
     """The flow (Sankey) diagram of the most common paths to an outcome, drawn by
     :func:`personae.journeys.charts.flow_chart`, and what they say.
@@ -359,7 +368,12 @@ def journey_paths(report: Mapping[str, Any], top: int = 8) -> Figure:
         empty = pd.DataFrame({"text": [f"no paths to {outcome} yet"]})
         chart = alt.Chart(empty).mark_text(fontSize=14, color="#57606a").encode(text="text:N")
         chart = chart.properties(width=300, height=60, title=title)
-        return Figure(chart, f"No consenting customer to trace paths to {outcome} from yet.")
+        needs = _OUTCOME_NEEDS.get(outcome, f"{outcome} events")
+        if not customers:
+            why = f"nobody in the data has a path that could lead there ({needs} are needed)"
+        else:
+            why = "no customer has a touch before it in the window"
+        return Figure(chart, f"No paths to {outcome}: {why}.")
     chart = flow_chart(dict(report), top=top, title=title)
     lead = "All" if reached == customers else f"{reached:,} of"
     text = f"{lead} {customers:,} customers ({pct(reached / customers)}) {words}"

@@ -159,8 +159,11 @@ def test_journey_paths_quotes_the_top_path_and_the_best_and_worst_converting() -
         "All 30 customers (100%) made a second order; the most common path there is app_open (67% of them)."
     )
     assert valid(charts.journey_paths(_paths_report([], "checkout_started"))) == (
-        "No consenting customer to trace paths to checkout_started from yet."
+        "No paths to checkout_started: nobody in the data has a path that could lead there "
+        "(checkout_started events are needed)."
     )
+    # the reason names what the outcome needs (no NPS answers on an orders-only shop)
+    assert "(NPS answers are needed)" in charts.journey_paths(_paths_report([], "detractor")).takeaway
 
 
 def _group(seg: str, nps: float | None, small: bool = False) -> dict[str, Any]:
