@@ -50,7 +50,7 @@ def run_demo(
     results: dict[str, object] = {}
     with open_store() as store:
         for kind in INGEST_ORDER:
-            s = ingest_file(store, kind, files[kind], identity=settings.identity)
+            s = ingest_file(store, kind, files[kind], identity=settings.identity, timezone=settings.timezone)
             results[kind] = s.as_dict()
             loaded.add_row(
                 kind,

@@ -73,6 +73,7 @@ def ingest(
             identity=settings.identity,
             constants=constants,
             delimiter=delimiter,
+            timezone=settings.timezone,
         )
         if as_json:
             print_json(preview.as_dict())
@@ -91,6 +92,7 @@ def ingest(
             progress=report,
             constants=constants,
             delimiter=delimiter,
+            timezone=settings.timezone,
         )
     if as_json:
         print_json(summary.as_dict())

@@ -33,6 +33,7 @@ from personae.app.ingest.readers import read_file
 from personae.app.ingest.validate import validate
 from personae.app.tombstones import tombstoned, tombstoned_texts
 from personae.config import IdentitySettings
+from personae.clock import DEFAULT_ZONE
 from personae.errors import InputError
 from personae.identity.normalize import normalize_emails, normalize_phones
 from personae.schema import BOOKKEEPING_COLUMNS, TABLES, TableSpec
@@ -104,6 +105,7 @@ def preview_file(
     constants: Mapping[str, str] | None = None,
     delimiter: str | None = None,
     n: int = 5,
+    timezone: str = DEFAULT_ZONE,
 ) -> IngestPreview:
     """Read and validate ``path`` as ``ingest_file`` would, and show the result; write nothing."""
     spec = table_spec(kind)
@@ -117,6 +119,7 @@ def preview_file(
         date_format=date_format,
         default_country_code=identity.default_country_code,
         constants=constants,
+        timezone=timezone,
     )
     shown = checked.frame.head(n)[[c for c in spec.column_names if c in checked.sources]]
     rows = records(shown)
@@ -166,6 +169,7 @@ def ingest_file(
     tombstones: bool = True,
     constants: Mapping[str, str] | None = None,
     delimiter: str | None = None,
+    timezone: str = DEFAULT_ZONE,
 ) -> IngestSummary:
     """Ingest one file of ``kind`` into ``store``. See the module docstring for guarantees."""
     spec = table_spec(kind)
@@ -181,6 +185,7 @@ def ingest_file(
         date_format=date_format,
         default_country_code=identity.default_country_code,
         constants=constants,
+        timezone=timezone,
     )
     frame, rejects = checked.frame, checked.rejects
     report("de-duplicating", 0.75)
