@@ -48,6 +48,7 @@ from personae.app.ingest.validate import (
     text_problem,
     whole_id,
 )
+from personae.clock import DEFAULT_ZONE, OFFSET_SUFFIX, to_local, to_utc
 from personae.identity.normalize import normalize_phones
 from personae.schema import BOOKKEEPING_COLUMNS, DEFAULT_SCALE_MAX, Column, TableSpec
 
@@ -112,6 +113,7 @@ def validate_rows(
     lines: Sequence[int],
     *,
     default_country_code: str = "1",
+    timezone: str = DEFAULT_ZONE,
 ) -> CheckedRows:
     """Check and type each row for table ``spec`` (the rules of
     :func:`personae.app.ingest.validate.validate`).
@@ -134,7 +136,7 @@ def validate_rows(
         out: Row = {}
         for column in spec.columns:
             source = sources.get(column.name)
-            out[column.name] = _parse(column, row.get(source) if source else None, reasons)
+            out[column.name] = _parse(column, row.get(source) if source else None, reasons, timezone)
         _rules(spec, out, reasons)
         if reasons:
             rejects.append((int(line), "; ".join(reasons)))
@@ -166,12 +168,12 @@ def _quote(text: str) -> str:
     return "'" + text[:60] + "'"
 
 
-def _parse(column: Column, value: Any, reasons: list[str]) -> Any:
+def _parse(column: Column, value: Any, reasons: list[str], timezone: str = DEFAULT_ZONE) -> Any:
     name = column.name
     parsed: Any
     if column.type in ("timestamp", "date"):
         text = _text(value)
-        parsed = None if text is None else parse_datetime(text)
+        parsed = None if text is None else parse_datetime(text, timezone)
         if text is not None and parsed is None:
             reasons.append(
                 f"{name}: cannot read {_quote(text)} as a date/time "
@@ -179,11 +181,11 @@ def _parse(column: Column, value: Any, reasons: list[str]) -> Any:
             )
         if parsed is not None and (why := date_problem(name, parsed, latest_plausible())):
             reasons.append(why)
-        if parsed is not None and column.type == "date":
+        if parsed is not None and column.type == "date":  # the shop's calendar day of the instant
             parsed = (
                 parsed.normalize()
                 if isinstance(parsed, pd.Timestamp)
-                else parsed.replace(hour=0, minute=0, second=0, microsecond=0)
+                else to_local(parsed, timezone).replace(hour=0, minute=0, second=0, microsecond=0)
             )
         missing = text is None
     elif column.type in ("float", "int"):
@@ -245,8 +247,10 @@ def _rules(spec: TableSpec, row: Row, reasons: list[str]) -> None:
             reasons.append(f"score: {score:g} is above the top of the scale {top:g}")
 
 
-def parse_datetime(text: str) -> datetime | None:
-    """Pandas' ``to_datetime(format="ISO8601", utc=True)`` for one value, as naive UTC (µs).
+def parse_datetime(text: str, timezone: str = DEFAULT_ZONE) -> datetime | None:
+    """Pandas' ``to_datetime(format="ISO8601", utc=True)`` for one value, as naive UTC (µs),
+    with a value without an offset read as the shop's local time in ``timezone`` (the file
+    validator's rule, :func:`personae.clock.to_utc`).
 
     The shapes clients send (``2024-03-31``, ``2024-03-31T14:05:00[.ffffff][Z|±hh:mm]``) are
     parsed directly; anything else is handed to pandas itself so the answer is always pandas'.
@@ -256,6 +260,8 @@ def parse_datetime(text: str) -> datetime | None:
         datetime.datetime(2024, 3, 31, 12, 5)
         >>> parse_datetime("2024-03-31")
         datetime.datetime(2024, 3, 31, 0, 0)
+        >>> parse_datetime("2024-03-31", "Asia/Tokyo")
+        datetime.datetime(2024, 3, 30, 15, 0)
         >>> parse_datetime("yesterday") is None
         True
     """
@@ -289,13 +295,16 @@ def parse_datetime(text: str) -> datetime | None:
                     offset = timedelta(hours=hours, minutes=minutes)
                     at = at - offset if tz[0] == "+" else at + offset
             if at is not None:
-                return at
+                return at if tz else to_utc(at, timezone)
     parsed = pd.to_datetime(pd.Series([text], dtype="string"), format="ISO8601", errors="coerce", utc=True)
     value = parsed.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[us]").iloc[0]
     if pd.isna(value):
         return None
     # pandas reads some odd text (e.g. "-1": the year -1) beyond Python's datetime; keep its Timestamp
-    return value.to_pydatetime() if 1 <= value.year <= 9999 else value
+    if not 1 <= value.year <= 9999:
+        return value
+    at = value.to_pydatetime()
+    return at if OFFSET_SUFFIX.search(text) else to_utc(at, timezone)
 
 
 def parse_number(text: str) -> float | None:

@@ -32,8 +32,8 @@ from personae.app.ingest.linking import add_links_and_resolve
 from personae.app.ingest.readers import read_file
 from personae.app.ingest.validate import validate
 from personae.app.tombstones import tombstoned, tombstoned_texts
-from personae.config import IdentitySettings
 from personae.clock import DEFAULT_ZONE
+from personae.config import IdentitySettings
 from personae.errors import InputError
 from personae.identity.normalize import normalize_emails, normalize_phones
 from personae.schema import BOOKKEEPING_COLUMNS, TABLES, TableSpec

@@ -321,7 +321,11 @@ def _quote(s: pd.Series) -> pd.Series:
 
 
 def _parse(
-    column: Column, values: pd.Series, problems: _Problems, date_format: str | None, timezone: str = DEFAULT_ZONE
+    column: Column,
+    values: pd.Series,
+    problems: _Problems,
+    date_format: str | None,
+    timezone: str = DEFAULT_ZONE,
 ) -> pd.Series:
     name = column.name
     if column.type in ("timestamp", "date"):
