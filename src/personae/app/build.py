@@ -43,7 +43,11 @@ class BuildStep:
 
 #: Every build step, in the order they run: each reads what the ones before it wrote.
 BUILD_STEPS: tuple[BuildStep, ...] = (
-    BuildStep("affinities", "affinities", lambda store, as_of, s: build_affinities(store, as_of, s.traits)),
+    BuildStep(
+        "affinities",
+        "affinities",
+        lambda store, as_of, s: build_affinities(store, as_of, s.traits, s.timezone),
+    ),
     BuildStep("clv", "clv, clv_params", lambda store, as_of, s: build_clv(store, as_of, s.clv)),
     BuildStep(
         "voice",
@@ -51,7 +55,9 @@ BUILD_STEPS: tuple[BuildStep, ...] = (
         lambda store, as_of, s: build_voice(store, as_of, s.voice),
     ),
     BuildStep(
-        "traits, rfm and lifecycle", "traits", lambda store, as_of, s: build_traits(store, as_of, s.traits)
+        "traits, rfm and lifecycle",
+        "traits",
+        lambda store, as_of, s: build_traits(store, as_of, s.traits, s.timezone),
     ),
     BuildStep(
         "detractor risk",
@@ -82,7 +88,7 @@ def run_build(
     settings = settings or load_settings()
     report = progress or (lambda step, fraction: None)
     console = console or Console(stderr=True)
-    as_of = as_of or last_data_date(store)
+    as_of = as_of or last_data_date(store, settings.timezone)
     summary: dict[str, Any] = {"as_of": as_of.isoformat(), "steps": {}}
     for i, step in enumerate(BUILD_STEPS):
         report(step.name, i / len(BUILD_STEPS))
