@@ -48,7 +48,7 @@ from personae.app.ingest.validate import (
     text_problem,
     whole_id,
 )
-from personae.clock import DEFAULT_ZONE, OFFSET_SUFFIX, to_local, to_utc
+from personae.clock import DEFAULT_ZONE, OFFSET_SUFFIX, series_to_utc, to_local, to_utc
 from personae.identity.normalize import normalize_phones
 from personae.schema import BOOKKEEPING_COLUMNS, DEFAULT_SCALE_MAX, Column, TableSpec
 
@@ -301,10 +301,11 @@ def parse_datetime(text: str, timezone: str = DEFAULT_ZONE) -> datetime | None:
     if pd.isna(value):
         return None
     # pandas reads some odd text (e.g. "-1": the year -1) beyond Python's datetime; keep its Timestamp
-    if not 1 <= value.year <= 9999:
-        return value
-    at = value.to_pydatetime()
-    return at if OFFSET_SUFFIX.search(text) else to_utc(at, timezone)
+    if OFFSET_SUFFIX.search(text):
+        return value.to_pydatetime() if 1 <= value.year <= 9999 else value
+    if not 1 <= value.year <= 9999:  # as the file validator converts it: by pandas
+        return series_to_utc(pd.Series([value], dtype="datetime64[us]"), timezone).iloc[0]
+    return to_utc(value.to_pydatetime(), timezone)
 
 
 def parse_number(text: str) -> float | None:

@@ -99,7 +99,7 @@ def prepare(
     # narrow first: the engine may materialise these as shared CTEs, so carry only what
     # the trait modules read
     o = orders.select(*ORDER_COLUMNS).filter(_.ordered_at < end)
-    o = o.mutate(local_at=local_clock(_.ordered_at, timezone))
+    o = o.mutate(local_at=local_clock(o.ordered_at, timezone))
     o = o.mutate(
         day=_.local_at.date(),
         order_key=ibis.coalesce(_.order_id, "day:" + _.local_at.date().cast("string")),
