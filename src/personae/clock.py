@@ -147,7 +147,7 @@ def series_to_utc(wall: pd.Series, zone_name: str) -> pd.Series:
     """
     if is_utc(zone_name) or wall.empty:
         return wall
-    unit = np.datetime_data(wall.dtype)[0]
+    unit = np.datetime_data(np.dtype(str(wall.dtype)))[0]
     aware = wall.dt.tz_localize(zone(zone_name), ambiguous="NaT", nonexistent="NaT")
     out = aware.dt.tz_convert("UTC").dt.tz_localize(None).astype(wall.dtype)
     odd = (wall.notna() & out.isna()).to_numpy()
@@ -158,7 +158,7 @@ def series_to_utc(wall: pd.Series, zone_name: str) -> pd.Series:
 
 
 # -- Ibis ---------------------------------------------------------------------------------------
-class LocalClock(ops.Value):  # type: ignore[misc]
+class LocalClock(ops.Value):
     """The wall clock in ``zone`` of a naive-UTC timestamp (an Ibis operation; see :func:`local_clock`)."""
 
     arg: ops.Value[dt.Timestamp]
@@ -179,7 +179,7 @@ def _compile_local_clock(
     return sge.ConvertTimezone(source_tz=sge.convert("UTC"), target_tz=zone, timestamp=arg)
 
 
-SQLGlotCompiler.visit_LocalClock = _compile_local_clock  # type: ignore[attr-defined]
+SQLGlotCompiler.visit_LocalClock = _compile_local_clock
 
 
 def local_clock(ts: ibis.Value, zone_name: str) -> ibis.Value:
