@@ -48,7 +48,7 @@ BUILD_STEPS: tuple[BuildStep, ...] = (
         "affinities",
         lambda store, as_of, s: build_affinities(store, as_of, s.traits, s.timezone),
     ),
-    BuildStep("clv", "clv, clv_params", lambda store, as_of, s: build_clv(store, as_of, s.clv)),
+    BuildStep("clv", "clv, clv_params", lambda store, as_of, s: build_clv(store, as_of, s.clv, s.timezone)),
     BuildStep(
         "voice",
         "voice_texts, voice_traits, voice_models",
