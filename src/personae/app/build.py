@@ -43,15 +43,21 @@ class BuildStep:
 
 #: Every build step, in the order they run: each reads what the ones before it wrote.
 BUILD_STEPS: tuple[BuildStep, ...] = (
-    BuildStep("affinities", "affinities", lambda store, as_of, s: build_affinities(store, as_of, s.traits)),
-    BuildStep("clv", "clv, clv_params", lambda store, as_of, s: build_clv(store, as_of, s.clv)),
+    BuildStep(
+        "affinities",
+        "affinities",
+        lambda store, as_of, s: build_affinities(store, as_of, s.traits, s.timezone),
+    ),
+    BuildStep("clv", "clv, clv_params", lambda store, as_of, s: build_clv(store, as_of, s.clv, s.timezone)),
     BuildStep(
         "voice",
         "voice_texts, voice_traits, voice_models",
         lambda store, as_of, s: build_voice(store, as_of, s.voice),
     ),
     BuildStep(
-        "traits, rfm and lifecycle", "traits", lambda store, as_of, s: build_traits(store, as_of, s.traits)
+        "traits, rfm and lifecycle",
+        "traits",
+        lambda store, as_of, s: build_traits(store, as_of, s.traits, s.timezone),
     ),
     BuildStep(
         "detractor risk",
@@ -82,7 +88,7 @@ def run_build(
     settings = settings or load_settings()
     report = progress or (lambda step, fraction: None)
     console = console or Console(stderr=True)
-    as_of = as_of or last_data_date(store)
+    as_of = as_of or last_data_date(store, settings.timezone)
     summary: dict[str, Any] = {"as_of": as_of.isoformat(), "steps": {}}
     for i, step in enumerate(BUILD_STEPS):
         report(step.name, i / len(BUILD_STEPS))

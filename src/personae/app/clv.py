@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from personae.app.reads import last_data_date
+from personae.clock import DEFAULT_ZONE, local_clock
 from personae.config import ClvSettings
 from personae.coverage import Coverage
 from personae.errors import InputError, ModelError
@@ -120,17 +121,20 @@ def _unit(time_unit: str) -> Literal["D", "W"]:
 __all__ = ["clv_fit", "clv_summary", "last_data_date"]
 
 
-def clv_transactions(store: Store, exclude_returned: bool = True) -> ibis.Table:
+def clv_transactions(store: Store, exclude_returned: bool = True, timezone: str = DEFAULT_ZONE) -> ibis.Table:
     """Resolved order lines as BTYD transactions (returned lines left out by default; return
-    lines — negative quantity or amount — always: a return is no transaction)."""
+    lines — negative quantity or amount — always: a return is no transaction), timed on the
+    shop's clock (``timezone``) so that its days, and the as-of date, are the traits' days."""
     o = store.resolved("orders")
     o = o.filter(~is_return_line(o))
     if exclude_returned:
         o = o.filter(~o.returned.fill_null(False))
-    return o.select("customer_id", "ordered_at", "amount")
+    return o.select(
+        customer_id=o.customer_id, ordered_at=local_clock(o.ordered_at, timezone), amount=o.amount
+    )
 
 
-def build_clv(store: Store, as_of: date, s: ClvSettings) -> dict[str, object]:
+def build_clv(store: Store, as_of: date, s: ClvSettings, timezone: str = DEFAULT_ZONE) -> dict[str, object]:
     """Fit BG/NBD + Gamma-Gamma on everything up to ``as_of``; write ``clv`` per customer."""
     from personae.clv import (  # start-up: scipy
         GammaGammaModel,
@@ -141,7 +145,9 @@ def build_clv(store: Store, as_of: date, s: ClvSettings) -> dict[str, object]:
 
     summary = store.execute(
         btyd_summary(
-            clv_transactions(store, s.exclude_returned), observation_end=as_of, time_unit=s.time_unit
+            clv_transactions(store, s.exclude_returned, timezone),
+            observation_end=as_of,
+            time_unit=s.time_unit,
         ).order_by("customer_id")  # a fixed row order makes the fit reproducible to the last bit
     )
     if summary.empty:

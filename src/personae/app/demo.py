@@ -62,7 +62,14 @@ def run_demo(
     results: dict[str, object] = {}
     with open_store() as store:
         for kind in INGEST_ORDER:
-            s = ingest_file(store, kind, files[kind], identity=settings.identity, settings=settings.ingest)
+            s = ingest_file(
+                store,
+                kind,
+                files[kind],
+                identity=settings.identity,
+                settings=settings.ingest,
+                timezone=settings.timezone,
+            )
             results[kind] = s.as_dict()
             loaded.add_row(
                 kind,

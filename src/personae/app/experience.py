@@ -402,7 +402,7 @@ def pain_points(
         raise InputError(f"--by {by!r}: use value or customers")
     as_of = traits_as_of(store)
     window = window_days or s.pain_window_days
-    inputs = trait_inputs(store, as_of, settings.traits)
+    inputs = trait_inputs(store, as_of, settings.traits, settings.timezone)
     # analytics consent gate: only consenting customers' events, orders and answers count
     ok = analytics_population(store).select("customer_id")
     inputs = replace(

@@ -11,6 +11,7 @@ from datetime import date, datetime
 import ibis
 import pandas as pd
 
+from personae.clock import DEFAULT_ZONE, to_local
 from personae.errors import InputError, NotFoundError
 from personae.store import Store
 
@@ -30,10 +31,10 @@ def parse_as_of(value: str | date | datetime | None) -> date | None:
         raise InputError(f"--as-of {value!r}: expected a date like 2025-06-30") from None
 
 
-def last_data_date(store: Store) -> date:
+def last_data_date(store: Store, timezone: str = DEFAULT_ZONE) -> date:
     """The default as-of date: the last day with any order, event or survey answer — or, when
     there are only customer profiles, the day the last one was created (their traits are then
-    demographics and consents, with no behaviour yet)."""
+    demographics and consents, with no behaviour yet). A day of the shop's calendar."""
     for sources in (
         (("orders", "ordered_at"), ("events", "occurred_at"), ("surveys", "answered_at")),
         (("customers", "created_at"),),
@@ -42,7 +43,7 @@ def last_data_date(store: Store) -> date:
         for name, col in sources:
             v = store.execute(store.table(name)[col].max())
             if v is not None and not pd.isna(v):
-                latest.append(pd.Timestamp(v).date())
+                latest.append(to_local(pd.Timestamp(v).to_pydatetime(), timezone).date())
         if latest:
             return max(latest)
     raise InputError(

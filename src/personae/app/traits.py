@@ -12,6 +12,7 @@ from datetime import date
 import ibis
 
 from personae.app.export import records
+from personae.clock import DEFAULT_ZONE
 from personae.config.traits import TraitSettings
 from personae.store import Store
 from personae.tables import join_on_customer
@@ -23,7 +24,10 @@ from personae.traits.lifecycle import lifecycle_stage
 from personae.traits.rfm import rfm_scores, rfm_segment
 
 
-def trait_inputs(store: Store, as_of: date, settings: TraitSettings) -> TraitInputs:
+def trait_inputs(
+    store: Store, as_of: date, settings: TraitSettings, timezone: str = DEFAULT_ZONE
+) -> TraitInputs:
+    """The canonical tables cut at the end of the shop's day ``as_of`` (``timezone``: its zone)."""
     return prepare(
         as_of,
         customers=store.profiles(),
@@ -33,24 +37,27 @@ def trait_inputs(store: Store, as_of: date, settings: TraitSettings) -> TraitInp
         consents=store.resolved("consents"),
         products=store.table("products"),
         settings=settings,
+        timezone=timezone,
     )
 
 
-def build_affinities(store: Store, as_of: date, settings: TraitSettings) -> dict[str, int]:
+def build_affinities(
+    store: Store, as_of: date, settings: TraitSettings, timezone: str = DEFAULT_ZONE
+) -> dict[str, int]:
     """The long ``affinities`` table (customer × category/brand/tag, with strength)."""
-    inputs = trait_inputs(store, as_of, settings)
+    inputs = trait_inputs(store, as_of, settings, timezone)
     with store.staged(affinity_sources(inputs)) as sources:
         store.replace_in_parts("affinities", affinity_parts(inputs, sources))
     return {"rows": store.count("affinities")}
 
 
-def build_traits(store: Store, as_of: date, settings: TraitSettings) -> int:
+def build_traits(store: Store, as_of: date, settings: TraitSettings, timezone: str = DEFAULT_ZONE) -> int:
     """Every trait, joined with the model outputs (``clv`` when present), RFM and lifecycle.
 
     One ``CREATE TABLE traits AS …``: the engine plans the whole thing at once and nothing wide
     is materialised twice.
     """
-    inputs = trait_inputs(store, as_of, settings)
+    inputs = trait_inputs(store, as_of, settings, timezone)
     t = base_traits(inputs, store.table("affinities"))
     if store.has_table("clv"):
         t = join_on_customer(t, store.table("clv"))

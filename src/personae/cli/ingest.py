@@ -81,6 +81,7 @@ def ingest(
             delimiter=delimiter,
             settings=settings.ingest,
             list_sep=list_sep,
+            timezone=settings.timezone,
         )
         if as_json:
             print_json(preview.as_dict())
@@ -101,6 +102,7 @@ def ingest(
             delimiter=delimiter,
             settings=settings.ingest,
             list_sep=list_sep,
+            timezone=settings.timezone,
         )
     if as_json:
         print_json(summary.as_dict())

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from personae.clock import DEFAULT_ZONE, check_zone
 from personae.config.experience import ExperienceSettings
 from personae.config.ingest import IngestSettings
 from personae.config.personalize import PersonalizeSettings
@@ -115,6 +116,14 @@ class Settings(BaseSettings):
         "build on a shared machine predictable (DuckDB's own default is 80% of RAM). "
         "Empty for DuckDB's default.",
     )
+    timezone: str = Field(
+        DEFAULT_ZONE,
+        description="The shop's time zone, an IANA name such as Europe/Berlin: timestamps without "
+        "an offset are read as its local time, and dayparts, weekdays, months, holiday periods, "
+        "anniversaries and 'today' follow its clock (see docs/traits.md#the-shops-time-zone). "
+        "Stored timestamps stay UTC instants, so changing it needs no re-ingest of offset-aware "
+        "data (naive ones were read in the zone set at the time).",
+    )
     spark: SparkSettings = Field(default_factory=SparkSettings)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
@@ -126,6 +135,11 @@ class Settings(BaseSettings):
     voice: VoiceSettings = Field(default_factory=VoiceSettings)
     personalize: PersonalizeSettings = Field(default_factory=PersonalizeSettings)
     config_file: Path = Field(Path("personae.yaml"), description="Optional YAML overrides.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        return check_zone(v)
 
     @classmethod
     def settings_customise_sources(
@@ -161,5 +175,20 @@ class _YamlSource(PydanticBaseSettingsSource):
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Build the settings, with ``overrides`` (e.g. ``db=...``) taking precedence."""
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    """Build the settings, with ``overrides`` (e.g. ``db=...``) taking precedence.
+
+    A value that fails its check is one :class:`InputError` (the first problem, with its hint),
+    never a traceback.
+    """
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        cause = (first.get("ctx") or {}).get("error")
+        if isinstance(cause, InputError):
+            raise InputError(cause.message, hint=cause.hint) from None
+        where = ".".join(str(p) for p in first.get("loc", ())) or "settings"
+        raise InputError(
+            f"setting {where}: {first.get('msg', 'invalid value')}",
+            hint="fix it in personae.yaml or the PERSONAE_… environment variable",
+        ) from None

@@ -26,7 +26,7 @@ import json
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -36,6 +36,7 @@ from personae.app import webhooks as webhook_delivery
 from personae.app.ingest.keys import content_hash, row_keys
 from personae.app.ingest.loader import blocked_values
 from personae.app.tombstones import Tombstones, tombstoned_texts
+from personae.clock import DEFAULT_ZONE
 from personae.config import IdentitySettings
 from personae.config.ingest import IngestSettings
 from personae.config.personalize import WebhookSettings
@@ -97,10 +98,13 @@ class Committer:
         tombstones: Tombstones | None = None,
         log: CommitLog | None = None,
         ingest_settings: IngestSettings | None = None,
+        timezone: str = DEFAULT_ZONE,
     ) -> None:
         self.store = store
         #: the plausible date window, the file ingest's (``ingest:`` in personae.yaml)
         self.ingest_settings = ingest_settings or IngestSettings()
+        #: the shop's time zone: a tracked time without an offset is its local time
+        self.timezone = timezone
         #: where groups go: the journal, then the store (or the store directly)
         self.log = log or CommitLog(store, None)
         self.webhooks = webhooks or WebhookSettings()
@@ -202,6 +206,7 @@ class Committer:
                 job.received_at,
                 batch_sent_at=job.sent_at,
                 batch_context=job.context,
+                timezone=self.timezone,
             )
             for name in ("events", "orders", "customers"):
                 getattr(out, name).extend(getattr(part, name))
@@ -263,6 +268,7 @@ class Committer:
             lines,
             default_country_code=self.identity_settings.default_country_code,
             settings=self.ingest_settings,
+            timezone=self.timezone,
         )
         return checked.rows, checked.rejects
 
@@ -645,11 +651,18 @@ def _profile_values(row: dict[str, Any] | None) -> dict[str, Any]:
             out = {**json.loads(extra), **out}
     for k in ("created_at", "birth_date"):
         if k in out and hasattr(out[k], "isoformat"):
-            out[k] = out[k].isoformat()
+            # a stored timestamp is a UTC instant: say so, or it would be read as local time
+            # again; a stored date is the shop's calendar day and reads back as itself
+            at = out[k]
+            if k == "created_at" and isinstance(at, datetime) and at.tzinfo is None:
+                at = at.replace(tzinfo=UTC)
+            out[k] = at.isoformat()
     return out
 
 
 def _plain(v: Any) -> Any:
+    """A value for the row validator; a datetime here is an instant (naive = UTC), so it is
+    written with its offset and not read as the shop's local time."""
     if isinstance(v, datetime):
-        return v.isoformat()
+        return (v if v.tzinfo is not None else v.replace(tzinfo=UTC)).isoformat()
     return v

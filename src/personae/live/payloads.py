@@ -2,8 +2,9 @@
 
 These follow the Segment spec (https://segment.com/docs/connections/spec/) closely enough that
 the unmodified Segment and RudderStack client libraries are accepted: ids may be strings or
-numbers (stringified), timestamps are ISO 8601 (a time without zone is UTC), unknown top-level
-fields are allowed (libraries add their own) and kept with the event's properties. What is
+numbers (stringified), timestamps are ISO 8601 (a time without an offset is the shop's local
+time, the ``timezone`` setting; see :mod:`personae.clock`), unknown top-level fields are allowed
+(libraries add their own) and kept with the event's properties. What is
 checked is what personae relies on: the type, at least one of ``userId``/``anonymousId`` where
 the spec requires it, the event name, the shapes of ``properties``/``traits``/``context``.
 """

@@ -49,6 +49,7 @@ from personae.app.ingest.validate import (
     text_problem,
     whole_id,
 )
+from personae.clock import DEFAULT_ZONE, OFFSET_SUFFIX, series_to_utc, to_local, to_utc
 from personae.config.ingest import IngestSettings
 from personae.identity.normalize import normalize_phones
 from personae.schema import BOOKKEEPING_COLUMNS, DEFAULT_RATING_MAX, DEFAULT_SCALE_MAX, Column, TableSpec
@@ -115,6 +116,7 @@ def validate_rows(
     *,
     default_country_code: str = "1",
     settings: IngestSettings | None = None,
+    timezone: str = DEFAULT_ZONE,
 ) -> CheckedRows:
     """Check and type each row for table ``spec`` (the rules of
     :func:`personae.app.ingest.validate.validate`; ``settings``: the plausible date window).
@@ -140,7 +142,7 @@ def validate_rows(
         for column in spec.columns:
             source = sources.get(column.name)
             value = row.get(source) if source else None
-            out[column.name] = _parse(column, value, reasons, window, column.name in spec.derived)
+            out[column.name] = _parse(column, value, reasons, window, column.name in spec.derived, timezone)
             if column.name in spec.derived and _text(value) is None:
                 missing.add(column.name)
         _rules(spec, out, reasons, missing)
@@ -175,14 +177,19 @@ def _quote(text: str) -> str:
 
 
 def _parse(
-    column: Column, value: Any, reasons: list[str], window: tuple[datetime, datetime], optional: bool = False
+    column: Column,
+    value: Any,
+    reasons: list[str],
+    window: tuple[datetime, datetime],
+    optional: bool = False,
+    timezone: str = DEFAULT_ZONE,
 ) -> Any:
     name = column.name
     earliest, latest = window
     parsed: Any
     if column.type in ("timestamp", "date"):
         text = _text(value)
-        parsed = None if text is None else parse_datetime(text)
+        parsed = None if text is None else parse_datetime(text, timezone)
         if text is not None and parsed is None:
             reasons.append(
                 f"{name}: cannot read {_quote(text)} as a date/time "
@@ -190,11 +197,11 @@ def _parse(
             )
         if parsed is not None and (why := date_problem(name, parsed, latest, earliest)):
             reasons.append(why)
-        if parsed is not None and column.type == "date":
+        if parsed is not None and column.type == "date":  # the shop's calendar day of the instant
             parsed = (
                 parsed.normalize()
                 if isinstance(parsed, pd.Timestamp)
-                else parsed.replace(hour=0, minute=0, second=0, microsecond=0)
+                else to_local(parsed, timezone).replace(hour=0, minute=0, second=0, microsecond=0)
             )
         missing = text is None
     elif column.type in ("float", "int"):
@@ -285,8 +292,10 @@ def _order_rules(row: Row, reasons: list[str], amount_missing: bool) -> None:
         reasons.append(f"rating: {rating:g} is above the top of the scale {top:g}")
 
 
-def parse_datetime(text: str) -> datetime | None:
-    """Pandas' ``to_datetime(format="ISO8601", utc=True)`` for one value, as naive UTC (µs).
+def parse_datetime(text: str, timezone: str = DEFAULT_ZONE) -> datetime | None:
+    """Pandas' ``to_datetime(format="ISO8601", utc=True)`` for one value, as naive UTC (µs),
+    with a value without an offset read as the shop's local time in ``timezone`` (the file
+    validator's rule, :func:`personae.clock.to_utc`).
 
     The shapes clients send (``2024-03-31``, ``2024-03-31T14:05:00[.ffffff][Z|±hh:mm]``) are
     parsed directly; anything else is handed to pandas itself so the answer is always pandas'.
@@ -296,6 +305,8 @@ def parse_datetime(text: str) -> datetime | None:
         datetime.datetime(2024, 3, 31, 12, 5)
         >>> parse_datetime("2024-03-31")
         datetime.datetime(2024, 3, 31, 0, 0)
+        >>> parse_datetime("2024-03-31", "Asia/Tokyo")
+        datetime.datetime(2024, 3, 30, 15, 0)
         >>> parse_datetime("yesterday") is None
         True
     """
@@ -329,13 +340,17 @@ def parse_datetime(text: str) -> datetime | None:
                     offset = timedelta(hours=hours, minutes=minutes)
                     at = at - offset if tz[0] == "+" else at + offset
             if at is not None:
-                return at
+                return at if tz else to_utc(at, timezone)
     parsed = pd.to_datetime(pd.Series([text], dtype="string"), format="ISO8601", errors="coerce", utc=True)
     value = parsed.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[us]").iloc[0]
     if pd.isna(value):
         return None
     # pandas reads some odd text (e.g. "-1": the year -1) beyond Python's datetime; keep its Timestamp
-    return value.to_pydatetime() if 1 <= value.year <= 9999 else value
+    if OFFSET_SUFFIX.search(text):
+        return value.to_pydatetime() if 1 <= value.year <= 9999 else value
+    if not 1 <= value.year <= 9999:  # as the file validator converts it: by pandas
+        return series_to_utc(pd.Series([value], dtype="datetime64[us]"), timezone).iloc[0]
+    return to_utc(value.to_pydatetime(), timezone)
 
 
 def parse_number(text: str) -> float | None:

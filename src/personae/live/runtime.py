@@ -140,6 +140,7 @@ class Runtime:
             tombstones=Tombstones(self.store) if self.settings.privacy.tombstones else None,
             log=self.log,
             ingest_settings=self.settings.ingest,
+            timezone=self.settings.timezone,
         )
         # the loaded state (every customer's identities, events, memberships) lives as long as
         # the server: keep it out of the collector's full passes, whose pause grew with it and
@@ -237,7 +238,7 @@ class Runtime:
                 "customer_id": cid,
                 "purpose": purpose,
                 "granted": granted,
-                "recorded_at": now.isoformat(),
+                "recorded_at": now,  # an instant (naive UTC): the validator is told so
                 "source": source or "api",
             }
             with self.lock:

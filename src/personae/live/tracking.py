@@ -15,7 +15,9 @@ anonymous browsing to the customer exactly as it does for files.
 
 Timestamps follow Segment: ``timestamp = receivedAt - (sentAt - originalTimestamp)`` corrects
 a client clock that is off; a message with only ``timestamp`` (server libraries) keeps it; a
-message with neither happened when it was received.
+message with neither happened when it was received. A timestamp with ``Z`` or an offset (what
+the Segment libraries send) is that instant; one without is the shop's local time (the
+``timezone`` setting), as in file ingest. Every time is stored as naive UTC.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from personae.clock import DEFAULT_ZONE, to_utc
 from personae.live.payloads import Alias, Group, Identify, Page, Screen, Track
 from personae.schema import EVENT_CHANNELS
 
@@ -108,7 +111,12 @@ def event_type(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_") or "event"
 
 
-def occurred_at(message: Message, received_at: datetime, batch_sent_at: datetime | None = None) -> datetime:
+def occurred_at(
+    message: Message,
+    received_at: datetime,
+    batch_sent_at: datetime | None = None,
+    timezone: str = DEFAULT_ZONE,
+) -> datetime:
     """When the message happened, in naive UTC (see the module docstring for the rule).
 
     Example:
@@ -121,15 +129,21 @@ def occurred_at(message: Message, received_at: datetime, batch_sent_at: datetime
         ... )
         >>> occurred_at(m, received_at=datetime(2024, 5, 1, 12, 5, tzinfo=UTC))
         datetime.datetime(2024, 5, 1, 12, 4)
+
+        A ``timestamp`` without an offset is the shop's local time:
+
+        >>> m = Track(event="Order Completed", userId="C1", timestamp="2024-03-01T23:30:00")
+        >>> occurred_at(m, datetime(2024, 3, 2, tzinfo=UTC), timezone="Asia/Tokyo")
+        datetime.datetime(2024, 3, 1, 14, 30)
     """
     sent = message.sentAt or batch_sent_at
     original = message.originalTimestamp
     if original is not None and sent is not None:
-        at = _utc(received_at) - (_utc(sent) - _utc(original))
+        at = _utc(received_at) - (to_utc(sent, timezone) - to_utc(original, timezone))
     elif message.timestamp is not None:
-        at = _utc(message.timestamp)
+        at = to_utc(message.timestamp, timezone)
     elif original is not None:
-        at = _utc(original)
+        at = to_utc(original, timezone)
     else:
         at = _utc(received_at)
     return at
@@ -141,12 +155,14 @@ def map_messages(
     *,
     batch_sent_at: datetime | None = None,
     batch_context: Mapping[str, Any] | None = None,
+    timezone: str = DEFAULT_ZONE,
 ) -> Mapped:
-    """Map messages (already validated) to canonical rows, in order."""
+    """Map messages (already validated) to canonical rows, in order (``timezone``: the shop's,
+    in which a time without an offset is read)."""
     out = Mapped()
     for i, m in enumerate(messages):
         context = {**(batch_context or {}), **m.context}
-        at = occurred_at(m, received_at, batch_sent_at)
+        at = occurred_at(m, received_at, batch_sent_at, timezone)
         base: Row = {
             "event_id": m.messageId,
             "customer_id": m.userId,
@@ -284,6 +300,7 @@ def profile_row(user_id: str, traits: Mapping[str, Any]) -> Row:
 
 # -- helpers ------------------------------------------------------------------------------------
 def _utc(at: datetime) -> datetime:
+    """The server's own clock (aware, or naive UTC) as naive UTC."""
     return at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo else at
 
 

@@ -12,14 +12,15 @@ Kinds (the ``kind`` column):
   lines name several channels counts under the first in alphabetical order, as in
   ``orders_<channel>``);
 * ``daypart`` — ``morning`` (5–11 h), ``afternoon`` (12–16 h), ``evening`` (17–21 h) or
-  ``night`` (22–4 h) of the order time (its first line's); orders stamped exactly at
-  midnight are left out, because date-only sources put every order there.
+  ``night`` (22–4 h) of the order time (its first line's) on the shop's clock (the
+  ``timezone`` setting); orders stamped exactly at local midnight are left out, because
+  date-only sources put every order there.
 
 One row per customer and affinity, with the evidence and a strength in [0, 1] that separates a
 one-off purchase from a consistent habit:
 
-* ``months_recent``: distinct calendar months with a purchase among the last 6 (the as-of
-  date's month and the 5 before it);
+* ``months_recent``: distinct calendar months (the shop's) with a purchase among the last 6
+  (the as-of date's month and the 5 before it);
 * ``consistency`` = min(months_recent, 3) / 3 — bought in 3+ distinct months of the last 6
   is fully consistent; older history counts at half weight (``min(months_total, 6) / 12``);
 * ``share``: the share of the customer's orders that contain it;
@@ -52,6 +53,7 @@ def _lines_with_attributes(inputs: TraitInputs) -> ibis.Table:
         "customer_id",
         "order_key",
         "ordered_at",
+        "local_at",
         "net_amount",
         "channel",
         category=ibis.coalesce(j.category, j.p_category),
@@ -73,6 +75,7 @@ def _price_band(lines: ibis.Table) -> ibis.Table:
 
 
 def _daypart(at: ibis.Value) -> ibis.Value:
+    """The daypart of a wall-clock time (pass the shop's local time, not the stored UTC)."""
     hour = at.hour()
     return ibis.cases(
         ((hour >= 5) & (hour < 12), "morning"),
@@ -97,7 +100,7 @@ def affinity_parts(inputs: TraitInputs, sources: Mapping[str, ibis.Table] | None
     to disk."""
     src = sources if sources is not None else affinity_sources(inputs)
     lines = src["lines"]
-    base = ("customer_id", "order_key", "ordered_at", "net_amount")
+    base = ("customer_id", "order_key", "ordered_at", "local_at", "net_amount")
     tagged = lines.filter(lines.tags.notnull()).mutate(value=lines.tags.unnest())
     banded = _price_band(lines)
     per_line = {
@@ -111,15 +114,15 @@ def affinity_parts(inputs: TraitInputs, sources: Mapping[str, ibis.Table] | None
     per_order: dict[str, ibis.Table] = {}
     for kind, u in per_line.items():
         per_order[kind] = u.group_by(["customer_id", "value", "order_key"]).aggregate(
-            month=u.ordered_at.min().truncate("M"), spend=u.net_amount.sum(), last_at=u.ordered_at.max()
+            month=u.local_at.min().truncate("M"), spend=u.net_amount.sum(), last_at=u.ordered_at.max()
         )
     # channel and daypart belong to the order, not the line: they come straight from the
     # one-row-per-order table, without the first (largest) group-by
     o = src["orders"]
     sold = o.filter(o.channel.notnull())
     per_order["channel"] = _order_rows(sold, sold.channel)
-    timed = o.filter(o.ordered_at != o.ordered_at.truncate("D"))
-    per_order["daypart"] = _order_rows(timed, _daypart(timed.ordered_at))
+    timed = o.filter(o.local_at != o.local_at.truncate("D"))
+    per_order["daypart"] = _order_rows(timed, _daypart(timed.local_at))
     totals = o.group_by("customer_id").aggregate(total_orders=o.count())
     return [_summarise(kind, per_order[kind], totals, inputs) for kind in AFFINITY_KINDS]
 
@@ -130,7 +133,7 @@ def _order_rows(o: ibis.Table, value: ibis.Value) -> ibis.Table:
         "customer_id",
         "order_key",
         value=value,
-        month=o.ordered_at.truncate("M"),
+        month=o.local_at.truncate("M"),
         spend=o.net_amount,
         last_at=o.ordered_at,
     )

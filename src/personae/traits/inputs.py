@@ -2,6 +2,11 @@
 
 Building the traits never looks past ``as_of``: rows stamped later are filtered out here,
 once, so a build for a past date is reproducible.
+
+Days are the shop's (the ``timezone`` setting, :mod:`personae.clock`): ``as_of`` is a day of
+its calendar, its end and the start of every window are the instants its days begin, and the
+order lines carry ``local_at``, their time on its wall clock, for everything that reads a
+calendar or a clock (the day, the month, the daypart, holiday periods).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from datetime import date, datetime, timedelta
 import ibis
 from ibis import _
 
+from personae.clock import DEFAULT_ZONE, day_start, local_clock
 from personae.config.traits import TraitSettings
 from personae.tables import is_return_line, net_amount
 
@@ -23,9 +29,10 @@ class TraitInputs:
     Attributes:
         as_of: the last day included (a date).
         customers: one row per unified customer (attributes).
-        orders: purchase lines with ``order_key`` (order id, or the day when a file has none),
-            ``day`` and ``net_amount`` (0 for lines later refunded) added. Return lines
-            (negative quantity or amount) are not purchases and are left out.
+        orders: purchase lines with ``local_at`` (the shop's wall clock at ``ordered_at``),
+            ``order_key`` (order id, or the local day when a file has none), ``day`` (local)
+            and ``net_amount`` (0 for lines later refunded) added. Return lines (negative
+            quantity or amount) are not purchases and are left out.
         orders_by_order: one row per order (lines summed), so per-customer order counts
             are plain counts rather than slow ``COUNT(DISTINCT …)``. Purchases only.
         returns_by_order: the return lines summed per customer and order key, shaped like
@@ -46,15 +53,20 @@ class TraitInputs:
     consents: ibis.Table
     products: ibis.Table
     settings: TraitSettings
+    timezone: str = DEFAULT_ZONE
 
     @property
     def as_of_date(self) -> ibis.Value:
         return ibis.date(self.as_of.isoformat())
 
     def days_before(self, days: int) -> ibis.Value:
-        """Start (inclusive) of a window of ``days`` days ending on ``as_of``."""
-        start = datetime.combine(self.as_of, datetime.min.time()) - timedelta(days=days - 1)
+        """Start (inclusive, an instant) of a window of ``days`` shop days ending on ``as_of``."""
+        start = day_start(self.as_of - timedelta(days=days - 1), self.timezone)
         return ibis.timestamp(start.isoformat(sep=" "))
+
+    def local(self, ts: ibis.Value) -> ibis.Value:
+        """``ts`` (a stored instant) on the shop's wall clock: for ``.date()``, ``.hour()``, …."""
+        return local_clock(ts, self.timezone)
 
 
 ORDER_COLUMNS = (
@@ -73,9 +85,9 @@ ORDER_COLUMNS = (
 EVENT_COLUMNS = ("customer_id", "occurred_at", "type", "channel", "product_id", "category")
 
 
-def end_of(as_of: date) -> datetime:
-    """The exclusive end of day ``as_of``."""
-    return datetime.combine(as_of + timedelta(days=1), datetime.min.time())
+def end_of(as_of: date, timezone: str = DEFAULT_ZONE) -> datetime:
+    """The exclusive end of the shop's day ``as_of``: the instant (naive UTC) the next begins."""
+    return day_start(as_of + timedelta(days=1), timezone)
 
 
 def prepare(
@@ -88,15 +100,17 @@ def prepare(
     consents: ibis.Table,
     products: ibis.Table,
     settings: TraitSettings | None = None,
+    timezone: str = DEFAULT_ZONE,
 ) -> TraitInputs:
-    """Cut every table at the end of ``as_of`` and add the derived order columns."""
-    end = ibis.timestamp(end_of(as_of).isoformat(sep=" "))
+    """Cut every table at the end of the shop's day ``as_of`` and add the derived order columns."""
+    end = ibis.timestamp(end_of(as_of, timezone).isoformat(sep=" "))
     # narrow first: the engine may materialise these as shared CTEs, so carry only what
     # the trait modules read
     o = orders.select(*ORDER_COLUMNS).filter(_.ordered_at < end)
+    o = o.mutate(local_at=local_clock(o.ordered_at, timezone))
     o = o.mutate(
-        day=_.ordered_at.date(),
-        order_key=ibis.coalesce(_.order_id, "day:" + _.ordered_at.date().cast("string")),
+        day=_.local_at.date(),
+        order_key=ibis.coalesce(_.order_id, "day:" + _.local_at.date().cast("string")),
         net_amount=net_amount(o),
         gross_amount=_.amount,
     )
@@ -106,6 +120,7 @@ def prepare(
     c = customers.filter(_.created_at.isnull() | (_.created_at < end))
     by_order = o.group_by(["customer_id", "order_key"]).aggregate(
         ordered_at=o.ordered_at.min(),
+        local_at=o.local_at.min(),
         channel=o.channel.min(),
         lines=o.count(),
         returned_lines=o.returned.fill_null(False).ifelse(1, 0).sum(),
@@ -134,4 +149,5 @@ def prepare(
         consents=consents.filter(_.recorded_at < end),
         products=products,
         settings=settings or TraitSettings(),
+        timezone=timezone,
     )

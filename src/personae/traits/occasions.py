@@ -1,6 +1,7 @@
 """Occasion traits: age, days until the birthday and the join anniversary, holiday spending.
 
-Birthdays on 29 February are celebrated on 28 February in non-leap years.
+Birthdays on 29 February are celebrated on 28 February in non-leap years. Holiday periods and
+the day of joining are read on the shop's calendar (the ``timezone`` setting).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def in_holiday(ts: ibis.Value, periods: list[HolidayPeriod]) -> ibis.Value:
 
 
 def order_aggregates(o: ibis.Table, inputs: TraitInputs) -> dict[str, ibis.Value]:
-    return {"holiday_spend": o.net_amount.sum(where=in_holiday(o.ordered_at, inputs.settings.holidays))}
+    return {"holiday_spend": o.net_amount.sum(where=in_holiday(o.local_at, inputs.settings.holidays))}
 
 
 def days_until_anniversary(d: ibis.Value, inputs: TraitInputs) -> ibis.Value:
@@ -59,7 +60,7 @@ def derived(t: ibis.Table, inputs: TraitInputs) -> dict[str, ibis.Value]:
     # without a birth date, the approximate birth year an age column gave (±1 year)
     approximate = (inputs.as_of.year - t.birth_year).cast("int64")
     from_year = ibis.ifelse(t.birth_year.isnull() | (t.birth_year > inputs.as_of.year), None, approximate)
-    joined = ibis.coalesce(t.created_at, t.first_order_at).date()
+    joined = inputs.local(ibis.coalesce(t.created_at, t.first_order_at)).date()
     return {
         "age": ibis.ifelse(birth.isnull() | (birth > as_of), from_year, age),
         "days_until_birthday": days_until_anniversary(birth, inputs),

@@ -32,15 +32,18 @@ def derived(t: ibis.Table, inputs: TraitInputs) -> dict[str, ibis.Value]:
     """Traits computed from the aggregates (and ``created_at``) of one customer."""
     as_of = inputs.as_of_date
     has_orders = t.frequency.fill_null(0) > 0
-    span = t.last_order_at.date().delta(t.first_order_at.date(), unit="day")
+    first, last = inputs.local(t.first_order_at).date(), inputs.local(t.last_order_at).date()
+    span = last.delta(first, unit="day")
     return {
         "frequency": t.frequency.fill_null(0),
         "monetary": t.monetary.fill_null(0.0),
         "gross_revenue": t.gross_revenue.fill_null(0.0),
-        "recency_days": as_of.delta(t.last_order_at.date(), unit="day"),
+        "recency_days": as_of.delta(last, unit="day"),
         "aov": ibis.ifelse(has_orders, t.monetary / t.frequency, None),
-        "days_since_first_order": as_of.delta(t.first_order_at.date(), unit="day"),
-        "tenure_days": as_of.delta(ibis.coalesce(t.created_at, t.first_order_at).date(), unit="day"),
+        "days_since_first_order": as_of.delta(first, unit="day"),
+        "tenure_days": as_of.delta(
+            inputs.local(ibis.coalesce(t.created_at, t.first_order_at)).date(), unit="day"
+        ),
         "avg_days_between_orders": ibis.ifelse(
             t.frequency > 1, span.cast("float64") / (t.frequency - 1), None
         ),

@@ -104,7 +104,7 @@ def _plain(v: Any) -> Any:
     return v.isoformat() if isinstance(v, datetime) else v
 
 
-def _reference(spec: TableSpec, rows: list[dict[str, Any]], lines: list[int]) -> Any:
+def _reference(spec: TableSpec, rows: list[dict[str, Any]], lines: list[int], timezone: str = "UTC") -> Any:
     """The service's former path: the rows as a typed RawBatch through the file validator."""
     names = rowcheck.source_names(spec, rows)
     columns = {n: pd.Series([_plain(r.get(n)) for r in rows], dtype=object) for n in names}
@@ -112,7 +112,7 @@ def _reference(spec: TableSpec, rows: list[dict[str, Any]], lines: list[int]) ->
     batch = RawBatch(
         "api", "segment", "", columns, np.asarray(lines, dtype=np.int64), lambda i: raw[i], typed=True
     )
-    return validate(batch, spec)
+    return validate(batch, spec, timezone=timezone)
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -127,7 +127,7 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b) and type(a) is type(b)
 
 
-def _check(spec: TableSpec, rows: list[dict[str, Any]], *, group: bool = True) -> None:
+def _check(spec: TableSpec, rows: list[dict[str, Any]], *, group: bool = True, timezone: str = "UTC") -> None:
     """Compare with the file validator on the whole group and on each row alone.
 
     ``group=False``: only row by row — for timestamp values where pandas' answer for one row
@@ -137,13 +137,14 @@ def _check(spec: TableSpec, rows: list[dict[str, Any]], *, group: bool = True) -
     service maps each message's own keys).
     """
     lines = list(range(len(rows)))
-    mine = rowcheck.validate_rows([{k: _plain(v) for k, v in r.items()} for r in rows], spec, lines)
+    plain = [{k: _plain(v) for k, v in r.items()} for r in rows]
+    mine = rowcheck.validate_rows(plain, spec, lines, timezone=timezone)
     for line, row in enumerate(rows):
-        alone = rowcheck.validate_rows([{k: _plain(v) for k, v in row.items()}], spec, [line])
-        _compare(spec, [row], [line], alone)
+        alone = rowcheck.validate_rows([plain[line]], spec, [line], timezone=timezone)
+        _compare(spec, [row], [line], alone, timezone)
         assert alone.rejects == [r for r in mine.rejects if r[0] == line]
     if group and not _column_dependent(rows):
-        _compare(spec, rows, lines, mine)
+        _compare(spec, rows, lines, mine, timezone)
 
 
 def _column_dependent(rows: list[dict[str, Any]]) -> bool:
@@ -159,8 +160,10 @@ def _column_dependent(rows: list[dict[str, Any]]) -> bool:
     )
 
 
-def _compare(spec: TableSpec, rows: list[dict[str, Any]], lines: list[int], mine: Any) -> None:
-    ref = _reference(spec, rows, lines)
+def _compare(
+    spec: TableSpec, rows: list[dict[str, Any]], lines: list[int], mine: Any, timezone: str = "UTC"
+) -> None:
+    ref = _reference(spec, rows, lines, timezone)
     assert [
         (int(a), str(b)) for a, b in zip(ref.rejects["line"], ref.rejects["reason"], strict=True)
     ] == mine.rejects
@@ -209,6 +212,54 @@ def test_timestamps_parse_like_pandas(stamps: list[str]) -> None:
         for i, s in enumerate(stamps)
     ]
     _check(TABLES["events"], rows, group=False)
+
+
+#: Shops far east and west of UTC, and ones whose clocks change (by an hour, by half an hour).
+ZONES = ["Asia/Tokyo", "America/Los_Angeles", "Europe/Berlin", "Australia/Lord_Howe", "Asia/Kathmandu"]
+#: Local times on the nights clocks change, where a time is skipped or happens twice.
+CLOCK_CHANGES = st.sampled_from(
+    [
+        "2024-03-31T02:30:00",
+        "2024-10-27T02:30:00",
+        "2024-03-10 02:15",
+        "2024-11-03 01:45",
+        "2024-04-07T01:45:00",
+    ]
+)
+
+
+@RUN
+@given(st.sampled_from(ZONES), st.lists(st.one_of(stamp(), texts, CLOCK_CHANGES), min_size=1, max_size=5))
+@example("Asia/Tokyo", ["2024-03-01T23:30:00", "2024-03-01T23:30:00+02:00", "2024-03-01", "964982703"])
+def test_timestamps_in_the_shops_zone_parse_alike_in_files_and_messages(zone: str, stamps: list[str]) -> None:
+    events = [
+        {"event_id": f"e{i}", "anonymous_id": "a", "type": "x", "occurred_at": s}
+        for i, s in enumerate(stamps)
+    ]
+    _check(TABLES["events"], events, group=False, timezone=zone)
+    people = [{"customer_id": f"c{i}", "birth_date": s, "created_at": s} for i, s in enumerate(stamps)]
+    _check(TABLES["customers"], people, group=False, timezone=zone)
+
+
+def test_a_naive_time_is_the_shops_local_time_and_an_offset_is_kept() -> None:
+    rows = [
+        {"event_id": "e1", "anonymous_id": "a", "type": "x", "occurred_at": "2024-03-01T23:30:00"},
+        {"event_id": "e2", "anonymous_id": "a", "type": "x", "occurred_at": "2024-03-01T23:30:00+02:00"},
+        {"event_id": "e3", "anonymous_id": "a", "type": "x", "occurred_at": "2024-03-01T23:30:00Z"},
+    ]
+    tokyo = rowcheck.validate_rows(rows, TABLES["events"], [1, 2, 3], timezone="Asia/Tokyo").rows
+    assert [r["occurred_at"] for r in tokyo] == [
+        datetime(2024, 3, 1, 14, 30),
+        datetime(2024, 3, 1, 21, 30),
+        datetime(2024, 3, 1, 23, 30),
+    ]
+    utc = rowcheck.validate_rows(rows, TABLES["events"], [1, 2, 3]).rows
+    assert utc[0]["occurred_at"] == datetime(2024, 3, 1, 23, 30)
+    # a birth date is the date written, whatever the zone
+    person = rowcheck.validate_rows(
+        [{"customer_id": "c", "birth_date": "1990-05-01"}], TABLES["customers"], [1], timezone="Asia/Tokyo"
+    ).rows[0]
+    assert person["birth_date"] == datetime(1990, 5, 1)
 
 
 @RUN

@@ -104,3 +104,25 @@ def test_refund_and_alias() -> None:
     assert [(r.order_id, r.product_ids) for r in out.refunds] == [("O1", ())]
     assert out.aliases == [(1, "old", "new")]
     assert out.events[1]["anonymous_id"] == "old" and out.events[1]["customer_id"] == "new"
+
+
+def test_a_timestamp_without_an_offset_is_the_shops_local_time() -> None:
+    naive = Track.model_validate({"userId": "u", "event": "x", "timestamp": "2024-03-01T23:30:00"})
+    zulu = Track.model_validate({"userId": "u", "event": "x", "timestamp": "2024-03-01T23:30:00Z"})
+    offset = Track.model_validate({"userId": "u", "event": "x", "timestamp": "2024-03-02T08:30:00+09:00"})
+    assert occurred_at(naive, RECEIVED) == datetime(2024, 3, 1, 23, 30)  # UTC shop: as before
+    assert occurred_at(naive, RECEIVED, timezone="Asia/Tokyo") == datetime(2024, 3, 1, 14, 30)
+    assert occurred_at(zulu, RECEIVED, timezone="Asia/Tokyo") == datetime(2024, 3, 1, 23, 30)
+    assert occurred_at(offset, RECEIVED, timezone="America/New_York") == datetime(2024, 3, 1, 23, 30)
+    # a skewed device clock without offsets: the skew is the same in any zone
+    skewed = Track.model_validate(
+        {
+            "anonymousId": "a",
+            "event": "x",
+            "originalTimestamp": "2026-03-01T13:00:00",
+            "sentAt": "2026-03-01T13:00:10",
+        }
+    )
+    assert occurred_at(skewed, RECEIVED, timezone="Asia/Tokyo") == occurred_at(skewed, RECEIVED)
+    mapped = map_messages([naive], RECEIVED, timezone="Asia/Tokyo")
+    assert mapped.events[0]["occurred_at"] == datetime(2024, 3, 1, 14, 30)

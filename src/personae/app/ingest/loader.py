@@ -32,6 +32,7 @@ from personae.app.ingest.linking import add_links_and_resolve
 from personae.app.ingest.readers import read_file
 from personae.app.ingest.validate import validate
 from personae.app.tombstones import tombstoned, tombstoned_texts
+from personae.clock import DEFAULT_ZONE
 from personae.config import IdentitySettings
 from personae.config.ingest import IngestSettings
 from personae.errors import InputError
@@ -107,6 +108,7 @@ def preview_file(
     n: int = 5,
     settings: IngestSettings | None = None,
     list_sep: str | None = None,
+    timezone: str = DEFAULT_ZONE,
 ) -> IngestPreview:
     """Read and validate ``path`` as ``ingest_file`` would, and show the result; write nothing."""
     spec = table_spec(kind)
@@ -122,6 +124,7 @@ def preview_file(
         constants=constants,
         settings=settings,
         list_sep=list_sep,
+        timezone=timezone,
     )
     first = checked.frame.head(n)
     # the mapped columns, and those the rules filled in (amount from unit_price, birth_year
@@ -176,6 +179,7 @@ def ingest_file(
     delimiter: str | None = None,
     settings: IngestSettings | None = None,
     list_sep: str | None = None,
+    timezone: str = DEFAULT_ZONE,
 ) -> IngestSummary:
     """Ingest one file of ``kind`` into ``store``. See the module docstring for guarantees."""
     spec = table_spec(kind)
@@ -193,6 +197,7 @@ def ingest_file(
         constants=constants,
         settings=settings,
         list_sep=list_sep,
+        timezone=timezone,
     )
     frame, rejects = checked.frame, checked.rejects
     report("de-duplicating", 0.75)

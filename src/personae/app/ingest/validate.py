@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from personae.app.ingest.readers import RawBatch
+from personae.clock import DEFAULT_ZONE, OFFSET_SUFFIX, is_utc, series_to_utc, zone
 from personae.config.ingest import IngestSettings
 from personae.errors import InputError, MissingColumnsError
 from personae.identity.normalize import normalize_emails, normalize_phones
@@ -146,11 +147,14 @@ def validate(
     constants: Mapping[str, str] | None = None,
     settings: IngestSettings | None = None,
     list_sep: str | None = None,
+    timezone: str = DEFAULT_ZONE,
 ) -> ValidatedBatch:
     """Check and type every row of ``batch`` for table ``spec``.
 
     ``settings`` gives the plausible date window (the tracking API's too); ``list_sep`` the
-    separator of list columns (default ``;``), see :func:`split_list`.
+    separator of list columns (default ``;``), see :func:`split_list`. Timestamps become naive
+    UTC instants: one with an offset is converted, one without is the shop's local time in
+    ``timezone`` (see :mod:`personae.clock`).
     """
     if list_sep is not None and (not list_sep or "\n" in list_sep or "\r" in list_sep):
         raise InputError(f"--list-sep {list_sep!r}: expected a separator", hint="e.g. --list-sep '|'")
@@ -166,7 +170,9 @@ def validate(
             continue
         values = cols[column.name].reset_index(drop=True)
         optional = column.name in spec.derived  # required unless computed from other columns
-        frame[column.name] = _parse(column, values, problems, date_format, window, list_sep, optional)
+        frame[column.name] = _parse(
+            column, values, problems, date_format, window, list_sep, optional, timezone
+        )
     if list_sep is not None:
         _split_categories(spec, frame, list_sep)
     _check_rules(spec, frame, problems)
@@ -354,11 +360,12 @@ def _parse(
     window: tuple[datetime, datetime],
     list_sep: str | None = None,
     optional: bool = False,
+    timezone: str = DEFAULT_ZONE,
 ) -> pd.Series:
     name = column.name
     earliest, latest = window
     if column.type in ("timestamp", "date"):
-        parsed = _parse_datetime(values, date_format)
+        parsed = _parse_datetime(values, date_format, timezone)
         text = _as_text(values) if not pd.api.types.is_datetime64_any_dtype(values) else None
         if text is not None:
             expected = (
@@ -376,8 +383,8 @@ def _parse(
             parsed,
             lambda v: date_problem(name, v, latest, earliest),
         )
-        if column.type == "date":
-            parsed = parsed.dt.normalize()
+        if column.type == "date":  # the shop's calendar day of the instant
+            parsed = _local_wall(parsed, timezone).dt.normalize()
     elif column.type in ("float", "int"):
         if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
             parsed = values.astype("float64")
@@ -487,17 +494,28 @@ def epoch_unit(text: str, date_format: str | None) -> Literal["s", "ms"] | None:
     return "ms" if re.fullmatch(EPOCH_MILLIS, text) else None
 
 
-def _parse_datetime(values: pd.Series, date_format: str | None) -> pd.Series:
+def _local_wall(utc: pd.Series, timezone: str) -> pd.Series:
+    """Naive UTC instants as the shop's naive wall clock."""
+    if is_utc(timezone):
+        return utc
+    local = utc.dt.tz_localize("UTC").dt.tz_convert(zone(timezone)).dt.tz_localize(None)
+    return local.astype(utc.dtype)
+
+
+def _parse_datetime(values: pd.Series, date_format: str | None, timezone: str = DEFAULT_ZONE) -> pd.Series:
+    """Naive UTC instants: offsets converted, naive values read in ``timezone``, Unix times as is."""
     if pd.api.types.is_datetime64_any_dtype(values):
         s = values
         if getattr(s.dt, "tz", None) is not None:
-            s = s.dt.tz_convert("UTC").dt.tz_localize(None)
-        return s.astype("datetime64[us]")
+            return s.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[us]")
+        return series_to_utc(s.astype("datetime64[us]"), timezone)  # e.g. Parquet without a zone
     text = _as_text(values)
+    epoch = pd.Series(False, index=text.index)
     whole = text.str.replace(_WHOLE_FLOAT, r"\1", regex=True)
     if date_format in EPOCH_FORMATS:
         unit = EPOCH_FORMATS[date_format]
         parsed = pd.to_datetime(pd.to_numeric(whole, errors="coerce"), unit=unit, errors="coerce", utc=True)
+        epoch[:] = True
     else:
         fmt = date_format or "ISO8601"
         try:
@@ -515,7 +533,16 @@ def _parse_datetime(values: pd.Series, date_format: str | None) -> pd.Series:
                     numbers = pd.to_numeric(whole[hit], errors="coerce")
                     stamps = pd.to_datetime(numbers, unit=unit, errors="coerce", utc=True)
                     parsed = parsed.mask(hit, stamps.astype("datetime64[us, UTC]"))
-    return parsed.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[us]")
+                    epoch |= hit
+    utc = parsed.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[us]")
+    if is_utc(timezone):
+        return utc
+    # pandas read a value without an offset as UTC: it was the shop's wall clock, so convert it
+    offset = text.str.contains(OFFSET_SUFFIX).fillna(False).astype(bool)
+    naive = (~epoch & ~offset & utc.notna()).to_numpy(dtype=bool)
+    if naive.any():
+        utc[naive] = series_to_utc(utc[naive], timezone).to_numpy()
+    return utc
 
 
 def _to_list(v: object, sep: str | None = None) -> list[str] | None:
