@@ -130,6 +130,7 @@ def prepare(
     )
     returns_by_order = r.group_by(["customer_id", "order_key"]).aggregate(
         ordered_at=r.ordered_at.min(),
+        local_at=r.local_at.min(),
         channel=r.channel.min(),
         lines=ibis.literal(0).cast("int64"),
         returned_lines=r.count(),
