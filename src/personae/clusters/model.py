@@ -24,7 +24,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from personae.clusters.selection import choose_k
+from personae.clusters.selection import choose_k, one_thread
 from personae.errors import InputError, ModelError, check_is_fitted
 
 #: k values tried when k is chosen automatically.
@@ -74,7 +74,8 @@ class ClusterModel:
         # scikit-learn is imported where it is used: the CLI imports this module at start-up.
         from sklearn.cluster import KMeans
 
-        km = KMeans(k, n_init=self.n_init, random_state=self.seed).fit(X)
+        with one_thread():
+            km = KMeans(k, n_init=self.n_init, random_state=self.seed).fit(X)
         sizes = np.bincount(km.labels_, minlength=k)
         order = np.lexsort((np.arange(k), -sizes))  # largest first, ties by k-means' index
         self.k_, self.centers_ = k, km.cluster_centers_[order]

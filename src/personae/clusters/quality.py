@@ -83,11 +83,14 @@ def bootstrap_stability(
     from sklearn.cluster import KMeans
     from sklearn.metrics import adjusted_rand_score
 
+    from personae.clusters.selection import one_thread
+
     scores = []
-    for b in range(resamples):
-        idx = rng.integers(0, len(X), len(X))
-        km = KMeans(k, n_init=n_init, random_state=seed + b + 1).fit(X[idx])
-        scores.append(float(adjusted_rand_score(labels, km.predict(X))))
+    with one_thread():
+        for b in range(resamples):
+            idx = rng.integers(0, len(X), len(X))
+            km = KMeans(k, n_init=n_init, random_state=seed + b + 1).fit(X[idx])
+            scores.append(float(adjusted_rand_score(labels, km.predict(X))))
     return Stability(tuple(scores))
 
 

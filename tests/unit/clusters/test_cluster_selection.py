@@ -17,7 +17,10 @@ from personae.clusters.selection import STABLE, KScore, _decide, choose_k
 #: make_blobs configurations with known k: 2-D and 10-D, equal and very unequal sizes, 3–6 groups.
 BLOBS = {
     "3 groups, 2-D": (dict(n_samples=1500, centers=3, n_features=2, random_state=1), 3),
-    "4 groups, 8-D, wide": (dict(n_samples=3000, centers=4, n_features=8, cluster_std=2.0, random_state=2), 4),
+    "4 groups, 8-D, wide": (
+        dict(n_samples=3000, centers=4, n_features=8, cluster_std=2.0, random_state=2),
+        4,
+    ),
     "5 groups, unequal sizes": (dict(n_samples=[1500, 600, 300, 150, 80], n_features=5, random_state=3), 5),
     "6 groups, 10-D": (dict(n_samples=6000, centers=6, n_features=10, cluster_std=1.5, random_state=4), 6),
     "4 groups, unequal, 3-D": (dict(n_samples=[2000, 500, 250, 100], n_features=3, random_state=7), 4),
