@@ -16,7 +16,8 @@ weight):
 * **scale** — numeric features are standardised (mean 0, variance 1);
 * **blocks** — a set of shares (orders per channel, or per category: the ``taste`` block) or
   the one-hot columns of a categorical trait (region) describe *one* thing; each block is
-  scaled to a total variance of 1, so a block counts like one numeric feature however many columns it has, and a rare level
+  scaled to a total variance of 1, so a block counts like one numeric feature however many
+  columns it has, and a rare level
   (phone orders) is not blown up by dividing by its own tiny spread.
 
 Fitted state (:class:`Preprocessor`) is plain numbers and strings, stored as JSON with the
