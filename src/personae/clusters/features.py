@@ -10,7 +10,7 @@ weight):
 * **skew** — spend, order counts, days and event counts are heavy-tailed; ``log1p`` turns
   "10 vs 100 orders" and "1 vs 10 orders" into the same step, so a few whales do not define
   the clusters on their own;
-* **outliers** — every numeric feature is clipped to its 1st–99th percentile before scaling;
+* **outliers** — every numeric feature is clipped to its 1st-99th percentile before scaling;
 * **missing** — a missing value (no survey answer, no birth date) becomes the median: it
   places the customer in the middle of that axis rather than inventing a signal;
 * **scale** — numeric features are standardised (mean 0, variance 1);
@@ -44,14 +44,14 @@ MAX_LEVELS = 20
 #: Columns of the traits frame that carry the taste block: ``taste:<category>`` = the share of
 #: the customer's orders (events, in a store without orders) in that category.
 TASTE_PREFIX = "taste:"
-#: Age bands, for describing clusters ("25–34"): lower bounds and labels.
+#: Age bands, for describing clusters ("25-34"): lower bounds and labels.
 AGE_BANDS = (
     (0, "under 18"),
-    (18, "18–24"),
-    (25, "25–34"),
-    (35, "35–44"),
-    (45, "45–54"),
-    (55, "55–64"),
+    (18, "18-24"),
+    (25, "25-34"),
+    (35, "35-44"),
+    (45, "45-54"),
+    (55, "55-64"),
     (65, "65+"),
 )
 
@@ -105,8 +105,8 @@ FEATURES: tuple[Feature, ...] = (
         ("frequency", *(f"orders_{c}" for c in MIX_CHANNELS)),
         "Share of orders per channel (one block).",
     ),
-    _F("nps", "attitude", "numeric", ("latest_nps",), "Latest NPS answer (0–10)."),
-    _F("csat", "attitude", "numeric", ("latest_csat",), "Latest CSAT answer (1–5)."),
+    _F("nps", "attitude", "numeric", ("latest_nps",), "Latest NPS answer (0-10)."),
+    _F("csat", "attitude", "numeric", ("latest_csat",), "Latest CSAT answer (1-5)."),
     _F("age", "demographic", "numeric", ("age",), "Age in years."),
     _F("gender", "demographic", "category", ("gender",), "Gender (one block)."),
     _F("income_band", "demographic", "category", ("income_band",), "Income band (one block)."),
@@ -122,7 +122,7 @@ FEATURES: tuple[Feature, ...] = (
 #: Describe clusters (profiles and names) but are not clustered on unless asked for: a
 #: country or age band is what a cluster *is*, rarely what should *make* it.
 DESCRIBING: tuple[Feature, ...] = (
-    _F("age_band", "demographic", "category", ("age",), "Age band (18–24, 25–34, … one block)."),
+    _F("age_band", "demographic", "category", ("age",), "Age band (18-24, 25-34, … one block)."),
     _F("country", "demographic", "category", ("country",), "Country (one block)."),
 )
 #: What customers say (docs/voice.md): opt-in features, since a shop without texts has none.
@@ -187,7 +187,7 @@ def taste_columns(traits: pd.DataFrame) -> list[str]:
 
 
 def age_band(age: pd.Series) -> pd.Series:
-    """Ages as bands (``25–34``); unknown and implausible ages (< 0 or > 120) as missing."""
+    """Ages as bands (``25-34``); unknown and implausible ages (< 0 or > 120) as missing."""
     years = pd.to_numeric(age, errors="coerce")
     years = years.where(years.between(0, 120))
     bounds = [b for b, _ in AGE_BANDS] + [121]

@@ -7,25 +7,25 @@ taste included — up to three phrases with |effect| ≥ :data:`MIN_EFFECT` (a "
 * behaviour, value, channel and attitude phrases are adjectives: "lapsed", "store-first";
 * gender is the noun ("women", "men"; otherwise "customers"); a region or country is an
   adjective ("North", "US");
-* an age band and a taste come after a comma: "25–34", "Drama lovers".
+* an age band and a taste follow: "aged 25-34", "who love Drama" (or, alone, "Drama lovers").
 
 So a cluster far above the rest on recency and the store share, and below on e-mail
-engagement, is "Lapsed store-first email-silent customers"; one of women aged 25–34 who
-watch drama is "Women, 25–34, Drama lovers". A cluster whose differences are all small
+engagement, is "Lapsed store-first email-silent customers"; one of women aged 25-34 who
+watch drama is "Women aged 25-34 who love Drama". A cluster whose differences are all small
 (0.2 ≤ |effect| < 0.5) gets its two strongest with "(slight)"; "Typical customers" only
 when nothing differs by 0.2 or more.
 
 Names are unique: a name already taken grows by the cluster's next phrases (small effects
 included); if the two clusters still read the same, the name adds the feature on which they
-differ most ("…, more frequent"), and only clusters identical on every feature get "#2".
+differ most ("… more frequent"), and only clusters identical on every feature get "#2".
 Users rename clusters freely (``personae clusters rename``); the generated name is kept
 next to theirs.
 
 >>> name_from([("recency", "recency", 1.4), ("channel_mix:share_store", "channel_mix", 0.9)])
 'Lapsed store-first customers'
->>> name_from([("gender=female", "gender", 1.5), ("age_band=25–34", "age_band", 0.9),
+>>> name_from([("gender=female", "gender", 1.5), ("age_band=25-34", "age_band", 0.9),
 ...            ("taste:Drama", "taste", 0.7)])
-'Women, 25–34, Drama lovers'
+'Women aged 25-34 who love Drama'
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ PHRASES: dict[str, tuple[str | None, str | None]] = {
     "sentiment_90d": ("positive", "negative"),
     "complaints_90d": ("complaining", None),
 }
-#: Comparatives for telling two otherwise same-named clusters apart ("…, more frequent").
+#: Comparatives for telling two otherwise same-named clusters apart ("… (more frequent)").
 COMPARATIVES: dict[str, tuple[str, str]] = {
     "recency": ("less recent", "more recent"),
     "frequency": ("more frequent", "less frequent"),
@@ -103,6 +103,12 @@ def phrase(column: str, feature: str, effect: float) -> tuple[str, str] | None:
 Effects = Iterable[tuple[str, str, float]]
 
 
+def same_words(name: str) -> tuple[str, ...]:
+    """What two names must differ in: their words, in any order ("Recent high-value
+    customers" and "High-value recent customers" say the same)."""
+    return tuple(sorted(name.lower().replace(",", " ").replace("(", " ").replace(")", " ").split()))
+
+
 def _phrases(effects: Effects, floor: float) -> list[tuple[str, str]]:
     """Distinct phrases of the effects with |effect| ≥ ``floor``, strongest first (one noun)."""
     ranked = sorted((e for e in effects if abs(e[2]) >= floor), key=lambda e: (-abs(e[2]), e[0]))
@@ -120,23 +126,27 @@ def _phrases(effects: Effects, floor: float) -> list[tuple[str, str]]:
 
 
 def compose(phrases: Sequence[tuple[str, str]], slight: bool = False) -> str:
-    """``[("lapsed", adj), ("women", noun), ("Drama lovers", tail)]`` → "Lapsed women, Drama lovers".
+    """``[("lapsed", adj), ("women", noun), ("25-34", tail), ("Drama lovers", tail)]`` →
+    "Lapsed women aged 25-34 who love Drama".
 
-    Tastes join into one phrase ("Drama and Comedy lovers"); with neither adjective nor noun
-    the taste leads ("Drama lovers, 25–34") rather than "Customers, Drama lovers".
+    Tastes join into one ("who love Drama and Comedy"); with neither adjective nor noun the
+    taste leads ("Drama lovers aged 25-34"). Names keep to the characters segment names use
+    (no commas: ``--segments A,B`` lists are split on them).
     """
     if not phrases:
         return "Typical customers"
     adjectives = [p for p, slot in phrases if slot == ADJ]
     noun = next((p for p, slot in phrases if slot == NOUN), None)
     tastes = [p.removesuffix(" lovers") for p, slot in phrases if slot == TAIL and p.endswith(" lovers")]
-    others = [p for p, slot in phrases if slot == TAIL and not p.endswith(" lovers")]
-    taste = f"{' and '.join(tastes)} lovers" if tastes else None
-    if adjectives or noun or not taste:
-        parts = [" ".join([*adjectives, noun or "customers"]), *others, *([taste] if taste else [])]
+    ages = [f"aged {p}" for p, slot in phrases if slot == TAIL and not p.endswith(" lovers")]
+    if adjectives or noun or not tastes:
+        words = [*adjectives, noun or "customers", *ages]
+        if tastes:
+            words += ["who love", " and ".join(tastes)]
     else:
-        parts = [taste, *others]
-    text = ", ".join(parts) + (" (slight)" if slight else "")
+        words = [f"{' and '.join(tastes)} lovers", *ages]
+    text = " ".join(words).replace(",", " ").replace("–", "-") + (" (slight)" if slight else "")
+    text = " ".join(text.split())
     return text[0].upper() + text[1:]
 
 
@@ -144,7 +154,7 @@ def name_from(effects: Effects, taken: Sequence[str] = ()) -> str:
     """A name from ``(column, feature, effect)`` triples, distinct from the ``taken`` names
     when more phrases can make it so (:func:`name_clusters` also settles remaining clashes)."""
     effects = list(effects)
-    lowered = {t.lower() for t in taken}
+    lowered = {same_words(t) for t in taken}
     strong = _phrases(effects, MIN_EFFECT)
     if not strong:
         weak = _phrases(effects, MIN_SLIGHT)
@@ -153,7 +163,7 @@ def name_from(effects: Effects, taken: Sequence[str] = ()) -> str:
     candidates = [strong[:MAX_PHRASES]]
     candidates += [every[:n] for n in range(MAX_PHRASES + 1, len(every) + 1)]
     for phrases in candidates:
-        if compose(phrases).lower() not in lowered:
+        if same_words(compose(phrases)) not in lowered:
             return compose(phrases)
     return compose(candidates[0])
 
@@ -164,12 +174,12 @@ def name_clusters(
     """Distinct names for every cluster (largest first keeps the shortest name).
 
     A clash left after :func:`name_from` is settled by the feature on which the two clusters
-    differ most ("…, more frequent"); only clusters alike on every feature get "#2".
+    differ most ("… more frequent"); only clusters alike on every feature get "#2".
     """
     names: dict[int, str] = {}
     for c in sorted(effects, key=lambda c: (-sizes.get(c, 0), c)):
         name = name_from(effects[c], taken=list(names.values()))
-        clash = next((o for o, n in names.items() if n.lower() == name.lower()), None)
+        clash = next((o for o, n in names.items() if same_words(n) == same_words(name)), None)
         if clash is not None:
             name = _apart(name, effects[c], effects[clash], list(names.values()))
         names[c] = name
@@ -187,15 +197,15 @@ def _apart(
         ((effect - other.get(column, 0.0), column, feature) for column, feature, effect in mine),
         key=lambda g: (-abs(g[0]), g[1]),
     )
-    lowered = {t.lower() for t in taken}
+    lowered = {same_words(t) for t in taken}
     for diff, column, feature in gaps:
         if abs(diff) < 1e-9:
             break
         words = _comparative(column, feature, diff)
-        if words and f"{name}, {words}".lower() not in lowered:
-            return f"{name}, {words}"
+        if words and same_words(f"{name} ({words})") not in lowered:
+            return f"{name} ({words})"
     i = 2
-    while f"{name} #{i}".lower() in lowered:
+    while same_words(f"{name} #{i}") in lowered:
         i += 1
     return f"{name} #{i}"
 

@@ -156,11 +156,11 @@ def test_describing_features_and_age_bands() -> None:
     bands = age_band(pd.Series([17, 18, 24, 25, 34, 64, 65, None, -3, 200]))
     assert bands.tolist() == [
         "under 18",
-        "18–24",
-        "18–24",
-        "25–34",
-        "25–34",
-        "55–64",
+        "18-24",
+        "18-24",
+        "25-34",
+        "25-34",
+        "55-64",
         "65+",
         None,
         None,

@@ -125,7 +125,7 @@ def test_clusters_that_read_the_same_say_what_differs() -> None:
         {0: [*same, ("frequency", "frequency", 0.1)], 1: [*same, ("frequency", "frequency", -0.1)]},
         {0: 9, 1: 5},
     )
-    assert names == {0: "Lapsed customers", 1: "Lapsed customers, less frequent"}
+    assert names == {0: "Lapsed customers", 1: "Lapsed customers (less frequent)"}
     identical = name_clusters({0: same, 1: same}, {0: 9, 1: 5})
     assert identical == {0: "Lapsed customers", 1: "Lapsed customers #2"}
 
@@ -137,3 +137,17 @@ def test_described_but_not_clustered() -> None:
     gender = {e.column: e for e in profiles[0].distinguishing if e.feature == "gender"}
     assert not gender["gender=female"].clustered and profiles[0].distinguishing[0].clustered
     assert [p.generated_name for p in profiles] == ["Lapsed women", "Recent men"]
+
+
+def test_names_that_differ_only_in_word_order_clash() -> None:
+    """CDNOW: "Recent high-value frequent" and "High-value recent frequent" said the same."""
+    names = name_clusters(
+        {
+            3: [("recency", "recency", -1.7), ("clv", "clv", 1.0), ("frequency", "frequency", 0.9)],
+            7: [("clv", "clv", 3.5), ("recency", "recency", -3.2), ("frequency", "frequency", 3.1)]
+            + [("monetary", "monetary", 2.5)],
+        },
+        {3: 2713, 7: 2013},
+    )
+    assert names[3] == "Recent high-value frequent customers"
+    assert names[7] == "High-value recent frequent high-spending customers"
