@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from test_real_data import DATASETS, NOT_A_NUMBER, REAL_DATA, RealData
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not DATASETS.is_dir(), reason="../shared/datasets absent")]

@@ -84,10 +84,12 @@ def test_names() -> None:
 def test_demographics_and_taste_name_clusters() -> None:
     women = [
         ("gender=female", "gender", 1.57),
-        ("age_band=25–34", "age_band", 0.8),
+        ("age_band=25-34", "age_band", 0.8),
         ("taste:Drama", "taste", 0.9),
     ]
-    assert name_from(women) == "Women, 25–34, Drama lovers"
+    assert name_from(women) == "Women aged 25-34 who love Drama"
+    # names keep to segment-name characters: no commas (``--segments A,B`` splits on them)
+    assert name_from([("taste:Rock, Pop", "taste", 1.0)]) == "Rock Pop lovers"
     tastes = [
         ("taste:Drama", "taste", 2.3),
         ("taste:Comedy|Romance", "taste", 1.1),
@@ -144,8 +146,12 @@ def test_names_that_differ_only_in_word_order_clash() -> None:
     names = name_clusters(
         {
             3: [("recency", "recency", -1.7), ("clv", "clv", 1.0), ("frequency", "frequency", 0.9)],
-            7: [("clv", "clv", 3.5), ("recency", "recency", -3.2), ("frequency", "frequency", 3.1)]
-            + [("monetary", "monetary", 2.5)],
+            7: [
+                ("clv", "clv", 3.5),
+                ("recency", "recency", -3.2),
+                ("frequency", "frequency", 3.1),
+                ("monetary", "monetary", 2.5),
+            ],
         },
         {3: 2713, 7: 2013},
     )
