@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from personae.clusters.selection import one_thread
 from personae.errors import InputError
 
 SILHOUETTE_SAMPLE = 10_000
@@ -82,8 +83,6 @@ def bootstrap_stability(
         X, labels = X[keep], labels[keep]
     from sklearn.cluster import KMeans
     from sklearn.metrics import adjusted_rand_score
-
-    from personae.clusters.selection import one_thread
 
     scores = []
     with one_thread():
