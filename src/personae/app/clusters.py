@@ -9,7 +9,14 @@ the same transform, without refitting. Assignments become two trait columns, ``c
 the members are stored with the build's segment snapshot.
 
 Who is clustered: customers with at least one order (prospects have no behaviour to
-cluster on; they keep ``cluster`` unknown).
+cluster on; they keep ``cluster`` unknown) — or, in a store with no orders at all (ratings or
+views only, like MovieLens), customers with at least one event; the result says which.
+
+Taste: the ``taste`` feature family is the share of each customer's orders in each of the 20
+most common categories (the ``share`` of the ``affinities`` table's category rows), or, in a
+store without orders, the share of their events on products of each category. It is on by
+default where the data has categories, and describes (and may name) clusters even when it was
+not clustered on, like gender, age band and country.
 """
 
 from __future__ import annotations
@@ -28,8 +35,17 @@ import pyarrow as pa
 
 from personae.app.reads import ASSIGNMENTS, MODELS, PROFILES, built, cluster_names, latest_traits_as_of
 from personae.app.segments.run import evaluate_segments
-from personae.clusters.features import Feature, Preprocessor, needed_columns, select_features
-from personae.clusters.model import ClusterModel
+from personae.clusters.features import (
+    MAX_LEVELS,
+    TASTE_PREFIX,
+    Feature,
+    Preprocessor,
+    describing_features,
+    needed_columns,
+    select_features,
+    taste_columns,
+)
+from personae.clusters.model import ClusterModel, selection_dict
 from personae.clusters.preferences import PreferenceProfile, preference_profile
 from personae.clusters.profiles import PROFILE_COLUMNS, ClusterProfile, profile_clusters
 from personae.clusters.quality import bootstrap_stability, davies_bouldin, recovery, silhouette
@@ -38,6 +54,7 @@ from personae.errors import InputError, ModelError, NotFoundError
 from personae.privacy import consent
 from personae.store import Store
 from personae.tables import join_on_customer
+from personae.traits.inputs import EVENT_COLUMNS
 
 #: Customers the model is fitted on (all are assigned).
 DEFAULT_SAMPLE = 50_000
@@ -80,18 +97,86 @@ _PROFILE_SCHEMA = pa.schema(
 
 
 # -- reading -------------------------------------------------------------------------------------
-def clustered_traits(store: Store, features: Sequence[Feature]) -> pd.DataFrame:
-    """The traits clustering reads, for every customer with an order who consented to
-    profiling, in a fixed order."""
+#: Who is clustered, for people (``population`` in the results).
+BUYERS = "customers with at least one order"
+ACTIVE = "customers with at least one event (the store has no orders)"
+
+
+def clustered_population(store: Store) -> str:
+    """:data:`BUYERS`, or :data:`ACTIVE` in a store where nobody has an order."""
     t = built(store, "traits")
-    wanted = [c for c in dict.fromkeys([*needed_columns(features), *PROFILE_COLUMNS]) if c in t.columns]
     if "frequency" not in t.columns:
         raise ModelError("the traits have no `frequency` column", hint="rebuild with `personae build`")
+    if store.execute(t.filter(t.frequency > 0).count()) > 0 or "last_event_at" not in t.columns:
+        return BUYERS
+    return ACTIVE
+
+
+def clustered_traits(
+    store: Store,
+    features: Sequence[Feature],
+    *,
+    taste_levels: Sequence[str] | None = None,
+    population: str | None = None,
+) -> pd.DataFrame:
+    """The traits clustering reads, for every clustered customer who consented to profiling,
+    in a fixed order, with the demographics that describe clusters and the ``taste:<category>``
+    columns (the ``taste_levels`` categories, or the most common ones)."""
+    t = built(store, "traits")
+    population = population or clustered_population(store)
+    describing = describing_features(features, taste=False)
+    columns = [*needed_columns(describing), *PROFILE_COLUMNS]
+    wanted = [c for c in dict.fromkeys(columns) if c in t.columns]
     # clustering is profiling: only customers who consented to it (the consent gate)
     t = consent.consented(t, ["profiling"])
-    t = t.filter(t.frequency > 0).select("customer_id", *wanted).order_by("customer_id")
-    df = store.execute(t)
-    return df.reset_index(drop=True)
+    t = t.filter(t.frequency > 0) if population == BUYERS else t.filter(t.last_event_at.notnull())
+    t = t.select("customer_id", *wanted).order_by("customer_id")
+    df = store.execute(t).reset_index(drop=True)
+    taste = taste_table(store, population, taste_levels)
+    if not taste.empty:
+        df = df.merge(taste, on="customer_id", how="left")
+        cols = taste_columns(df)
+        df[cols] = df[cols].fillna(0.0)
+    return df
+
+
+def taste_table(store: Store, population: str, levels: Sequence[str] | None = None) -> pd.DataFrame:
+    """``customer_id`` and one ``taste:<category>`` column per category: the share of the
+    customer's orders with it (from ``affinities``) or, without orders, of their events on its
+    products. ``levels``: these categories (a fitted model's); else the :data:`MAX_LEVELS`
+    categories the most customers have. Empty when the data has no categories."""
+    if population == BUYERS:
+        if not store.has_table("affinities"):
+            return pd.DataFrame()
+        a = store.table("affinities")
+        long = a.filter(a.kind == "category").select("customer_id", "value", "share")
+    else:
+        if not store.has_table("events") or not store.has_table("products"):
+            return pd.DataFrame()
+        e = store.resolved("events", EVENT_COLUMNS)
+        p = store.table("products")
+        as_of = latest_traits_as_of(store)
+        if as_of is not None:
+            e = e.filter(e.occurred_at.date() <= as_of)
+        j = e.join(p.select(pid="product_id", value="category"), e.product_id == p.product_id)
+        j = j.filter(j.value.notnull())
+        counts = j.group_by(["customer_id", "value"]).aggregate(n=j.count())
+        totals = counts.group_by("customer_id").aggregate(total=counts.n.sum())
+        c = counts.join(totals, "customer_id")
+        long = c.select("customer_id", "value", share=c.n.cast("float64") / c.total)
+    if levels is None:
+        popular = long.group_by("value").aggregate(n=long.count())
+        top = store.execute(popular.order_by([popular.n.desc(), popular.value]).limit(MAX_LEVELS).value)
+        levels = [str(v) for v in top]
+    else:
+        levels = [lvl.removeprefix(TASTE_PREFIX) for lvl in levels]
+    if not levels:
+        return pd.DataFrame()
+    df = store.execute(long.filter(long.value.isin(list(levels))))
+    wide = df.pivot_table(index="customer_id", columns="value", values="share", aggfunc="sum", fill_value=0.0)
+    wide = wide.reindex(columns=list(levels), fill_value=0.0)
+    wide.columns = [f"{TASTE_PREFIX}{c}" for c in wide.columns]
+    return wide.reset_index()
 
 
 def require_feature_columns(store: Store, features: Sequence[Feature]) -> None:
@@ -153,11 +238,20 @@ def build_clusters(
     if features is not None:  # asked for by name: each must have its traits
         require_feature_columns(store, chosen)
     report("reading traits", 0.0)
-    traits = clustered_traits(store, chosen)
+    population = clustered_population(store)
+    traits = clustered_traits(store, chosen, population=population)
+    has_taste = bool(taste_columns(traits))
+    if not has_taste and any(f.name == "taste" for f in chosen):
+        if features is not None:
+            raise InputError(
+                "the taste feature needs categories, and no clustered customer has one",
+                hint="ingest products with a `category` column, then `personae build`",
+            )
+        chosen = [f for f in chosen if f.name != "taste"]  # by default: where there are categories
     n = len(traits)
     if n < 10:
         raise ModelError(
-            f"only {n} customers with orders: too few to cluster",
+            f"only {n} {population.split(' (')[0]}: too few to cluster",
             hint="ingest more orders, then `personae build`",
         )
     if sample_size < 10:
@@ -170,13 +264,21 @@ def build_clusters(
     report("choosing k" if k is None else "fitting", 0.1)
     model = ClusterModel(k=k, seed=seed).fit(xs)
     assert model.k_ is not None
+    selection = model.selection_ or {
+        "k": model.k_,
+        "rule": "given",
+        "reason": f"k = {model.k_} was given (--k); the evidence for other k is computed only with --k auto.",
+        "warning": None,
+        "scored_on": 0,
+        "scores": [],
+    }
     labels_s = model.predict(xs)
     report("measuring quality", 0.6)
     sil, dbi = silhouette(xs, labels_s, seed), davies_bouldin(xs, labels_s)
     stability = bootstrap_stability(xs, labels_s, model.k_, seed=seed, resamples=resamples)
     report("assigning every customer", 0.8)
     labels = model.predict(pre.transform(traits))
-    profiles = profile_clusters(chosen, traits, labels)
+    profiles = profile_clusters(chosen, traits, labels, describing=describing_features(chosen, has_taste))
     as_of = latest_traits_as_of(store)
     now = datetime.now(UTC).replace(tzinfo=None)
     model_id = f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
@@ -192,8 +294,10 @@ def build_clusters(
         "silhouette": _finite(sil),
         "davies_bouldin": _finite(dbi),
         "stability_ari": _finite(stability.mean),
-        "selection": json.dumps(model.selection_),
-        "state": json.dumps({"preprocessor": pre.to_dict(), "model": model.to_dict()}),
+        "selection": json.dumps(selection),
+        "state": json.dumps(
+            {"preprocessor": pre.to_dict(), "model": model.to_dict(), "population": population}
+        ),
         "active": True,
     }
     report("storing", 0.9)
@@ -213,6 +317,7 @@ def build_clusters(
         "model_id": model_id,
         "k": model.k_,
         "customers": n,
+        "population": population,
         "sample_size": len(idx),
         "features": [f.name for f in chosen],
         "seed": seed,
@@ -220,7 +325,8 @@ def build_clusters(
         "davies_bouldin": _round(dbi),
         "stability_ari": _round(stability.mean),
         "stability_ari_min": _round(stability.minimum),
-        "k_selection": model.selection_,
+        "k_selection": selection,
+        "warnings": [w for w in [selection.get("warning")] if w],
         "clusters": [_profile_json(p.as_dict()) for p in profiles],
     }
 
@@ -235,13 +341,19 @@ def assign_clusters(store: Store, as_of: date | None = None) -> dict[str, Any]:
         return {"skipped": "no cluster model (run `personae clusters build`)"}
     pre = Preprocessor.from_dict(active["state"]["preprocessor"])
     model = ClusterModel.from_dict(active["state"]["model"])
-    traits = clustered_traits(store, pre.features)
+    traits = _model_traits(store, active["state"], pre)
     if traits.empty:
-        return {"skipped": "no customers with orders"}
+        return {"skipped": "no customers to cluster"}
     labels = model.predict(pre.transform(traits))
     model_id = active["model_id"]
     old = {r["cluster"]: r for r in _profiles(store, model_id)}
-    profiles = profile_clusters(pre.features, traits, labels, names={c: r["name"] for c, r in old.items()})
+    profiles = profile_clusters(
+        pre.features,
+        traits,
+        labels,
+        names={c: r["name"] for c, r in old.items()},
+        describing=describing_features(pre.features, bool(taste_columns(traits))),
+    )
     for p in profiles:  # keep the generated name of the fit: a rename is relative to it
         if p.cluster in old:
             p.generated_name = old[p.cluster]["generated_name"]
@@ -257,6 +369,17 @@ def assign_clusters(store: Store, as_of: date | None = None) -> dict[str, Any]:
         )
         add_cluster_traits(store)
     return {"clusters": int(active["k"]), "customers": len(traits)}
+
+
+def _model_traits(store: Store, state: dict[str, Any], pre: Preprocessor) -> pd.DataFrame:
+    """The traits a stored model reads: its population, and its fitted taste categories."""
+    taste = (pre.params_ or {}).get("taste")
+    return clustered_traits(
+        store,
+        pre.features,
+        taste_levels=taste["levels"] if taste else None,
+        population=state.get("population", BUYERS),
+    )
 
 
 def _write_assignments(
@@ -315,11 +438,13 @@ def cluster_summary(store: Store) -> dict[str, Any]:
         "seed": m["seed"],
         "features": m["features"],
         "customers": m["customers"],
+        "population": (m["state"] or {}).get("population", BUYERS),
         "sample_size": m["sample_size"],
         "silhouette": _round(m["silhouette"]),
         "davies_bouldin": _round(m["davies_bouldin"]),
         "stability_ari": _round(m["stability_ari"]),
-        "k_selection": m["selection"],
+        "k_selection": selection_dict(m["selection"]),
+        "warnings": [w for w in [selection_dict(m["selection"]).get("warning")] if w],
         "clusters": [_profile_json(p) for p in _profiles(store, m["model_id"])],
     }
 
@@ -431,7 +556,7 @@ def write_map(store: Store, out: Path, *, seed: int = 0) -> dict[str, Any]:
     m = require_model(store)
     pre = Preprocessor.from_dict(m["state"]["preprocessor"])
     model = ClusterModel.from_dict(m["state"]["model"])
-    traits = clustered_traits(store, pre.features)
+    traits = _model_traits(store, m["state"], pre)
     rng = np.random.default_rng(seed)
     idx = np.sort(rng.choice(len(traits), min(len(traits), 20_000), replace=False))
     x = pre.transform(traits.iloc[idx])

@@ -49,16 +49,50 @@ def _show_profiles(data: dict[str, Any]) -> None:
         )
     console.print(table)
     console.print(
-        f"k={data['k']} · silhouette {data['silhouette']} · Davies-Bouldin {data['davies_bouldin']} · "
-        f"bootstrap stability (ARI) {data['stability_ari']} · {data['customers']:,} customers"
+        f"k={data['k']} · silhouette {_num(data['silhouette'])} · Davies-Bouldin "
+        f"{_num(data['davies_bouldin'])} · bootstrap stability (ARI) {_num(data['stability_ari'])} · "
+        f"{data['customers']:,} {data.get('population', 'customers')}"
     )
+    _show_selection(data.get("k_selection") or {})
+
+
+def _num(value: float | None) -> str:
+    return "undefined" if value is None else f"{value:.3f}"
+
+
+def _show_selection(selection: dict[str, Any]) -> None:
+    """The evidence for every k tried, and why k was chosen (one sentence)."""
+    scores = selection.get("scores") or []
+    if scores and "gap" in scores[0]:
+        table = Table("k", "gap ± s", "silhouette", "stability (ARI)", title="choosing k")
+        for s in scores:
+            mark = " ←" if s["k"] == selection.get("k") else ""
+            table.add_row(
+                f"{s['k']}{mark}",
+                f"{s['gap']:.3f} ± {s['gap_se']:.3f}",
+                _num(s["silhouette"]) if s["silhouette"] is not None else "— (one cluster)",
+                _num(s["stability"]) if s["stability"] is not None else "— (one cluster)",
+            )
+        console.print(table)
+        console.print(f"scores on a random subsample of {selection.get('scored_on', 0):,} customers")
+    if selection.get("reason"):
+        console.print(f"k: {selection['reason']}")
+    if selection.get("warning"):
+        console.print(f"[yellow]warning:[/yellow] {selection['warning']}")
 
 
 @clusters_app.command("build")
 def build(
-    k: str = typer.Option("auto", "--k", help="Number of clusters, or `auto` (silhouette, 1-SE rule)"),
+    k: str = typer.Option(
+        "auto",
+        "--k",
+        help="Number of clusters, or `auto` (gap statistic among stable k; see docs/clusters.md)",
+    ),
     features: str | None = typer.Option(
-        None, "--features", help="Comma-separated features and/or families (default: all)"
+        None,
+        "--features",
+        help="Comma-separated features and/or families: value, behaviour, channel, attitude, "
+        "demographic, taste (default: all but voice, country and age band)",
     ),
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same clusters)"),
     sample: int = typer.Option(
@@ -104,7 +138,10 @@ def show(as_json: bool = typer.Option(False, "--json", help="Print as JSON")) ->
         for d in c["distinguishing"]:
             inside = "—" if d["mean_in"] is None else f"{d['mean_in']:,.3g}"
             outside = "—" if d["mean_out"] is None else f"{d['mean_out']:,.3g}"
-            console.print(f"   {d['column']:<28} effect {d['effect']:+.2f}   {inside} vs {outside} elsewhere")
+            note = "" if d.get("clustered", True) else "   (describes; not clustered on)"
+            console.print(
+                f"   {d['column']:<28} effect {d['effect']:+.2f}   {inside} vs {outside} elsewhere{note}"
+            )
 
 
 @clusters_app.command("evaluate")

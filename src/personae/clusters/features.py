@@ -1,7 +1,7 @@
 """The features customers are clustered on, and how they are made comparable.
 
 A registry (like :mod:`personae.traits.registry`): each :class:`Feature` names the traits it
-reads, its family (value, behaviour, channel, attitude, demographic) and its transform. The
+reads, its family (value, behaviour, channel, attitude, demographic, taste) and its transform. The
 CLI's ``--features`` takes feature names or family names; docs/clusters.md lists them.
 
 Why these transforms (k-means measures Euclidean distance, so the scale of a column *is* its
@@ -10,13 +10,14 @@ weight):
 * **skew** — spend, order counts, days and event counts are heavy-tailed; ``log1p`` turns
   "10 vs 100 orders" and "1 vs 10 orders" into the same step, so a few whales do not define
   the clusters on their own;
-* **outliers** — every numeric feature is clipped to its 1st–99th percentile before scaling;
+* **outliers** — every numeric feature is clipped to its 1st-99th percentile before scaling;
 * **missing** — a missing value (no survey answer, no birth date) becomes the median: it
   places the customer in the middle of that axis rather than inventing a signal;
 * **scale** — numeric features are standardised (mean 0, variance 1);
-* **blocks** — a set of shares (orders per channel) or the one-hot columns of a categorical
-  trait (region) describe *one* thing; each block is scaled to a total variance of 1, so a
-  block counts like one numeric feature however many columns it has, and a rare level
+* **blocks** — a set of shares (orders per channel, or per category: the ``taste`` block) or
+  the one-hot columns of a categorical trait (region) describe *one* thing; each block is
+  scaled to a total variance of 1, so a block counts like one numeric feature however many
+  columns it has, and a rare level
   (phone orders) is not blown up by dividing by its own tiny spread.
 
 Fitted state (:class:`Preprocessor`) is plain numbers and strings, stored as JSON with the
@@ -37,8 +38,22 @@ from personae.voice.traits import CLUSTER_FEATURES as VOICE_CLUSTER_FEATURES
 
 #: Channels whose order shares form the ``channel_mix`` block (the canonical order channels).
 MIX_CHANNELS = ("web", "app", "store", "phone", "marketplace")
-#: Most levels a categorical feature keeps (the rest are pooled as ``other``).
+#: Most levels a categorical feature keeps (the rest are pooled as ``other``), and most
+#: categories the taste block has (the most common ones).
 MAX_LEVELS = 20
+#: Columns of the traits frame that carry the taste block: ``taste:<category>`` = the share of
+#: the customer's orders (events, in a store without orders) in that category.
+TASTE_PREFIX = "taste:"
+#: Age bands, for describing clusters ("25-34"): lower bounds and labels.
+AGE_BANDS = (
+    (0, "under 18"),
+    (18, "18-24"),
+    (25, "25-34"),
+    (35, "35-44"),
+    (45, "45-54"),
+    (55, "55-64"),
+    (65, "65+"),
+)
 
 
 @dataclass(frozen=True)
@@ -47,9 +62,10 @@ class Feature:
 
     Attributes:
         name: what ``--features`` and the profiles call it.
-        family: value, behaviour, channel, attitude or demographic.
+        family: value, behaviour, channel, attitude, demographic or taste.
         kind: ``log`` (log1p of a non-negative trait), ``numeric`` (as is), ``shares``
-            (a block of shares) or ``category`` (a block of one-hot levels).
+            (a block of shares), ``category`` (a block of one-hot levels) or ``taste`` (a
+            block of category shares, its columns found in the data).
         columns: the traits it reads.
         doc: what it measures, for people.
     """
@@ -89,20 +105,34 @@ FEATURES: tuple[Feature, ...] = (
         ("frequency", *(f"orders_{c}" for c in MIX_CHANNELS)),
         "Share of orders per channel (one block).",
     ),
-    _F("nps", "attitude", "numeric", ("latest_nps",), "Latest NPS answer (0–10)."),
-    _F("csat", "attitude", "numeric", ("latest_csat",), "Latest CSAT answer (1–5)."),
+    _F("nps", "attitude", "numeric", ("latest_nps",), "Latest NPS answer (0-10)."),
+    _F("csat", "attitude", "numeric", ("latest_csat",), "Latest CSAT answer (1-5)."),
     _F("age", "demographic", "numeric", ("age",), "Age in years."),
     _F("gender", "demographic", "category", ("gender",), "Gender (one block)."),
     _F("income_band", "demographic", "category", ("income_band",), "Income band (one block)."),
     _F("region", "demographic", "category", ("region",), "Region (one block)."),
+    _F(
+        "taste",
+        "taste",
+        "taste",
+        (),
+        "Share of orders (events, without orders) in each of the 20 most common categories (one block).",
+    ),
+)
+#: Describe clusters (profiles and names) but are not clustered on unless asked for: a
+#: country or age band is what a cluster *is*, rarely what should *make* it.
+DESCRIBING: tuple[Feature, ...] = (
+    _F("age_band", "demographic", "category", ("age",), "Age band (18-24, 25-34, … one block)."),
+    _F("country", "demographic", "category", ("country",), "Country (one block)."),
 )
 #: What customers say (docs/voice.md): opt-in features, since a shop without texts has none.
 VOICE_FEATURES: tuple[Feature, ...] = tuple(Feature(*f) for f in VOICE_CLUSTER_FEATURES)
-#: Every behavioural, value, channel, survey and demographic feature, by default: the weighting
-#: above keeps the demographic blocks from drowning the behavioural signal (see
-#: docs/clusters.md for the measured effect). Voice features join with ``--features``.
+#: Every behavioural, value, channel, survey, demographic and taste feature, by default: the
+#: weighting above keeps the demographic blocks from drowning the behavioural signal (see
+#: docs/clusters.md for the measured effect); taste is dropped where the data has no
+#: categories. Voice features, country and age band join with ``--features``.
 DEFAULT_FEATURES: tuple[str, ...] = tuple(f.name for f in FEATURES)
-FEATURES = (*FEATURES, *VOICE_FEATURES)
+FEATURES = (*FEATURES, *VOICE_FEATURES, *DESCRIBING)
 BY_NAME: dict[str, Feature] = {f.name: f for f in FEATURES}
 FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(f.family for f in FEATURES))
 
@@ -137,8 +167,32 @@ def select_features(spec: str | Sequence[str] | None) -> list[Feature]:
 
 
 def needed_columns(features: Iterable[Feature]) -> list[str]:
-    """The trait columns the features read (for a narrow query)."""
+    """The trait columns the features read (for a narrow query; taste comes from affinities)."""
     return list(dict.fromkeys(c for f in features for c in f.columns))
+
+
+def describing_features(clustered: Sequence[Feature], taste: bool) -> list[Feature]:
+    """The clustered features plus what describes a cluster without shaping it: gender, age
+    band, country, region and (where the data has categories) taste."""
+    names = {f.name for f in clustered}
+    extra = [BY_NAME[n] for n in ("gender", "age_band", "country", "region") if n not in names]
+    if taste and "taste" not in names:
+        extra.append(BY_NAME["taste"])
+    return [*clustered, *extra]
+
+
+def taste_columns(traits: pd.DataFrame) -> list[str]:
+    """The ``taste:<category>`` columns of a traits frame, in their order."""
+    return [c for c in traits.columns if isinstance(c, str) and c.startswith(TASTE_PREFIX)]
+
+
+def age_band(age: pd.Series) -> pd.Series:
+    """Ages as bands (``25-34``); unknown and implausible ages (< 0 or > 120) as missing."""
+    years = pd.to_numeric(age, errors="coerce")
+    years = years.where(years.between(0, 120))
+    bounds = [b for b, _ in AGE_BANDS] + [121]
+    bands = pd.cut(years, bounds, right=False, labels=[label for _, label in AGE_BANDS])
+    return bands.astype(object).where(bands.notna(), None)
 
 
 def raw_values(feature: Feature, traits: pd.DataFrame) -> pd.DataFrame:
@@ -160,7 +214,12 @@ def raw_values(feature: Feature, traits: pd.DataFrame) -> pd.DataFrame:
     if feature.kind == "category":
         c = feature.columns[0]
         values = traits[c] if c in traits.columns else pd.Series(None, index=traits.index, dtype=object)
+        if feature.name == "age_band":
+            values = age_band(values)
         return pd.DataFrame({feature.name: values.astype(object).where(values.notna(), None)})
+    if feature.kind == "taste":
+        cols = taste_columns(traits)
+        return traits[cols].apply(pd.to_numeric, errors="coerce").astype(float).fillna(0.0)
     total = col("frequency").where(lambda s: s > 0)
     shares = pd.DataFrame({f"share_{c}": col(f"orders_{c}").fillna(0) / total for c in MIX_CHANNELS})
     if feature.name == "channel_focus":
@@ -202,12 +261,14 @@ class Preprocessor:
                 scale = float(np.sqrt(onehot.var(axis=0).sum())) or 1.0
                 params[f.name] = {"levels": levels, "mean": mean.tolist(), "scale": scale}
                 names = [f"{f.name}={lvl}" for lvl in levels]
-            elif f.kind == "shares":
+            elif f.kind in ("shares", "taste"):
                 values = raw.fillna(0.0).to_numpy()
                 mean = values.mean(axis=0)
                 scale = float(np.sqrt(values.var(axis=0).sum())) or 1.0
                 params[f.name] = {"mean": mean.tolist(), "scale": scale}
-                names = [f"{f.name}:{c}" for c in raw.columns]
+                if f.kind == "taste":  # the categories of the fit, for every later transform
+                    params[f.name]["levels"] = list(raw.columns)
+                names = [f"{f.name}:{c}" if f.kind == "shares" else c for c in raw.columns]
             else:
                 v = raw[f.name]
                 median = float(v.median()) if v.notna().any() else 0.0
@@ -241,6 +302,9 @@ class Preprocessor:
                 if "other" in levels:
                     s = s.where(s.isin(levels), "other")
                 block = (_onehot(s, levels) - np.asarray(p["mean"])) / p["scale"]
+            elif f.kind == "taste":
+                values = raw.reindex(columns=p["levels"], fill_value=0.0).to_numpy()
+                block = (values - np.asarray(p["mean"])) / p["scale"]
             elif f.kind == "shares":
                 block = (raw.fillna(0.0).to_numpy() - np.asarray(p["mean"])) / p["scale"]
             else:

@@ -9,11 +9,9 @@ its full covariances chase the heavy tails and it recovered the generator's grou
 Scale: the model is fitted on a random sample (default 50,000 customers; the centres of
 k-means converge long before that) and every customer is then assigned in chunks.
 
-Choosing k (``k="auto"``): for every k in ``k_range`` fit k-means, then compute the mean
-silhouette on ``repeats`` random subsamples of the fitting sample (the same subsamples for
-every k: a paired comparison) and its standard error. The chosen k is the *smallest* whose
-mean is within one standard error of the best mean — the one-standard-error rule (as in the
-gap statistic and cross-validated model choice): extra clusters must earn their keep.
+Choosing k (``k="auto"``): :mod:`personae.clusters.selection` — the gap statistic with its
+one-standard-error rule, "no clear groups" when it prefers one, and the best silhouette among
+bootstrap-stable k when the gap never levels off; every k's evidence is kept.
 
 Cluster numbers are ordered by size (0 = largest), so they do not depend on k-means'
 arbitrary initial order.
@@ -26,13 +24,11 @@ from typing import Any, cast
 
 import numpy as np
 
+from personae.clusters.selection import choose_k, one_thread
 from personae.errors import InputError, ModelError, check_is_fitted
 
 #: k values tried when k is chosen automatically.
 K_RANGE = (2, 10)
-#: Subsamples (and their size) the silhouette of each k is averaged over.
-SILHOUETTE_REPEATS = 8
-SILHOUETTE_SIZE = 3000
 
 
 @dataclass
@@ -48,7 +44,9 @@ class ClusterModel:
     Attributes (fitted):
         k_: the number of clusters.
         centers_: ``k_ × features`` cluster centres, ordered by cluster size.
-        selection_: per k tried, ``{"k", "silhouette", "se"}`` (empty when k was given).
+        selection_: the choice of k (:meth:`KSelection.as_dict`: ``k``, ``rule``, ``reason``,
+            ``warning``, ``scored_on`` and per k ``gap``, ``gap_se``, ``silhouette``,
+            ``stability``), or ``{}`` when k was given.
     """
 
     k: int | None = None
@@ -57,7 +55,7 @@ class ClusterModel:
     n_init: int = 4
     k_: int | None = None
     centers_: np.ndarray | None = None
-    selection_: list[dict[str, float]] = field(default_factory=list)
+    selection_: dict[str, Any] = field(default_factory=dict)
 
     def fit(self, X: np.ndarray) -> ClusterModel:
         """Fit on ``X`` (the preprocessed sample)."""
@@ -72,40 +70,23 @@ class ClusterModel:
         if self.k is None:
             k, self.selection_ = self._choose_k(X)
         else:
-            k, self.selection_ = self.k, []
+            k, self.selection_ = self.k, {}
         # scikit-learn is imported where it is used: the CLI imports this module at start-up.
         from sklearn.cluster import KMeans
 
-        km = KMeans(k, n_init=self.n_init, random_state=self.seed).fit(X)
+        with one_thread():
+            km = KMeans(k, n_init=self.n_init, random_state=self.seed).fit(X)
         sizes = np.bincount(km.labels_, minlength=k)
         order = np.lexsort((np.arange(k), -sizes))  # largest first, ties by k-means' index
         self.k_, self.centers_ = k, km.cluster_centers_[order]
         return self
 
-    def _choose_k(self, X: np.ndarray) -> tuple[int, list[dict[str, float]]]:
+    def _choose_k(self, X: np.ndarray) -> tuple[int, dict[str, Any]]:
         lo, hi = self.k_range
-        hi = min(hi, len(X) - 1)
-        if hi < lo:
-            raise ModelError(f"too few customers ({len(X)}) to choose k between {lo} and {self.k_range[1]}")
-        rng = np.random.default_rng(self.seed)
-        size = min(SILHOUETTE_SIZE, len(X))
-        subsamples = [rng.choice(len(X), size, replace=False) for _ in range(SILHOUETTE_REPEATS)]
-        rows: list[dict[str, float]] = []
-        from sklearn.cluster import KMeans
-        from sklearn.metrics import silhouette_score
-
-        for k in range(lo, hi + 1):
-            labels = KMeans(k, n_init=self.n_init, random_state=self.seed).fit_predict(X)
-            scores = [
-                silhouette_score(X[i], labels[i]) if len(np.unique(labels[i])) > 1 else -1.0
-                for i in subsamples
-            ]
-            se = float(np.std(scores, ddof=1) / np.sqrt(len(scores))) if len(scores) > 1 else 0.0
-            rows.append({"k": k, "silhouette": float(np.mean(scores)), "se": se})
-        best = max(rows, key=lambda r: r["silhouette"])
-        threshold = best["silhouette"] - best["se"]
-        chosen = min(int(r["k"]) for r in rows if r["silhouette"] >= threshold)
-        return chosen, rows
+        if min(hi, len(X) - 1) < lo:
+            raise ModelError(f"too few customers ({len(X)}) to choose k between {lo} and {hi}")
+        chosen = choose_k(X, (lo, hi), seed=self.seed, n_init=self.n_init)
+        return chosen.k, chosen.as_dict()
 
     def predict(self, X: np.ndarray, chunk: int = 200_000) -> np.ndarray:
         """The nearest centre of every row (in chunks, so memory stays flat)."""
@@ -138,5 +119,15 @@ class ClusterModel:
             seed=int(data["seed"]),
             k_=int(data["k"]),
             centers_=centers,
-            selection_=list(data.get("selection") or []),
+            selection_=selection_dict(data.get("selection")),
         )
+
+
+def selection_dict(stored: Any) -> dict[str, Any]:
+    """A stored k selection as a dict (models before the gap statistic stored a bare list of
+    ``{"k", "silhouette", "se"}`` rows: they become ``{"rule": "silhouette (1-SE)", "scores"}``)."""
+    if not stored:
+        return {}
+    if isinstance(stored, list):
+        return {"rule": "silhouette (1-SE)", "scores": stored}
+    return dict(stored)

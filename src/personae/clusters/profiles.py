@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from personae.clusters.features import MAX_LEVELS, Feature, raw_values
-from personae.clusters.naming import name_from
+from personae.clusters.naming import name_clusters
 
 #: Smallest |effect| listed in a profile, and how many are listed at most.
 MIN_LISTED = 0.2
@@ -43,6 +43,7 @@ class Effect:
     effect: float  # Cohen's d or h: positive = higher in the cluster
     mean_in: float | None  # plain value: days, orders, a share…
     mean_out: float | None
+    clustered: bool = True  # False: describes the cluster, was not clustered on (gender, taste…)
 
 
 @dataclass
@@ -74,6 +75,8 @@ def _columns(features: Sequence[Feature], traits: pd.DataFrame) -> list[tuple[st
                 out.append((f"{f.name}={level}", f.name, (s.astype(str) == level).astype(float), True))
         elif f.kind == "shares":
             out += [(f"{f.name}:{c}", f.name, raw[c], False) for c in raw.columns]
+        elif f.kind == "taste":  # columns are already ``taste:<category>``
+            out += [(c, f.name, raw[c], False) for c in raw.columns]
         else:
             out.append((f.name, f.name, raw[f.name], False))
     return out
@@ -85,9 +88,15 @@ def _plain(feature: Feature, values: pd.Series) -> pd.Series:
 
 
 def effect_sizes(
-    features: Sequence[Feature], traits: pd.DataFrame, labels: np.ndarray
+    features: Sequence[Feature],
+    traits: pd.DataFrame,
+    labels: np.ndarray,
+    describing: Sequence[Feature] = (),
 ) -> dict[int, list[Effect]]:
-    """Every column's effect size for every cluster, strongest first."""
+    """Every column's effect size for every cluster, strongest first (``describing``: features
+    measured to describe the clusters, marked ``clustered=False``)."""
+    clustered = {f.name for f in features}
+    features = [*features, *(f for f in describing if f.name not in clustered)]
     by_name = {f.name: f for f in features}
     clusters = sorted(int(c) for c in np.unique(labels))
     result: dict[int, list[Effect]] = {c: [] for c in clusters}
@@ -115,6 +124,7 @@ def effect_sizes(
                     round(float(effect), 3),
                     _mean(pa_),
                     _mean(pb_),
+                    feature in clustered,
                 )
             )
     for c in clusters:
@@ -139,24 +149,29 @@ def profile_clusters(
     traits: pd.DataFrame,
     labels: np.ndarray,
     names: dict[int, str] | None = None,
+    describing: Sequence[Feature] = (),
 ) -> list[ClusterProfile]:
     """Profiles of every cluster in ``labels`` (aligned with the rows of ``traits``).
 
     Args:
         names: user-given names by cluster (kept); others get a generated name.
+        describing: features that describe (and may name) clusters without having shaped
+            them — demographics and taste (:func:`~personae.clusters.features.describing_features`).
     """
     names = names or {}
-    effects = effect_sizes(features, traits, labels)
+    effects = effect_sizes(features, traits, labels, describing)
     revenue = pd.to_numeric(traits["monetary"], errors="coerce") if "monetary" in traits else None
     total_revenue = float(revenue.clip(lower=0).sum()) if revenue is not None else 0.0
     clv = pd.to_numeric(traits["clv_12m"], errors="coerce") if "clv_12m" in traits else None
     nps = traits.get("latest_nps")
-    generated: list[str] = []
+    generated = name_clusters(
+        {c: [(e.column, e.feature, e.effect) for e in effects[c]] for c in effects},
+        {c: int((labels == c).sum()) for c in effects},
+    )
     profiles = []
     for c in sorted(effects):
         inside = labels == c
-        gen = name_from(((e.column, e.feature, e.effect) for e in effects[c]), taken=generated)
-        generated.append(gen)
+        gen = generated[c]
         rev = float(revenue[inside].clip(lower=0).sum()) if revenue is not None else 0.0
         avg_clv = clv[inside].mean() if clv is not None else np.nan
         profiles.append(

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from personae.clusters.selection import one_thread
 from personae.errors import InputError
 
 SILHOUETTE_SAMPLE = 10_000
@@ -84,10 +85,11 @@ def bootstrap_stability(
     from sklearn.metrics import adjusted_rand_score
 
     scores = []
-    for b in range(resamples):
-        idx = rng.integers(0, len(X), len(X))
-        km = KMeans(k, n_init=n_init, random_state=seed + b + 1).fit(X[idx])
-        scores.append(float(adjusted_rand_score(labels, km.predict(X))))
+    with one_thread():
+        for b in range(resamples):
+            idx = rng.integers(0, len(X), len(X))
+            km = KMeans(k, n_init=n_init, random_state=seed + b + 1).fit(X[idx])
+            scores.append(float(adjusted_rand_score(labels, km.predict(X))))
     return Stability(tuple(scores))
 
 

@@ -34,5 +34,8 @@ def test_clusters_on_what_customers_say(clustered: Store) -> None:
     result = build_clusters(clustered, k=2, features="sentiment,complaints_90d", seed=0)
     assert result["k"] == 2 and result["customers"] > 0
     summary = cluster_summary(clustered)
-    named = {d["feature"] for c in summary["clusters"] for d in c["distinguishing"]}
+    named = {d["feature"] for c in summary["clusters"] for d in c["distinguishing"] if d["clustered"]}
     assert named and named <= {"sentiment", "complaints_90d"}, named
+    # demographics and taste describe the clusters without having shaped them
+    described = {d["feature"] for c in summary["clusters"] for d in c["distinguishing"] if not d["clustered"]}
+    assert described <= {"gender", "age_band", "country", "region", "taste"}, described

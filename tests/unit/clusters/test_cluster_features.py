@@ -13,9 +13,12 @@ from hypothesis import strategies as st
 from personae.clusters.features import (
     BY_NAME,
     DEFAULT_FEATURES,
+    DESCRIBING,
     FAMILIES,
     VOICE_FEATURES,
     Preprocessor,
+    age_band,
+    describing_features,
     needed_columns,
     select_features,
 )
@@ -46,16 +49,20 @@ def traits(n: int = 200, seed: int = 0) -> pd.DataFrame:
 
 def test_every_feature_reads_known_traits() -> None:
     assert set(needed_columns(BY_NAME.values())) <= set(ALL)
-    # every feature is on by default except what customers say (opt-in: not every shop has texts)
+    # every feature is on by default except what customers say (opt-in: not every shop has
+    # texts) and country and age band (they describe clusters; asked for, they shape them)
     voice = {f.name for f in VOICE_FEATURES}
-    assert voice and set(DEFAULT_FEATURES) == set(BY_NAME) - voice
+    describing = {f.name for f in DESCRIBING}
+    assert voice and set(DEFAULT_FEATURES) == set(BY_NAME) - voice - describing
+    assert "taste" in DEFAULT_FEATURES
 
 
 def test_select_by_name_and_family() -> None:
     assert [f.name for f in select_features("recency, frequency")] == ["recency", "frequency"]
     chosen = [f.name for f in select_features("channel,nps")]
     assert chosen == ["n_channels", "channel_focus", "channel_mix", "nps"]
-    assert set(FAMILIES) == {"value", "behaviour", "channel", "attitude", "demographic"}
+    assert set(FAMILIES) == {"value", "behaviour", "channel", "attitude", "demographic", "taste"}
+    assert [f.name for f in select_features("value,taste")][-1] == "taste"
 
 
 def test_unknown_feature_suggests() -> None:
@@ -121,3 +128,41 @@ def test_missing_trait_columns_carry_no_weight() -> None:
     df = traits().drop(columns=["latest_nps"])
     pre = Preprocessor(select_features("nps,recency")).fit(df)
     assert np.all(pre.transform(df)[:, 0] == 0)
+
+
+def test_taste_is_a_block_of_category_shares_kept_by_the_fit() -> None:
+    df = traits().assign(
+        **{
+            "taste:Drama": np.linspace(0, 1, 200),
+            "taste:Comedy": np.r_[np.ones(100), np.zeros(100)],
+        }
+    )
+    pre = Preprocessor(select_features("taste")).fit(df)
+    assert pre.columns_ == ["taste:Drama", "taste:Comedy"]
+    x = pre.transform(df)
+    assert x.var(axis=0).sum() == pytest.approx(1.0)  # one block counts like one feature
+    # later data: a category the fit did not have is ignored, a missing one is 0
+    later = pd.DataFrame({"taste:Comedy": [1.0], "taste:Horror": [1.0]})
+    p = pre.params_["taste"]  # type: ignore[index]
+    np.testing.assert_allclose(pre.transform(later)[0], (np.array([0.0, 1.0]) - p["mean"]) / p["scale"])
+    again = Preprocessor.from_dict(json.loads(json.dumps(pre.to_dict())))
+    np.testing.assert_array_equal(again.transform(df), x)
+
+
+def test_describing_features_and_age_bands() -> None:
+    names = [f.name for f in describing_features(select_features("value"), taste=True)]
+    assert names[-5:] == ["gender", "age_band", "country", "region", "taste"]
+    assert "taste" not in [f.name for f in describing_features(select_features("value"), taste=False)]
+    bands = age_band(pd.Series([17, 18, 24, 25, 34, 64, 65, None, -3, 200]))
+    assert bands.tolist() == [
+        "under 18",
+        "18-24",
+        "18-24",
+        "25-34",
+        "25-34",
+        "55-64",
+        "65+",
+        None,
+        None,
+        None,
+    ]

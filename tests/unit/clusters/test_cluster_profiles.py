@@ -10,7 +10,7 @@ import pytest
 
 from personae.clusters import naming
 from personae.clusters.features import select_features
-from personae.clusters.naming import name_from
+from personae.clusters.naming import name_clusters, name_from
 from personae.clusters.profiles import effect_sizes, nps_score, profile_clusters
 
 
@@ -67,10 +67,10 @@ def test_profiles() -> None:
 
 def test_names() -> None:
     assert doctest.testmod(naming).failed == 0
-    effects = [("frequency", "frequency", 2.0), ("region=North", "region", 0.9), ("gender=f", "gender", 3.0)]
+    effects = [("frequency", "frequency", 2.0), ("region=North", "region", 0.9), ("gender=f", "gender", 0.3)]
     assert name_from(effects) == "Frequent North customers"
     assert name_from([("recency", "recency", 0.1)]) == "Typical customers"
-    assert name_from([("recency", "recency", 0.1)], taken=["Typical customers"]) == "Typical customers #2"
+    assert name_from([("recency", "recency", 0.3)]) == "Lapsed customers (slight)"
     taken = ["Lapsed frequent high-spending customers"]
     four = [
         ("recency", "recency", 3.0),
@@ -79,3 +79,81 @@ def test_names() -> None:
         ("aov", "aov", 0.7),
     ]
     assert name_from(four, taken) == "Lapsed frequent high-spending big-basket customers"
+
+
+def test_demographics_and_taste_name_clusters() -> None:
+    women = [
+        ("gender=female", "gender", 1.57),
+        ("age_band=25-34", "age_band", 0.8),
+        ("taste:Drama", "taste", 0.9),
+    ]
+    assert name_from(women) == "Women aged 25-34 who love Drama"
+    # names keep to segment-name characters: no commas (``--segments A,B`` splits on them)
+    assert name_from([("taste:Rock, Pop", "taste", 1.0)]) == "Rock Pop lovers"
+    tastes = [
+        ("taste:Drama", "taste", 2.3),
+        ("taste:Comedy|Romance", "taste", 1.1),
+        ("taste:War", "taste", 0.9),
+    ]
+    assert name_from(tastes) == "Drama and Comedy/Romance lovers"  # two tastes at most, no "Customers,"
+    assert (
+        name_from([("taste:Drama", "taste", -2.0), ("engagement", "engagement", 0.8)]) == "Engaged customers"
+    )
+
+
+def test_the_issue_case_women_and_men_are_not_typical_customers_2() -> None:
+    """Real data: two clusters, 100% women and 100% men, were "Typical customers" and "… #2"."""
+    names = name_clusters(
+        {
+            0: [
+                ("gender=female", "gender", 1.57),
+                ("gender=male", "gender", -1.57),
+                ("recency", "recency", 0.1),
+            ],
+            1: [
+                ("gender=male", "gender", 1.57),
+                ("gender=female", "gender", -1.57),
+                ("recency", "recency", -0.1),
+            ],
+        },
+        {0: 600, 1: 400},
+    )
+    assert names == {0: "Women", 1: "Men"}
+
+
+def test_clusters_that_read_the_same_say_what_differs() -> None:
+    same = [("recency", "recency", 1.0)]
+    names = name_clusters(
+        {0: [*same, ("frequency", "frequency", 0.1)], 1: [*same, ("frequency", "frequency", -0.1)]},
+        {0: 9, 1: 5},
+    )
+    assert names == {0: "Lapsed customers", 1: "Lapsed customers (less frequent)"}
+    identical = name_clusters({0: same, 1: same}, {0: 9, 1: 5})
+    assert identical == {0: "Lapsed customers", 1: "Lapsed customers #2"}
+
+
+def test_described_but_not_clustered() -> None:
+    df, labels = shop()
+    df["gender"] = ["female"] * 3 + ["male"] * 3
+    profiles = profile_clusters(select_features("recency"), df, labels, describing=select_features("gender"))
+    gender = {e.column: e for e in profiles[0].distinguishing if e.feature == "gender"}
+    assert not gender["gender=female"].clustered and profiles[0].distinguishing[0].clustered
+    assert [p.generated_name for p in profiles] == ["Lapsed women", "Recent men"]
+
+
+def test_names_that_differ_only_in_word_order_clash() -> None:
+    """CDNOW: "Recent high-value frequent" and "High-value recent frequent" said the same."""
+    names = name_clusters(
+        {
+            3: [("recency", "recency", -1.7), ("clv", "clv", 1.0), ("frequency", "frequency", 0.9)],
+            7: [
+                ("clv", "clv", 3.5),
+                ("recency", "recency", -3.2),
+                ("frequency", "frequency", 3.1),
+                ("monetary", "monetary", 2.5),
+            ],
+        },
+        {3: 2713, 7: 2013},
+    )
+    assert names[3] == "Recent high-value frequent customers"
+    assert names[7] == "High-value recent frequent high-spending customers"
