@@ -50,6 +50,7 @@ from personae.clusters.preferences import PreferenceProfile, preference_profile
 from personae.clusters.profiles import PROFILE_COLUMNS, ClusterProfile, profile_clusters
 from personae.clusters.quality import bootstrap_stability, davies_bouldin, recovery, silhouette
 from personae.config.traits import TraitSettings
+from personae.coverage import Coverage
 from personae.errors import InputError, ModelError, NotFoundError
 from personae.privacy import consent
 from personae.store import Store
@@ -313,10 +314,16 @@ def build_clusters(
     if snapshot:
         _refresh_snapshot(store, settings)
     report("done", 1.0)
+    t = built(store, "traits")
+    total = int(store.scalar(t.count()))
+    allowed = int(store.scalar(consent.consented(t, ["profiling"]).count()))
+    outside = "without an order" if population == BUYERS else "without an event"
+    left_out = Coverage.of(total, {"who objected to profiling": total - allowed, outside: allowed - n})
     return {
         "model_id": model_id,
         "k": model.k_,
         "customers": n,
+        "left_out": left_out.as_json(),
         "population": population,
         "sample_size": len(idx),
         "features": [f.name for f in chosen],

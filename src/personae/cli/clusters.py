@@ -19,7 +19,7 @@ from personae.app.clusters import (
     write_map,
 )
 from personae.app.export import write_table
-from personae.cli.context import State, console, print_json, progress_bar
+from personae.cli.context import State, console, print_json, progress_bar, say_left_out
 from personae.errors import InputError
 
 clusters_app = typer.Typer(help="ML segmentation: clusters that explain themselves.", no_args_is_help=True)
@@ -119,6 +119,7 @@ def build(
         print_json(result)
         return
     _show_profiles(result)
+    say_left_out(result["left_out"])
     if map_file is not None:
         console.print(f"map: {map_file}")
 

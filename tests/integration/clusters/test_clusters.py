@@ -44,6 +44,11 @@ def test_build_result_and_quality(clustered_files: dict[str, Any]) -> None:
     assert 0 < r["silhouette"] < 1 and r["davies_bouldin"] > 0
     assert 0.5 < r["stability_ari"] <= 1
     assert len({c["name"] for c in r["clusters"]}) == 6
+    # who was not clustered, and why, adds up to everyone built
+    left = r["left_out"]
+    assert left["used"] == r["customers"]
+    assert set(left["reasons"]) <= {"who objected to profiling", "without an order"}
+    assert left["reasons"]["who objected to profiling"] > 0  # the generator has refusals
 
 
 def test_every_consenting_buyer_is_clustered_once_and_traits_carry_it(clustered: Store) -> None:
