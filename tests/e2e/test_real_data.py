@@ -87,6 +87,8 @@ REAL_DATA = (
                 "name=title",
                 "--map",
                 "category=genres",
+                "--list-sep",
+                "|",
             ),
         ),
         customer="1",
