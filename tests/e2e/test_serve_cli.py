@@ -106,6 +106,33 @@ def test_segment_library_points_at_personae(served: tuple[Server, dict[str, str]
     assert [m["customer_id"] for m in members["members"]] == ["U100"]
 
 
+def test_segment_library_keeps_a_batch_with_one_broken_clock(served: tuple[Server, dict[str, str]]) -> None:
+    """Issue 25.2 with the real library: one device clock centuries off used to make the whole
+    batch a 400, which the library reports and drops; now the batch is a 200, its good events are
+    stored and the bad one is kept in ``rejects`` with its reason."""
+    from datetime import datetime
+
+    from segment.analytics.client import Client
+
+    server, keys = served
+    errors: list[Any] = []
+    client = Client(keys["write"], host=server.url, on_error=lambda e, batch: errors.append(e), max_retries=0)
+    for i in range(5):
+        client.track(anonymous_id=f"dev-{i}", event="Product Viewed", properties={"product_id": f"P{i}"})
+    client.track(
+        anonymous_id="dev-clock", event="Product Viewed", timestamp=datetime(2999, 1, 1), message_id="clock"
+    )
+    client.flush()
+    client.shutdown()
+    assert errors == []
+    server.stop()  # SIGTERM: the journal is applied, the file is free to read
+    with DuckDBStore.open(server.db) as store:
+        con = store.raw
+        assert con.execute("SELECT count(*) FROM events").fetchone() == (5,)
+        got = con.execute("SELECT file, reason FROM rejects").fetchall()
+    assert len(got) == 1 and got[0][0] == "api:/v1/batch" and "not a plausible time" in got[0][1]
+
+
 @pytest.mark.slow
 def test_schemathesis_finds_no_server_error(served: tuple[Server, dict[str, str]]) -> None:
     server, keys = served

@@ -8,7 +8,7 @@ import http.server
 import json
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -256,6 +256,74 @@ def test_idempotency_validation_and_orders(env: dict[str, Any], settled: Any) ->
     refund = {"userId": "U1", "event": "Order Refunded", "messageId": "o3", "properties": {"order_id": "O1"}}
     assert c.post("/v1/track", auth=w, json=refund).json()["accepted"] == 1
     assert con.execute("SELECT order_id, amount, returned FROM orders").fetchall() == [("O1", 40.0, True)]
+
+
+def test_a_batch_keeps_its_good_messages_and_lists_each_bad_one(env: dict[str, Any], settled: Any) -> None:
+    """Issue 25.2: each message of a batch is checked on its own. One device with a broken clock
+    (or a message without an id, an unknown type, not even an object) no longer costs the
+    batch: the good messages are stored, the bad ones listed with index, messageId and reason
+    and kept in ``rejects`` with the message as sent; the answer is 200 (a Segment library drops
+    a batch answered with a 4xx). Only a body that is not a batch is a 400."""
+    c, w = env["client"], (env["keys"]["write"], "")
+    good = [_added(f"dev-b{i}", f"g{i}") for i in range(3)]
+    soon = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+    bad: list[Any] = [
+        {**_added("dev-x", "b-clock"), "timestamp": "2999-01-01T00:00:00Z"},  # years 1900-2200
+        {**_added("dev-x", "b-soon"), "timestamp": soon},  # beyond the plausible window (+1 day)
+        {"type": "track", "event": "Product Added", "messageId": "b-noid"},
+        {"type": "purchase", "userId": "U1", "messageId": 17},
+        {**_added("dev-x", "b-when"), "timestamp": "yesterday"},
+        "not a message",
+        {**_added("dev-x", "b-text"), "properties": {"note": "\ud94e"}},  # a lone surrogate
+    ]
+    batch = [good[0], bad[0], bad[1], good[1], bad[2], bad[3], bad[4], bad[5], good[2], bad[6]]
+    sent = json.dumps({"batch": batch})  # ASCII: the lone surrogate travels as the escape \\ud94e
+    r = c.post("/v1/batch", auth=w, content=sent, headers={"Content-Type": "application/json"})
+    assert r.status_code == 200
+    body = r.json()
+    assert (body["success"], body["accepted"], body["duplicates"]) == (True, 3, 0)
+    got = [(x["index"], x["messageId"]) for x in body["rejected"]]
+    assert got == [
+        (1, "b-clock"),
+        (2, "b-soon"),
+        (4, "b-noid"),
+        (5, "17"),
+        (6, "b-when"),
+        (7, None),
+        (9, "b-text"),
+    ]
+    reasons = [x["reason"] for x in body["rejected"]]
+    assert "not a plausible time" in reasons[0] and "outside the plausible dates" in reasons[1]
+    assert "userId or anonymousId" in reasons[2] and "'purchase'" in reasons[3]
+    assert reasons[4].startswith("message: timestamp:") and "JSON object" in reasons[5]
+    assert "Unicode" in reasons[6]
+    con = settled(env["app"].state.runtime)
+    stored = con.execute("SELECT event_id FROM events ORDER BY event_id").fetchall()
+    assert stored == [("g0",), ("g1",), ("g2",)]
+    kept = con.execute("SELECT kind, file, line, reason, raw FROM rejects ORDER BY line").fetchall()
+    assert [(k, f, line) for k, f, line, _, _ in kept] == [
+        ("events", "api:/v1/batch", n) for n in (1, 2, 4, 5, 6, 7, 9)
+    ]
+    assert all(reason for *_, reason, _ in kept)
+    assert json.loads(kept[0][4])["messageId"] == "b-clock" and json.loads(kept[5][4]) == "not a message"
+    # a rejected message is not remembered as seen: sent again, fixed, it is stored
+    fixed = {**bad[0], "timestamp": "2026-03-02T09:00:00Z"}
+    again = c.post("/v1/batch", auth=w, json={"batch": [good[0], fixed]}).json()
+    assert (again["accepted"], again["duplicates"], again["rejected"]) == (1, 1, [])
+    # every message bad: still 200, nothing stored, all listed
+    only_bad = c.post("/v1/batch", auth=w, json={"batch": [bad[2], bad[5]]})
+    assert only_bad.status_code == 200 and only_bad.json()["accepted"] == 0
+    assert len(only_bad.json()["rejected"]) == 2
+    # the body itself not a batch: 400 (nothing to keep)
+    for body_ in (
+        {"batch": []},
+        {"batch": "x"},
+        {"messages": [good[0]]},
+        [good[0]],
+        {"batch": [good[0]], "sentAt": "x"},
+    ):
+        r = c.post("/v1/batch", auth=w, json=body_)
+        assert r.status_code == 400 and r.json()["code"] == "invalid_request", body_
 
 
 def test_auth_roles_and_errors(env: dict[str, Any]) -> None:
