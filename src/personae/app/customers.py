@@ -33,8 +33,9 @@ def resolve_customer_id(store: Store, given: str, *, default_country_code: str =
         f"anonymous_id:{given}",
         f"device_id:{given}",
     ]
+    # the candidates come from whoever asks (a CLI argument, a URL): bound, never SQL text
     m = store.table("identity_map")
-    hits = store.execute(m.filter(m.identifier.isin(candidates)).select("identifier", "customer_id"))
+    hits = store.where_in(m.select("identifier", "customer_id"), "identifier", candidates).to_pandas()
     if len(hits):
         order = {c: i for i, c in enumerate(candidates)}
         hits = hits.assign(o=hits["identifier"].map(order)).sort_values("o")
@@ -44,11 +45,7 @@ def resolve_customer_id(store: Store, given: str, *, default_country_code: str =
     lookups = [given, *candidates]
     for name in ("customers", "orders", "events", "surveys"):
         t = store.resolved(name)
-        found = set(
-            store.execute(t.filter(t.customer_id.isin(lookups)).select("customer_id").distinct())[
-                "customer_id"
-            ]
-        )
+        found = set(store.where_in(t.select("customer_id"), "customer_id", lookups).column(0).to_pylist())
         if found:
             return next(c for c in lookups if c in found)
     raise NotFoundError(

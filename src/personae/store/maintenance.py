@@ -77,16 +77,13 @@ def anonymise_matching(
     clear: Sequence[str] = (),
 ) -> int:
     """Re-key the matching rows to ``token`` and empty the ``clear`` columns."""
-    sets = [f"{quote(c)} = (SELECT t FROM {{token}})" for c in columns]
-    sets += [f"{quote(c)} = NULL" for c in clear]
     token_view = f"_token_{uuid.uuid4().hex}"
+    sets = [f"{quote(c)} = (SELECT t FROM {token_view})" for c in columns]
+    sets += [f"{quote(c)} = NULL" for c in clear]
     store.raw.register(token_view, pa.table({"t": pa.array([token], pa.string())}))
     try:
         with _values(store, values) as view:
-            sql = (
-                f"UPDATE {quote(table)} SET {', '.join(sets).format(token=token_view)} "
-                f"WHERE {_where_any_in(columns, view)}"
-            )
+            sql = f"UPDATE {quote(table)} SET {', '.join(sets)} WHERE {_where_any_in(columns, view)}"
             row = store.raw.execute(sql).fetchone()
     finally:
         store.raw.unregister(token_view)

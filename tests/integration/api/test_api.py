@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -350,6 +351,42 @@ def test_auth_roles_and_errors(env: dict[str, Any]) -> None:
     assert c.post("/v1/track", auth=(made["key"], ""), json=msg).status_code == 200
     c.delete(f"/v1/keys/{made['key_id']}", headers=_bearer(keys["admin"]))
     assert c.post("/v1/track", auth=(made["key"], ""), json=msg).status_code == 401
+
+
+def test_any_byte_in_a_path_parameter_is_a_4xx_never_a_500(env: dict[str, Any]) -> None:
+    """Issue 25.4: a NUL byte in ``/v1/customers/{id}`` once reached DuckDB's SQL parser inside a
+    compiled query (500). Now identifiers are bound, and a path parameter holding a control
+    character or bytes that are not UTF-8 is refused up front with a JSON 400; every other byte is
+    just part of an id that matches nobody (404)."""
+    c, keys = env["client"], env["keys"]
+    read, admin = _bearer(keys["read"]), _bearer(keys["admin"])
+    tricky = 'o\'neil "x"; --'
+    c.post("/v1/identify", auth=(keys["write"], ""), json={"userId": tricky, "messageId": "q1"})
+    got = c.get(f"/v1/customers/{quote(tricky, safe='')}", headers=read)
+    assert got.status_code == 200 and got.json()["customer_id"] == tricky
+    paths = [
+        ("GET", "/v1/customers/{}", read),
+        ("GET", "/v1/customers/{}/recommendations", read),
+        ("GET", "/v1/customers/{}/next-best-action", read),
+        ("GET", "/v1/customers/{}/export", admin),
+        ("GET", "/v1/segments/{}/members", read),
+        ("DELETE", "/v1/keys/{}", admin),
+    ]
+    # every byte in the profile look-up; a sample of kinds of bytes on the other routes
+    sample = (0x00, 0x01, 0x0A, 0x1F, 0x20, 0x22, 0x25, 0x27, 0x3B, 0x5C, 0x7F, 0x80, 0xC3, 0xFF)
+    cases = [(b, *paths[0]) for b in range(256)] + [(b, *p) for b in sample for p in paths[1:]]
+    for byte, method, template, headers in cases:
+        for given in (f"%{byte:02X}", f"U1%{byte:02X}x"):
+            if given in ("%2F", "%2E"):  # a lone "/" or "." is another route, not a parameter
+                continue
+            r = c.request(method, template.format(given), headers=headers)
+            assert 400 <= r.status_code < 500, (method, template, given, r.status_code, r.text)
+            assert r.json()["code"], (template, given)
+            if byte < 0x20 or byte == 0x7F:
+                assert r.status_code == 400 and "U+00" in r.json()["message"], (template, given)
+    for odd in ("%C3%28", "%ED%A0%80", "%FF%FE", "a%E2%80%8Bb"):  # not UTF-8, a surrogate, a zero-width space
+        r = c.get(f"/v1/customers/{odd}", headers=read)
+        assert r.status_code in (400, 404) and r.json()["code"], odd
 
 
 def test_consent_changes_membership_at_once(env: dict[str, Any], settled: Any) -> None:
