@@ -95,11 +95,19 @@ def test_segment_library_points_at_personae(served: tuple[Server, dict[str, str]
     client.shutdown()
     assert errors == []
     read = {"Authorization": f"Bearer {keys['read']}"}
-    got = httpx.get(f"{server.url}/v1/customers/lee@example.org", headers=read, timeout=10).json()
+    got = httpx.get(f"{server.url}/v1/customers/U100", headers=read, timeout=10).json()
     assert got["customer_id"] == "U100"
+    # a read key does not find people by email (it cannot test who is a customer): as unknown
+    known = httpx.get(f"{server.url}/v1/customers/lee@example.org", headers=read, timeout=10)
+    unknown = httpx.get(f"{server.url}/v1/customers/nobody@example.org", headers=read, timeout=10)
+    assert known.status_code == unknown.status_code == 404
+    assert known.json()["message"].replace("lee", "nobody") == unknown.json()["message"]
     assert [s["name"] for s in got["segments"]] == ["Cart abandoners"]
     assert "email" not in got["profile"]
     admin = {"Authorization": f"Bearer {keys['admin']}"}
+    assert (
+        httpx.get(f"{server.url}/v1/customers/lee@example.org", headers=admin, timeout=10).status_code == 200
+    )
     got = httpx.get(f"{server.url}/v1/customers/browser-1", headers=admin, timeout=10).json()
     assert (got["profile"]["first_name"], got["profile"]["last_name"]) == ("Lee", "Park")
     members = httpx.get(f"{server.url}/v1/segments/Cart abandoners/members", headers=read, timeout=10).json()
