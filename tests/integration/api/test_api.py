@@ -202,8 +202,11 @@ def test_identify_stitches_anonymous_history_to_the_user(env: dict[str, Any], se
     )
     assert r.json()["accepted"] == 1
     read, admin = _bearer(keys["read"]), _bearer(keys["admin"])
-    for given in ("U7", "dev-2", "ann@example.org"):
+    for given in ("U7", "dev-2"):
         assert c.get(f"/v1/customers/{given}", headers=read).json()["customer_id"] == "U7"
+    # by email: only a key that may see emails finds people by one (issue 25.4)
+    assert c.get("/v1/customers/ann@example.org", headers=admin).json()["customer_id"] == "U7"
+    assert c.get("/v1/customers/ann@example.org", headers=read).status_code == 404
     seen = c.get("/v1/customers/U7", headers=read).json()
     assert [s["name"] for s in seen["segments"]] == ["Cart abandoners"]  # the cart moved with the person
     assert "email" not in seen["profile"] and "first_name" not in seen["profile"]
