@@ -369,3 +369,34 @@ def test_a_dry_run_shows_the_mapping_and_rows_and_writes_nothing(run_main, workd
         and "occurred_at: cannot read 'yesterday'" in preview["rejects"][0]["reason"]
     )
     assert not (workdir / "p.duckdb").exists()
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        'IO Error: Could not write file "p.duckdb": No space left on device',
+        "FATAL Error: Failed to create checkpoint because of error: Could not write file "
+        '"p.duckdb": No space left on device',
+    ],
+)
+def test_the_engine_saying_the_disk_is_full_is_one_line_with_a_hint(
+    run_main, monkeypatch: pytest.MonkeyPatch, error: str
+) -> None:
+    """Issue 25.4: DuckDB reports a full disk in its own exceptions (an IOException while writing
+    rows, a FatalException when a checkpoint fails — what `personae ingest` printed on a 3 MB
+    tmpfs as "unexpected FatalException … a bug in personae"). The store's write fails here
+    the way the engine fails: one line, the hint, exit 74, and the ingest rolled back."""
+    import duckdb
+
+    from personae.store import DuckDBStore
+
+    kind = duckdb.FatalException if error.startswith("FATAL") else duckdb.IOException
+
+    def full(*args: object, **kwargs: object) -> int:
+        raise kind(error)
+
+    monkeypatch.setattr(DuckDBStore, "append", full)
+    code, _, err = run_main("--db", "p.duckdb", "ingest", "orders", "orders.csv")
+    assert code == 74 and "Traceback" not in err and err.count("\n") == 1, err
+    assert err.startswith('error: could not write file "p.duckdb": No space left on device')
+    assert "(the disk is full: free some space" in err and "a bug" not in err

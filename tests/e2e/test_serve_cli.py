@@ -95,15 +95,50 @@ def test_segment_library_points_at_personae(served: tuple[Server, dict[str, str]
     client.shutdown()
     assert errors == []
     read = {"Authorization": f"Bearer {keys['read']}"}
-    got = httpx.get(f"{server.url}/v1/customers/lee@example.org", headers=read, timeout=10).json()
+    got = httpx.get(f"{server.url}/v1/customers/U100", headers=read, timeout=10).json()
     assert got["customer_id"] == "U100"
+    # a read key does not find people by email (it cannot test who is a customer): as unknown
+    known = httpx.get(f"{server.url}/v1/customers/lee@example.org", headers=read, timeout=10)
+    unknown = httpx.get(f"{server.url}/v1/customers/nobody@example.org", headers=read, timeout=10)
+    assert known.status_code == unknown.status_code == 404
+    assert known.json()["message"].replace("lee", "nobody") == unknown.json()["message"]
     assert [s["name"] for s in got["segments"]] == ["Cart abandoners"]
     assert "email" not in got["profile"]
     admin = {"Authorization": f"Bearer {keys['admin']}"}
+    assert (
+        httpx.get(f"{server.url}/v1/customers/lee@example.org", headers=admin, timeout=10).status_code == 200
+    )
     got = httpx.get(f"{server.url}/v1/customers/browser-1", headers=admin, timeout=10).json()
     assert (got["profile"]["first_name"], got["profile"]["last_name"]) == ("Lee", "Park")
     members = httpx.get(f"{server.url}/v1/segments/Cart abandoners/members", headers=read, timeout=10).json()
     assert [m["customer_id"] for m in members["members"]] == ["U100"]
+
+
+def test_segment_library_keeps_a_batch_with_one_broken_clock(served: tuple[Server, dict[str, str]]) -> None:
+    """Issue 25.2 with the real library: one device clock centuries off used to make the whole
+    batch a 400, which the library reports and drops; now the batch is a 200, its good events are
+    stored and the bad one is kept in ``rejects`` with its reason."""
+    from datetime import datetime
+
+    from segment.analytics.client import Client
+
+    server, keys = served
+    errors: list[Any] = []
+    client = Client(keys["write"], host=server.url, on_error=lambda e, batch: errors.append(e), max_retries=0)
+    for i in range(5):
+        client.track(anonymous_id=f"dev-{i}", event="Product Viewed", properties={"product_id": f"P{i}"})
+    client.track(
+        anonymous_id="dev-clock", event="Product Viewed", timestamp=datetime(2999, 1, 1), message_id="clock"
+    )
+    client.flush()
+    client.shutdown()
+    assert errors == []
+    server.stop()  # SIGTERM: the journal is applied, the file is free to read
+    with DuckDBStore.open(server.db) as store:
+        con = store.raw
+        assert con.execute("SELECT count(*) FROM events").fetchone() == (5,)
+        got = con.execute("SELECT file, reason FROM rejects").fetchall()
+    assert len(got) == 1 and got[0][0] == "api:/v1/batch" and "not a plausible time" in got[0][1]
 
 
 @pytest.mark.slow

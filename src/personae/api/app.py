@@ -10,6 +10,7 @@ full queue 429 (with ``Retry-After``), store unavailable 503.
 from __future__ import annotations
 
 import gzip
+import re
 import zlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -17,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
@@ -56,6 +57,7 @@ def create_app(
         version="1",
         summary="Tracking (Segment-compatible), customer profiles and live segments.",
         lifespan=lifespan,
+        dependencies=[Depends(plain_path)],
     )
     app.state.runtime = runtime
     app.state.limiter = RateLimiter(settings.service.rate_limit_per_second, settings.service.rate_limit_burst)
@@ -83,6 +85,25 @@ def create_app(
             allow_headers=["Authorization", "Content-Type", "Content-Encoding"],
         )
     return app
+
+
+#: Characters no identifier, segment name or key id holds: C0 controls (NUL first), DEL, and
+#: U+FFFD, what the path's bytes decode to when they are not UTF-8.
+_ODD = re.compile("[\x00-\x1f\x7f\ufffd]")
+
+
+async def plain_path(request: Request) -> None:
+    """Refuse a path parameter holding a control character or bytes that are not UTF-8 (400).
+
+    Why here, once for every route: such a value cannot name anything that was stored (ingest
+    and tracking refuse NUL bytes in text), and the lookups behind the routes should never see
+    it — a NUL once reached DuckDB's SQL parser through a compiled query and answered 500.
+    """
+    for name, value in request.path_params.items():
+        if isinstance(value, str) and (m := _ODD.search(value)):
+            raise StarletteHTTPException(
+                400, f"{name}: holds the character U+{ord(m.group()):04X}, which no identifier has"
+            )
 
 
 def _error(status: int, code: str, message: str, hint: str | None = None, **extra: Any) -> JSONResponse:

@@ -54,6 +54,9 @@ class ConsentOut(BaseModel):
 
 @router.get("/{customer_id}", summary="Profile, traits, live segments and consents")
 async def customer(customer_id: str, request: Request, key: ReadKey) -> Customer:
+    """By customer id, userId or anonymousId; admin keys also by email, phone or loyalty id. A read
+    key (which never sees personal data) cannot find people by it either: an email is a 404 for
+    it whether or not it is a customer's, so it cannot test who is one."""
     runtime = request.app.state.runtime
     pii = key.may("pii")
     data = await run_in_threadpool(runtime.customer, customer_id, pii=pii)
@@ -95,7 +98,7 @@ async def recommendations(
     runtime = request.app.state.runtime
 
     def run() -> dict[str, Any]:
-        cid = runtime.resolve(customer_id)
+        cid = runtime.resolve(customer_id, pii=key.may("pii"))
         result: dict[str, Any] = runtime.recommendations(cid, limit)
         runtime.audit(actor(key), "read recommendations", cid)
         return result
@@ -110,7 +113,7 @@ async def next_best_action(customer_id: str, request: Request, key: ReadKey) -> 
     runtime = request.app.state.runtime
 
     def run() -> dict[str, Any]:
-        cid = runtime.resolve(customer_id)
+        cid = runtime.resolve(customer_id, pii=key.may("pii"))
         result: dict[str, Any] = runtime.next_best_action(cid)
         runtime.audit(actor(key), "read next best action", cid)
         return result

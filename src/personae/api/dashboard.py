@@ -99,7 +99,7 @@ async def segment(name: str, request: Request, key: ReadKey) -> SegmentDetail:
 
 @api.get("/customers/{customer_id}", summary="A customer's timeline across channels and segment reasons")
 async def customer(customer_id: str, request: Request, key: ReadKey) -> CustomerExtras:
-    cid = await run_in_threadpool(request.app.state.runtime.resolve, customer_id)
+    cid = await run_in_threadpool(request.app.state.runtime.resolve, customer_id, pii=key.may("pii"))
     return CustomerExtras(**await _read(request, dashboard_data.customer_extras, cid, pii=key.may("pii")))
 
 

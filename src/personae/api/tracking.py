@@ -13,12 +13,22 @@ from fastapi import APIRouter, Request
 from personae.api.auth import WriteKey
 from personae.api.errors import error_responses
 from personae.live.commit import TrackJob
-from personae.live.payloads import Accepted, Alias, Batch, Group, Identify, Page, Screen, Track
+from personae.live.payloads import (
+    Accepted,
+    Alias,
+    Batch,
+    Group,
+    Identify,
+    Page,
+    Screen,
+    Track,
+    split_batch,
+)
 
 ERRORS = error_responses(
     (400, 401, 403, 413, 429),
     {
-        400: "Invalid JSON or message.",
+        400: "Invalid JSON or message (for /v1/batch: the body is not a batch).",
         401: "Missing or unknown write key.",
         403: "The key may not track.",
         429: "Rate limit or full write queue: retry later.",
@@ -41,8 +51,19 @@ async def _run(request: Request, key: Any, messages: list[Any], endpoint: str, *
 
 @router.post("/batch", summary="Several messages at once (what the client libraries send)")
 async def batch(payload: Batch, request: Request, key: WriteKey) -> Accepted:
+    """Each message is checked on its own: the good ones are stored, the others are listed in
+    ``rejected`` (index, messageId, reason) and the answer is still 200 — the client libraries
+    drop a whole batch answered with a 4xx. A 400 means the body is not a batch."""
+    split = split_batch(payload.batch)
     return await _run(
-        request, key, list(payload.batch), "/v1/batch", sent_at=payload.sentAt, context=payload.context
+        request,
+        key,
+        split.messages,
+        "/v1/batch",
+        sent_at=payload.sentAt,
+        context=payload.context,
+        positions=split.positions,
+        invalid=split.invalid,
     )
 
 

@@ -14,27 +14,32 @@ import pandas as pd
 
 from personae.errors import NotFoundError
 from personae.identity.normalize import normalize_emails, normalize_phones
+from personae.privacy.keys import PII_IDENTIFIER_KINDS
 from personae.schema import IDENTIFIER_KINDS
 from personae.store import Store
 
 
-def resolve_customer_id(store: Store, given: str, *, default_country_code: str = "1") -> str:
-    """Find the unified customer for an id, email, phone or other identifier."""
+def resolve_customer_id(
+    store: Store, given: str, *, default_country_code: str = "1", pii: bool = True
+) -> str:
+    """Find the unified customer for an id, email, phone or other identifier.
+
+    ``pii=False`` (a key that does not see personal data): only the identifiers that are not
+    personal data are tried (customer id, anonymous/device id), so an email, phone or loyalty id
+    misses whether or not it is known — the same 404, by the same path.
+    """
     given = given.strip()
     candidates = [f"customer_id:{given}"]
-    if ":" in given:
+    if ":" in given and (pii or given.split(":", 1)[0] not in PII_IDENTIFIER_KINDS):
         candidates.insert(0, given)
-    email = normalize_emails(pd.Series([given]))[0]
-    phone = normalize_phones(pd.Series([given]), default_country_code)[0]
-    candidates += [
-        f"email:{email}",
-        f"phone:{phone}",
-        f"loyalty_id:{given}",
-        f"anonymous_id:{given}",
-        f"device_id:{given}",
-    ]
+    if pii:
+        email = normalize_emails(pd.Series([given]))[0]
+        phone = normalize_phones(pd.Series([given]), default_country_code)[0]
+        candidates += [f"email:{email}", f"phone:{phone}", f"loyalty_id:{given}"]
+    candidates += [f"anonymous_id:{given}", f"device_id:{given}"]
+    # the candidates come from whoever asks (a CLI argument, a URL): bound, never SQL text
     m = store.table("identity_map")
-    hits = store.execute(m.filter(m.identifier.isin(candidates)).select("identifier", "customer_id"))
+    hits = store.where_in(m.select("identifier", "customer_id"), "identifier", candidates).to_pandas()
     if len(hits):
         order = {c: i for i, c in enumerate(candidates)}
         hits = hits.assign(o=hits["identifier"].map(order)).sort_values("o")
@@ -44,11 +49,7 @@ def resolve_customer_id(store: Store, given: str, *, default_country_code: str =
     lookups = [given, *candidates]
     for name in ("customers", "orders", "events", "surveys"):
         t = store.resolved(name)
-        found = set(
-            store.execute(t.filter(t.customer_id.isin(lookups)).select("customer_id").distinct())[
-                "customer_id"
-            ]
-        )
+        found = set(store.where_in(t.select("customer_id"), "customer_id", lookups).column(0).to_pylist())
         if found:
             return next(c for c in lookups if c in found)
     raise NotFoundError(

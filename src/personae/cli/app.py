@@ -88,10 +88,34 @@ def main() -> None:
 
 #: What the system says when the disk is full or a file cannot be written.
 _OS_HINTS = {
-    errno.ENOSPC: "the disk is full: free some space (or point --db at another disk) and run it again",
+    errno.ENOSPC: "the disk is full: free some space, or point --db at another disk, and run it again",
     errno.EACCES: "check the file's permissions, or choose another path",
     errno.EROFS: "the file system is read-only: choose another path",
 }
+
+
+#: How engines say the disk is full in their own exceptions (not an OSError with an errno).
+_DISK_FULL = ("no space left on device", "disk full", "disk quota exceeded")
+
+
+def _disk_full(exc: BaseException) -> str | None:
+    """The line of ``exc`` (or what caused it) that says the disk is full, if one does.
+
+    >>> _disk_full(RuntimeError('FATAL Error: Could not write file "p.duckdb": No space left on device'))
+    'could not write file "p.duckdb": No space left on device'
+    """
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return None
+        for line in str(seen).splitlines():
+            lowered = line.lower()
+            if any(s in lowered for s in _DISK_FULL):
+                at = lowered.find("could not write")
+                text = line[at:] if at >= 0 else line.strip()
+                return text[:1].lower() + text[1:]
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def unexpected(exc: BaseException) -> tuple[str, int]:
@@ -102,14 +126,20 @@ def unexpected(exc: BaseException) -> tuple[str, int]:
     traceback (``PERSONAE_DEBUG=1``) and exit 70 (EX_SOFTWARE).
 
     >>> message, code = unexpected(OSError(errno.ENOSPC, "No space left on device"))
-    >>> code, message.split(" (")[1]
+    >>> code, message.split(" (")[1][:33]
     (74, 'the disk is full: free some space')
+    >>> unexpected(RuntimeError('IO Error: Could not write file "p.duckdb": No space left on device'))[1]
+    74
     >>> unexpected(ValueError("need at least one array"))[1]
     70
     """
     if isinstance(exc, OSError) and exc.errno is not None:
         hint = _OS_HINTS.get(exc.errno, "check the path and the disk, then run it again")
         return f"{exc} ({hint})", 74
+    if full := _disk_full(exc):
+        # the database engine's own error (DuckDB: "IO Error: Could not write file …: No space
+        # left on device", or a FATAL one when a checkpoint failed): the same one line
+        return f"{full} ({_OS_HINTS[errno.ENOSPC]})", 74
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     detail = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
     return (

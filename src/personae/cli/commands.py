@@ -32,6 +32,7 @@ from personae.cli import (
     ingest,
     journeys,
     keys,
+    maintenance,
     preferences,
     recommend,
     rejects,
@@ -90,4 +91,5 @@ COMMANDS: tuple[Command | Group, ...] = (
     Group("keys", keys.keys_app),
     Group("voice", voice.voice_app),
     Group("warehouse", warehouse.warehouse_app),
+    Group("maintenance", maintenance.maintenance_app),
 )

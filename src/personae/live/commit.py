@@ -44,7 +44,7 @@ from personae.config.service import ServiceSettings
 from personae.live import rowcheck
 from personae.live.commit_log import CommitLog
 from personae.live.identity import IdentityIndex
-from personae.live.payloads import Alias, Identify, Page, Screen, Track
+from personae.live.payloads import Alias, Identify, Invalid, Page, Screen, Track
 from personae.live.segments import Change, LiveSegments
 from personae.live.tracking import Mapped, map_messages
 from personae.schema import TABLES, TableSpec
@@ -64,6 +64,11 @@ class TrackJob:
     key_id: str
     sent_at: datetime | None = None
     context: dict[str, Any] = field(default_factory=dict)
+    #: where each message sits in the request's batch (``None``: ``messages`` is the batch)
+    positions: Sequence[int] | None = None
+    #: messages of the batch the message schema refused (:func:`~personae.live.payloads.split_batch`):
+    #: rejected with their reason, kept in ``rejects``, while the batch's good messages are stored
+    invalid: Sequence[Invalid] = ()
 
 
 @dataclass
@@ -137,7 +142,7 @@ class Committer:
                     results[j].duplicates += 1
                     continue
                 in_group.add(m.messageId)
-                refs.append(_Ref(j, i, m))
+                refs.append(_Ref(j, job.positions[i] if job.positions is not None else i, m))
         mapped, owners = self._map(jobs, refs)
         rejects: list[dict[str, Any]] = []
         rejected_refs: set[int] = set()
@@ -178,13 +183,16 @@ class Committer:
             if k not in rejected_refs and k not in erased:
                 results[ref.job].accepted += 1
         rejected_refs |= erased  # neither written nor remembered as seen
+        invalid = self._invalid(jobs, results)
+        for result in results:
+            result.rejected.sort(key=lambda r: int(r["index"]))
 
         frames = {n: rowcheck.keyed(rows, TABLES[n], self.blocked) for n, rows in frames.items()}
         frames["orders"] = self._new_orders(frames["orders"])
         relinked = self.identity.link(self._links(frames, mapped, rejected_refs, owners))
         changes = self._live(frames, relinked, mapped, rejected_refs, owners, refs, now)
         hooks = self._webhooks(changes, now)
-        self._write(jobs, refs, rejected_refs, frames, rejects, relinked, changes, hooks, now)
+        self._write(jobs, refs, rejected_refs, frames, rejects, invalid, relinked, changes, hooks, now)
         for k, ref in enumerate(refs):
             if k not in rejected_refs:
                 self.seen[ref.message.messageId] = now
@@ -412,6 +420,31 @@ class Committer:
             hit.update(k for k, gone in zip(bad, found, strict=True) if gone)
         return hit
 
+    def _invalid(self, jobs: Sequence[TrackJob], results: list[TrackResult]) -> list[tuple[int, Invalid]]:
+        """Messages the schema refused: rejected (listed, kept in ``rejects``), or, when their text
+        names an erased person, suppressed and not kept — the rule for every rejected message."""
+        bad = [(j, b) for j, job in enumerate(jobs) for b in job.invalid]
+        if not bad:
+            return []
+        gone = [False] * len(bad)
+        if self.tombstones:
+            found = tombstoned_texts(
+                self.store,
+                [b.raw for _, b in bad],
+                default_country_code=self.identity_settings.default_country_code,
+            )
+            gone = [bool(x) for x in found]
+        kept = []
+        for (j, b), erased in zip(bad, gone, strict=True):
+            if erased:
+                results[j].suppressed += 1
+                continue
+            results[j].rejected.append(
+                {"index": b.index, "messageId": b.message_id, "reason": f"message: {b.reason}"}
+            )
+            kept.append((j, b))
+        return kept
+
     def _erased_aliases(self, mapped: Mapped, owners: list[int]) -> set[int]:
         """Refs of ``alias`` messages naming an erased user id (old or new): linking a new id to an
         erased person would bring them back."""
@@ -431,6 +464,7 @@ class Committer:
         rejected: set[int],
         frames: dict[str, list[dict[str, Any]]],
         rejects: list[dict[str, Any]],
+        invalid: list[tuple[int, Invalid]],
         relinked: Any,
         changes: list[Change],
         hooks: pa.Table,
@@ -459,8 +493,8 @@ class Committer:
         for _, fixed in rewrites:
             fixed = fixed.assign(_ingested_at=stamp)
             appends.append(("orders", pa.Table.from_pandas(fixed, preserve_index=False)))
-        if rejects:
-            appends.append(("rejects", _rejects_table(rejects, refs, jobs, stamp)))
+        if rejects or invalid:
+            appends.append(("rejects", _rejects_table(rejects, invalid, refs, jobs, stamp)))
         accepted = [r for k, r in enumerate(refs) if k not in rejected]
         if accepted:
             appends.append(
@@ -609,10 +643,26 @@ def _endpoint_path(jobs: Sequence[TrackJob]) -> Any:
 
 
 def _rejects_table(
-    rejects: list[dict[str, Any]], refs: list[_Ref], jobs: Sequence[TrackJob], stamp: pd.Timestamp
+    rejects: list[dict[str, Any]],
+    invalid: list[tuple[int, Invalid]],
+    refs: list[_Ref],
+    jobs: Sequence[TrackJob],
+    stamp: pd.Timestamp,
 ) -> pa.Table:
     rows = []
     ingest_id = "api-" + uuid.uuid4().hex[:8]
+    for j, bad in invalid:  # refused by the message schema: a message is an events row
+        rows.append(
+            {
+                "ingest_id": ingest_id,
+                "kind": "events",
+                "file": f"api:{jobs[j].endpoint}",
+                "line": bad.index,
+                "reason": f"message: {bad.reason}",
+                "raw": bad.raw,
+                "rejected_at": stamp.to_pydatetime(),
+            }
+        )
     for r in rejects:
         ref = refs[r["ref"]]
         rows.append(

@@ -11,10 +11,22 @@ the spec requires it, the event name, the shapes of ``properties``/``traits``/``
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SkipValidation,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 MAX_ID_LENGTH = 255
 
@@ -147,27 +159,125 @@ AnyMessage = Annotated[Identify | Track | Page | Screen | Group | Alias, Field(d
 
 
 class Batch(BaseModel):
-    """``POST /v1/batch``: what every client library sends."""
+    """``POST /v1/batch``: what every client library sends.
+
+    Only the envelope is checked here (a body that is not a batch is a 400); each message is
+    checked on its own by :func:`split_batch`, so one bad message (a device with a broken clock,
+    a missing id) is listed in ``rejected`` while the good ones of the batch are stored — the
+    Segment libraries drop a whole batch answered with a 4xx. The OpenAPI schema still describes
+    the messages (``SkipValidation`` keeps the schema and skips the check).
+    """
 
     model_config = ConfigDict(extra="allow")
 
     @model_validator(mode="before")
     @classmethod
     def _valid_text(cls, data: Any) -> Any:
-        return _no_lone_surrogates(data)
+        if isinstance(data, dict):  # the messages are checked one by one (split_batch)
+            _no_lone_surrogates({k: v for k, v in data.items() if k != "batch"})
+        return data
 
     @model_validator(mode="after")
     def _plausible_time(self) -> Batch:
         _plausible(self.sentAt, "sentAt")
         return self
 
-    batch: list[AnyMessage] = Field(min_length=1, description="The messages, in order.")
+    batch: list[SkipValidation[AnyMessage]] = Field(min_length=1, description="The messages, in order.")
     sentAt: datetime | None = Field(None, description="When the batch was sent (client clock).")
     context: Object = Field(default_factory=dict, description="Merged into each message's context.")
     integrations: Object = Field(default_factory=dict)
     writeKey: str | None = Field(
         None, description="Accepted (libraries send it) but the auth header decides."
     )
+
+
+_MESSAGE: TypeAdapter[Any] = TypeAdapter(AnyMessage)
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """A message of a batch refused by the message schema: where it was, its id, why, as sent."""
+
+    index: int
+    message_id: str | None
+    reason: str
+    raw: str
+
+
+@dataclass
+class Split:
+    """A batch's messages: the valid ones with their positions in the batch, and the refused."""
+
+    messages: list[Any] = field(default_factory=list)
+    positions: list[int] = field(default_factory=list)
+    invalid: list[Invalid] = field(default_factory=list)
+
+
+def split_batch(items: Sequence[Any]) -> Split:
+    """Check each message of a batch on its own: the valid ones, and the others with a reason.
+
+    Example:
+        >>> out = split_batch([
+        ...     {"type": "track", "userId": "u1", "event": "Product Viewed", "messageId": "m1"},
+        ...     {"type": "track", "event": "Product Viewed", "messageId": "m2"},
+        ...     7,
+        ... ])
+        >>> out.positions
+        [0]
+        >>> [(i.index, i.message_id, i.reason) for i in out.invalid]  # doctest: +NORMALIZE_WHITESPACE
+        [(1, 'm2', 'either userId or anonymousId is required'),
+         (2, None, 'not a message (a JSON object)')]
+    """
+    out = Split()
+    for index, item in enumerate(items):
+        if isinstance(item, BaseModel):  # already a message (callers in process)
+            out.messages.append(item)
+            out.positions.append(index)
+            continue
+        try:
+            message = _MESSAGE.validate_python(item)
+        except ValidationError as exc:
+            out.invalid.append(Invalid(index, _message_id(item), _why(item, exc), _raw(item)))
+            continue
+        out.messages.append(message)
+        out.positions.append(index)
+    return out
+
+
+def _why(item: Any, exc: ValidationError) -> str:
+    """The first problem, in one line: ``field: message`` (pydantic's "Value error, " dropped)."""
+    if not isinstance(item, dict):
+        return "not a message (a JSON object)"
+    first = exc.errors(include_url=False, include_input=False)[0]
+    loc = [str(p) for p in first.get("loc", ())]
+    if loc and loc[0] == item.get("type"):  # the union's tag, not a field
+        loc = loc[1:]
+    msg = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+    text = f"{'.'.join(loc)}: {msg}" if loc else msg
+    return _printable(text)[:500]
+
+
+def _message_id(item: Any) -> str | None:
+    """The ``messageId`` a refused message carries, if it is a usable id (so the client can match it)."""
+    if not isinstance(item, dict):
+        return None
+    try:
+        value = _as_id(item.get("messageId"))
+    except ValueError:
+        return None
+    if not isinstance(value, str) or len(value) > MAX_ID_LENGTH:
+        return None
+    return _printable(value)
+
+
+def _printable(text: str) -> str:
+    """Text that can be sent and stored (a lone surrogate escaped, not a crash)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _raw(item: Any) -> str:
+    """The message as sent, kept with the reject (``personae rejects``), as a file ingest keeps the line."""
+    return json.dumps(item, default=str, ensure_ascii=True)
 
 
 class Accepted(BaseModel):

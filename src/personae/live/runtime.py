@@ -44,7 +44,7 @@ from personae.live.identity import knows
 from personae.live.loading import load_identity, load_members, load_rules, load_seen, load_states
 from personae.live.segments import Change, LiveSegments
 from personae.live.writer import Writer
-from personae.privacy.keys import PII_FIELDS, ApiKey, KeyRing
+from personae.privacy.keys import PII_FIELDS, PII_IDENTIFIER_KINDS, ApiKey, KeyRing
 from personae.schema import CONSENT_PURPOSES, TABLES
 from personae.segments.definitions import SegmentDefinition
 from personae.segments.realtime import CustomerState
@@ -399,15 +399,18 @@ class Runtime:
             self.writer.call(write)
 
     # -- reading ---------------------------------------------------------------------------------
-    def resolve(self, given: str) -> str:
-        """The unified customer id for any known identifier (id, userId, email, phone, anonymousId)."""
+    def resolve(self, given: str, *, pii: bool = True) -> str:
+        """The unified customer id for any known identifier (id, userId, email, phone, anonymousId);
+        ``pii=False`` (a read key): not by email, phone or loyalty id (see resolve_customer_id)."""
         given = given.strip()
         if not given:
             raise InputError("an empty customer id")
         candidates = [f"customer_id:{given}"]
-        if ":" in given:
+        if ":" in given and (pii or given.split(":", 1)[0] not in PII_IDENTIFIER_KINDS):
             candidates.insert(0, given)
-        candidates += [f"loyalty_id:{given}", f"anonymous_id:{given}", f"device_id:{given}"]
+        if pii:
+            candidates.append(f"loyalty_id:{given}")
+        candidates += [f"anonymous_id:{given}", f"device_id:{given}"]
         with self.lock:
             if found := self._linked(candidates):
                 return found
@@ -415,6 +418,8 @@ class Runtime:
             for c in (given, *candidates):
                 if c in self.live.states or c in self.live.members:
                     return c
+        if not pii:
+            return self._resolve_stored(given, pii=False)
         # an email or a phone number in any format: normalising costs more than the lookups
         # above (a profile read by id must not pay for it), so only when they found nothing
         email = normalize_emails(pd.Series([given]))[0]
@@ -423,11 +428,15 @@ class Runtime:
         with self.lock:
             if found := self._linked([c for c in normalised if c]):
                 return found
+        return self._resolve_stored(given, pii=True)
+
+    def _resolve_stored(self, given: str, *, pii: bool) -> str:
+        """The store's answer, once the in-memory indexes found nothing."""
         self.log.visible()
         with self._read_lock:
             assert self.reader is not None
             return resolve_customer_id(
-                self.reader, given, default_country_code=self.settings.identity.default_country_code
+                self.reader, given, default_country_code=self.settings.identity.default_country_code, pii=pii
             )
 
     def _linked(self, candidates: list[str]) -> str | None:
@@ -437,7 +446,7 @@ class Runtime:
 
     def customer(self, given: str, *, pii: bool) -> dict[str, Any]:
         """Profile, traits, live segments and consents of one customer (PII only when ``pii``)."""
-        cid = self.resolve(given)
+        cid = self.resolve(given, pii=pii)
         with self.lock:
             segments = self.live.memberships(cid)
             identifiers = self.committer.identity.identifiers_of(cid) or [

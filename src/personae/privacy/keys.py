@@ -40,6 +40,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 PII_FIELDS = frozenset(
     {"email", "phone", "first_name", "last_name", "birth_date", "postcode", "city", "loyalty_id"}
 )
+#: Identifier kinds that are personal data: a key that may not see them may not look people up by
+#: them either — else a read key could test whether an email is a customer (a 200 or a 404).
+PII_IDENTIFIER_KINDS = frozenset({"email", "phone", "loyalty_id"})
 
 
 @dataclass(frozen=True)

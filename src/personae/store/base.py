@@ -138,6 +138,13 @@ class Store(abc.ABC):
     def to_arrow(self, expr: ibis.Expr) -> pa.Table:
         return self.backend.to_pyarrow(expr)
 
+    def where_in(self, expr: ibis.Table, column: str, values: Sequence[str]) -> pa.Table:
+        """The rows of ``expr`` whose ``column`` is one of ``values`` (given by a person: an id,
+        an email typed into a lookup). An engine that can bind them as parameters does
+        (:meth:`DuckDBStore.where_in`), so they never become SQL text; this fallback lets Ibis
+        write them as quoted literals."""
+        return self.to_arrow(expr.filter(expr[column].isin(list(values))))
+
     def rows(self, expr: ibis.Table) -> list[dict[str, Any]]:
         """The rows of ``expr`` as plain Python dicts (dates as ``date``), through Arrow."""
         return self.to_arrow(expr).to_pylist()

@@ -128,11 +128,11 @@ class DuckDBStore(Store):
 
     def set_threads(self, threads: int) -> None:
         """DuckDB's worker threads for this database (every connection and cursor on it)."""
-        self.raw.execute(f"SET threads = {int(threads)}")
+        self.raw.execute("SET threads = ?", [int(threads)])
 
     def set_checkpoint_threshold(self, megabytes: int) -> None:
         """The WAL size at which DuckDB checkpoints (for this database)."""
-        self.raw.execute(f"SET checkpoint_threshold = '{int(megabytes)}MB'")
+        self.raw.execute("SET checkpoint_threshold = ?", [f"{int(megabytes)}MB"])
 
     def cached_arrow(self, key: str, build: Callable[..., ibis.Expr], *params: str) -> pa.Table:
         """``to_arrow(build(*params))``, with the query compiled once and reused.
@@ -349,6 +349,17 @@ class DuckDBStore(Store):
         cols = ", ".join(quote(c) for c in columns)
         sql = f"SELECT {cols} FROM {quote(name)} WHERE {quote(column)} IN (SELECT unnest(?::VARCHAR[]))"
         return self.raw.execute(sql, [list(values)]).to_arrow_table()
+
+    def where_in(self, expr: ibis.Table, column: str, values: Sequence[str]) -> pa.Table:
+        """The rows of ``expr`` whose ``column`` is one of ``values``, the values bound.
+
+        The Ibis expression is compiled without them (it holds no value from a request); the
+        values travel as one bound ``VARCHAR[]`` parameter, so a NUL byte or a quote in an id
+        typed into a lookup is just a value that matches nothing.
+        """
+        sql = ibis.to_sql(expr, dialect="duckdb")
+        bound = f"SELECT * FROM ({sql}) AS q WHERE q.{quote(column)} IN (SELECT unnest(?::VARCHAR[]))"
+        return self.raw.execute(bound, [[str(v) for v in values]]).to_arrow_table()
 
     def existing_keys(self, name: str, column: str, keys: pa.Array) -> pa.Table:
         """Which of ``keys`` already exist in ``name.column`` (with their ``_row_hash``)."""

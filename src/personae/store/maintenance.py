@@ -8,9 +8,11 @@ text; table and column names come from the database's own catalog.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -21,6 +23,8 @@ import pyarrow as pa
 from personae.errors import StoreError
 from personae.store.base import Store
 from personae.store.ddl import quote
+
+log = logging.getLogger(__name__)
 
 
 def table_columns(store: Store) -> dict[str, list[str]]:
@@ -77,16 +81,13 @@ def anonymise_matching(
     clear: Sequence[str] = (),
 ) -> int:
     """Re-key the matching rows to ``token`` and empty the ``clear`` columns."""
-    sets = [f"{quote(c)} = (SELECT t FROM {{token}})" for c in columns]
-    sets += [f"{quote(c)} = NULL" for c in clear]
     token_view = f"_token_{uuid.uuid4().hex}"
+    sets = [f"{quote(c)} = (SELECT t FROM {token_view})" for c in columns]
+    sets += [f"{quote(c)} = NULL" for c in clear]
     store.raw.register(token_view, pa.table({"t": pa.array([token], pa.string())}))
     try:
         with _values(store, values) as view:
-            sql = (
-                f"UPDATE {quote(table)} SET {', '.join(sets).format(token=token_view)} "
-                f"WHERE {_where_any_in(columns, view)}"
-            )
+            sql = f"UPDATE {quote(table)} SET {', '.join(sets)} WHERE {_where_any_in(columns, view)}"
             row = store.raw.execute(sql).fetchone()
     finally:
         store.raw.unregister(token_view)
@@ -126,35 +127,158 @@ def rewrite_file(store: Store) -> None:
     """Rewrite the database into a fresh file, so deleted rows leave no bytes behind.
 
     DuckDB, like most databases, marks the blocks of deleted rows free but does not wipe them;
-    a copy holds only live data. The copy is written next to the file and moved over it in one
-    rename, so a crash leaves either the old file or the new one. ``store`` is reconnected to
-    the new file in place. An in-memory database has no file and is left as it is.
+    a copy holds only live data. See :func:`compact_file` (which does it, and checks it).
+    """
+    compact_file(store)
+
+
+#: A DuckDB file starts with a header of three 4 KiB blocks, then its data blocks.
+_HEADER_BYTES = 3 * 4096
+#: After a failed ingest, the file is compacted when it holds more than this many bytes no
+#: table uses — and more than :data:`COMPACT_AFTER_FAILURE_SHARE` of the file: copying a large
+#: database costs minutes, not worth it for a few per cent.
+COMPACT_AFTER_FAILURE_BYTES = 16 * 2**20
+COMPACT_AFTER_FAILURE_SHARE = 0.10
+
+
+@dataclass(frozen=True)
+class Compacted:
+    """What :func:`compact_file` did: the file's size before and after, the rows it checked."""
+
+    path: str
+    bytes_before: int
+    bytes_after: int
+    tables: int
+    rows: int
+
+    @property
+    def given_back(self) -> int:
+        return max(self.bytes_before - self.bytes_after, 0)
+
+
+def _file_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in (path, Path(str(path) + ".wal")) if p.exists())
+
+
+def reclaimable_bytes(store: Store) -> int:
+    """Bytes of the database file that no table uses (blocks freed by a rolled-back or killed
+    write: DuckDB reuses them but never shrinks the file). 0 for an in-memory database.
+
+    After a reopen DuckDB counts only the blocks up to the last one in use, so the file's own
+    size is compared with the blocks in use, not DuckDB's ``free_blocks``.
+    """
+    if store.path == ":memory:" or not hasattr(store, "raw"):
+        return 0
+    row = store.raw.execute("SELECT block_size, used_blocks FROM pragma_database_size()").fetchone()
+    if row is None:
+        return 0
+    block_size, used = int(row[0]), int(row[1])
+    size = Path(store.path).stat().st_size if Path(store.path).exists() else 0
+    return max(size - _HEADER_BYTES - used * block_size, 0)
+
+
+def compact_file(store: Store) -> Compacted:
+    """Copy the database into a fresh file that holds only live data, check it, swap it in.
+
+    Why a copy: DuckDB frees the blocks of deleted rows (and of a rolled-back or killed ingest)
+    for reuse but never gives them back to the file system; ``ATTACH`` + ``COPY FROM DATABASE``
+    writes only what is live. Safe at every step: the copy is written next to the file
+    (``<db>.compact``), every table's row count is compared with the original's, the copy is
+    synced, then moved over the file in one rename (the directory synced too) — a crash leaves
+    the old file or the new one, never a mix, and a failed check leaves the old file untouched.
+    ``store`` is reconnected to the file in place. An in-memory database is left as it is.
     """
     if store.path == ":memory:":
-        return
+        return Compacted(":memory:", 0, 0, 0, 0)
     path = Path(store.path).resolve()
-    fresh = path.with_name(path.name + ".rewrite")
-    for leftover in (fresh, Path(str(fresh) + ".wal")):
+    fresh = path.with_name(path.name + ".compact")
+    for leftover in (fresh, Path(str(fresh) + ".wal"), path.with_name(path.name + ".rewrite")):
         leftover.unlink(missing_ok=True)
-    store.raw.execute("CHECKPOINT")
+    with contextlib.suppress(duckdb.Error):  # after a FATAL error the connection is unusable
+        store.raw.execute("CHECKPOINT")
     store.close()
+    before = _file_bytes(path)
     try:
-        con = duckdb.connect()
-        try:
-            con.execute("SET enable_progress_bar = false")
-            con.execute(f"ATTACH {_literal(path)} AS src (READ_ONLY)")
-            con.execute(f"ATTACH {_literal(fresh)} AS dst")
-            con.execute("COPY FROM DATABASE src TO dst")
-            con.execute("DETACH src")
-            con.execute("DETACH dst")
-        finally:
-            con.close()
+        tables, rows = _copy_and_check(path, fresh)
         with open(fresh, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(fresh, path)
         Path(str(path) + ".wal").unlink(missing_ok=True)
+        _sync_dir(path.parent)
     except Exception as exc:
         fresh.unlink(missing_ok=True)
-        raise StoreError(f"could not rewrite {path}: {exc}", hint="the data is intact; run it again") from exc
+        Path(str(fresh) + ".wal").unlink(missing_ok=True)
+        raise StoreError(
+            f"could not compact {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+            hint="the database is intact; free some disk space (the copy needs room for the live data) "
+            "and run `personae maintenance compact` again",
+        ) from exc
     finally:
         store.backend = ibis.duckdb.connect(str(path))
+    return Compacted(str(path), before, _file_bytes(path), tables, rows)
+
+
+def _copy_and_check(path: Path, fresh: Path) -> tuple[int, int]:
+    """Copy ``path`` into ``fresh``; the number of tables and rows, equal in both (else an error)."""
+    con = duckdb.connect()
+    try:
+        con.execute("SET enable_progress_bar = false")
+        con.execute(f"ATTACH {_literal(path)} AS src (READ_ONLY)")
+        con.execute(f"ATTACH {_literal(fresh)} AS dst")
+        con.execute("COPY FROM DATABASE src TO dst")
+        counts: dict[str, dict[tuple[str, str], int]] = {}
+        for db in ("src", "dst"):
+            names = con.execute(
+                "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ? "
+                "ORDER BY schema_name, table_name",
+                [db],
+            ).fetchall()
+            counts[db] = {}
+            for schema, table in names:
+                row = con.execute(f"SELECT count(*) FROM {db}.{quote(schema)}.{quote(table)}").fetchone()
+                counts[db][(schema, table)] = int(row[0]) if row else -1
+        if counts["src"] != counts["dst"]:
+            differ = sorted(
+                f"{t}: {counts['src'].get(k)} → {counts['dst'].get(k)}"
+                for k in counts["src"].keys() | counts["dst"].keys()
+                for t in [".".join(k)]
+                if counts["src"].get(k) != counts["dst"].get(k)
+            )
+            raise StoreError(f"the copy differs from the database ({'; '.join(differ[:5])})")
+        con.execute("DETACH src")
+        con.execute("DETACH dst")
+    finally:
+        con.close()
+    return len(counts["src"]), sum(counts["src"].values())
+
+
+def _sync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (POSIX: the directory entry is data of the folder)."""
+    with contextlib.suppress(OSError):  # not every platform opens folders
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def compact_if_worth_it(store: Store) -> Compacted | None:
+    """After a failed write (an ingest rolled back): compact when the rolled-back rows left more
+    than :data:`COMPACT_AFTER_FAILURE_BYTES` and :data:`COMPACT_AFTER_FAILURE_SHARE` of the file
+    unused. Best effort: the failure that got here is what the user must see, so a compaction
+    that cannot run (a full disk has no room for the copy) is logged, not raised."""
+    try:
+        spare = reclaimable_bytes(store)
+        size = Path(store.path).stat().st_size if store.path != ":memory:" else 0
+    except (duckdb.Error, OSError) as exc:
+        log.warning("could not measure the space a failed write left in %s: %s", store.path, exc)
+        return None
+    if spare <= COMPACT_AFTER_FAILURE_BYTES or spare <= COMPACT_AFTER_FAILURE_SHARE * size:
+        return None
+    try:
+        done = compact_file(store)
+    except StoreError as exc:
+        log.warning("%s", exc)
+        return None
+    log.info("compacted %s after a failed write: %d bytes given back", store.path, done.given_back)
+    return done

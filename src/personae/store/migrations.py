@@ -28,6 +28,7 @@ from personae.store.ddl import (
     SYSTEM_TABLES_V11,
     SYSTEM_TABLES_V12,
     canonical_table_ddl,
+    quote,
 )
 
 Connection = Any  # a duckdb.DuckDBPyConnection
@@ -104,7 +105,7 @@ def _v13_real_data_columns(con: Connection) -> None:
         ("customers", "age", "DOUBLE"),
         ("customers", "birth_year", "DOUBLE"),
     ):
-        con.execute(f'ALTER TABLE "{table}" ADD COLUMN IF NOT EXISTS "{column}" {kind}')
+        con.execute(f"ALTER TABLE {quote(table)} ADD COLUMN IF NOT EXISTS {quote(column)} {kind}")
 
 
 MIGRATIONS: tuple[Migration, ...] = (

@@ -8,9 +8,10 @@ import http.server
 import json
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -201,8 +202,11 @@ def test_identify_stitches_anonymous_history_to_the_user(env: dict[str, Any], se
     )
     assert r.json()["accepted"] == 1
     read, admin = _bearer(keys["read"]), _bearer(keys["admin"])
-    for given in ("U7", "dev-2", "ann@example.org"):
+    for given in ("U7", "dev-2"):
         assert c.get(f"/v1/customers/{given}", headers=read).json()["customer_id"] == "U7"
+    # by email: only a key that may see emails finds people by one (issue 25.4)
+    assert c.get("/v1/customers/ann@example.org", headers=admin).json()["customer_id"] == "U7"
+    assert c.get("/v1/customers/ann@example.org", headers=read).status_code == 404
     seen = c.get("/v1/customers/U7", headers=read).json()
     assert [s["name"] for s in seen["segments"]] == ["Cart abandoners"]  # the cart moved with the person
     assert "email" not in seen["profile"] and "first_name" not in seen["profile"]
@@ -258,6 +262,74 @@ def test_idempotency_validation_and_orders(env: dict[str, Any], settled: Any) ->
     assert con.execute("SELECT order_id, amount, returned FROM orders").fetchall() == [("O1", 40.0, True)]
 
 
+def test_a_batch_keeps_its_good_messages_and_lists_each_bad_one(env: dict[str, Any], settled: Any) -> None:
+    """Issue 25.2: each message of a batch is checked on its own. One device with a broken clock
+    (or a message without an id, an unknown type, not even an object) no longer costs the
+    batch: the good messages are stored, the bad ones listed with index, messageId and reason
+    and kept in ``rejects`` with the message as sent; the answer is 200 (a Segment library drops
+    a batch answered with a 4xx). Only a body that is not a batch is a 400."""
+    c, w = env["client"], (env["keys"]["write"], "")
+    good = [_added(f"dev-b{i}", f"g{i}") for i in range(3)]
+    soon = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+    bad: list[Any] = [
+        {**_added("dev-x", "b-clock"), "timestamp": "2999-01-01T00:00:00Z"},  # years 1900-2200
+        {**_added("dev-x", "b-soon"), "timestamp": soon},  # beyond the plausible window (+1 day)
+        {"type": "track", "event": "Product Added", "messageId": "b-noid"},
+        {"type": "purchase", "userId": "U1", "messageId": 17},
+        {**_added("dev-x", "b-when"), "timestamp": "yesterday"},
+        "not a message",
+        {**_added("dev-x", "b-text"), "properties": {"note": "\ud94e"}},  # a lone surrogate
+    ]
+    batch = [good[0], bad[0], bad[1], good[1], bad[2], bad[3], bad[4], bad[5], good[2], bad[6]]
+    sent = json.dumps({"batch": batch})  # ASCII: the lone surrogate travels as the escape \\ud94e
+    r = c.post("/v1/batch", auth=w, content=sent, headers={"Content-Type": "application/json"})
+    assert r.status_code == 200
+    body = r.json()
+    assert (body["success"], body["accepted"], body["duplicates"]) == (True, 3, 0)
+    got = [(x["index"], x["messageId"]) for x in body["rejected"]]
+    assert got == [
+        (1, "b-clock"),
+        (2, "b-soon"),
+        (4, "b-noid"),
+        (5, "17"),
+        (6, "b-when"),
+        (7, None),
+        (9, "b-text"),
+    ]
+    reasons = [x["reason"] for x in body["rejected"]]
+    assert "not a plausible time" in reasons[0] and "outside the plausible dates" in reasons[1]
+    assert "userId or anonymousId" in reasons[2] and "'purchase'" in reasons[3]
+    assert reasons[4].startswith("message: timestamp:") and "JSON object" in reasons[5]
+    assert "Unicode" in reasons[6]
+    con = settled(env["app"].state.runtime)
+    stored = con.execute("SELECT event_id FROM events ORDER BY event_id").fetchall()
+    assert stored == [("g0",), ("g1",), ("g2",)]
+    kept = con.execute("SELECT kind, file, line, reason, raw FROM rejects ORDER BY line").fetchall()
+    assert [(k, f, line) for k, f, line, _, _ in kept] == [
+        ("events", "api:/v1/batch", n) for n in (1, 2, 4, 5, 6, 7, 9)
+    ]
+    assert all(reason for *_, reason, _ in kept)
+    assert json.loads(kept[0][4])["messageId"] == "b-clock" and json.loads(kept[5][4]) == "not a message"
+    # a rejected message is not remembered as seen: sent again, fixed, it is stored
+    fixed = {**bad[0], "timestamp": "2026-03-02T09:00:00Z"}
+    again = c.post("/v1/batch", auth=w, json={"batch": [good[0], fixed]}).json()
+    assert (again["accepted"], again["duplicates"], again["rejected"]) == (1, 1, [])
+    # every message bad: still 200, nothing stored, all listed
+    only_bad = c.post("/v1/batch", auth=w, json={"batch": [bad[2], bad[5]]})
+    assert only_bad.status_code == 200 and only_bad.json()["accepted"] == 0
+    assert len(only_bad.json()["rejected"]) == 2
+    # the body itself not a batch: 400 (nothing to keep)
+    for body_ in (
+        {"batch": []},
+        {"batch": "x"},
+        {"messages": [good[0]]},
+        [good[0]],
+        {"batch": [good[0]], "sentAt": "x"},
+    ):
+        r = c.post("/v1/batch", auth=w, json=body_)
+        assert r.status_code == 400 and r.json()["code"] == "invalid_request", body_
+
+
 def test_auth_roles_and_errors(env: dict[str, Any]) -> None:
     c, keys = env["client"], env["keys"]
     msg = {"userId": "u", "event": "x"}
@@ -282,6 +354,42 @@ def test_auth_roles_and_errors(env: dict[str, Any]) -> None:
     assert c.post("/v1/track", auth=(made["key"], ""), json=msg).status_code == 200
     c.delete(f"/v1/keys/{made['key_id']}", headers=_bearer(keys["admin"]))
     assert c.post("/v1/track", auth=(made["key"], ""), json=msg).status_code == 401
+
+
+def test_any_byte_in_a_path_parameter_is_a_4xx_never_a_500(env: dict[str, Any]) -> None:
+    """Issue 25.4: a NUL byte in ``/v1/customers/{id}`` once reached DuckDB's SQL parser inside a
+    compiled query (500). Now identifiers are bound, and a path parameter holding a control
+    character or bytes that are not UTF-8 is refused up front with a JSON 400; every other byte is
+    just part of an id that matches nobody (404)."""
+    c, keys = env["client"], env["keys"]
+    read, admin = _bearer(keys["read"]), _bearer(keys["admin"])
+    tricky = 'o\'neil "x"; --'
+    c.post("/v1/identify", auth=(keys["write"], ""), json={"userId": tricky, "messageId": "q1"})
+    got = c.get(f"/v1/customers/{quote(tricky, safe='')}", headers=read)
+    assert got.status_code == 200 and got.json()["customer_id"] == tricky
+    paths = [
+        ("GET", "/v1/customers/{}", read),
+        ("GET", "/v1/customers/{}/recommendations", read),
+        ("GET", "/v1/customers/{}/next-best-action", read),
+        ("GET", "/v1/customers/{}/export", admin),
+        ("GET", "/v1/segments/{}/members", read),
+        ("DELETE", "/v1/keys/{}", admin),
+    ]
+    # every byte in the profile look-up; a sample of kinds of bytes on the other routes
+    sample = (0x00, 0x01, 0x0A, 0x1F, 0x20, 0x22, 0x25, 0x27, 0x3B, 0x5C, 0x7F, 0x80, 0xC3, 0xFF)
+    cases = [(b, *paths[0]) for b in range(256)] + [(b, *p) for b in sample for p in paths[1:]]
+    for byte, method, template, headers in cases:
+        for given in (f"%{byte:02X}", f"U1%{byte:02X}x"):
+            if given in ("%2F", "%2E"):  # a lone "/" or "." is another route, not a parameter
+                continue
+            r = c.request(method, template.format(given), headers=headers)
+            assert 400 <= r.status_code < 500, (method, template, given, r.status_code, r.text)
+            assert r.json()["code"], (template, given)
+            if byte < 0x20 or byte == 0x7F:
+                assert r.status_code == 400 and "U+00" in r.json()["message"], (template, given)
+    for odd in ("%C3%28", "%ED%A0%80", "%FF%FE", "a%E2%80%8Bb"):  # not UTF-8, a surrogate, a zero-width space
+        r = c.get(f"/v1/customers/{odd}", headers=read)
+        assert r.status_code in (400, 404) and r.json()["code"], odd
 
 
 def test_consent_changes_membership_at_once(env: dict[str, Any], settled: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from personae.live.payloads import Batch, Identify, Track
+from personae.live.payloads import Batch, Identify, Track, split_batch
 from personae.live.tracking import event_type, map_messages, occurred_at, profile_row
 
 RECEIVED = datetime(2026, 3, 1, 12, 0, 0)
@@ -100,7 +100,7 @@ def test_refund_and_alias() -> None:
             ]
         }
     )
-    out = map_messages(list(b.batch), RECEIVED)
+    out = map_messages(split_batch(b.batch).messages, RECEIVED)
     assert [(r.order_id, r.product_ids) for r in out.refunds] == [("O1", ())]
     assert out.aliases == [(1, "old", "new")]
     assert out.events[1]["anonymous_id"] == "old" and out.events[1]["customer_id"] == "new"
@@ -126,3 +126,29 @@ def test_a_timestamp_without_an_offset_is_the_shops_local_time() -> None:
     assert occurred_at(skewed, RECEIVED, timezone="Asia/Tokyo") == occurred_at(skewed, RECEIVED)
     mapped = map_messages([naive], RECEIVED, timezone="Asia/Tokyo")
     assert mapped.events[0]["occurred_at"] == datetime(2024, 3, 1, 14, 30)
+
+
+def test_a_batch_is_checked_message_by_message() -> None:
+    """Issue 25.2: the envelope is the batch's only all-or-nothing check; each message stands alone."""
+    b = Batch.model_validate(
+        {
+            "sentAt": "2026-03-01T12:00:00Z",
+            "batch": [
+                {"type": "track", "userId": "U", "event": "Product Viewed", "messageId": "ok"},
+                {"type": "track", "userId": "U", "event": "X", "messageId": 12.5, "sentAt": "3001-01-01"},
+                {"type": "identify", "userId": True, "messageId": "\ud800"},
+                None,
+                {"type": "page", "anonymousId": "d", "messageId": "p1"},
+            ],
+        }
+    )
+    out = split_batch(b.batch)
+    assert out.positions == [0, 4] and [m.type for m in out.messages] == ["track", "page"]
+    got = [(i.index, i.message_id, i.reason) for i in out.invalid]
+    assert got[0] == (1, "12.5", "sentAt 3001-01-01T00:00:00 is not a plausible time (years 1900-2200)")
+    # the id escaped so the answer can be sent (a lone surrogate is not UTF-8), not a crash
+    assert got[1] == (2, "\\ud800", "text must be valid Unicode (it holds a lone surrogate escape)")
+    assert got[2] == (3, None, "not a message (a JSON object)")
+    assert [i.raw for i in out.invalid][2] == "null"
+    for i in out.invalid:
+        (i.reason + (i.message_id or "") + i.raw).encode("utf-8")

@@ -39,6 +39,7 @@ from personae.errors import InputError
 from personae.identity.normalize import normalize_emails, normalize_phones
 from personae.schema import BOOKKEEPING_COLUMNS, TABLES, TableSpec
 from personae.store import Store
+from personae.store.maintenance import compact_if_worth_it
 
 Progress = Callable[[str, float], None]
 
@@ -298,6 +299,34 @@ def ingest_file(
 
     report("writing", 0.85)
     seen_before = _file_seen(store, spec.name, batch.sha256)
+    try:
+        _write(
+            store, spec, path, batch, ingest_id, now, summary, new, updated_keys, rejects, ids, seen_before
+        )
+    except Exception:
+        # rolled back, but DuckDB keeps the file as large as the rows made it: give the space back
+        # when it is worth a copy of the database (store.maintenance.compact_if_worth_it)
+        compact_if_worth_it(store)
+        raise
+    report("done", 1.0)
+    return summary
+
+
+def _write(
+    store: Store,
+    spec: TableSpec,
+    path: Path,
+    batch: Any,
+    ingest_id: str,
+    now: pd.Timestamp,
+    summary: IngestSummary,
+    new: pd.DataFrame,
+    updated_keys: pd.Series,
+    rejects: pd.DataFrame,
+    ids: pd.DataFrame | None,
+    seen_before: bool,
+) -> None:
+    """The ingest's one transaction: the rows, the rejects, the links, the run record."""
     with store.transaction():
         if len(updated_keys):
             store.delete_where_in(spec.name, "_row_key", updated_keys.tolist())
@@ -341,8 +370,6 @@ def ingest_file(
                 }
             ),
         )
-    report("done", 1.0)
-    return summary
 
 
 def _raw_for_lines(batch: object, lines: np.ndarray) -> list[str]:
