@@ -46,6 +46,9 @@ class PlaybookStep(BaseModel):
     status: str = Field(description="chosen, held_out, suppressed, not_eligible or outranked.")
     reason: str
     channel: str | None = None
+    cause: str = Field(
+        "", description="The reason without the customer's particulars (what audience summaries count)."
+    )
 
 
 class NextBestAction(BaseModel):

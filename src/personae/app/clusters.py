@@ -253,7 +253,8 @@ def build_clusters(
     if n < 10:
         raise ModelError(
             f"only {n} {population.split(' (')[0]}: too few to cluster",
-            hint="ingest more orders, then `personae build`",
+            hint="clustering groups customers by what they do: ingest orders or events, "
+            "then `personae build`",
         )
     if sample_size < 10:
         raise InputError(f"--sample must be at least 10, got {sample_size}")
