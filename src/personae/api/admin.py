@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from personae.live.runtime import Runtime
 from personae.segments.definitions import SegmentDefinition
 from personae.store import Store
 
+log = logging.getLogger("personae.service")
 router = APIRouter(prefix="/v1/admin", tags=["admin"], include_in_schema=False)
 
 Params = dict[str, Any]
@@ -246,5 +248,16 @@ def operate(operation: str, request: Request, params: Params = Body(default_fact
         result = run(runtime, params)
     except PersonaeError as exc:
         return _error(exc)
+    except Exception as exc:  # a bug: one line for the command, the traceback in the server's log
+        log.exception("admin operation %s failed", operation)
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        return _error(
+            PersonaeError(
+                f"unexpected {type(exc).__name__}"
+                + (f": {text}" if text else "")
+                + f" in the server's {operation}",
+                hint="a bug in personae: please report it; the server's log has the traceback",
+            )
+        )
     # exactly what the command's print_json would print (dates by str, as there)
     return Response(json.dumps(result, default=str), media_type="application/json")
