@@ -25,7 +25,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from personae.api import customers, dashboard, keys, tracking
+from personae.api import admin, customers, dashboard, keys, tracking
 from personae.api import segments as routes_segments
 from personae.api.auth import RateLimiter
 from personae.api.errors import status_for
@@ -67,6 +67,7 @@ def create_app(
         routes_segments.router,
         keys.router,
         dashboard.router,
+        admin.router,
     ):
         app.include_router(router)
 

@@ -97,13 +97,14 @@ def run_build(
         elapsed = time.perf_counter() - started
         summary["steps"][step.name] = {"result": result, "seconds": round(elapsed, 2)}
         if not quiet:
-            console.print(f"   {step.name}: {_describe(result)} ({elapsed:.1f}s)")
+            console.print(f"   {step.name}: {describe(result)} ({elapsed:.1f}s)")
     report("done", 1.0)
     summary["customers"] = store.count("traits")
     return summary
 
 
-def _describe(result: Any) -> str:
+def describe(result: Any) -> str:
+    """A step's result in a few words (the line ``personae build`` prints for it)."""
     if isinstance(result, int):
         return f"{result:,} customers"
     if isinstance(result, dict):

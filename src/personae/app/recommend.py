@@ -82,7 +82,8 @@ def load_interactions(store: Store, as_of: date) -> Interactions:
             hint="ingest orders with a product_id column (or product_view/add_to_cart events "
             "with one) and run `personae build`",
         )
-    at = t.column("at").cast(pa.timestamp("s")).cast(pa.int64()).to_numpy(zero_copy_only=False)
+    # whole seconds: events tracked through the API carry microseconds (safe=False truncates them)
+    at = t.column("at").cast(pa.timestamp("s"), safe=False).cast(pa.int64()).to_numpy(zero_copy_only=False)
     return encode(
         t.column("customer_id").to_numpy(zero_copy_only=False),
         t.column("product_id").to_numpy(zero_copy_only=False),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from personae.app.build import run_build
+from personae.app.build import describe, run_build
 from personae.app.reads import parse_as_of
 from personae.cli.context import State, console, print_json, progress_bar
 
@@ -20,6 +20,16 @@ def build(
     """Compute traits, lifetime value, RFM and lifecycle for every customer."""
     State.engine = engine or State.engine
     State.spark_master = spark_master or State.spark_master
+    if (server := State.server()) is not None:
+        # `personae serve` holds the file: the build runs inside it, tracking goes on
+        summary = server.call("build", {"as_of": as_of})
+        if as_json:
+            print_json(summary)
+            return
+        if not State.quiet:
+            for name, step in summary["steps"].items():
+                console.print(f"   {name}: {describe(step['result'])} ({step['seconds']:.1f}s)")
+        return
     with State.open_store() as store, progress_bar("build") as report:
         summary = run_build(
             store, as_of=parse_as_of(as_of), progress=report, quiet=as_json or State.quiet, console=console

@@ -18,9 +18,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from personae.cli.server import Server, explain_lock, server_for
 from personae.config import Settings, load_settings
 from personae.coverage import Coverage
-from personae.errors import InputError
+from personae.errors import InputError, StoreError
 from personae.store import Store
 from personae.store.engine import open_store
 
@@ -44,7 +45,17 @@ class State:
 
     @classmethod
     def open_store(cls) -> Store:
-        return open_store(cls.settings())
+        """The store the options name; a file held by another process is one line saying who."""
+        settings = cls.settings()
+        try:
+            return open_store(settings)
+        except StoreError as exc:
+            raise explain_lock(exc, settings) from None
+
+    @classmethod
+    def server(cls) -> Server | None:
+        """The ``personae serve`` holding the database, to hand the command to (cli/server.py)."""
+        return server_for(cls.settings())
 
 
 def print_json(data: Any) -> None:

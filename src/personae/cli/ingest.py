@@ -8,7 +8,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from personae.app.ingest import IngestPreview, ingest_file, preview_file
+from personae.app.ingest import IngestPreview, IngestSummary, ingest_file, preview_file
 from personae.cli.context import State, console, err_console, print_json, progress_bar
 from personae.errors import InputError
 
@@ -88,6 +88,20 @@ def ingest(
         else:
             _show_preview(preview)
         return
+    if (server := State.server()) is not None:
+        # `personae serve` holds the file: the server ingests it, between tracking groups
+        params = {
+            "kind": kind,
+            "file": str(file.expanduser().resolve()),
+            "format": format,
+            "mapping": mapping,
+            "date_format": date_format,
+            "constants": constants,
+            "delimiter": delimiter,
+            "list_sep": list_sep,
+        }
+        _show_summary(IngestSummary(**server.call("ingest", params)), as_json)
+        return
     with State.open_store() as store, progress_bar(f"ingest {kind}") as report:
         summary = ingest_file(
             store,
@@ -104,6 +118,10 @@ def ingest(
             list_sep=list_sep,
             timezone=settings.timezone,
         )
+    _show_summary(summary, as_json)
+
+
+def _show_summary(summary: IngestSummary, as_json: bool) -> None:
     if as_json:
         print_json(summary.as_dict())
         return

@@ -21,8 +21,12 @@ def report(
     from personae.report import write_report  # start-up: Altair
 
     settings = State.settings()
-    with State.open_store() as store, progress_bar("report") as progress:
-        result = write_report(store, out, settings, progress=progress)
+    if (server := State.server()) is not None:
+        # `personae serve` holds the file: the server writes the report (on this machine)
+        result = server.call("report", {"out": str(out.expanduser().resolve())})
+    else:
+        with State.open_store() as store, progress_bar("report") as progress:
+            result = write_report(store, out, settings, progress=progress)
     if as_json:
         print_json(result)
         return

@@ -76,11 +76,16 @@ def add(
         defs = [SegmentDefinition(name, rule, description)]
         source = "cli"
     settings = State.settings().traits
-    with rule_errors(), State.open_store() as store:
-        result = service.add_segments(store, defs, source=source, settings=settings)
-        counts = preview(store, [r["name"] for r in result], settings)
-    for r in result:
-        r["members_now"] = None if counts is None else counts.get(r["name"])
+    if (server := State.server()) is not None:
+        with rule_errors():
+            given = {"definitions": [d.as_dict() for d in defs], "source": source}
+            result = server.call("segments.add", given)
+    else:
+        with rule_errors(), State.open_store() as store:
+            result = service.add_segments(store, defs, source=source, settings=settings)
+            counts = preview(store, [r["name"] for r in result], settings)
+        for r in result:
+            r["members_now"] = None if counts is None else counts.get(r["name"])
     if as_json:
         print_json(result)
         return
@@ -93,8 +98,11 @@ def add(
 @segments_app.command("list")
 def list_(as_json: bool = typer.Option(False, "--json", help="Print as JSON")) -> None:
     """Every segment, built-in and defined, with its members at the latest build."""
-    with State.open_store() as store:
-        rows = reports.overview(store, State.settings().traits)
+    if (server := State.server()) is not None:
+        rows = server.call("segments.list")
+    else:
+        with State.open_store() as store:
+            rows = reports.overview(store, State.settings().traits)
     if as_json:
         print_json(rows)
         return
@@ -119,8 +127,11 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="Print as JSON"),
 ) -> None:
     """One segment: rule, every version, members and entries/exits per build."""
-    with State.open_store() as store:
-        data = reports.detail(store, name, State.settings().traits)
+    if (server := State.server()) is not None:
+        data = server.call("segments.show", {"name": name})
+    else:
+        with State.open_store() as store:
+            data = reports.detail(store, name, State.settings().traits)
     if as_json:
         print_json(data)
         return
@@ -138,8 +149,11 @@ def show(
 @segments_app.command("remove")
 def remove(name: str = typer.Argument(..., help="Segment name")) -> None:
     """Remove a defined segment (its earlier versions and snapshots are kept)."""
-    with State.open_store() as store:
-        result = service.remove_segment(store, name, State.settings().traits)
+    if (server := State.server()) is not None:
+        result = server.call("segments.remove", {"name": name})
+    else:
+        with State.open_store() as store:
+            result = service.remove_segment(store, name, State.settings().traits)
     console.print(f"removed segment {escape(result['name'])}")
 
 
@@ -150,20 +164,25 @@ def check(
 ) -> None:
     """Check a rule without storing it; show what it reads and how many customers match now."""
     settings = State.settings().traits
-    with rule_errors(), State.open_store() as store:
-        checked = service.check(store, rule, settings)
-        counts = preview(store, [], settings, extra={_CHECKED: checked})
-    data = {
-        "rule": rule,
-        "valid": True,
-        "segments_used": sorted(checked.references),
-        "function_calls": sorted(a.describe() for a in checked.aggregates),
-        "members_now": None if counts is None else counts[_CHECKED],
-    }
+    if (server := State.server()) is not None:
+        with rule_errors():
+            data = server.call("segments.check", {"rule": rule})
+    else:
+        with rule_errors(), State.open_store() as store:
+            checked = service.check(store, rule, settings)
+            counts = preview(store, [], settings, extra={_CHECKED: checked})
+        data = {
+            "rule": rule,
+            "valid": True,
+            "segments_used": sorted(checked.references),
+            "function_calls": sorted(a.describe() for a in checked.aggregates),
+            "members_now": None if counts is None else counts[_CHECKED],
+        }
     if as_json:
         print_json(data)
         return
-    console.print("valid rule" + ("" if counts is None else f": {counts[_CHECKED]:,} customers match now"))
+    now = data["members_now"]
+    console.print("valid rule" + ("" if now is None else f": {now:,} customers match now"))
 
 
 @segments_app.command("names")
@@ -189,8 +208,12 @@ def templates(
 ) -> None:
     """The template library; install some or all of it."""
     if install or all_:
-        with rule_errors(), State.open_store() as store:
-            result = service.install_templates(store, None if all_ else install, State.settings().traits)
+        if (server := State.server()) is not None:
+            with rule_errors():
+                result = server.call("segments.templates", {"install": None if all_ else install})
+        else:
+            with rule_errors(), State.open_store() as store:
+                result = service.install_templates(store, None if all_ else install, State.settings().traits)
         if as_json:
             print_json(result)
             return
@@ -232,8 +255,11 @@ def changes(
     as_json: bool = typer.Option(False, "--json", help="Print as JSON"),
 ) -> None:
     """Entries and exits of a segment between consecutive snapshots."""
-    with State.open_store() as store:
-        rows = reports.changes(store, name, _date(since, "--since"), State.settings().traits)
+    if (server := State.server()) is not None:
+        rows = server.call("segments.changes", {"name": name, "since": _date(since, "--since")})
+    else:
+        with State.open_store() as store:
+            rows = reports.changes(store, name, _date(since, "--since"), State.settings().traits)
     if as_json:
         print_json(rows)
         return
@@ -255,8 +281,11 @@ def overlap(
 ) -> None:
     """Shared members between segments: counts and Jaccard index."""
     chosen = [s.strip() for s in segments.split(",") if s.strip()] if segments else None
-    with State.open_store() as store:
-        data = reports.overlap(store, chosen, _date(as_of, "--as-of"), State.settings().traits)
+    if (server := State.server()) is not None:
+        data = server.call("segments.overlap", {"segments": chosen, "as_of": _date(as_of, "--as-of")})
+    else:
+        with State.open_store() as store:
+            data = reports.overlap(store, chosen, _date(as_of, "--as-of"), State.settings().traits)
     if as_json:
         print_json(data)
         return

@@ -105,6 +105,13 @@ class ServiceSettings(BaseModel):
     expiry_check_seconds: float = Field(
         60.0, gt=0, description="How often time-window rules are re-evaluated for exits."
     )
+    build_schedule: str | None = Field(
+        None,
+        description="When the server runs `personae build` on its own: a cron expression in UTC "
+        "(minute hour day month weekday, e.g. '0 3 * * *' for 03:00 UTC daily), @hourly, @daily, "
+        "@weekly, @monthly, or '@every 6h'. None (the default): only when asked (`personae build` "
+        "while serving hands the build to the server). See docs/service.md, Operations.",
+    )
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed by CORS; empty (the default) means CORS is off."
     )

@@ -14,12 +14,14 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import secrets
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import ibis
 import pandas as pd
@@ -29,19 +31,21 @@ from personae.app import actions, audit
 from personae.app import keys as keystore
 from personae.app import recommend as recommending
 from personae.app import webhooks as webhook_delivery
+from personae.app.build import run_build
 from personae.app.customers import latest_consents, resolve_customer_id
 from personae.app.privacy import access_report, erase_customer, find_subject
 from personae.app.segments.library import add_segments, all_definitions
 from personae.app.tombstones import Tombstones
 from personae.app.traits import customer_traits
 from personae.config import Settings
-from personae.errors import InputError, NotFoundError
+from personae.errors import InputError, NotFoundError, Overloaded
 from personae.identity.normalize import normalize_emails, normalize_phones
 from personae.live import rowcheck
 from personae.live.commit import Committer, TrackJob, TrackResult, write_changes
 from personae.live.commit_log import CommitLog
 from personae.live.identity import knows
 from personae.live.loading import load_identity, load_members, load_rules, load_seen, load_states
+from personae.live.schedule import Schedule
 from personae.live.segments import Change, LiveSegments
 from personae.live.writer import Writer
 from personae.privacy.keys import PII_FIELDS, PII_IDENTIFIER_KINDS, ApiKey, KeyRing
@@ -52,6 +56,7 @@ from personae.store import DuckDBStore, Store
 from personae.traits.consent import default_flags
 
 log = logging.getLogger("personae.service")
+T = TypeVar("T")
 
 #: what a recommendation model is fitted on: a change to any of them means a new fit
 _RECOMMEND_INPUTS = ("traits", "orders", "events", "products", "identity_map", "affinities")
@@ -75,9 +80,30 @@ class Runtime:
         self.reader: DuckDBStore | None = None
         self.keys = KeyRing([])
         self._recommend_cache: tuple[tuple[Any, ...], recommending.Context] | None = None
+        #: what local commands present to the admin API (written to ``<db>.serve.json``, 0600)
+        self.admin_token = secrets.token_urlsafe(32)
+        #: held by an operation (build, ingest, segment change) for its whole run: one at a time
+        self._operation = threading.Lock()
+        self.building: dict[str, Any] | None = None
+        self.last_build: dict[str, Any] | None = None
+        self.schedule: Schedule | None = None
+        self.next_build: datetime | None = None
+        self._stopping = threading.Event()
+        self._scheduler: threading.Thread | None = None
+        self._started = False
+        #: called at the end of :meth:`stop` (``personae serve`` removes ``<db>.serve.json``:
+        #: uvicorn ends the process by the signal it caught, right after the app's shutdown)
+        self.on_stop: list[Callable[[], None]] = []
 
     # -- life cycle ---------------------------------------------------------------------------------
     def start(self) -> None:
+        """Open the store, load the live state, start the threads. A second call does nothing
+        (``personae serve`` starts the runtime before uvicorn, to report a held database in one
+        line; the app's lifespan then finds it started)."""
+        if self._started:
+            return
+        if self.service.build_schedule:  # a bad schedule stops the start, before the store opens
+            self.schedule = Schedule.parse(self.service.build_schedule)
         self.store = DuckDBStore.open(self.db)
         # replays what a crash left in the journal: the state below is loaded from a store
         # that holds every acknowledged group
@@ -108,13 +134,28 @@ class Runtime:
         self.writer.start()
         self.sender.start()
         self.sender.send(webhook_delivery.pending(self.store))
+        self._started = True
+        if self.schedule is not None:
+            self._scheduler = threading.Thread(
+                target=self._run_schedule, name="personae-schedule", daemon=True
+            )
+            self._scheduler.start()
 
     def stop(self) -> None:
+        if not self._started:
+            return
+        self._started = False
+        self._stopping.set()
+        if self._scheduler is not None:
+            self._scheduler.join(5)
         self.writer.stop()
         self.log.close()  # applies what is queued
         self.sender.stop()
         if self.store is not None:
             self.store.close()
+        for hook in self.on_stop:
+            with contextlib.suppress(Exception):
+                hook()
 
     def _load(self) -> None:
         assert self.store is not None
@@ -289,18 +330,23 @@ class Runtime:
                 source="api",
                 settings=self.settings.traits,
             )
-            with self.lock:
-                self.live.replace_rules(load_rules(self.store, self.settings.traits))
-                # a new rule may read traits, events or orders the live states do not hold yet
-                needs = self.live.needs
-                traits = set(needs.traits) | {f"consent_{p}" for p in CONSENT_PURPOSES}
-                self.live.states = load_states(
-                    self.store, type(needs)(frozenset(traits), *_rest(needs)), self.clock().date()
-                )
-            self.refresh(cause="rules")
+            self._rules_changed()
             return report[0]
 
         return dict(self.run_on_writer(write))
+
+    def _rules_changed(self) -> None:
+        """On the writer thread, after segment definitions changed: live memberships follow."""
+        assert self.store is not None
+        with self.lock:
+            self.live.replace_rules(load_rules(self.store, self.settings.traits))
+            # a new rule may read traits, events or orders the live states do not hold yet
+            needs = self.live.needs
+            traits = set(needs.traits) | {f"consent_{p}" for p in CONSENT_PURPOSES}
+            self.live.states = load_states(
+                self.store, type(needs)(frozenset(traits), *_rest(needs)), self.clock().date()
+            )
+        self.refresh(cause="rules")
 
     def create_key(self, role: str, name: str | None) -> tuple[ApiKey, str]:
         def write() -> tuple[ApiKey, str]:
@@ -365,7 +411,8 @@ class Runtime:
 
         def work() -> dict[str, Any]:
             assert self.store is not None
-            with self.lock, self._read_lock:
+            # a build reads through a cursor of the connection the erasure replaces
+            with self._one_operation("erase a customer", wait=False), self.lock, self._read_lock:
                 subject = find_subject(
                     self.store, given, default_country_code=self.settings.identity.default_country_code
                 )
@@ -387,6 +434,163 @@ class Runtime:
             return {"customer_id": subject.customer_id, **result}
 
         return dict(self.run_on_writer(work, timeout=600.0))
+
+    # -- operations while serving (docs/service.md, "Operations") ----------------------------------
+    @contextlib.contextmanager
+    def _one_operation(self, what: str, wait: bool = True, timeout: float = 3600.0) -> Iterator[None]:
+        """Hold the operation lock: builds, ingests, segment changes and erasures run one at a
+        time (each reloads the live state; an erasure replaces the connection a build reads)."""
+        if not self._operation.acquire(timeout=timeout if wait else 0):
+            doing = self.building
+            running = (
+                f"a build ({doing['cause']}, started {doing['started_at']}) is running"
+                if doing
+                else "another operation is running"
+            )
+            raise Overloaded(f"cannot {what} now: {running}", hint="run it again once that one has finished")
+        try:
+            yield
+        finally:
+            self._operation.release()
+
+    def _cursor_store(self) -> DuckDBStore:
+        """A store on a cursor of the write connection: its own transactions, alongside the
+        writer and the applier (DuckDB's MVCC: it sees each commit of theirs or not at all)."""
+        assert self.store is not None
+        return DuckDBStore(ibis.duckdb.from_connection(self.store.raw.cursor()), self.db)
+
+    def build(self, as_of: date | None = None, cause: str = "request") -> dict[str, Any]:
+        """``personae build`` inside the server, while tracking goes on.
+
+        The build runs on this (request or schedule) thread through a cursor of its own: the
+        writer keeps committing tracked events and the applier keeps applying them meanwhile.
+        The build is one transaction, so it reads a snapshot of the tables as of its start
+        (events arriving during it count in the next build, as they would with the server
+        stopped) and readers see every table it writes old or new, all at once. Then, on the
+        writer thread, the live state is reloaded from the new traits and everyone is
+        re-evaluated (cause ``build``): memberships and webhooks follow the new traits.
+        One build at a time: a second one is refused (429), not queued.
+        """
+        with self._one_operation("start a build", wait=False):
+            started, t0 = self.clock(), time.perf_counter()
+            self.building = {"cause": cause, "started_at": started.isoformat()}
+            record: dict[str, Any] = {**self.building, "ok": False}
+            try:
+                self.log.visible()  # every event acknowledged before the build is in it
+                store = self._cursor_store()
+                try:
+                    # one transaction: the tables it replaces change for readers all at once
+                    with store.transaction():
+                        summary = run_build(store, as_of=as_of, settings=self.settings, quiet=True)
+                finally:
+                    store.close()
+                changed = self.run_on_writer(lambda: self._reload_live("build"), timeout=3600.0)
+                record.update(
+                    ok=True,
+                    as_of=summary["as_of"],
+                    customers=summary["customers"],
+                    live_changes=changed,
+                )
+                summary["live_changes"] = changed
+                return summary
+            except Exception as exc:
+                record["error"] = str(exc)
+                raise
+            finally:
+                record["seconds"] = round(time.perf_counter() - t0, 2)
+                record["finished_at"] = self.clock().isoformat()
+                self.last_build, self.building = record, None
+                if record["ok"]:
+                    log.info(
+                        "build (%s) as of %s: %s customers, %s live membership changes, %.1f s",
+                        cause,
+                        record["as_of"],
+                        record["customers"],
+                        record["live_changes"],
+                        record["seconds"],
+                    )
+                else:
+                    log.error("build (%s) failed after %.1f s: %s", cause, record["seconds"], record["error"])
+
+    def _reload_live(self, cause: str) -> int:
+        """On the writer thread: load the live state anew from the store (new traits, rules,
+        identities), then re-evaluate everyone; the number of membership changes.
+
+        The old state keeps answering reads while the new one loads (readers copy from
+        whichever ``self.committer`` is current, under ``self.lock``); nothing writes it
+        meanwhile, as only the writer thread does.
+        """
+        self._load()
+        return self.refresh(cause=cause)
+
+    def write_operation(self, what: str, fn: Callable[[Store], T], reload: str = "all") -> T:
+        """Run ``fn(store)`` on the writer thread with the write connection (an ingest, a
+        segment change), then bring the live state up to date: ``"all"`` reloads it (new
+        rows, identities), ``"rules"`` re-reads the segment rules.
+
+        Tracking waits in the writer's queue meanwhile (beyond ``queue_capacity`` messages
+        requests get 429 and are retried by the SDKs): the operation and the tracked events
+        decide identities in one order, and nothing acknowledged is lost or doubled.
+        """
+
+        def work() -> T:
+            assert self.store is not None
+            result = fn(self.store)
+            if reload == "all":
+                self._reload_live(what)
+            else:
+                self._rules_changed()
+            return result
+
+        with self._one_operation(what):
+            result: T = self.run_on_writer(work, timeout=24 * 3600.0)
+            return result
+
+    def read_operation(self, fn: Callable[[Store], T]) -> T:
+        """Run ``fn(store)`` (``segments list``, ``report``…) on a cursor of its own: reads of
+        the API do not wait for it, nor it for them. It sees every acknowledged event."""
+        self.log.visible()
+        store = self._cursor_store()
+        try:
+            return fn(store)
+        finally:
+            store.close()
+
+    def status(self) -> dict[str, Any]:
+        """What ``GET /v1/admin/status`` answers: the build running, the last one, the next."""
+        return {
+            "db": self.db,
+            "queued": self.writer.pending,
+            "build_schedule": self.schedule.text if self.schedule else None,
+            "next_build": self.next_build.isoformat() if self.next_build else None,
+            "building": self.building,
+            "last_build": self.last_build,
+        }
+
+    def _run_schedule(self) -> None:
+        """The scheduler thread: runs :meth:`build` whenever ``service.build_schedule`` is due.
+
+        A run missed while the server was down is not caught up (the next one comes at its
+        time); one due while a build is still running is skipped, and said so in the log.
+        """
+        assert self.schedule is not None
+        started = self.clock()
+        self.next_build = self.schedule.next_after(started, started)
+        log.info("builds scheduled (%s): next at %s UTC", self.schedule.text, self.next_build.isoformat())
+        while not self._stopping.is_set():
+            now = self.clock()
+            if now >= self.next_build:
+                try:
+                    self.build(cause="schedule")
+                except Overloaded as exc:
+                    log.warning("scheduled build skipped: %s", exc)
+                except Exception:
+                    log.exception("scheduled build failed")
+                self.next_build = self.schedule.next_after(max(self.clock(), now), started)
+                continue
+            wait = (self.next_build - now).total_seconds()
+            # re-read the clock at least every 30 s (a clock set forward, a test's clock)
+            self._stopping.wait(min(max(wait, 0.01), 30.0))
 
     def _delivered(self, msg: dict[str, Any], status: str, attempts: int, error: str | None) -> None:
         """A webhook message was sent (or given up): recorded by the library, on the writer thread."""

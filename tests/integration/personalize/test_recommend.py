@@ -86,3 +86,16 @@ def test_a_fan_sees_their_teams_items(context):
             assert has.sum() >= 1, (context.traits.index[f], names[j])
             checked += 1
     assert checked >= 3
+
+
+def test_interactions_read_events_with_sub_second_times(shop):
+    """Events tracked through the API carry microseconds: reading them was an ArrowInvalid
+    ("would lose data") that broke `personae report` and recommendations on a served shop."""
+    from personae.app.reads import last_data_date
+
+    shop.raw.execute(
+        "UPDATE events SET occurred_at = occurred_at + INTERVAL 123457 MICROSECOND "
+        "WHERE product_id IS NOT NULL"
+    )
+    data = recommend.load_interactions(shop, last_data_date(shop))
+    assert len(data.item) > 0 and (data.at > 0).all()
