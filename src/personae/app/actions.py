@@ -7,7 +7,8 @@ group is exactly as available to other playbooks as its treatment group (a held-
 is not held out again at every run, and a treated one in cooldown is not the only one to fall
 through to the next playbook) — plus the ``email_sent``/``sms_sent`` events of other systems.
 The decision itself is :func:`personae.personalize.decide.decide`, the same for one customer
-(``actions next``) and for a whole audience (``activate``); consent is checked inside it by :mod:`personae.privacy.consent`.
+(``actions next``) and for a whole audience (``activate``); consent is checked inside it by
+:mod:`personae.privacy.consent`.
 """
 
 from __future__ import annotations

@@ -133,6 +133,11 @@ def clv_data(store: Store, settings: Settings) -> dict[str, Any] | Absent:
     """CLV quantiles per RFM segment and totals per value tier."""
     p = population(store)
     if "clv_12m" not in p.columns:
+        from personae.app.clv import clv_status
+
+        reason = clv_status(store)
+        if reason is not None:
+            return Absent(f"No lifetime values: {reason}.")
         return Absent("No lifetime values yet: run `personae build`.")
     p = p.filter(p.clv_12m.notnull())
     seg = p.filter(p.rfm_segment.notnull())
