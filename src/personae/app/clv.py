@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from personae.app.reads import last_data_date
+from personae.clv.value import predictive_interval
 from personae.config import ClvSettings
 from personae.coverage import Coverage
 from personae.errors import InputError, ModelError
@@ -139,7 +140,6 @@ def build_clv(store: Store, as_of: date, s: ClvSettings) -> dict[str, object]:
         customer_lifetime_value,
         value_tiers,
     )
-    from personae.clv.value import predictive_interval
 
     summary = store.execute(
         btyd_summary(
