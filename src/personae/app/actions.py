@@ -2,10 +2,13 @@
 
 Application layer. Audiences are the playbooks' rules compiled with the segment engine (one
 batch query for all playbooks); the recent messages that caps and cooldowns count are the
-``activations`` personae recorded (treated customers only: the control group got nothing)
-plus the ``email_sent``/``sms_sent`` events of other systems. The decision itself is
-:func:`personae.personalize.decide.decide`, the same for one customer (``actions next``) and
-for a whole audience (``activate``); consent is checked inside it by :mod:`personae.privacy.consent`.
+``activations`` personae recorded — treated **and held-out** customers alike, so a control
+group is exactly as available to other playbooks as its treatment group (a held-out customer
+is not held out again at every run, and a treated one in cooldown is not the only one to fall
+through to the next playbook) — plus the ``email_sent``/``sms_sent`` events of other systems.
+The decision itself is :func:`personae.personalize.decide.decide`, the same for one customer
+(``actions next``) and for a whole audience (``activate``); consent is checked inside it by
+:mod:`personae.privacy.consent`.
 """
 
 from __future__ import annotations
@@ -73,15 +76,13 @@ def recent_messages(
     since = as_of - timedelta(days=days)
     out: dict[str, list[Sent]] = defaultdict(list)
     a = store.table("activations")
-    a = a.filter(
-        (a.group == "treatment")
-        & (a.as_of > ibis.date(since.isoformat()))
-        & (a.as_of <= ibis.date(as_of.isoformat()))
-    )
+    a = a.filter((a.as_of > ibis.date(since.isoformat())) & (a.as_of <= ibis.date(as_of.isoformat())))
     if customers is not None:
         a = a.filter(a.customer_id.isin(customers))
-    for r in store.rows(a.select("customer_id", "channel", "as_of", "playbook")):
-        out[r["customer_id"]].append(Sent(r["channel"], r["as_of"], r["playbook"]))
+    for r in store.rows(a.select("customer_id", "channel", "as_of", "playbook", "group")):
+        out[r["customer_id"]].append(
+            Sent(r["channel"], r["as_of"], r["playbook"], held_out=r["group"] == "holdout")
+        )
     if store.has_table("events"):
         e = store.resolved("events")
         lo = ibis.timestamp(f"{since + timedelta(days=1)} 00:00:00")

@@ -6,6 +6,7 @@ Application layer: reads resolved transactions from the store, runs the pure mod
 
 from __future__ import annotations
 
+import warnings
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -16,6 +17,7 @@ import pandas as pd
 
 from personae.app.reads import last_data_date
 from personae.clock import DEFAULT_ZONE, local_clock
+from personae.clv.value import predictive_interval
 from personae.config import ClvSettings
 from personae.coverage import Coverage
 from personae.errors import InputError, ModelError
@@ -151,16 +153,20 @@ def build_clv(store: Store, as_of: date, s: ClvSettings, timezone: str = DEFAULT
         ).order_by("customer_id")  # a fixed row order makes the fit reproducible to the last bit
     )
     if summary.empty:
-        store.drop("clv")
-        return {"skipped": "no orders"}
+        return _skip(store, as_of, "no orders on or before the as-of date")
     f, r, T, m = (summary[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T", "monetary_value"))
     try:
-        bg, penalizer = fit_bgnbd(f, r, T, s.fallback_penalizer)
-        repeat = (f > 0) & (m > 0)
-        gg = GammaGammaModel().fit(f[repeat], m[repeat])
+        # a weakly identified fit warns; the build says so in words instead (below)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            bg, penalizer = fit_bgnbd(f, r, T, s.fallback_penalizer)
+            repeat = (f > 0) & (m > 0)
+            gg = GammaGammaModel().fit(f[repeat], m[repeat])
     except ModelError as exc:
-        store.drop("clv")
-        return {"skipped": str(exc)}
+        return _skip(store, as_of, str(exc))
+    reason = bg.degenerate()
+    if reason is not None:
+        return _skip(store, as_of, reason, {**bg.params_, "penalizer": penalizer})
     unit_days = 7.0 if s.time_unit == "W" else 1.0
     horizon = s.horizon_months * 365.25 / 12 / unit_days
     values = customer_lifetime_value(
@@ -177,6 +183,26 @@ def build_clv(store: Store, as_of: date, s: ClvSettings, timezone: str = DEFAULT
         n_draws=s.interval_draws,
         seed=s.seed,
     )
+    how = values.attrs.get("interval", {"method": "none", "draws": 0, "draws_left_out": 0})
+    nan = np.full(len(f), np.nan)
+    predictive = (
+        predictive_interval(
+            bg,
+            gg,
+            f,
+            r,
+            T,
+            m,
+            values["clv"].to_numpy(),
+            horizon_months=s.horizon_months,
+            time_unit=s.time_unit,
+            interval=s.interval,
+            n_draws=s.predictive_draws,
+            seed=s.seed,
+        )
+        if s.predictive_draws
+        else pd.DataFrame({"clv_predictive_low": nan, "clv_predictive_high": nan})
+    )
     out = pd.DataFrame(
         {
             "customer_id": summary["customer_id"].astype(str),
@@ -190,13 +216,75 @@ def build_clv(store: Store, as_of: date, s: ClvSettings, timezone: str = DEFAULT
             # without interval draws (clv.interval_draws = 0) the interval is unknown
             "clv_12m_low": values.get("clv_low", pd.Series(np.nan, index=values.index)).to_numpy(),
             "clv_12m_high": values.get("clv_high", pd.Series(np.nan, index=values.index)).to_numpy(),
+            "clv_12m_predictive_low": predictive["clv_predictive_low"].to_numpy(),
+            "clv_12m_predictive_high": predictive["clv_predictive_high"].to_numpy(),
         }
     )
     out["value_tier"] = value_tiers(out["clv_12m"].to_numpy())
     store.replace("clv", out)
     params = {**bg.params_, **{f"gg_{k}": v for k, v in gg.params_.items()}, "penalizer": penalizer}
-    store.replace("clv_params", pd.DataFrame([{**params, "as_of": as_of, "loglik": bg.loglik_}]))
-    return {"customers": len(out), **{k: round(float(v), 4) for k, v in params.items()}}
+    note = _interval_note(how)
+    store.replace(
+        "clv_params",
+        pd.DataFrame(
+            [
+                {
+                    **params,
+                    "as_of": as_of,
+                    "loglik": bg.loglik_,
+                    "status": "fitted",
+                    "reason": None,
+                    "interval_method": how["method"],
+                    "interval_note": note,
+                }
+            ]
+        ).astype({"reason": "string", "interval_note": "string"}),
+    )
+    result: dict[str, object] = {"customers": len(out), **{k: round(float(v), 4) for k, v in params.items()}}
+    result["interval"] = how["method"]
+    if note:
+        result["note"] = note
+    return result
+
+
+def _interval_note(how: dict[str, Any]) -> str | None:
+    """The parameter interval's caveat in words (``None`` when there is none)."""
+    if how.get("note"):
+        return str(how["note"])
+    parts = []
+    if how.get("method") == "bootstrap":
+        parts.append(
+            f"the fit is weakly identified ({how.get('why', 'its Hessian is not positive definite')}), "
+            f"so the CLV interval comes from {how['draws']} refits on resampled customers"
+        )
+    if how.get("draws_left_out"):
+        parts.append(
+            f"{how['draws_left_out']} draws (refits that failed, or parameters the model cannot "
+            "evaluate) were left out"
+        )
+    return "; ".join(parts) or None
+
+
+def _skip(
+    store: Store, as_of: date, reason: str, params: dict[str, float] | None = None
+) -> dict[str, object]:
+    """No lifetime values: the ``clv`` table goes (the CLV traits stay empty) and ``clv_params``
+    keeps the reason, which the build prints and the report shows."""
+    store.drop("clv")
+    row = {**(params or {}), "as_of": as_of, "status": "skipped", "reason": reason}
+    store.replace("clv_params", pd.DataFrame([row]).astype({"reason": "string"}))
+    return {"skipped": f"{reason}; the CLV traits stay empty"}
+
+
+def clv_status(store: Store) -> str | None:
+    """Why the last build wrote no lifetime values, if it wrote none for a reason."""
+    if not store.has_table("clv_params"):
+        return None
+    t = store.table("clv_params")
+    if "status" not in t.columns:
+        return None
+    rows = store.rows(t.select("status", "reason"))
+    return next((str(r["reason"]) for r in rows if r["status"] == "skipped" and r["reason"]), None)
 
 
 def fit_bgnbd(f: np.ndarray, r: np.ndarray, T: np.ndarray, fallback_penalizer: float) -> tuple[Any, float]:

@@ -30,6 +30,7 @@ from personae.app import journeys as journey_analytics
 from personae.app import recommend
 from personae.app import voice as voice_service
 from personae.app.charts import STORE_COLUMNS
+from personae.app.clv import clv_status
 from personae.app.reads import built
 from personae.app.segments.reports import snapshot_dates
 from personae.clusters.features import Preprocessor
@@ -133,6 +134,9 @@ def clv_data(store: Store, settings: Settings) -> dict[str, Any] | Absent:
     """CLV quantiles per RFM segment and totals per value tier."""
     p = population(store)
     if "clv_12m" not in p.columns:
+        reason = clv_status(store)
+        if reason is not None:
+            return Absent(f"No lifetime values: {reason}.")
         return Absent("No lifetime values yet: run `personae build`.")
     p = p.filter(p.clv_12m.notnull())
     seg = p.filter(p.rfm_segment.notnull())

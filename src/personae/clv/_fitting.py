@@ -208,24 +208,49 @@ def numerical_hessian(
     return (hess + hess.T) / 2
 
 
+def positive_definite(matrix: FloatArray) -> bool:
+    """Whether a symmetric matrix is positive definite (finite, and a Cholesky factor exists).
+
+    Example:
+        >>> positive_definite(np.array([[2.0, 0.0], [0.0, 1.0]]))
+        True
+        >>> positive_definite(np.array([[1.0, 2.0], [2.0, 1.0]]))  # eigenvalues 3 and -1
+        False
+    """
+    if not np.all(np.isfinite(matrix)):
+        return False
+    try:
+        np.linalg.cholesky(matrix)
+    except np.linalg.LinAlgError:
+        return False
+    return True
+
+
 def log_param_covariance(hess: FloatArray, total_weight: float, *, model: str) -> FloatArray:
     """Asymptotic covariance of the log-parameters: inverse Hessian of the *total* NLL.
 
     ``hess`` is the Hessian of the mean NLL, so it is scaled by ``total_weight`` (sample
     weights are treated as frequency weights, i.e. counts of identical customers).
+
+    When the Hessian is not positive definite (a saddle, or a likelihood flat in some
+    direction: the parameters are weakly identified) there is no asymptotic normal
+    approximation to speak of, and the covariance is all NaN — never an inverse of absolute
+    eigenvalues or of a singular matrix. Intervals then come from a bootstrap of customers
+    (:func:`personae.clv.value.customer_lifetime_value`).
     """
-    try:
-        cov = np.linalg.inv(hess * total_weight)
-    except np.linalg.LinAlgError:
-        cov = np.full_like(hess, np.nan)
-    if not np.all(np.isfinite(cov)) or np.any(np.diag(cov) <= 0):
-        warnings.warn(
-            f"{model}: the Hessian at the optimum is not positive definite; "
-            "covariance_ is unreliable (parameters are weakly identified)",
-            RuntimeWarning,
-            stacklevel=3,
-        )
-    return np.asarray(cov, dtype=np.float64)
+    scaled = hess * total_weight
+    if positive_definite(scaled):
+        cov = np.linalg.inv(scaled)
+        cov = (cov + cov.T) / 2
+        if positive_definite(cov):
+            return np.asarray(cov, dtype=np.float64)
+    warnings.warn(
+        f"{model}: the Hessian at the optimum is not positive definite; "
+        "covariance_ is unknown (NaN): the parameters are weakly identified",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+    return np.full_like(hess, np.nan, dtype=np.float64)
 
 
 def delta_method(log_cov: FloatArray, params: FloatArray) -> FloatArray:

@@ -438,6 +438,88 @@ class BetaGeoModel:
         model.n_customers_ = 0.0
         return model
 
+    #: below this mean drop-out probability per purchase, a/(a+b), the fit says nobody leaves
+    NO_DROPOUT = 1e-4
+
+    def degenerate(self) -> str | None:
+        """Why the fit cannot be used for lifetime values, in words, or ``None``.
+
+        A fit whose mean drop-out probability a/(a+b) is practically zero (e.g. a = 4e-7,
+        b = 1.4e5) says customers never leave: the history is too short to show anyone
+        leaving, and valuing customers on it would count every one of them as alive for ever.
+        (a and b both very large is different and fine: everyone has the same drop-out
+        probability, a limit of the model that the data can support.)
+
+        Example:
+            >>> BetaGeoModel.from_params(2.0, 198.0, 4.3e-7, 1.1e5).degenerate()[:39]
+            'BG/NBD cannot tell when customers leave'
+            >>> BetaGeoModel.from_params(0.243, 4.414, 0.793, 2.426).degenerate() is None
+            True
+        """
+        _, _, a, b = self._params()
+        mean_dropout = a / (a + b)
+        if mean_dropout < self.NO_DROPOUT:
+            return (
+                f"BG/NBD cannot tell when customers leave: the fit (a = {a:.2g}, b = {b:.2g}) puts "
+                f"the chance of leaving after a purchase at {mean_dropout:.1g}, i.e. nobody ever "
+                "leaves — the history is too short to show anyone leaving"
+            )
+        return None
+
+    #: a and b both above this: Beta(a, b) is practically a point mass (see :meth:`weakly_identified`)
+    HOMOGENEOUS = 1e4
+
+    def weakly_identified(self) -> str | None:
+        """Why the normal approximation of the parameters cannot be trusted, or ``None``.
+
+        Either the Hessian is not positive definite (``log_covariance_`` is NaN), or a and b
+        are both very large: everyone has the same drop-out probability a/(a+b), a limit of
+        the model where the likelihood barely changes along a/(a+b) fixed, so a and b
+        separately are not pinned down and a Hessian there says little. The lifetime values
+        are still fine; their interval then comes from a bootstrap of customers.
+        """
+        _, _, a, b = self._params()
+        if not np.all(np.isfinite(self.log_covariance_)):
+            return "the Hessian at the optimum is not positive definite"
+        if min(a, b) > self.HOMOGENEOUS:
+            return (
+                f"a = {a:.2g} and b = {b:.2g} are both very large: every customer has the same "
+                f"chance of leaving after a purchase ({a / (a + b):.1%}), a limit of the model "
+                "where a and b themselves are not pinned down"
+            )
+        return None
+
+    def sample_transactions(
+        self,
+        t: float,
+        frequency: ArrayLike,
+        recency: ArrayLike,
+        T: ArrayLike,
+        size: int,
+        rng: np.random.Generator,
+    ) -> NDArray[np.int64]:
+        """``size`` draws of each customer's number of purchases in the next ``t`` periods.
+
+        The customer's own purchase process at the fitted parameters: alive with probability
+        :meth:`p_alive`; if alive, a purchase rate λ ~ Gamma(r + x, α + T) and a drop-out
+        probability p ~ Beta(a, b + x) (the posteriors given the history), then
+        ``min(Poisson(λ t), Geometric(p))`` purchases (they drop out after the Geometric-th).
+        Their mean is :meth:`predict_transactions`. Shape ``(size, customers)``.
+
+        Example:
+            >>> m = BetaGeoModel.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+            >>> y = m.sample_transactions(39.0, [2], [30.43], [38.86], 100_000, np.random.default_rng(0))
+            >>> round(float(y.mean()), 2)  # FHL's worked example: 1.226
+            1.23
+        """
+        r, alpha, a, b = self._params()
+        x, tx, big_t = _broadcast(frequency, recency, T)
+        alive = rng.random((size, len(x))) < self.p_alive(x, tx, big_t)
+        rate = rng.gamma(r + x, 1.0 / (alpha + big_t), size=(size, len(x)))
+        p = np.clip(rng.beta(a, b + x, size=(size, len(x))), 1e-12, 1.0)
+        count = np.minimum(rng.poisson(rate * t), rng.geometric(p))
+        return np.where(alive, count, 0).astype(np.int64)
+
     # -- fitted state ---------------------------------------------------------------------
     def _params(self) -> tuple[float, float, float, float]:
         check_is_fitted(self, "params_")

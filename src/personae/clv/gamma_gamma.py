@@ -34,7 +34,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 from scipy.special import digamma, gammaln
 
 from personae.clv._fitting import (
@@ -188,6 +188,38 @@ class GammaGammaModel:
         model.n_customers_ = 0.0
         model.frequency_monetary_correlation_ = float("nan")
         return model
+
+    def sample_total_spend(
+        self,
+        transactions: NDArray[np.int64],
+        frequency: ArrayLike,
+        monetary_value: ArrayLike,
+        rng: np.random.Generator,
+    ) -> FloatArray:
+        """The total value of ``transactions[k, i]`` future purchases of customer ``i``.
+
+        Each customer's mean spend parameter ν ~ Gamma(p·x + q, γ + x·m̄) (the posterior given
+        their x repeat purchases of mean m̄), then the sum of the purchases ~ Gamma(k·p, ν).
+        Its mean per purchase is :meth:`expected_spend`. Same shape as ``transactions``.
+
+        Example:
+            >>> m = GammaGammaModel.from_params(6.25, 3.74, 15.44)
+            >>> k = np.full((200_000, 1), 1)
+            >>> total = m.sample_total_spend(k, [2], [40.0], np.random.default_rng(0))
+            >>> round(float(total.mean())), round(float(m.expected_spend([2], [40.0])[0]))
+            (39, 39)
+        """
+        p, q, g = self._params()
+        x = np.asarray(frequency, dtype=np.float64)
+        m = np.asarray(monetary_value, dtype=np.float64)
+        informative = (x > 0) & (m > 0)
+        x, m = np.where(informative, x, 0.0), np.where(informative, m, 0.0)
+        k = np.asarray(transactions)
+        nu = rng.gamma(p * x + q, 1.0 / (g + x * m), size=k.shape)
+        total = np.zeros(k.shape)
+        bought = k > 0
+        total[bought] = rng.gamma(p * k[bought], 1.0 / nu[bought])
+        return total
 
     def _params(self) -> tuple[float, float, float]:
         check_is_fitted(self, "params_")

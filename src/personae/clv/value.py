@@ -23,6 +23,7 @@ distinct (frequency, T) pair, for all months in one vectorised call.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -30,8 +31,15 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from personae.clv._fitting import FloatArray, GroupedRows, as_float_array, group_rows, same_length
-from personae.errors import InputError
+from personae.clv._fitting import (
+    LOG_BOUND,
+    FloatArray,
+    GroupedRows,
+    as_float_array,
+    group_rows,
+    same_length,
+)
+from personae.errors import InputError, ModelError
 
 if TYPE_CHECKING:
     # Only for annotations: the models import scipy.special, and this module is imported at CLI
@@ -180,7 +188,6 @@ def customer_lifetime_value(
     month = _months_in_unit(time_unit)
     monthly_rate = (1.0 + discount_rate_annual) ** (1.0 / 12.0) - 1.0
     bg_params = bgnbd._params()
-    gg_params = gg._params()
     index = frequency.index if isinstance(frequency, pd.Series) else None
     x = as_float_array("frequency", frequency)
     tx = as_float_array("recency", recency)
@@ -208,47 +215,215 @@ def customer_lifetime_value(
     )
     if interval is not None:
         rng = np.random.default_rng(seed)
-        bg_draws = _draw_params(rng, bgnbd.log_covariance_, bg_params, n_draws)
-        gg_draws = _draw_params(rng, gg.log_covariance_, gg_params, n_draws)
-        # a draw with q <= 1 has no finite mean spend: leave it out of the interval
-        valid = gg_draws[:, 1] > 1
-        bg_draws, gg_draws, n_draws = bg_draws[valid], gg_draws[valid], int(valid.sum())
+        bg_draws, gg_draws, how = parameter_draws(bgnbd, gg, x, tx, big_t, m, n_draws, rng)
+        requested = n_draws
         # float32 halves the memory of draws x customers; percentiles need no more precision
-        disc_samples = np.empty((n_draws, len(rows.x)), dtype=np.float32)
-        spend_samples = np.empty((n_draws, len(gx)), dtype=np.float32)
+        disc_samples = np.empty((len(bg_draws), len(rows.x)), dtype=np.float32)
+        spend_samples = np.empty((len(bg_draws), len(gx)), dtype=np.float32)
         informative = (gx > 0) & (gm > 0)
         xs, ms = np.where(informative, gx, 0.0), np.where(informative, gm, 0.0)
-        for k in range(n_draws):
+        usable = np.ones(len(bg_draws), dtype=bool)
+        for k in range(len(bg_draws)):
             r, alpha, a, b = (float(v) for v in bg_draws[k])
-            disc_samples[k], _ = _discounted_transactions(
-                (r, alpha, a, b), rows, month, horizon_months, monthly_rate
-            )
             p, q, g = (float(v) for v in gg_draws[k])
-            spend_samples[k] = p * (g + ms * xs) / (p * xs + q - 1)
+            try:
+                with np.errstate(all="ignore"):
+                    disc_samples[k], _ = _discounted_transactions(
+                        (r, alpha, a, b), rows, month, horizon_months, monthly_rate
+                    )
+                    spend_samples[k] = p * (g + ms * xs) / (p * xs + q - 1)
+            except (ArithmeticError, ValueError, FloatingPointError):
+                usable[k] = False  # a draw the model cannot evaluate is left out, and counted
+                continue
+            usable[k] = bool(np.all(np.isfinite(disc_samples[k])) and np.all(np.isfinite(spend_samples[k])))
+        disc_samples, spend_samples = disc_samples[usable], spend_samples[usable]
+        used = int(usable.sum())  # of how["draws"] requested: refits that failed are missing too
+        how = {**how, "draws": used, "draws_left_out": requested - used}
+        if used < max(MIN_DRAWS, requested // 2):
+            how["note"] = (
+                f"only {used} of {requested} parameter draws could be evaluated: "
+                "no interval rather than a wrong one"
+            )
+            used = 0
         tail = (1 - interval) / 2 * 100
-        low, high = np.empty(len(x)), np.empty(len(x))
+        low, high = np.full(len(x), np.nan), np.full(len(x), np.nan)
         # percentiles per customer, in chunks so that draws x customers stays small
-        chunk = max(1, 4_000_000 // max(n_draws, 1))
-        for start in range(0, len(x), chunk):
+        chunk = max(1, 4_000_000 // max(used, 1))
+        for start in range(0, len(x) if used else 0, chunk):
             part = slice(start, start + chunk)
             samples = spend_samples[:, gg_of[part]] * disc_samples[:, bg_of[part]]
-            if n_draws:
-                low[part], high[part] = np.percentile(samples, [tail, 100 - tail], axis=0)
-            else:
-                low[part], high[part] = np.nan, np.nan
+            low[part], high[part] = np.percentile(samples, [tail, 100 - tail], axis=0)
         out["clv_low"] = low
         out["clv_high"] = high
+        out.attrs["interval"] = how
     return out
 
 
-def _draw_params(
-    rng: np.random.Generator, log_cov: FloatArray, params: tuple[float, ...], n: int
-) -> FloatArray:
-    """``n`` draws of the parameters: exp of N(log(params), log_cov)."""
-    mean = np.log(np.asarray(params, dtype=np.float64))
-    if not np.all(np.isfinite(log_cov)):
-        return np.tile(np.exp(mean), (n, 1))
-    return np.exp(rng.multivariate_normal(mean, log_cov, size=n, method="eigh"))
+#: fewest usable draws behind a percentile interval
+MIN_DRAWS = 10
+
+
+def parameter_draws(
+    bgnbd: BetaGeoModel,
+    gg: GammaGammaModel,
+    frequency: FloatArray,
+    recency: FloatArray,
+    T: FloatArray,
+    monetary_value: FloatArray,
+    n: int,
+    rng: np.random.Generator,
+) -> tuple[FloatArray, FloatArray, dict[str, object]]:
+    """``n`` draws of both models' parameters, and how they were made.
+
+    * ``normal``: when both Hessians are positive definite, draws from the asymptotic normal
+      of the log-parameters (their covariance is the inverse Hessian);
+    * ``bootstrap``: otherwise (a weakly identified fit: a Hessian that is not positive
+      definite, or a model's own ``weakly_identified()`` reason), both
+      models are refitted on customers resampled with replacement (multinomial weights on the
+      same rows, so the two models see the same resample). A refit that fails is left out.
+
+    Only the models' ``fit(…, sample_weight=)``, ``penalizer_coef``, ``_params()`` and
+    ``log_covariance_`` are used, so any BTYD model with that interface draws the same way.
+    Draws whose log-parameters leave the fitting box (``|log θ| > LOG_BOUND``) or have
+    ``q <= 1`` (no finite mean spend) are dropped: they are where a normal approximation has
+    wandered past what the model can evaluate.
+    """
+    bg_params = np.asarray(bgnbd._params(), dtype=np.float64)
+    gg_params = np.asarray(gg._params(), dtype=np.float64)
+    bg_cov, gg_cov = bgnbd.log_covariance_, gg.log_covariance_
+    weak = [
+        f"{name}: {why}"
+        for name, model in (("BG/NBD", bgnbd), ("Gamma-Gamma", gg))
+        if (why := _weakly_identified(model)) is not None
+    ]
+    if not weak:
+        method = "normal"
+        bg_draws = _normal_draws(rng, bg_cov, bg_params, n)
+        gg_draws = _normal_draws(rng, gg_cov, gg_params, n)
+    else:
+        method = "bootstrap"
+        bg_list, gg_list = [], []
+        n_customers = len(frequency)
+        for _ in range(n):
+            w = rng.multinomial(n_customers, np.full(n_customers, 1.0 / n_customers)).astype(np.float64)
+            try:
+                with warnings.catch_warnings(), np.errstate(all="ignore"):
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    bg_b = type(bgnbd)(penalizer_coef=bgnbd.penalizer_coef).fit(
+                        frequency, recency, T, sample_weight=w
+                    )
+                    gg_b = type(gg)(penalizer_coef=gg.penalizer_coef).fit(
+                        frequency, monetary_value, sample_weight=w
+                    )
+            except (ModelError, InputError, ArithmeticError):
+                continue
+            bg_list.append(bg_b._params())
+            gg_list.append(gg_b._params())
+        bg_draws = np.asarray(bg_list, dtype=np.float64).reshape(-1, len(bg_params))
+        gg_draws = np.asarray(gg_list, dtype=np.float64).reshape(-1, len(gg_params))
+    with np.errstate(all="ignore"):
+        ok = (
+            np.all(np.abs(np.log(bg_draws)) < LOG_BOUND, axis=1)
+            & np.all(np.abs(np.log(gg_draws)) < LOG_BOUND, axis=1)
+            & (gg_draws[:, 1] > 1)
+        )
+    how: dict[str, object] = {"method": method, "draws": n}
+    if weak:
+        how["why"] = "; ".join(weak)
+    return bg_draws[ok], gg_draws[ok], how
+
+
+def _weakly_identified(model: object) -> str | None:
+    """The model's own :meth:`weakly_identified` if it has one, else whether its covariance is
+    known (a model without the method is judged by its Hessian alone)."""
+    check = getattr(model, "weakly_identified", None)
+    if callable(check):
+        why = check()
+        return None if why is None else str(why)
+    cov = np.asarray(getattr(model, "log_covariance_", np.nan))
+    return None if np.all(np.isfinite(cov)) else "the Hessian at the optimum is not positive definite"
+
+
+def _normal_draws(rng: np.random.Generator, log_cov: FloatArray, params: FloatArray, n: int) -> FloatArray:
+    """``n`` draws exp(N(log(params), log_cov)), via the Cholesky factor (``log_cov`` is
+    positive definite here: :func:`personae.clv._fitting.log_param_covariance` sees to it)."""
+    mean = np.log(params)
+    factor = np.linalg.cholesky(log_cov)
+    with np.errstate(over="ignore"):
+        return np.exp(mean + rng.standard_normal((n, len(mean))) @ factor.T)
+
+
+def predictive_interval(
+    bgnbd: BetaGeoModel,
+    gg: GammaGammaModel,
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    T: ArrayLike,
+    monetary_value: ArrayLike,
+    clv: ArrayLike,
+    horizon_months: int = 12,
+    time_unit: Literal["D", "W"] = "D",
+    interval: float = 0.90,
+    n_draws: int = 200,
+    seed: int | None = 0,
+) -> pd.DataFrame:
+    """What each customer may actually spend over the horizon: a predictive interval.
+
+    Unlike the parameter interval of :func:`customer_lifetime_value` (how sure we are of the
+    *expected* value), this one covers the customer's own purchase process at the fitted
+    parameters: whether they are still active, how often they buy, when they leave, and what
+    each purchase is worth (:meth:`BetaGeoModel.sample_transactions`,
+    :meth:`GammaGammaModel.sample_total_spend`). Simulated totals are discounted by the
+    customer's own ratio of ``clv`` to undiscounted expected value (at most a few percent over
+    a year). Customers with identical inputs share one simulation.
+
+    Returns:
+        ``clv_predictive_low`` and ``clv_predictive_high`` (the central ``interval``),
+        indexed like ``frequency`` if it is a Series.
+
+    Example:
+        The FHL worked example's customer, 12 months ahead (weeks): the expected value is
+        about 58, but a single customer spends nothing or a couple of purchases' worth:
+
+        >>> from personae.clv.bgnbd import BetaGeoModel
+        >>> from personae.clv.gamma_gamma import GammaGammaModel
+        >>> bg = BetaGeoModel.from_params(0.243, 4.414, 0.793, 2.426)
+        >>> gg = GammaGammaModel.from_params(6.25, 3.74, 15.44)
+        >>> p = predictive_interval(bg, gg, [2], [30.43], [38.86], [40.0], [58.32], time_unit="W")
+        >>> float(p["clv_predictive_low"][0]), bool(p["clv_predictive_high"][0] > 58.32)
+        (0.0, True)
+    """
+    if not 0 < interval < 1:
+        raise InputError("interval must be between 0 and 1 (e.g. 0.9)")
+    index = frequency.index if isinstance(frequency, pd.Series) else None
+    x = as_float_array("frequency", frequency)
+    tx = as_float_array("recency", recency)
+    big_t = as_float_array("T", T)
+    m = as_float_array("monetary_value", monetary_value)
+    value = np.asarray(clv, dtype=np.float64)
+    same_length(frequency=x, recency=tx, T=big_t, monetary_value=m)
+    t = horizon_months * _months_in_unit(time_unit)
+    rows = group_rows(x, tx, big_t, m, weight=np.ones(len(x)))
+    ux, utx, ut, um = (rows.column(j) for j in range(4))
+    expected = bgnbd.predict_transactions(t, ux, utx, ut) * gg.expected_spend(ux, um)
+    # the discount of each distinct row: clv / undiscounted expected value (any member's clv)
+    member = np.zeros(len(ux), dtype=np.intp)
+    member[rows.inverse] = np.arange(len(x))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        discount = np.where(expected > 0, value[member] / expected, 1.0)
+    discount = np.where(np.isfinite(discount), np.clip(discount, 0.0, 1.0), 1.0)
+    rng = np.random.default_rng(seed)
+    tail = (1 - interval) / 2 * 100
+    low, high = np.empty(len(ux)), np.empty(len(ux))
+    chunk = max(1, 2_000_000 // max(n_draws, 1))
+    for start in range(0, len(ux), chunk):
+        part = slice(start, start + chunk)
+        k = bgnbd.sample_transactions(t, ux[part], utx[part], ut[part], n_draws, rng)
+        total = gg.sample_total_spend(k, ux[part], um[part], rng) * discount[part]
+        low[part], high[part] = np.percentile(total, [tail, 100 - tail], axis=0)
+    return pd.DataFrame(
+        {"clv_predictive_low": low[rows.inverse], "clv_predictive_high": high[rows.inverse]}, index=index
+    )
 
 
 def value_tiers(clv: ArrayLike) -> NDArray[np.str_]:

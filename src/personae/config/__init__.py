@@ -58,7 +58,13 @@ class ClvSettings(BaseModel):
     interval: float = Field(0.90, gt=0, lt=1, description="Coverage of the CLV uncertainty interval.")
     seed: int = Field(0, description="Seed for the parameter draws behind the interval.")
     interval_draws: int = Field(
-        40, ge=0, description="Parameter draws for the CLV interval (0 = no interval)."
+        40, ge=0, description="Parameter draws (or bootstrap refits) for the CLV interval (0 = no interval)."
+    )
+    predictive_draws: int = Field(
+        200,
+        ge=0,
+        description="Simulated futures per customer for the predictive CLV interval "
+        "(clv_12m_predictive_low/high: what the customer may actually spend); 0 = none.",
     )
     exclude_returned: bool = Field(True, description="Leave returned lines out of transactions.")
     fallback_penalizer: float = Field(

@@ -11,6 +11,13 @@ and the messages they recently received. Playbooks are tried by priority; for ea
    content) and under its frequency cap;
 5. the holdout: a customer in the playbook's control group is *held out* — they take the slot
    (nothing else is sent instead, so the control group measures "this action vs nothing").
+
+A hold counts toward cooldowns and caps exactly like a send (a :class:`Sent` with
+``held_out=True``): after being held out, a customer waits out the cooldown and uses up the
+channel's cap just as a treated one does, so both groups are equally available to other
+playbooks in between. Were holds not counted, the control group would be held out again at
+every run and keep its slot, while the treated group in cooldown fell through to other
+playbooks: "treatment" would be this playbook plus whatever follows, "control" nothing.
 """
 
 from __future__ import annotations
@@ -27,11 +34,14 @@ from personae.privacy import consent
 
 @dataclass(frozen=True)
 class Sent:
-    """A message the customer received: by which playbook (or ``None``), on which channel, when."""
+    """A message the customer received: by which playbook (or ``None``), on which channel, when
+    — or, with ``held_out``, the one they would have received had they not been in the
+    playbook's control group (it counts toward cooldowns and caps all the same)."""
 
-    channel: str
+    channel: str | None
     day: date
     playbook: str | None = None
+    held_out: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,13 +118,15 @@ def decide(
                 )
             )
             continue
-        last = max((s.day for s in sent if s.playbook == pb.name), default=None)
-        if last is not None and pb.cooldown_days and (day - last).days < pb.cooldown_days:
+        previous = [s for s in sent if s.playbook == pb.name]
+        last_sent = max(previous, key=lambda s: s.day, default=None)
+        if last_sent is not None and pb.cooldown_days and (day - last_sent.day).days < pb.cooldown_days:
+            what = "held out" if last_sent.held_out else "sent"
             steps.append(
                 Step(
                     pb.name,
                     "suppressed",
-                    f"sent {last.isoformat()}; cooldown of {pb.cooldown_days} days",
+                    f"{what} {last_sent.day.isoformat()}; cooldown of {pb.cooldown_days} days",
                     cause="in the playbook's cooldown",
                 )
             )

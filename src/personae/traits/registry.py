@@ -164,8 +164,32 @@ TRAITS: tuple[Trait, ...] = (
     _T("expected_transactions_12m", "number", "clv", "Expected transactions over the CLV horizon."),
     _T("expected_spend", "number", "clv", "Expected value per transaction (Gamma-Gamma)."),
     _T("clv_12m", "number", "clv", "Discounted expected spend over the horizon."),
-    _T("clv_12m_low", "number", "clv", "Lower end of the CLV interval."),
-    _T("clv_12m_high", "number", "clv", "Upper end of the CLV interval."),
+    _T(
+        "clv_12m_low",
+        "number",
+        "clv",
+        "Lower end of the interval for the expected CLV: uncertainty of the fitted parameters "
+        "only (how sure the model is of the average), not of what this customer will spend.",
+    ),
+    _T(
+        "clv_12m_high",
+        "number",
+        "clv",
+        "Upper end of the interval for the expected CLV (parameter uncertainty only).",
+    ),
+    _T(
+        "clv_12m_predictive_low",
+        "number",
+        "clv",
+        "Lower end of what this customer may actually spend over the horizon (their own "
+        "purchase process: still active, how often, how much; often 0).",
+    ),
+    _T(
+        "clv_12m_predictive_high",
+        "number",
+        "clv",
+        "Upper end of what this customer may actually spend over the horizon.",
+    ),
     _T("value_tier", "string", "clv", "top1, top10, top25 or rest by CLV."),
     # clusters (personae clusters build; assigned at every build)
     _T("cluster", "integer", "clusters", "Cluster number in the active cluster model (0 = largest)."),

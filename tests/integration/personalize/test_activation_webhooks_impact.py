@@ -40,6 +40,10 @@ def test_activate_exports_treated_records_holdout_and_respects_consent(shop, tmp
     # caps/cooldown: activating again the same day sends nobody twice
     again = actions.activate(shop, settings, "try_other_channel", tmp_path / "again.csv")
     assert again["exported"] == 0
+    # … and holds nobody twice: a hold counts toward the cooldown like a send (issue 28)
+    assert again["held_out"] == 0
+    sent = actions.recent_messages(shop, date.fromisoformat(result["as_of"]), 30, list(held))
+    assert all(any(m.held_out and m.playbook == "try_other_channel" for m in sent[c]) for c in held)
     # who the first run left out adds up: the audience = exported + held out + suppressed + outranked
     left = result["left_out"]
     assert left["used"] == result["exported"]
@@ -195,9 +199,23 @@ def test_impact_on_injected_outcomes(shop):
                 "customer_id": c,
                 "answered_at": "2026-02-15",
                 "kind": "trust",
-                "score": (4 + i % 2) if i < 20 else (8 + i % 2),
+                "score": (4 + i % 2) if i < 20 else 2 * (8 + i % 2),
+                # the controls were asked 0-20: their answers count as 8 and 9 out of 10
+                "scale_max": 10 if i < 20 else 20,
             }
             for i, c in enumerate(people)
+        ]
+        # a second answer of each treated customer in the window: one answer per customer counts
+        + [
+            {
+                "response_id": f"RZB{i}",
+                "customer_id": c,
+                "answered_at": "2026-02-20",
+                "kind": "trust",
+                "score": 10,
+                "scale_max": 10,
+            }
+            for i, c in enumerate(people[:20])
         ]
     ).to_csv(d / "s.csv", index=False)
     ingest_file(shop, "orders", d / "o.csv")
@@ -209,5 +227,10 @@ def test_impact_on_injected_outcomes(shop):
     assert eff["revenue_per_customer"]["treatment"] == pytest.approx((7 * 100 + 7 * 101 + 6 * 102) / 20)
     assert eff["revenue_per_customer"]["control"] == 0
     assert eff["trust"]["difference"] == pytest.approx(-4.0) and eff["trust"]["direction"] == "down"
+    assert (eff["trust"]["n_treatment"], eff["trust"]["n_control"]) == (20, 20)
+    assert r["answers"]["given"] == 60 and r["answers"]["used"] == 40
+    assert eff["conversion"]["method"] == "newcombe"
+    # every control converted none: there is no baseline to size the holdout by, and it says so
+    assert r["power"]["needed"] is None and "no power calculation" in r["power"]["warning"]
     assert "at the cost of trust" in r["verdict"]
     impact_report.impact_chart(r)

@@ -140,6 +140,30 @@ def test_holdout_takes_the_slot():
     assert {d.customer_id for d in held} == {c for c in ids if in_holdout(c, "cart", 0.5)}
 
 
+def test_a_hold_counts_toward_cooldowns_and_caps_like_a_send():
+    # issue 28: held-out customers were held out again at every run (keeping the slot) while
+    # treated ones in cooldown fell through to other playbooks; both groups must be alike
+    b = book()
+    b.playbooks[0].holdout = 0.5
+    ids = [f"C{i}" for i in range(200)]
+    held_id = next(c for c in ids if in_holdout(c, "cart", 0.5))
+    treated_id = next(c for c in ids if not in_holdout(c, "cart", 0.5))
+    yesterday = date(2026, 6, 29)
+    after = {
+        cid: decide(b, cid, ALL, {"cart", "greet"}, [Sent("email", yesterday, "cart", held_out=h)], DAY)
+        for cid, h in ((held_id, True), (treated_id, False))
+    }
+    for d in after.values():  # both wait out the cooldown and get the next playbook
+        assert d.steps[0].status == "suppressed" and d.steps[0].cause == "in the playbook's cooldown"
+        assert d.chosen is not None and d.chosen.playbook == "greet"
+    assert after[held_id].steps[0].reason.startswith("held out 2026-06-29")
+    assert after[treated_id].steps[0].reason.startswith("sent 2026-06-29")
+    # a hold on a channel uses up its contact cap as a send does
+    holds = [Sent("email", date(2026, 6, 25), "cart", held_out=True), Sent("email", yesterday, None)]
+    d = decide(b, treated_id, {**ALL, "consent_push": False}, {"greet"}, holds, DAY)
+    assert d.chosen is None and d.steps[1].cause == "at a channel's contact cap"
+
+
 def test_bad_playbooks_are_refused_with_a_message():
     with pytest.raises(InputError, match="channel"):
         parse_playbooks(BOOK.replace("[email, push]", "[fax]"), "x")

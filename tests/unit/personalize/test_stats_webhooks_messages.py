@@ -12,17 +12,82 @@ import scipy.sparse as sp
 from personae.errors import InputError
 from personae.personalize import webhooks as wh
 from personae.personalize.evaluation import metrics
-from personae.personalize.impact import mean_difference, nps_points, proportion_difference, verdict
+from personae.personalize.impact import (
+    bootstrap_mean_difference,
+    detectable_lift,
+    holdout_needed,
+    mean_difference,
+    nps_points,
+    proportion_difference,
+    skewed,
+    verdict,
+    wilson,
+)
 from personae.personalize.messages import incentive_offer, render
 from personae.personalize.playbooks import Incentive, Playbook
 
 
-def test_proportion_difference_wald_interval():
-    e = proportion_difference(60, 200, 40, 200, "conversion")
-    se = math.sqrt(0.3 * 0.7 / 200 + 0.2 * 0.8 / 200)
-    assert e.difference == pytest.approx(0.1)
-    assert e.low == pytest.approx(0.1 - 1.959964 * se, abs=1e-5)
-    assert e.direction == "up"
+@pytest.mark.parametrize(
+    ("counts", "low", "high"),
+    [
+        # Newcombe (1998), Statistics in Medicine 17:873-890, Table II, method 10 (hybrid score)
+        ((56, 70, 48, 80), 0.0524, 0.3339),
+        ((9, 10, 3, 10), 0.1705, 0.8090),
+        ((6, 7, 2, 7), 0.0582, 0.8062),
+        ((5, 56, 0, 29), -0.0381, 0.1926),
+        ((0, 10, 0, 20), -0.1611, 0.2775),
+        ((0, 10, 0, 10), -0.2775, 0.2775),
+    ],
+)
+def test_proportion_difference_is_newcombes_hybrid_score_interval(counts, low, high):
+    e = proportion_difference(*counts, "conversion")
+    assert e.method == "newcombe"
+    assert e.difference == pytest.approx(counts[0] / counts[1] - counts[2] / counts[3])
+    assert (round(e.low, 4), round(e.high, 4)) == (low, high)
+
+
+def test_wilson_matches_scipy():
+    from scipy import stats
+
+    ci = stats.binomtest(56, 70).proportion_ci(0.95, method="wilson")
+    assert wilson(56, 70) == pytest.approx((ci.low, ci.high), abs=1e-9)
+
+
+def test_holdout_needed_matches_the_two_proportion_formula():
+    # equal groups, 10 % vs 15 %, 95 % / 80 %: (z_a sqrt(2 pq) + z_b sqrt(p1q1 + p2q2))^2 / d^2
+    za, zb = 1.959964, 0.841621
+    n = (za * math.sqrt(2 * 0.125 * 0.875) + zb * math.sqrt(0.09 + 0.1275)) ** 2 / 0.05**2
+    assert math.ceil(n) == 686
+    assert holdout_needed(0.10, 0.05, treated=686) == 686
+    # a larger treated group needs a smaller holdout, never below half the equal-groups size
+    needed = holdout_needed(0.10, 0.05, treated=10_000)
+    assert needed is not None and 343 < needed < 686
+    # the treated group alone is too small: no holdout is enough
+    assert holdout_needed(0.10, 0.01, treated=50) is None
+    # detectable_lift inverts holdout_needed
+    assert detectable_lift(0.10, 10_000, needed) == pytest.approx(0.05, abs=5e-4)
+
+
+def test_bootstrap_mean_difference_is_seeded_and_agrees_with_welch_on_symmetric_data():
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(10, 2, 400), rng.normal(9, 2, 400)
+    boot = bootstrap_mean_difference(a, b, "revenue")
+    welch = mean_difference(a, b, "revenue")
+    assert boot.method == "bootstrap" and welch.method == "welch"
+    assert boot.low == pytest.approx(welch.low, abs=0.05)
+    assert boot.high == pytest.approx(welch.high, abs=0.05)
+    assert bootstrap_mean_difference(a, b, "revenue") == boot
+    # by hand: the same resamples drawn directly
+    gen = np.random.default_rng(0)
+    m1 = a[gen.integers(0, 400, size=(2000, 400))].mean(axis=1)
+    m0 = b[gen.integers(0, 400, size=(2000, 400))].mean(axis=1)
+    assert (boot.low, boot.high) == pytest.approx(tuple(np.percentile(m1 - m0, [2.5, 97.5])))
+
+
+def test_skewed_revenue_is_recognised():
+    spend = [0.0] * 90 + [20.0] * 8 + [900.0, 2500.0]
+    assert skewed(spend)
+    assert not skewed(np.random.default_rng(0).normal(50, 5, 200))
 
 
 def test_mean_difference_matches_welch():
