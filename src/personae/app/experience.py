@@ -444,57 +444,100 @@ def detractor_summary(store: Store) -> dict[str, Any]:
 DETRACTOR_COLUMNS = {"detractor_risk": "float64", "predicted_nps_category": "string"}
 
 
-def build_detractor_risk(store: Store, as_of: date, settings: ExperienceSettings) -> dict[str, Any]:
-    """Fit the detractor model on the NPS answerers and add its traits to ``traits``.
+def nps_answers_at(store: Store, as_of: date) -> ibis.Table:
+    """Every NPS answer up to ``as_of`` of a customer who consented to analytics, as a row to
+    compute features for: ``key, customer_id, cutoff`` (the start of the answer's day: the
+    features see what happened before it), ``answered_at`` and ``nps_category``."""
+    s = store.resolved("surveys")
+    s = s.filter((s.kind == "nps") & (s.answered_at < ibis.timestamp(end_of(as_of).isoformat(sep=" "))))
+    s = s.mutate(scale_max=s.scale_max.fill_null(DEFAULT_SCALE_MAX["nps"]))
+    s = s.mutate(std_score=normalised_score(s))
+    s = s.filter(s.std_score.notnull())
+    s = s.semi_join(analytics_population(store).select("customer_id"), "customer_id")
+    category = ibis.cases((s.std_score >= 9, "promoter"), (s.std_score >= 7, "passive"), else_="detractor")
+    order = ibis.row_number().over(order_by=[s.answered_at, s.customer_id, s.score])
+    return s.select(
+        key=order.cast("string"),
+        customer_id=s.customer_id,
+        cutoff=s.answered_at.truncate("D"),
+        answered_at=s.answered_at,
+        nps_category=category,
+    )
+
+
+def build_detractor_risk(store: Store, as_of: date, settings: Settings) -> dict[str, Any]:
+    """Fit the detractor model on the NPS answers and add its traits to ``traits``.
+
+    Training: one row per NPS answer (of a customer who consented to analytics), its features
+    as of the day before the answer (:func:`personae.experience.features.features_as_of`), the
+    earlier answers to fit and the later ones to measure. Scoring: every customer who consented
+    to profiling, their features as of ``as_of`` — the same definitions, at the moment of the
+    prediction (the others stay empty).
 
     ``detractor_risk`` and ``predicted_nps_category`` are always added (empty when the model
-    cannot be fitted), so rules that use them never break for lack of a column. Consent: the
-    model learns only from answerers who consented to analytics, and only customers who
-    consented to profiling are scored (the others stay empty).
+    cannot be fitted), so rules that use them never break for lack of a column.
     """
-    from personae.experience.detractors import DetractorModel, feature_columns  # start-up: scikit-learn
+    from personae.experience.detractors import DetractorModel  # start-up: scikit-learn
+    from personae.experience.features import FEATURE_INPUTS, features_as_of, rfm_segments_of
 
+    s = settings.experience
     t = built(store, "traits")
     t = t.drop(*[c for c in DETRACTOR_COLUMNS if c in t.columns])
-    numeric, categorical = feature_columns(t.columns)
     consent = [c for c in (ANALYTICS_CONSENT, PROFILING_CONSENT) if c in t.columns]
     if len(consent) < 2:
         raise ConsentError("the traits have no consent flags", hint="run `personae build` first")
-    df = store.execute(t.select("customer_id", "nps_category", *consent, *numeric, *categorical))
-    # consent gate: learning from answers is analytics; scoring a person is profiling
-    labels = df["nps_category"].where(consent_gate.mask(df, ["analytics"]))
-    may_score = consent_gate.mask(df, ["profiling"])
-    scores = pd.DataFrame({"customer_id": df["customer_id"].astype(str)})
-    model = DetractorModel(
-        test_share=settings.detractor_test_share,
-        seed=settings.seed,
-        min_answers=settings.detractor_min_answers,
+    inputs = trait_inputs(store, as_of, settings.traits)
+    asked = nps_answers_at(store, as_of)
+    before = features_as_of(inputs, asked)
+    rows = before.join(rfm_segments_of(before, settings.traits.rfm_rules), "key").join(
+        asked.select("key", "customer_id", "answered_at", "nps_category"), "key"
     )
+    train = store.execute(rows.order_by("answered_at", "key"))
+    # scoring: everyone (profiling consent decides who keeps a score), as of the build date
+    now = t.select(
+        key=t.customer_id,
+        customer_id=t.customer_id,
+        cutoff=ibis.timestamp(end_of(as_of).isoformat(sep=" ")),
+        may_score=t[PROFILING_CONSENT].fill_null(False),
+    )
+    current = store.execute(features_as_of(inputs, now).join(now.select("key", "may_score"), "key"))
+    may_score = current["may_score"].astype(bool).to_numpy()
+    scores = pd.DataFrame({"customer_id": current["key"].astype(str)})
+    model = DetractorModel(test_share=s.detractor_test_share, min_answers=s.detractor_min_answers)
     try:
-        model.fit(df, labels)
+        model.fit(train, train["nps_category"], train["answered_at"], train["rfm_segment"])
     except ModelError as exc:
         scores["detractor_risk"] = np.nan
         scores["predicted_nps_category"] = None
         store.drop("detractor_model")
         summary: dict[str, Any] = {"skipped": str(exc)}
     else:
-        pred = model.predict(df)
+        pred = model.predict(current)
         scores["detractor_risk"] = np.where(may_score, pred["detractor_risk"].to_numpy(), np.nan)
         scores["predicted_nps_category"] = pred["predicted_nps_category"].where(may_score, None).to_numpy()
+        used = [*model.numeric_, *model.categorical_]
         report = {
             "as_of": as_of.isoformat(),
-            "answerers": int(labels.notna().sum()),
+            "answers": len(train),
+            "answerers": int(train["customer_id"].nunique()),
             "scored": int(may_score.sum()),
             "not_scored_without_profiling_consent": int((~may_score).sum()),
+            "features_as_of": "the day before each answer (training); the build date (scoring)",
             "holdout": model.evaluation_.as_dict(),
             "drivers": [d.__dict__ for d in model.drivers_],
-            "features": {"numeric": model.numeric_, "categorical": model.categorical_},
+            "features": {
+                "numeric": model.numeric_,
+                "categorical": model.categorical_,
+                "inputs": {f: list(FEATURE_INPUTS[f]) for f in used},
+            },
         }
         store.replace("detractor_model", pd.DataFrame([{"as_of": as_of, "report": json.dumps(report)}]))
         ev = model.evaluation_
+        base = ev.segment_baseline or {}
         summary = {
-            "answerers": report["answerers"],
+            "answers": report["answers"],
             "auc": round(ev.auc, 3) if ev.auc is not None else None,
+            "segment_auc": round(base["auc"], 3) if base.get("auc") is not None else None,
             "brier": round(ev.brier, 4),
             "brier_baseline": round(ev.brier_baseline, 4),
         }

@@ -51,13 +51,19 @@ class ExperienceSettings(BaseModel):
     detractor_min_answers: int = Field(
         60,
         ge=10,
-        description="Detractor prediction is fitted only with at least this many NPS answerers "
+        description="Detractor prediction is fitted only with at least this many NPS answers "
         "(and 10 per category); below it `detractor_risk` stays empty.",
     )
     detractor_test_share: float = Field(
-        0.25, gt=0, lt=1, description="Share of NPS answerers held out to measure AUC and calibration."
+        0.25,
+        gt=0,
+        lt=1,
+        description="Share of NPS answers held out to measure AUC and calibration: the latest "
+        "ones (a time-based split; a day is never split).",
     )
-    seed: int = Field(0, description="Seed of the detractor model's train/test split.")
+    seed: int = Field(
+        0, description="Unused: the detractor model's hold-out is by time (kept so settings files load)."
+    )
     pain_window_days: int = Field(
         365, ge=1, description="Pain points count what happened in this many days before the as-of date."
     )

@@ -16,13 +16,18 @@ import pytest
 from scipy import stats
 
 from personae.app import experience as svc
+from personae.app.reads import traits_as_of
 from personae.app.segments.library import add_segments
 from personae.app.segments.run import preview
+from personae.app.traits import trait_inputs
 from personae.config import load_settings
+from personae.config.traits import TraitSettings
 from personae.errors import InputError, NotFoundError
+from personae.experience.features import FEATURE_INPUTS, features_as_of, reads_label
 from personae.experience.metrics import nps
 from personae.segments.definitions import SegmentDefinition
 from personae.store import DuckDBStore, Store
+from personae.traits.build import base_traits
 
 KINDS = ("stores", "products", "customers", "orders", "events", "surveys", "consents")
 
@@ -57,11 +62,56 @@ def test_build_adds_detractor_risk_within_consent(built: Store, traits: pd.DataF
     assert (scored == traits["consent_profiling"].astype(bool)).all()
     summary = svc.detractor_summary(built)
     h = summary["holdout"]
-    assert h["n_train"] + h["n_test"] == summary["answerers"]
-    labelled = traits["nps_category"].notna() & traits["consent_analytics"].astype(bool)
-    assert summary["answerers"] == int(labelled.sum())
+    assert h["n_train"] + h["n_test"] == summary["answers"]
+    nps_answers = svc.answers(built, traits_as_of(built)).query("kind == 'nps'")  # analytics consent
+    assert summary["answers"] == len(nps_answers)
+    assert summary["answerers"] == nps_answers["customer_id"].nunique()
     assert h["auc"] > 0.6 and h["brier"] < h["brier_baseline"]
     assert summary["drivers"] and all("nps" not in d["feature"] for d in summary["drivers"])
+
+
+def test_detractor_model_does_not_peek(built: Store) -> None:
+    """No driver is the label in disguise, every feature's inputs are declared and none is a
+    survey column, and the hold-out is the later answers, beside the segment baseline."""
+    summary = svc.detractor_summary(built)
+    assert not any(
+        word in d["feature"] for d in summary["drivers"] for word in ("journey_stage", "advocacy", "nps")
+    )
+    inputs = summary["features"]["inputs"]
+    assert set(inputs) == set(summary["features"]["numeric"]) | set(summary["features"]["categorical"])
+    assert not [f for f, cols in inputs.items() if reads_label(tuple(cols))]
+    h = summary["holdout"]
+    assert h["split"]["kind"] == "time" and h["split"]["train_to"] < h["split"]["test_from"]
+    base = h["segment_baseline"]
+    assert base["by"] == "rfm_segment" and 0 <= base["brier"] <= 1
+    assert sum(r["train_answers"] for r in base["rates"]) == h["n_train"]
+
+
+def test_answer_features_are_the_traits_of_the_day_before(built: Store) -> None:
+    """Second route: each answer's features equal the traits built as of the day before the
+    answer by the trait pipeline itself (so nothing from the answer's day or later enters)."""
+    as_of = traits_as_of(built)
+    settings = TraitSettings()
+    asked = svc.nps_answers_at(built, as_of)
+    rows = built.execute(
+        features_as_of(trait_inputs(built, as_of, settings), asked).join(
+            asked.select("key", "customer_id", "answered_at"), "key"
+        )
+    )
+    rows = rows[rows["frequency"] > 0].sort_values("answered_at")
+    picked = rows.iloc[np.linspace(0, len(rows) - 1, 4).astype(int)]
+    for _, r in picked.iterrows():
+        day_before = r["answered_at"].date() - timedelta(days=1)
+        t = base_traits(trait_inputs(built, day_before, settings), built.table("affinities"))
+        then = built.execute(t.filter(t.customer_id == r["customer_id"])).iloc[0]
+        for f in FEATURE_INPUTS:
+            a, b = r[f], then[f]
+            if pd.isna(a) or pd.isna(b):
+                assert pd.isna(a) and pd.isna(b), (f, a, b)
+            elif isinstance(a, str) or isinstance(b, str):
+                assert a == b, (f, a, b)
+            else:
+                assert float(a) == pytest.approx(float(b)), (f, r["answered_at"], a, b)
 
 
 def test_detractor_risk_is_usable_in_rules(built: Store, traits: pd.DataFrame) -> None:
