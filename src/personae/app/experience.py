@@ -207,7 +207,7 @@ def draw_survey_sample(
     channel: str = "email",
     target: Literal["proportion", "nps"] = "proportion",
     allocation: sampling.Allocation = "segment",
-    response_rate: float = 1.0,
+    response_rate: float | None = None,
     recent_days: int | None = None,
     seed: int = 0,
     record: bool = True,
@@ -218,6 +218,11 @@ def draw_survey_sample(
     Returns the plan (JSON-ready) and the sample (``customer_id, segment, weight, channel,
     contact``). With ``record`` the contacts are stored in ``survey_samples`` so the next sample
     skips them for ``recent_days``.
+
+    ``response_rate`` (expected share who answer) defaults to the store's own past rate
+    (:func:`past_response_rate`), or ``default_response_rate`` (20 %) when it has none: the
+    invitations are the answers needed divided by it. Sizes, the finite-population correction and
+    the weights are over the customers who can be drawn (``eligible``), not all members.
     """
     s = settings or ExperienceSettings()
     if channel not in CONTACT_CHANNELS:
@@ -231,7 +236,16 @@ def draw_survey_sample(
         sampling.sample_size(1, margin, confidence)
     except ValueError as exc:
         raise InputError(str(exc)) from None
+    if response_rate is not None and not 0 < response_rate <= 1:
+        raise InputError(f"--response-rate {response_rate}: expected a share in (0, 1], e.g. 0.2")
     as_of = traits_as_of(store)
+    past = past_response_rate(store, as_of, s.response_window_days)
+    if response_rate is not None:
+        rate, rate_source = response_rate, "given"
+    elif past["rate"] is not None:
+        rate, rate_source = past["rate"], "past samples"
+    else:
+        rate, rate_source = s.default_response_rate, "default"
     members, order = segment_members(store, segments)
     strata = sampling.assign_strata(members, order)
     t = built(store, "traits")
@@ -261,7 +275,7 @@ def draw_survey_sample(
         confidence,
         allocation=allocation,
         variance=sampling.VARIANCE[target],
-        response_rate=response_rate,
+        response_rate=rate,
         seed=seed,
     )
     sample = result.sample.rename(columns={"stratum": "segment"})
@@ -301,7 +315,13 @@ def draw_survey_sample(
         "confidence": confidence,
         "for": target,
         "allocation": allocation,
-        "response_rate": response_rate,
+        "response_rate": rate,
+        "response_rate_source": rate_source,
+        "past_response": past,
+        "expected_answers": float(sum(p.expected_answers for p in result.plan)),
+        "expected_margin": result.overall_margin,
+        "margin_if_half_answer": result.overall_margin_if_half_answer,
+        "frame": "eligible",
         "recent_days": recent,
         "seed": seed,
         "strata": [
@@ -313,6 +333,45 @@ def draw_survey_sample(
         "in_several_assigned_to_first": int((members.groupby("customer_id")["segment"].nunique() > 1).sum()),
     }
     return plan, sample
+
+
+def past_response_rate(store: Store, as_of: date, window_days: int) -> dict[str, Any]:
+    """The share of customers invited by past samples who answered, as the store recorded it.
+
+    A past sample's contact (a row of ``survey_samples``) answered when some survey answer of
+    theirs (any kind) is dated after the sample's as-of date and within ``window_days`` days of
+    it. Only samples whose window has closed by ``as_of`` count: a sample drawn last week has
+    not had its answers yet. ``rate`` is ``None`` when no such sample exists, or none of its
+    contacts answered (a zero rate cannot size a sample: the default is used, and this says why).
+    """
+    out: dict[str, Any] = {"samples": 0, "contacts": 0, "answered": 0, "window_days": window_days}
+    if not store.has_table("survey_samples") or not store.has_table("surveys"):
+        return {**out, "rate": None}
+    t = store.table("survey_samples")
+    closed = t.filter(t.as_of <= ibis.date((as_of - timedelta(days=window_days)).isoformat()))
+    contacts = closed.select("sample_id", "customer_id", sent=closed.as_of).distinct()
+    s = store.resolved("surveys")
+    end = contacts.sent.cast("timestamp") + ibis.interval(days=window_days + 1)
+    start = contacts.sent.cast("timestamp") + ibis.interval(days=1)
+    j = contacts.left_join(
+        s.select("customer_id", "answered_at"),
+        [
+            contacts.customer_id == s.customer_id,
+            s.answered_at >= start,
+            s.answered_at < end,
+        ],
+    )
+    per = j.group_by(["sample_id", "customer_id"]).aggregate(answered=j.answered_at.notnull().any())
+    counts = store.execute(
+        per.aggregate(samples=per.sample_id.nunique(), contacts=per.count(), answered=per.answered.sum())
+    ).iloc[0]
+    out.update(
+        samples=int(counts["samples"] or 0),
+        contacts=int(counts["contacts"] or 0),
+        answered=int(counts["answered"] or 0),
+    )
+    rate = out["answered"] / out["contacts"] if out["contacts"] and out["answered"] else None
+    return {**out, "rate": rate}
 
 
 def recently_sampled(store: Store, as_of: date, days: int) -> set[str]:

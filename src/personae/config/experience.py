@@ -47,6 +47,19 @@ class ExperienceSettings(BaseModel):
         description="Survey sampling skips customers who answered a survey or were drawn into a "
         "sample this many days before the as-of date (survey fatigue).",
     )
+    default_response_rate: float = Field(
+        0.2,
+        gt=0,
+        le=1,
+        description="Expected share of invited customers who answer, when the store has no past "
+        "sample to measure it on (`survey sample` otherwise uses the store's own past rate).",
+    )
+    response_window_days: int = Field(
+        30,
+        ge=1,
+        description="An invited customer counts as having answered a past sample when they answered "
+        "a survey within this many days after the sample's as-of date.",
+    )
     alpha: float = Field(0.05, gt=0, lt=1, description="Significance level of segment validation tests.")
     detractor_min_answers: int = Field(
         60,

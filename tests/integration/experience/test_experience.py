@@ -23,6 +23,7 @@ from personae.app.traits import trait_inputs
 from personae.config import load_settings
 from personae.config.traits import TraitSettings
 from personae.errors import InputError, NotFoundError
+from personae.experience import sampling
 from personae.experience.features import FEATURE_INPUTS, features_as_of, reads_label
 from personae.experience.metrics import nps
 from personae.segments.definitions import SegmentDefinition
@@ -261,3 +262,56 @@ def test_validation_says_who_each_test_left_out(built: Store, traits: pd.DataFra
             == (data["left_out_in_several_segments"])
         )
     assert nps_test["left_out"]["reasons"]["without an answer"] > 0
+
+
+def test_survey_sample_sizes_by_the_stores_past_response_rate(built: Store) -> None:
+    """A past sample (drawn 200 days ago, so its 30-day window has closed): the rate is the share
+    of its contacts with an answer in the 30 days after, recounted here with pandas; the next
+    sample invites the answers wanted divided by it, and says the margin it will reach."""
+    as_of = traits_as_of(built)
+    settings = load_settings().experience
+    empty = svc.past_response_rate(built, as_of, settings.response_window_days)
+    plan0, _ = svc.draw_survey_sample(built, ["Champions"], margin=0.1, confidence=0.95, record=False)
+    if empty["rate"] is None:
+        assert plan0["response_rate"] == 0.2 and plan0["response_rate_source"] == "default"
+    surveys = built.execute(built.resolved("surveys").select("customer_id", "answered_at"))
+    sent = as_of - timedelta(days=200)
+    start, end = pd.Timestamp(sent + timedelta(days=1)), pd.Timestamp(sent + timedelta(days=31))
+    in_window = surveys[(surveys["answered_at"] >= start) & (surveys["answered_at"] < end)]
+    answered = sorted(set(in_window["customer_id"]))[:12]
+    silent = sorted(set(surveys["customer_id"]) - set(in_window["customer_id"]))[:28]
+    assert len(answered) == 12 and len(silent) == 28
+    built.append(
+        "survey_samples",
+        pd.DataFrame(
+            {
+                "sample_id": "S-past",
+                "drawn_at": pd.Timestamp(sent),
+                "as_of": sent,
+                "channel": "email",
+                "segment": "Champions",
+                "customer_id": answered + silent,
+                "weight": 1.0,
+                "seed": 0,
+            }
+        ),
+    )
+    past = svc.past_response_rate(built, as_of, settings.response_window_days)
+    assert (past["samples"], past["contacts"], past["answered"]) == (1, 40, 12)
+    assert past["rate"] == pytest.approx(0.3)
+    plan, drawn = svc.draw_survey_sample(built, ["Champions"], margin=0.1, confidence=0.95, record=False)
+    assert plan["response_rate"] == pytest.approx(0.3) and plan["response_rate_source"] == "past samples"
+    (p,) = plan["strata"]
+    assert p["wanted"] == sampling.sample_size(p["eligible"], 0.1, 0.95)  # the FPC over the eligible
+    assert p["contacts"] == min(p["eligible"], int(np.ceil(p["wanted"] / 0.3 - 1e-9)))
+    assert p["expected_answers"] == pytest.approx(p["contacts"] * 0.3)
+    assert p["expected_margin"] == pytest.approx(
+        sampling.margin_of_error(p["contacts"] * 0.3, p["eligible"], 0.95)
+    )
+    assert drawn["weight"].sum() == pytest.approx(p["eligible"])
+    given, _ = svc.draw_survey_sample(
+        built, ["Champions"], margin=0.1, confidence=0.95, response_rate=0.5, record=False
+    )
+    assert given["response_rate"] == 0.5 and given["response_rate_source"] == "given"
+    with pytest.raises(InputError, match="--response-rate"):
+        svc.draw_survey_sample(built, ["Champions"], margin=0.1, confidence=0.95, response_rate=0)
