@@ -26,6 +26,7 @@ from personae.coverage import Coverage
 from personae.errors import ConsentError, InputError, ModelError, NotFoundError
 from personae.experience import groups as grp
 from personae.experience import painpoints, sampling, validation
+from personae.experience.features import FEATURE_INPUTS, features_as_of, rfm_segments_of
 from personae.experience.scales import KINDS, SCALE_LABELS
 from personae.privacy import consent as consent_gate
 from personae.schema import DEFAULT_SCALE_MAX
@@ -537,7 +538,6 @@ def build_detractor_risk(store: Store, as_of: date, settings: Settings) -> dict[
     cannot be fitted), so rules that use them never break for lack of a column.
     """
     from personae.experience.detractors import DetractorModel  # start-up: scikit-learn
-    from personae.experience.features import FEATURE_INPUTS, features_as_of, rfm_segments_of
 
     s = settings.experience
     t = built(store, "traits")
