@@ -59,7 +59,12 @@ def _answers() -> pd.DataFrame:
     u = rng.random(n)
     category = np.where(u < p, "detractor", np.where(u < p + (1 - p) / 2, "passive", "promoter"))
     return pd.DataFrame(
-        {"failed_deliveries": failed, "frequency": rng.poisson(4, n), "nps_category": category}
+        {
+            "failed_deliveries": failed,
+            "frequency": rng.poisson(4, n),
+            "nps_category": category,
+            "answered_at": pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 200, n), unit="D"),
+        }
     )
 
 
@@ -139,8 +144,10 @@ MODELS: dict[type, tuple[Callable[[], Any], Callable[[Any], Any], dict[str, Call
         },
     ),
     DetractorModel: (
-        lambda: DetractorModel(seed=1),
-        lambda m: m.fit(ANSWERS[["failed_deliveries", "frequency"]], ANSWERS["nps_category"]),
+        lambda: DetractorModel(),
+        lambda m: m.fit(
+            ANSWERS[["failed_deliveries", "frequency"]], ANSWERS["nps_category"], ANSWERS["answered_at"]
+        ),
         {
             "predict_proba": lambda m: m.predict_proba(ANSWERS[["failed_deliveries", "frequency"]]),
             "predict": lambda m: m.predict(ANSWERS[["failed_deliveries", "frequency"]]),

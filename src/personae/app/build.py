@@ -62,7 +62,7 @@ BUILD_STEPS: tuple[BuildStep, ...] = (
     BuildStep(
         "detractor risk",
         "detractor_model, traits",
-        lambda store, as_of, s: build_detractor_risk(store, as_of, s.experience),
+        lambda store, as_of, s: build_detractor_risk(store, as_of, s),
     ),
     BuildStep(
         "clusters", "cluster_assignments, traits", lambda store, as_of, s: assign_clusters(store, as_of)

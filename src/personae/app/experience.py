@@ -26,6 +26,7 @@ from personae.coverage import Coverage
 from personae.errors import ConsentError, InputError, ModelError, NotFoundError
 from personae.experience import groups as grp
 from personae.experience import painpoints, sampling, validation
+from personae.experience.features import FEATURE_INPUTS, features_as_of, rfm_segments_of
 from personae.experience.scales import KINDS, SCALE_LABELS
 from personae.privacy import consent as consent_gate
 from personae.schema import DEFAULT_SCALE_MAX
@@ -207,7 +208,7 @@ def draw_survey_sample(
     channel: str = "email",
     target: Literal["proportion", "nps"] = "proportion",
     allocation: sampling.Allocation = "segment",
-    response_rate: float = 1.0,
+    response_rate: float | None = None,
     recent_days: int | None = None,
     seed: int = 0,
     record: bool = True,
@@ -218,6 +219,11 @@ def draw_survey_sample(
     Returns the plan (JSON-ready) and the sample (``customer_id, segment, weight, channel,
     contact``). With ``record`` the contacts are stored in ``survey_samples`` so the next sample
     skips them for ``recent_days``.
+
+    ``response_rate`` (expected share who answer) defaults to the store's own past rate
+    (:func:`past_response_rate`), or ``default_response_rate`` (20 %) when it has none: the
+    invitations are the answers needed divided by it. Sizes, the finite-population correction and
+    the weights are over the customers who can be drawn (``eligible``), not all members.
     """
     s = settings or ExperienceSettings()
     if channel not in CONTACT_CHANNELS:
@@ -231,7 +237,16 @@ def draw_survey_sample(
         sampling.sample_size(1, margin, confidence)
     except ValueError as exc:
         raise InputError(str(exc)) from None
+    if response_rate is not None and not 0 < response_rate <= 1:
+        raise InputError(f"--response-rate {response_rate}: expected a share in (0, 1], e.g. 0.2")
     as_of = traits_as_of(store)
+    past = past_response_rate(store, as_of, s.response_window_days)
+    if response_rate is not None:
+        rate, rate_source = response_rate, "given"
+    elif past["rate"] is not None:
+        rate, rate_source = past["rate"], "past samples"
+    else:
+        rate, rate_source = s.default_response_rate, "default"
     members, order = segment_members(store, segments)
     strata = sampling.assign_strata(members, order)
     t = built(store, "traits")
@@ -261,7 +276,7 @@ def draw_survey_sample(
         confidence,
         allocation=allocation,
         variance=sampling.VARIANCE[target],
-        response_rate=response_rate,
+        response_rate=rate,
         seed=seed,
     )
     sample = result.sample.rename(columns={"stratum": "segment"})
@@ -301,7 +316,13 @@ def draw_survey_sample(
         "confidence": confidence,
         "for": target,
         "allocation": allocation,
-        "response_rate": response_rate,
+        "response_rate": rate,
+        "response_rate_source": rate_source,
+        "past_response": past,
+        "expected_answers": float(sum(p.expected_answers for p in result.plan)),
+        "expected_margin": result.overall_margin,
+        "margin_if_half_answer": result.overall_margin_if_half_answer,
+        "frame": "eligible",
         "recent_days": recent,
         "seed": seed,
         "strata": [
@@ -313,6 +334,45 @@ def draw_survey_sample(
         "in_several_assigned_to_first": int((members.groupby("customer_id")["segment"].nunique() > 1).sum()),
     }
     return plan, sample
+
+
+def past_response_rate(store: Store, as_of: date, window_days: int) -> dict[str, Any]:
+    """The share of customers invited by past samples who answered, as the store recorded it.
+
+    A past sample's contact (a row of ``survey_samples``) answered when some survey answer of
+    theirs (any kind) is dated after the sample's as-of date and within ``window_days`` days of
+    it. Only samples whose window has closed by ``as_of`` count: a sample drawn last week has
+    not had its answers yet. ``rate`` is ``None`` when no such sample exists, or none of its
+    contacts answered (a zero rate cannot size a sample: the default is used, and this says why).
+    """
+    out: dict[str, Any] = {"samples": 0, "contacts": 0, "answered": 0, "window_days": window_days}
+    if not store.has_table("survey_samples") or not store.has_table("surveys"):
+        return {**out, "rate": None}
+    t = store.table("survey_samples")
+    closed = t.filter(t.as_of <= ibis.date((as_of - timedelta(days=window_days)).isoformat()))
+    contacts = closed.select("sample_id", "customer_id", sent=closed.as_of).distinct()
+    s = store.resolved("surveys")
+    end = contacts.sent.cast("timestamp") + ibis.interval(days=window_days + 1)
+    start = contacts.sent.cast("timestamp") + ibis.interval(days=1)
+    j = contacts.left_join(
+        s.select("customer_id", "answered_at"),
+        [
+            contacts.customer_id == s.customer_id,
+            s.answered_at >= start,
+            s.answered_at < end,
+        ],
+    )
+    per = j.group_by(["sample_id", "customer_id"]).aggregate(answered=j.answered_at.notnull().any())
+    counts = store.execute(
+        per.aggregate(samples=per.sample_id.nunique(), contacts=per.count(), answered=per.answered.sum())
+    ).iloc[0]
+    out.update(
+        samples=int(counts["samples"] or 0),
+        contacts=int(counts["contacts"] or 0),
+        answered=int(counts["answered"] or 0),
+    )
+    rate = out["answered"] / out["contacts"] if out["contacts"] and out["answered"] else None
+    return {**out, "rate": rate}
 
 
 def recently_sampled(store: Store, as_of: date, days: int) -> set[str]:
@@ -444,57 +504,99 @@ def detractor_summary(store: Store) -> dict[str, Any]:
 DETRACTOR_COLUMNS = {"detractor_risk": "float64", "predicted_nps_category": "string"}
 
 
-def build_detractor_risk(store: Store, as_of: date, settings: ExperienceSettings) -> dict[str, Any]:
-    """Fit the detractor model on the NPS answerers and add its traits to ``traits``.
+def nps_answers_at(store: Store, as_of: date) -> ibis.Table:
+    """Every NPS answer up to ``as_of`` of a customer who consented to analytics, as a row to
+    compute features for: ``key, customer_id, cutoff`` (the start of the answer's day: the
+    features see what happened before it), ``answered_at`` and ``nps_category``."""
+    s = store.resolved("surveys")
+    s = s.filter((s.kind == "nps") & (s.answered_at < ibis.timestamp(end_of(as_of).isoformat(sep=" "))))
+    s = s.mutate(scale_max=s.scale_max.fill_null(DEFAULT_SCALE_MAX["nps"]))
+    s = s.mutate(std_score=normalised_score(s))
+    s = s.filter(s.std_score.notnull())
+    s = s.semi_join(analytics_population(store).select("customer_id"), "customer_id")
+    category = ibis.cases((s.std_score >= 9, "promoter"), (s.std_score >= 7, "passive"), else_="detractor")
+    order = ibis.row_number().over(order_by=[s.answered_at, s.customer_id, s.score])
+    return s.select(
+        key=order.cast("string"),
+        customer_id=s.customer_id,
+        cutoff=s.answered_at.truncate("D"),
+        answered_at=s.answered_at,
+        nps_category=category,
+    )
+
+
+def build_detractor_risk(store: Store, as_of: date, settings: Settings) -> dict[str, Any]:
+    """Fit the detractor model on the NPS answers and add its traits to ``traits``.
+
+    Training: one row per NPS answer (of a customer who consented to analytics), its features
+    as of the day before the answer (:func:`personae.experience.features.features_as_of`), the
+    earlier answers to fit and the later ones to measure. Scoring: every customer who consented
+    to profiling, their features as of ``as_of`` — the same definitions, at the moment of the
+    prediction (the others stay empty).
 
     ``detractor_risk`` and ``predicted_nps_category`` are always added (empty when the model
-    cannot be fitted), so rules that use them never break for lack of a column. Consent: the
-    model learns only from answerers who consented to analytics, and only customers who
-    consented to profiling are scored (the others stay empty).
+    cannot be fitted), so rules that use them never break for lack of a column.
     """
-    from personae.experience.detractors import DetractorModel, feature_columns  # start-up: scikit-learn
+    from personae.experience.detractors import DetractorModel  # start-up: scikit-learn
 
+    s = settings.experience
     t = built(store, "traits")
     t = t.drop(*[c for c in DETRACTOR_COLUMNS if c in t.columns])
-    numeric, categorical = feature_columns(t.columns)
     consent = [c for c in (ANALYTICS_CONSENT, PROFILING_CONSENT) if c in t.columns]
     if len(consent) < 2:
         raise ConsentError("the traits have no consent flags", hint="run `personae build` first")
-    df = store.execute(t.select("customer_id", "nps_category", *consent, *numeric, *categorical))
-    # consent gate: learning from answers is analytics; scoring a person is profiling
-    labels = df["nps_category"].where(consent_gate.mask(df, ["analytics"]))
-    may_score = consent_gate.mask(df, ["profiling"])
-    scores = pd.DataFrame({"customer_id": df["customer_id"].astype(str)})
-    model = DetractorModel(
-        test_share=settings.detractor_test_share,
-        seed=settings.seed,
-        min_answers=settings.detractor_min_answers,
+    inputs = trait_inputs(store, as_of, settings.traits)
+    asked = nps_answers_at(store, as_of)
+    before = features_as_of(inputs, asked)
+    rows = before.join(rfm_segments_of(before, settings.traits.rfm_rules), "key").join(
+        asked.select("key", "customer_id", "answered_at", "nps_category"), "key"
     )
+    train = store.execute(rows.order_by("answered_at", "key"))
+    # scoring: everyone (profiling consent decides who keeps a score), as of the build date
+    now = t.select(
+        key=t.customer_id,
+        customer_id=t.customer_id,
+        cutoff=ibis.timestamp(end_of(as_of).isoformat(sep=" ")),
+        may_score=t[PROFILING_CONSENT].fill_null(False),
+    )
+    current = store.execute(features_as_of(inputs, now).join(now.select("key", "may_score"), "key"))
+    may_score = current["may_score"].astype(bool).to_numpy()
+    scores = pd.DataFrame({"customer_id": current["key"].astype(str)})
+    model = DetractorModel(test_share=s.detractor_test_share, min_answers=s.detractor_min_answers)
     try:
-        model.fit(df, labels)
+        model.fit(train, train["nps_category"], train["answered_at"], train["rfm_segment"])
     except ModelError as exc:
         scores["detractor_risk"] = np.nan
         scores["predicted_nps_category"] = None
         store.drop("detractor_model")
         summary: dict[str, Any] = {"skipped": str(exc)}
     else:
-        pred = model.predict(df)
+        pred = model.predict(current)
         scores["detractor_risk"] = np.where(may_score, pred["detractor_risk"].to_numpy(), np.nan)
         scores["predicted_nps_category"] = pred["predicted_nps_category"].where(may_score, None).to_numpy()
+        used = [*model.numeric_, *model.categorical_]
         report = {
             "as_of": as_of.isoformat(),
-            "answerers": int(labels.notna().sum()),
+            "answers": len(train),
+            "answerers": int(train["customer_id"].nunique()),
             "scored": int(may_score.sum()),
             "not_scored_without_profiling_consent": int((~may_score).sum()),
+            "features_as_of": "the day before each answer (training); the build date (scoring)",
             "holdout": model.evaluation_.as_dict(),
             "drivers": [d.__dict__ for d in model.drivers_],
-            "features": {"numeric": model.numeric_, "categorical": model.categorical_},
+            "features": {
+                "numeric": model.numeric_,
+                "categorical": model.categorical_,
+                "inputs": {f: list(FEATURE_INPUTS[f]) for f in used},
+            },
         }
         store.replace("detractor_model", pd.DataFrame([{"as_of": as_of, "report": json.dumps(report)}]))
         ev = model.evaluation_
+        base = ev.segment_baseline or {}
         summary = {
-            "answerers": report["answerers"],
+            "answers": report["answers"],
             "auc": round(ev.auc, 3) if ev.auc is not None else None,
+            "segment_auc": round(base["auc"], 3) if base.get("auc") is not None else None,
             "brier": round(ev.brier, 4),
             "brier_baseline": round(ev.brier_baseline, 4),
         }

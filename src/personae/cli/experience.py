@@ -95,16 +95,28 @@ def detractors(
         print_json(tidy(data))
         return
     h = data["holdout"]
+    split, base = h.get("split") or {}, h.get("segment_baseline") or {}
     console.print(
-        f"fitted on {data['answerers']:,} NPS answerers as of {data['as_of']}; "
-        f"held out {h['n_test']:,} (detractors {h['detractor_share']:.0%})"
+        f"fitted on {data.get('answers', data['answerers']):,} NPS answers of {data['answerers']:,} "
+        f"customers as of {data['as_of']}, each with the customer's behaviour the day before the answer"
     )
     console.print(
-        f"held-out AUC (detractor vs rest) {fmt_num(h['auc'], '{:.3f}')}, "
-        f"macro AUC {fmt_num(h['auc_macro'], '{:.3f}')}; "
-        f"Brier {h['brier']:.4f} vs {h['brier_baseline']:.4f} for the base rate; "
-        f"expected calibration error {h['ece']:.3f}"
+        f"time-based hold-out: learned from {h['n_train']:,} answers of {split.get('train_from')} to "
+        f"{split.get('train_to')}, measured on the {h['n_test']:,} later ones of {split.get('test_from')} "
+        f"to {split.get('test_to')} (detractors {h['detractor_share']:.0%})"
     )
+    figures = Table("held out", "AUC (detractor vs rest)", "Brier", "calibration error")
+    figures.add_row("model", fmt_num(h["auc"], "{:.3f}"), f"{h['brier']:.4f}", f"{h['ece']:.3f}")
+    if base:
+        figures.add_row(
+            "RFM segment's detractor rate",
+            fmt_num(base["auc"], "{:.3f}"),
+            f"{base['brier']:.4f}",
+            f"{base['ece']:.3f}",
+        )
+    figures.add_row("base rate", "0.500", f"{h['brier_baseline']:.4f}", "")
+    console.print(figures)
+    console.print(f"macro AUC (one category vs the rest, averaged) {fmt_num(h['auc_macro'], '{:.3f}')}")
     cal = Table("risk decile", "n", "predicted", "observed")
     for b in h["calibration"]:
         cal.add_row(str(b["bin"]), str(b["n"]), f"{b['predicted']:.2f}", f"{b['observed']:.2f}")
@@ -113,7 +125,11 @@ def detractors(
     for d in data["drivers"]:
         drivers.add_row(escape(d["feature"]), f"{d['effect']:+.2f}", f"{d['odds_ratio']:.2f}", d["direction"])
     console.print(drivers)
-    console.print("numeric effects are per standard deviation; use `detractor_risk` in segment rules")
+    console.print(
+        "numeric effects are per standard deviation; no feature reads a survey answer or a trait made "
+        "from one; customers are scored with their behaviour as of the build date; use "
+        "`detractor_risk` in segment rules"
+    )
 
 
 @experience_app.command("pain-points")

@@ -47,17 +47,36 @@ class ExperienceSettings(BaseModel):
         description="Survey sampling skips customers who answered a survey or were drawn into a "
         "sample this many days before the as-of date (survey fatigue).",
     )
+    default_response_rate: float = Field(
+        0.2,
+        gt=0,
+        le=1,
+        description="Expected share of invited customers who answer, when the store has no past "
+        "sample to measure it on (`survey sample` otherwise uses the store's own past rate).",
+    )
+    response_window_days: int = Field(
+        30,
+        ge=1,
+        description="An invited customer counts as having answered a past sample when they answered "
+        "a survey within this many days after the sample's as-of date.",
+    )
     alpha: float = Field(0.05, gt=0, lt=1, description="Significance level of segment validation tests.")
     detractor_min_answers: int = Field(
         60,
         ge=10,
-        description="Detractor prediction is fitted only with at least this many NPS answerers "
+        description="Detractor prediction is fitted only with at least this many NPS answers "
         "(and 10 per category); below it `detractor_risk` stays empty.",
     )
     detractor_test_share: float = Field(
-        0.25, gt=0, lt=1, description="Share of NPS answerers held out to measure AUC and calibration."
+        0.25,
+        gt=0,
+        lt=1,
+        description="Share of NPS answers held out to measure AUC and calibration: the latest "
+        "ones (a time-based split; a day is never split).",
     )
-    seed: int = Field(0, description="Seed of the detractor model's train/test split.")
+    seed: int = Field(
+        0, description="Unused: the detractor model's hold-out is by time (kept so settings files load)."
+    )
     pain_window_days: int = Field(
         365, ge=1, description="Pain points count what happened in this many days before the as-of date."
     )

@@ -1,28 +1,37 @@
 """Detractor prediction: each customer's likely NPS category, from behaviour alone.
 
-Most customers never answer a survey. A multinomial logistic regression learns, from those who
-did, how behaviour (orders, returns, support contacts, failed deliveries, channels, value,
-lifecycle …) relates to their NPS category, and scores everyone: ``detractor_risk`` is the
-predicted probability of being a detractor.
+Most customers never answer a survey. A multinomial logistic regression learns, from the NPS
+answers, how behaviour (orders, returns, spend, channels, support contacts, failed deliveries,
+e-mail engagement …) relates to the category of the answer, and scores everyone:
+``detractor_risk`` is the predicted probability of being a detractor.
 
 Why this model: it is fast, its probabilities are close to calibrated without tuning, and its
 standardised coefficients *are* the drivers — a CX team can read "one standard deviation more
 support contacts raises the odds of a detractor by ×1.4" and act on it.
 
-Honest evaluation: the answerers are split (stratified by category, seeded) into training and
-held-out parts; AUC (detractor vs the rest, and the macro one-vs-rest AUC), Brier score against
-the base-rate forecast, and a calibration table (predicted vs observed detractor share in
-deciles of risk, with the expected calibration error) are measured on the held-out part only.
-The model used for scoring is then refitted on every answerer.
+No peeking (docs/experience.md, "Detractor risk"):
 
-What is left out on purpose: survey answers themselves (a non-respondent has none, so using
-them would leak the label), consent flags and profile data (not behaviour).
+* **one row per answer, features as of the day before it** (:mod:`personae.experience.features`):
+  what the customer had done before answering, not what they did after;
+* **nothing derived from the label**: the features are a declared list
+  (:data:`~personae.experience.features.FEATURE_INPUTS`), none of which reads a survey answer or
+  a trait computed from one (``journey_stage``'s "advocacy" is every promoter);
+* **a time-based hold-out**: the model is fitted on the earlier answers and measured on the later
+  ones (a whole day is never split), as it will be used — to predict answers not given yet.
+  AUC (detractor vs the rest, and the macro one-vs-rest AUC), Brier score, log loss and a
+  calibration table (predicted vs observed detractor share in deciles of risk, with the expected
+  calibration error) are measured on the later answers only, beside two baselines: the training
+  base rate, and each answer's **RFM segment's detractor rate** in the training answers.
+
+The model used for scoring is then refitted on every answer. Scoring uses each customer's
+features as of the build date: that is what a prediction is (the answer it predicts is one
+they have not given yet).
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,39 +41,31 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
-from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from personae.errors import ModelError, check_is_fitted
-from personae.traits.registry import TRAITS, Trait
+from personae.experience.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES
 
 CATEGORIES = ("detractor", "passive", "promoter")
-#: Trait groups that describe behaviour (features); the rest are answers, consent or profile.
-FEATURE_GROUPS = ("value", "behaviour", "channels", "journey", "clv", "rfm", "lifecycle")
-#: String traits with few values, used one-hot; other strings (names, ids) are not features.
-CATEGORICAL_FEATURES = (
-    "preferred_channel",
-    "preferred_service_channel",
-    "journey_stage",
-    "lifecycle_stage",
-    "value_tier",
-    "rfm_segment",
-)
-_NUMERIC_TYPES = ("number", "integer", "boolean")
 
 
-def feature_columns(
-    available: Iterable[str], traits: Sequence[Trait] = TRAITS
-) -> tuple[list[str], list[str]]:
-    """Numeric and categorical feature columns among ``available`` (from the trait registry)."""
+def feature_columns(available: Iterable[str]) -> tuple[list[str], list[str]]:
+    """The declared numeric and categorical features among ``available`` — nothing else is one."""
     have = set(available)
-    numeric = [
-        t.name for t in traits if t.group in FEATURE_GROUPS and t.type in _NUMERIC_TYPES and t.name in have
-    ]
-    categorical = [c for c in CATEGORICAL_FEATURES if c in have]
-    return numeric, categorical
+    return [c for c in NUMERIC_FEATURES if c in have], [c for c in CATEGORICAL_FEATURES if c in have]
+
+
+def time_split(answered_at: pd.Series, test_share: float) -> np.ndarray:
+    """``True`` for the held-out (later) answers: those from the first day on which at least
+    ``1 − test_share`` of the answers are earlier. A day is never split between the parts."""
+    days = pd.to_datetime(answered_at).dt.normalize().to_numpy()
+    if len(days) == 0:
+        return np.zeros(0, dtype=bool)
+    ordered = np.sort(days)
+    boundary = ordered[min(len(days) - 1, int(np.floor(len(days) * (1 - test_share))))]
+    return np.asarray(days >= boundary)
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,8 @@ class Driver:
 
 @dataclass
 class Evaluation:
-    """Held-out figures of the detractor model."""
+    """Held-out figures of the detractor model: fitted on the earlier answers, measured on the
+    later ones (``split``), beside the base rate and the segment baseline."""
 
     n_train: int
     n_test: int
@@ -87,17 +89,25 @@ class Evaluation:
     auc: float | None
     auc_macro: float | None
     brier: float
-    brier_baseline: float
+    brier_baseline: float  # forecasting every answer with the training base rate
     log_loss: float
     calibration: list[dict[str, float]] = field(default_factory=list)
     ece: float = 0.0
+    base_rate: float = 0.0
+    #: "time": the dates each part's answers span
+    split: dict[str, Any] = field(default_factory=dict)
+    #: each answer forecast by its segment's detractor rate among the training answers
+    segment_baseline: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
 class DetractorModel:
-    """Multinomial logistic regression on behaviour traits (scikit-learn style).
+    """Multinomial logistic regression on point-in-time behaviour features (scikit-learn style).
+
+    There is no randomness to seed: the hold-out is the later answers, and the penalty's
+    cross-validation folds are contiguous.
 
     Fitted state lives in attributes ending in ``_``: ``pipeline_``, ``evaluation_``,
     ``drivers_``, ``classes_``.
@@ -107,13 +117,11 @@ class DetractorModel:
         self,
         *,
         test_share: float = 0.25,
-        seed: int = 0,
         Cs: int = 8,
         min_answers: int = 60,
         min_per_class: int = 10,
     ) -> None:
         self.test_share = test_share
-        self.seed = seed
         self.Cs = Cs
         self.min_answers = min_answers
         self.min_per_class = min_per_class
@@ -145,35 +153,72 @@ class DetractorModel:
             x[c] = x[c].astype(object).where(x[c].notna(), np.nan)
         return x
 
-    def fit(self, features: pd.DataFrame, category: pd.Series) -> DetractorModel:
-        """Fit on the customers whose ``category`` is known; measure on a held-out part first."""
+    def fit(
+        self,
+        features: pd.DataFrame,
+        category: pd.Series,
+        answered_at: pd.Series,
+        segment: pd.Series | None = None,
+    ) -> DetractorModel:
+        """Fit on the rows whose ``category`` is known (one row per answer, its features as of
+        the day before ``answered_at``); measure on the later answers first.
+
+        ``segment`` (optional, per row): the baseline to beat — each held-out answer forecast by
+        its segment's detractor rate among the training answers.
+        """
         labelled = category.notna().to_numpy()
         y = category[labelled].astype(str).to_numpy()
         counts = {c: int((y == c).sum()) for c in CATEGORIES}
         if len(y) < self.min_answers:
             raise ModelError(
-                f"detractor prediction needs at least {self.min_answers} NPS answerers, found {len(y)}",
+                f"detractor prediction needs at least {self.min_answers} NPS answers, found {len(y)}",
                 hint="ingest more survey answers or lower experience.detractor_min_answers",
             )
         if counts["detractor"] < self.min_per_class or len(y) - counts["detractor"] < self.min_per_class:
             raise ModelError(
                 f"detractor prediction needs at least {self.min_per_class} detractors and "
-                f"{self.min_per_class} others among the answerers, found {counts}",
+                f"{self.min_per_class} others among the answers, found {counts}",
             )
         self.numeric_, self.categorical_ = feature_columns(features.columns)
+        if not self.numeric_ + self.categorical_:
+            raise ModelError("detractor prediction found none of its features in the data")
         x = self._frame(features, self.numeric_, self.categorical_)[labelled]
-        x_tr, x_te, y_tr, y_te = train_test_split(
-            x, y, test_size=self.test_share, random_state=self.seed, stratify=y
-        )
+        when = pd.to_datetime(pd.Series(answered_at).reset_index(drop=True)[labelled])
+        test = time_split(when, self.test_share)
+        train_det, test_det = int((y[~test] == "detractor").sum()), int((y[test] == "detractor").sum())
+        if (
+            train_det < self.min_per_class
+            or (~test).sum() - train_det < self.min_per_class
+            or test_det == 0
+            or test_det == test.sum()
+        ):
+            raise ModelError(
+                "detractor prediction needs earlier answers to learn from and later ones to measure "
+                f"on: the time split gives {int((~test).sum())} earlier answers ({train_det} detractors) "
+                f"and {int(test.sum())} later ones ({test_det} detractors)",
+                hint="the answers span too few days, or too few of them are detractors",
+            )
         # one BLAS thread: the problem is small, and on a busy machine a BLAS thread pool per
         # core made the same fit 20× slower (measured: 230 s vs 10 s at load 14 on 2 cores)
         with warnings.catch_warnings(), threadpool_limits(limits=1):
             # scikit-learn 1.8+ announces future changes of LogisticRegressionCV's defaults and
             # attributes; nothing used here changes meaning
             warnings.simplefilter("ignore", FutureWarning)
-            held_out = self._pipeline(self.numeric_, self.categorical_).fit(x_tr, y_tr)
-            self.evaluation_ = evaluate(held_out, x_te, y_te, base_rate=float(np.mean(y_tr == "detractor")))
-            self.evaluation_.n_train = len(y_tr)
+            held_out = self._pipeline(self.numeric_, self.categorical_).fit(x[~test], y[~test])
+            base_rate = float(np.mean(y[~test] == "detractor"))
+            ev = evaluate(held_out, x[test], y[test], base_rate=base_rate)
+            ev.n_train, ev.base_rate = int((~test).sum()), base_rate
+            ev.split = {
+                "kind": "time",
+                "train_from": when[~test].min().date().isoformat(),
+                "train_to": when[~test].max().date().isoformat(),
+                "test_from": when[test].min().date().isoformat(),
+                "test_to": when[test].max().date().isoformat(),
+            }
+            if segment is not None:
+                seg = pd.Series(segment).reset_index(drop=True)[labelled].astype(object).to_numpy()
+                ev.segment_baseline = segment_baseline(seg[~test], y[~test], seg[test], y[test])
+            self.evaluation_ = ev
             self.pipeline_ = self._pipeline(self.numeric_, self.categorical_).fit(x, y)
         self.classes_ = [str(c) for c in self.pipeline_.classes_]
         self.drivers_ = self._drivers()
@@ -258,6 +303,35 @@ def evaluate(
         calibration=table,
         ece=ece,
     )
+
+
+def segment_baseline(
+    train_segment: np.ndarray, train_y: np.ndarray, test_segment: np.ndarray, test_y: np.ndarray
+) -> dict[str, Any]:
+    """The forecast a CX team has without a model: each answer's segment's detractor rate.
+
+    Rates are the shares of detractors among the *training* answers of each segment; a segment
+    with no training answer gets the training base rate. Measured on the held-out answers with
+    the model's own figures (AUC, Brier, expected calibration error).
+    """
+    train = pd.DataFrame({"segment": train_segment, "det": train_y == "detractor"})
+    train["segment"] = train["segment"].fillna("(none)")
+    per = train.groupby("segment")["det"].agg(["size", "mean"])
+    base = float(train["det"].mean())
+    seg = pd.Series(test_segment, dtype=object).fillna("(none)")
+    p = seg.map(per["mean"]).astype(float).fillna(base).to_numpy()
+    is_det = (test_y == "detractor").astype(int)
+    _, ece = calibration_table(is_det, p)
+    return {
+        "by": "rfm_segment",
+        "auc": float(roc_auc_score(is_det, p)) if 0 < is_det.sum() < len(is_det) else None,
+        "brier": float(brier_score_loss(is_det, p)),
+        "ece": ece,
+        "rates": [
+            {"segment": str(k), "train_answers": int(r["size"]), "detractor_rate": float(r["mean"])}
+            for k, r in per.sort_values("mean", ascending=False).iterrows()
+        ],
+    }
 
 
 def calibration_table(

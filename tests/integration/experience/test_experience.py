@@ -16,13 +16,19 @@ import pytest
 from scipy import stats
 
 from personae.app import experience as svc
+from personae.app.reads import traits_as_of
 from personae.app.segments.library import add_segments
 from personae.app.segments.run import preview
+from personae.app.traits import trait_inputs
 from personae.config import load_settings
+from personae.config.traits import TraitSettings
 from personae.errors import InputError, NotFoundError
+from personae.experience import sampling
+from personae.experience.features import FEATURE_INPUTS, features_as_of, reads_label
 from personae.experience.metrics import nps
 from personae.segments.definitions import SegmentDefinition
 from personae.store import DuckDBStore, Store
+from personae.traits.build import base_traits
 
 KINDS = ("stores", "products", "customers", "orders", "events", "surveys", "consents")
 
@@ -57,11 +63,56 @@ def test_build_adds_detractor_risk_within_consent(built: Store, traits: pd.DataF
     assert (scored == traits["consent_profiling"].astype(bool)).all()
     summary = svc.detractor_summary(built)
     h = summary["holdout"]
-    assert h["n_train"] + h["n_test"] == summary["answerers"]
-    labelled = traits["nps_category"].notna() & traits["consent_analytics"].astype(bool)
-    assert summary["answerers"] == int(labelled.sum())
+    assert h["n_train"] + h["n_test"] == summary["answers"]
+    nps_answers = svc.answers(built, traits_as_of(built)).query("kind == 'nps'")  # analytics consent
+    assert summary["answers"] == len(nps_answers)
+    assert summary["answerers"] == nps_answers["customer_id"].nunique()
     assert h["auc"] > 0.6 and h["brier"] < h["brier_baseline"]
     assert summary["drivers"] and all("nps" not in d["feature"] for d in summary["drivers"])
+
+
+def test_detractor_model_does_not_peek(built: Store) -> None:
+    """No driver is the label in disguise, every feature's inputs are declared and none is a
+    survey column, and the hold-out is the later answers, beside the segment baseline."""
+    summary = svc.detractor_summary(built)
+    assert not any(
+        word in d["feature"] for d in summary["drivers"] for word in ("journey_stage", "advocacy", "nps")
+    )
+    inputs = summary["features"]["inputs"]
+    assert set(inputs) == set(summary["features"]["numeric"]) | set(summary["features"]["categorical"])
+    assert not [f for f, cols in inputs.items() if reads_label(tuple(cols))]
+    h = summary["holdout"]
+    assert h["split"]["kind"] == "time" and h["split"]["train_to"] < h["split"]["test_from"]
+    base = h["segment_baseline"]
+    assert base["by"] == "rfm_segment" and 0 <= base["brier"] <= 1
+    assert sum(r["train_answers"] for r in base["rates"]) == h["n_train"]
+
+
+def test_answer_features_are_the_traits_of_the_day_before(built: Store) -> None:
+    """Second route: each answer's features equal the traits built as of the day before the
+    answer by the trait pipeline itself (so nothing from the answer's day or later enters)."""
+    as_of = traits_as_of(built)
+    settings = TraitSettings()
+    asked = svc.nps_answers_at(built, as_of)
+    rows = built.execute(
+        features_as_of(trait_inputs(built, as_of, settings), asked).join(
+            asked.select("key", "customer_id", "answered_at"), "key"
+        )
+    )
+    rows = rows[rows["frequency"] > 0].sort_values("answered_at")
+    picked = rows.iloc[np.linspace(0, len(rows) - 1, 4).astype(int)]
+    for _, r in picked.iterrows():
+        day_before = r["answered_at"].date() - timedelta(days=1)
+        t = base_traits(trait_inputs(built, day_before, settings), built.table("affinities"))
+        then = built.execute(t.filter(t.customer_id == r["customer_id"])).iloc[0]
+        for f in FEATURE_INPUTS:
+            a, b = r[f], then[f]
+            if pd.isna(a) or pd.isna(b):
+                assert pd.isna(a) and pd.isna(b), (f, a, b)
+            elif isinstance(a, str) or isinstance(b, str):
+                assert a == b, (f, a, b)
+            else:
+                assert float(a) == pytest.approx(float(b)), (f, r["answered_at"], a, b)
 
 
 def test_detractor_risk_is_usable_in_rules(built: Store, traits: pd.DataFrame) -> None:
@@ -211,3 +262,56 @@ def test_validation_says_who_each_test_left_out(built: Store, traits: pd.DataFra
             == (data["left_out_in_several_segments"])
         )
     assert nps_test["left_out"]["reasons"]["without an answer"] > 0
+
+
+def test_survey_sample_sizes_by_the_stores_past_response_rate(built: Store) -> None:
+    """A past sample (drawn 200 days ago, so its 30-day window has closed): the rate is the share
+    of its contacts with an answer in the 30 days after, recounted here with pandas; the next
+    sample invites the answers wanted divided by it, and says the margin it will reach."""
+    as_of = traits_as_of(built)
+    settings = load_settings().experience
+    empty = svc.past_response_rate(built, as_of, settings.response_window_days)
+    plan0, _ = svc.draw_survey_sample(built, ["Champions"], margin=0.1, confidence=0.95, record=False)
+    if empty["rate"] is None:
+        assert plan0["response_rate"] == 0.2 and plan0["response_rate_source"] == "default"
+    surveys = built.execute(built.resolved("surveys").select("customer_id", "answered_at"))
+    sent = as_of - timedelta(days=200)
+    start, end = pd.Timestamp(sent + timedelta(days=1)), pd.Timestamp(sent + timedelta(days=31))
+    in_window = surveys[(surveys["answered_at"] >= start) & (surveys["answered_at"] < end)]
+    answered = sorted(set(in_window["customer_id"]))[:12]
+    silent = sorted(set(surveys["customer_id"]) - set(in_window["customer_id"]))[:28]
+    assert len(answered) == 12 and len(silent) == 28
+    built.append(
+        "survey_samples",
+        pd.DataFrame(
+            {
+                "sample_id": "S-past",
+                "drawn_at": pd.Timestamp(sent),
+                "as_of": sent,
+                "channel": "email",
+                "segment": "Champions",
+                "customer_id": answered + silent,
+                "weight": 1.0,
+                "seed": 0,
+            }
+        ),
+    )
+    past = svc.past_response_rate(built, as_of, settings.response_window_days)
+    assert (past["samples"], past["contacts"], past["answered"]) == (1, 40, 12)
+    assert past["rate"] == pytest.approx(0.3)
+    plan, drawn = svc.draw_survey_sample(built, ["Champions"], margin=0.1, confidence=0.95, record=False)
+    assert plan["response_rate"] == pytest.approx(0.3) and plan["response_rate_source"] == "past samples"
+    (p,) = plan["strata"]
+    assert p["wanted"] == sampling.sample_size(p["eligible"], 0.1, 0.95)  # the FPC over the eligible
+    assert p["contacts"] == min(p["eligible"], int(np.ceil(p["wanted"] / 0.3 - 1e-9)))
+    assert p["expected_answers"] == pytest.approx(p["contacts"] * 0.3)
+    assert p["expected_margin"] == pytest.approx(
+        sampling.margin_of_error(p["contacts"] * 0.3, p["eligible"], 0.95)
+    )
+    assert drawn["weight"].sum() == pytest.approx(p["eligible"])
+    given, _ = svc.draw_survey_sample(
+        built, ["Champions"], margin=0.1, confidence=0.95, response_rate=0.5, record=False
+    )
+    assert given["response_rate"] == 0.5 and given["response_rate_source"] == "given"
+    with pytest.raises(InputError, match="--response-rate"):
+        svc.draw_survey_sample(built, ["Champions"], margin=0.1, confidence=0.95, response_rate=0)

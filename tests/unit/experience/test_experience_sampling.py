@@ -10,7 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from personae.experience.sampling import allocate, assign_strata, draw_sample, sample_size
+from personae.experience.sampling import (
+    allocate,
+    assign_strata,
+    draw_sample,
+    margin_of_error,
+    sample_size,
+    stratified_margin,
+)
 
 
 def test_textbook_sample_sizes() -> None:
@@ -60,9 +67,9 @@ def _frame(sizes: list[int], eligible_share: float, seed: int) -> pd.DataFrame:
 
 def test_draw_is_reproducible_and_weighted() -> None:
     f = _frame([1000, 200], 1.0, 0)
-    a = draw_sample(f, ["s0", "s1"], 0.05, 0.95, seed=7)
-    b = draw_sample(f, ["s0", "s1"], 0.05, 0.95, seed=7)
-    c = draw_sample(f, ["s0", "s1"], 0.05, 0.95, seed=8)
+    a = draw_sample(f, ["s0", "s1"], 0.05, 0.95, response_rate=1.0, seed=7)
+    b = draw_sample(f, ["s0", "s1"], 0.05, 0.95, response_rate=1.0, seed=7)
+    c = draw_sample(f, ["s0", "s1"], 0.05, 0.95, response_rate=1.0, seed=8)
     pd.testing.assert_frame_equal(a.sample, b.sample)
     assert not a.sample.customer_id.equals(c.sample.customer_id)
     plan = {p.stratum: p for p in a.plan}
@@ -74,7 +81,7 @@ def test_draw_is_reproducible_and_weighted() -> None:
 
 def test_short_stratum_takes_everyone_eligible() -> None:
     f = _frame([400], 0.2, 1)
-    r = draw_sample(f, ["s0"], 0.05, 0.95)
+    r = draw_sample(f, ["s0"], 0.05, 0.95, response_rate=0.2)
     (p,) = r.plan
     assert p.short and p.contacts == p.eligible == int(f.eligible.sum())
     assert set(r.sample.customer_id) == set(f.customer_id[f.eligible])
@@ -99,14 +106,59 @@ def test_sample_respects_allocation(
 ) -> None:
     f = _frame(sizes, share, seed)
     order = [f"s{h}" for h in range(len(sizes))]
-    r = draw_sample(f, order, margin, 0.95, allocation=allocation, seed=seed)  # type: ignore[arg-type]
-    wanted = allocate(dict(zip(order, sizes, strict=True)), margin, 0.95, allocation=allocation)  # type: ignore[arg-type]
+    r = draw_sample(f, order, margin, 0.95, response_rate=1.0, allocation=allocation, seed=seed)  # type: ignore[arg-type]
+    frames = {h: int((f.eligible & (f.stratum == h)).sum()) for h in order}  # the FPC's N: who can be drawn
+    wanted = allocate(frames, margin, 0.95, allocation=allocation)  # type: ignore[arg-type]
     counts = r.sample.stratum.value_counts().to_dict()
     assert not r.sample.customer_id.duplicated().any()
     eligible = set(f.customer_id[f.eligible])
     assert set(r.sample.customer_id) <= eligible  # only eligible customers are drawn
     for p in r.plan:
-        assert counts.get(p.stratum, 0) == p.contacts == min(wanted[p.stratum], p.eligible)
-        assert p.short == (p.eligible < wanted[p.stratum])
+        assert counts.get(p.stratum, 0) == p.contacts == wanted[p.stratum] <= p.eligible
+        assert not p.short  # everyone answers, and the sizes are over the eligible
         members = set(f.customer_id[f.stratum == p.stratum])
         assert set(r.sample.customer_id[r.sample.stratum == p.stratum]) <= members
+
+
+def test_margin_of_error_is_cochran_solved_for_the_margin() -> None:
+    # 100 answers of 500: 1.96 · √(0.25 · 400 / (100 · 499)) = 0.087740
+    assert margin_of_error(100, 500, 0.95) == pytest.approx(1.959964 * math.sqrt(0.25 * 400 / (100 * 499)))
+    assert margin_of_error(100, 500, 0.95) == pytest.approx(0.087740, abs=1e-6)
+    assert margin_of_error(0, 500, 0.95) is None and margin_of_error(500, 500, 0.95) == 0.0
+    for population in (50, 278, 1000, 10_000, 10**7):
+        for margin in (0.03, 0.05, 0.1):
+            n = sample_size(population, margin, 0.95)
+            assert margin_of_error(n, population, 0.95) <= margin + 1e-12  # the size reaches it
+            if 1 < n < population:
+                assert margin_of_error(n - 1, population, 0.95) > margin  # and is the smallest that does
+
+
+def test_stratified_margin_by_hand() -> None:
+    # strata of 600 and 400 eligible, 100 and 50 answers: W = 0.6, 0.4
+    var = 0.6**2 * 0.25 * 500 / (100 * 599) + 0.4**2 * 0.25 * 350 / (50 * 399)
+    assert stratified_margin([(600, 100), (400, 50)], 0.95) == pytest.approx(1.959964 * math.sqrt(var))
+    assert stratified_margin([(600, 100), (400, 0)], 0.95) is None  # a stratum nobody answers
+
+
+def test_sizes_correction_and_weights_count_only_who_can_be_drawn() -> None:
+    """1,000 members, 500 eligible, 20 % expected to answer (known answers by hand).
+
+    Answers wanted: 384.146 / (1 + 383.146 / 500) = 217.5 → 218 (the FPC over the 500, not the
+    1,000 members, which would want 278); invitations 218 / 0.2 = 1,090 > 500: everyone
+    eligible is invited, the stratum is short, 100 answers are expected: ±8.77 points, and
+    ±12.6 if only 50 answer. Each invited customer stands for 500 / 500 = 1 eligible customer.
+    """
+    f = pd.DataFrame({"customer_id": [f"c{i:04d}" for i in range(1000)], "stratum": "s"})
+    f["eligible"] = np.arange(1000) < 500
+    r = draw_sample(f, ["s"], 0.05, 0.95, response_rate=0.2, seed=1)
+    (p,) = r.plan
+    assert (p.population, p.eligible, p.wanted, p.contacts) == (1000, 500, 218, 500)
+    assert p.short and p.expected_answers == pytest.approx(100)
+    assert p.expected_margin == pytest.approx(0.087740, abs=1e-6)
+    assert p.margin_if_half_answer == pytest.approx(1.959964 * math.sqrt(0.25 * 450 / (50 * 499)), rel=1e-6)
+    assert p.weight == 1.0 and r.sample["weight"].sum() == pytest.approx(500)
+    assert r.overall_margin == pytest.approx(p.expected_margin)
+    # a 50 % response: 218 / 0.5 = 436 invitations, 218 answers expected: the margin is met
+    (q,) = draw_sample(f, ["s"], 0.05, 0.95, response_rate=0.5, seed=1).plan
+    assert (q.contacts, q.short, q.weight) == (436, False, pytest.approx(500 / 436))
+    assert q.expected_margin is not None and q.expected_margin <= 0.05
