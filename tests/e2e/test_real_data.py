@@ -278,6 +278,14 @@ def test_every_command_answers_as_a_user_wants(built: tuple[RealData, Path], mai
             _as_a_user_wants(args, run)
         except AssertionError as exc:
             failures.append(str(exc))
+    report = work / "report" / "report.html"
+    if report.exists():  # what the report shows a reader: its text, without tags and images
+        shown = re.sub(r"<[^>]+>", " ", re.sub(r"data:image/[^\"']+", "", report.read_text(encoding="utf-8")))
+        bad = NOT_A_NUMBER.search(shown)
+        if bad is not None:
+            failures.append(
+                f"report.html shows {bad.group(0)!r}: …{shown[max(bad.start() - 80, 0) : bad.end() + 80]}…"
+            )
     assert not failures, f"{len(failures)} command(s) on {data.name}:\n\n" + "\n\n".join(failures)
 
 
