@@ -69,6 +69,7 @@ bench: install $(BENCH_STAMP)
 	$(BIN)/python benchmarks/bench_voice.py
 	$(BIN)/python benchmarks/bench_journeys.py
 	$(BIN)/python benchmarks/bench_service.py
+	$(BIN)/python benchmarks/bench_soak.py
 	$(BENCH_VENV)/bin/python benchmarks/bench_clv.py
 
 lint: install
