@@ -118,6 +118,106 @@ def delete_text_matching(store: Store, table: str, columns: Sequence[str], patte
     return int(row[0]) if row else 0
 
 
+#: Column types that hold text a person may be mentioned in.
+_TEXT_TYPES = ("VARCHAR", "JSON", "VARCHAR[]", "JSON[]")
+
+
+def text_columns(store: Store) -> dict[str, list[tuple[str, str]]]:
+    """Every base table's text columns (plain, JSON or lists of them) with their type."""
+    rows = store.raw.execute(
+        """SELECT c.table_name, c.column_name, c.data_type
+           FROM information_schema.columns c JOIN information_schema.tables t
+             ON c.table_name = t.table_name AND c.table_schema = t.table_schema
+           WHERE t.table_type = 'BASE TABLE' AND c.table_schema = current_schema()
+             AND t.table_catalog = current_database() AND c.data_type IN (SELECT unnest(?))
+           ORDER BY c.table_name, c.ordinal_position""",
+        [list(_TEXT_TYPES)],
+    ).fetchall()
+    out: dict[str, list[tuple[str, str]]] = {}
+    for table, column, kind in rows:
+        out.setdefault(table, []).append((column, kind))
+    return out
+
+
+#: A mask as the store takes it: (pattern, replacement, only for a bare number in JSON).
+MaskSpec = tuple[str, str, bool]
+
+
+def _mask_sql(value: str, masks: Sequence[MaskSpec]) -> tuple[str, list[str]]:
+    """SQL masking the text ``value`` (an SQL expression) with every mask, and its parameters.
+
+    Each mask runs twice (RE2 has no look-around: a boundary character a match consumed hides
+    a mention right after it). A value that is a JSON document gets the bare-number masks
+    first, so ``{"tel": 4155550100}`` becomes ``{"tel": null}``, still a document.
+    """
+
+    def chain(expr: str, specs: Sequence[MaskSpec]) -> tuple[str, list[str]]:
+        params: list[str] = []
+        for pattern, replacement, _ in specs:
+            for _ in range(2):
+                expr = f"regexp_replace({expr}, ?, ?, 'gi')"
+                params += [pattern, replacement]
+        return expr, params
+
+    text = [m for m in masks if not m[2]]
+    numbers = [m for m in masks if m[2]]
+    plain, plain_params = chain(value, text)
+    if not numbers:
+        return plain, plain_params
+    inner, inner_params = chain(value, numbers)
+    doc, doc_params = chain(inner, text)
+    sql = (
+        f"CASE WHEN left(ltrim({value}), 1) IN ('{{', '[') AND json_valid({value}) "
+        f"THEN {doc} ELSE {plain} END"
+    )
+    return sql, inner_params + doc_params + plain_params
+
+
+def mask_text_columns(
+    store: Store, table: str, columns: Sequence[tuple[str, str]], masks: Sequence[MaskSpec]
+) -> dict[str, int]:
+    """Mask every mention in the text ``columns`` of ``table``; how many values per column.
+
+    One scan counts the values that mention the person (one pattern: the masks' union), one
+    ``UPDATE`` rewrites just those — in SQL, the patterns bound as parameters. Lists of text
+    are masked element by element.
+    """
+    if not masks or not columns:
+        return {}
+    union = "|".join(f"(?:{m[0]})" for m in masks)
+
+    def hit(col: str, kind: str) -> str:
+        if kind.endswith("[]"):
+            return f"len(list_filter({quote(col)}, lambda x: regexp_matches(CAST(x AS VARCHAR), ?, 'i'))) > 0"
+        return f"coalesce(regexp_matches(CAST({quote(col)} AS VARCHAR), ?, 'i'), false)"
+
+    counts_sql = ", ".join(f"count(*) FILTER (WHERE {hit(c, k)})" for c, k in columns)
+    row = store.raw.execute(f"SELECT {counts_sql} FROM {quote(table)}", [union] * len(columns)).fetchone()
+    found = {c: int(n) for (c, _), n in zip(columns, row or (), strict=True) if n}
+    if not found:
+        return {}
+    sets: list[str] = []
+    params: list[str] = []
+    conds: list[str] = []
+    cond_params: list[str] = []
+    for col, kind in columns:
+        if col not in found:
+            continue
+        if kind.endswith("[]"):
+            masked, mp = _mask_sql("CAST(x AS VARCHAR)", masks)
+            expr = f"list_transform({quote(col)}, lambda x: {masked})"
+        else:
+            expr, mp = _mask_sql(f"CAST({quote(col)} AS VARCHAR)", masks)
+        sets.append(f"{quote(col)} = CASE WHEN {hit(col, kind)} THEN {expr} ELSE {quote(col)} END")
+        params += [union, *mp]
+        conds.append(hit(col, kind))
+        cond_params.append(union)
+    store.raw.execute(
+        f"UPDATE {quote(table)} SET {', '.join(sets)} WHERE {' OR '.join(conds)}", params + cond_params
+    )
+    return found
+
+
 def _literal(path: Path) -> str:
     """A file path as an SQL string literal (ATTACH takes no parameters)."""
     return "'" + str(path).replace("'", "''") + "'"
