@@ -143,34 +143,56 @@ def text_columns(store: Store) -> dict[str, list[tuple[str, str]]]:
 MaskSpec = tuple[str, str, bool]
 
 
-def _mask_sql(value: str, masks: Sequence[MaskSpec]) -> tuple[str, list[str]]:
-    """SQL masking the text ``value`` (an SQL expression) with every mask, and its parameters.
+def _chain_sql(value: str, count: int) -> str:
+    """``count`` masks applied twice each to ``value`` (SQL): ``regexp_replace`` calls whose
+    pattern and replacement are parameters (:func:`_chain_params`, in the same order)."""
+    expr = value
+    for _ in range(2 * count):
+        expr = f"regexp_replace({expr}, ?, ?, 'gi')"
+    return expr
+
+
+def _chain_params(masks: Sequence[MaskSpec]) -> list[str]:
+    return [v for pattern, replacement, _ in masks for _ in range(2) for v in (pattern, replacement)]
+
+
+def _mask_sql(value: str, texts: int, numbers: int) -> str:
+    """SQL masking the text ``value`` (an SQL expression) — parameters: :func:`_mask_params`.
 
     Each mask runs twice (RE2 has no look-around: a boundary character a match consumed hides
     a mention right after it). A value that is a JSON document gets the bare-number masks
     first, so ``{"tel": 4155550100}`` becomes ``{"tel": null}``, still a document.
     """
-
-    def chain(expr: str, specs: Sequence[MaskSpec]) -> tuple[str, list[str]]:
-        params: list[str] = []
-        for pattern, replacement, _ in specs:
-            for _ in range(2):
-                expr = f"regexp_replace({expr}, ?, ?, 'gi')"
-                params += [pattern, replacement]
-        return expr, params
-
-    text = [m for m in masks if not m[2]]
-    numbers = [m for m in masks if m[2]]
-    plain, plain_params = chain(value, text)
     if not numbers:
-        return plain, plain_params
-    inner, inner_params = chain(value, numbers)
-    doc, doc_params = chain(inner, text)
-    sql = (
+        return _chain_sql(value, texts)
+    return (
         f"CASE WHEN left(ltrim({value}), 1) IN ('{{', '[') AND json_valid({value}) "
-        f"THEN {doc} ELSE {plain} END"
+        f"THEN {_chain_sql(_chain_sql(value, numbers), texts)} ELSE {_chain_sql(value, texts)} END"
     )
-    return sql, inner_params + doc_params + plain_params
+
+
+def _mask_params(masks: Sequence[MaskSpec]) -> list[str]:
+    texts = [m for m in masks if not m[2]]
+    numbers = [m for m in masks if m[2]]
+    if not numbers:
+        return _chain_params(texts)
+    return _chain_params(numbers) + _chain_params(texts) + _chain_params(texts)
+
+
+def _hit_sql(col: str, kind: str) -> str:
+    """Whether column ``col`` mentions the person (one parameter: the masks' union)."""
+    if kind.endswith("[]"):
+        return f"len(list_filter({quote(col)}, lambda x: regexp_matches(CAST(x AS VARCHAR), ?, 'i'))) > 0"
+    return f"coalesce(regexp_matches(CAST({quote(col)} AS VARCHAR), ?, 'i'), false)"
+
+
+def _set_sql(col: str, kind: str, texts: int, numbers: int) -> str:
+    """``col = <masked col>`` where it mentions the person (parameters: the union, the masks')."""
+    if kind.endswith("[]"):
+        masked = f"list_transform({quote(col)}, lambda x: {_mask_sql('CAST(x AS VARCHAR)', texts, numbers)})"
+    else:
+        masked = _mask_sql(f"CAST({quote(col)} AS VARCHAR)", texts, numbers)
+    return f"{quote(col)} = CASE WHEN {_hit_sql(col, kind)} THEN {masked} ELSE {quote(col)} END"
 
 
 def mask_text_columns(
@@ -185,36 +207,17 @@ def mask_text_columns(
     if not masks or not columns:
         return {}
     union = "|".join(f"(?:{m[0]})" for m in masks)
-
-    def hit(col: str, kind: str) -> str:
-        if kind.endswith("[]"):
-            return f"len(list_filter({quote(col)}, lambda x: regexp_matches(CAST(x AS VARCHAR), ?, 'i'))) > 0"
-        return f"coalesce(regexp_matches(CAST({quote(col)} AS VARCHAR), ?, 'i'), false)"
-
-    counts_sql = ", ".join(f"count(*) FILTER (WHERE {hit(c, k)})" for c, k in columns)
-    row = store.raw.execute(f"SELECT {counts_sql} FROM {quote(table)}", [union] * len(columns)).fetchone()
+    counts = ", ".join(f"count(*) FILTER (WHERE {_hit_sql(c, k)})" for c, k in columns)
+    row = store.raw.execute(f"SELECT {counts} FROM {quote(table)}", [union] * len(columns)).fetchone()
     found = {c: int(n) for (c, _), n in zip(columns, row or (), strict=True) if n}
     if not found:
         return {}
-    sets: list[str] = []
-    params: list[str] = []
-    conds: list[str] = []
-    cond_params: list[str] = []
-    for col, kind in columns:
-        if col not in found:
-            continue
-        if kind.endswith("[]"):
-            masked, mp = _mask_sql("CAST(x AS VARCHAR)", masks)
-            expr = f"list_transform({quote(col)}, lambda x: {masked})"
-        else:
-            expr, mp = _mask_sql(f"CAST({quote(col)} AS VARCHAR)", masks)
-        sets.append(f"{quote(col)} = CASE WHEN {hit(col, kind)} THEN {expr} ELSE {quote(col)} END")
-        params += [union, *mp]
-        conds.append(hit(col, kind))
-        cond_params.append(union)
-    store.raw.execute(
-        f"UPDATE {quote(table)} SET {', '.join(sets)} WHERE {' OR '.join(conds)}", params + cond_params
-    )
+    hits = [(c, k) for c, k in columns if c in found]
+    texts, numbers = sum(1 for m in masks if not m[2]), sum(1 for m in masks if m[2])
+    sets = ", ".join(_set_sql(c, k, texts, numbers) for c, k in hits)
+    conds = " OR ".join(_hit_sql(c, k) for c, k in hits)
+    params = [v for _ in hits for v in (union, *_mask_params(masks))] + [union] * len(hits)
+    store.raw.execute(f"UPDATE {quote(table)} SET {sets} WHERE {conds}", params)
     return found
 
 
