@@ -7,9 +7,11 @@ recorded in the audit log.
 * **Access** (:func:`access_report`): everything held on the person, table by table, with the
   segments they are in and why.
 * **Erasure** (:func:`erase_customer`): the person's rows leave every table in one transaction
-  (their orders stay as anonymous revenue under a token), keyed hashes of their identifiers
-  become tombstones so re-ingesting an old file does not bring them back, and the database
-  file is rewritten so that no byte of their data remains in it.
+  (their orders stay as anonymous revenue under a token), every mention of them in anyone
+  else's text (event properties, extra columns, comments, rejected lines, payloads, the audit
+  log) is masked, keyed hashes of their identifiers become tombstones so re-ingesting an old
+  file does not bring them back, and the database file is rewritten so that no byte of their
+  data remains in it.
 * **Retention** (:func:`apply_retention`): raw events older than N days are purged; derived
   tables (traits, segments, CLV) are kept.
 * **Pseudonymisation** (:func:`pseudonymised_traits`): the traits with a stable keyed pseudonym
@@ -37,9 +39,11 @@ from personae.privacy.policy import (
     CUSTOMER_ID_COLUMNS,
     DIRECT_IDENTIFIERS,
     IDENTIFIER_COLUMNS,
+    TEXT_SCRUBBED_TABLES,
     Subject,
     anonymous_token,
     erasure_plan,
+    mask_text,
     pseudonym,
     tombstone_hash,
 )
@@ -49,9 +53,11 @@ from personae.store.maintenance import (
     delete_before,
     delete_matching,
     delete_text_matching,
+    mask_text_columns,
     rewrite_file,
     rows_matching,
     table_columns,
+    text_columns,
 )
 
 #: The order in which an access report lists tables (the rest follow alphabetically).
@@ -70,6 +76,12 @@ ACCESS_ORDER = (
     "segment_snapshots",
     "segment_changes",
 )
+#: Tables whose text is never masked: the erasure's own ledger and secrets (nothing in them
+#: is a person's text), the schema's bookkeeping.
+NOT_MASKED = ("privacy_secret", "erasure_identifiers", "_personae_schema", "service_journal")
+#: Tables holding fitted models, whose vocabularies keep single words of the texts they learned
+#: from: the person's name parts are masked there too (see ``name_part_masks``).
+MODEL_TABLES = ("voice_models", "cluster_models")
 #: Bookkeeping columns left out of an access report (they say nothing about the person).
 _BOOKKEEPING = ("_row_key", "_row_hash", "_ingested_at")
 
@@ -95,13 +107,17 @@ def find_subject(store: Store, given: str, *, default_country_code: str = "1") -
     c = store.table("customers")
     rows = store.execute(
         c.filter(c.customer_id.isin(list(source_ids | {cid}))).select(
-            "first_name", "last_name", "email", "phone"
+            *[k for k in ("first_name", "last_name", "email", "phone", "loyalty_id") if k in c.columns]
         )
     )
     for r in rows.to_dict("records"):
-        names.append(" ".join(str(r[k]) for k in ("first_name", "last_name") if _text(r[k])))
-        # the email and phone as stored (the identity map holds normalised forms)
-        for kind in ("email", "phone"):
+        # a full name only when both parts are known (a first name alone names nobody)
+        if _text(r.get("first_name")) and _text(r.get("last_name")):
+            names.append(f"{str(r['first_name']).strip()} {str(r['last_name']).strip()}")
+        # the email, phone and loyalty id as stored (the identity map holds normalised forms)
+        for kind in ("email", "phone", "loyalty_id"):
+            if kind not in r:
+                continue
             if _text(r[kind]):
                 idents.add(f"{kind}:{r[kind]}")
     return Subject.of(cid, idents, names)
@@ -236,13 +252,20 @@ def erase_customer(
                     store, action.table, action.match_columns, subject.ids, token, action.clear_columns
                 )
             elif action.action == "scrub_text":
-                n = delete_text_matching(store, action.table, action.match_columns, subject.patterns)
+                # a rejected line is the person's own when it holds one of their customer ids;
+                # a line that only mentions them is someone else's: masked below, not lost
+                patterns = subject.key_patterns if action.table in TEXT_SCRUBBED_TABLES else subject.patterns
+                n = delete_text_matching(store, action.table, action.match_columns, patterns)
             else:
                 continue
             if n:
                 affected[action.table] = n
         # the audit log keeps what happened, under the token instead of the person's id
         anonymise_matching(store, "audit_log", ["customer_id"], subject.ids, token)
+        masked = mask_mentions(store, subject)
+        # the reason and the log say what was done, not to whom: a reason naming the person
+        # ("request from ann@example.org") is masked like everything else
+        reason = mask_text(reason, subject.masks) if reason else reason
         if tombstones:
             hashes = sorted({tombstone_hash(secret, i) for i in subject.identifiers})
             store.append(
@@ -263,7 +286,9 @@ def erase_customer(
                     "reason": pa.array([reason], pa.string()),
                     "actor": pa.array([actor], pa.string()),
                     "rows_affected": pa.array([sum(affected.values())], pa.int64()),
-                    "detail": pa.array([json.dumps(affected, sort_keys=True)], pa.string()),
+                    "detail": pa.array(
+                        [json.dumps({**affected, "masked": masked}, sort_keys=True)], pa.string()
+                    ),
                 }
             ),
         )
@@ -275,9 +300,31 @@ def erase_customer(
         "erased": True,
         "token": token,
         "rows": affected,
+        "masked": masked,
         "tombstones": len(subject.identifiers) if tombstones else 0,
         "erased_at": erased_at.isoformat(timespec="seconds"),
     }
+
+
+def mask_mentions(store: Store, subject: Subject) -> dict[str, int]:
+    """Mask the person's identifiers wherever anyone's text mentions them; values masked per
+    table. Every text column of every table but :data:`NOT_MASKED` is searched — JSON
+    properties, extra columns, comments, voice texts, rejected lines and reasons, tracked
+    messages, webhook payloads, activation content, audit details — so a table a future
+    feature adds is covered too. What is searched for: :func:`personae.privacy.policy.masks_for`.
+    """
+    if not subject.masks:
+        return {}
+    out: dict[str, int] = {}
+    for table, columns in text_columns(store).items():
+        if table in NOT_MASKED:
+            continue
+        masks = subject.model_masks if table in MODEL_TABLES else subject.masks
+        specs = [(m.pattern, m.replacement, m.json_number) for m in masks]
+        n = sum(mask_text_columns(store, table, columns, specs).values())
+        if n:
+            out[table] = n
+    return out
 
 
 # -- retention -----------------------------------------------------------------------------------

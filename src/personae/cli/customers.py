@@ -92,6 +92,8 @@ def customers_erase(
     console.print(
         f"erased customer {escape(subject.customer_id)}: {sum(result['rows'].values()):,} rows "
         f"in {len(result['rows'])} tables; their orders are kept as {result['token']}; "
+        f"{sum(result['masked'].values()):,} mentions in others' data masked "
+        f"in {len(result['masked'])} tables; "
         f"{result['tombstones']} identifiers tombstoned; database file rewritten"
     )
 

@@ -8,14 +8,20 @@ that need more than "delete the person's rows" are named here:
 * ``orders`` — kept, re-keyed to an anonymous token, so revenue by day, product, store and
   channel (anonymous aggregates) stays true; every column that could point back to the person
   is cleared.
-* ``rejects`` — rejected lines keep their raw text, which may hold the person's email, phone or
-  name anywhere in it: rows whose text contains any of the person's identifiers are deleted.
+* ``rejects`` — rejected lines keep their raw text: a line holding one of the person's customer
+  ids is theirs and is deleted; any other line that mentions them (their email, phone, loyalty
+  id or name in someone else's row) is kept with the mention masked, like all other text.
 * any other table with no column naming a person but free text that may (a dead-lettered
   webhook's ``payload``, the old ``webhook_outbox``): rows whose text mentions the person are
   deleted, as for rejects.
 * the audit log — append-only, but the erased person's id in it is replaced by the token
   (the log then still proves *that* data was read and erased, not whose).
 * the erasure ledger itself and the privacy secret are never touched.
+
+Other people's rows are not deleted, but they may *mention* the person — B's event properties
+carry A's email, a survey comment names A, a rejected line holds A's phone. Every text column of
+every table (but the ledger and the secret) is searched for the person's identifiers and each
+mention is replaced by :data:`MASK` (see :func:`masks_for` for what is searched and why).
 """
 
 from __future__ import annotations
@@ -63,6 +69,18 @@ class Subject:
     source_ids: frozenset[str]
     identifiers: frozenset[str]
     patterns: tuple[str, ...] = ()
+    #: how the person is masked in other people's free text (see :func:`masks_for`)
+    masks: tuple[Mask, ...] = ()
+    #: and in fitted models' vocabularies (see :func:`name_part_masks`)
+    model_masks: tuple[Mask, ...] = ()
+
+    @property
+    def key_patterns(self) -> tuple[str, ...]:
+        """Patterns of the person's customer ids alone, as whole words: a rejected line holding
+        one is the person's own (deleted); other rejected lines that only *mention* them (a
+        friend's email in someone else's event) are masked instead, so nobody else's line is
+        lost."""
+        return tuple(sorted(word_pattern(i) for i in self.source_ids | {self.customer_id} if len(i) >= 2))
 
     @property
     def ids(self) -> frozenset[str]:
@@ -90,7 +108,11 @@ class Subject:
             parts = (name or "").split()
             if len(parts) >= 2:
                 patterns.add(r"[^A-Za-z0-9_]*".join(re.escape(p) for p in parts))
-        return cls(customer_id, source_ids, idents, tuple(sorted(patterns)))
+        names = tuple(n for n in full_names if n)
+        masks = masks_for(idents, names)
+        return cls(
+            customer_id, source_ids, idents, tuple(sorted(patterns)), masks, masks + name_part_masks(names)
+        )
 
 
 def word_pattern(value: str) -> str:
@@ -116,6 +138,226 @@ def phone_pattern(e164: str) -> str:
     """
     digits = re.sub(r"\D", "", e164)[-10:]
     return r"(^|\D)" + r"\D{0,3}".join(digits) + r"(\D|$)"
+
+
+#: What replaces the person's identifiers in other people's text.
+MASK = "[erased]"
+#: A number in JSON (after ``:``, ``[`` or ``,``, before ``,``, ``}`` or ``]``) cannot become
+#: the text ``[erased]`` without breaking the document: there it becomes ``null``.
+MASK_NUMBER = "null"
+
+#: Country calling codes of one and two digits (ITU-T E.164); every other code has three.
+#: Needed to split an E.164 number into its country code and the national number a text
+#: writes (``+33612345678`` is ``06 12 34 56 78`` in France).
+_CC_1 = frozenset("17")
+_CC_2 = frozenset(
+    [
+        "20",
+        "27",
+        "30",
+        "31",
+        "32",
+        "33",
+        "34",
+        "36",
+        "39",
+        "40",
+        "41",
+        "43",
+        "44",
+        "45",
+        "46",
+        "47",
+        "48",
+        "49",
+        "51",
+        "52",
+        "53",
+        "54",
+        "55",
+        "56",
+        "57",
+        "58",
+        "60",
+        "61",
+        "62",
+        "63",
+        "64",
+        "65",
+        "66",
+        "81",
+        "82",
+        "84",
+        "86",
+        "90",
+        "91",
+        "92",
+        "93",
+        "94",
+        "95",
+        "98",
+    ]
+)
+#: Punctuation a file or a person puts inside a phone number: anything but letters and digits.
+_GAP = "[^0-9A-Za-z]{0,3}"
+#: What may not touch an identifier on either side (else it is part of another word).
+_WORD_EDGE = "[^A-Za-z0-9_]"
+_EMAIL_EDGE = "[^A-Za-z0-9._%+-]"
+#: Names too generic to mask anywhere they appear (placeholders some files carry).
+_PLACEHOLDER_NAMES = frozenset({"test user", "john doe", "jane doe", "first last", "n a", "unknown unknown"})
+
+
+@dataclass(frozen=True)
+class Mask:
+    """One way the person appears in free text, and what replaces it there.
+
+    ``pattern`` is matched case-insensitively and uses only the regular-expression features
+    RE2 (DuckDB's engine) and Python's ``re`` share; it has the form ``(before)core(after)``,
+    and ``replacement`` keeps the two boundary groups (``\\1[erased]\\2``). RE2 has no
+    look-around, so a boundary character is consumed: applying a mask twice catches two
+    mentions separated by one character. ``json_number`` masks are for a bare number in a
+    JSON document (replaced by :data:`MASK_NUMBER`), used only where ``[erased]`` would make a
+    valid document invalid.
+    """
+
+    kind: str
+    pattern: str
+    replacement: str = rf"\1{MASK}\2"
+    json_number: bool = False
+
+
+def _national(digits: str) -> tuple[str, str]:
+    """An E.164 number's digits as (country code, national number); ('', digits) when the
+    number had no country code (kept as its digits by the ingest)."""
+    for size, codes in ((1, _CC_1), (2, _CC_2)):
+        if digits[:size] in codes:
+            return digits[:size], digits[size:]
+    return digits[:3], digits[3:]
+
+
+def phone_masks(value: str) -> list[Mask]:
+    """Masks for a phone number in any punctuation, with or without its country code or
+    a national trunk ``0``.
+
+    Example:
+        >>> m = phone_masks("+14155550100")
+        >>> [mask_text(t, m) for t in ("+1 (415) 555-0100", "415.555.0100", "call 4155550100!")]
+        ['[erased]', '[erased]', 'call [erased]!']
+        >>> mask_text("order 41555501009", m), mask_text('{"tel": 14155550100}', m, json=True)
+        ('order 41555501009', '{"tel": null}')
+        >>> mask_text("0612345678 or +33 6 12 34 56 78", phone_masks("+33612345678"))
+        '[erased] or [erased]'
+    """
+    digits = re.sub(r"\D", "", value)
+    if len(digits) < 7:
+        return []  # too short to tell from any other number in a text
+    cc, national = _national(digits) if value.startswith("+") and len(digits) >= 10 else ("", digits)
+    core = _GAP.join(national)
+    prefix = ""
+    if cc:
+        prefix = rf"(?:(?:\+|00)?{cc}{_GAP})?(?:\(?0\)?{_GAP})?"
+    text = Mask("phone", rf"(^|[^0-9]){prefix}{core}([^0-9]|$)")
+    number = Mask(
+        "phone", rf"((?:^|[:\[,])\s*)(?:{cc})?{national}(\s*(?:[,}}\]]|$))", rf"\1{MASK_NUMBER}\2", True
+    )
+    return [number, text]
+
+
+def _distinctive(value: str) -> bool:
+    """An id worth searching for in text: long enough not to be a count, a price or a word."""
+    v = value.strip()
+    return len(v) >= 8 if v.isdigit() else len(v) >= 5
+
+
+def name_masks(full_name: str) -> list[Mask]:
+    """Masks for a full name, "First Last" and "Last, First", any punctuation between.
+
+    The rule (docs/privacy.md): a name is searched for only when both a first and a last
+    name are known, each has at least two letters and together at least seven, and it is not
+    a placeholder — a first name alone, or "Li Wu", would mask other people's words.
+
+    Example:
+        >>> m = name_masks("Ann  Lee-Smith")
+        >>> mask_text("Ann Lee-Smith helped; lee-smith, ann too. Annie Lee-Smith not.", m)
+        '[erased] helped; [erased] too. Annie Lee-Smith not.'
+        >>> name_masks("Li Wu"), name_masks("Ann")
+        ([], [])
+    """
+    parts = full_name.split()
+    letters = [re.sub(r"[\W\d_]", "", p) for p in parts]
+    if len(parts) < 2 or any(len(x) < 2 for x in letters) or sum(map(len, letters)) < 7:
+        return []
+    if " ".join(x.lower() for x in letters) in _PLACEHOLDER_NAMES:
+        return []
+    sep = "[^A-Za-z0-9]{1,3}"
+    forward = sep.join(re.escape(p) for p in parts)
+    backward = sep.join(re.escape(p) for p in [parts[-1], *parts[:-1]])
+    return [Mask("name", rf"(^|{_WORD_EDGE})(?:{forward}|{backward})({_WORD_EDGE}|$)")]
+
+
+def name_part_masks(full_names: Iterable[str]) -> tuple[Mask, ...]:
+    """Masks for each part of a distinctive full name alone, for a fitted model's vocabulary
+    (a voice model learns single words: "quackenbush" from comments naming the person). Each
+    part gets its own replacement (``[erased1]``, ``[erased2]``…), so a vocabulary keeps its
+    words distinct and the model still loads. Only for model state: in people's text a first
+    or last name alone masks other people's words."""
+    parts = sorted({p.lower() for n in full_names if name_masks(n) for p in n.split()})
+    return tuple(
+        Mask("name", rf"(^|{_WORD_EDGE}){re.escape(p)}({_WORD_EDGE}|$)", rf"\1[erased{i}]\2")
+        for i, p in enumerate(parts, 1)
+    )
+
+
+def masks_for(identifiers: Iterable[str], full_names: Iterable[str] = ()) -> tuple[Mask, ...]:
+    """How the person is found in other people's free text, and masked there.
+
+    * every **email**, case-insensitively, as a whole address;
+    * every **phone** in any punctuation, with or without its country code (:func:`phone_masks`);
+    * **loyalty, device and anonymous ids** that are distinctive (at least 5 characters, or
+      8 digits): a short one would mask counts, prices and words;
+    * the **full name** under the rule of :func:`name_masks`.
+
+    Customer ids are not searched for in other people's text: they are the shop's keys
+    (``42`` in CDNOW), often a plain number, and name nobody once the person is gone.
+
+    Example:
+        >>> m = masks_for(["email:ann@x.org", "loyalty_id:L-77812", "customer_id:42"], ["Ann Lindqvist"])
+        >>> mask_text("ANN@X.org, card L-77812, Ann Lindqvist, 42 items", m)
+        '[erased], card [erased], [erased], 42 items'
+    """
+    out: list[Mask] = []
+    for ident in sorted(set(identifiers)):
+        kind, _, value = ident.partition(":")
+        value = value.strip()
+        if not value:
+            continue
+        if kind == "email" and "@" in value:
+            out.append(Mask("email", rf"(^|{_EMAIL_EDGE}){re.escape(value)}({_EMAIL_EDGE}|$)"))
+        elif kind == "phone":
+            out.extend(phone_masks(value))
+        elif kind in ("loyalty_id", "device_id", "anonymous_id") and _distinctive(value):
+            out.append(Mask(kind, rf"(^|{_WORD_EDGE}){re.escape(value)}({_WORD_EDGE}|$)"))
+            if value.isdigit():
+                out.append(
+                    Mask(kind, rf"((?:^|[:\[,])\s*){value}(\s*(?:[,}}\]]|$))", rf"\1{MASK_NUMBER}\2", True)
+                )
+    for name in sorted(set(full_names)):
+        out.extend(name_masks(name))
+    unique = {(m.pattern, m.replacement): m for m in out}
+    return tuple(unique.values())
+
+
+def mask_text(text: str, masks: Iterable[Mask], *, json: bool = False) -> str:
+    """``text`` with every mention masked — what the store does in SQL, for one string (the
+    erasure's own reason, tests). ``json``: the text is a JSON document, where
+    a bare number becomes ``null``."""
+    masks = list(masks)
+    for m in masks:
+        if m.json_number and not json:
+            continue
+        for _ in range(2):  # a consumed boundary hides an adjacent second mention
+            text = re.sub(m.pattern, m.replacement, text, flags=re.IGNORECASE)
+    return text
 
 
 @dataclass(frozen=True)

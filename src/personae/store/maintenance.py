@@ -118,6 +118,109 @@ def delete_text_matching(store: Store, table: str, columns: Sequence[str], patte
     return int(row[0]) if row else 0
 
 
+#: Column types that hold text a person may be mentioned in.
+_TEXT_TYPES = ("VARCHAR", "JSON", "VARCHAR[]", "JSON[]")
+
+
+def text_columns(store: Store) -> dict[str, list[tuple[str, str]]]:
+    """Every base table's text columns (plain, JSON or lists of them) with their type."""
+    rows = store.raw.execute(
+        """SELECT c.table_name, c.column_name, c.data_type
+           FROM information_schema.columns c JOIN information_schema.tables t
+             ON c.table_name = t.table_name AND c.table_schema = t.table_schema
+           WHERE t.table_type = 'BASE TABLE' AND c.table_schema = current_schema()
+             AND t.table_catalog = current_database() AND c.data_type IN (SELECT unnest(?))
+           ORDER BY c.table_name, c.ordinal_position""",
+        [list(_TEXT_TYPES)],
+    ).fetchall()
+    out: dict[str, list[tuple[str, str]]] = {}
+    for table, column, kind in rows:
+        out.setdefault(table, []).append((column, kind))
+    return out
+
+
+#: A mask as the store takes it: (pattern, replacement, only for a bare number in JSON).
+MaskSpec = tuple[str, str, bool]
+
+
+def _chain_sql(value: str, count: int) -> str:
+    """``count`` masks applied twice each to ``value`` (SQL): ``regexp_replace`` calls whose
+    pattern and replacement are parameters (:func:`_chain_params`, in the same order)."""
+    expr = value
+    for _ in range(2 * count):
+        expr = f"regexp_replace({expr}, ?, ?, 'gi')"
+    return expr
+
+
+def _chain_params(masks: Sequence[MaskSpec]) -> list[str]:
+    return [v for pattern, replacement, _ in masks for _ in range(2) for v in (pattern, replacement)]
+
+
+def _mask_sql(value: str, texts: int, numbers: int) -> str:
+    """SQL masking the text ``value`` (an SQL expression) — parameters: :func:`_mask_params`.
+
+    Each mask runs twice (RE2 has no look-around: a boundary character a match consumed hides
+    a mention right after it). A value that is a JSON document gets the bare-number masks
+    first, so ``{"tel": 4155550100}`` becomes ``{"tel": null}``, still a document.
+    """
+    if not numbers:
+        return _chain_sql(value, texts)
+    return (
+        f"CASE WHEN left(ltrim({value}), 1) IN ('{{', '[') AND json_valid({value}) "
+        f"THEN {_chain_sql(_chain_sql(value, numbers), texts)} ELSE {_chain_sql(value, texts)} END"
+    )
+
+
+def _mask_params(masks: Sequence[MaskSpec]) -> list[str]:
+    texts = [m for m in masks if not m[2]]
+    numbers = [m for m in masks if m[2]]
+    if not numbers:
+        return _chain_params(texts)
+    return _chain_params(numbers) + _chain_params(texts) + _chain_params(texts)
+
+
+def _hit_sql(col: str, kind: str) -> str:
+    """Whether column ``col`` mentions the person (one parameter: the masks' union)."""
+    if kind.endswith("[]"):
+        return f"len(list_filter({quote(col)}, lambda x: regexp_matches(CAST(x AS VARCHAR), ?, 'i'))) > 0"
+    return f"coalesce(regexp_matches(CAST({quote(col)} AS VARCHAR), ?, 'i'), false)"
+
+
+def _set_sql(col: str, kind: str, texts: int, numbers: int) -> str:
+    """``col = <masked col>`` where it mentions the person (parameters: the union, the masks')."""
+    if kind.endswith("[]"):
+        masked = f"list_transform({quote(col)}, lambda x: {_mask_sql('CAST(x AS VARCHAR)', texts, numbers)})"
+    else:
+        masked = _mask_sql(f"CAST({quote(col)} AS VARCHAR)", texts, numbers)
+    return f"{quote(col)} = CASE WHEN {_hit_sql(col, kind)} THEN {masked} ELSE {quote(col)} END"
+
+
+def mask_text_columns(
+    store: Store, table: str, columns: Sequence[tuple[str, str]], masks: Sequence[MaskSpec]
+) -> dict[str, int]:
+    """Mask every mention in the text ``columns`` of ``table``; how many values per column.
+
+    One scan counts the values that mention the person (one pattern: the masks' union), one
+    ``UPDATE`` rewrites just those — in SQL, the patterns bound as parameters. Lists of text
+    are masked element by element.
+    """
+    if not masks or not columns:
+        return {}
+    union = "|".join(f"(?:{m[0]})" for m in masks)
+    counts = ", ".join(f"count(*) FILTER (WHERE {_hit_sql(c, k)})" for c, k in columns)
+    row = store.raw.execute(f"SELECT {counts} FROM {quote(table)}", [union] * len(columns)).fetchone()
+    found = {c: int(n) for (c, _), n in zip(columns, row or (), strict=True) if n}
+    if not found:
+        return {}
+    hits = [(c, k) for c, k in columns if c in found]
+    texts, numbers = sum(1 for m in masks if not m[2]), sum(1 for m in masks if m[2])
+    sets = ", ".join(_set_sql(c, k, texts, numbers) for c, k in hits)
+    conds = " OR ".join(_hit_sql(c, k) for c, k in hits)
+    params = [v for _ in hits for v in (union, *_mask_params(masks))] + [union] * len(hits)
+    store.raw.execute(f"UPDATE {quote(table)} SET {sets} WHERE {conds}", params)
+    return found
+
+
 def _literal(path: Path) -> str:
     """A file path as an SQL string literal (ATTACH takes no parameters)."""
     return "'" + str(path).replace("'", "''") + "'"

@@ -142,9 +142,12 @@ def test_erasure_leaves_no_byte_of_the_person(shop: Store) -> None:
     for text in SECRETS:
         assert not found(data, text), f"{text!r} is still in the database file"
     assert not found(data, "anon-jq-77")
-    # only the person left: two profiles, the rejected line
+    # only the person left: two profiles; the rejected line (JQ3, never one of their ids) is
+    # kept with their email and name masked
     assert scalar(shop, "SELECT count(*) FROM customers") == customers - 2
-    assert result["rows"]["customers"] == 2 and result["rows"]["rejects"] == 1
+    assert result["rows"]["customers"] == 2 and "rejects" not in result["rows"]
+    assert result["masked"]["rejects"] == 1
+    assert scalar(shop, "SELECT count(*) FROM rejects WHERE raw LIKE 'JQ3,[erased]%'") == 1
     # orders stay as anonymous revenue under the token, with nothing pointing back
     assert scalar(shop, "SELECT sum(amount) FROM orders") == pytest.approx(revenue)
     assert scalar(shop, "SELECT count(*) FROM orders") == order_count

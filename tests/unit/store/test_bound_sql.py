@@ -26,11 +26,21 @@ STORE = Path(__file__).resolve().parents[3] / "src" / "personae" / "store"
 
 #: helpers whose result is an identifier or a number the code chose, never a value (and the DDL
 #: of the code's own table specs, its names quoted)
-HELPERS = {"quote", "int", "_literal", "_where_any_in", "canonical_table_ddl"}
+HELPERS = {
+    "quote",
+    "int",
+    "_literal",
+    "_where_any_in",
+    "canonical_table_ddl",
+    "_chain_sql",
+    "_mask_sql",
+    "_hit_sql",
+    "_set_sql",
+}
 #: helpers whose returned SQL is checked like a call's (``_literal`` quotes a path by design)
-CHECKED_HELPERS = {"_where_any_in"}
+CHECKED_HELPERS = {"_where_any_in", "_chain_sql", "_mask_sql", "_hit_sql", "_set_sql"}
 #: parameters that carry SQL built elsewhere in the store by these rules (checked there)
-SQL_PARAMETERS = {"_where_any_in": {"view"}}
+SQL_PARAMETERS = {"_where_any_in": {"view"}, "_chain_sql": {"value"}, "_mask_sql": {"value"}}
 #: the methods of DuckDB and Spark connections that take SQL text
 CALLS = {"execute", "sql", "executemany"}
 #: receivers whose ``execute`` takes an Ibis expression, not SQL (the Store's, Ibis' backend)
