@@ -4,11 +4,8 @@ schemathesis against the OpenAPI spec, and SIGKILL under load losing no acknowle
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -18,51 +15,11 @@ from typing import Any
 
 import httpx
 import pytest
+from served import BIN, Server
 
 from personae.app import keys as keystore
 from personae.app.segments.library import install_templates
 from personae.store import DuckDBStore
-
-BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    def __init__(self, db: Path, tmp: Path) -> None:
-        self.db, self.tmp = db, tmp
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        env = {**os.environ, "PERSONAE_DB": str(self.db)}
-        log = (self.tmp / f"server-{self.port}.log").open("ab")
-        self.proc = subprocess.Popen(
-            [str(BIN / "personae"), "serve", "--port", str(self.port), "--log-level", "warning"],
-            env=env,
-            cwd=self.tmp,
-            stdout=log,
-            stderr=log,
-        )
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, (self.tmp / f"server-{self.port}.log").read_text()
-            try:
-                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        raise AssertionError("server did not start")
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            self.proc.wait(60)
 
 
 @pytest.fixture()
@@ -71,7 +28,7 @@ def served(tmp_path: Path) -> Iterator[tuple[Server, dict[str, str]]]:
     with DuckDBStore.open(db) as store:
         install_templates(store, ["Cart abandoners"])
         keys = {role: keystore.create_key(store, role)[1] for role in ("write", "read", "admin")}
-    server = Server(db, tmp_path)
+    server = Server(db, tmp_path, log_level="warning")
     server.start()
     yield server, keys
     server.stop(signal.SIGKILL)

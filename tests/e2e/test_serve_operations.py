@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
+from served import BIN, SAMPLE, Server, free_port, personae
 
 from personae.app import keys as keystore
 from personae.app.build import run_build
@@ -32,13 +32,6 @@ from personae.app.segments.library import install_templates
 from personae.config import load_settings
 from personae.store import DuckDBStore
 
-BIN = Path(sys.executable).parent
-CDNOW = Path(
-    os.environ.get(
-        "PERSONAE_CDNOW_DIR", Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "cdnow"
-    )
-)
-SAMPLE = CDNOW / "cdnow_sample.csv"
 ORDERS_MAP = ["--map", "amount=dollars", "--map", "ordered_at=date", "--map", "quantity=cds"]
 
 pytestmark = [
@@ -46,63 +39,6 @@ pytestmark = [
     pytest.mark.cdnow,
     pytest.mark.skipif(not SAMPLE.exists(), reason="needs ../shared/datasets/cdnow"),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def personae(db: Path, *args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PERSONAE_DB": str(db)}
-    return subprocess.run(
-        [str(BIN / "personae"), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=timeout,
-        check=False,
-    )
-
-
-class Server:
-    def __init__(self, db: Path, tmp: Path, env: dict[str, str] | None = None) -> None:
-        self.db, self.tmp, self.env = db, tmp, env or {}
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = tmp / f"server-{self.port}.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        env = {**os.environ, "PERSONAE_DB": str(self.db), **self.env}
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [str(BIN / "personae"), "serve", "--port", str(self.port)],
-                env=env,
-                cwd=self.tmp,
-                stdout=log,
-                stderr=log,
-            )
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.log.read_text()
-            try:
-                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        raise AssertionError("server did not start")
-
-    def admin(self) -> dict[str, str]:
-        info = json.loads(Path(f"{self.db.resolve()}.serve.json").read_text())
-        return {"Authorization": f"Bearer {info['token']}"}
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            self.proc.wait(60)
 
 
 def _prepare(db: Path) -> dict[str, str]:
@@ -301,7 +237,7 @@ def test_a_bad_schedule_stops_the_start_in_one_line(tmp_path: Path) -> None:
     db = tmp_path / "shop.duckdb"
     env = {**os.environ, "PERSONAE_SERVICE__BUILD_SCHEDULE": "0 25 * * *"}
     res = subprocess.run(
-        [str(BIN / "personae"), "--db", str(db), "serve", "--port", str(_free_port())],
+        [str(BIN / "personae"), "--db", str(db), "serve", "--port", str(free_port())],
         capture_output=True,
         text=True,
         env=env,
@@ -319,7 +255,7 @@ def test_a_second_server_and_a_foreign_lock_are_one_line(
     served: tuple[Server, dict[str, str]], tmp_path: Path
 ) -> None:
     server, _ = served
-    res = personae(server.db, "serve", "--port", str(_free_port()), cwd=tmp_path)
+    res = personae(server.db, "serve", "--port", str(free_port()), cwd=tmp_path)
     assert res.returncode == 1
     (line,) = res.stderr.strip().splitlines()
     assert line.startswith("error: ") and "already served by `personae serve`" in line
@@ -343,7 +279,7 @@ def test_a_second_server_and_a_foreign_lock_are_one_line(
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        for args in (("serve", "--port", str(_free_port())), ("build",), ("segments", "list")):
+        for args in (("serve", "--port", str(free_port())), ("build",), ("segments", "list")):
             res = personae(server.db, *args, cwd=tmp_path)
             assert res.returncode == 1, (args, res.stderr)
             (line,) = res.stderr.strip().splitlines()

@@ -22,9 +22,6 @@ import json
 import os
 import random
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -35,6 +32,7 @@ from typing import Any
 
 import httpx
 import pytest
+from served import SAMPLE, Server, personae
 
 from personae.app import keys as keystore
 from personae.app.build import run_build
@@ -46,13 +44,6 @@ from personae.segments.batch import compile_segments
 from personae.segments.membership import long_members
 from personae.store import DuckDBStore
 
-BIN = Path(sys.executable).parent
-CDNOW = Path(
-    os.environ.get(
-        "PERSONAE_CDNOW_DIR", Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "cdnow"
-    )
-)
-SAMPLE = CDNOW / "cdnow_sample.csv"
 SECONDS = float(os.environ.get("PERSONAE_SOAK_SECONDS", "60"))
 SENDERS = 3
 #: CDNOW's customer ids in the sample are 0001 … 2357
@@ -63,60 +54,6 @@ pytestmark = [
     pytest.mark.cdnow,
     pytest.mark.skipif(not SAMPLE.exists(), reason="needs ../shared/datasets/cdnow"),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def personae(db: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PERSONAE_DB": str(db)}
-    return subprocess.run(
-        [str(BIN / "personae"), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=900,
-        check=False,
-    )
-
-
-class Server:
-    """``personae serve`` in a subprocess (as tests/e2e/test_serve_operations.py starts it)."""
-
-    def __init__(self, db: Path, tmp: Path) -> None:
-        self.db, self.tmp = db, tmp
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = tmp / "server.log"  # outside the database's folder
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> float:
-        started = time.monotonic()
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [str(BIN / "personae"), "serve", "--port", str(self.port)],
-                env={**os.environ, "PERSONAE_DB": str(self.db)},
-                cwd=self.tmp,
-                stdout=log,
-                stderr=log,
-            )
-        while time.monotonic() < started + 300:
-            assert self.proc.poll() is None, self.log.read_text()[-3000:]
-            try:
-                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
-                    return time.monotonic() - started
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        raise AssertionError("server did not start")
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            self.proc.wait(120)
 
 
 def _prepare(db: Path) -> dict[str, str]:
