@@ -16,7 +16,11 @@ from personae.store import Store
 
 EMAIL = "wilhelmina.textsperson@example.net"
 HANDLE = "wil_texts_77"
-CUSTOMERS = f"customer_id,email,first_name,last_name\nW1,{EMAIL},Wilhelmina,Textsperson\nB1,bob@example.com,Bob,Other\n"
+CUSTOMERS = (
+    "customer_id,email,first_name,last_name\n"
+    f"W1,{EMAIL},Wilhelmina,Textsperson\n"
+    "B1,bob@example.com,Bob,Other\n"
+)
 TEXTS = (
     "text_id,text,created_at,source,customer_id,email,handle\n"
     # her support email, signed with her email and her handle: links the two
