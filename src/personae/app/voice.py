@@ -54,10 +54,6 @@ TEXTS_SCHEMA = pa.schema(
         ("theme", pa.string()),
         ("theme_weight", pa.float64()),
         ("competitor", pa.string()),
-        # the score given with the text (stars, NPS, CSAT) and its scale: labels for free
-        ("score", pa.float64()),
-        ("scale_max", pa.float64()),
-        ("subject", pa.string()),
     ]
 )
 

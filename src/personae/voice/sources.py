@@ -1,8 +1,9 @@
 """Where customers' words are: ingested texts, survey comments and events that carry a text.
 
 * ``texts`` — whatever ``personae ingest texts`` loaded (social posts, reviews, support
-  transcripts, emails, chats, letters): its ``source`` is the source and the channel, and the
-  touchpoint is ``product`` for reviews, ``support`` for support, else the source;
+  transcripts, emails, chats, letters): its ``source`` is the source (and the channel of an
+  email, chat or letter), and the touchpoint is ``product`` for reviews, ``support`` for
+  support, else the source;
 * ``surveys.comment`` — the comment left with an NPS/CSAT/CES/trust answer, at its touchpoint;
 * ``events`` of type ``review`` (touchpoint ``product``), ``support_contact`` (``support``),
   ``social_post`` (``social``; the network in ``properties.network``/``platform`` becomes the
@@ -71,6 +72,8 @@ COLUMNS = (
 SCORED_SURVEY_KINDS = ("nps", "csat", "trust")
 #: A text's source → its touchpoint (any other source is its own touchpoint).
 TEXT_TOUCHPOINTS = {"review": "product", "support": "support"}
+#: Text sources that are also the channel the text came through.
+TEXT_CHANNELS = ("email", "chat", "letter")
 _KEY_PATTERN = '"(' + "|".join(TEXT_KEYS) + ')"\\s*:'
 
 
@@ -173,7 +176,9 @@ def ingested_texts(texts: ibis.Table) -> ibis.Table:
         customer_id=t.customer_id,
         at=t.created_at,
         touchpoint=touchpoint.fill_null("other"),
-        channel=t.source.fill_null("other"),
+        # an email, chat or letter is its own channel; where a review or post was written the
+        # file does not say
+        channel=ibis.cases((t.source.isin(TEXT_CHANNELS), t.source), else_=ibis.null("string")),
         product_id=ibis.null("string"),
         category=ibis.null("string"),
         reach=ibis.null("int64"),
