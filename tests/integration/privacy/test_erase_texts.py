@@ -10,7 +10,7 @@ from pathlib import Path
 
 from personae.app import voice as svc
 from personae.app.ingest import ingest_file
-from personae.app.privacy import erase_customer, find_subject
+from personae.app.privacy import access_report, erase_customer, find_subject
 from personae.config.voice import VoiceSettings
 from personae.store import Store
 
@@ -51,6 +51,8 @@ def test_erasure_removes_the_persons_texts_and_masks_mentions(file_store: Store,
 
     subject = find_subject(store, f"handle:{HANDLE}")  # found by her handle
     assert subject.customer_id == "W1" and f"handle:{HANDLE}" in subject.identifiers
+    held = access_report(store, subject, actor="test:texts")["data"]
+    assert sorted(r["text_id"] for r in held["texts"]) == ["X1", "X2"]  # the right of access sees them
     result = erase_customer(store, subject, reason="request", actor="test:texts")
     assert result["rows"]["texts"] == 2 and result["rows"]["voice_texts"] == 2
     rows = store.raw.execute("SELECT text_id, text FROM texts ORDER BY text_id").fetchall()
