@@ -47,8 +47,25 @@ EVENT_TYPES = (
     "delivery_failed",
     "social_post",  # properties: network, followers, text (docs/voice.md)
 )
-#: Identifier kinds that identity resolution links (in order of precedence).
-IDENTIFIER_KINDS = ("customer_id", "loyalty_id", "email", "phone", "device_id", "anonymous_id")
+#: Identifier kinds that identity resolution links (in order of precedence). A ``handle`` is a
+#: social-network user name, kept without its ``@`` and lower-cased (``identity.normalize``).
+IDENTIFIER_KINDS = ("customer_id", "loyalty_id", "email", "phone", "device_id", "anonymous_id", "handle")
+#: Where a text (``personae ingest texts``) came from.
+TEXT_SOURCES = ("social", "review", "support", "email", "chat", "letter", "survey", "other")
+#: Common names of text sources read as the canonical one (after lower-casing); any other value
+#: not in :data:`TEXT_SOURCES` is rejected with the allowed values, never guessed.
+TEXT_SOURCE_SYNONYMS = {
+    **dict.fromkeys(
+        ("twitter", "x", "facebook", "instagram", "tiktok", "reddit", "linkedin", "youtube", "threads"),
+        "social",
+    ),
+    **dict.fromkeys(("reviews", "rating", "ratings", "trustpilot", "app_store", "google"), "review"),
+    **dict.fromkeys(("ticket", "tickets", "call", "phone", "helpdesk", "service", "complaint"), "support"),
+    **dict.fromkeys(("mail", "e-mail", "e_mail"), "email"),
+    **dict.fromkeys(("livechat", "live_chat", "messenger", "whatsapp", "sms", "bot"), "chat"),
+    **dict.fromkeys(("postal", "postal_mail"), "letter"),
+    **dict.fromkeys(("nps", "csat", "ces"), "survey"),
+}
 
 
 @dataclass(frozen=True)
@@ -294,8 +311,39 @@ CONSENTS = TableSpec(
     doc="Append-only consent ledger; the latest decision per customer and purpose wins.",
 )
 
+TEXTS = TableSpec(
+    "texts",
+    (
+        C(
+            "text_id",
+            doc="Optional: without it a text is keyed by its content and occurrence in the file, "
+            "so re-ingesting the same file adds nothing.",
+        ),
+        C("text", required=True, doc="What the customer wrote or said, as they wrote it."),
+        C("created_at", "timestamp", required=True, doc="When it was written or said."),
+        C(
+            "source",
+            enum=TEXT_SOURCES,
+            doc="Where it came from; empty is other; common names (twitter, ticket, nps…) are "
+            "read as theirs, any other value is rejected.",
+        ),
+        C("customer_id"),
+        C("email"),
+        C("phone"),
+        C("handle", doc="Social user name, ``@`` and case ignored: links posts to the person."),
+        C("score", "float", min_value=0, doc="Stars, NPS or CSAT given with the text (0 to scale_max)."),
+        C("scale_max", "float", min_value=1, doc="Top of the score's scale; needed with a score."),
+        C("subject", doc="What the text is about: a product, store or brand id or name."),
+        C("language", doc="ISO 639-1 code (en, fr…); given, the text skips language detection."),
+    ),
+    key=("text_id",),
+    identifiers=("customer_id", "email", "phone", "handle"),
+    doc="Free text a customer wrote or said: social posts, reviews, support transcripts, emails, "
+    "chats, letters, survey comments. Texts without any identifier are kept (anonymous).",
+)
+
 TABLES: dict[str, TableSpec] = {
-    t.name: t for t in (CUSTOMERS, ORDERS, EVENTS, PRODUCTS, STORES, SURVEYS, CONSENTS)
+    t.name: t for t in (CUSTOMERS, ORDERS, EVENTS, PRODUCTS, STORES, SURVEYS, CONSENTS, TEXTS)
 }
 
 #: Top of the stars scale of an order line's rating when the row does not say.

@@ -115,6 +115,26 @@ REAL_DATA = (
                 "--set",
                 "answered_at=2019-06-01",
             ),
+            (
+                # the reviews' titles as texts of their own, signed by the same customers (some
+                # titles are empty: rejected with the reason)
+                "texts",
+                "clothing-reviews/reviews.csv",
+                "--map",
+                "customer_id=column_1",
+                "--map",
+                "text=Title",
+                "--map",
+                "score=Rating",
+                "--map",
+                "subject=Clothing ID",
+                "--set",
+                "scale_max=5",
+                "--set",
+                "source=review",
+                "--set",
+                "created_at=2019-06-01",
+            ),
         ),
         customer="1",
         calibration_end="2019-03-31",
@@ -158,8 +178,25 @@ THIN = (
         ),
     ),
     RealData(
-        # texts alone: reviews as events whose text is a property (a `texts` kind is issue 22)
+        # texts alone, as `personae ingest texts` takes them: one signed, one by a handle only,
+        # one anonymous (a review nobody signed)
         "only-texts",
+        (("texts", "texts.csv", "--set", "scale_max=5"),),
+        customer="C1",
+        calibration_end="2024-06-30",
+        files=(
+            (
+                "texts.csv",
+                "customer_id,handle,created_at,source,score,text\n"
+                "C1,,2024-03-01,review,5,Lovely fabric and it fits well\n"
+                ',@ann_77,2024-03-02,twitter,,"@shop thanks… still waiting for my parcel"\n'
+                ',,2024-03-03,review,2,"Arrived late, the seams came apart after one wash"\n',
+            ),
+        ),
+    ),
+    RealData(
+        # review events whose text is a property: how texts went in before `ingest texts`
+        "only-review-events",
         (("events", "reviews.csv", "--set", "type=review"),),
         customer="C1",
         calibration_end="2024-06-30",
@@ -253,6 +290,7 @@ def _commands(data: RealData, work: Path, playbook: str) -> list[tuple[str, ...]
         ("journey", "dropoffs", "--json"),
         ("voice", "build"),
         ("voice", "themes", "--json"),
+        ("voice", "export", "--format", "csv", "--out", f"{out}/voice.csv"),
         ("customers", "show", cid),
         ("customers", "export", cid, "--out", f"{out}/customer.json"),
         ("traits", "show", cid, "--json"),

@@ -47,7 +47,7 @@ def resolve_customer_id(
     # not in the map: a customer id that absorbed nobody, or a prospect, whose resolved id is
     # its own identifier (e.g. ``anonymous_id:abc``, see Store.resolved)
     lookups = [given, *candidates]
-    for name in ("customers", "orders", "events", "surveys"):
+    for name in ("customers", "orders", "events", "surveys", "texts"):
         t = store.resolved(name)
         found = set(store.where_in(t.select("customer_id"), "customer_id", lookups).column(0).to_pylist())
         if found:

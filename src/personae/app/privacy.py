@@ -70,6 +70,7 @@ ACCESS_ORDER = (
     "orders",
     "events",
     "surveys",
+    "texts",
     "traits",
     "affinities",
     "clv",

@@ -32,15 +32,22 @@ def parse_as_of(value: str | date | datetime | None) -> date | None:
 
 
 def last_data_date(store: Store, timezone: str = DEFAULT_ZONE) -> date:
-    """The default as-of date: the last day with any order, event or survey answer — or, when
+    """The default as-of date: the last day with any order, event, survey answer or text — or, when
     there are only customer profiles, the day the last one was created (their traits are then
     demographics and consents, with no behaviour yet). A day of the shop's calendar."""
     for sources in (
-        (("orders", "ordered_at"), ("events", "occurred_at"), ("surveys", "answered_at")),
+        (
+            ("orders", "ordered_at"),
+            ("events", "occurred_at"),
+            ("surveys", "answered_at"),
+            ("texts", "created_at"),
+        ),
         (("customers", "created_at"),),
     ):
         latest: list[date] = []
         for name, col in sources:
+            if not store.has_table(name):  # texts: a store not yet migrated by this personae
+                continue
             v = store.execute(store.table(name)[col].max())
             if v is not None and not pd.isna(v):
                 latest.append(to_local(pd.Timestamp(v).to_pydatetime(), timezone).date())

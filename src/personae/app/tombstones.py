@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from personae.identity.normalize import normalize_emails, normalize_phones
+from personae.identity.normalize import normalize_emails, normalize_handles, normalize_phones
 from personae.privacy.policy import tombstone_hash
 from personae.schema import IDENTIFIER_KINDS
 from personae.store import Store
@@ -105,5 +105,6 @@ def tombstoned_texts(store: Store, raws: Iterable[str], *, default_country_code:
         candidates = {f"{kind}:{f}" for f in fields for kind in IDENTIFIER_KINDS}
         candidates |= {f"email:{e}" for e in emails if isinstance(e, str)}
         candidates |= {f"phone:{p}" for p in phones if isinstance(p, str)}
+        candidates |= {f"handle:{h}" for h in normalize_handles(series) if isinstance(h, str)}
         hit[i] = any(tombstone_hash(secret, c) in known for c in candidates)
     return hit

@@ -63,15 +63,29 @@ TEXTS_SCHEMA = pa.schema(
 NO_TEXTS = (
     "no texts to read: ingest survey answers with a `comment` column (`personae ingest surveys FILE`) "
     "or events whose properties carry the text (review, support contact, …: a text, comment, body, "
-    "review or content column, `personae ingest events FILE`), then `personae voice build`"
+    "review or content column, `personae ingest events FILE`), or any texts with `personae ingest "
+    "texts FILE` (columns text, created_at), then `personae voice build`"
 )
 
 
 def gather_texts(store: Store, as_of: date | None) -> pd.DataFrame:
     """Every text up to ``as_of`` (resolved customer ids), in a stable order."""
-    expr = all_texts(store.resolved("surveys"), store.resolved("events"), as_of)
+    texts = store.resolved("texts") if store.has_table("texts") else None
+    expr = all_texts(store.resolved("surveys"), store.resolved("events"), as_of, texts)
     df = store.execute(expr.order_by(["source", "text_id", "at"]))
     return df.reset_index(drop=True)
+
+
+def given_or_detected_languages(texts: pd.DataFrame, settings: VoiceSettings) -> np.ndarray:
+    """Each text's language: the one its file gave (``ingest texts --map language=…``), else
+    detected — so a shop that knows its texts' languages is never second-guessed."""
+    given = texts["language"] if "language" in texts else pd.Series([None] * len(texts), dtype=object)
+    known = given.notna().to_numpy()
+    out = given.to_numpy(dtype=object, copy=True)
+    if not known.all():
+        rest = texts.loc[~known, "text"].fillna("").astype(str)
+        out[~known] = analyse._languages(rest, settings)
+    return out
 
 
 def active_model(store: Store) -> tuple[str, ThemeModel, dict[int, str]] | None:
@@ -124,7 +138,7 @@ def build_voice(
     report_("reading texts", 0.0)
     texts = gather_texts(store, as_of)
     report_("detecting languages", 0.15)
-    texts["language"] = analyse._languages(texts["text"].fillna("").astype(str), settings)
+    texts["language"] = given_or_detected_languages(texts, settings)
     summary: dict[str, Any] = {"texts": len(texts), **({} if len(texts) else {"note": NO_TEXTS})}
     active = None if refit else active_model(store)
     if active is None:
@@ -153,6 +167,8 @@ def build_voice(
         scored=len(scored) - flagged,
         other_language=flagged,
         customers=store.count("voice_traits"),
+        # texts nobody could be linked to (an anonymous review): analysed, in no one's traits
+        anonymous=int(scored["customer_id"].isna().sum()) if len(scored) else 0,
         model=model_id,
     )
     report_("done", 1.0)

@@ -34,7 +34,9 @@ def parse_mapping(items: list[str] | None, flag: str = "--map") -> dict[str, str
 
 
 def ingest(
-    kind: str = typer.Argument(..., help="customers, orders, events, products, stores, surveys or consents"),
+    kind: str = typer.Argument(
+        ..., help="customers, orders, events, products, stores, surveys, consents or texts"
+    ),
     file: Path = typer.Argument(..., help="CSV, Parquet or JSON Lines file"),
     format: str | None = typer.Option(
         None, "--format", "-f", help="csv, tsv, parquet or jsonl (default: from the extension)"

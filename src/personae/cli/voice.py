@@ -59,6 +59,11 @@ def build(
         f"{summary['other_language']:,} in another language (flagged, not scored); "
         f"themes: {summary['themes']}; voice traits for {summary['customers']:,} customers"
     )
+    if summary.get("anonymous"):
+        console.print(
+            f"{summary['anonymous']:,} texts have no customer (no id, email, phone or handle): "
+            "in sentiment and themes, in nobody's voice traits"
+        )
     console.print("run `personae build` to put the voice traits into `traits` and the segments")
 
 

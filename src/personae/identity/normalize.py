@@ -27,6 +27,19 @@ def normalize_emails(values: pd.Series) -> pd.Series:
     return s.astype(object).where(s.notna(), None)
 
 
+def normalize_handles(values: pd.Series) -> pd.Series:
+    """A social user name as identity resolution keys it: trimmed, without a leading ``@``,
+    lower-cased (networks treat handles case-insensitively); empty becomes missing.
+
+    Example:
+        >>> normalize_handles(pd.Series([" @Jane_Q ", "jane_q", "@", None])).tolist()
+        ['jane_q', 'jane_q', None, None]
+    """
+    s = values.astype("string").str.strip().str.lstrip("@").str.strip().str.lower()
+    s = s.mask(s == "")
+    return s.astype(object).where(s.notna(), None)
+
+
 def normalize_phones(values: pd.Series, default_country_code: str = "1") -> pd.Series:
     """Turn phone numbers into E.164 (``+<country><number>``) where the digits allow it.
 

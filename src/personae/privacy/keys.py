@@ -42,7 +42,7 @@ PII_FIELDS = frozenset(
 )
 #: Identifier kinds that are personal data: a key that may not see them may not look people up by
 #: them either — else a read key could test whether an email is a customer (a 200 or a 404).
-PII_IDENTIFIER_KINDS = frozenset({"email", "phone", "loyalty_id"})
+PII_IDENTIFIER_KINDS = frozenset({"email", "phone", "loyalty_id", "handle"})
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,16 @@ CUSTOMER_ID_COLUMNS = ("customer_id", "source_customer_id", "merged_customer_id"
 #: Columns holding typed identifiers such as ``email:jane@example.com``.
 IDENTIFIER_COLUMNS = ("_identity", "identifier", "identifier_a", "identifier_b")
 #: Columns holding raw identifier values or names (PII) in canonical and derived tables.
-DIRECT_IDENTIFIERS = ("first_name", "last_name", "email", "phone", "anonymous_id", "device_id", "loyalty_id")
+DIRECT_IDENTIFIERS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "anonymous_id",
+    "device_id",
+    "loyalty_id",
+    "handle",
+)
 #: Free-text columns that can carry anything a person wrote or a file held.
 FREE_TEXT_COLUMNS = ("raw", "comment", "text", "properties_extra", "properties", "identifiers", "payload")
 
@@ -269,6 +278,28 @@ def _distinctive(value: str) -> bool:
     return len(v) >= 8 if v.isdigit() else len(v) >= 5
 
 
+def handle_masks(handle: str) -> list[Mask]:
+    """Masks for a social user name: always as a mention (``@jane_q``, any case); bare only
+    when it holds a digit, ``_`` or ``.`` and has 5 characters or more — a bare ``sarah`` or
+    ``bestshop`` would mask other people's words.
+
+    Example:
+        >>> m = handle_masks("jane_q77")
+        >>> mask_text("@Jane_Q77 said so; so did jane_q77. jane_q770 did not", m)
+        '[erased] said so; so did [erased]. jane_q770 did not'
+        >>> mask_text("@sarah: thanks sarah", handle_masks("sarah"))
+        '[erased]: thanks sarah'
+    """
+    value = handle.strip().lstrip("@")
+    if not value:
+        return []
+    core = re.escape(value)
+    out = [Mask("handle", rf"(^|[^A-Za-z0-9_])@{core}([^A-Za-z0-9_]|$)")]
+    if len(value) >= 5 and re.search(r"[0-9_.]", value):
+        out.append(Mask("handle", rf"(^|[^A-Za-z0-9_@]){core}([^A-Za-z0-9_]|$)"))
+    return out
+
+
 def name_masks(full_name: str) -> list[Mask]:
     """Masks for a full name, "First Last" and "Last, First", any punctuation between.
 
@@ -315,6 +346,8 @@ def masks_for(identifiers: Iterable[str], full_names: Iterable[str] = ()) -> tup
     * every **phone** in any punctuation, with or without its country code (:func:`phone_masks`);
     * **loyalty, device and anonymous ids** that are distinctive (at least 5 characters, or
       8 digits): a short one would mask counts, prices and words;
+    * a social **handle** as a mention (``@jane_q``), and bare only when it cannot be a word
+      (:func:`handle_masks`);
     * the **full name** under the rule of :func:`name_masks`.
 
     Customer ids are not searched for in other people's text: they are the shop's keys
@@ -335,6 +368,8 @@ def masks_for(identifiers: Iterable[str], full_names: Iterable[str] = ()) -> tup
             out.append(Mask("email", rf"(^|{_EMAIL_EDGE}){re.escape(value)}({_EMAIL_EDGE}|$)"))
         elif kind == "phone":
             out.extend(phone_masks(value))
+        elif kind == "handle":
+            out.extend(handle_masks(value))
         elif kind in ("loyalty_id", "device_id", "anonymous_id") and _distinctive(value):
             out.append(Mask(kind, rf"(^|{_WORD_EDGE}){re.escape(value)}({_WORD_EDGE}|$)"))
             if value.isdigit():

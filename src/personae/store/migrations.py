@@ -108,6 +108,20 @@ def _v13_real_data_columns(con: Connection) -> None:
         con.execute(f"ALTER TABLE {quote(table)} ADD COLUMN IF NOT EXISTS {quote(column)} {kind}")
 
 
+def _v14_texts(con: Connection) -> None:
+    # written out, not read from schema.TABLES (a shipped step must not change with the schema);
+    # a database created at v14 or later already has it from step 1
+    con.execute(
+        """CREATE TABLE IF NOT EXISTS texts (
+        text_id VARCHAR, "text" VARCHAR, created_at TIMESTAMP, source VARCHAR,
+        customer_id VARCHAR, email VARCHAR, phone VARCHAR, handle VARCHAR,
+        score DOUBLE, scale_max DOUBLE, subject VARCHAR, "language" VARCHAR,
+        _row_key VARCHAR, _source_file VARCHAR, _source_line BIGINT, _ingested_at TIMESTAMP,
+        properties_extra VARCHAR, _row_hash VARCHAR, _identity VARCHAR
+    )"""
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables", _v1_canonical_tables),
     Migration(2, "ingest runs and rejects", _v2_ingest_bookkeeping),
@@ -123,6 +137,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         13, "orders: unit_price, rating, rating_max; customers: age, birth_year", _v13_real_data_columns
     ),
+    Migration(14, "texts: free text customers wrote or said (personae ingest texts)", _v14_texts),
 )
 
 #: The schema version this personae writes.

@@ -7,7 +7,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from personae.privacy.policy import Subject, erasure_plan, pseudonym, tombstone_hash
+from personae.privacy.policy import Subject, erasure_plan, mask_text, masks_for, pseudonym, tombstone_hash
 
 
 def test_a_table_added_later_is_covered_by_its_columns() -> None:
@@ -63,3 +63,11 @@ def test_pseudonyms_are_stable_and_distinct(a: str, b: str) -> None:
     assert (pseudonym("k", a) == pseudonym("k", b)) == (a == b)
     assert pseudonym("k", a) != pseudonym("other", a)
     assert tombstone_hash("k", a) != pseudonym("k", a)
+
+
+def test_a_handle_is_masked_as_a_mention_and_bare_only_when_it_cannot_be_a_word() -> None:
+    masks = masks_for(["handle:ann_77", "handle:sarah"])
+    assert mask_text("@ANN_77 and ann_77 and @sarah, but sarah and hannah stay", masks) == (
+        "[erased] and [erased] and [erased], but sarah and hannah stay"
+    )
+    assert mask_text("mail me at x@ann_77.com", masks) == "mail me at x@ann_77.com"  # a domain, not her

@@ -4,8 +4,8 @@ Policy (documented in docs/data-model.md):
 
 * customers, products, stores are *entities*: the key is their id; a row with a known id and
   different values updates the entity, identical values are a duplicate.
-* orders, events, surveys and consents are *facts*: the key is the natural id where the row
-  has one (``event_id``, ``response_id``; for orders ``order_id`` plus the line's content, as
+* orders, events, surveys, texts and consents are *facts*: the key is the natural id where the
+  row has one (``event_id``, ``response_id``, ``text_id``; for orders ``order_id`` plus the line's content, as
   an order has several lines; for consents the decision itself). An exact duplicate of such a
   row inside a file counts as a duplicate.
 * Fact rows **without** an id are keyed by their content *and its occurrence number* in the
@@ -56,7 +56,9 @@ def row_keys(frame: pd.DataFrame, spec: TableSpec, hashes: pd.Series) -> pd.Seri
         return frame[spec.key[0]].astype(object)
     if spec.name == "consents":
         return hashes
-    id_col = {"orders": "order_id", "events": "event_id", "surveys": "response_id"}[spec.name]
+    id_col = {"orders": "order_id", "events": "event_id", "surveys": "response_id", "texts": "text_id"}[
+        spec.name
+    ]
     ids = frame[id_col]
     without_id = "#" + hashes.astype("string") + ":" + occurrences(hashes).astype("string")
     if spec.name == "orders":

@@ -208,7 +208,10 @@ def ingest_file(
     ids = identity_frame(frame, spec, blocked_values(identity)) if spec.identifiers else None
     if ids is not None:
         frame["_identity"] = primary_identity(ids)
-        no_id = frame["_identity"].isna().to_numpy()
+        # only blocked values: rejected; no identifier at all (an anonymous review, possible in
+        # texts alone, whose identifiers are optional): kept, linked to nobody
+        given = frame[list(ids.columns)].notna().any(axis=1).to_numpy()
+        no_id = frame["_identity"].isna().to_numpy() & given
         if no_id.any():
             extra = pd.DataFrame(
                 {

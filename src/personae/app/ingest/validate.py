@@ -22,8 +22,14 @@ from personae.app.ingest.readers import RawBatch
 from personae.clock import DEFAULT_ZONE, OFFSET_SUFFIX, is_utc, series_to_utc, zone
 from personae.config.ingest import IngestSettings
 from personae.errors import InputError, MissingColumnsError
-from personae.identity.normalize import normalize_emails, normalize_phones
-from personae.schema import DEFAULT_RATING_MAX, DEFAULT_SCALE_MAX, Column, TableSpec
+from personae.identity.normalize import normalize_emails, normalize_handles, normalize_phones
+from personae.schema import (
+    DEFAULT_RATING_MAX,
+    DEFAULT_SCALE_MAX,
+    TEXT_SOURCE_SYNONYMS,
+    Column,
+    TableSpec,
+)
 
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0"}
@@ -41,6 +47,9 @@ _GENDER_SYNONYMS = {
     "prefer_not_to_say": "unknown",
     "": "unknown",
 }
+#: Other values read as a canonical one, per enum column: a text's ``source`` (``twitter`` is
+#: social). Only enum columns use these (consents' ``source`` is free text).
+_SYNONYMS: dict[str, dict[str, str]] = {"gender": _GENDER_SYNONYMS, "source": TEXT_SOURCE_SYNONYMS}
 
 
 @dataclass
@@ -180,6 +189,8 @@ def validate(
         frame["email"] = normalize_emails(frame["email"])
     if "phone" in frame:
         frame["phone"] = normalize_phones(frame["phone"], default_country_code)
+    if "handle" in frame:
+        frame["handle"] = normalize_handles(frame["handle"])
     extra_names = [c for c in cols if c.startswith("\x00extra:")]
     frame["properties_extra"] = _extras_json(cols, extra_names, n)
     frame["_source_line"] = batch.lines
@@ -443,8 +454,8 @@ def _parse(
             parsed = parsed.str.replace(_WHOLE_FLOAT, r"\1", regex=True)
         if column.enum is not None:
             lowered = parsed.str.lower()
-            if column.name == "gender":
-                lowered = lowered.replace(_GENDER_SYNONYMS)
+            if column.name in _SYNONYMS:
+                lowered = lowered.replace(_SYNONYMS[column.name])
             ok = lowered.isin(column.enum) | lowered.isna()
             allowed = f" (allowed: {', '.join(column.enum)})"
             problems.add(~ok, lambda: f"{name}: unknown value " + _quote(parsed) + allowed)
@@ -673,6 +684,8 @@ def _check_rules(spec: TableSpec, frame: pd.DataFrame, problems: _Problems) -> N
         _order_rules(frame, problems)
     if spec.name == "customers":
         _customer_rules(frame)
+    if spec.name == "texts":
+        _text_rules(frame, problems)
     if spec.name == "surveys":
         default = frame["kind"].map(DEFAULT_SCALE_MAX).astype("float64")
         frame["scale_max"] = frame["scale_max"].fillna(default)
@@ -686,6 +699,30 @@ def _check_rules(spec: TableSpec, frame: pd.DataFrame, problems: _Problems) -> N
                 + frame["scale_max"].map(lambda v: f"{v:g}")
             ),
         )
+
+
+def _text_rules(frame: pd.DataFrame, problems: _Problems) -> None:
+    """A text's source defaults to ``other``; a score needs its scale and must lie on it.
+
+    A score without ``scale_max`` is rejected rather than guessed: 4 is a fine review on five
+    stars and a detractor on an NPS scale, and the sentiment model learns from the difference.
+    """
+    frame["source"] = frame["source"].where(frame["source"].notna(), "other")
+    scored = frame["score"].notna()
+    problems.add(
+        (scored & frame["scale_max"].isna()).to_numpy(dtype=bool),
+        "score: needs scale_max, the top of its scale (e.g. --set scale_max=5 for stars, 10 for NPS)",
+    )
+    above = (scored & (frame["score"] > frame["scale_max"])).to_numpy(dtype=bool)
+    problems.add(
+        above,
+        lambda: (
+            "score: "
+            + frame["score"].map(lambda v: f"{v:g}")
+            + " is above the top of the scale "
+            + frame["scale_max"].map(lambda v: f"{v:g}")
+        ),
+    )
 
 
 def _order_rules(frame: pd.DataFrame, problems: _Problems) -> None:
