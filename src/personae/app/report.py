@@ -43,6 +43,7 @@ from personae.segments import analysis
 from personae.segments.builtin import family
 from personae.store import Store
 from personae.tables import net_amount
+from personae.traits.rfm import contradictions
 
 #: Value tiers, best first (``traits.value_tier``).
 TIERS = ("top1", "top10", "top25", "rest")
@@ -177,7 +178,36 @@ def rfm_data(store: Store, settings: Settings) -> dict[str, Any] | Absent:
                 "segment": str(g["rfm_segment"].iloc[0]),
             }
         )
-    return {"cells": cells}
+    return {"cells": cells, "warnings": rfm_warnings(store, settings)}
+
+
+def rfm_warnings(store: Store, settings: Settings) -> list[str]:
+    """Sentences naming the RFM segments whose members contradict their name (see
+    :func:`personae.traits.rfm.contradictions`): recency against the lifecycle's thresholds, for
+    the shop's typical gap between orders, the one the lifecycle stage uses."""
+    life = settings.traits.lifecycle
+    t = built(store, "traits")
+    gap = store.scalar(t.avg_days_between_orders.median())
+    typical = max(float(gap) if gap is not None else life.default_gap_days, 1.0)
+    p = population(store)
+    p = p.filter(p.rfm_segment.notnull())
+    rows = store.rows(
+        p.group_by("rfm_segment").aggregate(
+            customers=p.count(),
+            median_recency=p.recency_days.median(),
+            lapsed=(p.lifecycle_stage == "lapsed").sum(),
+        )
+    )
+    order = rfm_order(settings)
+    segs = [{"segment": r.pop("rfm_segment"), **r} for r in rows if r["median_recency"] is not None]
+    segs.sort(key=lambda r: order.index(r["segment"]) if r["segment"] in order else 99)
+    return contradictions(
+        segs,
+        typical_gap_days=typical,
+        lapse_days=min(life.lapsed_rhythm * typical, life.lapsed_max_days),
+        active_days=life.active_rhythm * typical,
+        scoring=settings.traits.rfm.scoring,
+    )
 
 
 def funnels_data(store: Store, settings: Settings) -> dict[str, Any] | Absent:

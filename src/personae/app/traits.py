@@ -80,7 +80,7 @@ def with_scores(t: ibis.Table, settings: TraitSettings) -> ibis.Table:
     times more than the ranking itself.
     """
     n = t.view().select("customer_id", *SCORE_INPUTS, *(["p_alive"] if "p_alive" in t.columns else []))
-    n = n.mutate(**rfm_scores(n))
+    n = n.mutate(**rfm_scores(n, settings.rfm, settings.lifecycle.default_gap_days))
     n = n.mutate(**rfm_segment(n, settings.rfm_rules))
     n = n.mutate(lifecycle_stage=lifecycle_stage(n, settings.lifecycle))
     scores = n.drop(*[c for c in n.columns if c != "customer_id" and c in t.columns])

@@ -35,6 +35,8 @@ def report(
         console.print(f"{mark} [bold]{escape(s['title'])}[/bold]")
         for line in s["takeaways"]:
             console.print(f"    {escape(line)}", highlight=False)
+        for line in s.get("warnings", []):
+            console.print(f"    [red]![/red] {escape(line)}", highlight=False)
     # never wrapped: the path is meant to be copied (or clicked)
     console.print(
         f"report: {escape(result['report'])} ({result['seconds']}s)", soft_wrap=True, highlight=False

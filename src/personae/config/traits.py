@@ -6,9 +6,10 @@ Override in ``personae.yaml`` under ``traits:``.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 ConsentDefault = Literal["opt-in", "opt-out"]
 
@@ -81,6 +82,39 @@ RFM_SEGMENTS = (
 )
 
 
+RfmScoring = Literal["quantile", "absolute"]
+
+
+class RfmSettings(BaseModel):
+    """How the R score is given (see docs/traits.md#rfm).
+
+    ``quantile`` ranks customers against each other: the most recent fifth of buyers get R = 5
+    however long ago that is. ``absolute`` measures recency against the shop's typical
+    inter-purchase time *g* (the median of repeat buyers' average gap): R = 5 within
+    ``recency_windows[0]`` × g, 4 within ``[1]`` × g, 3 within ``[2]`` × g, 2 within ``[3]`` × g,
+    1 beyond. The default windows end R = 4 at the lifecycle's active rhythm (1.5) and R = 2 at
+    its lapse rhythm (3), so a Champion (R ≥ 4) is never past the lapse threshold.
+    """
+
+    scoring: RfmScoring = Field(
+        "quantile", description="quantile (rank among buyers) or absolute (windows of the typical gap)."
+    )
+    recency_windows: tuple[float, float, float, float] = Field(
+        (1.0, 1.5, 2.0, 3.0),
+        description="absolute scoring: R = 5, 4, 3, 2 up to these multiples of the shop's typical "
+        "inter-purchase time; R = 1 beyond the last.",
+    )
+
+    @field_validator("recency_windows")
+    @classmethod
+    def _increasing(cls, v: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+        if v[0] <= 0 or not all(a < b for a, b in pairwise(v)):
+            raise ValueError(
+                "recency_windows must be four increasing positive multiples, e.g. [1, 1.5, 2, 3]"
+            )
+        return v
+
+
 class LifecycleSettings(BaseModel):
     """Thresholds of the lifecycle stages (see docs/traits.md#lifecycle)."""
 
@@ -94,6 +128,11 @@ class LifecycleSettings(BaseModel):
     active_p_alive: float = Field(0.5, description="Active also needs P(alive) at least this.")
     lapsed_p_alive: float = Field(0.2, description="P(alive) below this means lapsed.")
     lapsed_max_days: int = Field(540, description="No order for this long is lapsed, whatever the rhythm.")
+    one_time_lapsed_days: int = Field(
+        365,
+        description="A one-order customer silent this long is lapsed, whatever the shop's rhythm: "
+        "they have no rhythm of their own, and a BG/NBD P(alive) is 1 for them by construction.",
+    )
     default_gap_days: float = Field(
         60.0,
         description="Gap assumed for one-order customers when the data cannot tell "
@@ -121,6 +160,7 @@ class TraitSettings(BaseModel):
         ]
     )
     rfm_rules: list[RfmRule] = Field(default_factory=lambda: list(DEFAULT_RFM_RULES))
+    rfm: RfmSettings = Field(default_factory=RfmSettings)
     lifecycle: LifecycleSettings = Field(default_factory=LifecycleSettings)
     consent_defaults: dict[str, dict[str, ConsentDefault]] = Field(
         default_factory=_no_overrides,

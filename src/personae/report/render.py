@@ -146,12 +146,14 @@ def _section_view(g: Gathered) -> dict[str, Any]:
         "about": spec.about,
         "panels": [],
         "left_out": None,
+        "warnings": [],
     }
     if g.absent is not None:
         view["absent"] = g.absent
         return view
     view["absent"] = None
     view["left_out"] = Coverage.from_json(g.data["left_out"]).sentence() if g.data.get("left_out") else None
+    view["warnings"] = [str(w) for w in g.data.get("warnings", [])]
     for panel in spec.figures(g.data):
         if isinstance(panel, str):
             view["panels"].append({"takeaway": panel, "image": None})
@@ -204,6 +206,7 @@ def write_report(
                 "title": v["title"],
                 "absent": v["absent"],
                 "left_out": v["left_out"],
+                "warnings": v["warnings"],
                 "takeaways": [p["takeaway"] for p in v["panels"]] if v["absent"] is None else [v["absent"]],
             }
             for v in views

@@ -10,7 +10,7 @@ import pytest
 
 from personae.app.ingest import ingest_file
 from personae.app.traits import build_affinities, build_traits
-from personae.config.traits import TraitSettings
+from personae.config.traits import RfmSettings, TraitSettings
 from personae.store import DuckDBStore
 from personae.traits.registry import ALL
 
@@ -86,6 +86,9 @@ B,email,true,2025-06-01,signup
     build_traits(store, AS_OF, TraitSettings())
     df = store.execute(store.table("traits")).set_index("customer_id")
     df.attrs["affinity_schema"] = dict(store.table("affinities").schema().items())
+    build_traits(store, AS_OF, TraitSettings(rfm=RfmSettings(scoring="absolute")))
+    absolute = store.execute(store.table("traits")).set_index("customer_id")
+    df.attrs["absolute"] = absolute[["r_score", "rfm_segment", "lifecycle_stage"]]
     store.close()
     return df
 
@@ -177,6 +180,18 @@ def test_rfm_and_lifecycle(traits: pd.DataFrame) -> None:
     assert traits.loc["B"].lifecycle_stage == "new"
     assert traits.loc["A"].lifecycle_stage == "active"
     assert traits.loc["A"].r_score >= traits.loc["C"].r_score
+
+
+def test_absolute_rfm_scores_recency_against_the_shops_rhythm(traits: pd.DataFrame) -> None:
+    """A buys every 30.2 days (Jan 10 – Jun 10, 5 gaps), the only repeat buyer: the shop's
+    typical gap. Quantiles rank A's 20 days behind B's 10 (R = 3); absolutely, 20 days is
+    within one gap (R = 5). C, one order 211 days ago (7 gaps), is R = 1 either way."""
+    absolute = traits.attrs["absolute"]
+    assert traits.loc["A"].r_score == 3 and absolute.loc["A"].r_score == 5
+    assert absolute.loc["B"].r_score == 5 and absolute.loc["C"].r_score == 1
+    assert pd.isna(absolute.loc["D"].r_score)
+    assert (absolute.lifecycle_stage == traits.lifecycle_stage).all()  # scoring leaves the stage alone
+    assert traits.loc["C"].lifecycle_stage == "lapsed"
 
 
 def test_every_column_is_documented(traits: pd.DataFrame) -> None:
