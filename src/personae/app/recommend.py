@@ -71,14 +71,9 @@ def load_interactions(store: Store, as_of: date) -> Interactions:
     if store.has_table("events"):
         e = store.resolved("events")
         e = e.filter(
-            e.product_id.notnull()
-            & (e.occurred_at <= end)
-            & e.type.isin(["product_view", "add_to_cart", *CONSUMPTION_EVENTS])
+            e.product_id.notnull() & (e.occurred_at <= end) & e.type.isin(["product_view", "add_to_cart"])
         )
-        # a rating file (films, books) is the record of what was watched or read: a purchase
-        kind = ibis.cases(
-            (e.type == "add_to_cart", CART), (e.type.isin(CONSUMPTION_EVENTS), PURCHASE), else_=VIEW
-        ).cast("int8")
+        kind = ibis.cases((e.type == "add_to_cart", CART), else_=VIEW).cast("int8")
         parts.append(e.select("customer_id", "product_id", at=e.occurred_at, kind=kind))
     t = store.to_arrow(ibis.union(*parts))
     if t.num_rows == 0:
@@ -100,8 +95,6 @@ def load_interactions(store: Store, as_of: date) -> Interactions:
 
 
 # -- explicit feedback ----------------------------------------------------------------------------
-#: event types that record consuming their product (a ratings file): interactions like purchases
-CONSUMPTION_EVENTS = ("rating",)
 #: event types whose stars are feedback on their product
 FEEDBACK_EVENTS = ("review", "rating")
 #: property keys holding an event's stars, in order of preference, and the top of their scale

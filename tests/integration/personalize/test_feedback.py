@@ -3,8 +3,8 @@
 Regression (issue 23): on MovieLens, a reason cited a film the person rated 1★ as the reason to
 watch its sequel ("because you bought Ace Ventura: Pet Detective"). Here the same shape — a
 ratings file ``userId,movieId,rating,timestamp`` (Unix seconds) and ``movieId,title,genres`` —
-goes in both ways the docs show: as orders (the ``rating`` column maps itself) and as ``rating``
-events (the stars stay in the row's extra columns).
+goes in two ways: as orders (the ``rating`` column maps itself), and as orders without stars
+plus the stars as ``rating`` events (the stars stay in the row's extra columns, as text).
 """
 
 from __future__ import annotations
@@ -59,15 +59,14 @@ def ingest_and_build(store: Store, folder: Path, route: str) -> None:
     movies = pd.DataFrame([(m, t, g) for m, (t, g) in MOVIES.items()], columns=["movieId", "title", "genres"])
     movies.to_csv(folder / "movies.csv", index=False)
     common = {"customer_id": "userId", "product_id": "movieId"}
+    orders = {**common, "ordered_at": "timestamp"}
     if route == "orders":
-        ingest_file(
-            store,
-            "orders",
-            folder / "ratings.csv",
-            mapping={**common, "ordered_at": "timestamp"},
-            constants={"amount": "0"},
-        )
+        ingest_file(store, "orders", folder / "ratings.csv", mapping=orders, constants={"amount": "0"})
     else:
+        # what was watched as orders without stars; the stars as rating events
+        frame = pd.read_csv(folder / "ratings.csv")
+        frame.drop(columns="rating").to_csv(folder / "watched.csv", index=False)
+        ingest_file(store, "orders", folder / "watched.csv", mapping=orders, constants={"amount": "0"})
         ingest_file(
             store,
             "events",
