@@ -10,8 +10,10 @@ region). Items already bought are left out unless their category is re-bought re
 — the caller says who they are (:mod:`personae.privacy.consent` decides).
 
 Each item carries the reason of the largest part of its score: "because you bought X"
-(the history item whose item-item weight contributed most), "matches your interest in X"
-(the affinity), or the group it is popular with.
+(the history item whose item-item weight contributed most; "liked X" when they rated it 4 of 5
+or more), "matches your interest in X" (the affinity), or the group it is popular with; and the
+item it cites (:attr:`Ranked.because`). Ratings (:mod:`personae.personalize.feedback`) weigh in:
+what a customer disliked is never recommended to them nor cited.
 """
 
 from __future__ import annotations
@@ -238,16 +240,19 @@ def _reasons(
 
 
 def _verbs(who: Customers, because: np.ndarray) -> np.ndarray:
-    """What the customer did with each cited item: liked, rated, bought or looked at."""
+    """What the customer did with each cited item: liked it, else bought, rated (a review of
+    something bought elsewhere) or looked at it."""
     n, k = because.shape
     rows, cols = np.repeat(np.arange(n), k), np.maximum(because, 0).ravel()
 
     def has(m: sp.csr_matrix) -> np.ndarray:
         return np.asarray(m[rows, cols]).reshape(n, k) > 0
 
-    verbs = np.where(has(who.purchased), "bought", "looked at").astype(object)
+    verbs = np.full((n, k), "looked at", dtype=object)
     if who.feedback is not None:
         verbs[has(who.feedback.rated)] = "rated"
+    verbs[has(who.purchased)] = "bought"
+    if who.feedback is not None:
         verbs[has(who.feedback.liked)] = "liked"
     return verbs
 

@@ -211,3 +211,18 @@ def test_without_consent_nothing_of_the_person_is_used_not_even_their_stars():
     )
     assert ranked.because is not None and (ranked.because == -1).all()
     assert set(ranked.reasons[0]) == {"popular right now"}
+
+
+def test_a_rating_of_something_never_bought_here_is_a_reason_in_its_own_words():
+    # a 3★ review of Alien (bought elsewhere): it counts as one purchase and is cited as rated
+    history = np.array([[0.0, 0.0, 0.0, 0.0, 0.0]])
+    ranked = rank(
+        Fixed(W),
+        customers(history, verdicts({2: 3.0})),
+        catalogue(),
+        groups(sp.csr_matrix(np.ones((1, 5)))),
+        np.zeros(5, bool),
+        k=1,
+    )
+    assert ranked.items[0, 0] == 3 and ranked.reasons[0, 0] == "because you rated Alien"
+    assert ranked.because is not None and ranked.because[0, 0] == 2
