@@ -120,8 +120,10 @@ def load_ratings(store: Store, as_of: date) -> pd.DataFrame:
     """Every rating of a product up to the end of ``as_of``, on five stars.
 
     ``customer_id, product_id, at, stars``: order lines' ``rating`` (of ``rating_max``, 5 when
-    unsaid) and the ``rating``/``score``/``stars`` property of ``review`` and ``rating`` events
-    (of their ``scale_max``/``rating_max``/``out_of`` property, 5 when unsaid).
+    unsaid), the ``rating``/``score``/``stars`` property of ``review`` and ``rating`` events
+    (of their ``scale_max``/``rating_max``/``out_of`` property, 5 when unsaid), and the
+    ``score`` of ingested texts (of ``scale_max``) whose ``subject`` is a product id (other
+    subjects — a store, a brand — match no product and are left out by :func:`load_feedback`).
     """
     end = ibis.timestamp(end_of_day(as_of).isoformat(sep=" "))
     parts = []
@@ -150,11 +152,25 @@ def load_ratings(store: Store, as_of: date) -> pd.DataFrame:
                     top=e._top.fill_null(DEFAULT_RATING_MAX),
                 )
             )
+    if store.has_table("texts"):
+        # `personae ingest texts`: a review's score is about its subject when that is a product id
+        t = store.resolved("texts")
+        t = t.filter(t.score.notnull() & t.subject.notnull() & (t.created_at <= end))
+        parts.append(
+            t.select(
+                "customer_id",
+                product_id=t.subject,
+                at=t.created_at,
+                score=t.score.cast("float64"),
+                top=t.scale_max.fill_null(DEFAULT_RATING_MAX),
+            )
+        )
     columns = ["customer_id", "product_id", "at", "stars"]
     if not parts:
         return pd.DataFrame({c: [] for c in columns})
     parts = [p.mutate(top=p.top.cast("float64")) for p in parts]
     df = store.execute(ibis.union(*parts))
+    df = df[df["customer_id"].notna() & df["product_id"].notna()].copy()  # anonymous texts
     df["stars"] = five_stars(df["score"].to_numpy(float), df["top"].to_numpy(float))
     df["at"] = pd.to_datetime(df["at"]).astype("datetime64[s]").astype(np.int64)
     return df.loc[df["stars"].notna(), columns].reset_index(drop=True)

@@ -3,8 +3,9 @@
 Regression (issue 23): on MovieLens, a reason cited a film the person rated 1★ as the reason to
 watch its sequel ("because you bought Ace Ventura: Pet Detective"). Here the same shape — a
 ratings file ``userId,movieId,rating,timestamp`` (Unix seconds) and ``movieId,title,genres`` —
-goes in two ways: as orders (the ``rating`` column maps itself), and as orders without stars
-plus the stars as ``rating`` events (the stars stay in the row's extra columns, as text).
+goes in three ways: as orders (the ``rating`` column maps itself), and as orders without stars
+plus the stars as ``rating`` events (the stars stay in the row's extra columns, as text) or as
+reviews scored out of 10 (``personae ingest texts``, the film as their subject).
 """
 
 from __future__ import annotations
@@ -63,10 +64,26 @@ def ingest_and_build(store: Store, folder: Path, route: str) -> None:
     if route == "orders":
         ingest_file(store, "orders", folder / "ratings.csv", mapping=orders, constants={"amount": "0"})
     else:
-        # what was watched as orders without stars; the stars as rating events
-        frame = pd.read_csv(folder / "ratings.csv")
+        # what was watched as orders without stars; the stars as rating events or reviews
+        frame = pd.read_csv(folder / "ratings.csv", dtype={"userId": str, "movieId": str})
         frame.drop(columns="rating").to_csv(folder / "watched.csv", index=False)
         ingest_file(store, "orders", folder / "watched.csv", mapping=orders, constants={"amount": "0"})
+    if route == "texts":
+        # reviews out of 10 (`personae ingest texts`), the film as their subject
+        texts = frame.assign(
+            text="my review",
+            score=2 * frame["rating"],
+            created_at=pd.to_datetime(frame["timestamp"], unit="s"),
+        )
+        texts.drop(columns=["rating", "timestamp"]).to_csv(folder / "reviews.csv", index=False)
+        ingest_file(
+            store,
+            "texts",
+            folder / "reviews.csv",
+            mapping={"customer_id": "userId", "subject": "movieId"},
+            constants={"source": "review", "scale_max": "10"},
+        )
+    elif route == "events":
         ingest_file(
             store,
             "events",
@@ -86,7 +103,7 @@ def ingest_and_build(store: Store, folder: Path, route: str) -> None:
     build_traits(store, as_of, TraitSettings())
 
 
-@pytest.fixture(scope="module", params=["orders", "events"])
+@pytest.fixture(scope="module", params=["orders", "events", "texts"])
 def films_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp(f"films_{request.param}")
     with DuckDBStore.open(folder / "films.duckdb") as store:
