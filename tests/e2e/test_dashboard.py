@@ -405,6 +405,9 @@ def test_customer_360_from_a_segment_member(web: Watched, server: Shop) -> None:
     assert shown.locator("strong").all_text_contents() == [r["name"] for r in recs["recommendations"]]
     for li, r in zip(shown.all(), recs["recommendations"], strict=True):
         assert r["reason"] and li.text_content().endswith(" — " + r["reason"])
+        # the products the reason cites, on the reason itself
+        cited = li.locator(".reason").get_attribute("data-because")
+        assert (cited or "").split() == r["because_product_ids"]
     # the next best action in words, every playbook with its status and reason (regression: raw JSON)
     nba = httpx.get(f"{server.url}/v1/customers/{cid}/next-best-action", headers=auth).json()
     words = page.locator("#nba").text_content()

@@ -30,6 +30,10 @@ class Recommendation(BaseModel):
     category: str
     score: float
     reason: str = Field(description="Why this product, in words.")
+    because_product_ids: list[str] = Field(
+        description='The products the reason cites ("because you liked X"): what the customer '
+        "bought, rated or looked at; empty when the reason is an interest or popularity."
+    )
 
 
 class Recommendations(BaseModel):

@@ -28,6 +28,7 @@ from personae.config.personalize import RecommendSettings
 from personae.coverage import Coverage
 from personae.errors import InputError, NotFoundError
 from personae.personalize.evaluation import metrics
+from personae.personalize.feedback import Feedback, five_stars
 from personae.personalize.interactions import CART, PURCHASE, VIEW, Interactions, encode, time_split
 from personae.personalize.models import ALS, EASE, ItemKNN, Popularity, Recommender
 from personae.personalize.ranking import (
@@ -42,6 +43,7 @@ from personae.personalize.ranking import (
     rebuy_items,
 )
 from personae.privacy import consent
+from personae.schema import DEFAULT_RATING_MAX
 from personae.segments.functions import end_of_day
 from personae.store import Store
 from personae.tables import is_return_line
@@ -92,6 +94,103 @@ def load_interactions(store: Store, as_of: date) -> Interactions:
     )
 
 
+# -- explicit feedback ----------------------------------------------------------------------------
+#: event types whose stars are feedback on their product
+FEEDBACK_EVENTS = ("review", "rating")
+#: property keys holding an event's stars, in order of preference, and the top of their scale
+RATING_KEYS = ("rating", "score", "stars")
+SCALE_KEYS = ("scale_max", "rating_max", "out_of")
+
+
+def _number_property(columns: list[ibis.Value], keys: tuple[str, ...]) -> ibis.Value:
+    """The first of ``keys`` found in the JSON texts ``columns``, as a number (null if none).
+
+    Read from the text, not as JSON: a file's extra column arrives as a JSON string
+    (``{"rating": "4.5"}``), a tracked event's property as a number (``{"rating": 4.5}``).
+    """
+    values = [
+        col.re_extract(rf'"{key}"\s*:\s*"?\s*(-?[0-9]+(?:\.[0-9]+)?)', 1).nullif("").try_cast("float64")
+        for key in keys
+        for col in columns
+    ]
+    return ibis.coalesce(*values) if len(values) > 1 else values[0]
+
+
+def load_ratings(store: Store, as_of: date) -> pd.DataFrame:
+    """Every rating of a product up to the end of ``as_of``, on five stars.
+
+    ``customer_id, product_id, at, stars``: order lines' ``rating`` (of ``rating_max``, 5 when
+    unsaid), the ``rating``/``score``/``stars`` property of ``review`` and ``rating`` events
+    (of their ``scale_max``/``rating_max``/``out_of`` property, 5 when unsaid), and the
+    ``score`` of ingested texts (of ``scale_max``) whose ``subject`` is a product id (other
+    subjects — a store, a brand — match no product and are left out by :func:`load_feedback`).
+    """
+    end = ibis.timestamp(end_of_day(as_of).isoformat(sep=" "))
+    parts = []
+    o = store.resolved("orders")
+    if "rating" in o.columns:
+        o = o.filter(o.product_id.notnull() & o.rating.notnull() & (o.ordered_at <= end) & ~is_return_line(o))
+        top = o.rating_max.fill_null(DEFAULT_RATING_MAX) if "rating_max" in o.columns else DEFAULT_RATING_MAX
+        parts.append(
+            o.select("customer_id", "product_id", at=o.ordered_at, score=o.rating.cast("float64"), top=top)
+        )
+    if store.has_table("events"):
+        e = store.resolved("events")
+        e = e.filter(e.product_id.notnull() & (e.occurred_at <= end) & e.type.isin(FEEDBACK_EVENTS))
+        texts = [e[c] for c in ("properties", "properties_extra") if c in e.columns]
+        if texts:
+            e = e.mutate(
+                _score=_number_property(texts, RATING_KEYS), _top=_number_property(texts, SCALE_KEYS)
+            )
+            e = e.filter(e._score.notnull())
+            parts.append(
+                e.select(
+                    "customer_id",
+                    "product_id",
+                    at=e.occurred_at,
+                    score=e._score,
+                    top=e._top.fill_null(DEFAULT_RATING_MAX),
+                )
+            )
+    if store.has_table("texts"):
+        # `personae ingest texts`: a review's score is about its subject when that is a product id
+        t = store.resolved("texts")
+        t = t.filter(t.score.notnull() & t.subject.notnull() & (t.created_at <= end))
+        parts.append(
+            t.select(
+                "customer_id",
+                product_id=t.subject,
+                at=t.created_at,
+                score=t.score.cast("float64"),
+                top=t.scale_max.fill_null(DEFAULT_RATING_MAX),
+            )
+        )
+    columns = ["customer_id", "product_id", "at", "stars"]
+    if not parts:
+        return pd.DataFrame({c: [] for c in columns})
+    parts = [p.mutate(top=p.top.cast("float64")) for p in parts]
+    df = store.execute(ibis.union(*parts))
+    df = df[df["customer_id"].notna() & df["product_id"].notna()].copy()  # anonymous texts
+    df["stars"] = five_stars(df["score"].to_numpy(float), df["top"].to_numpy(float))
+    df["at"] = pd.to_datetime(df["at"]).astype("datetime64[s]").astype(np.int64)
+    return df.loc[df["stars"].notna(), columns].reset_index(drop=True)
+
+
+def load_feedback(store: Store, as_of: date, inter: Interactions) -> Feedback:
+    """The verdicts (liked, disliked) of the customers and items of ``inter``.
+
+    Ratings of items nobody bought, viewed or rated as consumption cannot be recommended and
+    are left out.
+    """
+    df = load_ratings(store, as_of)
+    shape = (inter.n_customers, inter.n_items)
+    if df.empty:
+        return Feedback.empty(shape)
+    cust = pd.Index(inter.customer_ids).get_indexer(pd.Index(df["customer_id"].astype(str)))
+    item = pd.Index(inter.item_ids).get_indexer(pd.Index(df["product_id"].astype(str)))
+    return Feedback.of(cust, item, df["stars"].to_numpy(float), df["at"].to_numpy(np.int64), shape)
+
+
 def load_catalogue(store: Store, item_ids: np.ndarray) -> Catalogue:
     """Names, categories and preference values (category, brand, tags) of the coded items."""
     p = store.table("products")
@@ -138,6 +237,7 @@ class Context:
     traits: pd.DataFrame  # indexed by customer_id: personal, group, region, segment
     preferences: sp.csr_matrix  # rows aligned with traits
     settings: RecommendSettings
+    feedback: Feedback | None = None  # rows aligned with traits; ``history`` is its profile
 
 
 def _traits_frame(store: Store) -> pd.DataFrame:
@@ -206,17 +306,33 @@ def fit_context(store: Store, settings: RecommendSettings, model: str | None = N
     history = inter.matrix(_weights(settings))
     purchased = inter.purchases()
     fitted = make(settings, model).fit(history)
+    # what people said of what they consumed changes the history they are scored from
+    feedback = load_feedback(store, as_of, inter)
+    profile = feedback.profile(history, settings.liked_weight, settings.disliked_weight)
     traits = _traits_frame(store)
     # rows of the traits' customers in the interaction matrix (-1: no history)
     rows = pd.Index(inter.customer_ids).get_indexer(traits.index)
     traits["row"] = rows
-    hist_t = _rows_of(history, rows)
+    hist_t = _rows_of(profile, rows)
     bought_t = _rows_of(purchased, rows)
     groups, group = _groups(traits, bought_t, settings.group_min_buyers)
     traits["group"] = group
     prefs = _preferences(store, traits.index, catalogue, settings.preference_min_strength)
     rebuy = rebuy_items(purchased, catalogue.category, settings.rebuy_threshold)
-    return Context(as_of, inter, catalogue, fitted, hist_t, bought_t, rebuy, groups, traits, prefs, settings)
+    return Context(
+        as_of,
+        inter,
+        catalogue,
+        fitted,
+        hist_t,
+        bought_t,
+        rebuy,
+        groups,
+        traits,
+        prefs,
+        settings,
+        feedback.rows(rows),
+    )
 
 
 def _rows_of(m: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
@@ -240,6 +356,7 @@ def rank_rows(ctx: Context, idx: np.ndarray, k: int, allowed: np.ndarray | None 
         preferences=ctx.preferences[idx],
         group=t["group"].to_numpy(),
         rows=np.where(model_rows >= 0, model_rows, 0),
+        feedback=None if ctx.feedback is None else ctx.feedback.rows(idx),
     )
     return rank(
         ctx.model,
@@ -281,13 +398,15 @@ def _rows_table(ctx: Context, idx: np.ndarray, ranked: Ranked) -> pa.Table:
 
 
 def recommend_one(ctx: Context, customer_id: str, k: int = 10) -> list[dict[str, Any]]:
-    """Top ``k`` for one customer: ``rank, product_id, name, category, score, reason``."""
+    """Top ``k`` for one customer: ``rank, product_id, name, category, score, reason,
+    because_product_ids`` (the products the reason cites; empty for an interest or popularity)."""
     i = position(ctx, customer_id)
     ranked = rank_rows(ctx, np.array([i]), k)
     out = []
     for r, item in enumerate(ranked.items[0]):
         if item < 0:
             continue
+        cited = -1 if ranked.because is None else int(ranked.because[0, r])
         out.append(
             {
                 "rank": r + 1,
@@ -296,6 +415,7 @@ def recommend_one(ctx: Context, customer_id: str, k: int = 10) -> list[dict[str,
                 "category": str(ctx.catalogue.category[item]),
                 "score": round(float(ranked.scores[0, r]), 6),
                 "reason": str(ranked.reasons[0, r]),
+                "because_product_ids": [str(ctx.catalogue.item_ids[cited])] if cited >= 0 else [],
             }
         )
     return out

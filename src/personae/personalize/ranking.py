@@ -10,8 +10,10 @@ region). Items already bought are left out unless their category is re-bought re
 — the caller says who they are (:mod:`personae.privacy.consent` decides).
 
 Each item carries the reason of the largest part of its score: "because you bought X"
-(the history item whose item-item weight contributed most), "matches your interest in X"
-(the affinity), or the group it is popular with.
+(the history item whose item-item weight contributed most; "liked X" when they rated it 4 of 5
+or more), "matches your interest in X" (the affinity), or the group it is popular with; and the
+item it cites (:attr:`Ranked.because`). Ratings (:mod:`personae.personalize.feedback`) weigh in:
+what a customer disliked is never recommended to them nor cited.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from personae.personalize.feedback import Feedback
 from personae.personalize.models import Recommender
 
 #: weight of the popularity tie-breaker (orders items the model scores 0)
@@ -99,6 +102,9 @@ class Customers:
         preferences: ``(n, features)`` preference strength in [0, 1] per feature value.
         group: row of ``group_popularity`` per customer.
         rows: the customers' rows in the matrix the model was fitted on (for ALS), or None.
+        feedback: their verdicts on the items they rated (:mod:`personae.personalize.feedback`),
+            or None: disliked items are never recommended nor cited, liked ones are cited as
+            liked. ``history`` should be their :meth:`~personae.personalize.feedback.Feedback.profile`.
     """
 
     history: sp.csr_matrix
@@ -107,6 +113,7 @@ class Customers:
     preferences: sp.csr_matrix
     group: np.ndarray
     rows: np.ndarray | None = None
+    feedback: Feedback | None = None
 
 
 @dataclass(frozen=True)
@@ -121,11 +128,17 @@ class Groups:
 
 @dataclass(frozen=True)
 class Ranked:
-    """Top-k per customer: item codes (``-1`` pads), blended scores and reason texts."""
+    """Top-k per customer: item codes (``-1`` pads), blended scores and reason texts.
+
+    ``because`` holds, per recommended item, the code of the history item its reason cites
+    ("because you liked X"), ``-1`` when the reason cites none (an interest, popularity); None
+    when reasons were not computed.
+    """
 
     items: np.ndarray
     scores: np.ndarray
     reasons: np.ndarray
+    because: np.ndarray | None = None
 
 
 def rank(
@@ -169,6 +182,10 @@ def rank(
     rows = np.flatnonzero(personal)[bought.row]
     drop = ~rebuy[bought.col]
     final[rows[drop], bought.col[drop]] = -np.inf
+    # never again what they disliked, re-bought category or not
+    if who.feedback is not None:
+        disliked = who.feedback.disliked[np.flatnonzero(personal)].tocoo()
+        final[np.flatnonzero(personal)[disliked.row], disliked.col] = -np.inf
     if allowed is not None:
         final[:, ~allowed] = -np.inf
     kk = min(k, m)
@@ -177,11 +194,12 @@ def rank(
     items = np.take_along_axis(part, order, axis=1)
     scores = np.take_along_axis(final, items, axis=1)
     items = np.where(np.isfinite(scores), items, -1)
+    because = None
     if explain:
-        reasons = _reasons(model, who, catalogue, groups, group, items, model_part, pref, w)
+        reasons, because = _reasons(model, who, catalogue, groups, group, items, model_part, pref, w)
     else:
         reasons = np.full(items.shape, "", dtype=object)
-    return Ranked(items, np.where(items >= 0, scores, 0.0).astype(np.float32), reasons)
+    return Ranked(items, np.where(items >= 0, scores, 0.0).astype(np.float32), reasons, because)
 
 
 def _reasons(
@@ -194,7 +212,8 @@ def _reasons(
     model_part: np.ndarray,
     pref: np.ndarray,
     w: float,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
+    """Reason texts and the history item each cites (``-1``: none)."""
     n, k = items.shape
     safe = np.maximum(items, 0)
     m_score = (1.0 - w) * np.take_along_axis(model_part, safe, axis=1)
@@ -203,34 +222,61 @@ def _reasons(
     reasons[:] = groups.labels[group][:, None]
     by_model = (m_score > 0) & (m_score >= p_score)
     by_pref = (p_score > 0) & ~by_model
+    cited = np.full((n, k), -1, dtype=np.int64)
     if by_model.any():
         because = _because_item(model, who, items)
-        flat = np.asarray(who.purchased[np.repeat(np.arange(n), k), np.maximum(because, 0).ravel()])
-        bought = flat.reshape(n, k) > 0
+        verbs = _verbs(who, because)
         for r, c in zip(*np.nonzero(by_model & (because >= 0)), strict=True):
-            verb = "bought" if bought[r, c] else "looked at"
-            reasons[r, c] = f"because you {verb} {catalogue.names[because[r, c]]}"
+            reasons[r, c] = f"because you {verbs[r, c]} {catalogue.names[because[r, c]]}"
+            cited[r, c] = because[r, c]
     if by_pref.any():
         feats = _best_feature(who, catalogue, items)
         for r, c in zip(*np.nonzero(by_pref & (feats >= 0)), strict=True):
             value = str(catalogue.feature_names[feats[r, c]]).split(":", 1)[1]
             reasons[r, c] = f"matches your interest in {value}"
     reasons[items < 0] = ""
-    return reasons
+    cited[items < 0] = -1
+    return reasons, cited
+
+
+def _verbs(who: Customers, because: np.ndarray) -> np.ndarray:
+    """What the customer did with each cited item: liked it, else bought, rated (a review of
+    something bought elsewhere) or looked at it."""
+    n, k = because.shape
+    rows, cols = np.repeat(np.arange(n), k), np.maximum(because, 0).ravel()
+
+    def has(m: sp.csr_matrix) -> np.ndarray:
+        return np.asarray(m[rows, cols]).reshape(n, k) > 0
+
+    verbs = np.full((n, k), "looked at", dtype=object)
+    if who.feedback is not None:
+        verbs[has(who.feedback.rated)] = "rated"
+    verbs[has(who.purchased)] = "bought"
+    if who.feedback is not None:
+        verbs[has(who.feedback.liked)] = "liked"
+    return verbs
 
 
 def _because_item(model: Recommender, who: Customers, items: np.ndarray) -> np.ndarray:
-    """For each recommended item, the history item contributing most (``-1``: none)."""
+    """For each recommended item, the history item contributing most (``-1``: none).
+
+    Only what the customer did not dislike can be a reason: items with a negative weight in
+    the profile, or disliked, are never cited (with a negative item-item weight, a disliked
+    item's contribution can be positive, and it still must not be the reason).
+    """
     n, k = items.shape
     h = who.history.tocsr()
     out = np.full((n, k), -1, dtype=np.int64)
     if h.nnz == 0:
         return out
     row = np.repeat(np.arange(n), np.diff(h.indptr))
+    citable = h.data > 0
+    if who.feedback is not None:
+        citable &= ~(np.asarray(who.feedback.disliked[row, h.indices]).ravel() > 0)
     for c in range(k):
         target = items[row, c]
         contrib = h.data * model.similarity(h.indices, np.maximum(target, 0))
-        contrib[target < 0] = 0.0
+        contrib[(target < 0) | ~citable] = 0.0
         order = np.lexsort((-contrib, row))
         best = order[h.indptr[:-1][np.diff(h.indptr) > 0]]
         users = row[best]

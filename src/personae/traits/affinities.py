@@ -7,7 +7,8 @@ Kinds (the ``kind`` column):
 * ``category``, ``brand``, ``tag`` — from the order line and its product;
 * ``price_band`` — ``budget``, ``mid`` or ``premium``: the line's unit price against the
   thirds (approximate 1/3 and 2/3 quantiles) of unit prices bought in its category up to
-  the as-of date, so "premium" means premium *for that category*;
+  the as-of date, so "premium" means premium *for that category*; a category whose prices
+  do not vary gives no price band at all (no price signal);
 * ``channel`` — the channel of the order (web, app, store, phone, marketplace; an order whose
   lines name several channels counts under the first in alphabetical order, as in
   ``orders_<channel>``);
@@ -64,13 +65,24 @@ def _lines_with_attributes(inputs: TraitInputs) -> ibis.Table:
 
 
 def _price_band(lines: ibis.Table) -> ibis.Table:
-    """Lines with a category and a price, each with its ``price_band`` within the category."""
+    """Lines with a category and a price, each with its ``price_band`` within the category.
+
+    Only categories whose prices vary have bands: where every line costs the same (a ratings
+    file ingested with ``amount=0``, a one-price shop) there is no price signal, and calling
+    everyone "premium" would invent one. When a third of the lines or more share the typical
+    price (the two cuts meet), that price is ``mid`` and only dearer lines are ``premium``.
+    """
     priced = lines.filter(lines.category.notnull() & lines.unit_price.notnull())
     cuts = priced.group_by("category").aggregate(
-        _low=priced.unit_price.approx_quantile(1 / 3), _high=priced.unit_price.approx_quantile(2 / 3)
+        _low=priced.unit_price.approx_quantile(1 / 3),
+        _high=priced.unit_price.approx_quantile(2 / 3),
+        _min=priced.unit_price.min(),
+        _max=priced.unit_price.max(),
     )
+    cuts = cuts.filter(cuts._max > cuts._min)
     j = priced.join(cuts, "category")
-    band = ibis.cases((j.unit_price < j._low, "budget"), (j.unit_price >= j._high, "premium"), else_="mid")
+    premium = (j.unit_price > j._high) | ((j.unit_price >= j._high) & (j._high > j._low))
+    band = ibis.cases((j.unit_price < j._low, "budget"), (premium, "premium"), else_="mid")
     return j.mutate(price_band=band)
 
 

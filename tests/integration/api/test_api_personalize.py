@@ -133,3 +133,29 @@ def test_tuning_while_the_server_runs_is_used_at_once(shop: dict[str, Any]) -> N
         assert after.status_code == 200
         assert runtime._recommend_cache[1].model.self_weight == 0.0  # refitted with the tuned value
         assert after.json() == _cli_after(c, db, cid)
+
+
+def test_each_recommendation_carries_the_products_its_reason_cites(shop: dict[str, Any]) -> None:
+    """``because_product_ids``: the cited product for "because you …", empty for popularity, and
+    named in the OpenAPI schema the dashboard's contract reads."""
+    db = shop["db"]
+    with DuckDBStore.open(db) as store:
+        names = store.execute(store.table("products").select("product_id", "name"))
+    name_of = dict(zip(names["product_id"], names["name"], strict=True))
+    with TestClient(create_app(db, Settings(db=db, service={"expiry_check_seconds": 3600}))) as c:
+        read = {"Authorization": f"Bearer {shop['read']}"}
+        cited = 0
+        for cid in shop["yes"] + shop["no"]:
+            got = c.get(f"/v1/customers/{cid}/recommendations", params={"limit": 10}, headers=read)
+            assert got.status_code == 200, got.text
+            for r in got.json()["recommendations"]:
+                ids = r["because_product_ids"]
+                if r["reason"].startswith("because you"):
+                    assert len(ids) == 1 and r["reason"].endswith(name_of[ids[0]]), r
+                    cited += 1
+                else:
+                    assert ids == [], r
+        assert cited > 0
+        schema = c.get("/openapi.json").json()["components"]["schemas"]["Recommendation"]
+    assert "because_product_ids" in schema["required"]
+    assert schema["properties"]["because_product_ids"]["items"]["type"] == "string"

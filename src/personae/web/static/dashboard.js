@@ -33,7 +33,7 @@ const READS = {
   ],
   "GET /v1/customers/{customer_id}/recommendations": [
     "as_of", "recommendations[].name", "recommendations[].product_id", "recommendations[].category",
-    "recommendations[].reason"
+    "recommendations[].reason", "recommendations[].because_product_ids"
   ],
   "GET /v1/customers/{customer_id}/next-best-action": [
     "as_of", "action", "channel", "held_out_of",
@@ -251,7 +251,10 @@ function recommendations(list, recs) {
   const items = recs.recommendations;
   fill(list, items.length
     ? items.map((r) => el("li", {}, el("strong", {text: r.name || r.product_id}),
-        r.category ? " · " + r.category : "", r.reason ? el("span", {class: "reason", text: " — " + r.reason}) : ""))
+        r.category ? " · " + r.category : "",
+        r.reason ? el("span", {class: "reason", text: " — " + r.reason,
+          "data-because": r.because_product_ids.join(" ") || null,
+          title: r.because_product_ids.length ? "cites product " + r.because_product_ids.join(", ") : null}) : ""))
     : [el("li", {class: "none", text: "No recommendation: every product this customer could be shown is filtered out (bought, or not allowed without personalization consent)."})]);
   list.after(el("p", {class: "help", text: "As of " + recs.as_of + " (the latest build)."}));
 }
