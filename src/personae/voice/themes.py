@@ -318,9 +318,16 @@ class ThemeModel:
             members = _has_any(X, cols)
             claimed |= members
             parts = [X[np.flatnonzero(members)]]
-            if Xl is not None:
-                parts.append(Xl[np.flatnonzero(np.asarray(lab["theme"] == g))])
-            rows.append(_guide_vector(parts, X, cols))
+            mine = np.asarray(lab["theme"] == g)
+            if Xl is not None and mine.any():
+                parts.append(Xl[np.flatnonzero(mine)])
+            v = _guide_vector(parts, X, cols)
+            if Xl is not None and mine.any():
+                # a labelled theme claims the texts that share its most telling words (and its
+                # labelled texts), so the free themes do not find it a second time
+                learned = [int(j) for j in np.argsort(-v, kind="stable")[:LEARNED_SEEDS] if v[j] > 0]
+                claimed |= _has_any(X, learned) | docs.isin(set(lab.loc[mine, "text"])).to_numpy()
+            rows.append(v)
         n_free = max(self.n_themes - len(seeds), 0 if seeds else 1)
         free = X[np.flatnonzero(~claimed)] if (~claimed).sum() >= max(2 * n_free, 10) else X
         if n_free:
@@ -620,6 +627,8 @@ def singular(word: str) -> str:
     return word
 
 
+#: Top words of a labelled theme that claim texts for it (as seed words do for a seeded one).
+LEARNED_SEEDS = 3
 #: Median words per text from which :func:`choose_stemming` only takes plurals off.
 LONG_TEXT_WORDS = 30
 STEMMERS: dict[str, Callable[[str], str]] = {"light": stem, "plural": singular}
