@@ -157,16 +157,15 @@ def build_voice(
     texts["language"] = analyse._languages(texts["text"].fillna("").astype(str), settings)
     summary: dict[str, Any] = {"texts": len(texts), **({} if len(texts) else {"note": NO_TEXTS})}
     seeds = theme_seeds(store)
+    labelled = theme_labels(store)
     active = None if refit else active_model(store)
-    if active is not None and not _keeps_seeds(active[1], seeds):
-        active = None  # the seeds changed since the model was fitted
-        summary["note_themes"] = "theme seeds changed: themes discovered afresh"
+    if active is not None and not _keeps_guides(active[1], seeds, labelled):
+        active = None  # seeds or labelled themes changed since the model was fitted
+        summary["note_themes"] = "theme seeds or labelled themes changed: themes discovered afresh"
     if active is None:
         report_("discovering themes", 0.35)
         try:
-            model: ThemeModel | None = analyse.fit_themes(
-                texts, settings, seeds=seeds, theme_labels=theme_labels(store)
-            )
+            model: ThemeModel | None = analyse.fit_themes(texts, settings, seeds=seeds, theme_labels=labelled)
         except ModelError as exc:
             model, model_id, names = None, None, {}
             summary["themes"] = f"skipped: {exc}"
@@ -295,10 +294,13 @@ def theme_labels(store: Store) -> pd.DataFrame | None:
     return rows if len(rows) else None
 
 
-def _keeps_seeds(model: ThemeModel, seeds: dict[str, list[str]]) -> bool:
-    return all(model.guides_.get(name) == words for name, words in seeds.items()) and all(
+def _keeps_guides(model: ThemeModel, seeds: dict[str, list[str]], labelled: pd.DataFrame | None) -> bool:
+    """Whether ``model`` was fitted with these seeds and has a theme for every labelled one."""
+    same_seeds = all(model.guides_.get(name) == words for name, words in seeds.items()) and all(
         name in seeds for name, words in model.guides_.items() if words
     )
+    names = set() if labelled is None else {str(t).strip() for t in labelled["theme"]} - {"", OTHER}
+    return same_seeds and names <= set(model.guides_)
 
 
 def _save_model(store: Store, model: ThemeModel, as_of: date | None, n_texts: int) -> str:

@@ -161,7 +161,9 @@ def test_labelled_themes_are_learned_from_voice_labels(store: Store) -> None:
     labels = staff[["text_id"]].assign(sentiment="neutral", theme="Shop staff")
     store.replace("voice_labels", labels)
     try:
-        svc.build_voice(store, None, VoiceSettings(n_themes=6), refit=True)
+        # a plain build notices the new labelled theme and fits the themes afresh
+        assert svc.build_voice(store, None, VoiceSettings(n_themes=6))["themes"] == "6 new"
+        assert svc.build_voice(store, None, VoiceSettings(n_themes=6))["themes"] == "6 reused"
         keywords = svc.theme_keywords(store)
         assert "Shop staff" in keywords
         again = store.execute(store.table("voice_texts")).set_index("text_id")

@@ -323,3 +323,12 @@ def test_themes_agree_with_real_product_departments_better_than_plain_nmf() -> N
     names = " ".join(t.default_name for t in model.themes_)
     for product in ("dress", "sweater", "skirt"):
         assert product in names
+
+
+def test_a_model_stored_before_phrases_is_refused_so_the_build_refits() -> None:
+    state = ThemeModel(n_themes=4).fit(POSTS["text"]).to_state()
+    old = {k: v for k, v in state.items() if k not in ("version", "keywords", "stemming", "banned")}
+    with pytest.raises(ModelError, match="refit"):
+        ThemeModel.from_state(old)
+    again = ThemeModel.from_state(state)
+    assert again.stemming_ == state["stemming"] == "light"
