@@ -70,3 +70,19 @@ def test_voice_cli(db: Path) -> None:
         "--json",
     )
     assert r.returncode == 0 and "sentiment_90d" in json.loads(r.stdout)
+
+
+def test_voice_themes_seed(db: Path, tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds.yaml"
+    seeds.write_text("Deliveries: [delivery, parcel, courier]\n", encoding="utf-8")
+    r = run(db, "voice", "themes", "--seed", str(seeds))
+    assert r.returncode == 0, r.stderr
+    assert "1 seeded theme(s) kept by later builds: Deliveries" in r.stdout
+    r = run(db, "voice", "build", "--refit", "--json")
+    assert r.returncode == 0, r.stderr
+    themes = json.loads(run(db, "voice", "themes", "--json").stdout)["themes"]
+    assert themes and "Deliveries" in {t["theme"] for t in themes}
+    assert all("aspect_sentiment" in t for t in themes)
+    seeds.write_text("- just\n- a list\n", encoding="utf-8")
+    r = run(db, "voice", "themes", "--seed", str(seeds))
+    assert r.returncode != 0 and "Traceback" not in r.stderr and "theme name" in r.stderr

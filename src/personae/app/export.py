@@ -9,6 +9,7 @@ import io
 import json
 import sys
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +26,22 @@ EXPORT_FORMATS = ("csv", "parquet", "json")
 
 
 def plain(v: Any) -> Any:
-    """A JSON-friendly version of a value from a data frame."""
+    """A JSON-friendly version of a value from a data frame.
+
+    >>> from decimal import Decimal
+    >>> [plain(Decimal("3")), plain(Decimal("1.5")), plain(Decimal("NaN")), plain(float("nan"))]
+    [3, 1.5, None, None]
+    """
     if v is None or v is pd.NaT:
         return None
     if isinstance(v, float | np.floating):
         return None if np.isnan(v) else float(v)
     if isinstance(v, np.integer):
         return int(v)
+    if isinstance(v, Decimal):  # DuckDB's SUM of integers (e.g. voice_traits.negative_texts_90d)
+        if not v.is_finite():
+            return None
+        return int(v) if v == v.to_integral_value() else float(v)
     if isinstance(v, np.bool_):
         return bool(v)
     if isinstance(v, pd.Timestamp | datetime | date):

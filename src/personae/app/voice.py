@@ -7,7 +7,13 @@ to the domain (:mod:`personae.voice`) and writes back
   build);
 * ``voice_traits`` — the voice traits per customer, which ``build_traits`` joins into ``traits``;
 * ``voice_models`` / ``voice_theme_names`` (schema v10) — the fitted theme model, reused by later
-  builds so themes (and the names people gave them) stay put until ``--refit``.
+  builds so themes (and the names people gave them) stay put until ``--refit``;
+* ``voice_text_themes`` — every theme of every text with that theme's own sentiment (replaced
+  by each build; ``voice_texts.theme`` stays the main one);
+* ``voice_theme_seeds`` — seeded themes (``voice themes --seed FILE``), kept across refits.
+
+Analysts' theme labels are read from ``voice_labels`` (``text_id, sentiment, theme``) when that
+table exists: each theme named there learns its words from its labelled texts.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import json
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any, cast
 
 import ibis
@@ -33,6 +40,19 @@ from personae.voice.themes import OTHER, ThemeModel
 from personae.voice.traits import voice_traits
 
 Progress = Callable[[str, float], None]
+
+TEXT_THEMES_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("text_id", pa.string()),
+        ("customer_id", pa.string()),
+        ("theme_id", pa.int64()),
+        ("theme", pa.string()),
+        ("weight", pa.float64()),
+        ("sentiment_score", pa.float64()),
+        ("sentiment", pa.string()),
+    ]
+)
 
 TEXTS_SCHEMA = pa.schema(
     [
@@ -95,7 +115,10 @@ def active_model(store: Store) -> tuple[str, ThemeModel, dict[int, str]] | None:
     if rows.empty:
         return None
     model_id = str(rows["model_id"].iloc[0])
-    model = ThemeModel.from_state(json.loads(rows["state"].iloc[0]))
+    try:
+        model = ThemeModel.from_state(json.loads(rows["state"].iloc[0]))
+    except ModelError:  # a model of an older version: the next build fits the themes afresh
+        return None
     return model_id, model, _names(store, model_id, model)
 
 
@@ -115,6 +138,13 @@ def theme_keywords(store: Store) -> dict[str, list[str]]:
         return {}
     _, model, names = active
     return {names[t.index]: list(t.keywords) for t in model.themes_}
+
+
+def _text_themes(store: Store) -> pd.DataFrame | None:
+    """``voice_text_themes`` when a build wrote it (stores built before it existed: ``None``)."""
+    if not store.has_table("voice_text_themes"):
+        return None
+    return store.execute(store.table("voice_text_themes"))
 
 
 def _texts(store: Store) -> pd.DataFrame:
@@ -140,11 +170,16 @@ def build_voice(
     report_("detecting languages", 0.15)
     texts["language"] = given_or_detected_languages(texts, settings)
     summary: dict[str, Any] = {"texts": len(texts), **({} if len(texts) else {"note": NO_TEXTS})}
+    seeds = theme_seeds(store)
+    labelled = theme_labels(store)
     active = None if refit else active_model(store)
+    if active is not None and not _keeps_guides(active[1], seeds, labelled):
+        active = None  # seeds or labelled themes changed since the model was fitted
+        summary["note_themes"] = "theme seeds or labelled themes changed: themes discovered afresh"
     if active is None:
         report_("discovering themes", 0.35)
         try:
-            model: ThemeModel | None = analyse.fit_themes(texts, settings)
+            model: ThemeModel | None = analyse.fit_themes(texts, settings, seeds=seeds, theme_labels=labelled)
         except ModelError as exc:
             model, model_id, names = None, None, {}
             summary["themes"] = f"skipped: {exc}"
@@ -158,8 +193,11 @@ def build_voice(
         summary["themes"] = f"{len(model.themes_)} reused"
     report_("scoring sentiment", 0.5)
     scored = analyse.analyse_texts(texts, model, settings, names, n_jobs=settings.n_jobs)
+    report_("themes per text", 0.8)
+    long = analyse.analyse_text_themes(scored, model, settings, names, n_jobs=settings.n_jobs)
     report_("writing", 0.9)
     store.replace("voice_texts", _arrow(scored))
+    store.replace("voice_text_themes", _arrow(long, TEXT_THEMES_SCHEMA))
     traits_as_of = as_of or _last_text_day(scored)
     store.replace("voice_traits", voice_traits(store.table("voice_texts"), traits_as_of, settings))
     flagged = int((~scored["scored"].astype(bool)).sum())
@@ -170,6 +208,10 @@ def build_voice(
         # texts nobody could be linked to (an anonymous review): analysed, in no one's traits
         anonymous=int(scored["customer_id"].isna().sum()) if len(scored) else 0,
         model=model_id,
+        text_themes=len(long),
+        texts_with_several_themes=int(long.groupby(["source", "text_id"]).size().gt(1).sum())
+        if len(long)
+        else 0,
     )
     report_("done", 1.0)
     return summary
@@ -181,9 +223,9 @@ def _last_text_day(df: pd.DataFrame) -> date:
     return pd.Timestamp(df["at"].max()).date()
 
 
-def _arrow(df: pd.DataFrame) -> pa.Table:
+def _arrow(df: pd.DataFrame, schema: pa.Schema = TEXTS_SCHEMA) -> pa.Table:
     cols = {}
-    for field in TEXTS_SCHEMA:
+    for field in schema:
         v = df[field.name] if field.name in df else pd.Series([None] * len(df), dtype=object)
         if pa.types.is_string(field.type):
             v = v.astype(object).where(v.notna(), None)
@@ -191,7 +233,90 @@ def _arrow(df: pd.DataFrame) -> pa.Table:
         cols[field.name] = pa.array(
             v.tolist() if pa.types.is_string(field.type) else v, type=field.type, from_pandas=True
         )
-    return pa.table(cols, schema=TEXTS_SCHEMA)
+    return pa.table(cols, schema=schema)
+
+
+# -- guided themes: seeds and labels ---------------------------------------------------------
+SEEDS_TABLE = "voice_theme_seeds"
+LABELS_TABLE = "voice_labels"
+
+
+def load_seeds(path: Path) -> dict[str, list[str]]:
+    """Seeded themes from a YAML file ``name: [words, ...]`` (a single word may stand alone)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise NotFoundError(f"no file {path}", hint="give a YAML file of `theme name: [words]`") from exc
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InputError(
+            f"{path}: expected `theme name: [words, ...]` lines",
+            hint="e.g. `delivery: [parcel, courier, late]`",
+        )
+    seeds: dict[str, list[str]] = {}
+    for name, words in data.items():
+        key = str(name).strip()
+        if not key or key == OTHER:
+            raise InputError(
+                f"{path}: {name!r} cannot be a theme name", hint="use a non-empty name other than 'other'"
+            )
+        items = [words] if isinstance(words, str) else words
+        if not isinstance(items, list) or not all(isinstance(w, (str, int, float)) for w in items):
+            raise InputError(
+                f"{path}: the words of {key!r} must be a list", hint=f"e.g. `{key}: [word, other word]`"
+            )
+        kept = [str(w).strip() for w in items if str(w).strip()]
+        if not kept:
+            raise InputError(f"{path}: theme {key!r} has no seed words")
+        seeds[key] = kept
+    return seeds
+
+
+def theme_seeds(store: Store) -> dict[str, list[str]]:
+    """The stored seeded themes (empty when none were given)."""
+    if not store.has_table(SEEDS_TABLE):
+        return {}
+    rows = store.execute(store.table(SEEDS_TABLE).order_by("position"))
+    return {str(r.name): list(json.loads(str(r.words))) for r in rows.itertuples()}
+
+
+def set_theme_seeds(store: Store, seeds: dict[str, list[str]]) -> None:
+    """Store the seeded themes (replacing earlier ones); the next build fits the themes afresh."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    table = pa.table(
+        {
+            "position": pa.array(range(len(seeds)), pa.int64()),
+            "name": pa.array(list(seeds), pa.string()),
+            "words": pa.array([json.dumps(w) for w in seeds.values()], pa.string()),
+            "set_at": pa.array([now] * len(seeds), pa.timestamp("us")),
+        }
+    )
+    store.replace(SEEDS_TABLE, table)
+
+
+def theme_labels(store: Store) -> pd.DataFrame | None:
+    """Analysts' theme labels ``text_id, theme`` from ``voice_labels`` (``None`` without any)."""
+    if not store.has_table(LABELS_TABLE):
+        return None
+    t = store.table(LABELS_TABLE)
+    if not {"text_id", "theme"} <= set(t.columns):
+        return None
+    rows = store.execute(t.filter(t.theme.notnull()).select("text_id", "theme"))
+    return rows if len(rows) else None
+
+
+def _keeps_guides(model: ThemeModel, seeds: dict[str, list[str]], labelled: pd.DataFrame | None) -> bool:
+    """Whether ``model`` was fitted with these seeds and has a theme for every labelled one."""
+    same_seeds = all(model.guides_.get(name) == words for name, words in seeds.items()) and all(
+        name in seeds for name, words in model.guides_.items() if words
+    )
+    names = set() if labelled is None else {str(t).strip() for t in labelled["theme"]} - {"", OTHER}
+    return same_seeds and names <= set(model.guides_)
 
 
 def _save_model(store: Store, model: ThemeModel, as_of: date | None, n_texts: int) -> str:
@@ -224,10 +349,11 @@ def voice_themes(
     """The ``voice themes`` report: totals, one entry per theme, and per segment when asked."""
     texts = _texts(store)
     keywords = theme_keywords(store)
+    long = _text_themes(store)
     out: dict[str, Any] = {
         "overview": report.sentiment_overview(texts),
         "note": None if len(texts) else NO_TEXTS,
-        "themes": report.theme_summary(texts, keywords, examples=settings.examples),
+        "themes": report.theme_summary(texts, keywords, examples=settings.examples, text_themes=long),
     }
     if segments:
         members, order = segment_members(store, segments)
@@ -299,6 +425,7 @@ def rename_theme(store: Store, theme: str, new_name: str) -> dict[str, Any]:
         store.append("voice_theme_names", row)
         for table, column in (
             ("voice_texts", "theme"),
+            ("voice_text_themes", "theme"),
             ("voice_traits", "top_complaint_theme"),
             ("traits", "top_complaint_theme"),
         ):
@@ -343,7 +470,7 @@ def voice_pain_points(
         cols = [c for c in ("customer_id", "clv_12m", "monetary") if c in t.columns]
         value = painpoints.customer_value(store.execute(t.select(*cols)))
     members = segment_members(store, segments)[0] if segments else None
-    out = painpoints.theme_pain_points(texts, value, members)
+    out = painpoints.theme_pain_points(texts, value, members, text_themes=_text_themes(store))
     return out.head(top) if top else out
 
 

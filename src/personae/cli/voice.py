@@ -74,9 +74,17 @@ def themes(
     plot: Path | None = typer.Option(
         None, "--plot", help="Write the themes-by-sentiment chart (.png/.svg/.html)"
     ),
+    seed: Path | None = typer.Option(
+        None,
+        "--seed",
+        help="YAML file of seeded themes, `name: [words, ...]`: kept by later builds; the themes "
+        "are fitted afresh around them (an empty file removes the seeds)",
+    ),
 ) -> None:
     """Per theme: keywords, texts, share, mean sentiment, trend, touchpoints, channels, examples."""
     settings = State.settings().voice
+    if seed is not None:
+        _seed_themes(seed, as_json)
     with State.open_store() as store:
         data = svc.voice_themes(store, settings, _names(segments))
     if plot is not None:
@@ -109,9 +117,31 @@ def themes(
         console.print(_themes_table(s["themes"]))
 
 
+def _seed_themes(path: Path, quiet: bool) -> None:
+    """Store the seeds of ``path`` and rebuild the voice with themes fitted around them."""
+    settings = State.settings().voice
+    seeds = svc.load_seeds(path)
+    with State.open_store() as store, progress_bar("voice") as report:
+        svc.set_theme_seeds(store, seeds)
+        summary = svc.build_voice(store, last_data_date(store), settings, refit=True, progress=report)
+    if not quiet:
+        console.print(
+            f"{len(seeds)} seeded theme(s) kept by later builds: {escape(', '.join(seeds)) or '(none)'}; "
+            f"themes: {summary['themes']}"
+        )
+
+
 def _themes_table(rows: list[dict[str, Any]]) -> Table:
+    aspects = any("aspect_sentiment" in t for t in rows)
     table = Table("theme", "keywords", "n", "share", "sentiment", "negative", "top touchpoint", "top channel")
+    if aspects:
+        table.add_column("mentions")
+        table.add_column("sentiment about it")
     for t in rows:
+        extra = []
+        if aspects:
+            a = t.get("aspect_sentiment")
+            extra = [f"{t.get('mentions', 0):,}", "—" if a is None else f"{a:+.2f}"]
         table.add_row(
             escape(t["theme"]),
             escape(", ".join(t["keywords"][:5])),
@@ -121,6 +151,7 @@ def _themes_table(rows: list[dict[str, Any]]) -> Table:
             "—" if t["negative"] is None else f"{t['negative']:.0%}",
             escape(next(iter(t["touchpoints"]), "—")),
             escape(next(iter(t["channels"]), "—")),
+            *extra,
         )
     return table
 

@@ -65,7 +65,13 @@ class VoiceSettings(BaseModel):
     competitors: list[str] = Field(
         default_factory=lambda: ["Amazon", "Zalando", "Decathlon", "Walmart", "Target", "eBay"],
         description="Competitor names; mentions_competitor is true when a customer's text names one "
-        "(whole words, any case). Replace with your own competitors.",
+        "(whole words, any case), and they are never theme words. Replace with your own competitors.",
+    )
+    own_names: list[str] = Field(
+        default_factory=list,
+        description="Your own brand and company names (e.g. 'Acme', 'Acme Air'): never a theme "
+        "word. Words used as @handles in the texts and words in more than half of them are left "
+        "out anyway.",
     )
     n_jobs: int = Field(
         1,

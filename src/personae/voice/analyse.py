@@ -6,12 +6,13 @@ the application layer reads the frame from the store and writes the result back.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from personae.config.voice import VoiceSettings
+from personae.voice import aspects
 from personae.voice.competitors import competitor_mentions
 from personae.voice.language import detect_languages
 from personae.voice.sentiment import labels, score_in_parallel
@@ -30,8 +31,21 @@ ADDED = (
 )
 
 
-def fit_themes(texts: pd.DataFrame, settings: VoiceSettings) -> ThemeModel:
-    """Fit the theme model on the (distinct, default-language) texts of ``texts``."""
+def fit_themes(
+    texts: pd.DataFrame,
+    settings: VoiceSettings,
+    seeds: Mapping[str, Sequence[str]] | None = None,
+    theme_labels: pd.DataFrame | None = None,
+) -> ThemeModel:
+    """Fit the theme model on the (distinct, default-language) texts of ``texts``.
+
+    Args:
+        texts: the texts (``text_id``, ``text``, optionally ``language``).
+        settings: ``voice`` settings (theme count, own and competitors' names …).
+        seeds: seeded themes, name → seed words (``voice themes --seed FILE``).
+        theme_labels: analysts' theme labels, columns ``text_id, theme``: each theme named there
+            learns its words from its labelled texts (labels of unknown texts are ignored).
+    """
     lang = texts["language"] if "language" in texts else _languages(texts["text"], settings)
     own = texts.loc[np.asarray(lang == settings.default_language), "text"]
     model = ThemeModel(
@@ -39,8 +53,70 @@ def fit_themes(texts: pd.DataFrame, settings: VoiceSettings) -> ThemeModel:
         n_keywords=settings.theme_keywords,
         min_weight=settings.min_theme_weight,
         seed=settings.seed,
+        own_names=settings.own_names,
+        competitors=settings.competitors,
     )
-    return model.fit(fit_sample(own, settings.fit_sample, settings.seed))
+    labelled = None
+    if theme_labels is not None and not theme_labels.empty and "text_id" in texts:
+        lab = theme_labels[["text_id", "theme"]].dropna().astype({"text_id": str})
+        labelled = lab.merge(
+            texts[["text_id", "text"]].astype({"text_id": str}).drop_duplicates("text_id"), on="text_id"
+        )[["text", "theme"]]
+    return model.fit(fit_sample(own, settings.fit_sample, settings.seed), guides=seeds, labelled=labelled)
+
+
+#: Columns of :func:`analyse_text_themes` (the ``voice_text_themes`` table).
+TEXT_THEMES = (
+    "source",
+    "text_id",
+    "customer_id",
+    "theme_id",
+    "theme",
+    "weight",
+    "sentiment_score",
+    "sentiment",
+)
+
+
+def analyse_text_themes(
+    analysed: pd.DataFrame,
+    model: ThemeModel | None,
+    settings: VoiceSettings,
+    names: Mapping[int, str] | None = None,
+    n_jobs: int = 1,
+) -> pd.DataFrame:
+    """Every theme of every scored text with that theme's own sentiment (see
+    :mod:`personae.voice.aspects`): the long ``voice_text_themes`` table.
+
+    ``analysed`` is the output of :func:`analyse_texts`; texts without a theme have no row.
+    """
+    if model is None or analysed.empty:
+        return pd.DataFrame(columns=list(TEXT_THEMES))
+    scored = analysed[analysed["scored"].astype(bool)].reset_index(drop=True)
+    long = aspects.text_themes(
+        scored["text"].fillna("").astype(str),
+        model,
+        scored["theme_id"].to_numpy(dtype=np.int64),
+        scored["sentiment_score"].to_numpy(dtype=np.float64),
+        lambda xs: score_in_parallel(xs, n_jobs=n_jobs),
+    )
+    label = {t.index: (names or {}).get(t.index, t.default_name) for t in model.themes_}
+    rows = scored.iloc[long["row"].to_numpy()]
+    out = pd.DataFrame(
+        {
+            "source": rows["source"].to_numpy(),
+            "text_id": rows["text_id"].to_numpy(),
+            "customer_id": rows["customer_id"].to_numpy(),
+            "theme_id": long["theme_id"].to_numpy(dtype=np.int64),
+            "theme": long["theme_id"].map(label).to_numpy(dtype=object),
+            "weight": long["weight"].to_numpy(dtype=np.float64),
+            "sentiment_score": long["sentiment_score"].to_numpy(dtype=np.float64),
+        }
+    )
+    out["sentiment"] = labels(
+        out["sentiment_score"].to_numpy(), settings.positive_threshold, settings.negative_threshold
+    )
+    return out[list(TEXT_THEMES)]
 
 
 def analyse_texts(

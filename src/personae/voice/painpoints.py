@@ -10,6 +10,10 @@ a (theme, touchpoint[, segment]) cell with
   fitted): what the business risks if the complaint drives them away.
 
 Ranked by value at stake, then affected customers. Plain pandas on the analysed texts.
+
+With ``text_themes`` (the ``voice_text_themes`` table) a text counts under *each* of its themes
+with that theme's own sentiment: "love the staff, hate the wait" is a negative text about the
+wait and a positive one about the staff, not a lukewarm text about whichever theme is main.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ def theme_pain_points(
     *,
     include_other: bool = False,
     min_negative: int = 1,
+    text_themes: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Theme × touchpoint (× segment when ``members`` has ``segment, customer_id``) pain points.
 
@@ -58,8 +63,12 @@ def theme_pain_points(
         members: segment memberships; without it ``segment`` is ``all``.
         include_other: keep texts without a theme.
         min_negative: cells with fewer negative texts are left out.
+        text_themes: every theme of every text with its own sentiment (``source, text_id,
+            theme, sentiment_score, sentiment``); when given, texts count under each theme.
     """
     t = texts[texts["scored"].astype(bool) & texts["customer_id"].notna()].copy()
+    if text_themes is not None and len(text_themes):
+        t = by_theme(t, text_themes)
     if not include_other:
         t = t[t["theme"] != OTHER]
     if members is not None:
@@ -91,3 +100,16 @@ def theme_pain_points(
         ascending=[False, False, True, True, True],
     )
     return out[list(COLUMNS)].reset_index(drop=True)
+
+
+def by_theme(texts: pd.DataFrame, text_themes: pd.DataFrame) -> pd.DataFrame:
+    """``texts`` with one row per (text, theme), ``theme`` and sentiment taken from
+    ``text_themes``; texts without a row there keep their own (``other``) row."""
+    keys = ["source", "text_id"]
+    long = text_themes[[*keys, "theme", "sentiment_score", "sentiment"]].astype(
+        {"source": str, "text_id": str}
+    )
+    base = texts.astype({"source": str, "text_id": str})
+    joined = base.drop(columns=["theme", "sentiment_score", "sentiment"]).merge(long, on=keys, how="inner")
+    rest = base[~base.set_index(keys).index.isin(long.set_index(keys).index)]
+    return pd.concat([joined, rest], ignore_index=True)

@@ -64,14 +64,21 @@ def theme_summary(
     keywords: Mapping[str, Sequence[str]],
     *,
     examples: int = 3,
+    text_themes: pd.DataFrame | None = None,
 ) -> list[dict[str, Any]]:
     """One entry per theme (``other`` last): ``theme, keywords, n, share, sentiment`` (mean score),
     sentiment shares, ``trend`` by month, ``touchpoints``, ``channels`` and ``examples``.
+
+    With ``text_themes`` (every theme of every text, with its own sentiment) each entry also has
+    ``mentions`` (texts that touch the theme, as main theme or not), ``aspect_sentiment`` (the
+    mean sentiment of what those texts say *about this theme*) and ``aspect_negative`` (the
+    share of them negative about it).
 
     Args:
         texts: analysed texts; only the scored ones are used.
         keywords: theme name → its keywords (themes with no text still get a row).
         examples: example texts per theme.
+        text_themes: the ``voice_text_themes`` rows.
     """
     t = texts[texts["scored"].astype(bool)]
     total = len(t)
@@ -83,8 +90,21 @@ def theme_summary(
         rows.append(
             {"theme": theme, "keywords": list(keywords.get(theme, [])), **_one(group, total, examples)}
         )
+    if text_themes is not None:
+        _add_aspects(rows, t, text_themes)
     rows.sort(key=lambda r: (r["theme"] == OTHER, -r["n"], r["theme"]))
     return rows
+
+
+def _add_aspects(rows: list[dict[str, Any]], texts: pd.DataFrame, text_themes: pd.DataFrame) -> None:
+    keys = ["source", "text_id"]
+    ids = texts[keys].astype(str)
+    long = text_themes.astype({"source": str, "text_id": str}).merge(ids, on=keys, how="inner")
+    for r in rows:
+        g = long[long["theme"] == r["theme"]]
+        r["mentions"] = len(g)
+        r["aspect_sentiment"] = round(float(g["sentiment_score"].mean()), 4) if len(g) else None
+        r["aspect_negative"] = round(float((g["sentiment"] == "negative").mean()), 4) if len(g) else None
 
 
 def themes_by_segment(

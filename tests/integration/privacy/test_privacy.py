@@ -57,9 +57,10 @@ EXTRA_ORDERS = (
     "JQO3,JQ1,2026-05-02,app,shoes,60.0\n"
 )
 EXTRA_EVENTS = (
-    "event_id,customer_id,anonymous_id,occurred_at,type,channel,category\n"
-    "JQE1,,anon-jq-77,2026-06-01,product_view,web,shoes\n"
-    "JQE2,JQ1,anon-jq-77,2026-06-02,add_to_cart,web,shoes\n"
+    "event_id,customer_id,anonymous_id,occurred_at,type,channel,category,text\n"
+    "JQE1,,anon-jq-77,2026-06-01,product_view,web,shoes,\n"
+    "JQE2,JQ1,anon-jq-77,2026-06-02,add_to_cart,web,shoes,\n"
+    "JQE3,JQ1,,2026-06-03,review,web,shoes,The delivery was late but the staff were kind and helpful\n"
 )
 SECRETS = (JANE["email"], JANE["email"].upper(), "+15550107788", "555.010.7788", JANE["first"], JANE["last"])
 
@@ -134,6 +135,9 @@ def test_erasure_leaves_no_byte_of_the_person(shop: Store) -> None:
         f"""('m1', 'http://crm', '{{"customer_id": "JQ2", "email": "{JANE["email"]}"}}', 5), """
         """('m2', 'http://crm', '{"customer_id": "SOMEONE-ELSE"}', 5)"""
     )
+    # their review has its themes, each with a sentiment, in voice_text_themes
+    mine = "customer_id IN ('JQ1', 'JQ2', 'customer_id:JQ1')"
+    assert scalar(shop, f"SELECT count(*) FROM voice_text_themes WHERE {mine}") >= 1
     subject = find_subject(shop, "JQ2")  # any of their ids works
     result = erase_customer(shop, subject, reason="customer request #42", actor=ACTOR)
     assert scalar(shop, "SELECT string_agg(message_id) FROM webhook_dead_letters") == "m2"
@@ -160,6 +164,7 @@ def test_erasure_leaves_no_byte_of_the_person(shop: Store) -> None:
         ("segment_snapshots", "customer_id"),
         ("affinities", "customer_id"),
         ("events", "_identity"),
+        ("voice_text_themes", "customer_id"),
     ):
         n = scalar(shop, f"SELECT count(*) FROM {table} WHERE {column} IN ('JQ1', 'JQ2', 'customer_id:JQ1')")
         assert n == 0, table
@@ -230,7 +235,9 @@ def test_access_export_holds_everything_with_reasons(shop: Store) -> None:
     data = report["data"]
     assert {r["customer_id"] for r in data["customers"]} == {"JQ1", "JQ2"}
     assert {r["order_id"] for r in data["orders"]} == {"JQO1", "JQO2", "JQO3"}
-    assert {r["event_id"] for r in data["events"]} == {"JQE1", "JQE2"}
+    assert {r["event_id"] for r in data["events"]} == {"JQE1", "JQE2", "JQE3"}
+    # what they wrote, and each theme of it with its sentiment
+    assert {r["text_id"] for r in data["voice_text_themes"]} == {"JQE3"}
     assert data["traits"][0]["customer_id"] == "JQ1"
     assert "identity_map" in data and "segment_snapshots" in data
     assert report["segments"], "the person is in some segment (at least the built-ins)"

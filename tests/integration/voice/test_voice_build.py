@@ -106,3 +106,82 @@ def test_themes_export_rename_and_pain_points(store: Store) -> None:
     assert (pp["segment"] == "lifecycle:active").all() and (pp["value_at_stake"] >= 0).all()
     assert pp["value_at_stake"].is_monotonic_decreasing
     json.dumps(svc.to_records(pp), default=str)
+
+
+# -- several themes per text, seeds and labels (issue 22 point 3) ----------------------------
+def test_build_keeps_every_theme_of_every_text_with_its_sentiment(store: Store) -> None:
+    svc.build_voice(store, None, VoiceSettings(n_themes=6))
+    texts = store.execute(store.table("voice_texts"))
+    long = store.execute(store.table("voice_text_themes"))
+    assert len(long) >= texts["theme"].isin(svc.theme_keywords(store)).sum()
+    assert long["sentiment"].isin(["negative", "neutral", "positive"]).all()
+    assert long["sentiment_score"].between(-1, 1).all() and long["weight"].between(0, 1).all()
+    # the main theme of voice_texts is always among the text's themes, and the ids agree
+    themed = texts[texts["scored"] & (texts["theme"] != "other")]
+    keys = set(zip(long["source"], long["text_id"], long["theme"], strict=True))
+    assert all((r.source, r.text_id, r.theme) in keys for r in themed.itertuples())
+    joined = long.merge(texts[["source", "text_id", "customer_id"]], on=["source", "text_id"])
+    assert (
+        len(joined) == len(long)
+        and (joined["customer_id_x"].fillna("") == joined["customer_id_y"].fillna("")).all()
+    )
+    per_text = long.groupby(["source", "text_id"])["weight"].sum()
+    assert ((per_text > 0.99) & (per_text < 1.01)).mean() > 0.95
+    assert "Renamed theme" in set(long["theme"])  # the name given earlier, on every row
+    svc.rename_theme(store, "Renamed theme", "Renamed again")
+    assert "Renamed again" in set(store.execute(store.table("voice_text_themes"))["theme"])
+    data = svc.voice_themes(store, VoiceSettings())
+    assert all("aspect_sentiment" in t and "mentions" in t for t in data["themes"] if t["theme"] != "other")
+
+
+def test_seeds_are_kept_by_later_builds_and_refits(store: Store, tmp_path: Path) -> None:
+    seeds_file = tmp_path / "seeds.yaml"
+    seeds_file.write_text("Deliveries: [delivery, parcel, courier]\nMoney back: refund\n", encoding="utf-8")
+    seeds = svc.load_seeds(seeds_file)
+    assert seeds == {"Deliveries": ["delivery", "parcel", "courier"], "Money back": ["refund"]}
+    svc.set_theme_seeds(store, seeds)
+    summary = svc.build_voice(store, None, VoiceSettings(n_themes=6))
+    assert summary["themes"] == "6 new"  # the seeds changed: themes fitted afresh around them
+    assert list(svc.theme_keywords(store))[:2] == ["Deliveries", "Money back"]
+    texts = store.execute(store.table("voice_texts"))
+    parcel = texts[texts["scored"] & texts["text"].str.contains("parcel", case=False)]
+    assert (parcel["theme"] == "Deliveries").mean() > 0.6
+    assert svc.build_voice(store, None, VoiceSettings(n_themes=6))["themes"] == "6 reused"
+    svc.build_voice(store, None, VoiceSettings(n_themes=6), refit=True)
+    assert list(svc.theme_keywords(store))[:2] == ["Deliveries", "Money back"]
+    svc.set_theme_seeds(store, {})
+    svc.build_voice(store, None, VoiceSettings(n_themes=6))
+    assert "Deliveries" not in svc.theme_keywords(store)
+
+
+def test_labelled_themes_are_learned_from_voice_labels(store: Store) -> None:
+    texts = store.execute(store.table("voice_texts"))
+    staff = texts[texts["scored"] & texts["text"].str.contains("staff|assistant", case=False)].head(12)
+    assert len(staff) >= 5
+    labels = staff[["text_id"]].assign(sentiment="neutral", theme="Shop staff")
+    store.replace("voice_labels", labels)
+    try:
+        # a plain build notices the new labelled theme and fits the themes afresh
+        assert svc.build_voice(store, None, VoiceSettings(n_themes=6))["themes"] == "6 new"
+        assert svc.build_voice(store, None, VoiceSettings(n_themes=6))["themes"] == "6 reused"
+        keywords = svc.theme_keywords(store)
+        assert "Shop staff" in keywords
+        again = store.execute(store.table("voice_texts")).set_index("text_id")
+        assert (again.loc[staff["text_id"], "theme"] == "Shop staff").mean() >= 0.7
+    finally:
+        store.drop("voice_labels")
+        svc.build_voice(store, None, VoiceSettings(n_themes=6), refit=True)
+
+
+def test_bad_seed_files_say_what_is_wrong(tmp_path: Path) -> None:
+    from personae.errors import InputError, NotFoundError
+
+    cases = {"list.yaml": "- delivery\n- parcel\n", "bad.yaml": "a: [b\n", "empty_words.yaml": "Staff: []\n"}
+    for name, text in cases.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        with pytest.raises(InputError):
+            svc.load_seeds(tmp_path / name)
+    with pytest.raises(NotFoundError):
+        svc.load_seeds(tmp_path / "missing.yaml")
+    (tmp_path / "none.yaml").write_text("", encoding="utf-8")
+    assert svc.load_seeds(tmp_path / "none.yaml") == {}
