@@ -77,7 +77,7 @@ def _ref_knn(train: list[list[float]], neighbours: int, shrink: float) -> list[l
 def _solve(A: list[list[float]], b: list[float]) -> list[float]:
     """Gaussian elimination with partial pivoting."""
     n = len(b)
-    M = [row[:] + [b[r]] for r, row in enumerate(A)]
+    M = [[*row, b[r]] for r, row in enumerate(A)]
     for c in range(n):
         p = max(range(c, n), key=lambda r: abs(M[r][c]))
         M[c], M[p] = M[p], M[c]
