@@ -105,3 +105,35 @@ def test_new_customers_get_bestsellers_labelled_as_such(
         recs = recommending.recommend_one(ctx, "NEW1", 5)
     assert len(recs) == 5
     assert all(r["reason"].startswith("popular") for r in recs), recs
+
+
+def _raters(n: int = 80, seed: int = 1) -> str:
+    """Films rated over time: two tastes, each person rating films of theirs high and others low."""
+    rng = np.random.default_rng(seed)
+    rows = ["order_id,customer_id,ordered_at,product_id,amount,rating,rating_max"]
+    for c in range(n):
+        taste = c % 2
+        films = rng.choice(30, size=12, replace=False)
+        for t, f in enumerate(films):
+            mine = (f % 2) == taste
+            stars = int(rng.integers(8, 11)) if mine else int(rng.integers(1, 5))
+            day = f"2024-{1 + t // 4:02d}-{1 + 7 * (t % 4):02d}"
+            rows.append(f"O{c}-{t},C{c},{day},F{f},0,{stars},10")
+    return "\n".join(rows) + "\n"
+
+
+def test_ratings_grade_relevance_on_five_stars(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Orders' `rating` of `rating_max` (here out of 10) on five stars: relevant from 4★, gain = stars."""
+    db = _shop(tmp_path, capsys, _raters())
+    with DuckDBStore.open(db) as store:
+        inter = recommending.load_interactions(store, recommending.traits_as_of(store))
+        stars = recommending.load_stars(store, recommending.traits_as_of(store), inter)
+        result = recommending.evaluate(store, RecommendSettings(), k=5)
+    assert stars is not None and stars.data.min() > 0 and stars.data.max() <= 5.0
+    assert set(np.round(stars.data * 2) / 2) <= {x / 2 for x in range(1, 11)}
+    assert result["rated"] and result["relevance"].startswith("rated 4 of 5")
+    # people whose held-out films were all disliked are left out, and said so
+    assert any("rated 4 of 5" in why for why in result["left_out"]["reasons"])
+    by = {m["model"]: m for m in result["models"]}
+    # the stars tell the two tastes apart: the default, which learns from them, finds the liked films
+    assert by[recommending.DEFAULT]["ndcg"] > by["popularity"]["ndcg"]
