@@ -206,4 +206,6 @@ def recommend_evaluate(
             f"{r['fit_seconds']:.2f}",
         )
     console.print(table)
+    for name, why in result.get("models_skipped", {}).items():
+        console.print(f"{name} not evaluated: {escape(why)}")
     say_left_out(result["left_out"])

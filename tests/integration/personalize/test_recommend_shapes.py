@@ -11,6 +11,7 @@ import pytest
 from personae.app import recommend as recommending
 from personae.cli import main
 from personae.config.personalize import RecommendSettings
+from personae.personalize.models import EASE
 from personae.store import DuckDBStore
 
 
@@ -76,11 +77,19 @@ def _rebuyers(n: int = 120, seed: int = 0) -> str:
 
 
 def test_a_repurchase_shop_gets_the_repurchase_protocol_and_scores(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db = _shop(tmp_path, capsys, _rebuyers())
     with DuckDBStore.open(db) as store:
         result = recommending.evaluate(store, RecommendSettings(), k=5)
+        # a catalogue too large for EASE: EASE is said to be skipped, the rest still runs
+        monkeypatch.setattr(EASE, "max_items", 10)
+        big = recommending.evaluate(
+            store, RecommendSettings(), k=5, models=("popularity", "ease", "personae")
+        )
+    assert "too many" in big["models_skipped"]["ease"]
+    assert [m["model"] for m in big["models"]] == ["popularity", "personae"]
+    assert big["models"][1]["chosen"]["model"] != "ease"
     assert result["protocol"] == "repurchase" and result["repeat_share"] > 0.3
     by = {m["model"]: m for m in result["models"]}
     default = by[recommending.DEFAULT]
