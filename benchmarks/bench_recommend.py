@@ -64,6 +64,9 @@ def scale(n: int = 200_000, items: int = 2_000, per: int = 12, chunk: int = 5_00
 
 
 def main(path: Path = DEFAULT) -> None:
+    if not path.is_file():
+        print(f"MovieLens-small not found at {path}: skipped (pass the path to ratings.csv)")
+        return
     df = pd.read_csv(path)
     inter = encode(
         df.userId.to_numpy(), df.movieId.to_numpy(), df.timestamp.to_numpy(), np.full(len(df), PURCHASE)
