@@ -583,7 +583,7 @@ def evaluate(
     for r in results:
         r["ndcg_vs_popularity"] = round(r["ndcg"] / base["ndcg"], 3) if base and base["ndcg"] else None
         r["ndcg_vs_als"] = round(r["ndcg"] / als["ndcg"], 3) if als and als["ndcg"] else None
-    left = {f"{why} (customers)": n for why, n in data.held.left_out.items() if n}
+    left = {why: n for why, n in data.held.left_out.items() if n}
     return {
         "as_of": as_of.isoformat(),
         "k": k,
