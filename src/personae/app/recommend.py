@@ -226,15 +226,15 @@ def fit_context(store: Store, settings: RecommendSettings, model: str | None = N
     catalogue = load_catalogue(store, inter.item_ids)
     history = inter.matrix(_weights(settings))
     stars = load_stars(store, as_of, inter) if model in ("ease", "item_knn") else None
-    if stars is not None:
-        history = star_weights(history, stars)
+    # the item models learn which items go together from the stars where there are some
+    learn_from = history if stars is None else star_weights(history, stars)
     purchased = inter.purchases()
-    fitted = make(settings, model).fit(history)
+    fitted = make(settings, model).fit(learn_from)
     traits = _traits_frame(store)
     # rows of the traits' customers in the interaction matrix (-1: no history)
     rows = pd.Index(inter.customer_ids).get_indexer(traits.index)
     traits["row"] = rows
-    hist_t = _rows_of(history, rows)
+    hist_t = _rows_of(learn_from, rows)
     bought_t = _rows_of(purchased, rows)
     groups, group = _groups(traits, bought_t, settings.group_min_buyers)
     traits["group"] = group
