@@ -66,6 +66,7 @@ bench: install $(BENCH_STAMP)
 	$(BIN)/python benchmarks/bench_spark.py
 	$(BIN)/python benchmarks/bench_clusters.py
 	$(BIN)/python benchmarks/bench_recommend.py
+	$(BIN)/python benchmarks/bench_recommend.py --scale
 	$(BIN)/python benchmarks/bench_voice.py
 	$(BIN)/python benchmarks/bench_journeys.py
 	$(BIN)/python benchmarks/bench_service.py

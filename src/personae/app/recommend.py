@@ -26,18 +26,34 @@ import scipy.sparse as sp
 from personae.app.reads import traits_as_of
 from personae.config.personalize import RecommendSettings
 from personae.coverage import Coverage
-from personae.errors import InputError, NotFoundError
-from personae.personalize.evaluation import metrics
+from personae.errors import InputError, ModelError, NotFoundError
+from personae.personalize.evaluation import (
+    RELEVANT_FROM,
+    REPURCHASE,
+    UNSEEN,
+    HeldOut,
+    held_out,
+    summary,
+    top_k,
+)
 from personae.personalize.feedback import Feedback, five_stars
 from personae.personalize.interactions import CART, PURCHASE, VIEW, Interactions, encode, time_split
-from personae.personalize.models import ALS, EASE, ItemKNN, Popularity, Recommender
+from personae.personalize.models import (
+    ALS,
+    EASE,
+    ItemKNN,
+    Popularity,
+    Recommender,
+    repeat_scores,
+    repeat_share,
+    star_weights,
+)
 from personae.personalize.ranking import (
     Catalogue,
     Customers,
     Groups,
     Ranked,
     group_popularity,
-    history_preferences,
     item_features,
     rank,
     rebuy_items,
@@ -210,7 +226,7 @@ def make(settings: RecommendSettings, name: str | None = None) -> Recommender:
     """The model ``name`` (default: the configured one) with its configured parameters."""
     name = name or settings.model
     if name == "ease":
-        return EASE(settings.ease_regularization, settings.self_weight)
+        return EASE(settings.ease_regularization, settings.self_weight, settings.ease_min_support)
     if name == "item_knn":
         return ItemKNN(settings.knn_neighbours, self_weight=settings.self_weight)
     if name == "als":
@@ -298,14 +314,22 @@ def _preferences(
 
 
 def fit_context(store: Store, settings: RecommendSettings, model: str | None = None) -> Context:
-    """Load the data as of the traits' date and fit the model on everyone's history."""
-    settings = tuned(store, settings, model or settings.model)
+    """Load the data as of the traits' date and fit the model on everyone's history.
+
+    The model is the one ``tune`` chose on this store's data (the configured one until then);
+    with ratings, the item models learn from and score on the stars (``star_weights``).
+    """
+    model = model or chosen_model(store, settings)
+    settings = tuned(store, settings, model)
     as_of = traits_as_of(store)
     inter = load_interactions(store, as_of)
     catalogue = load_catalogue(store, inter.item_ids)
     history = inter.matrix(_weights(settings))
+    stars = load_stars(store, as_of, inter) if model in ("ease", "item_knn") else None
+    # the item models learn which items go together from the stars where there are some
+    learn_from = history if stars is None else star_weights(history, stars)
     purchased = inter.purchases()
-    fitted = make(settings, model).fit(history)
+    fitted = make(settings, model).fit(learn_from)
     # what people said of what they consumed changes the history they are scored from
     feedback = load_feedback(store, as_of, inter)
     profile = feedback.profile(history, settings.liked_weight, settings.disliked_weight)
@@ -436,84 +460,197 @@ def export_batches(
 
 
 # -- offline evaluation ---------------------------------------------------------------------------
-EVALUATED = ("popularity", "als", "item_knn", "ease")
+#: the standard baselines, then the default (the configuration ``tune`` chose)
+BASELINES = ("popularity", "als", "item_knn", "ease")
+DEFAULT = "personae"
+EVALUATED = (*BASELINES, DEFAULT)
+
+
+def load_stars(store: Store, as_of: date, inter: Interactions) -> sp.csr_matrix | None:
+    """Each customer's latest rating of each item on five stars (every source
+    :func:`load_ratings` reads), or None when the shop has no ratings.
+
+    Two ratings at the same time: the lower one wins, as in :func:`load_feedback`."""
+    df = load_ratings(store, as_of)
+    if df.empty:
+        return None
+    df = df.sort_values(["at", "stars"], ascending=[True, False], kind="stable")
+    df = df.drop_duplicates(["customer_id", "product_id"], keep="last")
+    cust = pd.Index(inter.customer_ids).get_indexer(pd.Index(df["customer_id"].astype(str)))
+    item = pd.Index(inter.item_ids).get_indexer(pd.Index(df["product_id"].astype(str)))
+    # a 0★ rating is still a rating: keep it distinguishable from "none" (0 in a sparse matrix)
+    stars = np.clip(df["stars"].to_numpy(np.float64), 1e-3, 5.0)
+    ok = (cust >= 0) & (item >= 0)
+    return sp.csr_matrix((stars[ok], (cust[ok], item[ok])), shape=(inter.n_customers, inter.n_items))
 
 
 @dataclass
 class _Split:
-    """A time split of the store's histories, prepared once for scoring several models."""
+    """A time split of histories, prepared once for scoring several models on it."""
 
-    as_of: date
-    inter: Interactions
-    catalogue: Catalogue
-    train: sp.csr_matrix
-    purchased: sp.csr_matrix
-    test: sp.csr_matrix
-    customers: np.ndarray
-    rebuy: np.ndarray
-    groups: Groups
-    prefs: sp.csr_matrix
+    train_inter: Interactions
+    train: sp.csr_matrix  # confidence (log1p of weighted counts)
+    stars: sp.csr_matrix | None  # ratings known at training time
+    held: HeldOut
+    repeat: float  # share of customer-item pairs bought in 2+ orders (training)
+    cut: int  # latest training time (repurchase recency is measured from it)
+    n_items: int
+    split_customers: int
 
 
-def _split(store: Store, settings: RecommendSettings) -> _Split:
-    as_of = traits_as_of(store)
-    inter = load_interactions(store, as_of)
+def _protocol(repeat: float, settings: RecommendSettings) -> str:
+    """Re-buys count when the data shows they are common (``rebuy_threshold`` of pairs)."""
+    return REPURCHASE if repeat >= settings.rebuy_threshold else UNSEEN
+
+
+def _prepare(inter: Interactions, stars: sp.csr_matrix | None, settings: RecommendSettings) -> _Split:
     split = time_split(inter, settings.holdout_share)
-    catalogue = load_catalogue(store, inter.item_ids)
-    purchased = split.train.purchases()
-    groups, _ = group_popularity(purchased, [], [], settings.group_min_buyers)
-    return _Split(
-        as_of,
-        inter,
-        catalogue,
-        split.train.matrix(_weights(settings)),
-        purchased,
-        split.test,
-        split.customers,
-        rebuy_items(purchased, catalogue.category, settings.rebuy_threshold),
-        groups,
-        history_preferences(purchased, catalogue.features, settings.preference_min_strength),
-    )
+    train = split.train.matrix(_weights(settings))
+    train_stars = None
+    if stars is not None:
+        # only the ratings given at training time (those of held-out items are the answers)
+        train_stars = stars.multiply((train > 0).astype(np.float64)).tocsr()
+        train_stars.eliminate_zeros()
+    repeat = repeat_share(split.train.purchases())
+    held = held_out(train, split.test, stars, _protocol(repeat, settings))
+    cut = int(split.train.at.max()) if len(split.train.at) else 0
+    return _Split(split.train, train, train_stars, held, repeat, cut, inter.n_items, inter.n_customers)
 
 
-def _score(data: _Split, settings: RecommendSettings, name: str, k: int) -> dict[str, Any]:
-    """Fit ``name`` on the training part and measure its top-k lists against the held-out part."""
+def _config(settings: RecommendSettings, name: str) -> dict[str, Any]:
+    """The parameters of model ``name`` in ``settings`` (what ``tune`` varies)."""
+    if name == "ease":
+        return {
+            "ease_regularization": settings.ease_regularization,
+            "ease_min_support": settings.ease_min_support,
+        }
+    if name == "item_knn":
+        return {"knn_neighbours": settings.knn_neighbours}
+    return {}
+
+
+def _scores(
+    data: _Split, name: str, params: dict[str, Any], settings: RecommendSettings, default: bool
+) -> tuple[np.ndarray, float, float]:
+    """Scores of the evaluated customers by model ``name``, its fit and scoring times (s).
+
+    The baselines are the standard ones, on the interactions alone: ``popularity`` (distinct
+    buyers), ``als`` (implicit's defaults), ``item_knn`` (shrunk cosine) and ``ease`` (all
+    items). The ``default`` adds what personae does on top: ratings as weights, EASE's rare
+    items left out of the inversion, repurchase recency where re-buying is common.
+    """
+    s = settings.model_copy(update=params)
+    X = data.train
+    if default and data.stars is not None and name in ("ease", "item_knn"):
+        X = star_weights(X, data.stars)
+    cust = data.held.customers
     started = time.perf_counter()
-    model = make(settings, name).fit(data.train)
+    if name == "popularity":
+        model: Recommender = Popularity().fit(data.train)
+    elif name == "als":
+        model = ALS(seed=s.seed).fit(data.train)
+    elif name == "item_knn":
+        model = ItemKNN(s.knn_neighbours).fit(X)
+    else:
+        model = EASE(s.ease_regularization, min_support=s.ease_min_support if default else 1).fit(X)
     fit_s = time.perf_counter() - started
-    personal = name != "popularity"
-    cust = data.customers
-    everyone = np.zeros(data.inter.n_customers, dtype=np.int64)
-    recs = []
-    for lo in range(0, len(cust), 5_000):
-        c = cust[lo : lo + 5_000]
-        who = Customers(
-            data.train[c],
-            data.purchased[c],
-            np.full(len(c), personal),
-            data.prefs[c] if personal else data.prefs[c] * 0,
-            everyone[c],
-            c,
+    started = time.perf_counter()
+    out = model.score(X[cust], cust)
+    if default and data.held.protocol == REPURCHASE:
+        t = data.train_inter
+        p = t.kind == PURCHASE
+        rep = repeat_scores(t.customer[p], t.item[p], t.at[p], data.cut, (t.n_customers, t.n_items))[cust]
+        out = _scaled(out) + np.float32(s.repeat_weight) * _scaled(rep.toarray())
+    return out, fit_s, time.perf_counter() - started
+
+
+def _scaled(a: np.ndarray) -> np.ndarray:
+    """Each row divided by its largest positive value (rows without one unchanged)."""
+    top = np.max(a, axis=1, keepdims=True)
+    return np.asarray(np.divide(a, top, out=np.array(a, dtype=np.float32), where=top > 0), dtype=np.float32)
+
+
+def _measure(
+    data: _Split,
+    name: str,
+    params: dict[str, Any],
+    settings: RecommendSettings,
+    k: int,
+    default: bool = False,
+) -> dict[str, Any]:
+    scores, fit_s, score_s = _scores(data, name, params, settings, default)
+    started = time.perf_counter()
+    items = top_k(scores, k, data.held.exclude)
+    # latency of a list: scoring and picking the top k, per customer (the fit is shared)
+    rank_s = score_s + time.perf_counter() - started
+    m = summary(items, data.held.gains, data.n_items, seed=settings.seed)
+    out: dict[str, Any] = {"model": DEFAULT if default else name}
+    for key, v in m.items():
+        out[key] = (
+            [round(x, 4) for x in v] if isinstance(v, list) else round(v, 4) if isinstance(v, float) else v
         )
-        recs.append(
-            rank(
-                model,
-                who,
-                data.catalogue,
-                data.groups,
-                data.rebuy,
-                k=k,
-                preference_weight=settings.preference_weight if personal else 0.0,
-                explain=False,
-            ).items
+    out["fit_seconds"] = round(fit_s, 2)
+    out["ms_per_customer"] = round(1000 * rank_s / max(len(data.held.customers), 1), 3)
+    if default:
+        out["chosen"] = {"model": name, **params}
+    return out
+
+
+#: What ``tune`` tries: each model with these values of its parameters.
+TUNING_GRID: dict[str, dict[str, tuple[float, ...]]] = {
+    "popularity": {},
+    "als": {},
+    "item_knn": {"knn_neighbours": (25, 50, 100, 200)},
+    "ease": {"ease_regularization": (100.0, 300.0, 1000.0)},
+}
+#: repurchase-aware shops also try these weights of the repurchase score
+REPEAT_WEIGHTS = (0.0, 0.5, 1.0, 2.0)
+TUNING_TABLE = "recommend_tuning"
+
+
+def _choose(
+    inter: Interactions,
+    stars: sp.csr_matrix | None,
+    settings: RecommendSettings,
+    k: int,
+    report: Progress,
+    models: tuple[str, ...] | None = None,
+) -> tuple[dict[str, Any], list[dict[str, Any]], _Split]:
+    """The best model and parameters by NDCG@k on a validation split of ``inter``.
+
+    ``inter`` is the training part of whatever is being judged (the store's whole history for
+    ``tune``; the training part of the test split for ``evaluate``), so the choice never sees
+    the items it will be judged on.
+    """
+    val = _prepare(inter, stars, settings)
+    if len(val.held.customers) == 0:
+        raise InputError(
+            "no customer has purchases on both sides of the validation split",
+            hint="choosing a model needs customers with several purchases; ingest more history",
         )
-    items = np.vstack(recs) if recs else np.zeros((0, k), dtype=np.int64)
-    m = metrics(items, data.test[cust], data.inter.n_items)
-    return {
-        "model": name,
-        **{key: round(v, 4) if isinstance(v, float) else v for key, v in m.items()},
-        "fit_seconds": round(fit_s, 2),
-    }
+    combos: list[tuple[str, dict[str, Any]]] = []
+    for name, grid in TUNING_GRID.items():
+        if models is not None and name not in models:
+            continue
+        keys = list(grid)
+        for values in itertools.product(*grid.values()):
+            params = dict(zip(keys, values, strict=True))
+            if val.held.protocol == REPURCHASE:
+                combos.extend((name, {**params, "repeat_weight": w}) for w in REPEAT_WEIGHTS)
+            else:
+                combos.append((name, params))
+    tried = []
+    for i, (name, params) in enumerate(combos):
+        report(f"validation: {name} {params}", i / len(combos))
+        try:
+            r = _measure(val, name, params, settings, k, default=True)
+        except ModelError:
+            continue  # a model that refuses this data (EASE above 20,000 items) is no candidate
+        tried.append({"model": name, **params, "ndcg": r["ndcg"], "recall": r["recall"]})
+    # ties go to the earlier (simpler) candidate
+    best = max(enumerate(tried), key=lambda t: (t[1]["ndcg"], -t[0]))[1]
+    chosen = {key: v for key, v in best.items() if key not in ("ndcg", "recall")}
+    return chosen, tried, val
 
 
 def evaluate(
@@ -524,56 +661,71 @@ def evaluate(
     models: tuple[str, ...] = EVALUATED,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Time-split evaluation of every model, through the same ranking as production.
+    """Time-split evaluation of the standard baselines and of personae's default.
 
-    Each customer's most recent ``holdout_share`` of purchases is held out; models are fitted on
-    what came before, preferences are re-derived from the training purchases (the stored
-    affinities saw the future), and the lists leave out items already bought the way serving
-    does. ``als`` is implicit's ALS with its default settings. The item models use the tuned
-    parameters when ``personae recommend tune`` stored some (see :func:`tuned`).
+    Each customer's latest ``holdout_share`` of purchases is held out (``time_split``);
+    models learn from what came before. Candidates and relevance follow the protocol the
+    data calls for (:mod:`personae.personalize.evaluation`): ``unseen`` (the standard one:
+    nothing the customer interacted with in training is recommended or counted), or
+    ``repurchase`` where re-buying is common. With ratings, relevant means rated 4 of 5 or
+    more and NDCG's gain is the rating. The default is chosen the way ``tune`` chooses it —
+    by a validation split carved from the training part, never the held-out part — so its
+    figure is what a user of this shop would get.
     """
     report = progress or (lambda step, fraction: None)
-    data = _split(store, settings)
-    as_of, inter, cust = data.as_of, data.inter, data.customers
+    as_of = traits_as_of(store)
+    inter = load_interactions(store, as_of)
+    stars = load_stars(store, as_of, inter)
+    data = _prepare(inter, stars, settings)
+    cust = data.held.customers
     results: list[dict[str, Any]] = []
-    for i, name in enumerate(models):
-        report(name, i / len(models))
-        results.append(_score(data, tuned(store, settings, name), name, k))
+    skipped: dict[str, str] = {}
+    if len(cust):
+        for i, name in enumerate(m for m in models if m in BASELINES):
+            report(name, i / len(models))
+            try:
+                results.append(_measure(data, name, _config(settings, name), settings, k))
+            except ModelError as exc:
+                skipped[name] = str(exc)
+        if DEFAULT in models:
+            report("choosing the default", 0.8)
+            chosen, _tried, _ = _choose(data.train_inter, stars, settings, k, report)
+            name = chosen.pop("model")
+            results.append(_measure(data, name, chosen, settings, k, default=True))
     report("done", 1.0)
     base = next((r for r in results if r["model"] == "popularity"), None)
-    if base:
-        for r in results:
-            r["ndcg_vs_popularity"] = round(r["ndcg"] / base["ndcg"], 3) if base["ndcg"] else None
+    als = next((r for r in results if r["model"] == "als"), None)
+    for r in results:
+        r["ndcg_vs_popularity"] = round(r["ndcg"] / base["ndcg"], 3) if base and base["ndcg"] else None
+        r["ndcg_vs_als"] = round(r["ndcg"] / als["ndcg"], 3) if als and als["ndcg"] else None
+    left = {why: n for why, n in data.held.left_out.items() if n}
     return {
         "as_of": as_of.isoformat(),
         "k": k,
         "holdout_share": settings.holdout_share,
+        "protocol": data.held.protocol,
+        "repeat_share": round(data.repeat, 4),
+        "rated": stars is not None,
+        "relevance": (
+            f"rated {RELEVANT_FROM:g} of 5 or more (gain = stars)"
+            if stars is not None
+            else "any held-out purchase (gain 1)"
+        ),
         "customers_evaluated": len(cust),
         "items": int(inter.n_items),
-        "default_model": settings.model,
+        "train_interactions": len(data.train_inter.customer),
+        "test_interactions": int(inter.n_items and len(inter.customer) - len(data.train_inter.customer)),
+        "default_model": DEFAULT,
         "models": results,
-        "left_out": Coverage.of(
-            int(inter.n_customers),
-            {
-                "with too little history to hold any purchase out (they need two or more)": inter.n_customers
-                - len(cust)
-            },
-        ).as_json(),
+        "models_skipped": skipped,
+        "left_out": Coverage.of(int(inter.n_customers), left).as_json(),
     }
-
-
-#: The parameters ``tune`` tries, per model (every combination).
-TUNING_GRID: dict[str, dict[str, tuple[float, ...]]] = {
-    "ease": {"self_weight": (0.0, 1.0, 3.0, 10.0, 30.0), "ease_regularization": (50.0, 200.0, 800.0)},
-    "item_knn": {"self_weight": (0.0, 1.0, 3.0, 10.0, 30.0), "knn_neighbours": (50, 100, 200)},
-}
-TUNING_TABLE = "recommend_tuning"
 
 
 def tuned(store: Store, settings: RecommendSettings, model: str) -> RecommendSettings:
     """``settings`` with the parameters ``tune`` chose for ``model`` on this store's data.
 
-    Unchanged when ``use_tuned`` is off, nothing was tuned, or the tuning was for another model.
+    Unchanged when ``use_tuned`` is off, nothing was tuned, or the tuning chose another model.
     """
     if not settings.use_tuned or not store.has_table(TUNING_TABLE):
         return settings
@@ -584,6 +736,15 @@ def tuned(store: Store, settings: RecommendSettings, model: str) -> RecommendSet
     return settings.model_copy(update=json.loads(row.params.iloc[0]))
 
 
+def chosen_model(store: Store, settings: RecommendSettings) -> str:
+    """The model ``tune`` chose on this store's data (the configured one when not tuned)."""
+    if not settings.use_tuned or not store.has_table(TUNING_TABLE):
+        return settings.model
+    t = store.table(TUNING_TABLE)
+    row = store.execute(t.select("model"))
+    return str(row.model.iloc[0]) if not row.empty else settings.model
+
+
 def tune(
     store: Store,
     settings: RecommendSettings,
@@ -592,67 +753,75 @@ def tune(
     model: str | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Choose the model's parameters by time-split validation on this store's own data.
+    """Choose the model and its parameters by time-split validation on this store's own data.
 
-    Why: the best weight of a customer's own history, or the best smoothing, depends on the
-    shop — how often people re-buy, how big the catalogue is. Defaults chosen on one data set
-    are a guess anywhere else; this measures instead. Every combination in
-    :data:`TUNING_GRID` is scored (NDCG@k on each customer's latest purchases, the
-    ``evaluate`` protocol); the best is stored and used by recommendations, next best actions
-    and the service from then on (``use_tuned``). Ties go to the configured parameters.
+    Why: which model wins, EASE's best smoothing, item-kNN's best neighbourhood and how much
+    re-buys matter depend on the shop — a guess chosen on one data set is wrong elsewhere.
+    Every candidate of :data:`TUNING_GRID` (``--model`` restricts it to one model) is fitted
+    on the history before each customer's latest ``holdout_share`` of purchases and scored on
+    those (NDCG@k, the ``evaluate`` protocol); the best is stored and used by
+    recommendations, next best actions and the service from then on (``use_tuned``).
     """
-    name = model or settings.model
-    grid = TUNING_GRID.get(name)
-    if grid is None:
+    if model is not None and model not in TUNING_GRID:
+        raise InputError(f"unknown recommender {model!r}", hint=f"tune one of: {', '.join(TUNING_GRID)}")
+    if model is not None and not TUNING_GRID[model]:
         raise InputError(
-            f"nothing to tune for the {name!r} recommender",
-            hint=f"tune one of: {', '.join(TUNING_GRID)}",
+            f"nothing to tune for the {model!r} recommender",
+            hint=f"tune one of: {', '.join(m for m, g in TUNING_GRID.items() if g)}, or all (no --model)",
         )
     report = progress or (lambda step, fraction: None)
-    base = settings.model_copy(update={"use_tuned": False})
-    data = _split(store, base)
-    if len(data.customers) == 0:
-        raise InputError(
-            "no customer has purchases on both sides of the time split",
-            hint="tuning needs customers with several purchases; ingest more history",
-        )
-    keys = list(grid)
-    combos = [dict(zip(keys, values, strict=True)) for values in itertools.product(*grid.values())]
-    configured = {key: getattr(base, key) for key in keys}
-    if configured not in combos:
-        combos.insert(0, configured)
-    tried: list[dict[str, Any]] = []
-    for i, params in enumerate(combos):
-        report(", ".join(f"{k_}={v}" for k_, v in params.items()), i / len(combos))
-        scored = _score(data, base.model_copy(update=params), name, k)
-        tried.append({**params, "ndcg": scored["ndcg"], "recall": scored["recall"]})
+    as_of = traits_as_of(store)
+    inter = load_interactions(store, as_of)
+    stars = load_stars(store, as_of, inter)
+    chosen, tried, val = _choose(inter, stars, settings, k, report, None if model is None else (model,))
     report("done", 1.0)
-    default = next(t for t in tried if {key: t[key] for key in keys} == configured)
-    best = max(tried, key=lambda t: (t["ndcg"], t is default))
-    chosen = {key: best[key] for key in keys}
+    name = str(chosen.pop("model"))
+    best = max(t["ndcg"] for t in tried)
+    configured = next(
+        (
+            t
+            for t in tried
+            if t["model"] == settings.model
+            and all(t[p] == v for p, v in _config(settings, settings.model).items() if p in t)
+        ),
+        None,
+    )
     store.replace(
         TUNING_TABLE,
         pa.table(
             {
                 "model": [name],
                 "params": [json.dumps(chosen)],
-                "ndcg": [best["ndcg"]],
-                "configured_ndcg": [default["ndcg"]],
+                "ndcg": [best],
+                "configured_ndcg": [configured["ndcg"] if configured else None],
                 "k": [k],
-                "customers_evaluated": [len(data.customers)],
-                "as_of": [data.as_of],
+                "customers_evaluated": [len(val.held.customers)],
+                "as_of": [as_of],
                 "tuned_at": [datetime.now(UTC).replace(tzinfo=None)],
-            }
+            },
+            schema=pa.schema(
+                [
+                    ("model", pa.string()),
+                    ("params", pa.string()),
+                    ("ndcg", pa.float64()),
+                    ("configured_ndcg", pa.float64()),
+                    ("k", pa.int64()),
+                    ("customers_evaluated", pa.int64()),
+                    ("as_of", pa.date32()),
+                    ("tuned_at", pa.timestamp("us")),
+                ]
+            ),
         ),
     )
     return {
         "model": name,
-        "as_of": data.as_of.isoformat(),
+        "as_of": as_of.isoformat(),
         "k": k,
-        "customers_evaluated": len(data.customers),
+        "protocol": val.held.protocol,
+        "customers_evaluated": len(val.held.customers),
         "chosen": chosen,
-        "ndcg": best["ndcg"],
-        "configured": configured,
-        "configured_ndcg": default["ndcg"],
+        "ndcg": best,
+        "configured": {"model": settings.model, **_config(settings, settings.model)},
+        "configured_ndcg": configured["ndcg"] if configured else None,
         "tried": tried,
     }

@@ -50,14 +50,14 @@ def recommend_show(
         print_json(
             {
                 "customer_id": customer_id,
-                "model": settings.model,
+                "model": ctx.model.name,
                 "as_of": ctx.as_of.isoformat(),
                 "recommendations": recs,
             }
         )
         return
     table = Table(
-        "rank", "product", "name", "category", "score", "reason", title=f"{customer_id} ({settings.model})"
+        "rank", "product", "name", "category", "score", "reason", title=f"{customer_id} ({ctx.model.name})"
     )
     for r in recs:
         table.add_row(
@@ -120,33 +120,45 @@ def _write_batches(batches: Any, fmt: str, out: Path | None) -> int:
 @recommend_app.command("tune")
 def recommend_tune(
     k: int = typer.Option(10, "-k", "--k", min=1, max=100, help="List length"),
-    model: str | None = typer.Option(None, "--model", help="ease or item_knn (default: the configured)"),
+    model: str | None = typer.Option(
+        None, "--model", help="Tune only this model (ease or item_knn); default: choose among all"
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON"),
 ) -> None:
-    """Choose the recommender's parameters by time-split validation on this store's data.
+    """Choose the recommender and its parameters by time-split validation on this store's data.
 
-    The best combination is stored and used from then on (setting `use_tuned`)."""
+    The best is stored and used from then on (setting `use_tuned`)."""
     settings = State.settings().personalize.recommend
     with State.open_store() as store, progress_bar("tuning") as report:
         result = recommending.tune(store, settings, k=k, model=model, progress=report)
     if as_json:
         print_json(result)
         return
-    keys = list(result["chosen"])
     table = Table(
-        *keys,
+        "model",
+        "parameters",
         f"NDCG@{k}",
         f"recall@{k}",
-        title=f"{result['model']}: {result['customers_evaluated']:,} customers, latest purchases held out",
+        title=f"validation: {result['customers_evaluated']:,} customers, latest purchases held out "
+        f"({result['protocol']} protocol)",
     )
+    chosen = {"model": result["model"], **result["chosen"]}
     for r in sorted(result["tried"], key=lambda r: -r["ndcg"]):
-        mark = " ← chosen" if {key: r[key] for key in keys} == result["chosen"] else ""
-        table.add_row(*(str(r[key]) for key in keys), f"{r['ndcg']:.4f}{mark}", f"{r['recall']:.4f}")
+        params = {key: v for key, v in r.items() if key not in ("model", "ndcg", "recall")}
+        mark = " ← chosen" if {"model": r["model"], **params} == chosen else ""
+        table.add_row(
+            r["model"],
+            ", ".join(f"{key}={v}" for key, v in params.items()) or "—",
+            f"{r['ndcg']:.4f}{mark}",
+            f"{r['recall']:.4f}",
+        )
     console.print(table)
-    console.print(
-        f"chosen {result['chosen']} (NDCG@{k} {result['ndcg']:.4f}; configured "
-        f"{result['configured']}: {result['configured_ndcg']:.4f})"
-    )
+    console.print(f"chosen {result['model']} {result['chosen']} (NDCG@{k} {result['ndcg']:.4f})")
+
+
+def _with_interval(r: dict[str, Any], key: str) -> str:
+    lo, hi = r[f"{key}_interval"]
+    return f"{r[key]:.4f} [{lo:.4f}, {hi:.4f}]"
 
 
 @recommend_app.command("evaluate")
@@ -154,34 +166,46 @@ def recommend_evaluate(
     k: int = typer.Option(10, "-k", "--k", min=1, max=100, help="List length"),
     as_json: bool = typer.Option(False, "--json", help="Print JSON"),
 ) -> None:
-    """Time-split offline evaluation of every model against the popularity baseline."""
+    """Time-split offline evaluation: the standard baselines and the default, with 95% intervals."""
     settings = State.settings().personalize.recommend
     with State.open_store() as store, progress_bar("evaluating") as report:
         result = recommending.evaluate(store, settings, k=k, progress=report)
     if as_json:
         print_json(result)
         return
+    console.print(
+        f"split: each customer's latest {result['holdout_share']:.0%} of purchases held out by time "
+        f"({result['train_interactions']:,} interactions to learn from, {result['test_interactions']:,} "
+        f"held out); protocol {result['protocol']} (re-bought pairs {result['repeat_share']:.1%}); "
+        f"relevant: {result['relevance']}"
+    )
     table = Table(
         "model",
-        f"precision@{k}",
-        f"recall@{k}",
-        f"NDCG@{k}",
+        f"NDCG@{k} [95%]",
+        f"recall@{k} [95%]",
+        f"precision@{k} [95%]",
         "coverage",
-        "NDCG ÷ popularity",
+        "÷ popularity",
+        "÷ ALS",
         "fit s",
-        title=f"{result['customers_evaluated']:,} customers, "
-        f"latest {result['holdout_share']:.0%} of purchases held out",
+        title=f"{result['customers_evaluated']:,} customers evaluated",
     )
     for r in result["models"]:
-        name = r["model"] + (" (default)" if r["model"] == result["default_model"] else "")
+        name = r["model"]
+        if "chosen" in r:
+            params = ", ".join(f"{key}={v}" for key, v in r["chosen"].items() if key != "model")
+            name = f"{name} (default: {r['chosen']['model']}{', ' + params if params else ''})"
         table.add_row(
-            name,
-            f"{r['precision']:.4f}",
-            f"{r['recall']:.4f}",
-            f"{r['ndcg']:.4f}",
+            escape(name),
+            _with_interval(r, "ndcg"),
+            _with_interval(r, "recall"),
+            _with_interval(r, "precision"),
             f"{r['coverage']:.3f}",
             "—" if r.get("ndcg_vs_popularity") is None else f"{r['ndcg_vs_popularity']:.2f}",
+            "—" if r.get("ndcg_vs_als") is None else f"{r['ndcg_vs_als']:.2f}",
             f"{r['fit_seconds']:.2f}",
         )
     console.print(table)
+    for name, why in result.get("models_skipped", {}).items():
+        console.print(f"{name} not evaluated: {escape(why)}")
     say_left_out(result["left_out"])

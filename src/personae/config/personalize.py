@@ -13,7 +13,7 @@ class RecommendSettings(BaseModel):
     """How recommendations are learned and ranked (docs/personalization.md)."""
 
     model: Literal["ease", "item_knn", "als", "popularity"] = Field(
-        "ease", description="Default model; chosen by `personae recommend evaluate` on generated data."
+        "ease", description="Default model until `personae recommend tune` chooses one on the store's data."
     )
     ease_regularization: float = Field(200.0, gt=0, description="EASE's λ (larger = smoother).")
     self_weight: float = Field(
@@ -44,6 +44,18 @@ class RecommendSettings(BaseModel):
     )
     holdout_share: float = Field(
         0.2, gt=0, lt=1, description="Share of each customer's latest purchases held out by `evaluate`."
+    )
+    ease_min_support: int = Field(
+        3,
+        ge=1,
+        description="EASE leaves out of its inversion the items fewer customers than this interacted "
+        "with (faster; they carry no co-occurrence to learn from).",
+    )
+    repeat_weight: float = Field(
+        1.0,
+        ge=0,
+        description="Where re-buying is common: weight of the repurchase score (recency and frequency "
+        "of the customer's own purchases) against the model's; `tune` chooses it.",
     )
     seed: int = Field(0, description="Seed of ALS.")
     use_tuned: bool = Field(

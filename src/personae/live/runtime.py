@@ -694,7 +694,6 @@ class Runtime:
         kept while what it was fitted on is unchanged (the traits' date and the row counts of
         the tables it reads), so an answer equals the CLI's without a fit per request.
         """
-        settings = self.settings.personalize.recommend
         self.log.visible()
         with self._read_lock:
             assert self.reader is not None
@@ -702,7 +701,7 @@ class Runtime:
             recs = recommending.recommend_one(ctx, customer_id, limit)
         return {
             "customer_id": customer_id,
-            "model": settings.model,
+            "model": ctx.model.name,
             "as_of": ctx.as_of.isoformat(),
             "recommendations": recs,
         }
@@ -713,7 +712,8 @@ class Runtime:
             recommending.traits_as_of(store),
             *(store.count(t) if store.has_table(t) else -1 for t in _RECOMMEND_INPUTS),
             # `personae recommend tune` run while the server is up changes the parameters
-            recommending.tuned(store, settings, settings.model),
+            recommending.tuned(store, settings, recommending.chosen_model(store, settings)),
+            recommending.chosen_model(store, settings),
         )
         cached = self._recommend_cache
         if cached is None or cached[0] != key:

@@ -139,35 +139,82 @@ class EASE(Recommender):
     ``B = I − P · diag(1 / diag(P))`` with ``P = (XᵀX + λI)⁻¹``; scores are ``X · B``. One
     inversion of an items × items matrix: catalogues of a few thousand items fit in seconds.
     Larger catalogues should prefer :class:`ItemKNN`.
+
+    ``min_support`` leaves out of the regression the items fewer than that many customers
+    interacted with (they get no weights, so they are neither recommended by the model nor
+    evidence for it): the inversion costs the cube of the items kept, and an item one customer
+    rated carries no co-occurrence to learn from. On MovieLens-small, keeping the items of 3+
+    customers (4,167 of 9,742) makes the fit 20× faster for the same NDCG (0.1018 vs 0.1024,
+    docs/personalization.md).
     """
 
     name = "ease"
     max_items: ClassVar[int] = 20_000
 
-    def __init__(self, regularization: float = 200.0, self_weight: float = 0.0) -> None:
+    def __init__(self, regularization: float = 200.0, self_weight: float = 0.0, min_support: int = 1) -> None:
         self.regularization = regularization
         self.self_weight = self_weight
+        self.min_support = min_support
 
     def fit(self, X: sp.csr_matrix) -> EASE:
         n = X.shape[1]
-        if n > self.max_items:
+        X = sp.csr_matrix(X, dtype=np.float64)
+        support = np.asarray((abs(X) > 0).sum(axis=0)).ravel()
+        keep = np.flatnonzero(support >= self.min_support) if self.min_support > 1 else np.arange(n)
+        if len(keep) > self.max_items:
             raise ModelError(
-                f"EASE inverts an items × items matrix; {n:,} items is too many",
+                f"EASE inverts an items × items matrix; {len(keep):,} items is too many",
                 hint="use model item_knn for catalogues above 20,000 items",
             )
-        G = np.asarray((X.T @ X).toarray(), dtype=np.float64)
-        G[np.diag_indices(n)] += self.regularization
+        Xk = X[:, keep]
+        G = np.asarray((Xk.T @ Xk).toarray(), dtype=np.float64)
+        G[np.diag_indices(len(keep))] += self.regularization
         P = np.linalg.inv(G)
         B = P / (-np.diag(P))
-        B[np.diag_indices(n)] = 0.0
-        self._weights = B.astype(np.float32)
+        B[np.diag_indices(len(keep))] = 0.0
+        self.items_ = keep
+        self._block = B.astype(np.float32)
         self.n_items_ = n
         return self
 
+    def score(self, X: sp.csr_matrix, rows: np.ndarray | None = None) -> np.ndarray:
+        check_is_fitted(self, "n_items_")
+        keep = self.items_
+        out = np.zeros((X.shape[0], self.n_items_), dtype=np.float32)
+        Xk = sp.csr_matrix(X)[:, keep]
+        out[:, keep] = np.asarray(Xk @ self._block, dtype=np.float32)
+        if self.self_weight:
+            out += self.self_weight * self._self_scale * sp.csr_matrix(X).toarray()
+        return out
+
+    def similarity(self, items: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        check_is_fitted(self, "n_items_")
+        pos = np.full(self.n_items_, -1, dtype=np.int64)
+        pos[self.items_] = np.arange(len(self.items_))
+        a, b = pos[np.asarray(items)], pos[np.asarray(targets)]
+        ok = (a >= 0) & (b >= 0)
+        out = np.zeros(len(a), dtype=np.float32)
+        out[ok] = self._block[a[ok], b[ok]]
+        if self.self_weight:
+            out = out + np.where(items == targets, self.self_weight * self._self_scale, 0.0).astype(
+                np.float32
+            )
+        return out
+
+    @property
+    def _self_scale(self) -> float:
+        if not hasattr(self, "_scale"):
+            top = self._block.max(axis=0)
+            self._scale = float(top[top > 0].mean()) if (top > 0).any() else 1.0
+        return self._scale
+
     @property
     def weights_(self) -> np.ndarray:
+        """The full items × items weights (zero rows and columns for the items left out)."""
         check_is_fitted(self, "n_items_")
-        return self._weights
+        W = np.zeros((self.n_items_, self.n_items_), dtype=np.float32)
+        W[np.ix_(self.items_, self.items_)] = self._block
+        return W
 
 
 class ALS(Recommender):
@@ -221,6 +268,71 @@ class ALS(Recommender):
         check_is_fitted(self, "n_items_")
         f = self.item_factors_
         return np.einsum("ij,ij->i", f[items], f[targets]).astype(np.float32)
+
+
+#: what a rated item weighs in the default model's input: ``stars − STAR_CENTRE`` (a 5★ film
+#: 2, a 4★ one 1, a 3★ one nothing, a 1★ one −2, pulling what resembles it down)
+STAR_CENTRE = 3.0
+
+
+def star_weights(history: sp.csr_matrix, stars: sp.csr_matrix, centre: float = STAR_CENTRE) -> sp.csr_matrix:
+    """``history`` with each rated pair's weight replaced by ``stars − centre``.
+
+    Why: with ratings, "watched" is weak evidence and "loved" strong; a film rated 1★ says
+    the person's taste runs away from it. On MovieLens-small EASE fitted and scored on these
+    weights reaches NDCG@10 0.133 against 0.102 on plain interactions
+    (docs/personalization.md). Pairs without a rating keep their weight.
+
+    >>> h = sp.csr_matrix(np.array([[0.7, 0.7, 0.7]], dtype=np.float32))
+    >>> s = sp.csr_matrix(np.array([[5.0, 1.0, 0.0]]))
+    >>> star_weights(h, s).toarray().tolist()
+    [[2.0, -2.0, 0.699999988079071]]
+    """
+    h = sp.csr_matrix(history, dtype=np.float32)
+    st = sp.csr_matrix(stars, dtype=np.float32)
+    rated = (st > 0).astype(np.float32)
+    centred = st - rated * np.float32(centre)
+    out = (h - h.multiply(rated) + centred).tocsr()
+    # a 3★ pair is an explicit zero: keep the pair known (sparse zero = unseen)
+    out.data[out.data == 0] = np.float32(1e-6)
+    return out
+
+
+def repeat_share(purchases: sp.csr_matrix) -> float:
+    """Share of customer-item pairs bought in two or more orders (0 without purchases).
+
+    >>> repeat_share(sp.csr_matrix(np.array([[3.0, 1.0], [0.0, 2.0]])))
+    0.6666666666666666
+    """
+    data = sp.csr_matrix(purchases).data
+    data = data[data > 0]
+    return float((data >= 2).mean()) if len(data) else 0.0
+
+
+def repeat_scores(
+    customer: np.ndarray,
+    item: np.ndarray,
+    at: np.ndarray,
+    now: int,
+    shape: tuple[int, int],
+    half_life_days: float = 90.0,
+) -> sp.csr_matrix:
+    """Repurchase score of each bought pair: ``Σ 0.5 ** (age / half_life)`` over its purchases.
+
+    Frequency and recency in one number: three purchases last month outweigh one last
+    year. Used where re-buying is common (:func:`repeat_share`), blended with the model's
+    scores so the staples come back next to the discoveries.
+
+    >>> r = repeat_scores(np.array([0, 0, 0]), np.array([0, 0, 1]), np.array([0, 90, 90]) * 86400,
+    ...                   90 * 86400, (1, 2))
+    >>> r.toarray().round(2).tolist()
+    [[1.5, 1.0]]
+    """
+    age = np.maximum(now - np.asarray(at, dtype=np.int64), 0) / 86400.0
+    w = np.power(0.5, age / half_life_days)
+    out = sp.csr_matrix((w, (customer, item)), shape=shape, dtype=np.float64)
+    out.sum_duplicates()
+    return out
 
 
 MODELS: dict[str, type[Recommender]] = {
