@@ -34,7 +34,7 @@ def test_nested_keys_and_boolean_properties() -> None:
 
 
 def test_dotted_names_outside_where_are_unknown_traits() -> None:
-    with pytest.raises(RuleError, match="unknown trait or attribute `context.campaign`"):
+    with pytest.raises(RuleError, match=re.escape("unknown trait or attribute `context.campaign`")):
         check_rule('context.campaign == "x"')
 
 
