@@ -474,7 +474,7 @@ const pages = {
           for (const s of e.suggestions) {
             const b = el("button", {type: "button", class: "link"}, "use “" + s + "”");
             b.addEventListener("click", () => {
-              const word = (text.slice(e.position).match(/^\w+/) || [""])[0];
+              const word = (text.slice(e.position).match(/^[\w.]+/) || [""])[0];  // dotted: a nested property
               rule.value = text.slice(0, e.position) + s + text.slice(e.position + word.length);
               rule.focus();
               check();
