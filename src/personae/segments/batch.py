@@ -115,7 +115,8 @@ class _Compiler:
         self.exact: set[x.Aggregate] = set()  # order counts whose number matters, not just > 0
         self.inlined: dict[str, ibis.Value] = {}
         self.t: ibis.Table = sources.traits
-        self.props: ibis.Value | None = None  # the JSON properties of the event rows being read
+        #: property path → its column (the JSON value at that path) in the event rows being read
+        self.paths: dict[tuple[str, ...], str] = {}
 
     def compile(self, targets: Sequence[str]) -> CompiledSegments:
         seen: set[str] = set()
@@ -252,16 +253,22 @@ class _Compiler:
         if self.sources.events is None:
             return [_zeros(self.sources.traits, [self.aggregates[n] for n in nodes])]
         columns = ["customer_id", "occurred_at", "type", "category", "channel", "product_id"]
-        if any(n.where is not None or n.prop is not None for n in nodes):
-            columns.append("properties")
-        rows = self._rows(self.sources.events, "occurred_at", nodes).select(*columns)
+        paths = sorted({p.path for n in nodes for p in x.event_nodes(n) if isinstance(p, x.Prop)})
+        rows = self._rows(self.sources.events, "occurred_at", nodes).select(
+            *columns, *(["properties"] if paths else [])
+        )
         types = [dict(n.filters).get("type") for n in nodes]
         if all(types):  # every call names its event types: read only those
             wanted = sorted({t for ts in types for t in ts or ()})
             rows = rows.semi_join(ibis.memtable(pa.table({"type": pa.array(wanted, pa.string())})), "type")
+        if paths:
+            # each property the calls read is taken out of the JSON text once, as its own (small)
+            # JSON value; reading it as a number or a string then parses only that value
+            self.paths = {path: f"_p{i}" for i, path in enumerate(paths)}
+            props = rows.properties.cast("json")
+            rows = rows.select(*columns, **{col: _at_path(props, path) for path, col in self.paths.items()})
         rows = self._with_consts(rows, consts, {v for n in nodes for v in _constants(n)})
         self.t = rows
-        self.props = rows.properties.cast("json") if "properties" in columns else None
         measures: dict[str, ibis.Value] = {}
         edges: list[ibis.Table] = []
         for n in nodes:
@@ -283,7 +290,7 @@ class _Compiler:
                 measures[col] = getattr(v, {"avg": "mean"}.get(n.measure, n.measure))(where=cond)
             else:
                 edges.append(self.edge_value(rows, cond, v, col, first=n.measure == "first"))
-        self.props = None
+        self.paths = {}
         parts = [rows.group_by("customer_id").aggregate(**measures)] if measures else []
         return parts + edges
 
@@ -302,11 +309,9 @@ class _Compiler:
 
     def prop(self, path: tuple[str, ...], type_: str) -> ibis.Value:
         """An event property read as ``type_`` (a JSON value of another type is unknown)."""
-        if self.props is None or not PROPERTY_PATH.match(".".join(path)):
+        if path not in self.paths:
             raise RuleError(f"cannot read the event property {'.'.join(path)!r} here")
-        value = self.props
-        for key in path:
-            value = value[key]
+        value = self.t[self.paths[path]]
         if type_ == "number":
             return value.float
         if type_ == "string":
@@ -522,6 +527,17 @@ def _constants(node: x.Value | x.ConstList) -> list[str]:
     if isinstance(node, x.ConstList) and node.type == "string":
         return [str(v) for v in node.values]
     return []
+
+
+def _at_path(props: ibis.Value, path: tuple[str, ...]) -> ibis.Value:
+    """The JSON value at ``path`` (``None`` where there is none). The keys become part of the SQL
+    (a JSON path), so only names the checker accepted may get here."""
+    if not PROPERTY_PATH.match(".".join(path)):
+        raise RuleError(f"{'.'.join(path)!r} is not a property name")
+    value = props
+    for key in path:
+        value = value[key]
+    return value
 
 
 def _pattern(node: x.TextTest) -> str:
