@@ -265,8 +265,10 @@ class _Compiler:
             # each property the calls read is taken out of the JSON text once, as its own (small)
             # JSON value; reading it as a number or a string then parses only that value
             self.paths = {path: f"_p{i}" for i, path in enumerate(paths)}
-            props = rows.properties.cast("json")
-            rows = rows.select(*columns, **{col: _at_path(props, path) for path, col in self.paths.items()})
+            rows = rows.select(*columns, _json=rows.properties.cast("json"))  # parsed once
+            rows = rows.select(
+                *columns, **{col: _at_path(rows._json, path) for path, col in self.paths.items()}
+            )
         rows = self._with_consts(rows, consts, {v for n in nodes for v in _constants(n)})
         self.t = rows
         measures: dict[str, ibis.Value] = {}

@@ -581,10 +581,13 @@ class _Checker:
         try:
             return inner.condition(s.parse_rule(text))
         except RuleError as exc:
-            # point into the outer rule: the string starts one quote after the literal
+            # point into the outer rule: the string starts one quote after the literal (columns
+            # in the message too; exact unless the where text has escapes or line breaks)
             offset = node.pos + 1 + (exc.position or 0)
+            shift = s.column(self.rule, node.pos + 1) - 1
+            message = re.sub(r"column (\d+)", lambda m: f"column {int(m.group(1)) + shift}", exc.message)
             raise RuleError(
-                f"in where={_quoted(text)}: {exc.message}",
+                f"in where={_quoted(text)}: {message}",
                 rule=self.rule,
                 position=min(offset, len(self.rule)),
                 suggestions=exc.suggestions,
