@@ -271,11 +271,18 @@ class _Compiler:
             )
         rows = self._with_consts(rows, consts, {v for n in nodes for v in _constants(n)})
         self.t = rows
+        wheres = {n.where for n in nodes}
+        if None not in wheres:
+            # every call reads only events meeting its where: the others are left out before the
+            # group-by (as a hand-written WHERE would), and one shared condition is not repeated
+            keep = [ibis.coalesce(self.value(w), False) for w in sorted(wheres, key=repr) if w is not None]
+            rows = rows.filter(reduce(lambda a, b: a | b, keep))
+            self.t = rows
         measures: dict[str, ibis.Value] = {}
         edges: list[ibis.Table] = []
         for n in nodes:
             cond = self._condition(rows, n, "occurred_at")
-            if n.where is not None:
+            if n.where is not None and len(wheres) > 1:
                 cond = cond & ibis.coalesce(self.value(n.where), False)
             col = self.aggregates[n]
             if n.measure == "count":
