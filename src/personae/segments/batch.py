@@ -35,6 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import reduce
+from typing import Any
 
 import ibis
 import pyarrow as pa
@@ -224,12 +225,22 @@ class _Compiler:
             t = t.filter(t[time_col] >= ibis.timestamp(earliest.isoformat(sep=" ")))
         return t
 
-    def _condition(self, rows: ibis.Table, node: x.Aggregate, time_col: str) -> ibis.Value:
+    def _condition(
+        self,
+        rows: ibis.Table,
+        node: x.Aggregate,
+        time_col: str,
+        kept: frozenset[tuple[str, Any]] = frozenset(),
+    ) -> ibis.Value:
+        """What a row must meet to count for ``node``; ``kept`` are the filters (``("type", values)``,
+        ``("window", start)``) every row already met before the group-by, not tested again."""
         parts: list[ibis.Value] = []
         for column, values in node.filters:
+            if (column, values) in kept:
+                continue
             consts = [rows[self.strings[v]] for v in values]
             parts.append(rows[column] == consts[0] if len(consts) == 1 else rows[column].isin(consts))
-        if node.window:
+        if node.window and ("window", node.window.start_at(self.sources.as_of)) not in kept:
             start = node.window.start_at(self.sources.as_of)
             parts.append(rows[time_col] >= ibis.timestamp(start.isoformat(sep=" ")))
         return reduce(lambda a, b: a & b, parts) if parts else ibis.literal(True)
@@ -258,9 +269,13 @@ class _Compiler:
             *columns, *(["properties"] if paths else [])
         )
         types = [dict(n.filters).get("type") for n in nodes]
+        kept: set[tuple[str, Any]] = set()
         if all(types):  # every call names its event types: read only those
             wanted = sorted({t for ts in types for t in ts or ()})
             rows = rows.semi_join(ibis.memtable(pa.table({"type": pa.array(wanted, pa.string())})), "type")
+            kept.add(("type", tuple(wanted)))
+        if all(n.window for n in nodes):  # the window _rows applied: the earliest start
+            kept.add(("window", min(n.window.start_at(self.sources.as_of) for n in nodes if n.window)))
         if paths:
             # each property the calls read is taken out of the JSON text once, as its own (small)
             # JSON value; reading it as a number or a string then parses only that value
@@ -281,7 +296,7 @@ class _Compiler:
         measures: dict[str, ibis.Value] = {}
         edges: list[ibis.Table] = []
         for n in nodes:
-            cond = self._condition(rows, n, "occurred_at")
+            cond = self._condition(rows, n, "occurred_at", frozenset(kept))
             if n.where is not None and len(wheres) > 1:
                 cond = cond & ibis.coalesce(self.value(n.where), False)
             col = self.aggregates[n]
