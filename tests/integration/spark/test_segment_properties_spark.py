@@ -95,9 +95,15 @@ SCHEMA = pa.schema(
 )
 
 
-def members(con: Any, events: pa.Table, traits: pa.Table) -> dict[str, set[str]]:
-    con.create_table("events_props", events, overwrite=True)
-    con.create_table("traits_props", traits, overwrite=True)
+def members(con: Any, events: pa.Table, traits: pa.Table, spark: Any = None) -> dict[str, set[str]]:
+    for name, table in (("events_props", events), ("traits_props", traits)):
+        if spark is None:
+            con.create_table(name, table, overwrite=True)
+        else:  # a temporary view: nothing written to a warehouse folder
+            ddl = ", ".join(
+                f"{f.name} {'timestamp' if f.name == 'occurred_at' else 'string'}" for f in table.schema
+            )
+            spark.createDataFrame(table.to_pandas(), schema=ddl).createOrReplaceTempView(name)
     library = {f"r{i}": check_rule(r) for i, r in enumerate(RULES)}
     sources = BatchSources(AS_OF, con.table("traits_props"), con.table("events_props"))
     compiled = compile_segments(list(library), library, sources)
@@ -114,7 +120,7 @@ def test_properties_mean_the_same_on_spark_duckdb_and_in_real_time(spark: Any) -
     duck = members(ibis.duckdb.connect(), events, traits)
     con = ibis.pyspark.connect(spark)
     _patch_json_unwrap()
-    on_spark = members(con, events, traits)
+    on_spark = members(con, events, traits, spark)
 
     library = {f"r{i}": check_rule(r) for i, r in enumerate(RULES)}
     evaluator = ProfileEvaluator(library)
