@@ -548,7 +548,7 @@ const pages = {
       const item = (word, label) => {
         const b = el("button", {type: "button", class: "link"}, label);
         b.addEventListener("click", () => insert(word));
-        return el("li", {}, b);
+        return el("span", {}, b, " ");
       };
       fill(document.getElementById("rule-functions"),
         data.names.filter((n) => n.kind === "function").map((n) => item(n.name + "(", n.name + "(…)")));
