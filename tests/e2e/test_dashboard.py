@@ -449,6 +449,27 @@ def test_rule_check_endpoint_is_read_only_and_keyed(server: Shop) -> None:
     assert httpx.get(server.url + "/ui/static/../app.py").status_code == 404
 
 
+def test_rule_names_offer_the_event_properties_the_data_has(web: Watched, server: Shop) -> None:
+    """The builder lists the properties the events carry (the demo's checkouts carry ``items``);
+    a click writes one into the rule, and a misspelt one is answered with the right name."""
+    url = server.url + "/v1/dashboard/rule-names"
+    assert httpx.get(url).status_code == 401
+    data = httpx.get(url, headers={"Authorization": f"Bearer {server.read}"}).json()
+    props = {p["name"]: p for p in data["properties"]}
+    assert "number" in props["items"]["types"] and props["items"]["events"] > 0
+    assert {"sum_of", "matches", "events"} <= {n["name"] for n in data["names"] if n["kind"] == "function"}
+    check = server.url + "/v1/dashboard/rule-check"
+    typo = 'max_of("checkout_started", "itmes") >= 4'
+    bad = httpx.post(check, json={"rule": typo}, headers={"Authorization": f"Bearer {server.read}"}).json()
+    assert bad["valid"] is False and bad["errors"][0]["suggestions"][0] == "items"
+    page = web.page
+    login(web, server.read)
+    web.goto("/ui/builder")
+    page.locator("#rule-names summary").click()
+    page.get_by_role("button", name="items (number)").click()
+    assert page.get_by_label("Rule", exact=True).input_value() == "items"
+
+
 def test_the_script_reports_a_read_the_contract_does_not_declare(web: Watched, server: Shop) -> None:
     """The guard behind READS: a field read that no contract names is a console error."""
     login(web, server.read)

@@ -9,7 +9,8 @@ the stylesheet and the charts (SVG drawn on the server by vl-convert, as the HTM
 are served from the package. A strict Content-Security-Policy forbids anything else.
 
 Endpoints added for the dashboard (``/v1/dashboard/...``, read or admin keys, read-only):
-``POST rule-check`` (the segment builder's live check and count), ``GET segments`` and
+``POST rule-check`` (the segment builder's live check and count), ``GET rule-names`` (the names
+it offers, event properties included), ``GET segments`` and
 ``GET segments/{name}`` (build history and the report's chart), ``GET customers/{id}`` (the
 timeline and segments with reasons), ``GET impact`` (campaign impact), ``GET journeys`` (the
 purchase funnel and the paths to an outcome, as the report draws them, and the outcomes the
@@ -34,7 +35,15 @@ from pydantic import BaseModel, Field
 
 from personae.api.auth import ReadKey
 from personae.api.errors import error_responses
-from personae.api.responses import CustomerExtras, Impact, Journeys, RuleCheck, SegmentDetail, SegmentOverview
+from personae.api.responses import (
+    CustomerExtras,
+    Impact,
+    Journeys,
+    RuleCheck,
+    RuleNames,
+    SegmentDetail,
+    SegmentOverview,
+)
 from personae.errors import NotFoundError
 from personae.web import data as dashboard_data
 
@@ -83,6 +92,11 @@ async def _read(request: Request, fn: Callable[..., T], *args: Any, **kw: Any) -
 async def rule_check(body: RuleIn, request: Request, key: ReadKey) -> RuleCheck:
     settings = request.app.state.runtime.settings
     return RuleCheck(**await _read(request, dashboard_data.rule_check, body.rule, settings))
+
+
+@api.get("/rule-names", summary="Every name a rule may use, and the property names the events carry")
+async def rule_names(request: Request, key: ReadKey) -> RuleNames:
+    return RuleNames(**await _read(request, dashboard_data.rule_names))
 
 
 @api.get("/segments", summary="Every segment with its members at the latest build, and a chart")

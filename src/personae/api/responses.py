@@ -93,6 +93,26 @@ class RuleProblem(BaseModel):
     suggestions: list[str]
 
 
+class RuleName(BaseModel):
+    name: str
+    kind: str = Field(description="trait, attribute or function.")
+    type: str
+    doc: str
+
+
+class EventProperty(BaseModel):
+    name: str = Field(description="The property as a rule writes it; nested keys joined by dots.")
+    events: int = Field(description="Events carrying it, of the latest ones read.")
+    types: list[str] = Field(description="JSON types seen: number, string, boolean, null, object, list.")
+
+
+class RuleNames(BaseModel):
+    """What the rule builder offers: every name a rule may use and the events' property names."""
+
+    names: list[RuleName]
+    properties: list[EventProperty] = Field(description="Of the latest 50,000 events with properties.")
+
+
 class RuleCheck(BaseModel):
     rule: str
     valid: bool

@@ -187,8 +187,23 @@ def check(
 
 @segments_app.command("names")
 def names(as_json: bool = typer.Option(False, "--json", help="Print as JSON")) -> None:
-    """Every name a rule can use: traits, profile attributes and functions."""
+    """Every name a rule can use: traits, profile attributes, functions, and the event
+    properties of the latest events (when there is a database and no server holds it)."""
     rows = all_names()
+    settings = State.settings()
+    if settings.engine == "duckdb" and settings.db.exists() and State.server() is None:
+        with State.open_store() as store:
+            rows += [
+                {
+                    "name": p.name,
+                    "kind": "property",
+                    "group": "event property",
+                    "type": "/".join(p.types),
+                    "doc": f"Event property, on {p.events:,} of the latest events with properties "
+                    "(in where=… and sum_of(…) …).",
+                }
+                for p in service.event_properties(store)
+            ]
     if as_json:
         print_json(rows)
         return

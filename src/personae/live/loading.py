@@ -16,7 +16,7 @@ import ibis
 from personae.app.segments.library import segment_library
 from personae.config.traits import TraitSettings
 from personae.live.identity import IdentityIndex
-from personae.live.segments import EVENT_COLUMNS, ORDER_COLUMNS, Needs
+from personae.live.segments import ORDER_COLUMNS, Needs
 from personae.segments.expr import CheckedRule
 from personae.segments.realtime import CustomerState
 from personae.store import Store
@@ -53,7 +53,9 @@ def load_states(store: Store, needs: Needs, today: date) -> dict[str, CustomerSt
         cols = [c for c in sorted(needs.traits) if c in t.columns and c != "customer_id"]
         for row in store.rows(t.select("customer_id", *cols)):
             traits[row.pop("customer_id")] = row
-    events = _rows(store, "events", "occurred_at", EVENT_COLUMNS, needs.event_days, today, needs.event_types)
+    events = _rows(
+        store, "events", "occurred_at", needs.event_columns, needs.event_days, today, needs.event_types
+    )
     orders = _rows(store, "orders", "ordered_at", ORDER_COLUMNS, needs.order_days, today, None)
     affinities: dict[str, list[dict[str, Any]]] = defaultdict(list)
     if needs.affinities and store.has_table("affinities"):

@@ -779,7 +779,7 @@ def _collect_and_freeze() -> None:
 
 
 def _rest(needs: Any) -> tuple[Any, ...]:
-    return (needs.event_types, needs.event_days, needs.order_days, needs.affinities)
+    return (needs.event_types, needs.event_days, needs.order_days, needs.affinities, needs.properties)
 
 
 def _json(v: Any) -> Any:

@@ -22,7 +22,8 @@ from personae.segments import expr as x
 from personae.segments.realtime import CustomerState, ProfileEvaluator
 
 #: The event and order-line columns a rule can read (filters, windows, order keys, refunds): the
-#: live state keeps only these, whether loaded at start or added by an event.
+#: live state keeps only these, whether loaded at start or added by an event (``properties``
+#: too when a rule reads them: :attr:`Needs.event_columns`).
 EVENT_COLUMNS = ("type", "occurred_at", "channel", "category", "product_id")
 ORDER_COLUMNS = (
     "order_id",
@@ -57,6 +58,7 @@ class Needs:
         event_days, order_days: the longest look-back in days (``None``: all history;
             0: the source is not used).
         affinities: whether any rule uses ``affinity()``.
+        properties: whether any rule reads event properties (``where=``, ``sum_of`` …).
     """
 
     traits: frozenset[str]
@@ -64,13 +66,19 @@ class Needs:
     event_days: int | None
     order_days: int | None
     affinities: bool
+    properties: bool = False
+
+    @property
+    def event_columns(self) -> tuple[str, ...]:
+        """The event columns to keep: :data:`EVENT_COLUMNS`, and ``properties`` if read."""
+        return (*EVENT_COLUMNS, "properties") if self.properties else EVENT_COLUMNS
 
     @classmethod
     def of(cls, rules: Iterable[x.CheckedRule]) -> Needs:
         traits: set[str] = set()
         types: set[str] | None = set()
         days: dict[str, int | None] = {"events": 0, "orders": 0}
-        affinities = False
+        affinities = properties = False
         for rule in rules:
             for node in x.walk(rule.expr):
                 if isinstance(node, x.Field):
@@ -80,6 +88,7 @@ class Needs:
                 elif isinstance(node, x.AffinityOf):
                     affinities = True
                 elif isinstance(node, x.Aggregate):
+                    properties = properties or node.where is not None or node.prop is not None
                     span = _days(node)
                     old = days[node.source]
                     days[node.source] = None if old is None or span is None else max(old, span)
@@ -95,6 +104,7 @@ class Needs:
             days["events"],
             days["orders"],
             affinities,
+            properties,
         )
 
 
@@ -181,7 +191,7 @@ class LiveSegments:
             []
             if self.needs.event_days == 0
             else [
-                {c: e.get(c) for c in EVENT_COLUMNS}
+                {c: e.get(c) for c in self.needs.event_columns}
                 for e in events
                 if types is None or e.get("type") in types
             ]

@@ -18,6 +18,12 @@ table (an Ibis memtable) that the query cross-joins, and numbers, dates and bool
 typed literals made from parsed Python values. Column names are generated (``_a0``, ``s3``),
 never taken from the rule or the segment name.
 
+Event properties (``where=``, ``sum_of`` …) are read from the JSON text of ``events.properties``
+once per scan; a property path is made only of names the checker accepted
+(``[A-Za-z_][A-Za-z0-9_]*`` joined by dots), which is all that reaches the SQL from it. The
+patterns of ``matches`` travel as data, translated to the portable dialect
+(:mod:`personae.segments.patterns`).
+
 Missing values follow SQL's three-valued logic (see :mod:`personae.segments.realtime`, which
 implements the same tables in Python); a customer is a member when the rule is true.
 """
@@ -29,13 +35,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import reduce
+from typing import Any
 
 import ibis
 import pyarrow as pa
 
 from personae.errors import RuleError
 from personae.segments import expr as x
+from personae.segments.check import PROPERTY_PATH
 from personae.segments.functions import end_of_day
+from personae.segments.patterns import compile_pattern
 from personae.tables import is_return_line, join_on_customer, net_amount
 
 _DTYPES = {
@@ -107,6 +116,8 @@ class _Compiler:
         self.exact: set[x.Aggregate] = set()  # order counts whose number matters, not just > 0
         self.inlined: dict[str, ibis.Value] = {}
         self.t: ibis.Table = sources.traits
+        #: property path → its column (the JSON value at that path) in the event rows being read
+        self.paths: dict[tuple[str, ...], str] = {}
 
     def compile(self, targets: Sequence[str]) -> CompiledSegments:
         seen: set[str] = set()
@@ -137,7 +148,7 @@ class _Compiler:
                 self.with_strings(t, consts, early), early, columns, ["customer_id", *late_fields], early
             )
         for part in (
-            self.event_aggregates(consts),
+            *self.event_aggregates(consts),
             self.order_aggregates(consts),
             self.affinity_aggregates(consts),
         ):
@@ -179,6 +190,10 @@ class _Compiler:
                 self.string(value)
             if isinstance(node, x.Aggregate | x.AffinityOf):
                 self.aggregates.setdefault(node, f"_a{len(self.aggregates)}")
+                if isinstance(node, x.Aggregate):
+                    for inner in x.event_nodes(node):
+                        for value in _constants(inner):
+                            self.string(value)
             elif isinstance(node, x.Field):
                 self.fields.add(node.name)
             elif isinstance(node, x.Consent):
@@ -210,12 +225,22 @@ class _Compiler:
             t = t.filter(t[time_col] >= ibis.timestamp(earliest.isoformat(sep=" ")))
         return t
 
-    def _condition(self, rows: ibis.Table, node: x.Aggregate, time_col: str) -> ibis.Value:
+    def _condition(
+        self,
+        rows: ibis.Table,
+        node: x.Aggregate,
+        time_col: str,
+        kept: frozenset[tuple[str, Any]] = frozenset(),
+    ) -> ibis.Value:
+        """What a row must meet to count for ``node``; ``kept`` are the filters (``("type", values)``,
+        ``("window", start)``) every row already met before the group-by, not tested again."""
         parts: list[ibis.Value] = []
         for column, values in node.filters:
+            if (column, values) in kept:
+                continue
             consts = [rows[self.strings[v]] for v in values]
             parts.append(rows[column] == consts[0] if len(consts) == 1 else rows[column].isin(consts))
-        if node.window:
+        if node.window and ("window", node.window.start_at(self.sources.as_of)) not in kept:
             start = node.window.start_at(self.sources.as_of)
             parts.append(rows[time_col] >= ibis.timestamp(start.isoformat(sep=" ")))
         return reduce(lambda a, b: a & b, parts) if parts else ibis.literal(True)
@@ -230,26 +255,95 @@ class _Compiler:
         """``t`` with the string constants that the rules ``names`` compare to themselves."""
         return self._with_consts(t, consts, {v for n in names for v in _strings(self.library[n].expr)})
 
-    def event_aggregates(self, consts: ibis.Table | None) -> ibis.Table | None:
+    def event_aggregates(self, consts: ibis.Table | None) -> list[ibis.Table]:
+        """The per-customer event aggregates: one grouped scan for all of them, plus one small
+        pass per ``first_of``/``last_of`` (the value at the earliest/latest matching event)."""
         nodes = [n for n in self.aggregates if isinstance(n, x.Aggregate) and n.source == "events"]
         if not nodes:
-            return None
+            return []
         if self.sources.events is None:
-            return _zeros(self.sources.traits, [self.aggregates[n] for n in nodes])
+            return [_zeros(self.sources.traits, [self.aggregates[n] for n in nodes])]
+        columns = ["customer_id", "occurred_at", "type", "category", "channel", "product_id"]
+        paths = sorted({p.path for n in nodes for p in x.event_nodes(n) if isinstance(p, x.Prop)})
         rows = self._rows(self.sources.events, "occurred_at", nodes).select(
-            "customer_id", "occurred_at", "type", "category", "channel", "product_id"
+            *columns, *(["properties"] if paths else [])
         )
         types = [dict(n.filters).get("type") for n in nodes]
+        kept: set[tuple[str, Any]] = set()
         if all(types):  # every call names its event types: read only those
             wanted = sorted({t for ts in types for t in ts or ()})
             rows = rows.semi_join(ibis.memtable(pa.table({"type": pa.array(wanted, pa.string())})), "type")
+            kept.add(("type", tuple(wanted)))
+        if all(n.window for n in nodes):  # the window _rows applied: the earliest start
+            kept.add(("window", min(n.window.start_at(self.sources.as_of) for n in nodes if n.window)))
+        if paths:
+            # each property the calls read is taken out of the JSON text once, as its own (small)
+            # JSON value; reading it as a number or a string then parses only that value
+            self.paths = {path: f"_p{i}" for i, path in enumerate(paths)}
+            rows = rows.select(*columns, _json=rows.properties.cast("json"))  # parsed once
+            rows = rows.select(
+                *columns, **{col: _at_path(rows._json, path) for path, col in self.paths.items()}
+            )
         rows = self._with_consts(rows, consts, {v for n in nodes for v in _constants(n)})
-        return rows.group_by("customer_id").aggregate(
-            **{
-                self.aggregates[n]: rows.customer_id.count(where=self._condition(rows, n, "occurred_at"))
-                for n in nodes
-            }
+        self.t = rows
+        wheres = {n.where for n in nodes}
+        if None not in wheres:
+            # every call reads only events meeting its where: the others are left out before the
+            # group-by (as a hand-written WHERE would), and one shared condition is not repeated
+            keep = [ibis.coalesce(self.value(w), False) for w in sorted(wheres, key=repr) if w is not None]
+            rows = rows.filter(reduce(lambda a, b: a | b, keep))
+            self.t = rows
+        measures: dict[str, ibis.Value] = {}
+        edges: list[ibis.Table] = []
+        for n in nodes:
+            cond = self._condition(rows, n, "occurred_at", frozenset(kept))
+            if n.where is not None and len(wheres) > 1:
+                cond = cond & ibis.coalesce(self.value(n.where), False)
+            col = self.aggregates[n]
+            if n.measure == "count":
+                measures[col] = rows.customer_id.count(where=cond)
+                continue
+            assert n.prop is not None
+            if n.measure == "count_distinct":
+                measures[col] = self.prop(n.prop.path, "string").nunique(where=cond) + self.prop(
+                    n.prop.path, "number"
+                ).nunique(where=cond)
+                continue
+            v = self.prop(n.prop.path, n.prop.type)
+            if n.measure in ("sum", "avg", "min", "max"):
+                measures[col] = getattr(v, {"avg": "mean"}.get(n.measure, n.measure))(where=cond)
+            else:
+                edges.append(self.edge_value(rows, cond, v, col, first=n.measure == "first"))
+        self.paths = {}
+        parts = [rows.group_by("customer_id").aggregate(**measures)] if measures else []
+        return parts + edges
+
+    def edge_value(
+        self, rows: ibis.Table, cond: ibis.Value, value: ibis.Value, col: str, *, first: bool
+    ) -> ibis.Table:
+        """``customer_id, col``: ``value`` on the customer's earliest (``first``) or latest matching
+        event that has it; of events at that same time, the smallest (first) or largest value."""
+        m = rows.filter(cond & value.notnull()).select("customer_id", _at=rows.occurred_at, _v=value)
+        edge = m.group_by("customer_id").aggregate(_edge=m._at.min() if first else m._at.max())
+        at_edge = m.join(edge, [m.customer_id == edge.customer_id, m._at == edge._edge]).select(
+            "customer_id", "_v"
         )
+        pick = at_edge._v.min() if first else at_edge._v.max()
+        return at_edge.group_by("customer_id").aggregate(**{col: pick})
+
+    def prop(self, path: tuple[str, ...], type_: str) -> ibis.Value:
+        """An event property read as ``type_`` (a JSON value of another type is unknown)."""
+        if path not in self.paths:
+            raise RuleError(f"cannot read the event property {'.'.join(path)!r} here")
+        value = self.t[self.paths[path]]
+        if type_ == "number":
+            return value.float
+        if type_ == "string":
+            return value.str
+        if type_ == "boolean":
+            return value.bool
+        # any scalar (``is null``; ``count_distinct_of``): a string, a number or true/false
+        return ibis.coalesce(value.str, value.float.cast("string"), value.bool.cast("string"))
 
     def order_aggregates(self, consts: ibis.Table | None) -> ibis.Table | None:
         nodes = [n for n in self.aggregates if isinstance(n, x.Aggregate) and n.source == "orders"]
@@ -320,8 +414,23 @@ class _Compiler:
             return self.const(node.value, node.type)
         if isinstance(node, x.Field):
             return t[node.name]
+        if isinstance(node, x.Prop):
+            return self.prop(node.path, node.type)
+        if isinstance(node, x.Aggregate) and node.measure not in x.ZERO_WHEN_NONE:
+            return t[self.aggregates[node]]  # no matching event: unknown
         if isinstance(node, x.Aggregate | x.AffinityOf):  # no matching rows: 0
             return t[self.aggregates[node]].fill_null(0)
+        if isinstance(node, x.Lower):
+            return self.value(node.operand).lower()
+        if isinstance(node, x.TextTest):
+            text, pattern = self.value(node.operand), self.t[self.strings[_pattern(node)]]
+            if node.op == "starts_with":
+                return text.startswith(pattern)
+            if node.op == "ends_with":
+                return text.endswith(pattern)
+            if node.op == "contains":
+                return text.contains(pattern)
+            return text.re_search(pattern)
         if isinstance(node, x.Consent):
             col = f"consent_{node.purpose}"
             return t[col].fill_null(False) if col in t.columns else ibis.literal(False)
@@ -433,12 +542,31 @@ def _constants(node: x.Value | x.ConstList) -> list[str]:
     if isinstance(node, x.AffinityOf):
         return [node.value, *([node.kind] if node.kind else [])]
     if isinstance(node, x.Aggregate):
-        return [v for _, values in node.filters for v in values]
+        inner = [v for n in x.event_nodes(node) for v in _constants(n)]
+        return [v for _, values in node.filters for v in values] + inner
+    if isinstance(node, x.TextTest):
+        return [_pattern(node)]
     if isinstance(node, x.Const) and isinstance(node.value, str):
         return [node.value]
     if isinstance(node, x.ConstList) and node.type == "string":
         return [str(v) for v in node.values]
     return []
+
+
+def _at_path(props: ibis.Value, path: tuple[str, ...]) -> ibis.Value:
+    """The JSON value at ``path`` (``None`` where there is none). The keys become part of the SQL
+    (a JSON path), so only names the checker accepted may get here."""
+    if not PROPERTY_PATH.match(".".join(path)):
+        raise RuleError(f"{'.'.join(path)!r} is not a property name")
+    value = props
+    for key in path:
+        value = value[key]
+    return value
+
+
+def _pattern(node: x.TextTest) -> str:
+    """The text a text test compares with: as written, or a pattern in its portable spelling."""
+    return compile_pattern(node.pattern).sql if node.op == "matches" else node.pattern
 
 
 def _strings(expr: x.Value) -> set[str]:

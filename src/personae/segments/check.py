@@ -12,8 +12,10 @@ type='string'), type='boolean')
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
+import re
 from collections.abc import Collection, Iterable
 from datetime import date
 from typing import Any
@@ -22,7 +24,16 @@ from personae.errors import NotFoundError, RuleError
 from personae.schema import CONSENT_PURPOSES
 from personae.segments import expr as x
 from personae.segments import language as s
-from personae.segments.functions import FUNCTIONS, Function, Parameter, parse_window, split_affinity
+from personae.segments.functions import (
+    FUNCTIONS,
+    PROPERTY_AGGREGATES,
+    TEXT_TESTS,
+    Function,
+    Parameter,
+    parse_window,
+    split_affinity,
+)
+from personae.segments.patterns import compile_pattern
 from personae.traits.registry import ALL
 
 _TYPES = {
@@ -55,6 +66,10 @@ _PLURAL = {
     "timestamp": "dates",
 }
 _ORDERED = ("number", "date", "timestamp")
+#: A property path: names joined by dots, at most 8 deep (how the evaluators read nested JSON).
+PROPERTY_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*){0,7}$")
+#: Types a property can be read as (JSON has no dates: a date is a string there).
+_PROPERTY_TYPES = ("number", "string", "boolean")
 _TIME = ("date", "timestamp")
 
 
@@ -96,8 +111,14 @@ def check_rule(
     segments: Collection[str] = (),
     names: dict[str, str] | None = None,
     self_name: str | None = None,
+    properties: Collection[str] | None = None,
 ) -> x.CheckedRule:
     """Parse and check ``text``; ``segments`` are the names ``in_segment`` may refer to.
+
+    ``properties`` are the event property names the data has (dotted paths, see
+    :func:`personae.segments.properties.property_names`): when given, a ``where`` or ``*_of``
+    naming another property is an error with the closest names; when ``None`` any name passes
+    (a rule may be written before the first event that carries it).
 
     Raises:
         RuleError: with the position of the problem and suggestions for unknown names.
@@ -117,16 +138,28 @@ def check_rule(
 `monetary` or `country`?)
     """
     tree = s.parse_rule(text)
-    checker = _Checker(text, set(segments), NAMES if names is None else names, self_name)
+    known = None if properties is None else frozenset(properties)
+    checker = _Checker(text, set(segments), NAMES if names is None else names, self_name, known)
     return x.CheckedRule(text, checker.condition(tree))
 
 
 class _Checker:
-    def __init__(self, rule: str, segments: set[str], names: dict[str, str], self_name: str | None) -> None:
+    def __init__(
+        self,
+        rule: str,
+        segments: set[str],
+        names: dict[str, str],
+        self_name: str | None,
+        properties: frozenset[str] | None = None,
+        event_scope: bool = False,
+    ) -> None:
         self.rule = rule
         self.segments = segments
         self.names = names
         self.self_name = self_name
+        self.properties = properties
+        #: checking a ``where`` condition: names are the event's properties, not traits
+        self.event_scope = event_scope
 
     def fail(
         self, pos: int, message: str, suggestions: list[str] | None = None, hint: str | None = None
@@ -160,9 +193,9 @@ class _Checker:
         if isinstance(node, s.NullCheck):
             if isinstance(node.operand, s.Literal | s.ListLiteral):
                 raise self.fail(node.pos, "`is null` needs a trait or function on its left, not a literal")
-            check: x.Value = x.IsNull(self.value(node.operand))
+            check: x.Value = x.IsNull(_resolve(self.value(node.operand), "any"))
             return x.Not(check) if node.negated else check
-        value = self.value(node)
+        value = _resolve(self.value(node), "boolean")
         if value.type != "boolean":
             example = f"{self.source(node)} >= 1" if value.type == "number" else f'{self.source(node)} == "…"'
             raise self.fail(
@@ -178,9 +211,22 @@ class _Checker:
                 raise self.fail(
                     side.pos, "`null` cannot be compared", hint="write `is null` or `is not null`"
                 )
-        left, right = self.time_constants(
-            node.left, node.right, self.value(node.left), self.value(node.right)
-        )
+        left, right = self.value(node.left), self.value(node.right)
+        if _untyped(left) and _untyped(right):
+            raise self.fail(
+                node.pos,
+                f"cannot compare {self.source(node.left)} with {self.source(node.right)}: "
+                "neither says whether it is a number, a string or true/false",
+                hint='compare a property with a value, e.g. revenue > 100 or plan == "pro"',
+            )
+        left, right = _resolve(left, right.type), _resolve(right, left.type)
+        for side, value in ((node.left, left), (node.right, right)):
+            if _untyped(value):
+                raise self.fail(
+                    side.pos,
+                    f"an event property holds numbers, strings or true/false, not {_PLURAL[value.type]}",
+                )
+        left, right = self.time_constants(node.left, node.right, left, right)
         for side, value in ((node.left, left), (node.right, right)):
             if value.type == "list":
                 raise self.fail(
@@ -225,7 +271,7 @@ class _Checker:
         return out[0], out[1]
 
     def between(self, node: s.Between) -> x.Value:
-        operand = self.value(node.operand)
+        operand = _resolve(self.value(node.operand), "number")
         if operand.type not in _ORDERED:
             raise self.fail(
                 node.operand.pos,
@@ -257,7 +303,7 @@ class _Checker:
         check: x.Value
         if isinstance(node.container, s.ListLiteral):
             values = self.const_list(node.container)
-            item = self.value(node.item)
+            item = _resolve(self.value(node.item), values.type)
             if item.type == "list":
                 if values.type != "string":
                     raise self.fail(
@@ -285,7 +331,7 @@ class _Checker:
                 )
             if isinstance(node.item, s.Literal) and node.item.value is None:
                 raise self.fail(node.item.pos, "`null` cannot be looked up in a list")
-            item = self.value(node.item)
+            item = _resolve(self.value(node.item), "string")
             if item.type != "string":
                 raise self.fail(
                     node.item.pos,
@@ -323,6 +369,8 @@ class _Checker:
         return self.condition(node)
 
     def name(self, node: s.Name) -> x.Value:
+        if self.event_scope:
+            return x.Prop(self.property_path(node.name, node.pos), "property")
         if node.name in self.names:
             return x.Field(node.name, self.names[node.name])
         if node.name in FUNCTIONS:
@@ -337,6 +385,20 @@ class _Checker:
             suggestions=options or None,
             hint=None if options else "see `personae segments names` for every name",
         )
+
+    def property_path(self, name: str, pos: int) -> tuple[str, ...]:
+        """The path of an event property, checked against the names the data has (if known)."""
+        if not PROPERTY_PATH.match(name):
+            raise self.fail(pos, f"`{name}` is not a property name (names joined by dots, at most 8 deep)")
+        if self.properties is not None and name not in self.properties:
+            options = suggest(name, self.properties)
+            raise self.fail(
+                pos,
+                f"no event has a property `{name}`",
+                suggestions=options or None,
+                hint=None if options else "see `personae segments names` for the properties the events carry",
+            )
+        return tuple(name.split("."))
 
     def call(self, node: s.Call) -> x.Value:
         fn = FUNCTIONS.get(node.name)
@@ -356,12 +418,55 @@ class _Checker:
         for required in fn.required:
             if required not in args:
                 raise self.fail(node.pos, f"{fn.name}() needs its {required}", hint=f"e.g. {fn.example}")
-        if fn.name in ("events", "orders", "spend"):
+        if self.event_scope and fn.name not in (*TEXT_TESTS, "lower"):
+            raise self.fail(
+                node.pos,
+                f"{fn.name}() cannot be used in a `where` condition, which reads one event's properties",
+                hint='compare properties, e.g. revenue > 100 and starts_with(coupon, "XMAS")',
+            )
+        if fn.name in TEXT_TESTS or fn.name == "lower":
+            return self.text_call(fn, node, args)
+        if fn.name in ("events", "orders", "spend") or fn.name in PROPERTY_AGGREGATES:
             window = args.pop("within", None)
+            where = args.pop("where", None)
+            path = args.pop("property", None)
             filters = tuple(sorted((_param(fn, k).column or k, v) for k, v in args.items()))
+            if fn.name in PROPERTY_AGGREGATES:
+                measure, returns = PROPERTY_AGGREGATES[fn.name][:2]
+                type_ = "property" if returns == "value" else "number"
+                reads = "number" if measure in ("sum", "avg", "min", "max") else "property"
+                prop = x.Prop(path, reads)
+                return x.Aggregate("events", measure, filters, window, type_, where, prop)
             measure = "spend" if fn.name == "spend" else "count"
-            return x.Aggregate(fn.source or "", measure, filters, window)
+            return x.Aggregate(fn.source or "", measure, filters, window, where=where)
         return self.scalar_call(fn, node, args)
+
+    def text_call(self, fn: Function, node: s.Call, args: dict[str, Any]) -> x.Value:
+        text_node = next(a.value for a in node.args if a.keyword in (None, "text"))
+        operand = _resolve(args["text"], "string")
+        if operand.type != "string":
+            raise self.fail(
+                text_node.pos,
+                f"{fn.name}() reads a text; {self.source(text_node)} is {_ARTICLE[operand.type]}",
+            )
+        if fn.name == "lower":
+            return x.Lower(operand)
+        pattern = args["pattern"]
+        if fn.name == "matches":
+            try:
+                compile_pattern(pattern)
+            except ValueError as exc:
+                at = next(
+                    a.value.pos
+                    for a in node.args
+                    if a.keyword in (None, "pattern") and a.value is not text_node
+                )
+                raise self.fail(
+                    at, f"the pattern of matches(): {exc}", hint="see Patterns in docs/segments.md"
+                ) from None
+        elif not pattern:
+            raise self.fail(node.pos, f"{fn.name}() needs a non-empty string to look for")
+        return x.TextTest(fn.name, operand, pattern)
 
     def scalar_call(self, fn: Function, node: s.Call, args: dict[str, Any]) -> x.Value:
         if fn.name == "consent":
@@ -396,6 +501,8 @@ class _Checker:
     def arguments(self, fn: Function, node: s.Call) -> dict[str, Any]:
         out: dict[str, Any] = {}
         positional = list(fn.positional)
+        if fn.name in PROPERTY_AGGREGATES and sum(a.keyword is None for a in node.args) == 1:
+            positional = ["property"]  # sum_of("revenue"): of every event that has it
         for arg in node.args:
             if arg.keyword is None:
                 if out and any(a.keyword for a in node.args[: node.args.index(arg)]):
@@ -430,6 +537,20 @@ class _Checker:
 
     def argument(self, fn: Function, param: Parameter, node: s.Node) -> Any:
         label = f"`{param.name}` of {fn.name}()"
+        if param.kind == "value":
+            return self.value(node)
+        if param.kind == "condition":
+            if not (isinstance(node, s.Literal) and isinstance(node.value, str)):
+                raise self.fail(
+                    node.pos,
+                    f"{label} takes a condition in quotes, not {self.source(node)}",
+                    hint="e.g. where='coupon == \"XMAS\" and revenue > 100'",
+                )
+            return self.where(node)
+        if param.name == "property":
+            if not (isinstance(node, s.Literal) and isinstance(node.value, str)):
+                raise self.fail(node.pos, f'{label} takes a property name in quotes, e.g. "revenue"')
+            return self.property_path(node.value, node.pos)
         if param.kind == "window":
             if not (isinstance(node, s.Literal) and isinstance(node.value, str)):
                 raise self.fail(
@@ -452,6 +573,42 @@ class _Checker:
             raise self.fail(node.pos, f'{label} takes a string in quotes: "{node.name}"')
         kind = "a string or a list of strings" if param.kind == "strings" else "a string"
         raise self.fail(node.pos, f"{label} takes {kind}, not {self.source(node)}")
+
+    def where(self, node: s.Literal) -> x.Value:
+        """Check a ``where`` condition: the same language, over one event's properties."""
+        text = str(node.value)
+        inner = _Checker(text, set(), {}, None, self.properties, event_scope=True)
+        try:
+            return inner.condition(s.parse_rule(text))
+        except RuleError as exc:
+            # point into the outer rule: the string starts one quote after the literal (columns
+            # in the message too; exact unless the where text has escapes or line breaks)
+            offset = node.pos + 1 + (exc.position or 0)
+            shift = s.column(self.rule, node.pos + 1) - 1
+            message = re.sub(r"column (\d+)", lambda m: f"column {int(m.group(1)) + shift}", exc.message)
+            raise RuleError(
+                f"in where={_quoted(text)}: {message}",
+                rule=self.rule,
+                position=min(offset, len(self.rule)),
+                suggestions=exc.suggestions,
+                hint=exc.hint,
+            ) from None
+
+
+def _untyped(value: x.Value) -> bool:
+    return value.type in ("property", "any")
+
+
+def _resolve(value: x.Value, type_: str) -> x.Value:
+    """A property (or ``first_of``/``last_of``) read as ``type_`` when its type is still open."""
+    if value.type != "property" or (type_ not in _PROPERTY_TYPES and type_ != "any"):
+        return value
+    if isinstance(value, x.Prop):
+        return x.Prop(value.path, type_)
+    if isinstance(value, x.Aggregate):
+        assert value.prop is not None
+        return dataclasses.replace(value, type=type_, prop=x.Prop(value.prop.path, type_))
+    return value
 
 
 def _quoted(value: object) -> str:

@@ -40,14 +40,41 @@ class Field:
 
 
 @dataclass(frozen=True)
+class Prop:
+    """A property of the event a ``where`` condition is tested on (``revenue``, ``context.campaign``).
+
+    Properties are untyped JSON, so the type is the one the rule reads the value as (from what
+    it is compared with): a JSON value of another type is unknown, exactly like a missing key
+    or a JSON ``null`` — a number is never read as a string, nor ``"42"`` as a number.
+    ``type`` is ``"property"`` until the checker knows it.
+    """
+
+    path: tuple[str, ...]
+    type: str
+
+
+#: What an aggregate of events or order lines computes; ``count``/``spend`` are the original
+#: ``events()``/``orders()``/``spend()``, the others the ``*_of`` functions of a property.
+MEASURES = ("count", "spend", "sum", "avg", "min", "max", "count_distinct", "first", "last")
+#: Measures that are 0 when no event matches (the others are unknown).
+ZERO_WHEN_NONE = frozenset({"count", "spend", "sum", "count_distinct"})
+
+
+@dataclass(frozen=True)
 class Aggregate:
-    """``events(...)``, ``orders(...)`` or ``spend(...)``: a per-customer number, 0 when nothing matches.
+    """A per-customer value over events or order lines: ``events(...)``, ``orders(...)``,
+    ``spend(...)``, ``sum_of(...)`` …
 
     Attributes:
         source: ``events`` or ``orders``.
-        measure: ``count`` (events: rows, orders: distinct orders) or ``spend`` (net amount).
+        measure: one of :data:`MEASURES`: ``count`` (events: rows, orders: distinct orders),
+            ``spend`` (net amount), or an aggregate of the event property ``prop``.
         filters: ``(column, allowed values)`` pairs, sorted, all of which must match.
         window: the look-back window, or ``None`` for all history up to the as-of date.
+        where: a condition on the event's properties (:class:`Prop`), ``None`` for none; an
+            event counts only where it is true (unknown does not count, as in a rule).
+        prop: the property aggregated (``sum_of`` …), ``None`` for counts and spend.
+        type: ``number``, or for ``first``/``last`` the type the rule reads the value as.
     """
 
     source: str
@@ -55,13 +82,46 @@ class Aggregate:
     filters: tuple[tuple[str, tuple[str, ...]], ...]
     window: Window | None
     type: str = "number"
+    where: Value | None = None
+    prop: Prop | None = None
 
     def describe(self) -> str:
-        name = "events" if self.source == "events" else ("orders" if self.measure == "count" else "spend")
+        if self.prop is not None:
+            name = f"{self.measure}_of"
+        elif self.source == "events":
+            name = "events"
+        else:
+            name = "orders" if self.measure == "count" else "spend"
         parts = [f"{c}={list(v)!r}" for c, v in self.filters]
+        if self.prop is not None:
+            parts.append(repr(".".join(self.prop.path)))
+        if self.where is not None:
+            parts.append("where=…")
         if self.window:
             parts.append(f'within="{self.window}"')
         return f"{name}({', '.join(parts)})"
+
+
+@dataclass(frozen=True)
+class TextTest:
+    """``starts_with(x, "94")``, ``ends_with``, ``contains`` or ``matches(x, pattern)``.
+
+    ``pattern`` is the text given, or for ``matches`` the pattern translated to the portable
+    dialect (:mod:`personae.segments.patterns`); ``unknown`` when ``x`` is.
+    """
+
+    op: str
+    operand: Value
+    pattern: str
+    type: str = "boolean"
+
+
+@dataclass(frozen=True)
+class Lower:
+    """``lower(x)``: the text in lower case (unknown stays unknown)."""
+
+    operand: Value
+    type: str = "string"
 
 
 @dataclass(frozen=True)
@@ -170,7 +230,10 @@ class Or:
 Value = (
     Const
     | Field
+    | Prop
     | Aggregate
+    | TextTest
+    | Lower
     | AffinityOf
     | Consent
     | InSegment
@@ -197,7 +260,7 @@ def children(node: Value | ConstList) -> tuple[Value | ConstList, ...]:
         return (node.operand if isinstance(node, InList) else node.container, node.values)
     if isinstance(node, Contains):
         return (node.container, node.item)
-    if isinstance(node, IsNull | Not | DayOf):
+    if isinstance(node, IsNull | Not | DayOf | TextTest | Lower):
         return (node.operand,)
     if isinstance(node, And | Or):
         return node.operands
@@ -205,10 +268,19 @@ def children(node: Value | ConstList) -> tuple[Value | ConstList, ...]:
 
 
 def walk(node: Value | ConstList) -> Iterator[Value | ConstList]:
-    """``node`` and every node below it, depth first."""
+    """``node`` and every node below it, depth first (not into an aggregate's ``where``, whose
+    nodes are about events, not the customer: see :func:`event_nodes`)."""
     yield node
     for child in children(node):
         yield from walk(child)
+
+
+def event_nodes(node: Aggregate) -> Iterator[Value | ConstList]:
+    """The nodes of an aggregate's ``where`` condition and of its property, depth first."""
+    if node.where is not None:
+        yield from walk(node.where)
+    if node.prop is not None:
+        yield node.prop
 
 
 @dataclass(frozen=True)

@@ -120,7 +120,9 @@ class Parameter:
 
     Attributes:
         name: keyword name (``category``); positional arguments map to names too.
-        kind: ``strings`` (a string or a list of strings), ``string`` or ``window``.
+        kind: ``strings`` (a string or a list of strings), ``string``, ``window``, ``condition``
+            (a ``where`` condition over event properties, in quotes) or ``value`` (any value
+            of the rule: a trait, a property, a call).
         column: for filters, the column of the source table it compares with.
         doc: one line for the docs.
     """
@@ -137,7 +139,8 @@ class Function:
 
     Attributes:
         name: as written in rules.
-        returns: ``number`` or ``boolean``.
+        returns: ``number``, ``boolean``, ``string`` or ``value`` (``first_of``/``last_of``: the
+            type the rule reads the property as).
         source: the table it aggregates (``events``, ``orders``, ``affinities``) or ``None``.
         positional: parameter names that may be given without a keyword, in order.
         required: parameters that must be given.
@@ -169,6 +172,77 @@ _ORDER_FILTERS = (
     Parameter("store", "strings", "store_id", "Store id."),
     _WITHIN,
 )
+_WHERE = Parameter(
+    "where",
+    "condition",
+    None,
+    "A condition on the event's properties, in quotes, in the rule language: "
+    "'coupon == \"XMAS\" and revenue > 100'; nested keys with dots (context.campaign.source).",
+)
+_EVENT_FILTERS = (
+    Parameter("type", "strings", "type", 'Event type, e.g. "add_to_cart" (first argument).'),
+    Parameter("category", "strings", "category", "Event category."),
+    Parameter("channel", "strings", "channel", 'Event channel, e.g. "web", "email".'),
+    Parameter("product", "strings", "product_id", "Product id."),
+    _WHERE,
+    _WITHIN,
+)
+_PROPERTY = Parameter(
+    "property",
+    "string",
+    None,
+    'The event property, e.g. "revenue" or "context.campaign.source" (second argument).',
+)
+#: ``sum_of`` … : the measure of :class:`personae.segments.expr.Aggregate` each computes, what it
+#: returns, and what it means.
+PROPERTY_AGGREGATES: dict[str, tuple[str, str, str, str]] = {
+    "sum_of": (
+        "sum",
+        "number",
+        "Sum of the numeric property over the matching events; 0 when none.",
+        'sum_of("order_completed", "revenue", within="90d") > 500',
+    ),
+    "avg_of": (
+        "avg",
+        "number",
+        "Average of the numeric property over the matching events that have it; unknown when none.",
+        'avg_of("order_completed", "revenue") >= 80',
+    ),
+    "min_of": (
+        "min",
+        "number",
+        "Smallest value of the numeric property; unknown when none.",
+        'min_of("order_completed", "revenue", within="1y") < 10',
+    ),
+    "max_of": (
+        "max",
+        "number",
+        "Largest value of the numeric property; unknown when none.",
+        'max_of("checkout_started", "items") >= 5',
+    ),
+    "count_distinct_of": (
+        "count_distinct",
+        "number",
+        "Number of different values (strings and numbers) of the property; 0 when none.",
+        'count_distinct_of("search", "query", within="30d") >= 3',
+    ),
+    "first_of": (
+        "first",
+        "value",
+        "The property's value on the earliest matching event that has it "
+        "(ties: the smallest value); unknown when none.",
+        'first_of("signed_up", "plan") == "free"',
+    ),
+    "last_of": (
+        "last",
+        "value",
+        "The property's value on the latest matching event that has it "
+        "(ties: the largest value); unknown when none.",
+        'last_of("signed_up", "plan") == "pro"',
+    ),
+}
+#: Text tests: ``starts_with(x, "94")`` …
+TEXT_TESTS = ("starts_with", "ends_with", "contains", "matches")
 
 FUNCTIONS: dict[str, Function] = {
     f.name: f
@@ -179,15 +253,10 @@ FUNCTIONS: dict[str, Function] = {
             "events",
             ("type",),
             (),
-            (
-                Parameter("type", "strings", "type", 'Event type, e.g. "add_to_cart" (first argument).'),
-                Parameter("category", "strings", "category", "Event category."),
-                Parameter("channel", "strings", "channel", 'Event channel, e.g. "web", "email".'),
-                Parameter("product", "strings", "product_id", "Product id."),
-                _WITHIN,
-            ),
-            "Number of events matching every filter (all events when no filter is given).",
-            'events("add_to_cart", within="7d") >= 1',
+            _EVENT_FILTERS,
+            "Number of events matching every filter (all events when no filter is given); "
+            "``where`` keeps only events whose properties meet the condition.",
+            'events("order_completed", where=\'coupon == "XMAS" and revenue > 100\', within="30d") >= 1',
         ),
         Function(
             "orders",
@@ -251,6 +320,72 @@ FUNCTIONS: dict[str, Function] = {
             "Whether the customer is a member of another segment (evaluated first; cycles are refused). "
             "Never unknown.",
             'in_segment("Champions") and not in_segment("staff")',
+        ),
+        *(
+            Function(
+                name,
+                returns,
+                "events",
+                ("type", "property"),
+                ("property",),
+                (*_EVENT_FILTERS[:1], _PROPERTY, *_EVENT_FILTERS[1:]),
+                doc,
+                example,
+            )
+            for name, (_, returns, doc, example) in PROPERTY_AGGREGATES.items()
+        ),
+        *(
+            Function(
+                name,
+                "boolean",
+                None,
+                ("text", "pattern"),
+                ("text", "pattern"),
+                (
+                    Parameter(
+                        "text", "value", None, "A text: a trait, an event property, lower(…), last_of(…)."
+                    ),
+                    Parameter("pattern", "string", None, doc),
+                ),
+                f"Whether the text {verb}; unknown when the text is.",
+                example,
+            )
+            for name, verb, doc, example in (
+                (
+                    "starts_with",
+                    "begins with the string",
+                    'The beginning, e.g. "94".',
+                    'starts_with(postcode, "94")',
+                ),
+                (
+                    "ends_with",
+                    "ends with the string",
+                    'The end, e.g. "@acme.com".',
+                    'ends_with(lower(email), "@acme.com")',
+                ),
+                (
+                    "contains",
+                    "holds the string anywhere",
+                    "The string looked for.",
+                    'contains(lower(city), "york")',
+                ),
+                (
+                    "matches",
+                    'matches the pattern somewhere (see "Patterns" in docs/segments.md)',
+                    'A pattern of the safe dialect, e.g. "^94[0-9]{3}$".',
+                    'matches(postcode, "^9[0-4][0-9]{3}$")',
+                ),
+            )
+        ),
+        Function(
+            "lower",
+            "string",
+            None,
+            ("text",),
+            ("text",),
+            (Parameter("text", "value", None, "A text value."),),
+            "The text in lower case (unknown stays unknown): compare case-insensitively.",
+            'lower(city) == "paris"',
         ),
     )
 }

@@ -18,7 +18,8 @@ built from the text. The grammar (also in docs/segments.md)::
     literal    = string | number | "true" | "false" | "null" ;
     compare_op = "==" | "!=" | "<" | "<=" | ">" | ">=" ;
 
-Keywords are case-insensitive; names are not. Strings use double or single quotes with
+Keywords are case-insensitive; names are not. A name may have dots (``context.campaign.source``):
+only an event property in a ``where`` condition can (a nested key). Strings use double or single quotes with
 backslash escapes. Every node keeps its character offset so errors can point at it.
 
 >>> parse_rule('recency_days <= 30 and frequency >= 3').operands[0]
@@ -47,7 +48,7 @@ COMPARE_OPS = ("==", "!=", "<=", ">=", "<", ">")
 _TOKEN = re.compile(
     r"(?P<space>\s+)"
     r"|(?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)"
-    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)"
     r"|(?P<op>==|!=|<=|>=|<>|=>|=<|&&|\|\||[<>=!&|])"
     r"|(?P<punct>[()\[\],\-])"
 )

@@ -14,6 +14,7 @@ only when the rule is ``True``. A property test keeps the two evaluators equal.
 
 from __future__ import annotations
 
+import json
 import math
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -25,9 +26,11 @@ from personae.schema import line_is_return, line_net
 from personae.segments import expr as x
 from personae.segments.dependencies import dependency_order
 from personae.segments.functions import end_of_day
+from personae.segments.patterns import compile_pattern
 
 Tri = bool | None
-Compiled = Callable[["_Run"], Any]
+#: A compiled node: called with a :class:`_Run`, or inside a ``where`` with the event row
+Compiled = Callable[[Any], Any]
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "==": operator.eq,
     "!=": operator.ne,
@@ -91,7 +94,20 @@ def _row(row: Mapping[str, Any]) -> dict[str, Any]:
 def _event(row: Mapping[str, Any]) -> dict[str, Any]:
     out = _row(row)
     out["occurred_at"] = timestamp(row.get("occurred_at"))
+    if "properties" in out:
+        out["properties"] = properties(out["properties"])
     return out
+
+
+def properties(value: Any) -> dict[str, Any] | None:
+    """An event's properties as a dict, parsed once from their JSON text (``None``: none, or
+    not a JSON object — every property is then unknown, as in the batch evaluator)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, dict) else None
 
 
 def _order_line(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -116,7 +132,8 @@ class CustomerState:
         customer_id: the (resolved) customer id.
         traits: trait and profile values from the last build (missing = unknown).
         events: dicts with ``type``, ``occurred_at`` and optionally ``channel``, ``category``,
-            ``product_id`` — keep at least the longest window any rule uses.
+            ``product_id``, ``properties`` (JSON text or a dict) — keep at least the longest
+            window any rule uses.
         orders: order-line dicts with ``ordered_at``, ``amount`` and optionally ``order_id``,
             ``channel``, ``store_id``, ``product_id``, ``category``, ``returned``.
         affinities: dicts with ``kind``, ``value`` and ``strength``.
@@ -221,7 +238,7 @@ class ProfileEvaluator:
 
     def __init__(self, rules: Mapping[str, x.CheckedRule]) -> None:
         self.order = dependency_order({n: r.references for n, r in rules.items()})
-        self._aggregates: dict[x.Aggregate, Callable[[CustomerState, datetime | None, datetime], float]] = {}
+        self._aggregates: dict[x.Aggregate, Callable[[CustomerState, datetime | None, datetime], Any]] = {}
         self._compiled = {name: self._compile(rules[name].expr) for name in self.order}
         self.static = _static_segments(rules, self.order)
         self._static_order = [n for n in self.order if n in self.static]
@@ -272,8 +289,17 @@ class ProfileEvaluator:
         if isinstance(node, x.Field):
             return _field_reader(node)
         if isinstance(node, x.Aggregate):
-            self._aggregates.setdefault(node, _aggregate_fn(node))
+            if node not in self._aggregates:
+                where = None if node.where is None else self._compile(node.where)
+                self._aggregates[node] = _aggregate_fn(node, where)
             return lambda run: run.aggregate(node)
+        if isinstance(node, x.Prop):  # inside a ``where``: called with the event, not a run
+            return _prop_reader(node.path, node.type)
+        if isinstance(node, x.Lower):
+            inner = self._compile(node.operand)
+            return lambda run: _lower(inner(run))
+        if isinstance(node, x.TextTest):
+            return _text_test(node.op, node.pattern, self._compile(node.operand))
         if isinstance(node, x.AffinityOf):
             return _affinity_fn(node)
         if isinstance(node, x.Consent):
@@ -318,14 +344,14 @@ class _Run:
         self.state = state
         self.as_of = as_of
         self.end = end_of_day(as_of)
-        self.memo: dict[x.Aggregate, float] = {}
+        self.memo: dict[x.Aggregate, Any] = {}
         self.results: dict[str, bool] = {}
 
-    def aggregate(self, node: x.Aggregate) -> float:
-        value = self.memo.get(node)
-        if value is None:
-            start = node.window.start_at(self.as_of) if node.window else None
-            value = self.memo[node] = self.evaluator._aggregates[node](self.state, start, self.end)
+    def aggregate(self, node: x.Aggregate) -> Any:
+        if node in self.memo:
+            return self.memo[node]
+        start = node.window.start_at(self.as_of) if node.window else None
+        value = self.memo[node] = self.evaluator._aggregates[node](self.state, start, self.end)
         return value
 
     def member(self, name: str) -> bool:
@@ -507,8 +533,70 @@ def _affinity_fn(node: x.AffinityOf) -> Compiled:
     return run
 
 
-def _aggregate_fn(node: x.Aggregate) -> Callable[[CustomerState, datetime | None, datetime], float]:
-    """Count or sum the customer's rows matching the filters inside the window."""
+def _prop_reader(path: tuple[str, ...], type_: str) -> Callable[[Mapping[str, Any]], Any]:
+    """Read a property of an event row as ``type_``; another JSON type is unknown (``None``)."""
+    read = _AS[type_]
+
+    def run(event: Mapping[str, Any]) -> Any:
+        value: Any = event.get("properties")
+        for key in path:
+            if not isinstance(value, dict):
+                return None
+            value = value.get(key)
+        return read(value)
+
+    return run
+
+
+def _json_number(v: Any) -> float | None:
+    if type(v) not in (int, float):  # not bool: true is no number
+        return None
+    number = float(v)
+    return None if math.isnan(number) or math.isinf(number) else number
+
+
+def _json_any(v: Any) -> Any:
+    """Any scalar (string, number, true/false) as itself; objects, lists and null unknown."""
+    if isinstance(v, str | bool):
+        return v
+    return _json_number(v)
+
+
+_AS: dict[str, Callable[[Any], Any]] = {
+    "number": _json_number,
+    "string": lambda v: v if type(v) is str else None,
+    "boolean": lambda v: v if type(v) is bool else None,
+    "any": _json_any,
+    "property": _json_any,
+}
+
+
+def _lower(v: Any) -> str | None:
+    return None if v is None else v.lower()
+
+
+def _text_test(op: str, pattern: str, operand: Compiled) -> Compiled:
+    if op == "matches":
+        test: Callable[[str], bool] = compile_pattern(pattern).search
+    elif op == "starts_with":
+        test = lambda text: text.startswith(pattern)  # noqa: E731
+    elif op == "ends_with":
+        test = lambda text: text.endswith(pattern)  # noqa: E731
+    else:
+        test = lambda text: pattern in text  # noqa: E731
+
+    def run(r: Any) -> Tri:
+        text = operand(r)
+        return None if text is None else test(text)
+
+    return run
+
+
+def _aggregate_fn(
+    node: x.Aggregate, where: Compiled | None = None
+) -> Callable[[CustomerState, datetime | None, datetime], Any]:
+    """Count or sum the customer's rows matching the filters inside the window (and ``where``),
+    or aggregate a property of the matching events (``sum_of`` …)."""
     checks = tuple((column, frozenset(values)) for column, values in node.filters if column != "type")
     types = dict(node.filters).get("type")
     time_col = "occurred_at" if node.source == "events" else "ordered_at"
@@ -525,9 +613,11 @@ def _aggregate_fn(node: x.Aggregate) -> Callable[[CustomerState, datetime | None
             at = row[time_col]
             if at is None or at >= end or (start is not None and at < start):
                 continue
-            if all(row.get(c) in allowed for c, allowed in checks):
+            if all(row.get(c) in allowed for c, allowed in checks) and (where is None or where(row) is True):
                 yield row
 
+    if node.prop is not None:
+        return _property_aggregate(node.measure, node.prop, matching)
     if node.source == "events":
         return lambda state, start, end: sum(1 for _ in matching(state, start, end))
     if node.measure == "count":
@@ -535,3 +625,35 @@ def _aggregate_fn(node: x.Aggregate) -> Callable[[CustomerState, datetime | None
             {row["_key"] for row in matching(state, start, end) if row["_key"] is not None}
         )
     return lambda state, start, end: sum(row["_net"] for row in matching(state, start, end))
+
+
+def _property_aggregate(
+    measure: str, prop: x.Prop, matching: Callable[..., Iterable[dict[str, Any]]]
+) -> Callable[[CustomerState, datetime | None, datetime], Any]:
+    """``sum_of`` … over the values of ``prop`` on the matching events that have one."""
+    read = _prop_reader(prop.path, prop.type)
+
+    def run(state: CustomerState, start: datetime | None, end: datetime) -> Any:
+        if measure in ("first", "last"):
+            found = [
+                (row["occurred_at"], v) for row in matching(state, start, end) if (v := read(row)) is not None
+            ]
+            if not found:
+                return None
+            # ties in time: the smallest (first) / largest (last) value, as in the batch evaluator
+            pick = min if measure == "first" else max
+            return pick(found, key=lambda p: (p[0], type(p[1]).__name__, p[1]))[1]
+        values = [v for row in matching(state, start, end) if (v := read(row)) is not None]
+        if measure == "count_distinct":
+            return len({v for v in values if isinstance(v, str)}) + len(
+                {v for v in values if not isinstance(v, str | bool)}
+            )
+        if measure == "sum":
+            return math.fsum(values)
+        if not values:
+            return None
+        if measure == "avg":
+            return math.fsum(values) / len(values)
+        return min(values) if measure == "min" else max(values)
+
+    return run

@@ -68,10 +68,17 @@ def names_markdown() -> str:
         "| function | argument | takes | meaning |",
         "|---|---|---|---|",
     ]
-    kinds = {"strings": "string or list of strings", "string": "string", "window": "window text"}
+    kinds = {
+        "strings": "string or list of strings",
+        "string": "string",
+        "window": "window text",
+        "condition": "condition text",
+        "value": "any text value",
+    }
     for f in FUNCTIONS.values():
         for p in f.params:
-            where = " (first, unnamed)" if p.name in f.positional else ""
+            nth = ("first", "second")[f.positional.index(p.name)] if p.name in f.positional else ""
+            where = f" ({nth}, unnamed)" if nth else ""
             out.append(f"| `{f.name}` | `{p.name}`{where} | {kinds[p.kind]} | {p.doc} |")
     out += [
         "",

@@ -31,6 +31,7 @@ from personae.config import Settings
 from personae.coverage import Coverage
 from personae.errors import PersonaeError, RuleError
 from personae.segments.language import column
+from personae.segments.reference import all_names
 from personae.store import Store
 from personae.tables import is_return_line
 
@@ -75,6 +76,16 @@ def rule_check(store: Store, rule: str, settings: Settings) -> dict[str, Any]:
         "segments_used": sorted(checked.references),
         "function_calls": sorted(a.describe() for a in checked.aggregates),
         "errors": [],
+    }
+
+
+def rule_names(store: Store) -> dict[str, Any]:
+    """Every name a rule may use (``personae segments names``) and the property names of the
+    latest events (:func:`personae.app.segments.library.event_properties`), for the builder."""
+    props = library.event_properties(store)
+    return {
+        "names": [{k: r[k] for k in ("name", "kind", "type", "doc")} for r in all_names()],
+        "properties": [{"name": p.name, "events": p.events, "types": list(p.types)} for p in props],
     }
 
 

@@ -2,12 +2,15 @@
 
 Random rules (numeric, string, list and boolean traits; events/orders/spend with random
 filters and windows; affinity; consent; and/or/not, between, in, null checks; references to
-earlier rules) are evaluated over random customer histories — with missing values, NaN,
-events after the as-of date and rows exactly on window boundaries — by both evaluators.
+earlier rules; ``where`` conditions on event properties, ``sum_of`` … ``last_of``, text tests
+and patterns) are evaluated over random customer histories — with missing values, NaN,
+events after the as-of date, rows exactly on window boundaries, and events whose random
+nested properties hold values of every JSON type (or none) — by both evaluators.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -60,6 +63,7 @@ EVENTS_SCHEMA = pa.schema(
         ("category", pa.string()),
         ("channel", pa.string()),
         ("product_id", pa.string()),
+        ("properties", pa.string()),
     ]
 )
 ORDERS_SCHEMA = pa.schema(
@@ -90,6 +94,33 @@ moments = st.builds(
 )
 
 
+#: Property values: every JSON type, strings that look like numbers or other case, nesting.
+TEXTS = ["XMAS", "xmas10", "XMAS-24", "SUMMER", "pro", "Pro", "free", "42", "", "Éclair", "a.b"]
+json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 200),
+    quarters,
+    st.sampled_from(TEXTS),
+)
+json_values = st.one_of(json_scalars, st.lists(json_scalars, max_size=2))
+PROPERTY_KEYS = ["revenue", "coupon", "plan", "is_first", "items"]
+
+
+@st.composite
+def event_properties(draw: st.DrawFn) -> str | None:
+    """A JSON object text: known keys with values of any type, sometimes nested context."""
+    if draw(st.integers(0, 9)) == 0:
+        return None
+    props: dict[str, Any] = {}
+    for key in draw(st.lists(st.sampled_from(PROPERTY_KEYS), unique=True, max_size=5)):
+        props[key] = draw(json_values)
+    if draw(st.booleans()):
+        source = draw(st.one_of(json_scalars, st.sampled_from(["newsletter", "ads"])))
+        props["context"] = draw(st.sampled_from([{"campaign": {"source": source}}, {"campaign": source}]))
+    return json.dumps(props)
+
+
 @st.composite
 def customer(draw: st.DrawFn, cid: str) -> dict[str, Any]:
     traits = {
@@ -118,6 +149,7 @@ def customer(draw: st.DrawFn, cid: str) -> dict[str, Any]:
                     "category": maybe(st.sampled_from(CATEGORIES)),
                     "channel": maybe(st.sampled_from(CHANNELS)),
                     "product_id": maybe(st.sampled_from(["P1", "P2"])),
+                    "properties": event_properties(),
                 }
             ),
             max_size=6,
@@ -186,6 +218,135 @@ def call(name: str) -> st.SearchStrategy[str]:
 
 
 OPS = st.sampled_from(["==", "!=", "<", "<=", ">", ">="])
+#: Text tests on a string (``{}`` is the text), with patterns of the dialect.
+TEXT_TESTS = st.sampled_from(
+    [
+        'starts_with({}, "XM")',
+        'starts_with(lower({}), "xm")',
+        'ends_with({}, "o")',
+        'contains({}, "MAS")',
+        'contains(lower({}), "eclair")',
+        'matches({}, "^X[A-Z]+[0-9]*$")',
+        'matches({}, "[0-9]")',
+        'matches({}, "^(pro|free)$")'.replace("(pro|free)", "pro$|^free"),
+        'matches({}, "a.b|^$")',
+        'matches(lower({}), "^.{{3}}$")',
+        'lower({}) == "pro"',
+    ]
+)
+
+
+def where_atoms() -> st.SearchStrategy[str]:
+    """Conditions on one event's properties (written with double quotes: they go in '…')."""
+    return st.one_of(
+        st.builds("revenue {} {}".format, OPS, st.integers(0, 40).map(lambda n: n * 5)),
+        st.builds("items {} {}".format, OPS, st.integers(0, 4)),
+        st.builds(
+            "{} {} {}".format,
+            st.sampled_from(["coupon", "plan"]),
+            st.sampled_from(["==", "!="]),
+            st.sampled_from(TEXTS).map(q),
+        ),
+        st.builds(
+            "plan {}in [{}]".format,
+            st.sampled_from(["", "not "]),
+            st.lists(st.sampled_from(TEXTS).map(q), min_size=1, max_size=2).map(", ".join),
+        ),
+        st.sampled_from(["coupon", "plan", "context.campaign.source"]).flatmap(
+            lambda p: TEXT_TESTS.map(lambda t: t.format(p))
+        ),
+        st.sampled_from(["is_first", "is_first == false", "not is_first"]),
+        st.builds(
+            "{} is {}null".format,
+            st.sampled_from([*PROPERTY_KEYS, "context.campaign"]),
+            st.sampled_from(["", "not "]),
+        ),
+        st.builds('context.campaign.source == "{}"'.format, st.sampled_from(["newsletter", "ads"])),
+        st.builds("revenue between {} and {}".format, st.integers(0, 50), st.integers(50, 200)),
+    )
+
+
+wheres = st.recursive(
+    where_atoms(),
+    lambda inner: st.one_of(
+        st.builds("{} and {}".format, inner, inner),
+        st.builds("{} or {}".format, inner, inner),
+        inner.map(lambda r: f"not ({r})"),
+    ),
+    max_leaves=3,
+)
+
+
+def property_call(name: str, prop: str) -> st.SearchStrategy[str]:
+    """``name(type?, "prop", where=…?, within=…?)``."""
+    parts = st.tuples(
+        st.one_of(st.just(""), strings(EVENT_TYPES).map(lambda v: v + ", ")),
+        st.one_of(st.just(""), wheres.map(lambda w: f", where='{w}'")),
+        st.one_of(st.just(""), st.sampled_from(WINDOWS).map(lambda w: f', within="{w}"')),
+    )
+    return parts.map(lambda p: f'{name}({p[0]}"{prop}"{p[1]}{p[2]})')
+
+
+def property_atoms() -> list[st.SearchStrategy[str]]:
+    numbers = st.one_of(
+        st.integers(0, 40).map(lambda n: n * 5), st.integers(0, 40).map(lambda n: n * 5 + 0.5)
+    )
+    return [
+        st.builds(
+            "{} {} {}".format,
+            st.builds(
+                lambda c, w: c[:-1] + ("" if c.endswith("()") else ", ") + f"where='{w}')",
+                call("events"),
+                wheres,
+            ),
+            OPS,
+            small,
+        ),
+        st.builds(
+            "{} {} {}".format,
+            st.sampled_from(["sum_of", "avg_of", "min_of", "max_of"]).flatmap(
+                lambda f: st.sampled_from(["revenue", "items"]).flatmap(lambda p: property_call(f, p))
+            ),
+            OPS,
+            numbers,
+        ),
+        st.builds(
+            "{} is {}null".format,
+            st.sampled_from(["avg_of", "min_of", "first_of", "last_of"]).flatmap(
+                lambda f: property_call(f, "revenue")
+            ),
+            st.sampled_from(["", "not "]),
+        ),
+        st.builds(
+            "{} {} {}".format,
+            st.sampled_from(["coupon", "plan", "revenue"]).flatmap(
+                lambda p: property_call("count_distinct_of", p)
+            ),
+            OPS,
+            st.integers(0, 3),
+        ),
+        st.builds(
+            "{} {} {}".format,
+            st.sampled_from(["first_of", "last_of"]).flatmap(lambda f: property_call(f, "plan")),
+            st.sampled_from(["==", "!="]),
+            st.sampled_from(TEXTS).map(q),
+        ),
+        st.builds(
+            "{} {} {}".format,
+            st.sampled_from(["first_of", "last_of"]).flatmap(lambda f: property_call(f, "revenue")),
+            OPS,
+            numbers,
+        ),
+        st.sampled_from(["first_of", "last_of"]).flatmap(lambda f: property_call(f, "is_first")),
+        st.builds(
+            lambda f, t: t.format(f),
+            st.sampled_from(["first_of", "last_of"]).flatmap(lambda f: property_call(f, "coupon")),
+            TEXT_TESTS,
+        ),
+        st.builds(lambda f, t: t.format(f), st.sampled_from(list(STRINGS)), TEXT_TESTS),
+    ]
+
+
 small = st.one_of(st.integers(0, 4), st.integers(0, 8).map(lambda n: n / 2))
 
 
@@ -247,6 +408,7 @@ def atoms(references: list[str]) -> st.SearchStrategy[str]:
             st.integers(0, 20).map(lambda n: n / 20),
         ),
     ]
+    options.extend(property_atoms())
     if references:
         options.append(st.sampled_from(references).map(lambda r: f'in_segment("{r}")'))
     return st.one_of(*options)

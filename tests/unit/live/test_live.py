@@ -148,3 +148,23 @@ def test_a_customer_first_met_live_gets_the_consent_policy_of_nobodys_decision()
     strict = LiveSegments(rules, new_traits=default_flags({"*": {"profiling": "opt-in"}}))
     strict.add("anonymous_id:d2", [event])
     assert strict.reevaluate("anonymous_id:d2", NOW, "m1") == []
+
+
+def test_properties_are_kept_only_when_a_rule_reads_them_and_decide_membership() -> None:
+    rule = check_rule(
+        'events("order_completed", where=\'coupon == "XMAS" and revenue > 100\', within="7d") >= 1'
+    )
+    live = LiveSegments({"Christmas big spenders": rule})
+    assert live.needs.properties and live.needs.event_columns == (*EVENT_COLUMNS, "properties")
+    event = {"type": "order_completed", "occurred_at": NOW, "properties": '{"coupon": "XMAS", "revenue": 80}'}
+    live.add("C1", [event])
+    assert live.states["C1"].events[0]["properties"] == {"coupon": "XMAS", "revenue": 80}  # parsed once
+    assert live.reevaluate("C1", NOW, "m1") == []
+    live.add("C1", [{**event, "properties": '{"coupon": "XMAS", "revenue": 120}'}])
+    assert [(c.segment, c.change) for c in live.reevaluate("C1", NOW, "m2")] == [
+        ("Christmas big spenders", "entered")
+    ]
+    plain = LiveSegments({"Buyers": check_rule('events("order_completed") >= 1')})
+    assert not plain.needs.properties
+    plain.add("C1", [event])
+    assert "properties" not in plain.states["C1"].events[0]

@@ -30,6 +30,7 @@ from personae.segments.definitions import (
     validate_name,
 )
 from personae.segments.expr import CheckedRule
+from personae.segments.properties import PropertyName, property_names
 from personae.store import Store
 
 DEFINITIONS = "segment_definitions"
@@ -96,8 +97,32 @@ def segment_library(
 
 
 def check(store: Store, rule: str, settings: TraitSettings | None = None) -> CheckedRule:
-    """Check a rule against the segments that exist now (for ``personae segments check``)."""
-    return check_rule(rule, segments=set(all_definitions(store, settings)))
+    """Check a rule against the segments that exist now (for ``personae segments check`` and the
+    dashboard's builder), and its event properties against the names the events carry."""
+    segments = set(all_definitions(store, settings))
+    checked = check_rule(rule, segments=segments)
+    if any(a.where is not None or a.prop is not None for a in checked.aggregates):
+        known = [p.name for p in event_properties(store)]
+        if known:  # no event has properties yet: any name passes (it may come)
+            checked = check_rule(rule, segments=segments, properties=known)
+    return checked
+
+
+#: How many of the latest events are read to learn the property names.
+PROPERTY_SAMPLE = 50_000
+
+
+def event_properties(store: Store, sample: int = PROPERTY_SAMPLE) -> list[PropertyName]:
+    """The property names of the latest ``sample`` events that have properties (none: ``[]``).
+
+    The latest, not all: enough to see every name a tracking plan sends, in well under a
+    second on any history, and a name that stopped being sent long ago is not suggested.
+    """
+    if not store.has_table("events"):
+        return []
+    e = store.table("events")
+    latest = e.filter(e.properties.notnull()).order_by(e.occurred_at.desc()).limit(sample)
+    return property_names(r["properties"] for r in store.rows(latest.select("properties")))
 
 
 def add_segments(

@@ -28,6 +28,7 @@ const READS = {
     "valid", "members", "as_of", "errors[].message", "errors[].hint", "errors[].line",
     "errors[].column", "errors[].position", "errors[].suggestions"
   ],
+  "GET /v1/dashboard/rule-names": ["names[].name", "names[].kind", "properties[].name", "properties[].types"],
   "GET /v1/customers/{customer_id}": [
     "customer_id", "profile{}", "identifiers", "consents{}", "traits{}", "segments[].name"
   ],
@@ -477,7 +478,7 @@ const pages = {
           for (const s of e.suggestions) {
             const b = el("button", {type: "button", class: "link"}, "use “" + s + "”");
             b.addEventListener("click", () => {
-              const word = (text.slice(e.position).match(/^\w+/) || [""])[0];
+              const word = (text.slice(e.position).match(/^[\w.]+/) || [""])[0];  // dotted: a nested property
               rule.value = text.slice(0, e.position) + s + text.slice(e.position + word.length);
               rule.focus();
               check();
@@ -529,6 +530,38 @@ const pages = {
       clearTimeout(timer);
       timer = setTimeout(check, 250);
     });
+
+    // the names a rule may use, event properties included: a click writes one where the cursor is
+    const insert = (word) => {
+      const at = rule.selectionStart ?? rule.value.length;
+      rule.value = rule.value.slice(0, at) + word + rule.value.slice(rule.selectionEnd ?? at);
+      rule.focus();
+      rule.selectionStart = rule.selectionEnd = at + word.length;
+      check();
+    };
+    const names = async () => {
+      const namesStatus = document.getElementById("rule-names-status");
+      let data;
+      try {
+        data = await api("/v1/dashboard/rule-names");
+      } catch (e) {
+        namesStatus.textContent = "Could not read the names: " + e.message;
+        return;
+      }
+      const item = (word, label) => {
+        const b = el("button", {type: "button", class: "link"}, label);
+        b.addEventListener("click", () => insert(word));
+        return el("span", {}, b, " ");
+      };
+      fill(document.getElementById("rule-functions"),
+        data.names.filter((n) => n.kind === "function").map((n) => item(n.name + "(", n.name + "(…)")));
+      fill(document.getElementById("rule-properties"),
+        data.properties.map((p) => item(p.name, p.name + " (" + p.types.join(", ") + ")")));
+      namesStatus.textContent = data.properties.length
+        ? data.properties.length + " event properties in the latest events."
+        : "No event carries properties yet.";
+    };
+    names();
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       result.textContent = "";
