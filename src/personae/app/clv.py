@@ -267,7 +267,24 @@ def clv_fit(
             tracking_plot(tracking, tracking_path)
             result["holdout"]["plot"] = str(plot)
             result["holdout"]["tracking_plot"] = str(tracking_path)
-    return result
+    return _finite(result)
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN/inf float replaced by ``None`` (an empty frequency group, a
+    holdout without transactions): never a NaN in front of a user.
+
+    Example:
+        >>> _finite({"a": [1.0, float("nan")], "b": {"c": float("inf")}})
+        {'a': [1.0, None], 'b': {'c': None}}
+    """
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, float | np.floating) and not np.isfinite(value):
+        return None
+    return value
 
 
 def _interval_summary(

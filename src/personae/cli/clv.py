@@ -90,8 +90,8 @@ def fit(
             key + (" (chosen)" if key == result["model"]["chosen"] else ""),
             ", ".join(f"{k}={fitted[k]:.4g}" for k in names),
             f"{fitted['loglik']:.2f}",
-            f"{ev['mae']:.4f}" if ev else "-",
-            f"{ev['error_pct']:+.1f}%" if ev else "-",
+            f"{ev['mae']:.4f}" if ev and ev["mae"] is not None else "-",
+            f"{ev['error_pct']:+.1f}%" if ev and ev["error_pct"] is not None else "-",
         )
     gg = result["gamma_gamma"]
     table.add_row(
