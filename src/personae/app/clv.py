@@ -47,8 +47,8 @@ MODEL_KEYS = ("bg_nbd", "mbg_nbd", "pareto_nbd")
 def model_class(key: str) -> Any:
     """The model class behind a key of :data:`MODEL_KEYS`."""
     from personae.clv.bgnbd import BetaGeoModel  # start-up: scipy
-    from personae.clv.mbgnbd import ModifiedBetaGeoModel
-    from personae.clv.pareto_nbd import ParetoNBDModel
+    from personae.clv.mbgnbd import ModifiedBetaGeoModel  # start-up: scipy
+    from personae.clv.pareto_nbd import ParetoNBDModel  # start-up: scipy
 
     classes = {"bg_nbd": BetaGeoModel, "mbg_nbd": ModifiedBetaGeoModel, "pareto_nbd": ParetoNBDModel}
     if key not in classes:
@@ -158,8 +158,13 @@ def clv_fit(
     (``<stem>-tracking<suffix>``); nothing is written without it.
     """
     from personae.clv import GammaGammaModel, btyd_summary, holdout_summary  # start-up: scipy
-    from personae.clv.holdout import calibration_plot, evaluate_holdout, tracking_plot, tracking_table
-    from personae.clv.summary import daily_cohort_activity
+    from personae.clv.holdout import (  # start-up: scipy
+        calibration_plot,
+        evaluate_holdout,
+        tracking_plot,
+        tracking_table,
+    )
+    from personae.clv.summary import daily_cohort_activity  # start-up: scipy
 
     s = settings or ClvSettings()
     which = model or s.model
