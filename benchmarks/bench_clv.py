@@ -10,9 +10,10 @@ Run under the peers' venv (see benchmarks/requirements-peers.txt)::
     ``lifetimes.utils.summary_data_from_transaction_data`` vs
     ``pymc_marketing.clv.utils.rfm_summary`` on the same pandas data. Only the summary is
     timed (not loading the data); outputs are cross-checked.
-(b) BG/NBD maximum-likelihood fit on the customers of (a): ``personae.clv.BetaGeoModel`` vs
-    ``lifetimes.BetaGeoFitter``; both log-likelihoods are printed, evaluated with the same
-    formula on the same data.
+(b)-(d) BG/NBD, MBG/NBD and Pareto/NBD maximum-likelihood fits on the customers of (a):
+    ``personae.clv`` (BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel) vs lifetimes'
+    BetaGeoFitter, ModifiedBetaGeoFitter and ParetoNBDFitter; both log-likelihoods are
+    printed, evaluated with the same formula on the same data.
 
 A peer that is missing or crashes is reported as such; the rest still runs. Ratios are
 measured in the same run, on the same machine and data.
@@ -162,31 +163,54 @@ def bench_summary(df: pd.DataFrame) -> tuple[list[tuple[str, float | None, str]]
     return rows, ours
 
 
-def bench_fit(summary: pd.DataFrame) -> list[tuple[str, float | None, str]]:
-    from personae.clv import BetaGeoModel
-    from personae.clv.bgnbd import loglik_individual
+#: (label, personae class path, lifetimes fitter, parameter names) per model
+MODELS = {
+    "bg_nbd": ("BG/NBD", "personae.clv.bgnbd:BetaGeoModel", "BetaGeoFitter", ("r", "alpha", "a", "b")),
+    "mbg_nbd": (
+        "MBG/NBD",
+        "personae.clv.mbgnbd:ModifiedBetaGeoModel",
+        "ModifiedBetaGeoFitter",
+        ("r", "alpha", "a", "b"),
+    ),
+    "pareto_nbd": (
+        "Pareto/NBD",
+        "personae.clv.pareto_nbd:ParetoNBDModel",
+        "ParetoNBDFitter",
+        ("r", "alpha", "s", "beta"),
+    ),
+}
 
+
+def bench_fit(summary: pd.DataFrame, key: str = "bg_nbd") -> list[tuple[str, float | None, str]]:
+    """Fit one model with personae and with lifetimes on the same summary; both LLs are
+    evaluated with personae's ``loglik_individual`` of that model (the same formula)."""
+    import importlib
+
+    label, where, peer, names = MODELS[key]
+    module_name, cls_name = where.split(":")
+    module = importlib.import_module(module_name)
+    cls = getattr(module, cls_name)
     x = summary["frequency"].to_numpy(dtype=float)
     tx = summary["recency"].to_numpy(dtype=float)
     T = summary["T"].to_numpy(dtype=float)
-    seconds, model = timed(lambda: BetaGeoModel().fit(x, tx, T), repeat=3)
+    seconds, model = timed(lambda: cls().fit(x, tx, T), repeat=3 if key != "pareto_nbd" else 1)
     rows: list[tuple[str, float | None, str]] = [
-        ("personae BetaGeoModel.fit", seconds, f"ok  LL={model.loglik_:,.2f}  {fmt(model.params_)}")
+        (f"personae {cls_name}.fit", seconds, f"ok  LL={model.loglik_:,.2f}  {fmt(model.params_)}")
     ]
 
     def lifetimes_fit() -> Any:
-        from lifetimes import BetaGeoFitter
+        import lifetimes
 
-        return BetaGeoFitter().fit(x, tx, T)
+        return getattr(lifetimes, peer)().fit(x, tx, T)
 
     seconds, fitter, status = run_peer("lifetimes", lifetimes_fit)
     if fitter is not None:
-        params = {k: float(fitter.params_[k]) for k in ("r", "alpha", "a", "b")}
-        ll = float(loglik_individual(x, tx, T, *params.values()).sum())
+        params = {k: float(fitter.params_[k]) for k in names}
+        ll = float(module.loglik_individual(x, tx, T, *params.values()).sum())
         status = f"ok  LL={ll:,.2f}  {fmt(params)}"
         verdict = "at least as good" if model.loglik_ >= ll - 1e-6 * abs(ll) else "WORSE"
-        print(f"  personae LL - lifetimes LL = {model.loglik_ - ll:+.6f} ({verdict})")
-    rows.append(("lifetimes BetaGeoFitter.fit", seconds, status))
+        print(f"  {label}: personae LL - lifetimes LL = {model.loglik_ - ll:+.6f} ({verdict})")
+    rows.append((f"lifetimes {peer}.fit", seconds, status))
     return rows
 
 
@@ -211,6 +235,13 @@ def main() -> None:
     parser.add_argument("--customers", type=int, help="customers (default 1M, quick 200k)")
     parser.add_argument("--skip-summary", action="store_true")
     parser.add_argument("--skip-fit", action="store_true")
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        choices=list(MODELS),
+        default=list(MODELS),
+        help="which fits to time (default: all three)",
+    )
     args = parser.parse_args()
     n_lines = args.lines or (1_000_000 if args.quick else 5_000_000)
     n_customers = args.customers or (200_000 if args.quick else 1_000_000)
@@ -245,8 +276,12 @@ def main() -> None:
 
             expr = btyd_summary(ibis.memtable(df), END)
             summary = ibis.duckdb.connect().execute(expr).set_index("customer_id")
-        rows = bench_fit(summary)
-        print_table(f"(b) BG/NBD fit on {len(summary):,} customers (seconds, ratio to personae)", rows)
+        for part, key in zip("bcd", args.models, strict=False):
+            rows = bench_fit(summary, key)
+            label = MODELS[key][0]
+            print_table(
+                f"({part}) {label} fit on {len(summary):,} customers (seconds, ratio to personae)", rows
+            )
 
 
 if __name__ == "__main__":

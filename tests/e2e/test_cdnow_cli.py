@@ -86,8 +86,15 @@ def test_fit_reproduces_published_parameters(db: Path, tmp_path: Path) -> None:
     assert gg["gamma"] == pytest.approx(15.44, abs=0.02)
     assert out["customers"] == 2357 and out["repeat_customers"] == 946
     assert hold["actual_transactions"] == 1882
-    assert hold["predicted_transactions"] == pytest.approx(1653.4, abs=0.5)
+    # the holdout's headline figures are the chosen model's (clv.model: auto -> Pareto/NBD here)
+    assert hold["by_model"]["bg_nbd"]["predicted_transactions"] == pytest.approx(1653.4, abs=0.5)
+    assert out["model"]["chosen"] == hold["model"] == "pareto_nbd"
+    assert hold["predicted_transactions"] == pytest.approx(1665.5, abs=0.5)
+    pareto = out["pareto_nbd"]  # Fader, Hardie & Lee (2005), MATLAB note
+    assert (round(pareto["r"], 3), round(pareto["alpha"], 3), round(pareto["s"], 3)) == (0.553, 10.578, 0.606)
+    assert pareto["loglik"] == pytest.approx(-9595.0, abs=0.05)
     assert plot.is_file() and plot.stat().st_size > 1000
+    assert (tmp_path / "calibration-tracking.png").is_file()
 
 
 def test_summary_follows_btyd_conventions(db: Path) -> None:

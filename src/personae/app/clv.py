@@ -7,7 +7,7 @@ Application layer: reads resolved transactions from the store, runs the pure mod
 from __future__ import annotations
 
 import warnings
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -40,6 +40,106 @@ def clv_summary(
     return store.execute(expr.order_by("customer_id")).round({"monetary_value": 6})
 
 
+#: the repeat-purchase models by their JSON key (``clv.model`` / ``--model``)
+MODEL_KEYS = ("bg_nbd", "mbg_nbd", "pareto_nbd")
+
+
+def model_class(key: str) -> Any:
+    """The model class behind a key of :data:`MODEL_KEYS`."""
+    from personae.clv.bgnbd import BetaGeoModel  # start-up: scipy
+    from personae.clv.mbgnbd import ModifiedBetaGeoModel  # start-up: scipy
+    from personae.clv.pareto_nbd import ParetoNBDModel  # start-up: scipy
+
+    classes = {"bg_nbd": BetaGeoModel, "mbg_nbd": ModifiedBetaGeoModel, "pareto_nbd": ParetoNBDModel}
+    if key not in classes:
+        raise InputError(f"unknown model {key!r}", hint="use bg_nbd, mbg_nbd, pareto_nbd or auto")
+    return classes[key]
+
+
+def fit_repeat_model(
+    key: str, f: np.ndarray, r: np.ndarray, T: np.ndarray, fallback_penalizer: float
+) -> tuple[Any, float]:
+    """Plain maximum likelihood; if the data cannot identify the model, a lightly penalised fit.
+
+    Real and synthetic bases sometimes put the optimum on the boundary (e.g. a, b → ∞: every
+    customer has the same drop-out probability). The penalised fit keeps the parameters finite
+    and barely changes the likelihood; which one was used is recorded in ``clv_params``.
+    Hessian warnings are silenced here: :func:`fit_warning` says it in words instead.
+    """
+    cls = model_class(key)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            return cls().fit(f, r, T), 0.0
+        except ModelError:
+            if not fallback_penalizer:
+                raise
+            return cls(penalizer_coef=fallback_penalizer).fit(f, r, T), fallback_penalizer
+
+
+def fit_warning(model: Any, penalizer: float = 0.0) -> str | None:
+    """A degenerate or weakly identified fit in words: what it means and what to do."""
+    label = model.LABEL
+    reason = model.degenerate()
+    if reason is not None:
+        return (
+            f"{reason}. Its lifetime values would count every customer as active for ever: do not "
+            "use them; lengthen the calibration period, or choose a model whose fit shows drop-out."
+        )
+    parts = []
+    weak = model.weakly_identified()
+    if weak is not None:
+        parts.append(
+            f"{label} is weakly identified ({weak}): the data pin down its predictions but not its "
+            "parameters, so the parameters and their standard errors should not be read one by one, "
+            "and CLV intervals come from refits on resampled customers. More customers or a longer "
+            "history sharpen it"
+        )
+    if penalizer:
+        parts.append(
+            f"plain maximum likelihood sent a {label} parameter to 0 or infinity, so a penalised fit "
+            f"(penalizer {penalizer:g}) was used: the data cannot tell that parameter apart from its limit"
+        )
+    return "; ".join(parts) + "." if parts else None
+
+
+def _model_json(model: Any, penalizer: float) -> dict[str, Any]:
+    out: dict[str, Any] = {k: float(v) for k, v in model.params_.items()}
+    out["loglik"] = float(model.loglik_)
+    if penalizer:
+        out["penalizer"] = penalizer
+    warning = fit_warning(model, penalizer)
+    if warning:
+        out["warning"] = warning
+    return out
+
+
+def choose_model(fitted: dict[str, Any], holdout_mae: dict[str, float] | None) -> tuple[str, str]:
+    """The model to use and why, in words.
+
+    With a holdout: the lowest per-customer mean absolute error of the holdout transactions
+    among fits that are not degenerate. Without one: the highest log-likelihood (every model
+    has four parameters, so this is also the lowest AIC/BIC).
+    """
+    usable = {k: m for k, m in fitted.items() if m.degenerate() is None}
+    dropped = sorted(set(fitted) - set(usable))
+    note = f" ({', '.join(dropped)} left out: its fit says nobody leaves)" if dropped else ""
+    if not usable:
+        raise ModelError(
+            "no repeat-purchase model could tell when customers leave",
+            hint="lengthen the history (calibration period) or check the order dates",
+        )
+    if holdout_mae:
+        scores = {k: holdout_mae[k] for k in usable if k in holdout_mae}
+        best = min(scores, key=lambda k: scores[k])
+        ranking = ", ".join(f"{k} {v:.4f}" for k, v in sorted(scores.items(), key=lambda kv: kv[1]))
+        return best, f"lowest per-customer holdout MAE (repeat transactions): {ranking}{note}"
+    lls = {k: float(m.loglik_) for k, m in usable.items()}
+    best = max(lls, key=lambda k: lls[k])
+    ranking = ", ".join(f"{k} {v:.1f}" for k, v in sorted(lls.items(), key=lambda kv: -kv[1]))
+    return best, f"no holdout period: highest log-likelihood (all have 4 parameters): {ranking}{note}"
+
+
 def clv_fit(
     store: Store,
     *,
@@ -48,12 +148,28 @@ def clv_fit(
     time_unit: str,
     plot: Path | None = None,
     settings: ClvSettings | None = None,
+    model: str | None = None,
 ) -> dict[str, Any]:
-    """Fit BG/NBD + Gamma-Gamma on data up to ``calibration_end``; evaluate on the holdout."""
-    from personae.clv import BetaGeoModel, GammaGammaModel, btyd_summary, holdout_summary  # start-up: scipy
-    from personae.clv.holdout import calibration_plot, evaluate_holdout  # start-up: scipy
+    """Fit the repeat-purchase model(s) + Gamma-Gamma up to ``calibration_end``; check on the holdout.
+
+    ``model`` (default ``settings.model``) is a key of :data:`MODEL_KEYS` or ``auto`` (fit
+    each, keep the best on the holdout). BG/NBD is always fitted, for the ``bgnbd`` key.
+    ``plot`` writes the calibration plot there and the tracking plot next to it
+    (``<stem>-tracking<suffix>``); nothing is written without it.
+    """
+    from personae.clv import GammaGammaModel, btyd_summary, holdout_summary  # start-up: scipy
+    from personae.clv.holdout import (  # start-up: scipy
+        calibration_plot,
+        evaluate_holdout,
+        tracking_plot,
+        tracking_table,
+    )
+    from personae.clv.summary import daily_cohort_activity  # start-up: scipy
 
     s = settings or ClvSettings()
+    which = model or s.model
+    if which != "auto":
+        model_class(which)  # unknown names fail before any work
     unit = _unit(time_unit)
     tx = clv_transactions(store, s.exclude_returned)
     cal = store.execute(
@@ -62,7 +178,15 @@ def clv_fit(
     if cal.empty:
         raise InputError(f"no transactions on or before the calibration end {calibration_end}")
     f, r, T, m = (cal[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T", "monetary_value"))
-    bg = BetaGeoModel().fit(f, r, T)
+    keys = list(MODEL_KEYS) if which == "auto" else sorted({"bg_nbd", which}, key=MODEL_KEYS.index)
+    fitted: dict[str, Any] = {}
+    failed: dict[str, str] = {}
+    penalizers: dict[str, float] = {}
+    for key in keys:
+        try:
+            fitted[key], penalizers[key] = fit_repeat_model(key, f, r, T, s.fallback_penalizer)
+        except ModelError as exc:
+            failed[key] = str(exc)
     repeat = (f > 0) & (m > 0)
     gg = GammaGammaModel().fit(f[repeat], m[repeat])
     buyers = int(store.scalar(tx.customer_id.nunique()))
@@ -71,19 +195,23 @@ def clv_fit(
         "time_unit": unit,
         "customers": len(cal),
         "repeat_customers": int(repeat.sum()),
-        "bgnbd": {**{k: float(v) for k, v in bg.params_.items()}, "loglik": float(bg.loglik_)},
-        "gamma_gamma": {**{k: float(v) for k, v in gg.params_.items()}, "loglik": float(gg.loglik_)},
-        "left_out": Coverage.of(
-            buyers, {"whose first order is after the calibration end": buyers - len(cal)}
-        ).as_json(),
-        "spend_left_out": Coverage.of(
-            len(cal),
-            {
-                "without a repeat purchase by the calibration end (the spend model needs one)": len(cal)
-                - int(repeat.sum())
-            },
-        ).as_json(),
     }
+    if "bg_nbd" in fitted:
+        result["bgnbd"] = _model_json(fitted["bg_nbd"], penalizers["bg_nbd"])
+    for key in keys:
+        result[key] = _model_json(fitted[key], penalizers[key]) if key in fitted else {"error": failed[key]}
+    result["gamma_gamma"] = {**{k: float(v) for k, v in gg.params_.items()}, "loglik": float(gg.loglik_)}
+    result["left_out"] = Coverage.of(
+        buyers, {"whose first order is after the calibration end": buyers - len(cal)}
+    ).as_json()
+    result["spend_left_out"] = Coverage.of(
+        len(cal),
+        {
+            "without a repeat purchase by the calibration end (the spend model needs one)": len(cal)
+            - int(repeat.sum())
+        },
+    ).as_json()
+    evaluations: dict[str, Any] = {}
     if holdout_end is not None:
         hold = store.execute(
             holdout_summary(tx, calibration_end=calibration_end, holdout_end=holdout_end, time_unit=unit)
@@ -91,10 +219,25 @@ def clv_fit(
         merged = cal.merge(hold, on="customer_id", how="left")
         duration = float(hold["duration_holdout"].iloc[0]) if len(hold) else 0.0
         actual = merged["frequency_holdout"].fillna(0).to_numpy(dtype=float)
-        ev = evaluate_holdout(bg, f, r, T, actual, duration)
+        evaluations = {k: evaluate_holdout(mod, f, r, T, actual, duration) for k, mod in fitted.items()}
+    candidates = {k: v for k, v in fitted.items() if which == "auto" or k == which}
+    if not candidates:
+        raise ModelError(f"{which}: {failed.get(which, 'the fit failed')}")
+    chosen, why = choose_model(
+        candidates, {k: evaluations[k].mae for k in candidates} if evaluations else None
+    )
+    if which != "auto":
+        why = "asked for (--model or clv.model)"
+    result["model"] = {"chosen": chosen, "why": why}
+    result["clv_interval"] = _interval_summary(fitted[chosen], gg, f, r, T, m, unit, s)
+    if evaluations:
+        ev = evaluations[chosen]
         table = ev.table
+        for key, other in evaluations.items():
+            table[f"predicted_{key}"] = other.table["predicted"]
         result["holdout"] = {
-            "holdout_end": holdout_end.isoformat(),
+            "holdout_end": holdout_end.isoformat() if holdout_end else None,
+            "model": chosen,
             "duration": duration,
             "customers": ev.n_customers,
             "actual_transactions": ev.actual_total,
@@ -103,12 +246,115 @@ def clv_fit(
             "mae": ev.mae,
             "rmse": ev.rmse,
             "correlation": ev.correlation,
+            "by_model": {
+                key: {
+                    "predicted_transactions": e.predicted_total,
+                    "error_pct": e.total_error_pct,
+                    "mae": e.mae,
+                    "rmse": e.rmse,
+                    "correlation": e.correlation,
+                }
+                for key, e in evaluations.items()
+            },
             "by_calibration_frequency": table.to_dict("records"),
         }
         if plot is not None:
-            calibration_plot(table, plot)
+            assert holdout_end is not None
+            lines = ev.table[["frequency", "n_customers", "actual"]].copy()
+            for key, other in evaluations.items():
+                lines[key] = other.table["predicted"]
+            calibration_plot(lines, plot, title="Holdout transactions: actual vs predicted by model")
+            activity = store.execute(daily_cohort_activity(tx, calibration_end, holdout_end))
+            tracking = tracking_table(
+                activity, fitted, calibration_end=calibration_end, holdout_end=holdout_end, time_unit=unit
+            )
+            tracking_path = plot.with_name(f"{plot.stem}-tracking{plot.suffix}")
+            tracking_plot(tracking, tracking_path)
             result["holdout"]["plot"] = str(plot)
-    return result
+            result["holdout"]["tracking_plot"] = str(tracking_path)
+    return _finite(result)
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN/inf float replaced by ``None`` (an empty frequency group, a
+    holdout without transactions): never a NaN in front of a user.
+
+    Example:
+        >>> _finite({"a": [1.0, float("nan")], "b": {"c": float("inf")}})
+        {'a': [1.0, None], 'b': {'c': None}}
+    """
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, float | np.floating) and not np.isfinite(value):
+        return None
+    return value
+
+
+def _interval_summary(
+    model: Any, gg: Any, f: np.ndarray, r: np.ndarray, T: np.ndarray, m: np.ndarray, unit: str, s: ClvSettings
+) -> dict[str, Any]:
+    """How sure the lifetime values are: widths of the CLV parameter interval, in words."""
+    from personae.clv import customer_lifetime_value  # start-up: scipy
+
+    if not s.interval_draws:
+        return {"note": "no interval (clv.interval_draws = 0)"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        values = customer_lifetime_value(
+            model,
+            gg,
+            f,
+            r,
+            T,
+            m,
+            horizon_months=s.horizon_months,
+            discount_rate_annual=s.discount_rate_annual,
+            time_unit=_unit(unit),
+            interval=s.interval,
+            n_draws=s.interval_draws,
+            seed=s.seed,
+        )
+    return interval_widths(values, s.interval, s.horizon_months, values.attrs.get("interval", {}))
+
+
+def interval_widths(
+    values: pd.DataFrame, interval: float, horizon_months: int, how: dict[str, Any]
+) -> dict[str, Any]:
+    """Median and 90th-percentile relative width of the CLV interval, and a sentence.
+
+    The relative width is ``(clv_high - clv_low) / clv`` over customers with a positive CLV
+    and a known interval; customers without one are counted, never silently dropped.
+
+    Example:
+        >>> v = pd.DataFrame({"clv": [10.0, 20.0, 0.0], "clv_low": [9.0, 16.0, 0.0],
+        ...                   "clv_high": [11.0, 24.0, 0.0]})
+        >>> w = interval_widths(v, 0.9, 12, {"method": "normal"})
+        >>> w["median_relative_width"], w["customers"], w["left_out"]
+        (0.3, 2, 1)
+    """
+    if "clv_low" not in values:
+        return {"note": "no interval"}
+    clv = values["clv"].to_numpy(dtype=float)
+    low, high = values["clv_low"].to_numpy(dtype=float), values["clv_high"].to_numpy(dtype=float)
+    ok = np.isfinite(low) & np.isfinite(high) & (clv > 0)
+    if not ok.any():
+        return {"note": str(how.get("note") or "the interval could not be computed"), "left_out": len(clv)}
+    rel = (high[ok] - low[ok]) / clv[ok]
+    median, p90 = (round(float(v), 4) for v in np.percentile(rel, [50, 90]))
+    return {
+        "method": how.get("method", "normal"),
+        "median_relative_width": median,
+        "p90_relative_width": p90,
+        "customers": int(ok.sum()),
+        "left_out": int((~ok).sum()),
+        "in_words": (
+            f"the {interval:.0%} interval of a typical customer's {horizon_months}-month CLV spans "
+            f"{median:.0%} of its value (90% of customers: at most {p90:.0%}); it reflects how "
+            "sure the fitted parameters are, not the customer's own randomness"
+        ),
+    }
 
 
 def _unit(time_unit: str) -> Literal["D", "W"]:
@@ -120,7 +366,7 @@ def _unit(time_unit: str) -> Literal["D", "W"]:
     raise InputError(f"--time-unit {time_unit!r}: use D (days) or W (weeks)")
 
 
-__all__ = ["clv_fit", "clv_summary", "last_data_date"]
+__all__ = ["MODEL_KEYS", "clv_fit", "clv_summary", "fit_repeat_model", "last_data_date"]
 
 
 def clv_transactions(store: Store, exclude_returned: bool = True, timezone: str = DEFAULT_ZONE) -> ibis.Table:
@@ -137,7 +383,9 @@ def clv_transactions(store: Store, exclude_returned: bool = True, timezone: str 
 
 
 def build_clv(store: Store, as_of: date, s: ClvSettings, timezone: str = DEFAULT_ZONE) -> dict[str, object]:
-    """Fit BG/NBD + Gamma-Gamma on everything up to ``as_of``; write ``clv`` per customer."""
+    """Fit the ``clv.model`` (BG/NBD, MBG/NBD, Pareto/NBD, or the best of them on a holdout)
+    + Gamma-Gamma on everything up to ``as_of``; write ``clv`` per customer (``p_alive``,
+    expected transactions and CLV come from the chosen model)."""
     from personae.clv import (  # start-up: scipy
         GammaGammaModel,
         btyd_summary,
@@ -156,17 +404,20 @@ def build_clv(store: Store, as_of: date, s: ClvSettings, timezone: str = DEFAULT
         return _skip(store, as_of, "no orders on or before the as-of date")
     f, r, T, m = (summary[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T", "monetary_value"))
     try:
+        key, why = (
+            select_model(store, as_of, s, timezone) if s.model == "auto" else (s.model, "set in clv.model")
+        )
         # a weakly identified fit warns; the build says so in words instead (below)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            bg, penalizer = fit_bgnbd(f, r, T, s.fallback_penalizer)
+            bg, penalizer = fit_repeat_model(key, f, r, T, s.fallback_penalizer)
             repeat = (f > 0) & (m > 0)
             gg = GammaGammaModel().fit(f[repeat], m[repeat])
     except ModelError as exc:
         return _skip(store, as_of, str(exc))
     reason = bg.degenerate()
     if reason is not None:
-        return _skip(store, as_of, reason, {**bg.params_, "penalizer": penalizer})
+        return _skip(store, as_of, reason, {**bg.params_, "penalizer": penalizer}, model=key)
     unit_days = 7.0 if s.time_unit == "W" else 1.0
     horizon = s.horizon_months * 365.25 / 12 / unit_days
     values = customer_lifetime_value(
@@ -224,6 +475,8 @@ def build_clv(store: Store, as_of: date, s: ClvSettings, timezone: str = DEFAULT
     store.replace("clv", out)
     params = {**bg.params_, **{f"gg_{k}": v for k, v in gg.params_.items()}, "penalizer": penalizer}
     note = _interval_note(how)
+    warning = fit_warning(bg, penalizer)
+    widths = interval_widths(values, s.interval, s.horizon_months, how) if s.interval_draws else {}
     store.replace(
         "clv_params",
         pd.DataFrame(
@@ -236,15 +489,74 @@ def build_clv(store: Store, as_of: date, s: ClvSettings, timezone: str = DEFAULT
                     "reason": None,
                     "interval_method": how["method"],
                     "interval_note": note,
+                    "model": key,
+                    "model_why": why,
+                    "warning": warning,
+                    "median_relative_width": widths.get("median_relative_width", np.nan),
                 }
             ]
-        ).astype({"reason": "string", "interval_note": "string"}),
+        ).astype({"reason": "string", "interval_note": "string", "warning": "string"}),
     )
-    result: dict[str, object] = {"customers": len(out), **{k: round(float(v), 4) for k, v in params.items()}}
+    result: dict[str, object] = {
+        "customers": len(out),
+        "model": key,
+        "model_why": why,
+        **{k: round(float(v), 4) for k, v in params.items()},
+    }
     result["interval"] = how["method"]
+    if widths.get("in_words"):
+        result["interval_width"] = widths["in_words"]
     if note:
         result["note"] = note
+    if warning:
+        result["warning"] = warning
     return result
+
+
+#: below this many days of history, ``auto`` compares the models by likelihood, not holdout
+MIN_HISTORY_FOR_HOLDOUT_DAYS = 84
+
+
+def select_model(store: Store, as_of: date, s: ClvSettings, timezone: str = DEFAULT_ZONE) -> tuple[str, str]:
+    """``clv.model: auto`` in the build: the model with the lowest holdout error, and why.
+
+    The last third of the history (days from the first order to ``as_of``) is held out:
+    each model is fitted on the rest and predicts each customer's repeat transactions in it,
+    as ``personae clv fit --holdout-end`` does; the chosen model is then refitted on the
+    whole history by the caller. With under :data:`MIN_HISTORY_FOR_HOLDOUT_DAYS` days of
+    history the models are compared by log-likelihood instead.
+    """
+    from personae.clv import btyd_summary, evaluate_holdout, holdout_summary  # start-up: scipy
+
+    tx = clv_transactions(store, s.exclude_returned, timezone)
+    first = store.scalar(tx.ordered_at.min())
+    first_day = pd.Timestamp(first).date() if first is not None else as_of
+    span = (as_of - first_day).days
+    unit = s.time_unit
+    if span < MIN_HISTORY_FOR_HOLDOUT_DAYS:
+        cal_end, holdout = as_of, False
+    else:
+        cal_end, holdout = as_of - timedelta(days=span // 3), True
+    cal = store.execute(btyd_summary(tx, observation_end=cal_end, time_unit=unit).order_by("customer_id"))
+    f, r, T = (cal[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
+    fitted: dict[str, Any] = {}
+    for key in MODEL_KEYS:
+        try:
+            fitted[key] = fit_repeat_model(key, f, r, T, s.fallback_penalizer)[0]
+        except ModelError:
+            continue
+    if not fitted:
+        raise ModelError("no repeat-purchase model could be fitted on the calibration period")
+    if not holdout:
+        key, why = choose_model(fitted, None)
+        return key, f"{why} (only {span} days of history, too few for a holdout)"
+    hold = store.execute(holdout_summary(tx, calibration_end=cal_end, holdout_end=as_of, time_unit=unit))
+    merged = cal.merge(hold, on="customer_id", how="left")
+    actual = merged["frequency_holdout"].fillna(0).to_numpy(dtype=float)
+    duration = (as_of - cal_end).days / (7.0 if unit == "W" else 1.0)
+    mae = {k: evaluate_holdout(mod, f, r, T, actual, duration).mae for k, mod in fitted.items()}
+    key, why = choose_model(fitted, mae)
+    return key, f"{why}; calibration to {cal_end}, holdout to {as_of}"
 
 
 def _interval_note(how: dict[str, Any]) -> str | None:
@@ -266,12 +578,14 @@ def _interval_note(how: dict[str, Any]) -> str | None:
 
 
 def _skip(
-    store: Store, as_of: date, reason: str, params: dict[str, float] | None = None
+    store: Store, as_of: date, reason: str, params: dict[str, float] | None = None, model: str | None = None
 ) -> dict[str, object]:
     """No lifetime values: the ``clv`` table goes (the CLV traits stay empty) and ``clv_params``
     keeps the reason, which the build prints and the report shows."""
     store.drop("clv")
-    row = {**(params or {}), "as_of": as_of, "status": "skipped", "reason": reason}
+    row: dict[str, object] = {**(params or {}), "as_of": as_of, "status": "skipped", "reason": reason}
+    if model is not None:
+        row["model"] = model
     store.replace("clv_params", pd.DataFrame([row]).astype({"reason": "string"}))
     return {"skipped": f"{reason}; the CLV traits stay empty"}
 
@@ -285,20 +599,3 @@ def clv_status(store: Store) -> str | None:
         return None
     rows = store.rows(t.select("status", "reason"))
     return next((str(r["reason"]) for r in rows if r["status"] == "skipped" and r["reason"]), None)
-
-
-def fit_bgnbd(f: np.ndarray, r: np.ndarray, T: np.ndarray, fallback_penalizer: float) -> tuple[Any, float]:
-    """Plain maximum likelihood; if the data cannot identify the model, a lightly penalised fit.
-
-    Real and synthetic bases sometimes put the optimum on the boundary (e.g. a, b → ∞: every
-    customer has the same drop-out probability). The penalised fit keeps the parameters finite
-    and barely changes the likelihood; which one was used is recorded in ``clv_params``.
-    """
-    from personae.clv import BetaGeoModel  # start-up: scipy
-
-    try:
-        return BetaGeoModel().fit(f, r, T), 0.0
-    except ModelError:
-        if not fallback_penalizer:
-            raise
-        return BetaGeoModel(penalizer_coef=fallback_penalizer).fit(f, r, T), fallback_penalizer

@@ -7,13 +7,15 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from personae.app.clv import clv_fit, clv_summary
+from personae.app.clv import MODEL_KEYS, clv_fit, clv_summary
 from personae.app.export import write_table
 from personae.app.reads import parse_as_of
 from personae.cli.context import State, console, print_json, say_left_out
 from personae.errors import InputError
 
-clv_app = typer.Typer(help="Customer lifetime value (BG/NBD + Gamma-Gamma).", no_args_is_help=True)
+clv_app = typer.Typer(
+    help="Customer lifetime value (BG/NBD, MBG/NBD or Pareto/NBD + Gamma-Gamma).", no_args_is_help=True
+)
 
 
 @clv_app.command("summary")
@@ -40,15 +42,26 @@ def fit(
     calibration_end: str = typer.Option(..., "--calibration-end", help="Last day of the calibration period"),
     holdout_end: str | None = typer.Option(None, "--holdout-end", help="Last day of the holdout period"),
     time_unit: str = typer.Option("D", "--time-unit", help="D (days) or W (weeks)"),
-    plot: Path | None = typer.Option(None, "--plot", help="Calibration plot file (.png or .svg)"),
+    model: str | None = typer.Option(
+        None,
+        "--model",
+        help="bg_nbd, mbg_nbd, pareto_nbd or auto (fit each, keep the best on the holdout); "
+        "default: clv.model in personae.yaml (auto)",
+    ),
+    plot: Path | None = typer.Option(
+        None,
+        "--plot",
+        help="Write the calibration plot here (.png or .svg) and the tracking plot next to it "
+        "(<name>-tracking.png); needs --holdout-end",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON"),
 ) -> None:
     """Fit on the calibration period; with a holdout, check the predictions against it."""
     cal = parse_as_of(calibration_end)
     hold = parse_as_of(holdout_end)
     assert cal is not None
-    if hold is not None and plot is None:
-        plot = Path(f"clv-calibration-{cal.isoformat()}.png")
+    if plot is not None and hold is None:
+        raise InputError("--plot needs --holdout-end", hint="the plots compare the model with the holdout")
     with State.open_store() as store:
         result = clv_fit(
             store,
@@ -57,24 +70,54 @@ def fit(
             time_unit=time_unit,
             plot=plot,
             settings=State.settings().clv,
+            model=model,
         )
     if as_json:
         print_json(result)
         return
-    bg, gg = result["bgnbd"], result["gamma_gamma"]
-    table = Table("model", "parameters", "log-likelihood")
+    by_model = result.get("holdout", {}).get("by_model", {})
+    table = Table("model", "parameters", "log-likelihood", "holdout MAE", "holdout total error")
+    for key in MODEL_KEYS:
+        if key not in result:
+            continue
+        fitted = result[key]
+        if "error" in fitted:
+            table.add_row(key, f"[red]{fitted['error']}[/red]", "-", "-", "-")
+            continue
+        names = [k for k in fitted if k not in ("loglik", "penalizer", "warning")]
+        ev = by_model.get(key)
+        table.add_row(
+            key + (" (chosen)" if key == result["model"]["chosen"] else ""),
+            ", ".join(f"{k}={fitted[k]:.4g}" for k in names),
+            f"{fitted['loglik']:.2f}",
+            f"{ev['mae']:.4f}" if ev and ev["mae"] is not None else "-",
+            f"{ev['error_pct']:+.1f}%" if ev and ev["error_pct"] is not None else "-",
+        )
+    gg = result["gamma_gamma"]
     table.add_row(
-        "BG/NBD", ", ".join(f"{k}={bg[k]:.4g}" for k in ("r", "alpha", "a", "b")), f"{bg['loglik']:.2f}"
-    )
-    table.add_row(
-        "Gamma-Gamma", ", ".join(f"{k}={gg[k]:.4g}" for k in ("p", "q", "gamma")), f"{gg['loglik']:.2f}"
+        "gamma_gamma",
+        ", ".join(f"{k}={gg[k]:.4g}" for k in ("p", "q", "gamma")),
+        f"{gg['loglik']:.2f}",
+        "-",
+        "-",
     )
     console.print(table)
+    console.print(f"model: {result['model']['chosen']} — {result['model']['why']}")
+    for key in MODEL_KEYS:
+        warning = result.get(key, {}).get("warning")
+        if warning:
+            console.print(f"[yellow]warning ({key}):[/yellow] {warning}")
+    widths = result.get("clv_interval", {})
+    if widths.get("in_words"):
+        console.print(f"CLV interval: {widths['in_words']}")
     say_left_out(result["left_out"])
     say_left_out(result["spend_left_out"])
     if "holdout" in result:
         h = result["holdout"]
-        console.print(
-            f"holdout: actual {h['actual_transactions']:,.0f} vs predicted "
-            f"{h['predicted_transactions']:,.1f} repeat transactions; plot: {h.get('plot')}"
+        line = (
+            f"holdout ({h['model']}): actual {h['actual_transactions']:,.0f} vs predicted "
+            f"{h['predicted_transactions']:,.1f} repeat transactions"
         )
+        if h.get("plot"):
+            line += f"; plots: {h['plot']}, {h['tracking_plot']}"
+        console.print(line)

@@ -1,4 +1,4 @@
-"""Customer lifetime value: BTYD summaries, BG/NBD, Gamma-Gamma, CLV and holdout checks.
+"""Customer lifetime value: BTYD summaries, BG/NBD, MBG/NBD, Pareto/NBD, Gamma-Gamma, CLV, holdout checks.
 
 Pure NumPy/SciPy models plus Ibis expressions; no database I/O (the storage layer runs the
 expressions). Typical use::
@@ -31,7 +31,11 @@ if TYPE_CHECKING:
         calibration_plot,
         calibration_table,
         evaluate_holdout,
+        tracking_plot,
+        tracking_table,
     )
+    from personae.clv.mbgnbd import ModifiedBetaGeoModel
+    from personae.clv.pareto_nbd import ParetoNBDModel
     from personae.clv.summary import (
         btyd_summary,
         btyd_summary_reference,
@@ -45,6 +49,10 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "BetaGeoModel": "bgnbd",
     "GammaGammaModel": "gamma_gamma",
+    "ModifiedBetaGeoModel": "mbgnbd",
+    "ParetoNBDModel": "pareto_nbd",
+    "tracking_plot": "holdout",
+    "tracking_table": "holdout",
     "HoldoutEvaluation": "holdout",
     "calibration_plot": "holdout",
     "calibration_table": "holdout",
@@ -74,6 +82,8 @@ __all__ = [
     "BetaGeoModel",
     "GammaGammaModel",
     "HoldoutEvaluation",
+    "ModifiedBetaGeoModel",
+    "ParetoNBDModel",
     "btyd_summary",
     "btyd_summary_reference",
     "calibration_plot",
@@ -81,5 +91,7 @@ __all__ = [
     "customer_lifetime_value",
     "evaluate_holdout",
     "holdout_summary",
+    "tracking_plot",
+    "tracking_table",
     "value_tiers",
 ]

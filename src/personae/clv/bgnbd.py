@@ -359,6 +359,9 @@ def _starting_values(
 class BetaGeoModel:
     """BG/NBD model, scikit-learn style.
 
+    ``KEY`` names it in JSON output (``"bg_nbd"``; ``personae clv fit`` also keeps the older
+    ``"bgnbd"`` key), ``LABEL`` for people.
+
     Fitted attributes: ``r_``, ``alpha_``, ``a_``, ``b_``, ``params_`` (dict),
     ``loglik_`` (total log-likelihood), ``covariance_`` (4x4, order r, alpha, a, b, from the
     Hessian of the NLL at the optimum on log-parameters and the delta method),
@@ -373,6 +376,10 @@ class BetaGeoModel:
         >>> bool(0 < m.p_alive([2], [20.0], [35.0])[0] <= 1)
         True
     """
+
+    KEY = "bg_nbd"
+    LABEL = "BG/NBD"
+    PARAM_NAMES = PARAM_NAMES
 
     def __init__(self, penalizer_coef: float = 0.0) -> None:
         if penalizer_coef < 0:
@@ -412,6 +419,7 @@ class BetaGeoModel:
         self.log_covariance_ = log_param_covariance(hess, total, model="BetaGeoModel")
         self.covariance_ = delta_method(self.log_covariance_, params)
         self.n_customers_ = total
+        self.max_T_ = float(big_t[w > 0].max())
         return self
 
     @classmethod
@@ -436,6 +444,7 @@ class BetaGeoModel:
         model.log_covariance_ = np.full((4, 4), np.nan)
         model.covariance_ = np.full((4, 4), np.nan)
         model.n_customers_ = 0.0
+        model.max_T_ = float("nan")
         return model
 
     #: below this mean drop-out probability per purchase, a/(a+b), the fit says nobody leaves
@@ -589,6 +598,28 @@ class BetaGeoModel:
         r, alpha, a, b = self._params()
         x, tx, big_t = (np.asarray(v, dtype=np.float64) for v in (frequency, recency, T))
         return loglik_individual(x, tx, big_t, r, alpha, a, b)
+
+    # -- hooks for personae.clv.value (parameters passed in: draws reuse them) -------------
+    @staticmethod
+    def _p_alive_rows(
+        params: tuple[float, ...], x: FloatArray, tx: FloatArray, big_t: FloatArray
+    ) -> FloatArray:
+        r, alpha, a, b = params
+        return np.exp(-np.logaddexp(0.0, _log_odds_dead(x, tx, big_t, r, alpha, a, b)))
+
+    @staticmethod
+    def _cumulative_if_alive(
+        params: tuple[float, ...],
+        x_unique: FloatArray,
+        code: NDArray[np.intp],
+        big_t: FloatArray,
+        horizons: FloatArray,
+    ) -> FloatArray:
+        """E[purchases in the next h | alive at T] per (x, T) pair (rows) and horizon (columns)."""
+        r, alpha, a, b = params
+        s = (horizons[None, :] / (alpha + big_t[:, None])).ravel()
+        groups = (x_unique, np.repeat(code, len(horizons)))
+        return _expected_if_alive(s, None, r, a, b, groups=groups).reshape(-1, len(horizons))
 
     def __repr__(self) -> str:
         if not is_fitted(self, "params_"):

@@ -278,3 +278,43 @@ def btyd_summary_reference(
     return out.astype(
         {"frequency": "int64", "recency": "float64", "T": "float64", "monetary_value": "float64"}
     )
+
+
+def daily_cohort_activity(
+    transactions: ir.Table,
+    calibration_end: dt.date | dt.datetime,
+    holdout_end: dt.date | dt.datetime,
+    customer_col: str = "customer_id",
+    date_col: str = "ordered_at",
+    amount_col: str = "amount",
+) -> ir.Table:
+    """Per calendar day: first purchases and repeat transactions of the calibration cohort.
+
+    The cohort is every customer whose first purchase is on or before ``calibration_end``;
+    a transaction is a (customer, day) as in :func:`btyd_summary`. Days run to
+    ``holdout_end``. This is what the tracking plot of cumulative repeat transactions
+    (Fader, Hardie & Lee 2005, Figure 2) needs: actual repeats per day, and when each
+    customer started, for the model's expected repeats.
+
+    Returns:
+        An unexecuted Ibis expression with columns ``day`` (date), ``first_purchases`` and
+        ``repeat_transactions`` (int64), one row per day with any of them.
+    """
+    cal_end, hold_end = as_date(calibration_end), as_date(holdout_end)
+    daily = _daily_transactions(
+        transactions,
+        customer_col=customer_col,
+        date_col=date_col,
+        amount_col=amount_col,
+        first_day=None,
+        last_day=max(hold_end, cal_end),
+    )
+    firsts = daily.group_by("customer_id").aggregate(first_day=daily.day.min())
+    joined = daily.join(firsts, "customer_id")
+    cohort = joined.filter(joined.first_day <= ibis.literal(cal_end))
+    is_first = (cohort.day == cohort.first_day).cast("int64")
+    return (
+        cohort.group_by("day")
+        .aggregate(first_purchases=is_first.sum(), repeat_transactions=(1 - is_first).sum())
+        .order_by("day")
+    )

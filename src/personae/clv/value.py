@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -46,6 +46,11 @@ if TYPE_CHECKING:
     # start-up (for TIERS) where that cost is not wanted.
     from personae.clv.bgnbd import BetaGeoModel
     from personae.clv.gamma_gamma import GammaGammaModel
+    from personae.clv.mbgnbd import ModifiedBetaGeoModel
+    from personae.clv.pareto_nbd import ParetoNBDModel
+
+    #: any of the repeat-purchase models (same interface)
+    RepeatModel: TypeAlias = BetaGeoModel | ModifiedBetaGeoModel | ParetoNBDModel
 
 DAYS_PER_MONTH = 365.25 / 12
 TIERS = ("top1", "top10", "top25", "rest")
@@ -99,7 +104,8 @@ _VALUES_BLOCK = 1 << 22
 
 
 def _discounted_transactions(
-    bg_params: tuple[float, float, float, float],
+    model: RepeatModel,
+    params: tuple[float, ...],
     rows: _BgRows,
     month: float,
     horizon: int,
@@ -107,30 +113,29 @@ def _discounted_transactions(
 ) -> tuple[FloatArray, FloatArray]:
     """(Σ_i discounted E[transactions in month i], E[transactions over the horizon]) per row.
 
-    All months of all distinct (x, T) pairs go through :func:`_expected_if_alive` together
-    (in blocks), so its per-frequency quadrature rules and interpolants serve every month.
+    ``model`` (any of the repeat-purchase models, at parameters ``params``) gives P(alive)
+    per distinct row and E[transactions | alive] for all months of each distinct (x, T)
+    pair at once (in blocks), so the BG/NBD family's per-frequency quadrature rules and
+    interpolants serve every month.
     """
-    from personae.clv.bgnbd import _expected_if_alive, _log_odds_dead  # start-up: scipy.special
-
-    r, alpha, a, b = bg_params
-    alive = np.exp(-np.logaddexp(0.0, _log_odds_dead(rows.x, rows.tx, rows.big_t, r, alpha, a, b)))
-    horizons = month * np.arange(1, horizon + 1)
+    alive = model._p_alive_rows(params, rows.x, rows.tx, rows.big_t)
+    horizons = month * np.arange(1, horizon + 1, dtype=np.float64)
     discount = (1.0 + monthly_rate) ** -np.arange(1, horizon + 1)
     n_pairs = len(rows.pair_t)
     discounted, total = np.empty(n_pairs), np.empty(n_pairs)
     block = max(1, _VALUES_BLOCK // horizon)
     for start in range(0, n_pairs, block):
         part = slice(start, start + block)
-        s = (horizons / (alpha + rows.pair_t[part, None])).ravel()
-        code = np.repeat(rows.pair_code[part], horizon)
-        cumulative = _expected_if_alive(s, None, r, a, b, groups=(rows.x_unique, code)).reshape(-1, horizon)
+        cumulative = model._cumulative_if_alive(
+            params, rows.x_unique, rows.pair_code[part], rows.pair_t[part], horizons
+        )
         discounted[part] = np.diff(cumulative, axis=1, prepend=0.0) @ discount
         total[part] = cumulative[:, -1]
     return alive * discounted[rows.pair_of_row], alive * total[rows.pair_of_row]
 
 
 def customer_lifetime_value(
-    bgnbd: BetaGeoModel,
+    bgnbd: RepeatModel,
     gg: GammaGammaModel,
     frequency: ArrayLike,
     recency: ArrayLike,
@@ -146,7 +151,8 @@ def customer_lifetime_value(
     """Discounted CLV per customer with a parameter-uncertainty interval.
 
     Args:
-        bgnbd, gg: fitted models (their time unit must be ``time_unit``).
+        bgnbd, gg: fitted models (their time unit must be ``time_unit``); ``bgnbd`` may be any
+            repeat-purchase model (BG/NBD, MBG/NBD, Pareto/NBD).
         frequency, recency, T, monetary_value: the customers' BTYD summary.
         horizon_months: months ahead to value.
         discount_rate_annual: yearly discount rate (0.10 = 10% a year).
@@ -203,7 +209,9 @@ def customer_lifetime_value(
     gx, gm = gg_rows.column(0), gg_rows.column(1)
     bg_of, gg_of = bg_rows.inverse, gg_rows.inverse
 
-    discounted, transactions = _discounted_transactions(bg_params, rows, month, horizon_months, monthly_rate)
+    discounted, transactions = _discounted_transactions(
+        bgnbd, bg_params, rows, month, horizon_months, monthly_rate
+    )
     spend = gg.expected_spend(gx, gm)
     out = pd.DataFrame(
         {
@@ -229,7 +237,7 @@ def customer_lifetime_value(
             try:
                 with np.errstate(all="ignore"):
                     disc_samples[k], _ = _discounted_transactions(
-                        (r, alpha, a, b), rows, month, horizon_months, monthly_rate
+                        bgnbd, (r, alpha, a, b), rows, month, horizon_months, monthly_rate
                     )
                     spend_samples[k] = p * (g + ms * xs) / (p * xs + q - 1)
             except (ArithmeticError, ValueError, FloatingPointError):
@@ -264,7 +272,7 @@ MIN_DRAWS = 10
 
 
 def parameter_draws(
-    bgnbd: BetaGeoModel,
+    bgnbd: RepeatModel,
     gg: GammaGammaModel,
     frequency: FloatArray,
     recency: FloatArray,
@@ -293,7 +301,7 @@ def parameter_draws(
     bg_cov, gg_cov = bgnbd.log_covariance_, gg.log_covariance_
     weak = [
         f"{name}: {why}"
-        for name, model in (("BG/NBD", bgnbd), ("Gamma-Gamma", gg))
+        for name, model in ((getattr(bgnbd, "LABEL", "BG/NBD"), bgnbd), ("Gamma-Gamma", gg))
         if (why := _weakly_identified(model)) is not None
     ]
     if not weak:
@@ -354,7 +362,7 @@ def _normal_draws(rng: np.random.Generator, log_cov: FloatArray, params: FloatAr
 
 
 def predictive_interval(
-    bgnbd: BetaGeoModel,
+    bgnbd: RepeatModel,
     gg: GammaGammaModel,
     frequency: ArrayLike,
     recency: ArrayLike,

@@ -52,6 +52,11 @@ class IdentitySettings(BaseModel):
 class ClvSettings(BaseModel):
     """Lifetime-value model settings (see docs/clv.md)."""
 
+    model: Literal["auto", "bg_nbd", "mbg_nbd", "pareto_nbd"] = Field(
+        "auto",
+        description="Repeat-purchase model: bg_nbd, mbg_nbd, pareto_nbd, or auto (fit each on a "
+        "calibration period, keep the one with the lowest per-customer holdout error).",
+    )
     horizon_months: int = Field(12, ge=1, description="CLV horizon.")
     discount_rate_annual: float = Field(0.10, ge=0, description="Annual discount rate for CLV.")
     time_unit: Literal["D", "W"] = Field("D", description="D (days) or W (weeks) for the models.")

@@ -28,10 +28,26 @@ def orders_only(tmp_path_factory):
 def test_a_backdated_build_leaves_clv_empty_with_the_reason_instead_of_crashing(orders_only):
     # before: "overflow encountered in exp", then ZeroDivisionError in the interval draws
     with DuckDBStore.open(orders_only) as store:
-        result = build_clv(store, date(2025, 6, 30), ClvSettings())
+        result = build_clv(store, date(2025, 6, 30), ClvSettings(model="bg_nbd"))
         assert "nobody ever leaves" in str(result["skipped"])
         assert not store.has_table("clv")
         assert "cannot tell when customers leave" in (clv_status(store) or "")
+
+
+def test_auto_never_values_customers_with_a_fit_that_says_nobody_leaves(orders_only):
+    # the same backdated build with clv.model: auto (the default): BG/NBD is degenerate there,
+    # so it is never chosen; a model that sees drop-out values customers, or the step says why not
+    with DuckDBStore.open(orders_only) as store:
+        result = build_clv(store, date(2025, 6, 30), ClvSettings(interval_draws=10, predictive_draws=0))
+        if "skipped" in result:
+            assert "leave" in str(result["skipped"])
+            return
+        assert result["model"] in ("mbg_nbd", "pareto_nbd"), result
+        assert "holdout MAE" in str(result["model_why"]) or "log-likelihood" in str(result["model_why"])
+        clv = store.execute(store.table("clv"))
+        assert np.isfinite(clv["p_alive"]).all() and (clv["p_alive"] < 1).any()
+        params = store.execute(store.table("clv_params")).iloc[0]
+        assert params["model"] == result["model"]
 
 
 def test_the_full_build_says_which_uncertainty_each_interval_covers(orders_only):

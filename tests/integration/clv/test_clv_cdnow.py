@@ -24,6 +24,10 @@ from personae.clv import (
     evaluate_holdout,
     holdout_summary,
 )
+from personae.clv.holdout import tracking_table
+from personae.clv.mbgnbd import ModifiedBetaGeoModel
+from personae.clv.pareto_nbd import ParetoNBDModel
+from personae.clv.summary import daily_cohort_activity
 
 pytestmark = pytest.mark.cdnow
 
@@ -161,3 +165,98 @@ def test_clv_end_to_end(summary: pd.DataFrame, bgnbd: BetaGeoModel) -> None:
     assert out.loc["0001", "clv"] == pytest.approx(36.73, abs=0.01)  # 12 months, 10% a year
     assert out["clv"].sum() == pytest.approx(72_403, rel=1e-4)
     assert np.all(out["clv_low"] <= out["clv"]) and np.all(out["clv"] <= out["clv_high"])
+
+
+# --- Pareto/NBD and MBG/NBD (issue 24) -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pareto(summary: pd.DataFrame) -> ParetoNBDModel:
+    return ParetoNBDModel().fit(summary.frequency, summary.recency, summary["T"])
+
+
+@pytest.fixture(scope="module")
+def mbgnbd(summary: pd.DataFrame) -> ModifiedBetaGeoModel:
+    return ModifiedBetaGeoModel().fit(summary.frequency, summary.recency, summary["T"])
+
+
+def test_pareto_nbd_published_estimates(pareto: ParetoNBDModel) -> None:
+    # Fader, Hardie & Lee (2005), "A Note on Implementing the Pareto/NBD Model in MATLAB":
+    # r = 0.553, alpha = 10.578, s = 0.606, beta = 11.669, LL = -9595.0
+    assert pareto.r_ == pytest.approx(0.553, abs=0.0005)
+    assert pareto.alpha_ == pytest.approx(10.578, abs=0.001)
+    assert pareto.s_ == pytest.approx(0.606, abs=0.0005)
+    assert pareto.beta_ == pytest.approx(11.669, abs=0.002)
+    assert pareto.loglik_ == pytest.approx(-9595.0, abs=0.05)
+    # lifetimes 0.11.3's ParetoNBDFitter (Nelder-Mead, tol 1e-6) stops at r = 0.553274,
+    # alpha = 10.577557, s = 0.606228, beta = 11.668166 (run in .venv-bench on this summary)
+    np.testing.assert_allclose(
+        [pareto.r_, pareto.alpha_, pareto.s_, pareto.beta_],
+        [0.553274, 10.577557, 0.606228, 11.668166],
+        rtol=2e-4,
+    )
+    assert np.all(np.isfinite(pareto.covariance_)) and pareto.weakly_identified() is None
+    assert pareto.degenerate() is None
+
+
+def test_mbg_nbd_matches_lifetimes(summary: pd.DataFrame, mbgnbd: ModifiedBetaGeoModel) -> None:
+    # lifetimes 0.11.3 ModifiedBetaGeoFitter().fit(frequency, recency, T) on this summary, run in
+    # .venv-bench (make .venv-bench/.install-stamp); its LL evaluated with the MBG/NBD formula
+    # (loglik_individual) at its parameters: -9582.135716
+    lifetimes = [0.5248429031495967, 6.183081764399273, 0.891359517271205, 1.6140029311982804]
+    np.testing.assert_allclose(list(mbgnbd.params_.values()), lifetimes, rtol=1e-4)
+    assert mbgnbd.loglik_ == pytest.approx(-9582.135716, abs=1e-3)
+    assert mbgnbd.loglik_ >= -9582.135716 - 1e-6  # at least as good as lifetimes'
+    # lifetimes' predictions at its parameters (same run): P(alive), E[Y(39)], E[X(39)]
+    same = ModifiedBetaGeoModel.from_params(*lifetimes)
+    x, tx, T = [0, 2, 2, 7, 30], [0.0, 30.43, 10.0, 35.0, 38.0], [38.86] * 5
+    np.testing.assert_allclose(
+        same.p_alive(x, tx, T), [0.389715186, 0.706125699, 0.234201059, 0.831210658, 0.951670022], rtol=1e-8
+    )
+    np.testing.assert_allclose(
+        same.predict_transactions(39, x, tx, T),
+        [0.153954277, 1.262669220, 0.418790123, 4.227616169, 19.009002355],
+        rtol=1e-8,
+    )
+    assert same.expected_transactions_new(39.0)[()] == pytest.approx(1.182279847, rel=1e-8)
+
+
+def test_models_on_the_holdout(orders: pd.DataFrame, summary: pd.DataFrame, bgnbd, pareto, mbgnbd) -> None:
+    expr = holdout_summary(ibis.memtable(orders), CAL_END, HOLDOUT_END, time_unit="W", amount_col="dollars")
+    holdout = ibis.duckdb.connect().execute(expr).set_index("customer_id").loc[summary.index]
+    s = summary
+    maes = {
+        name: evaluate_holdout(m, s.frequency, s.recency, s["T"], holdout.frequency_holdout, 39.0)
+        for name, m in (("bg_nbd", bgnbd), ("mbg_nbd", mbgnbd), ("pareto_nbd", pareto))
+    }
+    assert maes["pareto_nbd"].predicted_total == pytest.approx(1_665.5, abs=0.1)
+    assert {k: round(v.mae, 4) for k, v in maes.items()} == {
+        "bg_nbd": 0.7855,
+        "mbg_nbd": 0.7648,
+        "pareto_nbd": 0.7545,
+    }
+    # one-time buyers: BG/NBD says all alive, the other two do not
+    once = (s.frequency == 0).to_numpy()
+    assert np.all(bgnbd.p_alive(s.frequency, s.recency, s["T"])[once] == 1.0)
+    assert pareto.p_alive(s.frequency, s.recency, s["T"])[once].max() < 0.6
+    assert mbgnbd.p_alive(s.frequency, s.recency, s["T"])[once].max() < 0.6
+
+
+def test_tracking_table_counts_every_repeat(orders: pd.DataFrame, bgnbd, pareto) -> None:
+    expr = daily_cohort_activity(ibis.memtable(orders), CAL_END, HOLDOUT_END, amount_col="dollars")
+    activity = ibis.duckdb.connect().execute(expr)
+    table = tracking_table(
+        activity,
+        {"bg_nbd": bgnbd, "pareto_nbd": pareto},
+        calibration_end=CAL_END,
+        holdout_end=HOLDOUT_END,
+        time_unit="W",
+    )
+    assert int(activity.first_purchases.sum()) == 2_357
+    # calibration repeats (2,457) + holdout repeats (1,882)
+    assert table.actual.iloc[-1] == 2_457 + 1_882
+    at_cal_end = table[table.period == "calibration"].iloc[-1]
+    assert at_cal_end.actual == 2_457
+    # the cohort forecasts of the holdout (FHL's tracking plot; BG/NBD 1,666.7 as above)
+    assert table.bg_nbd.iloc[-1] - at_cal_end.bg_nbd == pytest.approx(1_666.65, abs=5)
+    assert table.pareto_nbd.iloc[-1] > table.bg_nbd.iloc[-1]

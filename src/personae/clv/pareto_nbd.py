@@ -1,0 +1,469 @@
+r"""Pareto/NBD model of repeat purchasing (Schmittlein, Morrison & Colombo 1987).
+
+References: P. S. Fader, B. G. S. Hardie and K. L. Lee (2005), "A Note on Implementing
+the Pareto/NBD Model in MATLAB" (brucehardie.com/notes/008), and P. S. Fader and
+B. G. S. Hardie (2005), "A Note on Deriving the Pareto/NBD Model and Related Expressions"
+(brucehardie.com/notes/009).
+
+Model: while active, a customer buys as a Poisson process with rate
+:math:`\lambda \sim \mathrm{Gamma}(r, \alpha)`; their lifetime is exponential with rate
+:math:`\mu \sim \mathrm{Gamma}(s, \beta)` — unlike the BG/NBD, a customer can leave at any
+time, including before a first repeat purchase, so a one-time buyer seen long ago is
+probably gone. The likelihood of :math:`x` repeat purchases, the last at :math:`t_x`,
+observed over :math:`(0, T]` is (note 008, eq. 1-3)
+
+.. math::
+
+    L = \frac{\Gamma(r+x)\alpha^r\beta^s}{\Gamma(r)}\Big\{
+        \frac{1}{(\alpha+T)^{r+x}(\beta+T)^s} + \frac{s}{r+s+x} A_0 \Big\}
+
+with, for :math:`\alpha \ge \beta`,
+
+.. math::
+
+    A_0 = \frac{{}_2F_1(r+s+x, s+1; r+s+x+1; \frac{\alpha-\beta}{\alpha+t_x})}{(\alpha+t_x)^{r+s+x}}
+        - \frac{{}_2F_1(r+s+x, s+1; r+s+x+1; \frac{\alpha-\beta}{\alpha+T})}{(\alpha+T)^{r+s+x}}
+
+and for :math:`\alpha < \beta` the same with :math:`\alpha \leftrightarrow \beta` and the second
+parameter :math:`s+1` replaced by :math:`r+x`. The argument :math:`z` is then always in
+:math:`[0, 1)`.
+
+Numerics. ``scipy.special.hyp2f1`` with a large first parameter (large frequencies) and
+:math:`z` near 1 (long periods, very different α and β) loses accuracy or overflows, and the
+difference in :math:`A_0` is of two huge numbers. We evaluate every piece in log space:
+Euler's transformation :math:`{}_2F_1(c, t; c+1; z) = (1-z)^{1-t}\,{}_2F_1(1, c+1-t; c+1; z)`
+turns each function into a series :math:`\sum_n \frac{(B)_n}{(C)_n} z^n` with
+:math:`0 < B < C` (``B`` is ``r+x`` or ``s+1``, ``C = r+s+x+1``), whose terms are positive and
+fall by a ratio below :math:`z` each: it is summed to full precision with a bound on the rest
+and never overflows (:func:`log_hyp2f1_a_plus_one`); :math:`\log(1-z)` is
+:math:`\log\frac{\min(\alpha,\beta)+y}{\max(\alpha,\beta)+y}` exactly, and
+:math:`\log A_0 = \ell_1 + \log(1 - e^{\ell_2 - \ell_1})`. The series is evaluated once
+per distinct :math:`(x, t_x)` and :math:`(x, T)` pair, the gradient by central differences
+(the Gauss function's parameter derivatives have no convenient closed form).
+
+Predictions (note 009): :math:`P(\text{alive}) = \frac{(\alpha+T)^{-(r+x)}(\beta+T)^{-s}}
+{L / \text{front}}`, and
+
+.. math::
+
+    E[Y(t) \mid x, t_x, T] = P(\text{alive})\,\frac{(r+x)(\beta+T)}{(\alpha+T)(s-1)}
+        \Big[1 - \Big(\frac{\beta+T}{\beta+T+t}\Big)^{s-1}\Big].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike, NDArray
+from scipy.special import expit, gammaln, hyp2f1
+
+from personae.clv._base import RepeatPurchaseModel, broadcast, check_btyd_inputs
+from personae.clv._fitting import (
+    FloatArray,
+    Objective,
+    central_gradient,
+    delta_method,
+    group_rows,
+    log_param_covariance,
+    maximise,
+    sample_weights,
+    warm_start,
+)
+from personae.errors import InputError, ModelError
+
+
+def _dot(u: FloatArray, v: FloatArray) -> float:
+    """Inner product of two 1-d arrays (``einsum`` avoids BLAS thread start-up on big arrays)."""
+    return float(np.einsum("i,i->", u, v))
+
+
+PARAM_NAMES = ("r", "alpha", "s", "beta")
+#: from this many distinct customers on, the fit starts from the optimum on a subsample
+WARM_START_ROWS = 100_000
+#: Hessian step for a central-difference gradient (see :func:`~personae.clv._fitting.maximise`)
+_HESS_STEP = 1e-4
+#: most series terms per value (z up to ~0.9 needs fewer); the rest go to scipy's hyp2f1 of
+#: the short form 2F1(1, B; C; z), which is reliable there (first parameter 1, value <= 1/(1-z))
+_MAX_TERMS = 400
+
+
+def log_hyp2f1_a_plus_one(c: FloatArray, t: FloatArray, z: FloatArray, log_1mz: FloatArray) -> FloatArray:
+    """``log 2F1(c, t; c+1; z)`` for ``c > 0``, ``0 < t < c + 1`` and ``0 <= z < 1``, in log space.
+
+    Euler's transformation gives ``(1-z)^(1-t) S`` with ``S = Σ (B)_n/(C)_n z^n``,
+    ``B = c+1-t > 0``, ``C = c+1``: positive terms, each the last times
+    ``(B+n)/(C+n) z < z``, so after a term ``u`` the rest is below ``u z/(1-z)``; the sum
+    stops when that bound is under 1e-17 of it. Values still unfinished after
+    ``_MAX_TERMS`` terms (``z`` near 1) come from ``scipy.special.hyp2f1(1, B; C; z)``,
+    accepted only if finite and at least 1 (every term is positive), else NaN. ``log_1mz``
+    is ``log(1-z)``, passed in because callers know it exactly (it is a ratio of sums, not
+    ``log1p(-z)``).
+
+    Example:
+        ``2F1(1, 1; 2; z) = -log(1-z)/z``:
+
+        >>> z = np.array([0.5, 0.99])
+        >>> got = np.exp(log_hyp2f1_a_plus_one(np.ones(2), np.ones(2), z, np.log1p(-z)))
+        >>> bool(np.allclose(got, -np.log1p(-z) / z, rtol=1e-14))
+        True
+    """
+    c, t, z, log_1mz = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (c, t, z, log_1mz)))
+    big_b, big_c = c + 1.0 - t, c + 1.0
+    total = np.ones(c.shape)
+    active = np.flatnonzero(z > 0)
+    b_a, c_a, z_a = big_b[active], big_c[active], z[active]
+    term, acc = np.ones(len(active)), np.ones(len(active))
+    n = 0
+    while len(active) and n < _MAX_TERMS:
+        term *= (b_a + n) / (c_a + n) * z_a
+        acc += term
+        n += 1
+        if n % 4 == 0 or n < 4:
+            done = term * z_a <= 1e-17 * acc * (1.0 - z_a)
+            if done.any():
+                total[active[done]] = acc[done]
+                keep = ~done
+                active, term, acc = active[keep], term[keep], acc[keep]
+                b_a, c_a, z_a = b_a[keep], c_a[keep], z_a[keep]
+    if len(active):  # z near 1 (very different alpha and beta): slow series, use scipy
+        short = hyp2f1(1.0, b_a, c_a, z_a)
+        total[active] = np.where(np.isfinite(short) & (short >= 1.0), short, np.nan)
+    return (1.0 - t) * log_1mz + np.log(total)
+
+
+@dataclass(frozen=True)
+class _Data:
+    """Customers as distinct (x, t_x, T) rows with weights, and their distinct (x, y) pairs.
+
+    ``A_0`` needs the Gauss function at ``y = t_x`` and ``y = T``; both are evaluated once
+    per distinct ``(x, y)`` pair (``pair_x``, ``pair_y``), rows point at theirs with
+    ``tx_pair`` and ``t_pair``.
+    """
+
+    total_weight: float
+    x: FloatArray
+    big_t: FloatArray
+    w: FloatArray
+    x_unique: FloatArray
+    x_weight: FloatArray
+    pair_x: FloatArray
+    pair_y: FloatArray
+    tx_pair: NDArray[np.intp]
+    t_pair: NDArray[np.intp]
+
+    @classmethod
+    def build(cls, x: FloatArray, tx: FloatArray, big_t: FloatArray, w: FloatArray) -> _Data:
+        rows = group_rows(x, tx, big_t, weight=w)
+        (x_unique, tx_u, t_u), (x_code, tx_code, t_code) = rows.uniques, rows.codes
+        # one list of y values (t_x's and T's) so that (x, y) pairs shared by both are one
+        y_code, y_all = pd.factorize(np.concatenate([tx_u, t_u]), sort=False)
+        y_all = np.asarray(y_all, dtype=np.float64)
+        key = np.concatenate(
+            [x_code * len(y_all) + y_code[tx_code], x_code * len(y_all) + y_code[len(tx_u) + t_code]]
+        ).astype(np.int64)
+        pair_of, pair_key = pd.factorize(key)
+        pair_key = np.asarray(pair_key, dtype=np.int64)
+        n = len(x_code)
+        w = rows.weight
+        return cls(
+            total_weight=float(w.sum()),
+            x=x_unique[x_code],
+            big_t=t_u[t_code],
+            w=w,
+            x_unique=x_unique,
+            x_weight=np.bincount(x_code, weights=w, minlength=len(x_unique)).astype(np.float64),
+            pair_x=x_unique[pair_key // len(y_all)],
+            pair_y=y_all[pair_key % len(y_all)],
+            tx_pair=np.asarray(pair_of[:n], dtype=np.intp),
+            t_pair=np.asarray(pair_of[n:], dtype=np.intp),
+        )
+
+
+def _log_gauss_terms(
+    x: FloatArray, y: FloatArray, r: float, alpha: float, s: float, beta: float
+) -> FloatArray:
+    """``log[2F1(r+s+x, t; r+s+x+1; z(y)) / (max(α,β)+y)^(r+s+x)]`` — the two halves of ``A_0``."""
+    hi, lo = max(alpha, beta), min(alpha, beta)
+    c = r + s + x
+    # np.full, not full_like: an integer x must not truncate s + 1
+    t = r + x if alpha < beta else np.full(np.shape(x), s + 1.0)
+    log_hi = np.log(hi + y)
+    log_1mz = np.log(lo + y) - log_hi
+    z = (hi - lo) / (hi + y)
+    return log_hyp2f1_a_plus_one(c, t, z, log_1mz) - c * log_hi
+
+
+def _log_terms(
+    x: FloatArray,
+    tx: FloatArray,
+    big_t: FloatArray,
+    r: float,
+    alpha: float,
+    s: float,
+    beta: float,
+    log_gauss_tx: FloatArray | None = None,
+    log_gauss_t: FloatArray | None = None,
+) -> tuple[FloatArray, FloatArray]:
+    """``(log alive-branch, log died-branch)`` per customer, without the common front factor.
+
+    Alive at T: ``-(r+x) log(α+T) - s log(β+T)``; died in ``(t_x, T]``:
+    ``log(s/(r+s+x)) + log A_0``, ``-inf`` when ``t_x = T``.
+    """
+    alive = -(r + x) * np.log(alpha + big_t) - s * np.log(beta + big_t)
+    l1 = _log_gauss_terms(x, tx, r, alpha, s, beta) if log_gauss_tx is None else log_gauss_tx
+    l2 = _log_gauss_terms(x, big_t, r, alpha, s, beta) if log_gauss_t is None else log_gauss_t
+    d = np.minimum(l2 - l1, 0.0)
+    with np.errstate(divide="ignore"):
+        # log(1 - e^d), accurate on both sides of -log 2
+        log1mexp = np.where(d > -0.693, np.log(-np.expm1(d)), np.log1p(-np.exp(d)))
+    died = np.log(s) - np.log(r + s + x) + l1 + log1mexp
+    return alive, died
+
+
+def _front(x: FloatArray, r: float, alpha: float, s: float, beta: float) -> FloatArray:
+    return gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+
+
+def loglik_individual(
+    x: FloatArray, tx: FloatArray, big_t: FloatArray, r: float, alpha: float, s: float, beta: float
+) -> FloatArray:
+    """Per-customer Pareto/NBD log-likelihood (note 008, log space)."""
+    x, tx, big_t = (np.asarray(v, dtype=np.float64) for v in (x, tx, big_t))
+    alive, died = _log_terms(x, tx, big_t, r, alpha, s, beta)
+    return np.asarray(_front(x, r, alpha, s, beta) + np.logaddexp(alive, died), dtype=np.float64)
+
+
+def _neg_loglik(theta: FloatArray, data: _Data) -> float:
+    """Total negative log-likelihood at log-parameters ``theta``."""
+    r, alpha, s, beta = np.exp(theta)
+    gauss = _log_gauss_terms(data.pair_x, data.pair_y, r, alpha, s, beta)
+    alive, died = _log_terms(
+        data.x,
+        data.big_t,
+        data.big_t,
+        r,
+        alpha,
+        s,
+        beta,
+        log_gauss_tx=gauss[data.tx_pair],
+        log_gauss_t=gauss[data.t_pair],
+    )
+    front = _front(data.x_unique, r, alpha, s, beta)
+    loglik = float(_dot(data.x_weight, front) + _dot(data.w, np.logaddexp(alive, died)))
+    return -loglik if np.isfinite(loglik) else float("inf")
+
+
+class ParetoNBDModel(RepeatPurchaseModel):
+    """Pareto/NBD model, scikit-learn style, with the interface of :class:`BetaGeoModel`.
+
+    Fitted attributes: ``r_``, ``alpha_``, ``s_``, ``beta_``, ``params_``, ``loglik_``,
+    ``covariance_`` and ``log_covariance_`` (order r, alpha, s, beta), ``n_customers_``,
+    ``max_T_`` (the longest history seen, for :meth:`degenerate`).
+
+    Args:
+        penalizer_coef: L2 penalty on the parameters added to the *mean* NLL, as lifetimes'.
+
+    Example:
+        The published CDNOW estimates (weeks): a customer with 2 repeat purchases, the last
+        in week 30.43 of 38.86, and one with none — who, unlike under the BG/NBD, may well
+        have left:
+
+        >>> m = ParetoNBDModel.from_params(r=0.553, alpha=10.578, s=0.606, beta=11.669)
+        >>> m.p_alive([2, 0], [30.43, 0.0], [38.86, 38.86]).round(3).tolist()
+        [0.869, 0.295]
+    """
+
+    PARAM_NAMES = PARAM_NAMES
+    KEY = "pareto_nbd"
+    LABEL = "Pareto/NBD"
+
+    def fit(
+        self,
+        frequency: ArrayLike,
+        recency: ArrayLike,
+        T: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+    ) -> ParetoNBDModel:
+        """Fit by maximum likelihood on log-parameters (identical customers collapsed first)."""
+        x, tx, big_t = check_btyd_inputs(frequency, recency, T)
+        w = sample_weights(sample_weight, len(x))
+        if w.sum() <= 0:
+            raise InputError("no customers to fit (empty input or all weights 0)")
+        penalty = self.penalizer_coef
+
+        def objective_on(pick: NDArray[np.intp] | None) -> tuple[Objective, _Data]:
+            data = (
+                _Data.build(x, tx, big_t, w)
+                if pick is None
+                else _Data.build(x[pick], tx[pick], big_t[pick], w[pick])
+            )
+            total = data.total_weight
+
+            def value(theta: FloatArray) -> float:
+                return _neg_loglik(theta, data) / total + penalty * float(np.sum(np.exp(2 * theta)))
+
+            return central_gradient(value), data
+
+        objective, data = objective_on(None)
+        rate = (_dot(w, x) + 1.0) / (_dot(w, big_t) + 1.0)
+        span = float(np.average(big_t, weights=w)) + 1.0
+        theta0 = np.log(np.array([1.0, max(1.0 / rate, 1e-3), 1.0, span]))
+        theta0, hess0 = warm_start(
+            lambda pick: objective_on(pick)[0],
+            theta0,
+            len(data.w),
+            len(x),
+            hess_step=_HESS_STEP,
+            threshold=WARM_START_ROWS,
+        )
+        theta, hess = maximise(
+            objective, theta0, model="ParetoNBDModel", names=PARAM_NAMES, hess0=hess0, hess_step=_HESS_STEP
+        )
+        params = np.exp(theta)
+        self._set_params(params)
+        self.loglik_ = -_neg_loglik(theta, data)
+        if not np.isfinite(self.loglik_):
+            raise ModelError("ParetoNBDModel: the log-likelihood is not finite at the optimum")
+        self.log_covariance_ = log_param_covariance(hess, data.total_weight, model="ParetoNBDModel")
+        self.covariance_ = delta_method(self.log_covariance_, params)
+        self.n_customers_ = data.total_weight
+        self.max_T_ = float(big_t[w > 0].max())
+        return self
+
+    @classmethod
+    def from_params(cls, r: float, alpha: float, s: float, beta: float) -> ParetoNBDModel:
+        """A model with known parameters (e.g. published ones); no covariance, no loglik."""
+        model = cls._from_values((r, alpha, s, beta))
+        assert isinstance(model, ParetoNBDModel)
+        return model
+
+    #: above this chance of outliving the longest history seen, the fit says nobody leaves
+    NO_DROPOUT = 1 - 1e-4
+
+    def degenerate(self) -> str | None:
+        """Why the fit cannot be used for lifetime values, in words, or ``None``.
+
+        When a new customer's chance of still being active after the longest history in the
+        data, ``(β/(β+T))^s``, is practically 1, the fit says nobody leaves: the history is
+        too short to show anyone leaving.
+
+        Example:
+            >>> m = ParetoNBDModel.from_params(0.553, 10.578, 0.606, 11.669)
+            >>> m.max_T_ = 39.0
+            >>> m.degenerate() is None
+            True
+        """
+        _, _, s, beta = self._params()
+        if not np.isfinite(self.max_T_):
+            return None
+        stay = float(np.exp(-s * np.log1p(self.max_T_ / beta)))
+        if stay > self.NO_DROPOUT:
+            return (
+                f"Pareto/NBD cannot tell when customers leave: the fit (s = {s:.2g}, beta = {beta:.2g}) "
+                f"gives a new customer a {stay:.4%} chance of staying through the longest history "
+                "seen, i.e. nobody ever leaves — the history is too short to show anyone leaving"
+            )
+        return None
+
+    # -- predictions ----------------------------------------------------------------------
+    def p_alive(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> FloatArray:
+        """Probability that each customer is still active at ``T`` (note 009, eq. 36)."""
+        r, alpha, s, beta = self._params()
+        x, tx, big_t = broadcast(frequency, recency, T)
+        alive, died = _log_terms(x.ravel(), tx.ravel(), big_t.ravel(), r, alpha, s, beta)
+        return np.asarray(expit(alive - died), dtype=np.float64).reshape(x.shape)
+
+    def expected_transactions_new(self, t: ArrayLike) -> FloatArray:
+        """Expected purchases of a new customer in ``(0, t]`` (note 009, eq. 27).
+
+        Example:
+            >>> m = ParetoNBDModel.from_params(0.553, 10.578, 0.606, 11.669)
+            >>> m.expected_transactions_new([39.0, 78.0]).round(3).tolist()
+            [1.213, 1.909]
+        """
+        r, alpha, s, beta = self._params()
+        (tt,) = broadcast(t)
+        return r * beta / alpha * _lifetime_integral(s, np.log1p(tt / beta))
+
+    def predict_transactions(
+        self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    ) -> FloatArray:
+        """Conditional expected purchases in the next ``t`` periods (note 009, eq. 41).
+
+        Example:
+            >>> m = ParetoNBDModel.from_params(0.553, 10.578, 0.606, 11.669)
+            >>> m.predict_transactions(39.0, [2, 2], [30.43, 10.0], [38.86, 38.86]).round(3).tolist()
+            [1.455, 0.45]
+        """
+        tt, x, tx, big_t = broadcast(t, frequency, recency, T)
+        return self.p_alive(x, tx, big_t) * _expected_if_alive(self._params(), tt, x, big_t)
+
+    def loglik_individual(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> FloatArray:
+        """Per-customer log-likelihood under the fitted parameters."""
+        x, tx, big_t = (np.asarray(v, dtype=np.float64) for v in (frequency, recency, T))
+        return loglik_individual(x, tx, big_t, *self._params())
+
+    def sample_transactions(
+        self,
+        t: float,
+        frequency: ArrayLike,
+        recency: ArrayLike,
+        T: ArrayLike,
+        size: int,
+        rng: np.random.Generator,
+    ) -> NDArray[np.int64]:
+        """``size`` draws of each customer's purchases in the next ``t`` periods.
+
+        Alive with probability :meth:`p_alive`; if alive, λ ~ Gamma(r + x, α + T) and
+        μ ~ Gamma(s, β + T) (the posteriors given the history and survival to T), a remaining
+        lifetime ~ Exponential(μ), and Poisson(λ · min(lifetime, t)) purchases. Shape
+        ``(size, customers)``; the mean is :meth:`predict_transactions`.
+        """
+        r, alpha, s, beta = self._params()
+        x, tx, big_t = broadcast(frequency, recency, T)
+        shape = (size, len(x))
+        alive = rng.random(shape) < self.p_alive(x, tx, big_t)
+        rate = rng.gamma(r + x, 1.0 / (alpha + big_t), size=shape)
+        mu = rng.gamma(s, 1.0 / (beta + big_t), size=shape)
+        life = rng.exponential(1.0, size=shape) / np.maximum(mu, 1e-300)
+        count = rng.poisson(rate * np.minimum(life, t))
+        return np.where(alive, count, 0).astype(np.int64)
+
+    # -- hooks for personae.clv.value (parameters passed in: draws reuse them) -------------
+    @staticmethod
+    def _p_alive_rows(
+        params: tuple[float, ...], x: FloatArray, tx: FloatArray, big_t: FloatArray
+    ) -> FloatArray:
+        r, alpha, s, beta = params
+        alive, died = _log_terms(x, tx, big_t, r, alpha, s, beta)
+        return np.asarray(expit(alive - died), dtype=np.float64)
+
+    @staticmethod
+    def _cumulative_if_alive(
+        params: tuple[float, ...],
+        x_unique: FloatArray,
+        code: NDArray[np.intp],
+        big_t: FloatArray,
+        horizons: FloatArray,
+    ) -> FloatArray:
+        """E[purchases in the next h | alive at T] per (x, T) pair (rows) and horizon (columns)."""
+        return _expected_if_alive(params, horizons[None, :], x_unique[code][:, None], big_t[:, None])
+
+
+def _lifetime_integral(s: float, log_ratio: FloatArray) -> FloatArray:
+    """``(1 - e^{-(s-1) L}) / (s-1)``, ``L = log((β+T+t)/(β+T))``; ``L`` itself at ``s = 1``."""
+    k = s - 1.0
+    if abs(k) < 1e-12:
+        return np.asarray(log_ratio, dtype=np.float64)
+    return np.asarray(-np.expm1(-k * log_ratio) / k, dtype=np.float64)
+
+
+def _expected_if_alive(params: tuple[float, ...], t: ArrayLike, x: ArrayLike, big_t: ArrayLike) -> FloatArray:
+    """``(r+x)/(α+T) · (β+T) (1 - ((β+T)/(β+T+t))^(s-1)) / (s-1)``: E[Y(t) | alive at T]."""
+    r, alpha, s, beta = params
+    t, x, big_t = (np.asarray(v, dtype=np.float64) for v in (t, x, big_t))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_ratio = np.log1p(np.maximum(t, 0.0) / (beta + big_t))
+    return (r + x) / (alpha + big_t) * (beta + big_t) * _lifetime_integral(s, log_ratio)
