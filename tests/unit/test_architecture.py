@@ -169,3 +169,13 @@ def test_sql_is_written_only_in_the_store() -> None:
         if not p.relative_to(SRC).as_posix().startswith("store/") and ".raw.execute(" in p.read_text()
     ]
     assert not offenders, f"raw SQL outside store/: {offenders}"
+
+
+def test_test_files_have_unique_names() -> None:
+    """pytest imports test modules by basename (no packages under tests/): two files of one
+    name in different folders stop the whole run at collection ("import file mismatch")."""
+    tests = Path(__file__).resolve().parents[1]
+    seen: dict[str, list[str]] = {}
+    for f in tests.rglob("test_*.py"):
+        seen.setdefault(f.name, []).append(str(f.relative_to(tests)))
+    assert {n: p for n, p in seen.items() if len(p) > 1} == {}
