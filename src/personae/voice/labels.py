@@ -86,7 +86,7 @@ def training_labels(texts: pd.DataFrame, analyst: pd.DataFrame | None) -> pd.Dat
     if {"score", "scale_max"} <= set(texts.columns):
         free = score_classes(texts["score"], texts["scale_max"], texts.get("channel"))
     base["sentiment"] = free
-    base["origin"] = np.where(free.notna(), "score", None)
+    base["origin"] = free.notna().map({True: "score", False: None})
     if analyst is not None and len(analyst):
         a = analyst.drop_duplicates("text_id", keep="last").set_index("text_id")["sentiment"]
         hit = base["text_id"].map(a)
@@ -164,7 +164,7 @@ def _local_features(texts: Sequence[str], base: np.ndarray) -> Any:
         ngram_range=(1, 2),
         alternate_sign=False,
         norm="l2",
-    ).transform([sm.prepare(t).words for t in texts])
+    ).transform([sm.words(t) for t in texts])
     logp = np.log(np.clip(base, 1e-6, 1.0))
     return sp.hstack([sp.csr_matrix(logp), words], format="csr")
 
@@ -191,11 +191,14 @@ def _scores(y: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
     return float((y == pred).mean()), float(f1_score(y, pred, labels=present, average="macro"))
 
 
-def teach(labelled: pd.DataFrame, *, c: float = 1.0, seed: int = 0) -> Teaching:
+def teach(
+    labelled: pd.DataFrame, *, c: float = 1.0, seed: int = 0, base: np.ndarray | None = None
+) -> Teaching:
     """Cross-validate and fit the taught model on ``labelled`` (``text, sentiment, origin``).
 
     The shipped model is scored on the same labels (it never saw them), so the two figures
-    compare like with like.
+    compare like with like. ``base``: the shipped model's probabilities of ``labelled``'s texts,
+    when the caller has them already.
     """
     from sklearn.model_selection import StratifiedKFold
 
@@ -215,7 +218,7 @@ def teach(labelled: pd.DataFrame, *, c: float = 1.0, seed: int = 0) -> Teaching:
     keep = labelled["sentiment"].isin(enough).to_numpy()
     texts = labelled.loc[keep, "text"].astype(str).tolist()
     y = labelled.loc[keep, "sentiment"].map({c_: i for i, c_ in enumerate(sm.CLASSES)}).to_numpy(dtype=int)
-    base = sm.shipped().proba(texts)
+    base = sm.shipped().proba(texts) if base is None else np.asarray(base)[keep]
     x = _local_features(texts, base)
     zs_acc, zs_f1 = _scores(y, base.argmax(axis=1))
     folds = StratifiedKFold(

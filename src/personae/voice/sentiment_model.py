@@ -222,6 +222,18 @@ def _negated_tokens(lower: str) -> tuple[list[str], int]:
     return out, count
 
 
+def words(text: str) -> str:
+    """The word tokens of :func:`prepare` (normalised, negation-scoped) without its VADER
+    features: what a model taught on the user's texts reads, at a fraction of the cost.
+
+    Example:
+        >>> words("@shop NOT happy!!! http://x.co")
+        '@user not not_happy ! ! ! http'
+    """
+    norm = _normalise(text or "")[0]
+    return " ".join(_negated_tokens(norm.lower())[0])
+
+
 def _is_polite_complaint(text: str) -> bool:
     """Courtesy ("thanks", "please") next to a service failure, and no praise besides.
 

@@ -32,12 +32,18 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
 
 
 def _survey_labels(store: Store) -> pd.DataFrame:
-    """The survey comments labelled by their own NPS answer (what an analyst might agree with)."""
+    """Every text labelled as an analyst might: survey comments by their own answer (NPS 0–6 /
+    7–8 / 9–10, stars 1–2 / 3 / 4–5), the other texts as the shipped model reads them."""
+    from personae.schema import DEFAULT_SCALE_MAX
+    from personae.voice.labels import score_classes
+    from personae.voice.sentiment import SentimentScorer
+
     texts = svc.gather_texts(store, None)
-    surveys = store.execute(store.resolved("surveys").select("response_id", "kind", "score"))
-    s = texts.merge(surveys, left_on="text_id", right_on="response_id")
-    s = s[s["kind"] == "nps"]
-    label = pd.cut(s["score"], [-1, 6, 8, 10], labels=["negative", "neutral", "positive"]).astype(str)
+    surveys = store.execute(store.resolved("surveys").select("response_id", "kind", "score", "scale_max"))
+    s = texts.merge(surveys, left_on="text_id", right_on="response_id", how="left")
+    scale = s["scale_max"].fillna(s["kind"].map(DEFAULT_SCALE_MAX))
+    label = score_classes(s["score"], scale, s["kind"])
+    label = label.fillna(pd.Series(SentimentScorer().classify(s["text"].tolist())[0], index=s.index))
     return pd.DataFrame({"id": s["text_id"], "sentiment": label})
 
 
