@@ -97,7 +97,7 @@ def taught_figures(reviews: pd.DataFrame, base: np.ndarray, n: int, seed: int) -
 
     ``base``: the shipped model's probabilities of every review (computed once).
     """
-    from sklearn.feature_extraction.text import HashingVectorizer
+    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
     rng = np.random.default_rng(seed)
@@ -118,10 +118,12 @@ def taught_figures(reviews: pd.DataFrame, base: np.ndarray, n: int, seed: int) -
     lr = LogisticRegression(max_iter=2000, class_weight="balanced")
     lr.fit(np.log(base[tr] + 1e-6), train["sentiment"])
     out["recalibrated shipped probabilities only"] = figures(truth, lr.predict(np.log(base[te] + 1e-6)))
-    hv = HashingVectorizer(n_features=2**16, ngram_range=(1, 2), alternate_sign=False)
+    tf = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit(train["text"])
     lr = LogisticRegression(max_iter=2000, class_weight="balanced")
-    lr.fit(hv.transform(train["text"]), train["sentiment"])
-    out["own n-grams only (no shipped model)"] = figures(truth, lr.predict(hv.transform(test["text"])))
+    lr.fit(tf.transform(train["text"]), train["sentiment"])
+    out["own n-grams only (TF-IDF, no shipped model)"] = figures(
+        truth, lr.predict(tf.transform(test["text"]))
+    )
     out["shipped zero-shot on the same test reviews"] = figures(truth, names[base[te].argmax(1)])
     out["_cv"] = {
         "cv_accuracy": teaching.cv_accuracy or 0.0,

@@ -172,16 +172,19 @@ def _local_features(texts: Sequence[str], base: np.ndarray) -> Any:
 def _fit(x: Any, y: np.ndarray, c: float) -> TaughtModel:
     from sklearn.linear_model import LogisticRegression
 
+    # only the columns the labelled texts use: a few thousand of the 65k hashed ones, so L-BFGS
+    # works on a small vector (the others would get zero weight anyway)
+    cols = np.unique(np.concatenate([np.arange(3), x.indices]))
     lr = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
-    lr.fit(x, y)
-    coef = lr.coef_.T
+    lr.fit(x[:, cols], y)
+    small = lr.coef_.T
     intercept = lr.intercept_
     if len(lr.classes_) == 2:  # binary: sklearn keeps one column; make it two (softmax of ±z/2)
-        coef = np.hstack([-coef / 2, coef / 2])
+        small = np.hstack([-small / 2, small / 2])
         intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
-    return TaughtModel(
-        coef=coef.copy(), intercept=intercept.copy(), classes=tuple(int(k) for k in lr.classes_)
-    )
+    coef = np.zeros((x.shape[1], small.shape[1]))
+    coef[cols] = small
+    return TaughtModel(coef=coef, intercept=intercept.copy(), classes=tuple(int(k) for k in lr.classes_))
 
 
 def _scores(y: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
