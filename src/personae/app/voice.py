@@ -17,24 +17,24 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import ibis
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from personae.app.ingest.readers import read_file
 from personae.config.voice import VoiceSettings
 from personae.errors import InputError, ModelError, NotFoundError
+from personae.schema import SENTIMENTS, VOICE_LABELS_COLUMNS, VOICE_SENTIMENT_RUNS_COLUMNS
 from personae.segments.check import snapshot_segments, suggest
 from personae.store import Store
 from personae.voice import analyse, painpoints, report
+from personae.voice.labels import Teaching, teach, training_labels
 from personae.voice.sources import all_texts
 from personae.voice.themes import OTHER, ThemeModel
 from personae.voice.traits import voice_traits
-
-if TYPE_CHECKING:
-    from personae.voice.labels import Teaching
 
 Progress = Callable[[str, float], None]
 
@@ -388,8 +388,6 @@ def load_labels(store: Store, path: Path, fmt: str | None = None) -> dict[str, A
     second row for the same id keeps the last one; a re-load replaces the stored labels of the
     ids it carries and keeps the others. The next ``voice build`` learns from them.
     """
-    from personae.app.ingest.readers import read_file
-    from personae.schema import SENTIMENTS, VOICE_LABELS_COLUMNS
 
     batch = read_file(path, fmt)
     columns = {str(k).strip().lower(): v for k, v in batch.columns.items()}
@@ -500,8 +498,6 @@ def teach_sentiment(store: Store, texts: pd.DataFrame, settings: VoiceSettings) 
     """Teach the sentiment model on the store's labels (free ones from scores, the analyst's),
     record what it found in ``voice_sentiment_runs``, and return it (its ``model`` is ``None``
     when the shipped model stays)."""
-    from personae.schema import VOICE_SENTIMENT_RUNS_COLUMNS
-    from personae.voice.labels import teach, training_labels
 
     own = texts
     if "language" in texts:
