@@ -346,6 +346,32 @@ TABLES: dict[str, TableSpec] = {
     t.name: t for t in (CUSTOMERS, ORDERS, EVENTS, PRODUCTS, STORES, SURVEYS, CONSENTS, TEXTS)
 }
 
+#: The sentiment classes of ``personae voice labels`` and of every sentiment label.
+SENTIMENTS = ("negative", "neutral", "positive")
+#: ``voice_labels``: an analyst's labelled sample (``personae voice labels FILE``), one row per
+#: text id (a re-load replaces by id). It holds ids and labels, not text nor customer ids.
+VOICE_LABELS_COLUMNS = (
+    ("text_id", "string"),
+    ("sentiment", "string"),
+    ("theme", "string"),
+    ("labelled_at", "timestamp"),
+    ("source_file", "string"),
+    ("source_line", "int"),
+)
+#: ``voice_sentiment_runs``: per ``voice build``, what teaching the sentiment model found.
+VOICE_SENTIMENT_RUNS_COLUMNS = (
+    ("built_at", "timestamp"),
+    ("labels", "int"),
+    ("analyst_labels", "int"),
+    ("score_labels", "int"),
+    ("used", "bool"),
+    ("cv_accuracy", "float"),
+    ("cv_macro_f1", "float"),
+    ("zero_shot_accuracy", "float"),
+    ("zero_shot_macro_f1", "float"),
+    ("note", "string"),
+)
+
 #: Top of the stars scale of an order line's rating when the row does not say.
 DEFAULT_RATING_MAX = 5.0
 

@@ -30,11 +30,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from personae.app.ingest.readers import read_file
 from personae.config.voice import VoiceSettings
 from personae.errors import InputError, ModelError, NotFoundError
+from personae.schema import SENTIMENTS, VOICE_LABELS_COLUMNS, VOICE_SENTIMENT_RUNS_COLUMNS
 from personae.segments.check import snapshot_segments, suggest
 from personae.store import Store
 from personae.voice import analyse, painpoints, report
+from personae.voice.labels import Teaching, teach, training_labels
 from personae.voice.sources import all_texts
 from personae.voice.themes import OTHER, ThemeModel
 from personae.voice.traits import voice_traits
@@ -191,8 +194,14 @@ def build_voice(
     else:
         model_id, model, names = active
         summary["themes"] = f"{len(model.themes_)} reused"
+    taught = None
+    if settings.sentiment_model == "model":
+        report_("learning from labels", 0.45)
+        teaching = teach_sentiment(store, texts, settings)
+        summary["sentiment"] = teaching.summary()
+        taught = teaching.model
     report_("scoring sentiment", 0.5)
-    scored = analyse.analyse_texts(texts, model, settings, names, n_jobs=settings.n_jobs)
+    scored = analyse.analyse_texts(texts, model, settings, names, n_jobs=settings.n_jobs, taught=taught)
     report_("themes per text", 0.8)
     long = analyse.analyse_text_themes(scored, model, settings, names, n_jobs=settings.n_jobs)
     report_("writing", 0.9)
@@ -484,3 +493,183 @@ def to_records(df: pd.DataFrame) -> list[dict[str, Any]]:
         {str(k): (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()}
         for r in df.to_dict("records")
     ]
+
+
+# -- sentiment labels: an analyst's sample, free labels, teaching ------------------------------
+#: An analyst's labelled sample (``personae voice labels FILE``).
+LABELS_TABLE = "voice_labels"
+#: What each ``voice build`` found when teaching the sentiment model.
+SENTIMENT_RUNS_TABLE = "voice_sentiment_runs"
+_ARROW_TYPES = {
+    "string": pa.string(),
+    "timestamp": pa.timestamp("us"),
+    "int": pa.int64(),
+    "float": pa.float64(),
+    "bool": pa.bool_(),
+}
+
+
+def _typed(df: pd.DataFrame, columns: Sequence[tuple[str, str]]) -> pa.Table:
+    schema = pa.schema([(name, _ARROW_TYPES[kind]) for name, kind in columns])
+    data = {}
+    for name, kind in columns:
+        v = df[name] if name in df else pd.Series([None] * len(df), dtype=object)
+        if kind == "string":
+            v = v.astype(object).where(v.notna(), None)
+        data[name] = pa.array(
+            v.tolist() if kind == "string" else v, type=_ARROW_TYPES[kind], from_pandas=True
+        )
+    return pa.table(data, schema=schema)
+
+
+def load_labels(store: Store, path: Path, fmt: str | None = None) -> dict[str, Any]:
+    """Store an analyst's labelled sample: ``id, sentiment`` (negative / neutral / positive) and
+    an optional ``theme``, one row per text (``id`` is the text's ``text_id``).
+
+    Bad rows are rejected with line and reason (kept in ``rejects``, kind ``voice_labels``); a
+    second row for the same id keeps the last one; a re-load replaces the stored labels of the
+    ids it carries and keeps the others. The next ``voice build`` learns from them.
+    """
+
+    batch = read_file(path, fmt)
+    columns = {str(k).strip().lower(): v for k, v in batch.columns.items()}
+    missing = [c for c in ("id", "sentiment") if c not in columns]
+    if missing:
+        raise InputError(
+            f"{path.name}: no {' and no '.join(repr(c) for c in missing)} column",
+            hint="a labels file has the columns id, sentiment (negative, neutral or positive) and "
+            "optionally theme",
+        )
+
+    def clean(v: object) -> str | None:
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return None
+        s = str(v).strip()
+        return s or None
+
+    n = batch.n_rows
+    ids = [clean(v) for v in columns["id"]]
+    sentiments = [(clean(v) or "").lower() or None for v in columns["sentiment"]]
+    themes = [clean(v) for v in columns["theme"]] if "theme" in columns else [None] * n
+    rejects = [{"line": r.line, "reason": r.reason, "raw": r.raw} for r in batch.rejects]
+    last_line: dict[str, int] = {}
+    ok = np.zeros(n, dtype=bool)
+    for i in range(n):
+        line = int(batch.lines[i])
+        if ids[i] is None:
+            reason = "no id: give the text_id of the labelled text"
+        elif sentiments[i] is None:
+            reason = "no sentiment: give negative, neutral or positive"
+        elif sentiments[i] not in SENTIMENTS:
+            reason = f"sentiment {sentiments[i]!r} is not negative, neutral or positive"
+        else:
+            ok[i] = True
+            continue
+        rejects.append({"line": line, "reason": reason, "raw": batch.raw(i)})
+    for i in range(n):  # a repeated id: the last row wins, the earlier ones are rejected
+        if ok[i]:
+            key = str(ids[i])
+            if key in last_line:
+                j = last_line[key]
+                ok[j] = False
+                rejects.append(
+                    {
+                        "line": int(batch.lines[j]),
+                        "reason": f"id {key!r} again on line {int(batch.lines[i])}: the last one is kept",
+                        "raw": batch.raw(j),
+                    }
+                )
+            last_line[key] = i
+    now = datetime.now(UTC).replace(tzinfo=None)
+    new = pd.DataFrame(
+        {
+            "text_id": [ids[i] for i in range(n) if ok[i]],
+            "sentiment": [sentiments[i] for i in range(n) if ok[i]],
+            "theme": [themes[i] for i in range(n) if ok[i]],
+            "labelled_at": now,
+            "source_file": str(path),
+            "source_line": [int(batch.lines[i]) for i in range(n) if ok[i]],
+        }
+    )
+    old = read_labels(store)
+    replaced = int(old["text_id"].isin(new["text_id"]).sum()) if old is not None else 0
+    kept = old[~old["text_id"].isin(new["text_id"])] if old is not None else new.iloc[:0]
+    rejects_df = pd.DataFrame(rejects, columns=["line", "reason", "raw"]).sort_values("line", kind="stable")
+    with store.transaction():
+        store.replace(LABELS_TABLE, _typed(pd.concat([kept, new], ignore_index=True), VOICE_LABELS_COLUMNS))
+        if len(rejects_df):
+            store.append(
+                "rejects",
+                pa.table(
+                    {
+                        "ingest_id": pa.array([f"L{now:%Y%m%d%H%M%S}"] * len(rejects_df), pa.string()),
+                        "kind": pa.array([LABELS_TABLE] * len(rejects_df), pa.string()),
+                        "file": pa.array([str(path)] * len(rejects_df), pa.string()),
+                        "line": pa.array(rejects_df["line"].astype("int64")),
+                        "reason": pa.array(rejects_df["reason"].astype(str), pa.string()),
+                        "raw": pa.array(rejects_df["raw"].astype(str), pa.string()),
+                        "rejected_at": pa.array([now] * len(rejects_df), pa.timestamp("us")),
+                    }
+                ),
+            )
+    known = set(gather_texts(store, None)["text_id"].astype(str))
+    return {
+        "file": str(path),
+        "read": batch.read,
+        "accepted": len(new),
+        "replaced": replaced,
+        "rejected": len(rejects_df),
+        "rejects": [
+            {"line": int(cast(int, r.line)), "reason": str(r.reason)}
+            for r in rejects_df.head(10).itertuples()
+        ],
+        "by_class": {k: int(v) for k, v in new["sentiment"].value_counts().items()},
+        "unknown_ids": int((~new["text_id"].isin(known)).sum()),
+        "stored": len(kept) + len(new),
+    }
+
+
+def read_labels(store: Store) -> pd.DataFrame | None:
+    """The stored analyst labels (``None`` before the first ``voice labels``)."""
+    if not store.has_table(LABELS_TABLE):
+        return None
+    return store.execute(store.table(LABELS_TABLE).order_by("text_id"))
+
+
+def teach_sentiment(store: Store, texts: pd.DataFrame, settings: VoiceSettings) -> Teaching:
+    """Teach the sentiment model on the store's labels (free ones from scores, the analyst's),
+    record what it found in ``voice_sentiment_runs``, and return it (its ``model`` is ``None``
+    when the shipped model stays)."""
+
+    own = texts
+    if "language" in texts:
+        own = texts[(texts["language"] == settings.default_language).to_numpy()]
+    analyst = read_labels(store)
+    labelled = training_labels(own, analyst)
+    teaching = teach(labelled, seed=settings.seed)
+    if analyst is not None and len(analyst):
+        unmatched = int((~analyst["text_id"].isin(own["text_id"])).sum())
+        if unmatched:
+            teaching.note += f"; {unmatched:,} analyst labels match no scored text (left out)"
+    row = pd.DataFrame(
+        [
+            {
+                "built_at": datetime.now(UTC).replace(tzinfo=None),
+                "labels": teaching.labels,
+                "analyst_labels": teaching.by_origin.get("analyst", 0),
+                "score_labels": teaching.by_origin.get("score", 0),
+                "used": teaching.used,
+                "cv_accuracy": teaching.cv_accuracy,
+                "cv_macro_f1": teaching.cv_macro_f1,
+                "zero_shot_accuracy": teaching.zero_shot_accuracy,
+                "zero_shot_macro_f1": teaching.zero_shot_macro_f1,
+                "note": teaching.note,
+            }
+        ]
+    )
+    table = _typed(row, VOICE_SENTIMENT_RUNS_COLUMNS)
+    if store.has_table(SENTIMENT_RUNS_TABLE):
+        store.append(SENTIMENT_RUNS_TABLE, table)
+    else:
+        store.replace(SENTIMENT_RUNS_TABLE, table)
+    return teaching

@@ -64,7 +64,41 @@ def build(
             f"{summary['anonymous']:,} texts have no customer (no id, email, phone or handle): "
             "in sentiment and themes, in nobody's voice traits"
         )
+    if summary.get("sentiment"):
+        console.print(f"sentiment: {escape(summary['sentiment']['note'])}")
     console.print("run `personae build` to put the voice traits into `traits` and the segments")
+
+
+@voice_app.command("labels")
+def labels(
+    file: Path = typer.Argument(..., help="CSV/TSV/JSONL/Parquet with id, sentiment[, theme]"),
+    fmt: str | None = typer.Option(None, "--format", help="csv, tsv, jsonl or parquet (default: extension)"),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON"),
+) -> None:
+    """Store an analyst's labelled sample (id = text_id; sentiment negative/neutral/positive).
+
+    The next `voice build` learns from these labels (and from texts that came with a score)
+    and prints its cross-validated accuracy on them.
+    """
+    with State.open_store() as store:
+        r = svc.load_labels(store, file, fmt)
+    if as_json:
+        print_json(tidy(r))
+        return
+    classes = ", ".join(f"{k} {v:,}" for k, v in sorted(r["by_class"].items()))
+    console.print(
+        f"{r['accepted']:,} of {r['read']:,} labels stored ({classes or 'none'}); "
+        f"{r['replaced']:,} replaced earlier labels; {r['stored']:,} labels in all"
+    )
+    if r["unknown_ids"]:
+        console.print(
+            f"{r['unknown_ids']:,} ids match no text in the store yet (kept: they count once the text is in)"
+        )
+    if r["rejected"]:
+        console.print(f"{r['rejected']:,} rows rejected (see `personae rejects --kind voice_labels`):")
+        for x in r["rejects"]:
+            console.print(f"  line {x['line']}: {escape(x['reason'])}")
+    console.print("run `personae voice build` to teach the sentiment model with them")
 
 
 @voice_app.command("themes")

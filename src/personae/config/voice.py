@@ -6,19 +6,28 @@ so ``personae.yaml`` (or ``PERSONAE_VOICE__…`` variables) can change it withou
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field, field_validator
 
 
 class VoiceSettings(BaseModel):
     """Sentiment, language, themes and the voice traits."""
 
+    sentiment_model: Literal["model", "lexicon"] = Field(
+        "model",
+        description="'model': the trained sentiment model (shipped, or taught on your labels by "
+        "`voice labels` and scored texts; label = its most probable class). 'lexicon': VADER with "
+        "the retail lexicon and the two thresholds below (the scorer before the model).",
+    )
     positive_threshold: float = Field(
         0.05,
-        description="A text is positive when its sentiment score (−1…1) is at least this. 0.05 is "
-        "the threshold VADER's authors validated; raise it to keep 'ok'-ish texts neutral.",
+        description="With sentiment_model 'lexicon': a text is positive when its score (−1…1) is at "
+        "least this. 0.05 is the threshold VADER's authors validated.",
     )
     negative_threshold: float = Field(
-        -0.05, description="A text is negative when its sentiment score is at most this (VADER's own)."
+        -0.05,
+        description="With sentiment_model 'lexicon': a text is negative when its score is at most this.",
     )
     default_language: str = Field(
         "en",

@@ -27,7 +27,7 @@ from personae.voice.competitors import competitor_mentions
 from personae.voice.language import detect_languages
 from personae.voice.painpoints import customer_value, theme_pain_points
 from personae.voice.report import monthly_sentiment, theme_summary, themes_by_segment
-from personae.voice.sentiment import SentimentScorer, labels
+from personae.voice.sentiment import LexiconScorer, labels
 from personae.voice.themes import ThemeModel, stem
 from personae.voice.traits import TRAIT_COLUMNS, voice_traits
 
@@ -51,8 +51,8 @@ def test_fixture_covers_every_theme_and_sentiment(english: pd.DataFrame, labelle
 
 
 # -- sentiment -------------------------------------------------------------------------------
-def test_sentiment_accuracy_on_hand_labelled_texts(english: pd.DataFrame) -> None:
-    got = labels(SentimentScorer().scores(english["text"]))
+def test_lexicon_accuracy_on_hand_labelled_texts(english: pd.DataFrame) -> None:
+    got = labels(LexiconScorer().scores(english["text"]))
     accuracy = float((got == english["sentiment"]).mean())
     assert accuracy >= 0.92  # measured 0.926 (100 of 108)
     # negative texts found as negative: what a complaint-driven analyst needs most
@@ -61,8 +61,8 @@ def test_sentiment_accuracy_on_hand_labelled_texts(english: pd.DataFrame) -> Non
 
 
 def test_retail_lexicon_beats_plain_vader(english: pd.DataFrame) -> None:
-    plain = labels(SentimentScorer(extra_words={}, phrases=False).scores(english["text"]))
-    ours = labels(SentimentScorer().scores(english["text"]))
+    plain = labels(LexiconScorer(extra_words={}, phrases=False).scores(english["text"]))
+    ours = labels(LexiconScorer().scores(english["text"]))
     plain_acc = float((plain == english["sentiment"]).mean())
     ours_acc = float((ours == english["sentiment"]).mean())
     assert plain_acc == pytest.approx(89 / 108)  # measured: plain VADER misses neutral-worded complaints
@@ -80,14 +80,14 @@ def test_retail_lexicon_beats_plain_vader(english: pd.DataFrame) -> None:
         ("I ordered a jacket.", 0),
     ],
 )
-def test_sentiment_signs(text: str, sign: int) -> None:
-    score = SentimentScorer().score(text)
+def test_lexicon_sentiment_signs(text: str, sign: int) -> None:
+    score = LexiconScorer().score(text)
     assert np.sign(round(score, 1)) == sign, score
 
 
 @given(st.text(max_size=60))
 def test_scores_are_bounded_and_repeatable(text: str) -> None:
-    scorer = SentimentScorer()
+    scorer = LexiconScorer()
     a = scorer.score(text)
     assert -1.0 <= a <= 1.0 and scorer.score(text) == a
 

@@ -1,0 +1,469 @@
+"""The sentiment model: a linear classifier over hashed n-grams, VADER's scores and cue features.
+
+Why a trained model and not the lexicon alone: a lexicon adds up word valences, so "thanks… still
+waiting 3 hours" is positive ("thanks") and "not bad at all" depends on one negation rule. A
+linear model over word and character n-grams learns which words *in context* people read as
+negative, and keeps VADER's scores (with the retail lexicon of :mod:`personae.voice.lexicon`)
+as features, so what VADER knows is not lost.
+
+The shipped weights (``sentiment_model.npz`` beside this module) were fitted on the 23,699
+human-rated texts of Hutto & Gilbert (2014) — tweets, Amazon review sentences, movie review
+sentences and New York Times editorial sentences, each the mean rating of about 20 people on
+−4…+4 — which ship in the ``vaderSentiment`` 3.3.2 sdist under the MIT licence.
+``python -m personae.devtools.train_sentiment`` refits them from that archive (see
+docs/voice.md). Nothing is downloaded at run time.
+
+What the features handle, each in :func:`prepare`:
+
+* @mentions → ``@user``, URLs → ``http``, HTML entities unescaped, numbers → ``0``;
+* elongation ("soooo") → "soo" plus a count (people stress with it);
+* negation: words after "not", "never", "n't", "no" … up to the next punctuation get a ``not_``
+  prefix, so "not good" and "good" are different features;
+* contrast: VADER's score of the clause after the last "but" / "however" is a feature of its own
+  (the clause after "but" usually carries the verdict);
+* polite complaints: a "thanks" / "please" in a text that also waits, is delayed, lost,
+  cancelled, still not … is rewritten to a courtesy token the model has never seen as
+  positive, and VADER is scored on the text without the courtesy words;
+* sarcasm markers ("yeah right", "thanks a lot", "love how", "#sarcasm", "🙄" …) and emoji
+  (VADER's emoji lexicon plus counts of clearly positive and negative emoji).
+
+The score of a text is P(positive) − P(negative) of the model, from −1 to +1.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from personae.voice.lexicon import PHRASE_TOKENS, WORDS, rewrite_phrases
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
+
+#: Class order of every probability matrix.
+CLASSES = ("negative", "neutral", "positive")
+#: Where the shipped weights are.
+SHIPPED = Path(__file__).with_name("sentiment_model.npz")
+#: Texts with this many sentences or more are scored sentence by sentence (see ``proba``).
+LONG_TEXT = 3
+#: Size of each hashed space (words, characters).
+WORD_BITS = 18
+CHAR_BITS = 18
+
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_MENTION = re.compile(r"(?<!\w)@\w+")
+_NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
+_ELONGATED = re.compile(r"(\w)\1{2,}")
+_TOKEN = re.compile(r"[a-z0-9_'#@]+|[.,!?;:]|[^\sa-z0-9_'#@.,!?;:]")
+_NEGATORS = frozenset(
+    [
+        "not",
+        "no",
+        "never",
+        "nothing",
+        "nobody",
+        "none",
+        "neither",
+        "nor",
+        "without",
+        "cannot",
+        "cant",
+        "dont",
+        "doesnt",
+        "didnt",
+        "isnt",
+        "wasnt",
+        "arent",
+        "werent",
+        "wont",
+        "wouldnt",
+        "couldnt",
+        "shouldnt",
+        "havent",
+        "hasnt",
+        "hadnt",
+        "aint",
+        "barely",
+        "hardly",
+    ]
+)
+_CLAUSE_END = frozenset(".,!?;:")
+_CONTRAST = re.compile(r"\b(?:but|however|although|though|yet|except)\b", re.IGNORECASE)
+_COURTESY = re.compile(
+    r"\b(?:thanks|thank you|thank u|thx|ty|appreciate(?:d)?|please|pls|plz|great job|nice job"
+    r"|good job|well done|love|lovely|great|awesome|amazing|fantastic|wonderful|perfect)\b",
+    re.IGNORECASE,
+)
+_POLITE = re.compile(r"\b(?:thanks|thank you|thank u|thx|appreciate(?:d)?|please|pls|plz)\b", re.IGNORECASE)
+#: Words of a service failure: waiting, delays, things lost, broken, cancelled, unanswered.
+_COMPLAINT = re.compile(
+    r"\b(?:still|again|never|no one|nobody|no response|no reply|no answer|wait(?:ed|ing)?"
+    r"|hours?|hrs?|delay(?:ed|s)?|late|cancell?(?:ed|ation)|lost|missing|stuck|on hold"
+    r"|refund|charged|overbooked|stranded|rebook(?:ed)?|broken|broke|useless|ignored|ridiculous"
+    r"|unacceptable|terrible|worst|disappointed|disappointing|rude|problem|issue|fail(?:ed|s)?"
+    r"|not working|complaint)\b",
+    re.IGNORECASE,
+)
+_SARCASM = re.compile(
+    r"(?:\byeah right\b|\boh great\b|\bjust great\b|\bthanks a lot\b|\b(?:thanks|thank you) for nothing\b"
+    r"|\bthanks for (?:making|ruining|losing|wasting)\b|\blove (?:how|it when|that you|the way)\b"
+    r"|\bso much for\b|\bwhat a (?:surprise|joke|shock)\b|\bshocker\b|\bbig surprise\b|#sarcasm"
+    r"|(?:^|\s)/s\b|\bnot!|\bcool story\b|\bgood one\b|\bway to go\b|\bbravo\b|🙄|😒|🙃"
+    r"|\bgreat job\b.*\b(?:again|still|never|lost|delay)|\bwell done\b.*\b(?:again|still|never))",
+    re.IGNORECASE,
+)
+_POS_EMOJI = frozenset("😀😃😄😁😆😊🙂😍🥰😘😎👍👏🙌💯❤💕💖💗💙💚💛💜🎉✨😂🤣")
+_NEG_EMOJI = frozenset("😠😡🤬😤😞😟😔😢😭😩😫😖😣😒🙄👎💔😑😐🤦😬")
+
+#: Names of the dense features, in column order.
+DENSE = (
+    "vader_compound",
+    "vader_pos",
+    "vader_neg",
+    "vader_neu",
+    "vader_min_sentence",
+    "vader_max_sentence",
+    "vader_last_sentence",
+    "vader_after_contrast",
+    "has_contrast",
+    "vader_without_courtesy",
+    "polite",
+    "complaint_cues",
+    "polite_complaint",
+    "sarcasm",
+    "sarcasm_x_positive",
+    "negations",
+    "exclamations",
+    "questions",
+    "all_caps",
+    "elongated",
+    "mentions",
+    "urls",
+    "positive_emoji",
+    "negative_emoji",
+    "words",
+)
+
+
+@lru_cache(maxsize=1)
+def _vader() -> Any:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    analyzer = SentimentIntensityAnalyzer()
+    for word, valence in {**WORDS, **PHRASE_TOKENS}.items():
+        analyzer.lexicon.setdefault(word, valence)
+    return analyzer
+
+
+def _compound(text: str) -> dict[str, float]:
+    if not text.strip():
+        return {"compound": 0.0, "pos": 0.0, "neg": 0.0, "neu": 1.0}
+    return dict(_vader().polarity_scores(rewrite_phrases(text)))
+
+
+_SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
+
+
+def _sentences(text: str) -> dict[str, float]:
+    """VADER per sentence: the mean compound, pos, neg, neu and the lowest, highest and last.
+
+    Per sentence, not the whole text: VADER's negation check is quadratic in a text's length,
+    and a review's verdict is often one sentence among several (its lowest or its last).
+    """
+    sentences = [p for p in _SENTENCE.split(text) if p.strip()] or [""]
+    got = [_compound(p) for p in sentences]
+    c = [g["compound"] for g in got]
+    return {
+        "compound": float(np.mean(c)),
+        "pos": float(np.mean([g["pos"] for g in got])),
+        "neg": float(np.mean([g["neg"] for g in got])),
+        "neu": float(np.mean([g["neu"] for g in got])),
+        "min": min(c),
+        "max": max(c),
+        "last": c[-1],
+    }
+
+
+def _normalise(text: str) -> tuple[str, int, int, int]:
+    """Text with URLs, mentions, numbers and elongations normalised; and their counts."""
+    text = html.unescape(text)
+    urls = len(_URL.findall(text))
+    text = _URL.sub(" http ", text)
+    mentions = len(_MENTION.findall(text))
+    text = _MENTION.sub(" @user ", text)
+    elongated = len(_ELONGATED.findall(text))
+    text = _ELONGATED.sub(r"\1\1", text)
+    return text, urls, mentions, elongated
+
+
+def _negated_tokens(lower: str) -> tuple[list[str], int]:
+    """Tokens, with ``not_`` before each word in the scope of a negation; and the negation count."""
+    out: list[str] = []
+    negated = False
+    count = 0
+    for tok in _TOKEN.findall(_NUMBER.sub("0", lower)):
+        bare = tok.replace("'", "")
+        if tok in _CLAUSE_END or bare in {"but", "however", "although"}:
+            negated = False
+            out.append(tok)
+        elif bare in _NEGATORS or (bare.endswith("nt") and tok.endswith("n't")):
+            negated = True
+            count += 1
+            out.append(bare)
+        else:
+            out.append("not_" + tok if negated else tok)
+    return out, count
+
+
+def words(text: str) -> str:
+    """The word tokens of :func:`prepare` (normalised, negation-scoped) without its VADER
+    features: what a model taught on the user's texts reads, at a fraction of the cost.
+
+    Example:
+        >>> words("@shop NOT happy!!! http://x.co")
+        '@user not not_happy ! ! ! http'
+    """
+    norm = _normalise(text or "")[0]
+    return " ".join(_negated_tokens(norm.lower())[0])
+
+
+def _is_polite_complaint(text: str) -> bool:
+    """Courtesy ("thanks", "please") next to a service failure, and no praise besides.
+
+    Example:
+        >>> _is_polite_complaint("Thanks @airline, 2 hours on hold and still nothing")
+        True
+        >>> _is_polite_complaint("Thanks, the refund came quickly, great service")
+        False
+    """
+    lower = (text or "").lower()
+    if not (_POLITE.search(lower) and _COMPLAINT.search(lower)):
+        return False
+    return _compound(_POLITE.sub(" ", lower))["compound"] < 0.3
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One text ready for the model: the n-gram text and the dense features."""
+
+    words: str
+    chars: str
+    dense: np.ndarray = field(repr=False)
+
+
+def prepare(text: str) -> Prepared:
+    """The n-gram inputs and dense features of one text (see the module docstring).
+
+    Example:
+        >>> p = prepare("@united thanks... still waiting for my bag, 3 hours now")
+        >>> p.words
+        '@user . . . still waiting for my bag , 0 hours now'
+        >>> dict(zip(DENSE, p.dense.round(2)))["polite_complaint"]
+        1.0
+    """
+    text = text or ""
+    norm, urls, mentions, elongated = _normalise(text)
+    lower = norm.lower()
+    polite = bool(_POLITE.search(lower))
+    cues = len(_COMPLAINT.findall(lower))
+    polite_complaint = polite and cues > 0
+    if polite_complaint:  # the courtesy is not praise: the model reads the complaint alone
+        norm = _POLITE.sub(" ", norm)
+        lower = norm.lower()
+    sarcasm = bool(_SARCASM.search(lower))
+    v = _sentences(norm)
+    parts = _CONTRAST.split(norm)
+    has_contrast = len(parts) > 1
+    after = _compound(parts[-1])["compound"] if has_contrast else v["last"]
+    without = _compound(_COURTESY.sub(" ", norm))["compound"] if polite_complaint else v["compound"]
+    tokens, negations = _negated_tokens(lower)
+    letters = [w for w in re.findall(r"[A-Za-z]{2,}", norm)]
+    caps = sum(w.isupper() for w in letters) / len(letters) if letters else 0.0
+    pos_e = sum(ch in _POS_EMOJI for ch in text) + text.count(":)") + text.count(":D")
+    neg_e = sum(ch in _NEG_EMOJI for ch in text) + text.count(":(")
+    dense = np.array(
+        [
+            v["compound"],
+            v["pos"],
+            v["neg"],
+            v["neu"],
+            v["min"],
+            v["max"],
+            v["last"],
+            after,
+            float(has_contrast),
+            without,
+            float(polite),
+            np.log1p(cues),
+            float(polite_complaint),
+            float(sarcasm),
+            float(sarcasm) * max(v["compound"], 0.0),
+            np.log1p(negations),
+            np.log1p(text.count("!")),
+            np.log1p(text.count("?")),
+            caps,
+            np.log1p(elongated),
+            np.log1p(mentions),
+            np.log1p(urls),
+            np.log1p(pos_e),
+            np.log1p(neg_e),
+            np.log1p(len(tokens)) / 4,
+        ],
+        dtype=np.float64,
+    )
+    words = " ".join(tokens)
+    chars = " ".join(dict.fromkeys(t for t in tokens if not t.startswith("not_")))
+    return Prepared(words=words, chars=chars, dense=dense)
+
+
+@lru_cache(maxsize=1)
+def _vectorizers() -> tuple[Any, Any]:
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    words = HashingVectorizer(
+        n_features=2**WORD_BITS,
+        analyzer="word",
+        token_pattern=r"\S+",
+        ngram_range=(1, 2),
+        lowercase=False,
+        alternate_sign=False,
+        norm="l2",
+    )
+    chars = HashingVectorizer(
+        n_features=2**CHAR_BITS,
+        analyzer="char_wb",
+        ngram_range=(3, 5),
+        lowercase=False,
+        alternate_sign=False,
+        norm="l2",
+    )
+    return words, chars
+
+
+def features(texts: Sequence[str]) -> sp.csr_matrix:
+    """The model's input matrix: hashed word 1–2-grams, character 3–5-grams, dense features."""
+    import scipy.sparse as sp
+
+    prepared = [prepare(t) for t in texts]
+    words, chars = _vectorizers()
+    w = words.transform([p.words for p in prepared])
+    c = chars.transform([p.chars for p in prepared])
+    d = sp.csr_matrix(np.vstack([p.dense for p in prepared]) if prepared else np.empty((0, len(DENSE))))
+    return sp.hstack([w, c, d], format="csr")
+
+
+@dataclass
+class SentimentModel:
+    """A fitted three-class linear model: ``coef`` (features × 3) and ``intercept`` (3,)."""
+
+    coef: np.ndarray
+    intercept: np.ndarray
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def proba(self, texts: Sequence[str]) -> np.ndarray:
+        """P(negative), P(neutral), P(positive) of each text (rows sum to 1).
+
+        A text of :data:`LONG_TEXT` sentences or more (a review, an email, a transcript) gets
+        the mean of its sentences' probabilities: the model learned from single sentences and
+        tweets, and a long text's verdict is the balance of its sentences. Shorter texts (posts,
+        chat lines) are read whole, so "Thanks. Still waiting." keeps its context.
+        """
+        if len(texts) == 0:
+            return np.empty((0, 3))
+        parts: list[str] = []
+        owner: list[int] = []
+        for i, text in enumerate(texts):
+            pieces = [p for p in _SENTENCE.split(text or "") if p.strip()]
+            pieces = pieces if len(pieces) >= LONG_TEXT else [text or ""]
+            parts.extend(pieces)
+            owner.extend([i] * len(pieces))
+        p = self.proba_whole(parts)
+        own = np.asarray(owner)
+        counts = np.bincount(own, minlength=len(texts)).astype(np.float64)
+        out = np.zeros((len(texts), 3))
+        for k in range(3):
+            out[:, k] = np.bincount(own, weights=p[:, k], minlength=len(texts)) / counts
+        return out
+
+    def proba_whole(self, texts: Sequence[str]) -> np.ndarray:
+        """P(negative), P(neutral), P(positive) of each text read whole."""
+        if len(texts) == 0:
+            return np.empty((0, 3))
+        logits = np.asarray(features(texts) @ self.coef) + self.intercept
+        p = _softmax(logits)
+        # a polite complaint ("thanks… still waiting 3 hours") is never praise: its positive
+        # probability goes to negative, unless the text praises something besides the courtesy
+        polite = np.fromiter((_is_polite_complaint(t) for t in texts), dtype=bool, count=len(texts))
+        if polite.any():
+            p[polite, 0] += p[polite, 2]
+            p[polite, 2] = 0.0
+        return p
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        """P(positive) − P(negative): −1 (surely negative) … +1 (surely positive)."""
+        p = self.proba(texts)
+        return p[:, 2] - p[:, 0]
+
+    def save(self, path: Path) -> None:
+        """Write the weights (float16, only the rows that are not zero) to ``path`` (.npz)."""
+        rows = np.flatnonzero(np.abs(self.coef).sum(axis=1) > 0)
+        np.savez_compressed(
+            path,
+            rows=rows.astype(np.int32),
+            weights=self.coef[rows].astype(np.float16),
+            intercept=self.intercept.astype(np.float64),
+            n_features=np.array(self.coef.shape[0]),
+            meta=np.array(repr(self.meta)),
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> SentimentModel:
+        """Read weights written by :meth:`save`."""
+        import ast
+
+        with np.load(path) as z:
+            coef = np.zeros((int(z["n_features"]), 3), dtype=np.float64)
+            coef[z["rows"]] = z["weights"]
+            meta = ast.literal_eval(str(z["meta"]))
+            return cls(coef=coef, intercept=np.asarray(z["intercept"], dtype=np.float64), meta=meta)
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+@lru_cache(maxsize=1)
+def shipped() -> SentimentModel:
+    """The model that ships with personae (loaded once per process)."""
+    return SentimentModel.load(SHIPPED)
+
+
+def fit(
+    texts: Sequence[str],
+    y: Sequence[int] | np.ndarray,
+    *,
+    c: float = 1.0,
+    sample_weight: np.ndarray | None = None,
+    x: sp.csr_matrix | None = None,
+    meta: dict[str, Any] | None = None,
+) -> SentimentModel:
+    """Fit the model on texts and classes (0 negative, 1 neutral, 2 positive).
+
+    Multinomial logistic regression (L2, ``c`` the inverse strength), the standard for linear
+    text classification; ``x`` lets a caller reuse a feature matrix it already built.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    x = features(texts) if x is None else x
+    lr = LogisticRegression(C=c, max_iter=300, tol=1e-3, solver="lbfgs")
+    lr.fit(x, np.asarray(y), sample_weight=sample_weight)
+    return SentimentModel(coef=lr.coef_.T.copy(), intercept=lr.intercept_.copy(), meta=dict(meta or {}))
