@@ -26,10 +26,14 @@ from personae.segments import expr as x
 from personae.segments import language as s
 from personae.segments.functions import (
     FUNCTIONS,
+    MAX_PERIODS,
     PROPERTY_AGGREGATES,
+    SEQUENCE_TESTS,
     TEXT_TESTS,
+    WINDOW_UNITS,
     Function,
     Parameter,
+    Window,
     parse_window,
     split_affinity,
 )
@@ -414,6 +418,12 @@ class _Checker:
                 suggestions=options or None,
                 hint=None if options else "functions: " + ", ".join(FUNCTIONS),
             )
+        if fn.name == "stopped" and any(a.keyword == "within" for a in node.args):
+            raise self.fail(
+                node.pos,
+                "stopped() takes after=, the quiet span ending on the as-of date, not within=",
+                hint='e.g. stopped("app_open", after="30d")',
+            )
         args = self.arguments(fn, node)
         for required in fn.required:
             if required not in args:
@@ -426,6 +436,23 @@ class _Checker:
             )
         if fn.name in TEXT_TESTS or fn.name == "lower":
             return self.text_call(fn, node, args)
+        if fn.name == "regularly" and args["periods"] > args["of"]:
+            raise self.fail(
+                node.pos,
+                f"regularly() asks for {args['periods']} periods out of only {args['of']}",
+                hint="periods= is at most of=, e.g. periods=4, of=6",
+            )
+        if (
+            fn.name == "regularly"
+            and args["period"].amount * args["of"] > WINDOW_UNITS[args["period"].unit][1]
+        ):
+            raise self.fail(
+                node.pos,
+                f"regularly() looks back {args['of']} × {args['period']}: longer than 100 years",
+                hint='use a shorter period, e.g. period="1w"',
+            )
+        if fn.name in SEQUENCE_TESTS:
+            return _sequence(fn, args)
         if fn.name in ("events", "orders", "spend") or fn.name in PROPERTY_AGGREGATES:
             window = args.pop("within", None)
             where = args.pop("where", None)
@@ -551,6 +578,18 @@ class _Checker:
             if not (isinstance(node, s.Literal) and isinstance(node.value, str)):
                 raise self.fail(node.pos, f'{label} takes a property name in quotes, e.g. "revenue"')
             return self.property_path(node.value, node.pos)
+        if param.kind == "count":
+            if not (
+                isinstance(node, s.Literal)
+                and isinstance(node.value, int)
+                and not isinstance(node.value, bool)
+            ) or not (1 <= node.value <= MAX_PERIODS):
+                raise self.fail(
+                    node.pos,
+                    f"{label} takes a whole number from 1 to {MAX_PERIODS}, not {self.source(node)}",
+                    hint=f"e.g. {fn.example}",
+                )
+            return node.value
         if param.kind == "window":
             if not (isinstance(node, s.Literal) and isinstance(node.value, str)):
                 raise self.fail(
@@ -593,6 +632,57 @@ class _Checker:
                 suggestions=exc.suggestions,
                 hint=exc.hint,
             ) from None
+
+
+def _sequence(fn: Function, args: dict[str, Any]) -> x.Value:
+    """``first_time``/``stopped`` as comparisons of event counts over windows ending on the as-of
+    date: both evaluators (and every batch backend) already agree on those to the second.
+
+    ``first_time(T, within=W)``: ``events(T, within=W) >= 1 and events(T) == events(T, within=W)``
+    (nothing before the window). ``stopped(T, after=W)``: ``events(T) >= 1 and
+    events(T, within=W) == 0``. Counts are never unknown, so neither is the result.
+    """
+    if fn.name == "regularly":
+        return _regularly(fn, args)
+    window = args.pop("within", None) or args.pop("after")
+    where = args.pop("where", None)
+    filters = tuple(sorted((_param(fn, k).column or k, v) for k, v in args.items()))
+    recent = x.Aggregate("events", "count", filters, window, where=where)
+    ever = x.Aggregate("events", "count", filters, None, where=where)
+    one, zero = x.Const(1, "number"), x.Const(0, "number")
+    if fn.name == "first_time":
+        return x.And((x.Compare(">=", recent, one), x.Compare("==", ever, recent)))
+    return x.And((x.Compare(">=", ever, one), x.Compare("==", recent, zero)))
+
+
+def _regularly(fn: Function, args: dict[str, Any]) -> x.Value:
+    """``regularly(T, periods=k, of=n, period=P)`` as "at least k of n periods hold an event".
+
+    Period ``i`` (1 = the latest) is what the window of ``i`` periods holds beyond the window of
+    ``i - 1``: ``events(T, within=i·P) > events(T, within=(i-1)·P)``, so periods are exactly
+    consecutive and the latest ends on the as-of day, like every window. "At least k of these"
+    is unrolled as ``(p_i and at least k-1 of the rest) or at least k of the rest``.
+    """
+    k, n, period = args.pop("periods"), args.pop("of"), args.pop("period")
+    where = args.pop("where", None)
+    filters = tuple(sorted((_param(fn, a).column or a, v) for a, v in args.items()))
+
+    def count(i: int) -> x.Value:
+        if i == 0:
+            return x.Const(0, "number")
+        return x.Aggregate("events", "count", filters, Window(period.amount * i, period.unit), where=where)
+
+    held = [x.Compare(">", count(i), count(i - 1)) for i in range(1, n + 1)]
+
+    def at_least(j: int, i: int) -> x.Value:
+        if j == 0:
+            return x.Const(True, "boolean")
+        if n - i == j:
+            return x.And(tuple(held[i:])) if j > 1 else held[i]
+        with_i = held[i] if j == 1 else x.And((held[i], at_least(j - 1, i + 1)))
+        return x.Or((with_i, at_least(j, i + 1)))
+
+    return at_least(k, 0)
 
 
 def _untyped(value: x.Value) -> bool:

@@ -120,7 +120,8 @@ class Parameter:
 
     Attributes:
         name: keyword name (``category``); positional arguments map to names too.
-        kind: ``strings`` (a string or a list of strings), ``string``, ``window``, ``condition``
+        kind: ``strings`` (a string or a list of strings), ``string``, ``window``, ``count`` (a
+            whole number from 1), ``condition``
             (a ``where`` condition over event properties, in quotes) or ``value`` (any value
             of the rule: a trait, a property, a call).
         column: for filters, the column of the source table it compares with.
@@ -241,6 +242,11 @@ PROPERTY_AGGREGATES: dict[str, tuple[str, str, str, str]] = {
         'last_of("signed_up", "plan") == "pro"',
     ),
 }
+#: Sequences and rhythms over one customer's history of an event, written as event counts by the
+#: checker (so every evaluator computes them the same way): ``first_time`` …
+SEQUENCE_TESTS = ("first_time", "regularly", "stopped")
+#: The most periods ``regularly(…, of=N)`` may look back over (the rule grows with N choose k).
+MAX_PERIODS = 8
 #: Text tests: ``starts_with(x, "94")`` …
 TEXT_TESTS = ("starts_with", "ends_with", "contains", "matches")
 
@@ -376,6 +382,62 @@ FUNCTIONS: dict[str, Function] = {
                     'matches(postcode, "^9[0-4][0-9]{3}$")',
                 ),
             )
+        ),
+        Function(
+            "first_time",
+            "boolean",
+            "events",
+            ("type",),
+            ("type", "within"),
+            (*_EVENT_FILTERS[:-1], _WITHIN),
+            "Whether the customer's first-ever matching event falls in the window: at least one "
+            "inside it and none before it. Never unknown.",
+            'first_time("order_completed", within="7d")',
+        ),
+        Function(
+            "regularly",
+            "boolean",
+            "events",
+            ("type",),
+            ("type", "periods", "of", "period"),
+            (
+                *_EVENT_FILTERS[:-1],
+                Parameter("periods", "count", None, "How many periods must have an event, e.g. 4."),
+                Parameter(
+                    "of",
+                    "count",
+                    None,
+                    f"Out of how many whole periods back from the as-of date (at most {MAX_PERIODS}).",
+                ),
+                Parameter(
+                    "period",
+                    "window",
+                    None,
+                    'The length of one period, e.g. "1w": the last one ends on the as-of date.',
+                ),
+            ),
+            "Whether at least ``periods`` of the last ``of`` whole periods (consecutive spans of "
+            "``period``, the latest ending on the as-of day) each hold a matching event. Never unknown.",
+            'regularly("app_open", periods=4, of=6, period="1w")',
+        ),
+        Function(
+            "stopped",
+            "boolean",
+            "events",
+            ("type",),
+            ("type", "after"),
+            (
+                *_EVENT_FILTERS[:-1],
+                Parameter(
+                    "after",
+                    "window",
+                    None,
+                    'The quiet span ending on the as-of date, e.g. "30d": no matching event in it.',
+                ),
+            ),
+            "Whether the customer did it before but not in the last span: at least one matching "
+            "event up to the as-of date and none in the ``after`` window. Never unknown.",
+            'stopped("app_open", after="30d")',
         ),
         Function(
             "lower",

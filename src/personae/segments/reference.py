@@ -74,6 +74,7 @@ def names_markdown() -> str:
         "window": "window text",
         "condition": "condition text",
         "value": "any text value",
+        "count": "whole number",
     }
     for f in FUNCTIONS.values():
         for p in f.params:

@@ -3,9 +3,10 @@
 Random rules (numeric, string, list and boolean traits; events/orders/spend with random
 filters and windows; affinity; consent; and/or/not, between, in, null checks; references to
 earlier rules; ``where`` conditions on event properties, ``sum_of`` … ``last_of``, text tests
-and patterns) are evaluated over random customer histories — with missing values, NaN,
-events after the as-of date, rows exactly on window boundaries, and events whose random
-nested properties hold values of every JSON type (or none) — by both evaluators.
+and patterns; ``first_time``, ``stopped``, ``regularly``) are evaluated over random customer
+histories — with missing values, NaN, events after the as-of date, rows exactly on window
+boundaries, and events whose random nested properties hold values of every JSON type (or
+none) — by both evaluators.
 """
 
 from __future__ import annotations
@@ -350,6 +351,46 @@ def property_atoms() -> list[st.SearchStrategy[str]]:
 small = st.one_of(st.integers(0, 4), st.integers(0, 8).map(lambda n: n / 2))
 
 
+def sequence_filters() -> st.SearchStrategy[str]:
+    """Optional extra filters of a sequence test: ``, channel=…`` and/or ``, where='…'``."""
+    return st.tuples(
+        st.one_of(st.just(""), strings(CHANNELS).map(lambda v: f", channel={v}")),
+        st.one_of(st.just(""), wheres.map(lambda w: f", where='{w}'")),
+    ).map("".join)
+
+
+#: Periods of ``regularly``: days to months, short enough for random histories to fill.
+PERIODS = ["1d", "3d", "1w", "2w", "1m"]
+
+
+def sequence_atoms() -> list[st.SearchStrategy[str]]:
+    """``first_time``, ``stopped``, ``regularly`` with random types, filters and windows."""
+    return [
+        st.builds(
+            'first_time({}{}, within="{}")'.format,
+            strings(EVENT_TYPES),
+            sequence_filters(),
+            st.sampled_from(WINDOWS),
+        ),
+        st.builds(
+            'stopped({}{}, after="{}")'.format,
+            strings(EVENT_TYPES),
+            sequence_filters(),
+            st.sampled_from(WINDOWS),
+        ),
+        st.integers(1, 4).flatmap(
+            lambda n: st.builds(
+                'regularly({}{}, periods={}, of={}, period="{}")'.format,
+                strings(EVENT_TYPES),
+                sequence_filters(),
+                st.integers(1, n),
+                st.just(n),
+                st.sampled_from(PERIODS),
+            )
+        ),
+    ]
+
+
 def atoms(references: list[str]) -> st.SearchStrategy[str]:
     options = [
         st.builds(
@@ -409,6 +450,7 @@ def atoms(references: list[str]) -> st.SearchStrategy[str]:
         ),
     ]
     options.extend(property_atoms())
+    options.extend(sequence_atoms())
     if references:
         options.append(st.sampled_from(references).map(lambda r: f'in_segment("{r}")'))
     return st.one_of(*options)

@@ -39,6 +39,9 @@ RULES = [
     'first_of("is_first")',
     'ends_with(last_of("coupon"), "10") or contains(first_of("coupon"), "MAS")',
     'last_of("plan") is null',
+    'first_time("order_completed", within="30d")',
+    'stopped("signed_up", where=\'plan is not null\', after="1m")',
+    'regularly("page_view", periods=2, of=4, period="1m")',
 ]
 
 
