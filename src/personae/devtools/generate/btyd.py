@@ -35,17 +35,27 @@ class BtydStory:
         alpha: its rate (days); the mean purchase rate is ``r / alpha`` per day.
         a: first shape of the Beta distribution of the dropout probability.
         b: its second shape; the mean chance to drop out after a purchase is ``a / (a + b)``.
+        loyal_for: repeat purchases made before the dropout chance applies (0: the BG/NBD
+            story; more: customers who were regulars before they could leave).
     """
 
     r: float
     alpha: float
     a: float
     b: float
+    loyal_for: int = 0
 
     @classmethod
-    def around(cls, days_between: float, r: float, dropout: tuple[float, float]) -> BtydStory:
-        """The story whose mean purchase rate is one every ``days_between`` days."""
-        return cls(r=r, alpha=r * days_between, a=dropout[0], b=dropout[1])
+    def around(
+        cls, days_between: float, r: float, dropout: tuple[float, float], loyal_for: int = 0
+    ) -> BtydStory:
+        """The story whose mean purchase rate is one every ``days_between`` days.
+
+        >>> story = BtydStory.around(40, r=10, dropout=(2, 10))
+        >>> story.alpha, round(story.a / (story.a + story.b), 3)
+        (400, 0.167)
+        """
+        return cls(r=r, alpha=r * days_between, a=dropout[0], b=dropout[1], loyal_for=loyal_for)
 
     def draw(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Each of ``n`` customers' purchase rate λ (per day) and dropout probability p."""
@@ -60,6 +70,7 @@ def repeat_purchases(
     p: np.ndarray,
     span: np.ndarray,
     max_repeats: int | None = None,
+    loyal_for: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Repeat purchases of customers who bought first at time 0 and are watched for ``span`` days.
 
@@ -69,6 +80,8 @@ def repeat_purchases(
         p: chance each customer drops out right after each repeat purchase.
         span: days from the first purchase to the end of the observation.
         max_repeats: stop a customer after this many repeat purchases (``None``: no cap).
+        loyal_for: repeat purchases after which nobody drops out yet (0: the BG/NBD story;
+            more: customers who were regulars before they could leave).
 
     Returns:
         ``(owner, t)``: for every repeat purchase, its customer's index and its time in days
@@ -90,8 +103,10 @@ def repeat_purchases(
         bought = alive[t[alive] <= span[alive]]
         owners.append(bought)
         times.append(t[bought])
-        alive = bought[rng.random(len(bought)) >= p[bought]]  # drop out after the purchase
         made += 1
+        alive = bought
+        if made > loyal_for:  # a regular's first repeat purchases carry no dropout
+            alive = bought[rng.random(len(bought)) >= p[bought]]  # drop out after the purchase
     if not owners:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
     owner = np.concatenate(owners).astype(np.int64)

@@ -46,3 +46,14 @@ def test_nobody_buys_after_the_window_or_after_dropping_out() -> None:
     assert np.bincount(owner).max() == 1  # p = 1: gone after the first repeat purchase
     owner, _ = repeat_purchases(rng, np.full(n, 1.0), np.zeros(n), np.full(n, 50.0), max_repeats=7)
     assert np.bincount(owner).max() == 7
+
+
+def test_regulars_make_their_first_repeat_purchases_before_they_can_leave() -> None:
+    rng = np.random.default_rng(0)
+    n = 200
+    # a purchase a day for 1,000 days and a certain dropout: the story stops right after
+    # the first repeat purchase that carries the dropout
+    owner, _ = repeat_purchases(rng, np.ones(n), np.ones(n), np.full(n, 1000.0), loyal_for=3)
+    assert (np.bincount(owner, minlength=n) == 4).all()
+    owner, _ = repeat_purchases(rng, np.ones(n), np.ones(n), np.full(n, 1000.0))
+    assert (np.bincount(owner, minlength=n) == 1).all()
