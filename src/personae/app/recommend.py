@@ -36,7 +36,7 @@ from personae.personalize.evaluation import (
     summary,
     top_k,
 )
-from personae.personalize.feedback import Feedback, five_stars
+from personae.personalize.feedback import DISLIKED_UP_TO, Feedback, five_stars
 from personae.personalize.interactions import CART, PURCHASE, VIEW, Interactions, encode, time_split
 from personae.personalize.models import (
     ALS,
@@ -317,7 +317,8 @@ def fit_context(store: Store, settings: RecommendSettings, model: str | None = N
     """Load the data as of the traits' date and fit the model on everyone's history.
 
     The model is the one ``tune`` chose on this store's data (the configured one until then);
-    with ratings, the item models learn from and score on the stars (``star_weights``).
+    with ratings, the item models learn from and score on the stars (:func:`scoring_input`),
+    exactly as ``evaluate`` measures them.
     """
     model = model or chosen_model(store, settings)
     settings = tuned(store, settings, model)
@@ -326,13 +327,13 @@ def fit_context(store: Store, settings: RecommendSettings, model: str | None = N
     catalogue = load_catalogue(store, inter.item_ids)
     history = inter.matrix(_weights(settings))
     stars = load_stars(store, as_of, inter) if model in ("ease", "item_knn") else None
-    # the item models learn which items go together from the stars where there are some
-    learn_from = history if stars is None else star_weights(history, stars)
+    # the item models learn from, and score people on, the same input `evaluate` measures
+    # (`scoring_input`): the stars where there are some, so the evaluated figure is the served one
+    profile = scoring_input(history, stars)
     purchased = inter.purchases()
-    fitted = make(settings, model).fit(learn_from)
-    # what people said of what they consumed changes the history they are scored from
+    fitted = make(settings, model).fit(profile)
+    # the verdicts keep what a person disliked out of their list and out of the reasons
     feedback = load_feedback(store, as_of, inter)
-    profile = feedback.profile(history, settings.liked_weight, settings.disliked_weight)
     traits = _traits_frame(store)
     # rows of the traits' customers in the interaction matrix (-1: no history)
     rows = pd.Index(inter.customer_ids).get_indexer(traits.index)
@@ -541,8 +542,8 @@ def _scores(
     """
     s = settings.model_copy(update=params)
     X = data.train
-    if default and data.stars is not None and name in ("ease", "item_knn"):
-        X = star_weights(X, data.stars)
+    if default and name in ("ease", "item_knn"):
+        X = scoring_input(X, data.stars)  # what `fit_context` fits and scores on
     cust = data.held.customers
     started = time.perf_counter()
     if name == "popularity":
@@ -570,6 +571,18 @@ def _scaled(a: np.ndarray) -> np.ndarray:
     return np.asarray(np.divide(a, top, out=np.array(a, dtype=np.float32), where=top > 0), dtype=np.float32)
 
 
+def scoring_input(history: sp.csr_matrix, stars: sp.csr_matrix | None) -> sp.csr_matrix:
+    """What the item models of the default learn from and score people on: the history with
+    each rated pair's weight replaced by its stars (:func:`star_weights`), or the history
+    itself in a shop without ratings.
+
+    One function for ``fit_context`` (what ``recommend`` and the API serve) and ``evaluate``
+    (what is measured), so the measured figure is the served one. A disliked item weighs
+    negatively here; ``rank`` also excludes it and never cites it.
+    """
+    return history if stars is None else star_weights(history, stars)
+
+
 def _measure(
     data: _Split,
     name: str,
@@ -580,7 +593,15 @@ def _measure(
 ) -> dict[str, Any]:
     scores, fit_s, score_s = _scores(data, name, params, settings, default)
     started = time.perf_counter()
-    items = top_k(scores, k, data.held.exclude)
+    exclude = data.held.exclude
+    if default and data.stars is not None:
+        # as served: what a person disliked in training is never recommended to them again
+        # (already excluded under `unseen`; this matters where re-buys are candidates)
+        disliked = sp.csr_matrix(data.stars[data.held.customers], dtype=np.float64)
+        disliked.data = ((disliked.data > 0) & (disliked.data <= DISLIKED_UP_TO)).astype(np.float64)
+        disliked.eliminate_zeros()
+        exclude = (sp.csr_matrix(exclude, dtype=np.float64) + disliked).tocsr()
+    items = top_k(scores, k, exclude)
     # latency of a list: scoring and picking the top k, per customer (the fit is shared)
     rank_s = score_s + time.perf_counter() - started
     m = summary(items, data.held.gains, data.n_items, seed=settings.seed)
