@@ -41,6 +41,7 @@ from personae.personalize.interactions import CART, PURCHASE, VIEW, Interactions
 from personae.personalize.models import (
     ALS,
     EASE,
+    STAR_CENTRE,
     ItemKNN,
     Popularity,
     Recommender,
@@ -329,7 +330,7 @@ def fit_context(store: Store, settings: RecommendSettings, model: str | None = N
     stars = load_stars(store, as_of, inter) if model in ("ease", "item_knn") else None
     # the item models learn from, and score people on, the same input `evaluate` measures
     # (`scoring_input`): the stars where there are some, so the evaluated figure is the served one
-    profile = scoring_input(history, stars)
+    profile = scoring_input(history, stars, settings.star_centre)
     purchased = inter.purchases()
     fitted = make(settings, model).fit(profile)
     # the verdicts keep what a person disliked out of their list and out of the reasons
@@ -524,9 +525,10 @@ def _config(settings: RecommendSettings, name: str) -> dict[str, Any]:
         return {
             "ease_regularization": settings.ease_regularization,
             "ease_min_support": settings.ease_min_support,
+            "star_centre": settings.star_centre,
         }
     if name == "item_knn":
-        return {"knn_neighbours": settings.knn_neighbours}
+        return {"knn_neighbours": settings.knn_neighbours, "star_centre": settings.star_centre}
     return {}
 
 
@@ -543,7 +545,7 @@ def _scores(
     s = settings.model_copy(update=params)
     X = data.train
     if default and name in ("ease", "item_knn"):
-        X = scoring_input(X, data.stars)  # what `fit_context` fits and scores on
+        X = scoring_input(X, data.stars, s.star_centre)  # what `fit_context` fits and scores on
     cust = data.held.customers
     started = time.perf_counter()
     if name == "popularity":
@@ -571,16 +573,19 @@ def _scaled(a: np.ndarray) -> np.ndarray:
     return np.asarray(np.divide(a, top, out=np.array(a, dtype=np.float32), where=top > 0), dtype=np.float32)
 
 
-def scoring_input(history: sp.csr_matrix, stars: sp.csr_matrix | None) -> sp.csr_matrix:
+def scoring_input(
+    history: sp.csr_matrix, stars: sp.csr_matrix | None, centre: float = STAR_CENTRE
+) -> sp.csr_matrix:
     """What the item models of the default learn from and score people on: the history with
-    each rated pair's weight replaced by its stars (:func:`star_weights`), or the history
-    itself in a shop without ratings.
+    each rated pair's weight replaced by its stars − ``centre`` (:func:`star_weights`), or the
+    history itself in a shop without ratings. ``centre`` (``star_centre``, chosen by ``tune``)
+    stays above :data:`DISLIKED_UP_TO`, so a dislike always weighs negatively.
 
     One function for ``fit_context`` (what ``recommend`` and the API serve) and ``evaluate``
     (what is measured), so the measured figure is the served one. A disliked item weighs
     negatively here; ``rank`` also excludes it and never cites it.
     """
-    return history if stars is None else star_weights(history, stars)
+    return history if stars is None else star_weights(history, stars, centre)
 
 
 def _measure(
@@ -621,8 +626,11 @@ def _measure(
 TUNING_GRID: dict[str, dict[str, tuple[float, ...]]] = {
     "popularity": {},
     "als": {},
-    "item_knn": {"knn_neighbours": (25, 50, 100, 200)},
-    "ease": {"ease_regularization": (100.0, 300.0, 1000.0)},
+    "item_knn": {"knn_neighbours": (25, 50, 100, 200), "star_centre": (3.0, 2.5)},
+    "ease": {
+        "ease_regularization": (100.0, 200.0, 300.0, 500.0, 750.0, 1000.0, 2000.0),
+        "star_centre": (3.0, 2.5),
+    },
 }
 #: repurchase-aware shops also try these weights of the repurchase score
 REPEAT_WEIGHTS = (0.0, 0.5, 1.0, 2.0)
@@ -653,6 +661,8 @@ def _choose(
     for name, grid in TUNING_GRID.items():
         if models is not None and name not in models:
             continue
+        if stars is None:  # without ratings the centre of the stars changes nothing
+            grid = {p: v for p, v in grid.items() if p != "star_centre"}
         keys = list(grid)
         for values in itertools.product(*grid.values()):
             params = dict(zip(keys, values, strict=True))
