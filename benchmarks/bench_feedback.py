@@ -76,7 +76,7 @@ def main(datasets: Path) -> None:
     print(f"MovieLens-small: {len(c):,} raters evaluated, {inter.n_items:,} films; EASE fit {fit:.0f} s")
     print(f"{'profile':18s} {'NDCG@10':>8s} {'NDCG@10 liked':>14s} {'later panned':>13s}")
     for name, feedback in (("without verdicts", None), ("with verdicts", before)):
-        history = train if feedback is None else feedback.profile(train)
+        history = train if feedback is None else feedback.profile(train, s.liked_weight, s.disliked_weight)
         who = Customers(
             history[c],
             purchased[c],

@@ -318,8 +318,8 @@ def fit_context(store: Store, settings: RecommendSettings, model: str | None = N
     """Load the data as of the traits' date and fit the model on everyone's history.
 
     The model is the one ``tune`` chose on this store's data (the configured one until then);
-    with ratings, the item models learn from and score on the stars (:func:`scoring_input`),
-    exactly as ``evaluate`` measures them.
+    with ratings, the item models learn from the stars (:func:`scoring_input`) and score people
+    from their verdict profile (``Feedback.profile``).
     """
     model = model or chosen_model(store, settings)
     settings = tuned(store, settings, model)
@@ -328,13 +328,14 @@ def fit_context(store: Store, settings: RecommendSettings, model: str | None = N
     catalogue = load_catalogue(store, inter.item_ids)
     history = inter.matrix(_weights(settings))
     stars = load_stars(store, as_of, inter) if model in ("ease", "item_knn") else None
-    # the item models learn from, and score people on, the same input `evaluate` measures
-    # (`scoring_input`): the stars where there are some, so the evaluated figure is the served one
-    profile = scoring_input(history, stars, settings.star_centre)
+    # the item models learn which items go together from the stars where there are some
+    learn_from = scoring_input(history, stars, settings.star_centre)
     purchased = inter.purchases()
-    fitted = make(settings, model).fit(profile)
-    # the verdicts keep what a person disliked out of their list and out of the reasons
+    fitted = make(settings, model).fit(learn_from)
+    # what people said of what they consumed changes the history they are scored from
+    # (not yet the input `evaluate` scores them from: see docs/personalization.md)
     feedback = load_feedback(store, as_of, inter)
+    profile = feedback.profile(history, settings.liked_weight, settings.disliked_weight)
     traits = _traits_frame(store)
     # rows of the traits' customers in the interaction matrix (-1: no history)
     rows = pd.Index(inter.customer_ids).get_indexer(traits.index)
@@ -545,7 +546,7 @@ def _scores(
     s = settings.model_copy(update=params)
     X = data.train
     if default and name in ("ease", "item_knn"):
-        X = scoring_input(X, data.stars, s.star_centre)  # what `fit_context` fits and scores on
+        X = scoring_input(X, data.stars, s.star_centre)  # what `fit_context` fits on
     cust = data.held.customers
     started = time.perf_counter()
     if name == "popularity":
@@ -581,9 +582,8 @@ def scoring_input(
     history itself in a shop without ratings. ``centre`` (``star_centre``, chosen by ``tune``)
     stays above :data:`DISLIKED_UP_TO`, so a dislike always weighs negatively.
 
-    One function for ``fit_context`` (what ``recommend`` and the API serve) and ``evaluate``
-    (what is measured), so the measured figure is the served one. A disliked item weighs
-    negatively here; ``rank`` also excludes it and never cites it.
+    One function for what ``fit_context`` fits on and what ``evaluate`` fits and scores on. A
+    disliked item weighs negatively here; ``rank`` also excludes it and never cites it.
     """
     return history if stars is None else star_weights(history, stars, centre)
 

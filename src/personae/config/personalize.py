@@ -71,6 +71,18 @@ class RecommendSettings(BaseModel):
         description="Use the parameters `personae recommend tune` chose on this store's own data "
         "(when it has been run) instead of the values above.",
     )
+    liked_weight: float = Field(
+        2.0,
+        ge=1,
+        description="An item the customer rated 4 of 5 or more weighs this many times its purchase or "
+        "view in their profile (docs/personalization.md, ratings and reasons).",
+    )
+    disliked_weight: float = Field(
+        1.0,
+        ge=0,
+        description="An item the customer rated 2 of 5 or less weighs minus this many times its purchase "
+        "in their profile, pulling similar items down; it is never recommended to them nor cited.",
+    )
 
 
 class WebhookSubscription(BaseModel):

@@ -133,17 +133,6 @@ def test_a_film_rated_one_star_is_never_the_reason_to_watch_its_sequel(films):
     assert SEQUEL not in order or order.index(SEQUEL) > order.index(ALIENS)
 
 
-def test_people_are_scored_on_what_evaluate_measures(films):
-    """Regression (issue 23): the service scored people from a liked ×2 / disliked −1 profile
-    while `recommend evaluate` measured scores from the stars; both now use `scoring_input`
-    (each rated film weighs its stars − 3), so the evaluated figure is the served one."""
-    ids = films.catalogue.item_ids.astype(str).tolist()
-    for cid, weight in (("1", -2.0), ("2", 2.0)):
-        row = films.history[recommend.position(films, cid)].toarray()[0]
-        assert row[ids.index(PET_DETECTIVE)] == pytest.approx(weight)
-        assert row[ids.index("2001")] == pytest.approx(1.0)  # 4★
-
-
 def test_reasons_carry_the_products_they_cite(films):
     names = dict(zip(films.catalogue.item_ids.astype(str), films.catalogue.names, strict=True))
     for cid in ("1", "2", "100", "150"):
