@@ -36,11 +36,12 @@ from personae.personalize.evaluation import (
     summary,
     top_k,
 )
-from personae.personalize.feedback import Feedback, five_stars
+from personae.personalize.feedback import DISLIKED_UP_TO, Feedback, five_stars
 from personae.personalize.interactions import CART, PURCHASE, VIEW, Interactions, encode, time_split
 from personae.personalize.models import (
     ALS,
     EASE,
+    STAR_CENTRE,
     ItemKNN,
     Popularity,
     Recommender,
@@ -317,7 +318,8 @@ def fit_context(store: Store, settings: RecommendSettings, model: str | None = N
     """Load the data as of the traits' date and fit the model on everyone's history.
 
     The model is the one ``tune`` chose on this store's data (the configured one until then);
-    with ratings, the item models learn from and score on the stars (``star_weights``).
+    with ratings, the item models learn from the stars (:func:`scoring_input`) and score people
+    from their verdict profile (``Feedback.profile``).
     """
     model = model or chosen_model(store, settings)
     settings = tuned(store, settings, model)
@@ -327,10 +329,11 @@ def fit_context(store: Store, settings: RecommendSettings, model: str | None = N
     history = inter.matrix(_weights(settings))
     stars = load_stars(store, as_of, inter) if model in ("ease", "item_knn") else None
     # the item models learn which items go together from the stars where there are some
-    learn_from = history if stars is None else star_weights(history, stars)
+    learn_from = scoring_input(history, stars, settings.star_centre)
     purchased = inter.purchases()
     fitted = make(settings, model).fit(learn_from)
     # what people said of what they consumed changes the history they are scored from
+    # (not yet the input `evaluate` scores them from: see docs/personalization.md)
     feedback = load_feedback(store, as_of, inter)
     profile = feedback.profile(history, settings.liked_weight, settings.disliked_weight)
     traits = _traits_frame(store)
@@ -523,9 +526,10 @@ def _config(settings: RecommendSettings, name: str) -> dict[str, Any]:
         return {
             "ease_regularization": settings.ease_regularization,
             "ease_min_support": settings.ease_min_support,
+            "star_centre": settings.star_centre,
         }
     if name == "item_knn":
-        return {"knn_neighbours": settings.knn_neighbours}
+        return {"knn_neighbours": settings.knn_neighbours, "star_centre": settings.star_centre}
     return {}
 
 
@@ -541,8 +545,8 @@ def _scores(
     """
     s = settings.model_copy(update=params)
     X = data.train
-    if default and data.stars is not None and name in ("ease", "item_knn"):
-        X = star_weights(X, data.stars)
+    if default and name in ("ease", "item_knn"):
+        X = scoring_input(X, data.stars, s.star_centre)  # what `fit_context` fits on
     cust = data.held.customers
     started = time.perf_counter()
     if name == "popularity":
@@ -570,6 +574,20 @@ def _scaled(a: np.ndarray) -> np.ndarray:
     return np.asarray(np.divide(a, top, out=np.array(a, dtype=np.float32), where=top > 0), dtype=np.float32)
 
 
+def scoring_input(
+    history: sp.csr_matrix, stars: sp.csr_matrix | None, centre: float = STAR_CENTRE
+) -> sp.csr_matrix:
+    """What the item models of the default learn from and score people on: the history with
+    each rated pair's weight replaced by its stars − ``centre`` (:func:`star_weights`), or the
+    history itself in a shop without ratings. ``centre`` (``star_centre``, chosen by ``tune``)
+    stays above :data:`DISLIKED_UP_TO`, so a dislike always weighs negatively.
+
+    One function for what ``fit_context`` fits on and what ``evaluate`` fits and scores on. A
+    disliked item weighs negatively here; ``rank`` also excludes it and never cites it.
+    """
+    return history if stars is None else star_weights(history, stars, centre)
+
+
 def _measure(
     data: _Split,
     name: str,
@@ -580,7 +598,15 @@ def _measure(
 ) -> dict[str, Any]:
     scores, fit_s, score_s = _scores(data, name, params, settings, default)
     started = time.perf_counter()
-    items = top_k(scores, k, data.held.exclude)
+    exclude = data.held.exclude
+    if default and data.stars is not None:
+        # as served: what a person disliked in training is never recommended to them again
+        # (already excluded under `unseen`; this matters where re-buys are candidates)
+        disliked = sp.csr_matrix(data.stars[data.held.customers], dtype=np.float64)
+        disliked.data = ((disliked.data > 0) & (disliked.data <= DISLIKED_UP_TO)).astype(np.float64)
+        disliked.eliminate_zeros()
+        exclude = (sp.csr_matrix(exclude, dtype=np.float64) + disliked).tocsr()
+    items = top_k(scores, k, exclude)
     # latency of a list: scoring and picking the top k, per customer (the fit is shared)
     rank_s = score_s + time.perf_counter() - started
     m = summary(items, data.held.gains, data.n_items, seed=settings.seed)
@@ -600,8 +626,11 @@ def _measure(
 TUNING_GRID: dict[str, dict[str, tuple[float, ...]]] = {
     "popularity": {},
     "als": {},
-    "item_knn": {"knn_neighbours": (25, 50, 100, 200)},
-    "ease": {"ease_regularization": (100.0, 300.0, 1000.0)},
+    "item_knn": {"knn_neighbours": (25, 50, 100, 200), "star_centre": (3.0, 2.5)},
+    "ease": {
+        "ease_regularization": (100.0, 200.0, 300.0, 500.0, 750.0, 1000.0, 2000.0),
+        "star_centre": (3.0, 2.5),
+    },
 }
 #: repurchase-aware shops also try these weights of the repurchase score
 REPEAT_WEIGHTS = (0.0, 0.5, 1.0, 2.0)
@@ -632,6 +661,8 @@ def _choose(
     for name, grid in TUNING_GRID.items():
         if models is not None and name not in models:
             continue
+        if stars is None:  # without ratings the centre of the stars changes nothing
+            grid = {p: v for p, v in grid.items() if p != "star_centre"}
         keys = list(grid)
         for values in itertools.product(*grid.values()):
             params = dict(zip(keys, values, strict=True))

@@ -51,6 +51,14 @@ class RecommendSettings(BaseModel):
         description="EASE leaves out of its inversion the items fewer customers than this interacted "
         "with (faster; they carry no co-occurrence to learn from).",
     )
+    star_centre: float = Field(
+        3.0,
+        gt=2.0,
+        le=5.0,
+        description="With ratings, a rated item weighs its stars minus this in what the item models "
+        "learn from and score on; above 2 so a dislike (2 of 5 or less) always pulls its neighbours "
+        "down. `tune` chooses it (2.5 or 3).",
+    )
     repeat_weight: float = Field(
         1.0,
         ge=0,

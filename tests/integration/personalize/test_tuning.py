@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -20,7 +21,8 @@ def test_tune_chooses_among_the_models_stores_the_choice_and_recommendations_use
     settings = RecommendSettings()
     result = recommending.tune(shop, settings, k=10)
     grid = recommending.TUNING_GRID
-    assert len(result["tried"]) == sum(max(1, len(next(iter(g.values()), ()))) for g in grid.values())
+    # the generated shop has review stars: the star centre is tried too
+    assert len(result["tried"]) == sum(math.prod(len(v) for v in g.values()) for g in grid.values())
     assert {t["model"] for t in result["tried"]} == set(grid)
     best = max(r["ndcg"] for r in result["tried"])
     assert result["ndcg"] == best
@@ -76,7 +78,7 @@ def test_the_cli_tunes_and_prints_the_choice(shop_db: Path, tmp_path: Path) -> N
     )
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
-    assert out["model"] == "item_knn" and set(out["chosen"]) == {"knn_neighbours"}
+    assert out["model"] == "item_knn" and set(out["chosen"]) == {"knn_neighbours", "star_centre"}
     refused = CliRunner().invoke(
         cli_app, ["recommend", "tune", "--model", "als"], env={"PERSONAE_DB": str(db)}
     )

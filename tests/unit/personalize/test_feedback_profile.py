@@ -226,3 +226,22 @@ def test_a_rating_of_something_never_bought_here_is_a_reason_in_its_own_words():
     )
     assert ranked.items[0, 0] == 3 and ranked.reasons[0, 0] == "because you rated Alien"
     assert ranked.because is not None and ranked.because[0, 0] == 2
+
+
+def test_every_star_centre_tune_may_choose_keeps_a_dislike_negative():
+    """`tune` chooses the centre the stars are weighed from (`star_centre`); whatever it
+    chooses, a 2★ film must still pull what resembles it down (issue 23.2)."""
+    from pydantic import ValidationError
+
+    from personae.app.recommend import TUNING_GRID, scoring_input
+    from personae.config.personalize import RecommendSettings
+
+    h = sp.csr_matrix(np.array([[0.7, 0.7, 0.7]], dtype=np.float32))
+    st = sp.csr_matrix(np.array([[2.0, 4.0, 0.0]]))
+    for name in ("ease", "item_knn"):
+        for centre in TUNING_GRID[name]["star_centre"]:
+            row = scoring_input(h, st, RecommendSettings(star_centre=centre).star_centre).toarray()[0]
+            assert row[0] < 0 < row[1]
+            assert row[2] == pytest.approx(0.7)  # unrated: its purchase weight
+    with pytest.raises(ValidationError):
+        RecommendSettings(star_centre=2.0)
