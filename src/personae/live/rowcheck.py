@@ -268,6 +268,21 @@ def _rules(spec: TableSpec, row: Row, reasons: list[str], missing: set[str]) -> 
         score, top = row["score"], row["scale_max"]
         if score is not None and top is not None and score > top:
             reasons.append(f"score: {score:g} is above the top of the scale {top:g}")
+    if spec.name == "texts":
+        _text_rules(row, reasons)
+
+
+def _text_rules(row: Row, reasons: list[str]) -> None:
+    """``personae.app.ingest.validate._text_rules`` for one row."""
+    if row["source"] is None:
+        row["source"] = "other"
+    score, top = row["score"], row["scale_max"]
+    if score is not None and top is None:
+        reasons.append(
+            "score: needs scale_max, the top of its scale (e.g. --set scale_max=5 for stars, 10 for NPS)"
+        )
+    if score is not None and top is not None and score > top:
+        reasons.append(f"score: {score:g} is above the top of the scale {top:g}")
 
 
 def _order_rules(row: Row, reasons: list[str], amount_missing: bool) -> None:
