@@ -67,7 +67,9 @@ bench: install $(BENCH_STAMP)
 	$(BIN)/python benchmarks/bench_clusters.py
 	$(BIN)/python benchmarks/bench_recommend.py
 	$(BIN)/python benchmarks/bench_recommend.py --scale
+	$(BIN)/python benchmarks/bench_feedback.py
 	$(BIN)/python benchmarks/bench_voice.py
+	$(BIN)/python benchmarks/bench_voice.py --sentiment --themes
 	$(BIN)/python benchmarks/bench_journeys.py
 	$(BIN)/python benchmarks/bench_service.py
 	$(BIN)/python benchmarks/bench_soak.py
