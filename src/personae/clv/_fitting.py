@@ -20,6 +20,11 @@ Objective = Callable[[FloatArray], tuple[float, FloatArray]]
 LOG_BOUND = 18.0
 
 
+def dot(u: FloatArray, v: FloatArray) -> float:
+    """Inner product of two 1-d arrays (``einsum`` avoids BLAS thread start-up on big arrays)."""
+    return float(np.einsum("i,i->", u, v))
+
+
 def as_float_array(name: str, values: ArrayLike) -> FloatArray:
     """Return ``values`` as a 1-d float64 array, or raise :class:`InputError` on NaN/inf."""
     arr = np.asarray(values, dtype=np.float64)

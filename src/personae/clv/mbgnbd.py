@@ -31,25 +31,16 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import digamma, expit, gammaln
 
-from personae.clv._base import RepeatPurchaseModel, broadcast, check_btyd_inputs
+from personae.clv._base import RepeatPurchaseModel, broadcast, fit_inputs
 from personae.clv._fitting import (
     FloatArray,
     Objective,
-    delta_method,
     group_rows,
-    log_param_covariance,
     maximise,
-    sample_weights,
     warm_start,
 )
-from personae.clv.bgnbd import _expected_if_alive, _numerator
-from personae.errors import InputError
-
-
-def _dot(u: FloatArray, v: FloatArray) -> float:
-    """Inner product of two 1-d arrays (``einsum`` avoids BLAS thread start-up on big arrays)."""
-    return float(np.einsum("i,i->", u, v))
-
+from personae.clv._fitting import dot as _dot
+from personae.clv.bgnbd import BetaGeoModel, _numerator
 
 PARAM_NAMES = ("r", "alpha", "a", "b")
 #: from this many distinct customers on, the fit starts from the optimum on a subsample
@@ -190,10 +181,7 @@ class ModifiedBetaGeoModel(RepeatPurchaseModel):
         sample_weight: ArrayLike | None = None,
     ) -> ModifiedBetaGeoModel:
         """Fit by maximum likelihood on log-parameters (identical customers collapsed first)."""
-        x, tx, big_t = check_btyd_inputs(frequency, recency, T)
-        w = sample_weights(sample_weight, len(x))
-        if w.sum() <= 0:
-            raise InputError("no customers to fit (empty input or all weights 0)")
+        x, tx, big_t, w = fit_inputs(frequency, recency, T, sample_weight)
         penalty = self.penalizer_coef
 
         def objective_on(pick: NDArray[np.intp] | None) -> tuple[Objective, _Data]:
@@ -221,13 +209,8 @@ class ModifiedBetaGeoModel(RepeatPurchaseModel):
         theta, hess = maximise(
             objective, theta0, model="ModifiedBetaGeoModel", names=PARAM_NAMES, hess0=hess0
         )
-        params = np.exp(theta)
-        self._set_params(params)
-        self.loglik_ = -_neg_loglik(theta, data)[0]
-        self.log_covariance_ = log_param_covariance(hess, data.total_weight, model="ModifiedBetaGeoModel")
-        self.covariance_ = delta_method(self.log_covariance_, params)
-        self.n_customers_ = data.total_weight
-        self.max_T_ = float(big_t[w > 0].max())
+        loglik = -_neg_loglik(theta, data)[0]
+        self._store_fit(theta, hess, loglik, data.total_weight, float(big_t[w > 0].max()))
         return self
 
     @classmethod
@@ -330,8 +313,9 @@ class ModifiedBetaGeoModel(RepeatPurchaseModel):
         big_t: FloatArray,
         horizons: FloatArray,
     ) -> FloatArray:
-        """E[purchases in the next h | alive at T] per (x, T) pair (rows) and horizon (columns)."""
+        """E[purchases in the next h | alive at T] per (x, T) pair (rows) and horizon (columns).
+
+        The BG/NBD's with ``b`` replaced by ``b + 1`` (alive at T means p ~ Beta(a, b+x+1)).
+        """
         r, alpha, a, b = params
-        s = (horizons[None, :] / (alpha + big_t[:, None])).ravel()
-        groups = (x_unique, np.repeat(code, len(horizons)))
-        return _expected_if_alive(s, None, r, a, b + 1.0, groups=groups).reshape(-1, len(horizons))
+        return BetaGeoModel._cumulative_if_alive((r, alpha, a, b + 1.0), x_unique, code, big_t, horizons)
