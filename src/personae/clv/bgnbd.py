@@ -83,6 +83,7 @@ from personae.clv._fitting import (
     group_rows,
     maximise,
     numerical_hessian,
+    penalized_mean,
 )
 from personae.clv._fitting import dot as _dot
 
@@ -324,6 +325,21 @@ def _starting_values(
     return theta, hess
 
 
+def _nobody_leaves(label: str, a: float, b: float, no_dropout: float) -> str | None:
+    """Why a fit with drop-out law Beta(a, b) says nobody leaves, or ``None`` (BG and MBG/NBD).
+
+    That is, the mean drop-out probability per purchase a/(a+b) is below ``no_dropout``.
+    """
+    mean_dropout = a / (a + b)
+    if mean_dropout < no_dropout:
+        return (
+            f"{label} cannot tell when customers leave: the fit (a = {a:.2g}, b = {b:.2g}) puts "
+            f"the chance of leaving after a purchase at {mean_dropout:.1g}, i.e. nobody ever "
+            "leaves — the history is too short to show anyone leaving"
+        )
+    return None
+
+
 class BetaGeoModel(RepeatPurchaseModel):
     """BG/NBD model, scikit-learn style.
 
@@ -362,12 +378,7 @@ class BetaGeoModel(RepeatPurchaseModel):
         total = data.total_weight
         penalty = self.penalizer_coef
 
-        def objective(theta: FloatArray) -> tuple[float, FloatArray]:
-            nll, grad = _neg_loglik(theta, data)
-            params = np.exp(theta)
-            value = nll / total + penalty * float(np.sum(params**2))
-            return value, grad / total + 2 * penalty * params**2
-
+        objective = penalized_mean(lambda theta: _neg_loglik(theta, data), total, penalty)
         theta0, hess0 = _starting_values(x, tx, big_t, w, len(data.wp) + len(data.t_unique))
         if hess0 is not None and penalty > 0:
             hess0 = hess0 + np.diag(4 * penalty * np.exp(2 * theta0))
@@ -412,14 +423,7 @@ class BetaGeoModel(RepeatPurchaseModel):
             True
         """
         _, _, a, b = self._params()
-        mean_dropout = a / (a + b)
-        if mean_dropout < self.NO_DROPOUT:
-            return (
-                f"BG/NBD cannot tell when customers leave: the fit (a = {a:.2g}, b = {b:.2g}) puts "
-                f"the chance of leaving after a purchase at {mean_dropout:.1g}, i.e. nobody ever "
-                "leaves — the history is too short to show anyone leaving"
-            )
-        return None
+        return _nobody_leaves(self.LABEL, a, b, self.NO_DROPOUT)
 
     def weakly_identified(self) -> str | None:
         """Why the normal approximation of the parameters cannot be trusted, or ``None``.

@@ -37,10 +37,13 @@ from personae.clv._fitting import (
     Objective,
     group_rows,
     maximise,
+    penalized_mean,
+    pick_rows,
+    start_alpha,
     warm_start,
 )
 from personae.clv._fitting import dot as _dot
-from personae.clv.bgnbd import BetaGeoModel, _numerator
+from personae.clv.bgnbd import BetaGeoModel, _nobody_leaves, _numerator
 
 PARAM_NAMES = ("r", "alpha", "a", "b")
 #: from this many distinct customers on, the fit starts from the optimum on a subsample
@@ -185,24 +188,11 @@ class ModifiedBetaGeoModel(RepeatPurchaseModel):
         penalty = self.penalizer_coef
 
         def objective_on(pick: NDArray[np.intp] | None) -> tuple[Objective, _Data]:
-            data = (
-                _Data.build(x, tx, big_t, w)
-                if pick is None
-                else _Data.build(x[pick], tx[pick], big_t[pick], w[pick])
-            )
-            total = data.total_weight
-
-            def objective(theta: FloatArray) -> tuple[float, FloatArray]:
-                nll, grad = _neg_loglik(theta, data)
-                params = np.exp(theta)
-                value = nll / total + penalty * float(np.sum(params**2))
-                return value, grad / total + 2 * penalty * params**2
-
-            return objective, data
+            data = _Data.build(*pick_rows(pick, x, tx, big_t, w))
+            return penalized_mean(lambda theta: _neg_loglik(theta, data), data.total_weight, penalty), data
 
         objective, data = objective_on(None)
-        rate = (_dot(w, x) + 1.0) / (_dot(w, big_t) + 1.0)
-        theta0 = np.log(np.array([1.0, max(1.0 / rate, 1e-3), 1.0, 1.0]))
+        theta0 = np.log(np.array([1.0, start_alpha(x, big_t, w), 1.0, 1.0]))
         theta0, hess0 = warm_start(
             lambda pick: objective_on(pick)[0], theta0, len(data.w), len(x), threshold=WARM_START_ROWS
         )
@@ -231,14 +221,7 @@ class ModifiedBetaGeoModel(RepeatPurchaseModel):
             'MBG/NBD cannot tell when customers leave'
         """
         _, _, a, b = self._params()
-        mean_dropout = a / (a + b)
-        if mean_dropout < self.NO_DROPOUT:
-            return (
-                f"MBG/NBD cannot tell when customers leave: the fit (a = {a:.2g}, b = {b:.2g}) puts "
-                f"the chance of leaving after a purchase at {mean_dropout:.1g}, i.e. nobody ever "
-                "leaves — the history is too short to show anyone leaving"
-            )
-        return None
+        return _nobody_leaves(self.LABEL, a, b, self.NO_DROPOUT)
 
     # -- predictions ----------------------------------------------------------------------
     def p_alive(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> FloatArray:

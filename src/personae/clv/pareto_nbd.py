@@ -66,6 +66,8 @@ from personae.clv._fitting import (
     central_gradient,
     group_rows,
     maximise,
+    pick_rows,
+    start_alpha,
     warm_start,
 )
 from personae.clv._fitting import dot as _dot
@@ -283,11 +285,7 @@ class ParetoNBDModel(RepeatPurchaseModel):
         penalty = self.penalizer_coef
 
         def objective_on(pick: NDArray[np.intp] | None) -> tuple[Objective, _Data]:
-            data = (
-                _Data.build(x, tx, big_t, w)
-                if pick is None
-                else _Data.build(x[pick], tx[pick], big_t[pick], w[pick])
-            )
+            data = _Data.build(*pick_rows(pick, x, tx, big_t, w))
             total = data.total_weight
 
             def value(theta: FloatArray) -> float:
@@ -296,9 +294,8 @@ class ParetoNBDModel(RepeatPurchaseModel):
             return central_gradient(value), data
 
         objective, data = objective_on(None)
-        rate = (_dot(w, x) + 1.0) / (_dot(w, big_t) + 1.0)
         span = float(np.average(big_t, weights=w)) + 1.0
-        theta0 = np.log(np.array([1.0, max(1.0 / rate, 1e-3), 1.0, span]))
+        theta0 = np.log(np.array([1.0, start_alpha(x, big_t, w), 1.0, span]))
         theta0, hess0 = warm_start(
             lambda pick: objective_on(pick)[0],
             theta0,
