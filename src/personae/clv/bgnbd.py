@@ -78,12 +78,13 @@ from personae.clv._base import RepeatPurchaseModel, fit_inputs
 from personae.clv._base import broadcast as _broadcast
 from personae.clv._beta_quadrature import BetaRules, apply_rules, beta_rules
 from personae.clv._fitting import (
-    LOG_BOUND,
     FloatArray,
+    Objective,
     group_rows,
     maximise,
-    numerical_hessian,
     penalized_mean,
+    pick_rows,
+    warm_start,
 )
 from personae.clv._fitting import dot as _dot
 
@@ -295,34 +296,13 @@ def _starting_values(
     """
     rate = (np.dot(w, x) + 1.0) / (np.dot(w, big_t) + 1.0)
     theta0 = np.log(np.array([1.0, max(1.0 / rate, 1e-3), 1.0, 1.0]))
-    if n_rows < 200_000:
-        return theta0, None
-    rng = np.random.default_rng(0)
-    pick = rng.choice(len(x), size=50_000, replace=False)
-    sub = _Data.build(x[pick], tx[pick], big_t[pick], w[pick])
-    total = sub.total_weight
 
-    def objective(theta: FloatArray) -> tuple[float, FloatArray]:
-        nll, grad = _neg_loglik(theta, sub)
-        return nll / total, grad / total
+    def objective_on(pick: NDArray[np.intp] | None) -> Objective:
+        # the subsample's plain mean NLL (no penalty: fit() adds it to the Hessian)
+        sub = _Data.build(*pick_rows(pick, x, tx, big_t, w))
+        return penalized_mean(lambda theta: _neg_loglik(theta, sub), sub.total_weight, 0.0)
 
-    # scipy.optimize takes ~0.25 s to import and the CLI imports this module at start-up.
-    from scipy.optimize import minimize
-
-    with np.errstate(all="ignore"):
-        result = minimize(
-            objective,
-            theta0,
-            jac=True,
-            method="L-BFGS-B",
-            bounds=[(-LOG_BOUND, LOG_BOUND)] * 4,
-            options={"ftol": 1e-12},
-        )
-        theta = np.asarray(result.x, dtype=np.float64)
-        hess = numerical_hessian(objective, theta)
-    if not (np.all(np.isfinite(theta)) and np.all(np.isfinite(hess))):
-        return theta0, None
-    return theta, hess
+    return warm_start(objective_on, theta0, n_rows, len(x), threshold=200_000, size=50_000)
 
 
 def _nobody_leaves(label: str, a: float, b: float, no_dropout: float) -> str | None:
