@@ -1,10 +1,11 @@
 """What the repeat-purchase models share: inputs, fitted state, summaries, and the fit loop.
 
-:class:`~personae.clv.bgnbd.BetaGeoModel` predates this module and has its own copies of
-these pieces (its fit is the template); :class:`~personae.clv.mbgnbd.ModifiedBetaGeoModel`
+:class:`~personae.clv.bgnbd.BetaGeoModel`, :class:`~personae.clv.mbgnbd.ModifiedBetaGeoModel`
 and :class:`~personae.clv.pareto_nbd.ParetoNBDModel` inherit them from
 :class:`RepeatPurchaseModel`, so the three expose the same interface to
-:mod:`personae.clv.value`, :mod:`personae.clv.holdout` and the application.
+:mod:`personae.clv.value`, :mod:`personae.clv.holdout` and the application; each keeps
+only its likelihood, starting values, predictions and the checks whose wording is its own.
+:func:`wald_summary` also serves :class:`~personae.clv.gamma_gamma.GammaGammaModel`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from personae.clv._fitting import FloatArray, as_float_array, same_length
+from personae.clv._fitting import (
+    FloatArray,
+    as_float_array,
+    delta_method,
+    log_param_covariance,
+    same_length,
+    sample_weights,
+)
 from personae.errors import InputError, check_is_fitted, is_fitted
 
 
@@ -38,6 +46,38 @@ def check_btyd_inputs(
     if np.any((x == 0) & (tx != 0)):
         raise InputError("recency must be 0 for customers with frequency 0")
     return x, tx, big_t
+
+
+def fit_inputs(
+    frequency: ArrayLike, recency: ArrayLike, T: ArrayLike, sample_weight: ArrayLike | None
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Validated (frequency, recency, T, weight) arrays for a fit; refuses an empty fit."""
+    x, tx, big_t = check_btyd_inputs(frequency, recency, T)
+    w = sample_weights(sample_weight, len(x))
+    if w.sum() <= 0:
+        raise InputError("no customers to fit (empty input or all weights 0)")
+    return x, tx, big_t, w
+
+
+def wald_summary(
+    params: dict[str, float], covariance: FloatArray, log_covariance: FloatArray, names: tuple[str, ...]
+) -> pd.DataFrame:
+    """Estimates with standard errors and 95% Wald intervals on the log scale.
+
+    The intervals are built for the log-parameters (where the likelihood is closer to
+    quadratic and the bounds stay positive), then mapped back with ``exp``.
+    """
+    theta = np.log(list(params.values()))
+    se_log = np.sqrt(np.diag(log_covariance))
+    return pd.DataFrame(
+        {
+            "estimate": list(params.values()),
+            "se": np.sqrt(np.diag(covariance)),
+            "lower_95": np.exp(theta - 1.959964 * se_log),
+            "upper_95": np.exp(theta + 1.959964 * se_log),
+        },
+        index=list(names),
+    )
 
 
 def broadcast(*arrays: ArrayLike) -> list[FloatArray]:
@@ -79,6 +119,18 @@ class RepeatPurchaseModel:
         for name, value in self.params_.items():
             setattr(self, f"{name}_", value)
 
+    def _store_fit(
+        self, theta: FloatArray, hess: FloatArray, loglik: float, total_weight: float, max_T: float
+    ) -> None:
+        """Record a fit's optimum ``theta`` (log-parameters), its Hessian and log-likelihood."""
+        params = np.exp(theta)
+        self._set_params(params)
+        self.loglik_ = loglik
+        self.log_covariance_ = log_param_covariance(hess, total_weight, model=type(self).__name__)
+        self.covariance_ = delta_method(self.log_covariance_, params)
+        self.n_customers_ = total_weight
+        self.max_T_ = max_T
+
     def _params(self) -> tuple[float, float, float, float]:
         check_is_fitted(self, "params_")
         r, alpha, c, d = (self.params_[n] for n in self.PARAM_NAMES)
@@ -100,17 +152,7 @@ class RepeatPurchaseModel:
     def summary(self) -> pd.DataFrame:
         """Estimates with standard errors and 95% Wald intervals on the log scale."""
         check_is_fitted(self, "params_")
-        theta = np.log(list(self.params_.values()))
-        se_log = np.sqrt(np.diag(self.log_covariance_))
-        return pd.DataFrame(
-            {
-                "estimate": list(self.params_.values()),
-                "se": np.sqrt(np.diag(self.covariance_)),
-                "lower_95": np.exp(theta - 1.959964 * se_log),
-                "upper_95": np.exp(theta + 1.959964 * se_log),
-            },
-            index=list(self.PARAM_NAMES),
-        )
+        return wald_summary(self.params_, self.covariance_, self.log_covariance_, self.PARAM_NAMES)
 
     def weakly_identified(self) -> str | None:
         """Why the normal approximation of the parameters cannot be trusted, or ``None``.

@@ -20,6 +20,11 @@ Objective = Callable[[FloatArray], tuple[float, FloatArray]]
 LOG_BOUND = 18.0
 
 
+def dot(u: FloatArray, v: FloatArray) -> float:
+    """Inner product of two 1-d arrays (``einsum`` avoids BLAS thread start-up on big arrays)."""
+    return float(np.einsum("i,i->", u, v))
+
+
 def as_float_array(name: str, values: ArrayLike) -> FloatArray:
     """Return ``values`` as a 1-d float64 array, or raise :class:`InputError` on NaN/inf."""
     arr = np.asarray(values, dtype=np.float64)
@@ -290,6 +295,33 @@ def central_gradient(value: Callable[[FloatArray], float], step: float = 1e-5) -
         return value(theta), grad
 
     return objective
+
+
+def penalized_mean(neg_loglik: Objective, total_weight: float, penalty: float) -> Objective:
+    """The mean NLL plus ``penalty`` times the sum of squared parameters, with its gradient.
+
+    ``neg_loglik(theta)`` gives the total NLL and its gradient in log-parameters; the L2
+    penalty on the parameters themselves (not their logs) is lifetimes' ``penalizer_coef``.
+    """
+
+    def objective(theta: FloatArray) -> tuple[float, FloatArray]:
+        nll, grad = neg_loglik(theta)
+        params = np.exp(theta)
+        value = nll / total_weight + penalty * float(np.sum(params**2))
+        return value, grad / total_weight + 2 * penalty * params**2
+
+    return objective
+
+
+def pick_rows(pick: NDArray[np.intp] | None, *arrays: FloatArray) -> tuple[FloatArray, ...]:
+    """The rows ``pick`` of each array (all of them for ``None``), as :func:`warm_start` asks."""
+    return arrays if pick is None else tuple(a[pick] for a in arrays)
+
+
+def start_alpha(x: FloatArray, big_t: FloatArray, w: FloatArray) -> float:
+    """Starting value of the purchase-rate scale alpha: 1 / (weighted mean purchase rate)."""
+    rate = (dot(w, x) + 1.0) / (dot(w, big_t) + 1.0)
+    return max(1.0 / rate, 1e-3)
 
 
 def warm_start(

@@ -74,20 +74,19 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.special import betainc, digamma, expit, gammaln, hyp2f1, log_expit, logit
 
 from personae.clv import _chebyshev as chebyshev
+from personae.clv._base import RepeatPurchaseModel, fit_inputs
+from personae.clv._base import broadcast as _broadcast
 from personae.clv._beta_quadrature import BetaRules, apply_rules, beta_rules
 from personae.clv._fitting import (
-    LOG_BOUND,
     FloatArray,
-    as_float_array,
-    delta_method,
+    Objective,
     group_rows,
-    log_param_covariance,
     maximise,
-    numerical_hessian,
-    same_length,
-    sample_weights,
+    penalized_mean,
+    pick_rows,
+    warm_start,
 )
-from personae.errors import InputError, check_is_fitted, is_fitted
+from personae.clv._fitting import dot as _dot
 
 PARAM_NAMES = ("r", "alpha", "a", "b")
 
@@ -141,31 +140,6 @@ class _Data:
             tp_code=t_code[pos],
             txp_code=txp_code,
         )
-
-
-def _check_inputs(
-    frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    x = as_float_array("frequency", frequency)
-    tx = as_float_array("recency", recency)
-    big_t = as_float_array("T", T)
-    same_length(frequency=x, recency=tx, T=big_t)
-    if np.any(x < 0) or np.any(x != np.round(x)):
-        raise InputError("frequency must be non-negative whole numbers (repeat transactions)")
-    if np.any(tx < 0) or np.any(tx > big_t * (1 + 1e-12) + 1e-12):
-        raise InputError(
-            "recency must be between 0 and T for every customer",
-            hint="recency is the time from first to last purchase, T from first purchase "
-            "to the end of the observation period; both in the same time unit",
-        )
-    if np.any((x == 0) & (tx != 0)):
-        raise InputError("recency must be 0 for customers with frequency 0")
-    return x, tx, big_t
-
-
-def _dot(u: FloatArray, v: FloatArray) -> float:
-    """Inner product of two 1-d arrays (``einsum`` avoids BLAS thread start-up on big arrays)."""
-    return float(np.einsum("i,i->", u, v))
 
 
 def _neg_loglik(theta: FloatArray, data: _Data) -> tuple[float, FloatArray]:
@@ -310,10 +284,6 @@ def _numerator_quadrature(
     return float(left_tail + (1.0 - left_mass - right_mass) * ratio + right_tail)
 
 
-def _broadcast(*arrays: ArrayLike) -> list[FloatArray]:
-    return [np.asarray(a, dtype=np.float64) for a in np.broadcast_arrays(*arrays)]
-
-
 def _starting_values(
     x: FloatArray, tx: FloatArray, big_t: FloatArray, w: FloatArray, n_rows: int
 ) -> tuple[FloatArray, FloatArray | None]:
@@ -326,37 +296,31 @@ def _starting_values(
     """
     rate = (np.dot(w, x) + 1.0) / (np.dot(w, big_t) + 1.0)
     theta0 = np.log(np.array([1.0, max(1.0 / rate, 1e-3), 1.0, 1.0]))
-    if n_rows < 200_000:
-        return theta0, None
-    rng = np.random.default_rng(0)
-    pick = rng.choice(len(x), size=50_000, replace=False)
-    sub = _Data.build(x[pick], tx[pick], big_t[pick], w[pick])
-    total = sub.total_weight
 
-    def objective(theta: FloatArray) -> tuple[float, FloatArray]:
-        nll, grad = _neg_loglik(theta, sub)
-        return nll / total, grad / total
+    def objective_on(pick: NDArray[np.intp] | None) -> Objective:
+        # the subsample's plain mean NLL (no penalty: fit() adds it to the Hessian)
+        sub = _Data.build(*pick_rows(pick, x, tx, big_t, w))
+        return penalized_mean(lambda theta: _neg_loglik(theta, sub), sub.total_weight, 0.0)
 
-    # scipy.optimize takes ~0.25 s to import and the CLI imports this module at start-up.
-    from scipy.optimize import minimize
+    return warm_start(objective_on, theta0, n_rows, len(x), threshold=200_000, size=50_000)
 
-    with np.errstate(all="ignore"):
-        result = minimize(
-            objective,
-            theta0,
-            jac=True,
-            method="L-BFGS-B",
-            bounds=[(-LOG_BOUND, LOG_BOUND)] * 4,
-            options={"ftol": 1e-12},
+
+def _nobody_leaves(label: str, a: float, b: float, no_dropout: float) -> str | None:
+    """Why a fit with drop-out law Beta(a, b) says nobody leaves, or ``None`` (BG and MBG/NBD).
+
+    That is, the mean drop-out probability per purchase a/(a+b) is below ``no_dropout``.
+    """
+    mean_dropout = a / (a + b)
+    if mean_dropout < no_dropout:
+        return (
+            f"{label} cannot tell when customers leave: the fit (a = {a:.2g}, b = {b:.2g}) puts "
+            f"the chance of leaving after a purchase at {mean_dropout:.1g}, i.e. nobody ever "
+            "leaves — the history is too short to show anyone leaving"
         )
-        theta = np.asarray(result.x, dtype=np.float64)
-        hess = numerical_hessian(objective, theta)
-    if not (np.all(np.isfinite(theta)) and np.all(np.isfinite(hess))):
-        return theta0, None
-    return theta, hess
+    return None
 
 
-class BetaGeoModel:
+class BetaGeoModel(RepeatPurchaseModel):
     """BG/NBD model, scikit-learn style.
 
     ``KEY`` names it in JSON output (``"bg_nbd"``; ``personae clv fit`` also keeps the older
@@ -381,11 +345,6 @@ class BetaGeoModel:
     LABEL = "BG/NBD"
     PARAM_NAMES = PARAM_NAMES
 
-    def __init__(self, penalizer_coef: float = 0.0) -> None:
-        if penalizer_coef < 0:
-            raise InputError("penalizer_coef must be >= 0")
-        self.penalizer_coef = penalizer_coef
-
     def fit(
         self,
         frequency: ArrayLike,
@@ -394,32 +353,18 @@ class BetaGeoModel:
         sample_weight: ArrayLike | None = None,
     ) -> BetaGeoModel:
         """Fit by maximum likelihood (identical customers are collapsed into weights first)."""
-        x, tx, big_t = _check_inputs(frequency, recency, T)
-        w = sample_weights(sample_weight, len(x))
-        if w.sum() <= 0:
-            raise InputError("no customers to fit (empty input or all weights 0)")
+        x, tx, big_t, w = fit_inputs(frequency, recency, T, sample_weight)
         data = _Data.build(x, tx, big_t, w)
         total = data.total_weight
         penalty = self.penalizer_coef
 
-        def objective(theta: FloatArray) -> tuple[float, FloatArray]:
-            nll, grad = _neg_loglik(theta, data)
-            params = np.exp(theta)
-            value = nll / total + penalty * float(np.sum(params**2))
-            return value, grad / total + 2 * penalty * params**2
-
+        objective = penalized_mean(lambda theta: _neg_loglik(theta, data), total, penalty)
         theta0, hess0 = _starting_values(x, tx, big_t, w, len(data.wp) + len(data.t_unique))
         if hess0 is not None and penalty > 0:
             hess0 = hess0 + np.diag(4 * penalty * np.exp(2 * theta0))
         theta, hess = maximise(objective, theta0, model="BetaGeoModel", names=PARAM_NAMES, hess0=hess0)
-        params = np.exp(theta)
-        self.r_, self.alpha_, self.a_, self.b_ = (float(p) for p in params)
-        self.params_ = dict(zip(PARAM_NAMES, (float(p) for p in params), strict=True))
-        self.loglik_ = -_neg_loglik(theta, data)[0]
-        self.log_covariance_ = log_param_covariance(hess, total, model="BetaGeoModel")
-        self.covariance_ = delta_method(self.log_covariance_, params)
-        self.n_customers_ = total
-        self.max_T_ = float(big_t[w > 0].max())
+        loglik = -_neg_loglik(theta, data)[0]
+        self._store_fit(theta, hess, loglik, total, float(big_t[w > 0].max()))
         return self
 
     @classmethod
@@ -435,16 +380,8 @@ class BetaGeoModel:
             >>> m.expected_transactions_new([39.0, 78.0]).round(3).tolist()
             [1.197, 1.861]
         """
-        if min(r, alpha, a, b) <= 0:
-            raise InputError("BG/NBD parameters must all be positive")
-        model = cls()
-        model.r_, model.alpha_, model.a_, model.b_ = float(r), float(alpha), float(a), float(b)
-        model.params_ = {"r": model.r_, "alpha": model.alpha_, "a": model.a_, "b": model.b_}
-        model.loglik_ = float("nan")
-        model.log_covariance_ = np.full((4, 4), np.nan)
-        model.covariance_ = np.full((4, 4), np.nan)
-        model.n_customers_ = 0.0
-        model.max_T_ = float("nan")
+        model = cls._from_values((r, alpha, a, b))
+        assert isinstance(model, BetaGeoModel)
         return model
 
     #: below this mean drop-out probability per purchase, a/(a+b), the fit says nobody leaves
@@ -466,17 +403,7 @@ class BetaGeoModel:
             True
         """
         _, _, a, b = self._params()
-        mean_dropout = a / (a + b)
-        if mean_dropout < self.NO_DROPOUT:
-            return (
-                f"BG/NBD cannot tell when customers leave: the fit (a = {a:.2g}, b = {b:.2g}) puts "
-                f"the chance of leaving after a purchase at {mean_dropout:.1g}, i.e. nobody ever "
-                "leaves — the history is too short to show anyone leaving"
-            )
-        return None
-
-    #: a and b both above this: Beta(a, b) is practically a point mass (see :meth:`weakly_identified`)
-    HOMOGENEOUS = 1e4
+        return _nobody_leaves(self.LABEL, a, b, self.NO_DROPOUT)
 
     def weakly_identified(self) -> str | None:
         """Why the normal approximation of the parameters cannot be trusted, or ``None``.
@@ -528,26 +455,6 @@ class BetaGeoModel:
         p = np.clip(rng.beta(a, b + x, size=(size, len(x))), 1e-12, 1.0)
         count = np.minimum(rng.poisson(rate * t), rng.geometric(p))
         return np.where(alive, count, 0).astype(np.int64)
-
-    # -- fitted state ---------------------------------------------------------------------
-    def _params(self) -> tuple[float, float, float, float]:
-        check_is_fitted(self, "params_")
-        return self.r_, self.alpha_, self.a_, self.b_
-
-    def summary(self) -> pd.DataFrame:
-        """Estimates with standard errors and 95% Wald intervals on the log scale."""
-        check_is_fitted(self, "params_")
-        theta = np.log(list(self.params_.values()))
-        se_log = np.sqrt(np.diag(self.log_covariance_))
-        return pd.DataFrame(
-            {
-                "estimate": list(self.params_.values()),
-                "se": np.sqrt(np.diag(self.covariance_)),
-                "lower_95": np.exp(theta - 1.959964 * se_log),
-                "upper_95": np.exp(theta + 1.959964 * se_log),
-            },
-            index=list(PARAM_NAMES),
-        )
 
     # -- predictions ----------------------------------------------------------------------
     def expected_transactions_new(self, t: ArrayLike) -> FloatArray:
@@ -620,12 +527,6 @@ class BetaGeoModel:
         s = (horizons[None, :] / (alpha + big_t[:, None])).ravel()
         groups = (x_unique, np.repeat(code, len(horizons)))
         return _expected_if_alive(s, None, r, a, b, groups=groups).reshape(-1, len(horizons))
-
-    def __repr__(self) -> str:
-        if not is_fitted(self, "params_"):
-            return "BetaGeoModel(unfitted)"
-        inner = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
-        return f"BetaGeoModel({inner}, loglik={self.loglik_:.2f})"
 
 
 def loglik_individual(

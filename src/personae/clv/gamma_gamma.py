@@ -37,6 +37,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import digamma, gammaln
 
+from personae.clv._base import wald_summary
 from personae.clv._fitting import (
     FloatArray,
     as_float_array,
@@ -228,17 +229,7 @@ class GammaGammaModel:
     def summary(self) -> pd.DataFrame:
         """Estimates with standard errors and 95% Wald intervals on the log scale."""
         check_is_fitted(self, "params_")
-        theta = np.log(list(self.params_.values()))
-        se_log = np.sqrt(np.diag(self.log_covariance_))
-        return pd.DataFrame(
-            {
-                "estimate": list(self.params_.values()),
-                "se": np.sqrt(np.diag(self.covariance_)),
-                "lower_95": np.exp(theta - 1.959964 * se_log),
-                "upper_95": np.exp(theta + 1.959964 * se_log),
-            },
-            index=list(PARAM_NAMES),
-        )
+        return wald_summary(self.params_, self.covariance_, self.log_covariance_, PARAM_NAMES)
 
     def population_mean_spend(self) -> float:
         """Mean transaction value across all customers, ``p*gamma/(q-1)``."""

@@ -31,25 +31,19 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import digamma, expit, gammaln
 
-from personae.clv._base import RepeatPurchaseModel, broadcast, check_btyd_inputs
+from personae.clv._base import RepeatPurchaseModel, broadcast, fit_inputs
 from personae.clv._fitting import (
     FloatArray,
     Objective,
-    delta_method,
     group_rows,
-    log_param_covariance,
     maximise,
-    sample_weights,
+    penalized_mean,
+    pick_rows,
+    start_alpha,
     warm_start,
 )
-from personae.clv.bgnbd import _expected_if_alive, _numerator
-from personae.errors import InputError
-
-
-def _dot(u: FloatArray, v: FloatArray) -> float:
-    """Inner product of two 1-d arrays (``einsum`` avoids BLAS thread start-up on big arrays)."""
-    return float(np.einsum("i,i->", u, v))
-
+from personae.clv._fitting import dot as _dot
+from personae.clv.bgnbd import BetaGeoModel, _nobody_leaves, _numerator
 
 PARAM_NAMES = ("r", "alpha", "a", "b")
 #: from this many distinct customers on, the fit starts from the optimum on a subsample
@@ -190,44 +184,23 @@ class ModifiedBetaGeoModel(RepeatPurchaseModel):
         sample_weight: ArrayLike | None = None,
     ) -> ModifiedBetaGeoModel:
         """Fit by maximum likelihood on log-parameters (identical customers collapsed first)."""
-        x, tx, big_t = check_btyd_inputs(frequency, recency, T)
-        w = sample_weights(sample_weight, len(x))
-        if w.sum() <= 0:
-            raise InputError("no customers to fit (empty input or all weights 0)")
+        x, tx, big_t, w = fit_inputs(frequency, recency, T, sample_weight)
         penalty = self.penalizer_coef
 
         def objective_on(pick: NDArray[np.intp] | None) -> tuple[Objective, _Data]:
-            data = (
-                _Data.build(x, tx, big_t, w)
-                if pick is None
-                else _Data.build(x[pick], tx[pick], big_t[pick], w[pick])
-            )
-            total = data.total_weight
-
-            def objective(theta: FloatArray) -> tuple[float, FloatArray]:
-                nll, grad = _neg_loglik(theta, data)
-                params = np.exp(theta)
-                value = nll / total + penalty * float(np.sum(params**2))
-                return value, grad / total + 2 * penalty * params**2
-
-            return objective, data
+            data = _Data.build(*pick_rows(pick, x, tx, big_t, w))
+            return penalized_mean(lambda theta: _neg_loglik(theta, data), data.total_weight, penalty), data
 
         objective, data = objective_on(None)
-        rate = (_dot(w, x) + 1.0) / (_dot(w, big_t) + 1.0)
-        theta0 = np.log(np.array([1.0, max(1.0 / rate, 1e-3), 1.0, 1.0]))
+        theta0 = np.log(np.array([1.0, start_alpha(x, big_t, w), 1.0, 1.0]))
         theta0, hess0 = warm_start(
             lambda pick: objective_on(pick)[0], theta0, len(data.w), len(x), threshold=WARM_START_ROWS
         )
         theta, hess = maximise(
             objective, theta0, model="ModifiedBetaGeoModel", names=PARAM_NAMES, hess0=hess0
         )
-        params = np.exp(theta)
-        self._set_params(params)
-        self.loglik_ = -_neg_loglik(theta, data)[0]
-        self.log_covariance_ = log_param_covariance(hess, data.total_weight, model="ModifiedBetaGeoModel")
-        self.covariance_ = delta_method(self.log_covariance_, params)
-        self.n_customers_ = data.total_weight
-        self.max_T_ = float(big_t[w > 0].max())
+        loglik = -_neg_loglik(theta, data)[0]
+        self._store_fit(theta, hess, loglik, data.total_weight, float(big_t[w > 0].max()))
         return self
 
     @classmethod
@@ -248,14 +221,7 @@ class ModifiedBetaGeoModel(RepeatPurchaseModel):
             'MBG/NBD cannot tell when customers leave'
         """
         _, _, a, b = self._params()
-        mean_dropout = a / (a + b)
-        if mean_dropout < self.NO_DROPOUT:
-            return (
-                f"MBG/NBD cannot tell when customers leave: the fit (a = {a:.2g}, b = {b:.2g}) puts "
-                f"the chance of leaving after a purchase at {mean_dropout:.1g}, i.e. nobody ever "
-                "leaves — the history is too short to show anyone leaving"
-            )
-        return None
+        return _nobody_leaves(self.LABEL, a, b, self.NO_DROPOUT)
 
     # -- predictions ----------------------------------------------------------------------
     def p_alive(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> FloatArray:
@@ -330,8 +296,9 @@ class ModifiedBetaGeoModel(RepeatPurchaseModel):
         big_t: FloatArray,
         horizons: FloatArray,
     ) -> FloatArray:
-        """E[purchases in the next h | alive at T] per (x, T) pair (rows) and horizon (columns)."""
+        """E[purchases in the next h | alive at T] per (x, T) pair (rows) and horizon (columns).
+
+        The BG/NBD's with ``b`` replaced by ``b + 1`` (alive at T means p ~ Beta(a, b+x+1)).
+        """
         r, alpha, a, b = params
-        s = (horizons[None, :] / (alpha + big_t[:, None])).ravel()
-        groups = (x_unique, np.repeat(code, len(horizons)))
-        return _expected_if_alive(s, None, r, a, b + 1.0, groups=groups).reshape(-1, len(horizons))
+        return BetaGeoModel._cumulative_if_alive((r, alpha, a, b + 1.0), x_unique, code, big_t, horizons)

@@ -59,25 +59,19 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import expit, gammaln, hyp2f1
 
-from personae.clv._base import RepeatPurchaseModel, broadcast, check_btyd_inputs
+from personae.clv._base import RepeatPurchaseModel, broadcast, fit_inputs
 from personae.clv._fitting import (
     FloatArray,
     Objective,
     central_gradient,
-    delta_method,
     group_rows,
-    log_param_covariance,
     maximise,
-    sample_weights,
+    pick_rows,
+    start_alpha,
     warm_start,
 )
-from personae.errors import InputError, ModelError
-
-
-def _dot(u: FloatArray, v: FloatArray) -> float:
-    """Inner product of two 1-d arrays (``einsum`` avoids BLAS thread start-up on big arrays)."""
-    return float(np.einsum("i,i->", u, v))
-
+from personae.clv._fitting import dot as _dot
+from personae.errors import ModelError
 
 PARAM_NAMES = ("r", "alpha", "s", "beta")
 #: from this many distinct customers on, the fit starts from the optimum on a subsample
@@ -287,18 +281,11 @@ class ParetoNBDModel(RepeatPurchaseModel):
         sample_weight: ArrayLike | None = None,
     ) -> ParetoNBDModel:
         """Fit by maximum likelihood on log-parameters (identical customers collapsed first)."""
-        x, tx, big_t = check_btyd_inputs(frequency, recency, T)
-        w = sample_weights(sample_weight, len(x))
-        if w.sum() <= 0:
-            raise InputError("no customers to fit (empty input or all weights 0)")
+        x, tx, big_t, w = fit_inputs(frequency, recency, T, sample_weight)
         penalty = self.penalizer_coef
 
         def objective_on(pick: NDArray[np.intp] | None) -> tuple[Objective, _Data]:
-            data = (
-                _Data.build(x, tx, big_t, w)
-                if pick is None
-                else _Data.build(x[pick], tx[pick], big_t[pick], w[pick])
-            )
+            data = _Data.build(*pick_rows(pick, x, tx, big_t, w))
             total = data.total_weight
 
             def value(theta: FloatArray) -> float:
@@ -307,9 +294,8 @@ class ParetoNBDModel(RepeatPurchaseModel):
             return central_gradient(value), data
 
         objective, data = objective_on(None)
-        rate = (_dot(w, x) + 1.0) / (_dot(w, big_t) + 1.0)
         span = float(np.average(big_t, weights=w)) + 1.0
-        theta0 = np.log(np.array([1.0, max(1.0 / rate, 1e-3), 1.0, span]))
+        theta0 = np.log(np.array([1.0, start_alpha(x, big_t, w), 1.0, span]))
         theta0, hess0 = warm_start(
             lambda pick: objective_on(pick)[0],
             theta0,
@@ -321,15 +307,10 @@ class ParetoNBDModel(RepeatPurchaseModel):
         theta, hess = maximise(
             objective, theta0, model="ParetoNBDModel", names=PARAM_NAMES, hess0=hess0, hess_step=_HESS_STEP
         )
-        params = np.exp(theta)
-        self._set_params(params)
-        self.loglik_ = -_neg_loglik(theta, data)
-        if not np.isfinite(self.loglik_):
+        loglik = -_neg_loglik(theta, data)
+        if not np.isfinite(loglik):
             raise ModelError("ParetoNBDModel: the log-likelihood is not finite at the optimum")
-        self.log_covariance_ = log_param_covariance(hess, data.total_weight, model="ParetoNBDModel")
-        self.covariance_ = delta_method(self.log_covariance_, params)
-        self.n_customers_ = data.total_weight
-        self.max_T_ = float(big_t[w > 0].max())
+        self._store_fit(theta, hess, loglik, data.total_weight, float(big_t[w > 0].max()))
         return self
 
     @classmethod
