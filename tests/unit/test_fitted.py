@@ -26,6 +26,8 @@ from personae.clusters.features import Preprocessor, select_features
 from personae.clusters.model import ClusterModel
 from personae.clv.bgnbd import BetaGeoModel
 from personae.clv.gamma_gamma import GammaGammaModel
+from personae.clv.mbgnbd import ModifiedBetaGeoModel
+from personae.clv.pareto_nbd import ParetoNBDModel
 from personae.errors import NotFittedError, check_is_fitted, is_fitted
 from personae.experience.detractors import DetractorModel
 from personae.personalize.models import ALS, EASE, ItemKNN, Popularity, Recommender
@@ -125,6 +127,28 @@ MODELS: dict[type, tuple[Callable[[], Any], Callable[[Any], Any], dict[str, Call
     ),
     BetaGeoModel: (
         BetaGeoModel,
+        lambda m: m.fit(FREQUENCY, RECENCY, AGE),
+        {
+            "summary": lambda m: m.summary(),
+            "expected_transactions_new": lambda m: m.expected_transactions_new(10),
+            "predict_transactions": lambda m: m.predict_transactions(10, FREQUENCY, RECENCY, AGE),
+            "p_alive": lambda m: m.p_alive(FREQUENCY, RECENCY, AGE),
+            "loglik_individual": lambda m: m.loglik_individual(FREQUENCY, RECENCY, AGE),
+        },
+    ),
+    ModifiedBetaGeoModel: (
+        ModifiedBetaGeoModel,
+        lambda m: m.fit(FREQUENCY, RECENCY, AGE),
+        {
+            "summary": lambda m: m.summary(),
+            "expected_transactions_new": lambda m: m.expected_transactions_new(10),
+            "predict_transactions": lambda m: m.predict_transactions(10, FREQUENCY, RECENCY, AGE),
+            "p_alive": lambda m: m.p_alive(FREQUENCY, RECENCY, AGE),
+            "loglik_individual": lambda m: m.loglik_individual(FREQUENCY, RECENCY, AGE),
+        },
+    ),
+    ParetoNBDModel: (
+        ParetoNBDModel,
         lambda m: m.fit(FREQUENCY, RECENCY, AGE),
         {
             "summary": lambda m: m.summary(),
