@@ -21,12 +21,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 
 from personae.app.recommend import _choose, _measure, _prepare
 from personae.config.personalize import RecommendSettings
-from personae.personalize.interactions import PURCHASE, encode
+from personae.devtools.movielens import ratings_interactions
 from personae.personalize.models import EASE, ItemKNN
 from personae.personalize.ranking import Catalogue, Customers, group_popularity, item_features, rank
 
@@ -67,17 +66,12 @@ def main(path: Path = DEFAULT) -> None:
     if not path.is_file():
         print(f"MovieLens-small not found at {path}: skipped (pass the path to ratings.csv)")
         return
-    df = pd.read_csv(path)
-    inter = encode(
-        df.userId.to_numpy(), df.movieId.to_numpy(), df.timestamp.to_numpy(), np.full(len(df), PURCHASE)
-    )
-    cust = pd.Index(inter.customer_ids).get_indexer(df.userId.astype(str))
-    item = pd.Index(inter.item_ids).get_indexer(df.movieId.astype(str))
-    stars = sp.csr_matrix((df.rating.to_numpy(float), (cust, item)), shape=(inter.n_customers, inter.n_items))
+    inter, stars = ratings_interactions(path)
+    ratings = len(inter.customer)
     settings = RecommendSettings()
     data = _prepare(inter, stars, settings)
     print(
-        f"MovieLens-small: {inter.n_customers:,} people, {inter.n_items:,} films, {len(df):,} ratings; "
+        f"MovieLens-small: {inter.n_customers:,} people, {inter.n_items:,} films, {ratings:,} ratings; "
         f"{len(data.held.customers):,} evaluated; left out {data.held.left_out}; "
         f"protocol {data.held.protocol}"
     )

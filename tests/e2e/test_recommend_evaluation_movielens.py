@@ -10,14 +10,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
-import scipy.sparse as sp
 
 from personae.app.recommend import _choose, _measure, _prepare
 from personae.config.personalize import RecommendSettings
-from personae.personalize.interactions import PURCHASE, encode
+from personae.devtools.movielens import ratings_interactions
 
 DATASETS = Path(
     os.environ.get("PERSONAE_DATASETS") or Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
@@ -28,13 +25,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(not RATINGS.is_file(), reason
 
 
 def test_the_default_beats_the_standard_baselines_on_movielens() -> None:
-    df = pd.read_csv(RATINGS)
-    inter = encode(
-        df.userId.to_numpy(), df.movieId.to_numpy(), df.timestamp.to_numpy(), np.full(len(df), PURCHASE)
-    )
-    cust = pd.Index(inter.customer_ids).get_indexer(df.userId.astype(str))
-    item = pd.Index(inter.item_ids).get_indexer(df.movieId.astype(str))
-    stars = sp.csr_matrix((df.rating.to_numpy(float), (cust, item)), shape=(inter.n_customers, inter.n_items))
+    inter, stars = ratings_interactions(RATINGS)
     settings = RecommendSettings()
     data = _prepare(inter, stars, settings)
     assert data.held.protocol == "unseen"

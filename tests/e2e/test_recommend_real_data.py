@@ -23,33 +23,16 @@ PET_DETECTIVE, SEQUEL = "344", "19"
 
 @pytest.fixture(scope="module")
 def movielens(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object, pd.DataFrame]:
+    from movielens_store import build_profiles, ingest_films, ingest_ratings_as_orders
     from personae.app import recommend
-    from personae.app.ingest import ingest_file
-    from personae.app.reads import last_data_date
-    from personae.app.traits import build_affinities, build_traits
     from personae.config.personalize import RecommendSettings
-    from personae.config.traits import TraitSettings
     from personae.store import DuckDBStore
 
     db = tmp_path_factory.mktemp("movielens") / "ml.duckdb"
     with DuckDBStore.open(db) as store:
-        ingest_file(
-            store,
-            "orders",
-            MOVIELENS / "ratings.csv",
-            mapping={"customer_id": "userId", "product_id": "movieId", "ordered_at": "timestamp"},
-            constants={"amount": "0"},
-        )
-        ingest_file(
-            store,
-            "products",
-            MOVIELENS / "movies.csv",
-            mapping={"product_id": "movieId", "name": "title", "category": "genres"},
-            list_sep="|",
-        )
-        as_of = last_data_date(store)
-        build_affinities(store, as_of, TraitSettings())
-        build_traits(store, as_of, TraitSettings())
+        ingest_ratings_as_orders(store, MOVIELENS / "ratings.csv")
+        ingest_films(store, MOVIELENS / "movies.csv")
+        build_profiles(store)
         ctx = recommend.fit_context(store, RecommendSettings())
     ratings = pd.read_csv(MOVIELENS / "ratings.csv", dtype={"userId": str, "movieId": str})
     return db, ctx, ratings

@@ -16,12 +16,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from movielens_store import build_profiles, ingest_films, ingest_ratings_as_orders
 from personae.app import recommend
 from personae.app.ingest import ingest_file
-from personae.app.reads import last_data_date
-from personae.app.traits import build_affinities, build_traits
 from personae.config.personalize import RecommendSettings
-from personae.config.traits import TraitSettings
 from personae.store import DuckDBStore, Store
 
 PET_DETECTIVE, SEQUEL, ALIEN, ALIENS = "344", "19", "1214", "1200"
@@ -60,14 +58,13 @@ def ingest_and_build(store: Store, folder: Path, route: str) -> None:
     movies = pd.DataFrame([(m, t, g) for m, (t, g) in MOVIES.items()], columns=["movieId", "title", "genres"])
     movies.to_csv(folder / "movies.csv", index=False)
     common = {"customer_id": "userId", "product_id": "movieId"}
-    orders = {**common, "ordered_at": "timestamp"}
     if route == "orders":
-        ingest_file(store, "orders", folder / "ratings.csv", mapping=orders, constants={"amount": "0"})
+        ingest_ratings_as_orders(store, folder / "ratings.csv")
     else:
         # what was watched as orders without stars; the stars as rating events or reviews
         frame = pd.read_csv(folder / "ratings.csv", dtype={"userId": str, "movieId": str})
         frame.drop(columns="rating").to_csv(folder / "watched.csv", index=False)
-        ingest_file(store, "orders", folder / "watched.csv", mapping=orders, constants={"amount": "0"})
+        ingest_ratings_as_orders(store, folder / "watched.csv")
     if route == "texts":
         # reviews out of 10 (`personae ingest texts`), the film as their subject
         texts = frame.assign(
@@ -91,16 +88,8 @@ def ingest_and_build(store: Store, folder: Path, route: str) -> None:
             mapping={**common, "occurred_at": "timestamp"},
             constants={"type": "rating"},
         )
-    ingest_file(
-        store,
-        "products",
-        folder / "movies.csv",
-        mapping={"product_id": "movieId", "name": "title", "category": "genres"},
-        list_sep="|",
-    )
-    as_of = last_data_date(store)
-    build_affinities(store, as_of, TraitSettings())
-    build_traits(store, as_of, TraitSettings())
+    ingest_films(store, folder / "movies.csv")
+    build_profiles(store)
 
 
 @pytest.fixture(scope="module", params=["orders", "events", "texts"])

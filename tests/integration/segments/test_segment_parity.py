@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from personae.segments.batch import BatchSources, compile_segments
 from personae.segments.check import check_rule
 from personae.segments.realtime import CustomerState, ProfileEvaluator
+from segment_events import EVENTS_SCHEMA
 
 AS_OF = date(2025, 6, 30)
 MIDNIGHT = datetime(2025, 6, 30)
@@ -54,17 +55,6 @@ TRAITS_SCHEMA = pa.schema(
         ("interests", pa.list_(pa.string())),
         ("cart_abandoned", pa.bool_()),
         ("consent_email", pa.bool_()),
-    ]
-)
-EVENTS_SCHEMA = pa.schema(
-    [
-        ("customer_id", pa.string()),
-        ("occurred_at", pa.timestamp("us")),
-        ("type", pa.string()),
-        ("category", pa.string()),
-        ("channel", pa.string()),
-        ("product_id", pa.string()),
-        ("properties", pa.string()),
     ]
 )
 ORDERS_SCHEMA = pa.schema(

@@ -16,20 +16,10 @@ from personae.errors import RuleError
 from personae.segments.batch import BatchSources, evaluate_rule
 from personae.segments.check import check_rule
 from personae.segments.patterns import compile_pattern
+from segment_events import EVENTS_SCHEMA
 
 AS_OF = date(2025, 6, 30)
 CON = ibis.duckdb.connect()
-SCHEMA = pa.schema(
-    [
-        ("customer_id", pa.string()),
-        ("occurred_at", pa.timestamp("us")),
-        ("type", pa.string()),
-        ("category", pa.string()),
-        ("channel", pa.string()),
-        ("product_id", pa.string()),
-        ("properties", pa.string()),
-    ]
-)
 
 
 def _history() -> BatchSources:
@@ -52,7 +42,7 @@ def _history() -> BatchSources:
         ev(26, "signed_up", '{"plan": "pro", "context": {"campaign": {"source": "newsletter"}}}'),
         ev(27, "order_completed", "[1, 2]"),  # valid JSON, but no object: every property unknown
     ]
-    CON.create_table("events", pa.Table.from_pylist(events, schema=SCHEMA), overwrite=True)
+    CON.create_table("events", pa.Table.from_pylist(events, schema=EVENTS_SCHEMA), overwrite=True)
     CON.create_table(
         "traits", pa.table({"customer_id": ["C1", "C2"], "city": ["Zürich", None]}), overwrite=True
     )
@@ -145,7 +135,7 @@ def test_property_values_of_every_json_type_are_unknown_unless_of_the_type_read(
         for i, v in enumerate(values)
     ]
     con = ibis.duckdb.connect()
-    con.create_table("events", pa.Table.from_pylist(events, schema=SCHEMA))
+    con.create_table("events", pa.Table.from_pylist(events, schema=EVENTS_SCHEMA))
     con.create_table("traits", pa.table({"customer_id": [f"C{i}" for i in range(len(values))]}))
     sources = BatchSources(AS_OF, con.table("traits"), con.table("events"))
 

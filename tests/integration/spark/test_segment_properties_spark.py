@@ -20,6 +20,7 @@ import pyarrow as pa
 from personae.segments.batch import BatchSources, compile_segments
 from personae.segments.check import check_rule
 from personae.segments.realtime import CustomerState, ProfileEvaluator
+from segment_events import EVENTS_SCHEMA
 
 AS_OF = date(2025, 6, 30)
 TEXTS = ["XMAS", "xmas10", "SUMMER", "pro", "Pro", "free", "", "Éclair"]
@@ -85,19 +86,6 @@ def history(seed: int = 7, customers: int = 40) -> list[dict[str, Any]]:
     return rows
 
 
-SCHEMA = pa.schema(
-    [
-        ("customer_id", pa.string()),
-        ("occurred_at", pa.timestamp("us")),
-        ("type", pa.string()),
-        ("category", pa.string()),
-        ("channel", pa.string()),
-        ("product_id", pa.string()),
-        ("properties", pa.string()),
-    ]
-)
-
-
 def members(con: Any, events: pa.Table, traits: pa.Table, spark: Any = None) -> dict[str, set[str]]:
     for name, table in (("events_props", events), ("traits_props", traits)):
         if spark is None:
@@ -118,7 +106,7 @@ def test_properties_mean_the_same_on_spark_duckdb_and_in_real_time(spark: Any) -
     from personae.store.spark import _patch_json_unwrap
 
     rows = history()
-    events = pa.Table.from_pylist(rows, schema=SCHEMA)
+    events = pa.Table.from_pylist(rows, schema=EVENTS_SCHEMA)
     traits = pa.table({"customer_id": [f"C{c}" for c in range(40)]})
     duck = members(ibis.duckdb.connect(), events, traits)
     con = ibis.pyspark.connect(spark)

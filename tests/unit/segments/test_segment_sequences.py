@@ -6,68 +6,20 @@ tests/integration/segments/test_segment_sequences_batch.py runs the same cases i
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 import pytest
 
 from personae.errors import RuleError
 from personae.segments.check import check_rule
 from personae.segments.realtime import CustomerState, ProfileEvaluator
+from segment_events import SEQUENCE_CASES, SEQUENCES_AS_OF, sequence_history
 
-AS_OF = date(2025, 6, 30)
-
-
-def history() -> list[dict[str, object]]:
-    """One customer's events around the as-of date 2025-06-30 (a Monday)."""
-
-    def ev(at: datetime, kind: str, channel: str | None = None) -> dict[str, object]:
-        return {"type": kind, "occurred_at": at, "channel": channel, "properties": None}
-
-    return [
-        # weeks ending on the as-of day: w1 06-24..06-30, w2 06-17..23, w3 06-10..16, w4 06-03..09
-        ev(datetime(2025, 6, 24), "app_open", "app"),  # first moment of w1 (and of "7d")
-        ev(datetime(2025, 6, 17, 12), "app_open", "app"),  # w2
-        ev(datetime(2025, 6, 9, 23, 59), "app_open", "web"),  # last minute of w4
-        ev(datetime(2025, 7, 1), "app_open", "app"),  # after the as-of day: never read
-        ev(datetime(2025, 6, 24), "order_completed"),  # the first one, on the first day of "7d"
-        ev(datetime(2025, 6, 30, 23, 59), "order_completed"),
-        ev(datetime(2025, 5, 31, 23, 59), "newsletter_open"),  # the day before "30d" starts
-        ev(datetime(2025, 7, 1), "signed_up"),  # only after the as-of day
-    ]
-
-
-#: (rule, member) — the same cases run in batch.
-CASES = [
-    ('first_time("order_completed", within="7d")', True),  # first event at the window's first second
-    ('first_time("order_completed", within="6d")', False),  # window starts 06-25: it was before
-    ('first_time("app_open", within="7d")', False),  # did it before the window
-    ('first_time("app_open", within="4w")', True),  # 06-03 onwards holds all three
-    ('first_time("app_open", channel="app", within="2w")', True),  # filters apply to "ever" too
-    ('first_time("signed_up", within="7d")', False),  # only after the as-of date
-    ('first_time("never_seen", within="7d")', False),
-    ('stopped("newsletter_open", after="30d")', True),  # 05-31 23:59 is outside 06-01..06-30
-    ('stopped("newsletter_open", after="31d")', False),  # 05-31 is inside
-    ('stopped("app_open", after="7d")', False),
-    ('not stopped("app_open", after="7d")', True),
-    ('stopped("app_open", after="6d")', True),  # latest read is 06-24, outside 06-25..06-30
-    ('stopped("signed_up", after="1d")', False),  # never did it (up to the as-of date)
-    ('stopped("never_seen", after="30d")', False),
-    ('regularly("app_open", periods=3, of=4, period="1w")', True),  # w1, w2, w4
-    ('regularly("app_open", periods=3, of=3, period="1w")', False),  # w3 is empty
-    ('regularly("app_open", periods=2, of=2, period="1w")', True),
-    ('regularly("app_open", periods=1, of=1, period="1w")', True),
-    ('regularly("app_open", periods=1, of=1, period="6d")', False),  # 06-25..06-30: none
-    ('regularly("app_open", channel="app", periods=3, of=4, period="1w")', False),  # w4 was web
-    ('regularly("app_open", periods=2, of=8, period="1m")', False),  # all in 05-31..06-30
-    ('regularly("newsletter_open", periods=1, of=2, period="1m")', True),  # 05-31 opens month 1
-    ('regularly("order_completed", periods=2, of=2, period="1d")', False),  # 06-30 only
-    ('regularly("order_completed", periods=2, of=7, period="1d")', True),  # 06-30 and 06-24
-]
+AS_OF = SEQUENCES_AS_OF
+CASES = SEQUENCE_CASES
 
 
 @pytest.mark.parametrize(("rule", "member"), CASES)
 def test_real_time_on_a_hand_made_history(rule: str, member: bool) -> None:
-    state = CustomerState.of("C1", {}, events=history())
+    state = CustomerState.of("C1", {}, events=sequence_history())
     assert ProfileEvaluator({}).evaluate(check_rule(rule), state, AS_OF) is member
 
 
