@@ -204,7 +204,8 @@ class EASE(Recommender):
     @property
     def _self_scale(self) -> float:
         if not hasattr(self, "_scale"):
-            top = self._block.max(axis=0)
+            # no item reached min_support: an empty block has no largest weight
+            top = self._block.max(axis=0) if self._block.size else np.zeros(0, dtype=np.float32)
             self._scale = float(top[top > 0].mean()) if (top > 0).any() else 1.0
         return self._scale
 

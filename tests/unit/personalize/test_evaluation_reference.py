@@ -191,3 +191,13 @@ def test_a_tie_goes_to_the_lower_code_and_short_lists_pad() -> None:
     assert top_k(scores, 2).tolist() == [[1, 2]]
     everything_seen = sp.csr_matrix(np.array([[1, 1, 1, 0, 1]]))
     assert top_k(scores, 3, everything_seen).tolist() == [[3, -1, -1]]
+
+
+def test_ease_with_no_item_above_min_support_scores_zero_and_keeps_history() -> None:
+    """Bug: a shop whose every item had fewer than min_support buyers (one customer who viewed
+    one product) crashed scoring with self_weight (max of an empty block), a 500 in the API."""
+    X = sp.csr_matrix(np.array([[1.0, 0.0], [0.0, 0.0]], dtype=np.float32))
+    model = EASE(regularization=10.0, self_weight=3.0, min_support=3).fit(X)
+    scores = model.score(X)
+    assert scores.shape == (2, 2)
+    assert scores[0, 0] == 3.0 and scores[0, 1] == 0.0 and not scores[1].any()
