@@ -30,6 +30,7 @@ FLAG = re.compile(r"""consent_(analytics|personalization|profiling|email|sms|pus
 AGGREGATE_ONLY = {
     "app/impact.py": "compares treated and held-out groups that activation (gated) formed",
     "config/__init__.py": "settings only",
+    "devtools/movielens.py": "encodes the public MovieLens file for benchmarks and tests; reads no store",
 }
 
 #: Packages whose use means profiling, prediction or contacting customers.
