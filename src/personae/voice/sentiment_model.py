@@ -265,7 +265,7 @@ def prepare(text: str) -> Prepared:
         >>> p = prepare("@united thanks... still waiting for my bag, 3 hours now")
         >>> p.words
         '@user . . . still waiting for my bag , 0 hours now'
-        >>> dict(zip(DENSE, p.dense.round(2)))["polite_complaint"]
+        >>> float(dict(zip(DENSE, p.dense.round(2)))["polite_complaint"])
         1.0
     """
     text = text or ""

@@ -140,7 +140,7 @@ class Cleaner:
         bigrams: also count two adjacent content words as a phrase.
         stemming: ``light`` (:func:`stem`) or ``plural`` (:func:`singular`).
 
-    >>> c = Cleaner(names=["Acme"], banned={"acme"})
+    >>> c = Cleaner(names=["Acme"], banned={"acme"}, stemming="plural")
     >>> c.terms("@AcmeHelp Customer service at Acme never replied http://x.co #refund 3 days")
     ['customer', 'service', 'replied', 'refund', 'customer service']
     """
