@@ -265,9 +265,7 @@ def _rules(spec: TableSpec, row: Row, reasons: list[str], missing: set[str]) -> 
     if spec.name == "surveys":
         if row["scale_max"] is None:
             row["scale_max"] = DEFAULT_SCALE_MAX.get(row["kind"]) if row["kind"] is not None else None
-        score, top = row["score"], row["scale_max"]
-        if score is not None and top is not None and score > top:
-            reasons.append(f"score: {score:g} is above the top of the scale {top:g}")
+        _above_scale(row, reasons, "score", "scale_max")
     if spec.name == "texts":
         _text_rules(row, reasons)
 
@@ -276,13 +274,18 @@ def _text_rules(row: Row, reasons: list[str]) -> None:
     """``personae.app.ingest.validate._text_rules`` for one row."""
     if row["source"] is None:
         row["source"] = "other"
-    score, top = row["score"], row["scale_max"]
-    if score is not None and top is None:
+    if row["score"] is not None and row["scale_max"] is None:
         reasons.append(
             "score: needs scale_max, the top of its scale (e.g. --set scale_max=5 for stars, 10 for NPS)"
         )
-    if score is not None and top is not None and score > top:
-        reasons.append(f"score: {score:g} is above the top of the scale {top:g}")
+    _above_scale(row, reasons, "score", "scale_max")
+
+
+def _above_scale(row: Row, reasons: list[str], value: str, top: str) -> None:
+    """``personae.app.ingest.validate._above_scale`` for one row."""
+    v, t = row[value], row[top]
+    if v is not None and t is not None and v > t:
+        reasons.append(f"{value}: {v:g} is above the top of the scale {t:g}")
 
 
 def _order_rules(row: Row, reasons: list[str], amount_missing: bool) -> None:
@@ -302,9 +305,7 @@ def _order_rules(row: Row, reasons: list[str], amount_missing: bool) -> None:
         row["returned"] = True
     if row["rating"] is not None and row["rating_max"] is None:
         row["rating_max"] = DEFAULT_RATING_MAX
-    rating, top = row["rating"], row["rating_max"]
-    if rating is not None and top is not None and rating > top:
-        reasons.append(f"rating: {rating:g} is above the top of the scale {top:g}")
+    _above_scale(row, reasons, "rating", "rating_max")
 
 
 def parse_datetime(text: str, timezone: str = DEFAULT_ZONE) -> datetime | None:

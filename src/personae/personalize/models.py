@@ -76,14 +76,28 @@ class Recommender:
         """The typical size of a weight, so ``self_weight`` means the same for every model:
         the mean of each item's largest incoming weight."""
         if not hasattr(self, "_scale"):
-            W = self.weights_
-            top = np.asarray(W.max(axis=0).todense() if sp.issparse(W) else W.max(axis=0)).ravel()
-            self._scale = float(top[top > 0].mean()) if (top > 0).any() else 1.0
+            self._scale = typical_weight(self.weights_)
         return self._scale
 
     @property
     def weights_(self) -> Any:
         raise NotFittedError(type(self).__name__)
+
+
+def typical_weight(W: np.ndarray | sp.spmatrix) -> float:
+    """The mean of each item's largest incoming weight (1.0 when no weight is positive, or
+    there are no items: EASE keeps none when every item is below ``min_support``).
+
+    Example:
+        >>> typical_weight(np.array([[0.0, 0.5], [0.25, 0.0]]))
+        0.375
+        >>> typical_weight(np.zeros((0, 0)))
+        1.0
+    """
+    if W.shape[0] == 0 or W.shape[1] == 0:
+        return 1.0
+    top = np.asarray(W.max(axis=0).todense() if sp.issparse(W) else W.max(axis=0)).ravel()
+    return float(top[top > 0].mean()) if (top > 0).any() else 1.0
 
 
 class Popularity(Recommender):
@@ -204,9 +218,8 @@ class EASE(Recommender):
     @property
     def _self_scale(self) -> float:
         if not hasattr(self, "_scale"):
-            # no item reached min_support: an empty block has no largest weight
-            top = self._block.max(axis=0) if self._block.size else np.zeros(0, dtype=np.float32)
-            self._scale = float(top[top > 0].mean()) if (top > 0).any() else 1.0
+            # the kept items' block: the same largest weights as weights_, without building it
+            self._scale = typical_weight(self._block)
         return self._scale
 
     @property

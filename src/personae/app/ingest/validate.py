@@ -689,16 +689,21 @@ def _check_rules(spec: TableSpec, frame: pd.DataFrame, problems: _Problems) -> N
     if spec.name == "surveys":
         default = frame["kind"].map(DEFAULT_SCALE_MAX).astype("float64")
         frame["scale_max"] = frame["scale_max"].fillna(default)
-        too_high = (frame["score"] > frame["scale_max"]).to_numpy(dtype=bool)
-        problems.add(
-            too_high,
-            lambda: (
-                "score: "
-                + frame["score"].map(lambda v: f"{v:g}")
-                + " is above the top of the scale "
-                + frame["scale_max"].map(lambda v: f"{v:g}")
-            ),
-        )
+        _above_scale(frame, problems, "score", "scale_max")
+
+
+def _above_scale(frame: pd.DataFrame, problems: _Problems, value: str, top: str) -> None:
+    """Reject a ``value`` above the top of its scale (``top``); a missing value or top passes
+    (NaN compares false), so rules about missing ones stay with their callers."""
+    problems.add(
+        (frame[value] > frame[top]).to_numpy(dtype=bool),
+        lambda: (
+            f"{value}: "
+            + frame[value].map(lambda v: f"{v:g}")
+            + " is above the top of the scale "
+            + frame[top].map(lambda v: f"{v:g}")
+        ),
+    )
 
 
 def _text_rules(frame: pd.DataFrame, problems: _Problems) -> None:
@@ -713,16 +718,7 @@ def _text_rules(frame: pd.DataFrame, problems: _Problems) -> None:
         (scored & frame["scale_max"].isna()).to_numpy(dtype=bool),
         "score: needs scale_max, the top of its scale (e.g. --set scale_max=5 for stars, 10 for NPS)",
     )
-    above = (scored & (frame["score"] > frame["scale_max"])).to_numpy(dtype=bool)
-    problems.add(
-        above,
-        lambda: (
-            "score: "
-            + frame["score"].map(lambda v: f"{v:g}")
-            + " is above the top of the scale "
-            + frame["scale_max"].map(lambda v: f"{v:g}")
-        ),
-    )
+    _above_scale(frame, problems, "score", "scale_max")
 
 
 def _order_rules(frame: pd.DataFrame, problems: _Problems) -> None:
@@ -754,16 +750,7 @@ def _order_rules(frame: pd.DataFrame, problems: _Problems) -> None:
         frame["returned"] = pd.Series(returned, dtype=object)
     rated = frame["rating"].notna()
     frame["rating_max"] = frame["rating_max"].where(~rated | frame["rating_max"].notna(), DEFAULT_RATING_MAX)
-    above = (frame["rating"] > frame["rating_max"]).to_numpy(dtype=bool)
-    problems.add(
-        above,
-        lambda: (
-            "rating: "
-            + frame["rating"].map(lambda v: f"{v:g}")
-            + " is above the top of the scale "
-            + frame["rating_max"].map(lambda v: f"{v:g}")
-        ),
-    )
+    _above_scale(frame, problems, "rating", "rating_max")
 
 
 def approximate_birth_year(age: float, now: datetime | None = None) -> float:
