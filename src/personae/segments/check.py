@@ -244,6 +244,9 @@ class _Checker:
                 node.pos,
                 f"cannot compare {self.source(node.left)} ({_ARTICLE[left.type]}) "
                 f"with {self.source(node.right)} ({_ARTICLE[right.type]})",
+                hint="a true/false test stands alone: write it without the comparison, or after `not`"
+                if "boolean" in (left.type, right.type)
+                else None,
             )
         if node.op not in ("==", "!=") and left.type not in _ORDERED:
             raise self.fail(
@@ -627,7 +630,7 @@ class _Checker:
                     f"{label} takes a condition in quotes, not {self.source(node)}",
                     hint="e.g. where='coupon == \"XMAS\" and revenue > 100'",
                 )
-            return self.where(node)
+            return self.where(node, param.name)
         if param.name == "property":
             if not (isinstance(node, s.Literal) and isinstance(node.value, str)):
                 raise self.fail(node.pos, f'{label} takes a property name in quotes, e.g. "revenue"')
@@ -667,7 +670,7 @@ class _Checker:
         kind = "a string or a list of strings" if param.kind == "strings" else "a string"
         raise self.fail(node.pos, f"{label} takes {kind}, not {self.source(node)}")
 
-    def where(self, node: s.Literal) -> x.Value:
+    def where(self, node: s.Literal, keyword: str = "where") -> x.Value:
         """Check a ``where`` condition: the same language, over one event's properties."""
         text = str(node.value)
         inner = _Checker(text, set(), {}, None, self.properties, event_scope=True)
@@ -680,7 +683,7 @@ class _Checker:
             shift = s.column(self.rule, node.pos + 1) - 1
             message = re.sub(r"column (\d+)", lambda m: f"column {int(m.group(1)) + shift}", exc.message)
             raise RuleError(
-                f"in where={_quoted(text)}: {message}",
+                f"in {keyword}={_quoted(text)}: {message}",
                 rule=self.rule,
                 position=min(offset, len(self.rule)),
                 suggestions=exc.suggestions,
