@@ -495,7 +495,7 @@ class _Checker:
                 "months/years have no common length",
                 hint='write both in days or weeks, or both in months or years, e.g. after="30d", within="7d"',
             )
-        name, limit = WINDOW_UNITS[joined.unit]
+        limit = WINDOW_UNITS[joined.unit][1]
         if joined.amount > limit:
             raise self.fail(
                 node.pos,
@@ -506,7 +506,13 @@ class _Checker:
 
     def did(self, node: s.Call, args: dict[str, Any]) -> x.Value:
         """``did(A, then=B, within=W)``: whether some A is followed by a B at most W later, as a
-        ``followed`` aggregate (1 or 0) compared with 1, so it is never unknown."""
+        ``followed`` aggregate (1 or 0) compared with 1, so it is never unknown.
+
+        Example:
+            >>> rule = check_rule('did("view", then="add_to_cart", within="1d", since="30d")')
+            >>> print(rule.expr.left.describe())
+            did(type=['view'], then=events(type=['add_to_cart']), within="1d", since="30d")
+        """
         gap: Window = args.pop("within")
         if gap.unit not in GAP_UNITS:
             at = next(a.value.pos for a in node.args if a.keyword == "within")
