@@ -296,7 +296,7 @@ PROPERTY_RULES = {
 #: Sequence rules added to the real-time library of ``--properties`` (``did`` is measured in
 #: batch above too).
 SEQUENCE_RULES = {
-    "viewed, no cart": 'events("product_view", within="7d") >= 1 '
+    "viewed but no cart": 'events("product_view", within="7d") >= 1 '
     'and not did("product_view", then="add_to_cart", within="1d", since="7d")',
     "back after 30d": 'returned("product_view", after="30d", within="7d")',
     "checkout after a big cart": 'did("add_to_cart", then="order_completed", '
