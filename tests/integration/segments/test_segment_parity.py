@@ -518,6 +518,30 @@ def test_batch_and_real_time_agree(texts: list[str], customers: tuple[dict[str, 
     assert_agree(texts, customers)
 
 
+def dense_sequence_atoms() -> list[st.SearchStrategy[str]]:
+    """``did`` and ``returned`` for :func:`dense_customer`: half without filters, and breaks
+    short enough for 90 days of history to hold returns."""
+    filters = st.one_of(st.just(""), sequence_filters())
+    return [
+        st.builds(
+            'did({}{}, then={}{}, within="{}"{})'.format,
+            st.sampled_from(EVENT_TYPES).map(q),
+            filters,
+            strings(EVENT_TYPES),
+            st.one_of(st.just(""), st.just(""), wheres.map(lambda w: f", then_where='{w}'")),
+            st.sampled_from(GAPS),
+            st.one_of(st.just(""), st.sampled_from(WINDOWS).map(lambda w: f', since="{w}"')),
+        ),
+        st.builds(
+            'returned({}{}, after="{}", within="{}")'.format,
+            st.sampled_from(EVENT_TYPES).map(q),
+            filters,
+            st.sampled_from(["1d", "3d", "1w", "2w"]),
+            st.sampled_from(["1d", "3d", "1w", "2w", "30d"]),
+        ),
+    ]
+
+
 @st.composite
 def dense_customer(draw: st.DrawFn, cid: str) -> dict[str, Any]:
     """Up to 16 events in 90 days (hours 0, 12, 23: ties and exact gaps)."""
@@ -537,6 +561,7 @@ def dense_customer(draw: st.DrawFn, cid: str) -> dict[str, Any]:
                     "properties": event_properties(),
                 }
             ),
+            min_size=3,
             max_size=16,
         )
     )
@@ -547,7 +572,7 @@ def dense_customer(draw: st.DrawFn, cid: str) -> dict[str, Any]:
 @given(
     texts=st.lists(
         st.recursive(
-            st.one_of(*sequence_atoms()[2:5]),
+            st.one_of(*dense_sequence_atoms()),
             lambda inner: st.one_of(
                 st.builds("{} and {}".format, inner, inner), inner.map(lambda r: f"not ({r})")
             ),
