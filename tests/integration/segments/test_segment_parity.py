@@ -571,12 +571,12 @@ def dense_customer(draw: st.DrawFn, cid: str) -> dict[str, Any]:
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     texts=st.lists(
-        st.recursive(
+        st.one_of(
             st.one_of(*dense_sequence_atoms()),
-            lambda inner: st.one_of(
-                st.builds("{} and {}".format, inner, inner), inner.map(lambda r: f"not ({r})")
+            st.one_of(*dense_sequence_atoms()).map(lambda r: f"not ({r})"),
+            st.builds(
+                "{} and {}".format, st.one_of(*dense_sequence_atoms()), st.one_of(*dense_sequence_atoms())
             ),
-            max_leaves=2,
         ),
         min_size=1,
         max_size=3,
