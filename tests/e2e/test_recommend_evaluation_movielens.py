@@ -36,6 +36,7 @@ def test_the_default_beats_the_standard_baselines_on_movielens() -> None:
     }
     chosen, _, _ = _choose(data.train_inter, stars, settings, 10, lambda step, fraction: None)
     name = str(chosen.pop("model"))
+    # the default's lists come out of the serving path (ranking.rank on scoring_input)
     default = _measure(data, name, chosen, settings, 10, default=True)
     # popularity of unseen films is the strong baseline it is on this data (not the 0.050 of
     # a protocol that lets seen films back in)
