@@ -324,10 +324,14 @@ def star_weights(
     # raise the liked pairs to the floor (sparse maximum would also lift the negatives to 0)
     lift = (floor - out.multiply(liked)).tocsr()
     lift.data = np.maximum(lift.data, 0.0)
-    out = (out + lift).tocsr()
-    # a 3★ pair is an explicit zero: keep the pair known (sparse zero = unseen)
-    out.data[out.data == 0] = np.float32(1e-6)
-    return out
+    value = (out + lift).tocsr()
+    # every known pair stays known, a 3★ one (weight 0 at centre 3) as a tiny weight: sparse
+    # arithmetic drops zeros, and a sparse zero reads as "never seen"
+    known = ((abs(h) > 0).astype(np.float32) + rated).tocsr()
+    r, c = known.nonzero()
+    data = np.asarray(value[r, c], dtype=np.float32).ravel()
+    data[data == 0] = np.float32(1e-6)
+    return sp.csr_matrix((data, (r, c)), shape=h.shape, dtype=np.float32)
 
 
 def repeat_share(purchases: sp.csr_matrix) -> float:
