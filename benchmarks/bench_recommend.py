@@ -6,7 +6,9 @@ ratings held out by time; what they rated in training is neither a candidate nor
 relevant = rated 4 of 5 or more, NDCG's gain = the stars. The baselines are the standard ones
 (popularity of unseen items, implicit's ALS with its defaults, shrunk-cosine item-kNN, EASE on
 all items); ``personae`` is the default: the model and parameters chosen on a validation split
-carved from the training part, learning from the stars (``star_weights``). Each figure has its
+carved from the training part, learning from the stars (``star_weights``), its lists ranked by
+the function that serves recommendations (``ranking.rank``, from the same input), so
+*ms/customer* of the default is a served list's latency. Each figure has its
 95% bootstrap interval; ratios are against popularity and ALS measured in the same run.
 Usage: python benchmarks/bench_recommend.py [path/to/ratings.csv]
 

@@ -36,6 +36,7 @@ def test_the_default_beats_the_standard_baselines_on_movielens() -> None:
     }
     chosen, _, _ = _choose(data.train_inter, stars, settings, 10, lambda step, fraction: None)
     name = str(chosen.pop("model"))
+    # the default's lists come out of the serving path (ranking.rank on scoring_input)
     default = _measure(data, name, chosen, settings, 10, default=True)
     # popularity of unseen films is the strong baseline it is on this data (not the 0.050 of
     # a protocol that lets seen films back in)
@@ -44,7 +45,7 @@ def test_the_default_beats_the_standard_baselines_on_movielens() -> None:
     assert by["ease"]["ndcg"] > 1.2 * by["als"]["ndcg"]
     # chosen on the validation split: EASE λ 500 on stars − 2.5 (docs/personalization.md)
     assert (name, chosen["ease_regularization"], chosen["star_centre"]) == ("ease", 500.0, 2.5)
-    assert default["ndcg"] == pytest.approx(0.1354, abs=0.0015)
+    assert default["ndcg"] == pytest.approx(0.1361, abs=0.0015)
     assert default["ndcg"] > 1.25 * by["als"]["ndcg"]
-    assert default["ndcg"] > 1.8 * by["popularity"]["ndcg"]  # 1.82× measured; the target is 1.9×
+    assert default["ndcg"] > 1.8 * by["popularity"]["ndcg"]  # 1.83× measured; the target is 1.9×
     assert default["ndcg"] > by["ease"]["ndcg"]

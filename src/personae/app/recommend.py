@@ -36,11 +36,12 @@ from personae.personalize.evaluation import (
     summary,
     top_k,
 )
-from personae.personalize.feedback import DISLIKED_UP_TO, Feedback, five_stars
+from personae.personalize.feedback import Feedback, five_stars
 from personae.personalize.interactions import CART, PURCHASE, VIEW, Interactions, encode, time_split
 from personae.personalize.models import (
     ALS,
     EASE,
+    LIKED_WEIGHT,
     STAR_CENTRE,
     ItemKNN,
     Popularity,
@@ -55,6 +56,7 @@ from personae.personalize.ranking import (
     Groups,
     Ranked,
     group_popularity,
+    history_preferences,
     item_features,
     rank,
     rebuy_items,
@@ -254,7 +256,8 @@ class Context:
     traits: pd.DataFrame  # indexed by customer_id: personal, group, region, segment
     preferences: sp.csr_matrix  # rows aligned with traits
     settings: RecommendSettings
-    feedback: Feedback | None = None  # rows aligned with traits; ``history`` is its profile
+    feedback: Feedback | None = None  # rows aligned with traits
+    repeat: sp.csr_matrix | None = None  # repurchase scores, rows aligned with traits
 
 
 def _traits_frame(store: Store) -> pd.DataFrame:
@@ -318,8 +321,9 @@ def fit_context(store: Store, settings: RecommendSettings, model: str | None = N
     """Load the data as of the traits' date and fit the model on everyone's history.
 
     The model is the one ``tune`` chose on this store's data (the configured one until then);
-    with ratings, the item models learn from the stars (:func:`scoring_input`) and score people
-    from their verdict profile (``Feedback.profile``).
+    with ratings, the item models learn from the stars and score people from the same input
+    (:func:`scoring_input`), and the lists are :func:`~personae.personalize.ranking.rank`'s —
+    the very path ``evaluate`` measures (:func:`_served`).
     """
     model = model or chosen_model(store, settings)
     settings = tuned(store, settings, model)
@@ -327,15 +331,17 @@ def fit_context(store: Store, settings: RecommendSettings, model: str | None = N
     inter = load_interactions(store, as_of)
     catalogue = load_catalogue(store, inter.item_ids)
     history = inter.matrix(_weights(settings))
-    stars = load_stars(store, as_of, inter) if model in ("ease", "item_knn") else None
-    # the item models learn which items go together from the stars where there are some
-    learn_from = scoring_input(history, stars, settings.star_centre)
+    stars = load_stars(store, as_of, inter) if model in STAR_MODELS else None
+    # the item models learn which items go together from the stars where there are some, and
+    # score each person from the same input: what they rated weighs stars − centre (a dislike
+    # negatively, a like more than a purchase), exactly as `evaluate` scores them
+    profile = scoring_input(history, stars, settings.star_centre, settings.liked_weight)
     purchased = inter.purchases()
-    fitted = make(settings, model).fit(learn_from)
-    # what people said of what they consumed changes the history they are scored from
-    # (not yet the input `evaluate` scores them from: see docs/personalization.md)
+    fitted = make(settings, model).fit(profile)
     feedback = load_feedback(store, as_of, inter)
-    profile = feedback.profile(history, settings.liked_weight, settings.disliked_weight)
+    protocol = _protocol(repeat_share(purchased), settings)
+    now = int(end_of_day(as_of).replace(tzinfo=UTC).timestamp()) if protocol == REPURCHASE else 0
+    repeat = _repeat(inter, now, protocol)
     traits = _traits_frame(store)
     # rows of the traits' customers in the interaction matrix (-1: no history)
     rows = pd.Index(inter.customer_ids).get_indexer(traits.index)
@@ -345,7 +351,7 @@ def fit_context(store: Store, settings: RecommendSettings, model: str | None = N
     groups, group = _groups(traits, bought_t, settings.group_min_buyers)
     traits["group"] = group
     prefs = _preferences(store, traits.index, catalogue, settings.preference_min_strength)
-    rebuy = rebuy_items(purchased, catalogue.category, settings.rebuy_threshold)
+    rebuy = _rebuy(purchased, catalogue, settings, protocol)
     return Context(
         as_of,
         inter,
@@ -359,7 +365,34 @@ def fit_context(store: Store, settings: RecommendSettings, model: str | None = N
         prefs,
         settings,
         feedback.rows(rows),
+        None if repeat is None else _rows_of(repeat, rows),
     )
+
+
+#: the models that learn from the stars (and score people from them) where there are some
+STAR_MODELS = ("ease", "item_knn")
+
+
+def _repeat(inter: Interactions, now: int, protocol: str) -> sp.csr_matrix | None:
+    """Repurchase scores of every customer as of ``now`` where re-buying is common (None
+    elsewhere): the same for serving (``now`` = the as-of date) and ``evaluate`` (the cut-off)."""
+    if protocol != REPURCHASE:
+        return None
+    p = inter.kind == PURCHASE
+    return repeat_scores(
+        inter.customer[p], inter.item[p], inter.at[p], now, (inter.n_customers, inter.n_items)
+    )
+
+
+def _rebuy(
+    purchased: sp.csr_matrix, catalogue: Catalogue, settings: RecommendSettings, protocol: str
+) -> np.ndarray:
+    """Items a customer who bought them may be offered again: every item where re-buying is
+    common across the shop (the ``repurchase`` protocol, whose repurchase score orders them),
+    else those of regularly re-bought categories (:func:`rebuy_items`)."""
+    if protocol == REPURCHASE:
+        return np.ones(purchased.shape[1], dtype=bool)
+    return rebuy_items(purchased, catalogue.category, settings.rebuy_threshold)
 
 
 def _rows_of(m: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
@@ -384,6 +417,8 @@ def rank_rows(ctx: Context, idx: np.ndarray, k: int, allowed: np.ndarray | None 
         group=t["group"].to_numpy(),
         rows=np.where(model_rows >= 0, model_rows, 0),
         feedback=None if ctx.feedback is None else ctx.feedback.rows(idx),
+        repeat=None if ctx.repeat is None else ctx.repeat[idx],
+        repeat_weight=ctx.settings.repeat_weight,
     )
     return rank(
         ctx.model,
@@ -499,6 +534,7 @@ class _Split:
     cut: int  # latest training time (repurchase recency is measured from it)
     n_items: int
     split_customers: int
+    catalogue: Catalogue | None = None  # categories and preference values; None: unknown
 
 
 def _protocol(repeat: float, settings: RecommendSettings) -> str:
@@ -506,7 +542,12 @@ def _protocol(repeat: float, settings: RecommendSettings) -> str:
     return REPURCHASE if repeat >= settings.rebuy_threshold else UNSEEN
 
 
-def _prepare(inter: Interactions, stars: sp.csr_matrix | None, settings: RecommendSettings) -> _Split:
+def _prepare(
+    inter: Interactions,
+    stars: sp.csr_matrix | None,
+    settings: RecommendSettings,
+    catalogue: Catalogue | None = None,
+) -> _Split:
     split = time_split(inter, settings.holdout_share)
     train = split.train.matrix(_weights(settings))
     train_stars = None
@@ -517,7 +558,9 @@ def _prepare(inter: Interactions, stars: sp.csr_matrix | None, settings: Recomme
     repeat = repeat_share(split.train.purchases())
     held = held_out(train, split.test, stars, _protocol(repeat, settings))
     cut = int(split.train.at.max()) if len(split.train.at) else 0
-    return _Split(split.train, train, train_stars, held, repeat, cut, inter.n_items, inter.n_customers)
+    return _Split(
+        split.train, train, train_stars, held, repeat, cut, inter.n_items, inter.n_customers, catalogue
+    )
 
 
 def _config(settings: RecommendSettings, name: str) -> dict[str, Any]:
@@ -534,48 +577,91 @@ def _config(settings: RecommendSettings, name: str) -> dict[str, Any]:
 
 
 def _scores(
-    data: _Split, name: str, params: dict[str, Any], settings: RecommendSettings, default: bool
+    data: _Split, name: str, params: dict[str, Any], settings: RecommendSettings
 ) -> tuple[np.ndarray, float, float]:
-    """Scores of the evaluated customers by model ``name``, its fit and scoring times (s).
+    """Scores of the evaluated customers by baseline ``name``, its fit and scoring times (s).
 
     The baselines are the standard ones, on the interactions alone: ``popularity`` (distinct
     buyers), ``als`` (implicit's defaults), ``item_knn`` (shrunk cosine) and ``ease`` (all
-    items). The ``default`` adds what personae does on top: ratings as weights, EASE's rare
-    items left out of the inversion, repurchase recency where re-buying is common.
+    items). The default is measured through the serving path instead (:func:`_served`).
     """
     s = settings.model_copy(update=params)
     X = data.train
-    if default and name in ("ease", "item_knn"):
-        X = scoring_input(X, data.stars, s.star_centre)  # what `fit_context` fits on
     cust = data.held.customers
     started = time.perf_counter()
     if name == "popularity":
-        model: Recommender = Popularity().fit(data.train)
+        model: Recommender = Popularity().fit(X)
     elif name == "als":
-        model = ALS(seed=s.seed).fit(data.train)
+        model = ALS(seed=s.seed).fit(X)
     elif name == "item_knn":
         model = ItemKNN(s.knn_neighbours).fit(X)
     else:
-        model = EASE(s.ease_regularization, min_support=s.ease_min_support if default else 1).fit(X)
+        model = EASE(s.ease_regularization).fit(X)
     fit_s = time.perf_counter() - started
     started = time.perf_counter()
     out = model.score(X[cust], cust)
-    if default and data.held.protocol == REPURCHASE:
-        t = data.train_inter
-        p = t.kind == PURCHASE
-        rep = repeat_scores(t.customer[p], t.item[p], t.at[p], data.cut, (t.n_customers, t.n_items))[cust]
-        out = _scaled(out) + np.float32(s.repeat_weight) * _scaled(rep.toarray())
     return out, fit_s, time.perf_counter() - started
 
 
-def _scaled(a: np.ndarray) -> np.ndarray:
-    """Each row divided by its largest positive value (rows without one unchanged)."""
-    top = np.max(a, axis=1, keepdims=True)
-    return np.asarray(np.divide(a, top, out=np.array(a, dtype=np.float32), where=top > 0), dtype=np.float32)
+def _served(
+    data: _Split, name: str, params: dict[str, Any], settings: RecommendSettings, k: int
+) -> tuple[np.ndarray, float, float]:
+    """The default's top-``k`` lists for the evaluated customers, its fit and ranking times (s).
+
+    Measured through what serving runs (:func:`fit_context` and :func:`rank_rows`): the model
+    :func:`make` builds, fitted on and scoring people from :func:`scoring_input`; then
+    :func:`~personae.personalize.ranking.rank` with their verdicts (a dislike is never offered),
+    the repurchase score where re-buying is common, their preferences learned from their
+    training purchases (the stored affinities saw the held-out period), and the protocol's
+    exclusions. What differs from serving is only what the split cannot know: the segment ×
+    region groups of the popularity tie-break (everyone's popularity is used).
+    """
+    s = settings.model_copy(update=params)
+    X = scoring_input(data.train, data.stars if name in STAR_MODELS else None, s.star_centre, s.liked_weight)
+    cust = data.held.customers
+    started = time.perf_counter()
+    model = make(s, name).fit(X)
+    fit_s = time.perf_counter() - started
+    started = time.perf_counter()
+    t = data.train_inter
+    purchased = t.purchases()
+    catalogue = data.catalogue or _bare_catalogue(t.item_ids)
+    groups, _group = group_popularity(purchased, [], [], s.group_min_buyers)
+    bought = purchased[cust]
+    repeat = _repeat(t, data.cut, data.held.protocol)
+    who = Customers(
+        history=X[cust],
+        purchased=bought,
+        personal=np.ones(len(cust), dtype=bool),
+        preferences=history_preferences(bought, catalogue.features, s.preference_min_strength),
+        group=np.full(len(cust), groups.everyone, dtype=np.int64),
+        rows=cust,
+        feedback=None if data.stars is None else Feedback.of_stars(data.stars[cust]),
+        repeat=None if repeat is None else repeat[cust],
+        repeat_weight=s.repeat_weight,
+        exclude=data.held.exclude,
+    )
+    rebuy = _rebuy(purchased, catalogue, s, data.held.protocol)
+    ranked = rank(
+        model, who, catalogue, groups, rebuy, k=k, preference_weight=s.preference_weight, explain=False
+    )
+    return ranked.items, fit_s, time.perf_counter() - started
+
+
+def _bare_catalogue(item_ids: np.ndarray) -> Catalogue:
+    """A catalogue of ids alone (no names, categories or preference values): ratings read from
+    a file (the benchmark) carry nothing else."""
+    n = len(item_ids)
+    features, names = item_features(np.full(n, "", dtype=object), np.full(n, "", dtype=object), [[]] * n)
+    ids = np.asarray(item_ids).astype(str)
+    return Catalogue(ids, ids.astype(object), np.full(n, "", dtype=object), features, names)
 
 
 def scoring_input(
-    history: sp.csr_matrix, stars: sp.csr_matrix | None, centre: float = STAR_CENTRE
+    history: sp.csr_matrix,
+    stars: sp.csr_matrix | None,
+    centre: float = STAR_CENTRE,
+    liked_weight: float = LIKED_WEIGHT,
 ) -> sp.csr_matrix:
     """What the item models of the default learn from and score people on: the history with
     each rated pair's weight replaced by its stars − ``centre`` (:func:`star_weights`), or the
@@ -585,7 +671,7 @@ def scoring_input(
     One function for what ``fit_context`` fits on and what ``evaluate`` fits and scores on. A
     disliked item weighs negatively here; ``rank`` also excludes it and never cites it.
     """
-    return history if stars is None else star_weights(history, stars, centre)
+    return history if stars is None else star_weights(history, stars, centre, liked_weight)
 
 
 def _measure(
@@ -596,19 +682,14 @@ def _measure(
     k: int,
     default: bool = False,
 ) -> dict[str, Any]:
-    scores, fit_s, score_s = _scores(data, name, params, settings, default)
-    started = time.perf_counter()
-    exclude = data.held.exclude
-    if default and data.stars is not None:
-        # as served: what a person disliked in training is never recommended to them again
-        # (already excluded under `unseen`; this matters where re-buys are candidates)
-        disliked = sp.csr_matrix(data.stars[data.held.customers], dtype=np.float64)
-        disliked.data = ((disliked.data > 0) & (disliked.data <= DISLIKED_UP_TO)).astype(np.float64)
-        disliked.eliminate_zeros()
-        exclude = (sp.csr_matrix(exclude, dtype=np.float64) + disliked).tocsr()
-    items = top_k(scores, k, exclude)
-    # latency of a list: scoring and picking the top k, per customer (the fit is shared)
-    rank_s = score_s + time.perf_counter() - started
+    if default:
+        items, fit_s, rank_s = _served(data, name, params, settings, k)
+    else:
+        scores, fit_s, score_s = _scores(data, name, params, settings)
+        started = time.perf_counter()
+        items = top_k(scores, k, data.held.exclude)
+        # latency of a list: scoring and picking the top k, per customer (the fit is shared)
+        rank_s = score_s + time.perf_counter() - started
     m = summary(items, data.held.gains, data.n_items, seed=settings.seed)
     out: dict[str, Any] = {"model": DEFAULT if default else name}
     for key, v in m.items():
@@ -644,6 +725,7 @@ def _choose(
     k: int,
     report: Progress,
     models: tuple[str, ...] | None = None,
+    catalogue: Catalogue | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]], _Split]:
     """The best model and parameters by NDCG@k on a validation split of ``inter``.
 
@@ -651,7 +733,7 @@ def _choose(
     ``tune``; the training part of the test split for ``evaluate``), so the choice never sees
     the items it will be judged on.
     """
-    val = _prepare(inter, stars, settings)
+    val = _prepare(inter, stars, settings, catalogue)
     if len(val.held.customers) == 0:
         raise InputError(
             "no customer has purchases on both sides of the validation split",
@@ -707,7 +789,7 @@ def evaluate(
     as_of = traits_as_of(store)
     inter = load_interactions(store, as_of)
     stars = load_stars(store, as_of, inter)
-    data = _prepare(inter, stars, settings)
+    data = _prepare(inter, stars, settings, load_catalogue(store, inter.item_ids))
     cust = data.held.customers
     results: list[dict[str, Any]] = []
     skipped: dict[str, str] = {}
@@ -720,7 +802,9 @@ def evaluate(
                 skipped[name] = str(exc)
         if DEFAULT in models:
             report("choosing the default", 0.8)
-            chosen, _tried, _ = _choose(data.train_inter, stars, settings, k, report)
+            chosen, _tried, _ = _choose(
+                data.train_inter, stars, settings, k, report, catalogue=data.catalogue
+            )
             name = chosen.pop("model")
             results.append(_measure(data, name, chosen, settings, k, default=True))
     report("done", 1.0)
@@ -804,7 +888,9 @@ def tune(
     as_of = traits_as_of(store)
     inter = load_interactions(store, as_of)
     stars = load_stars(store, as_of, inter)
-    chosen, tried, val = _choose(inter, stars, settings, k, report, None if model is None else (model,))
+    catalogue = load_catalogue(store, inter.item_ids)
+    only = None if model is None else (model,)
+    chosen, tried, val = _choose(inter, stars, settings, k, report, only, catalogue)
     report("done", 1.0)
     name = str(chosen.pop("model"))
     best = max(t["ndcg"] for t in tried)

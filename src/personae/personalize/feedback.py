@@ -105,6 +105,25 @@ class Feedback:
 
         return cls(matrix(s >= LIKED_FROM), matrix(s <= DISLIKED_UP_TO), matrix(np.ones(len(s), dtype=bool)))
 
+    @classmethod
+    def of_stars(cls, stars: sp.csr_matrix) -> Feedback:
+        """Verdicts from a customer × item matrix of latest ratings on five stars (0 = none).
+
+        >>> f = Feedback.of_stars(sp.csr_matrix(np.array([[5.0, 0.0, 2.0, 3.0]])))
+        >>> f.liked.toarray().tolist(), f.disliked.toarray().tolist(), int(f.rated.sum())
+        ([[True, False, False, False]], [[False, False, True, False]], 3)
+        """
+        s = sp.csr_matrix(stars, dtype=np.float64)
+        s.eliminate_zeros()
+
+        def where(mask: np.ndarray) -> sp.csr_matrix:
+            m = s.copy()
+            m.data = mask.astype(np.float64)
+            m.eliminate_zeros()
+            return m.astype(bool)
+
+        return cls(where(s.data >= LIKED_FROM), where(s.data <= DISLIKED_UP_TO), where(s.data > 0))
+
     def rows(self, rows: np.ndarray) -> Feedback:
         """The verdicts of the customers at ``rows`` (``-1``: a customer with none)."""
         safe = np.where(rows >= 0, rows, 0)

@@ -25,6 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from personae.errors import ModelError, NotFittedError, check_is_fitted
+from personae.personalize.feedback import LIKED_FROM
 
 
 class Recommender:
@@ -287,29 +288,50 @@ class ALS(Recommender):
 #: what a rated item weighs in the default model's input: ``stars − STAR_CENTRE`` (a 5★ film
 #: 2, a 4★ one 1, a 3★ one nothing, a 1★ one −2, pulling what resembles it down)
 STAR_CENTRE = 3.0
+#: a liked item weighs at least this many times its interaction weight (``liked_weight``)
+LIKED_WEIGHT = 2.0
 
 
-def star_weights(history: sp.csr_matrix, stars: sp.csr_matrix, centre: float = STAR_CENTRE) -> sp.csr_matrix:
-    """``history`` with each rated pair's weight replaced by ``stars − centre``.
+def star_weights(
+    history: sp.csr_matrix,
+    stars: sp.csr_matrix,
+    centre: float = STAR_CENTRE,
+    liked_weight: float = LIKED_WEIGHT,
+) -> sp.csr_matrix:
+    """``history`` with each rated pair's weight replaced by ``stars − centre``; a liked pair
+    (4 of 5 or more) weighs at least ``liked_weight ×`` its history weight.
 
     Why: with ratings, "watched" is weak evidence and "loved" strong; a film rated 1★ says
     the person's taste runs away from it. On MovieLens-small EASE fitted and scored on these
-    weights reaches NDCG@10 0.133 against 0.102 on plain interactions
-    (docs/personalization.md). Pairs without a rating keep their weight.
+    weights reaches NDCG@10 0.135 against 0.102 on plain interactions
+    (docs/personalization.md). The floor keeps the feedback rule "liked weighs more than
+    merely bought" whatever the centre: without it a 4★ item bought three times would weigh
+    less (4 − 3 = 1) than an unrated one bought three times (log 4 ≈ 1.4). Pairs without a
+    rating keep their weight.
 
-    >>> h = sp.csr_matrix(np.array([[0.7, 0.7, 0.7]], dtype=np.float32))
-    >>> s = sp.csr_matrix(np.array([[5.0, 1.0, 0.0]]))
-    >>> star_weights(h, s).toarray().tolist()
-    [[2.0, -2.0, 0.699999988079071]]
+    >>> h = sp.csr_matrix(np.array([[0.7, 0.7, 0.7, 1.4, 0.0]], dtype=np.float32))
+    >>> s = sp.csr_matrix(np.array([[5.0, 1.0, 0.0, 4.0, 2.0]]))
+    >>> star_weights(h, s).toarray().astype(float).round(2).tolist()
+    [[2.0, -2.0, 0.7, 2.8, -1.0]]
     """
     h = sp.csr_matrix(history, dtype=np.float32)
     st = sp.csr_matrix(stars, dtype=np.float32)
     rated = (st > 0).astype(np.float32)
     centred = st - rated * np.float32(centre)
     out = (h - h.multiply(rated) + centred).tocsr()
-    # a 3★ pair is an explicit zero: keep the pair known (sparse zero = unseen)
-    out.data[out.data == 0] = np.float32(1e-6)
-    return out
+    liked = (st >= LIKED_FROM).astype(np.float32)
+    floor = (h.multiply(liked) * np.float32(liked_weight)).tocsr()
+    # raise the liked pairs to the floor (sparse maximum would also lift the negatives to 0)
+    lift = (floor - out.multiply(liked)).tocsr()
+    lift.data = np.maximum(lift.data, 0.0)
+    value = (out + lift).tocsr()
+    # every known pair stays known, a 3★ one (weight 0 at centre 3) as a tiny weight: sparse
+    # arithmetic drops zeros, and a sparse zero reads as "never seen"
+    known = ((abs(h) > 0).astype(np.float32) + rated).tocsr()
+    r, c = known.nonzero()
+    data = np.asarray(value[r, c], dtype=np.float32).ravel()
+    data[data == 0] = np.float32(1e-6)
+    return sp.csr_matrix((data, (r, c)), shape=h.shape, dtype=np.float32)
 
 
 def repeat_share(purchases: sp.csr_matrix) -> float:

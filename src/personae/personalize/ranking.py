@@ -104,7 +104,14 @@ class Customers:
         rows: the customers' rows in the matrix the model was fitted on (for ALS), or None.
         feedback: their verdicts on the items they rated (:mod:`personae.personalize.feedback`),
             or None: disliked items are never recommended nor cited, liked ones are cited as
-            liked. ``history`` should be their :meth:`~personae.personalize.feedback.Feedback.profile`.
+            liked. ``history`` should weigh them (the stars' weights of
+            :func:`personae.personalize.models.star_weights`: a dislike negative, a like more
+            than a purchase).
+        repeat: ``(n, items)`` repurchase scores (:func:`~personae.personalize.models.repeat_scores`)
+            where re-buying is common, or None; blended with the model's scaled scores with
+            ``repeat_weight``.
+        exclude: ``(n, items)`` further items they may not be offered (the offline protocol's
+            "already seen"), or None.
     """
 
     history: sp.csr_matrix
@@ -114,6 +121,9 @@ class Customers:
     group: np.ndarray
     rows: np.ndarray | None = None
     feedback: Feedback | None = None
+    repeat: sp.csr_matrix | None = None
+    repeat_weight: float = 0.0
+    exclude: sp.csr_matrix | None = None
 
 
 @dataclass(frozen=True)
@@ -166,9 +176,12 @@ def rank(
     if personal.any():
         idx = np.flatnonzero(personal)
         raw = model.score(who.history[idx], None if who.rows is None else who.rows[idx])
-        raw = np.clip(raw, 0.0, None)
-        top = raw.max(axis=1, keepdims=True)
-        model_part[idx] = np.divide(raw, top, out=np.zeros_like(raw), where=top > 0)
+        part = _scaled(np.clip(raw, 0.0, None))
+        if who.repeat is not None and who.repeat_weight:
+            # re-buys: frequency and recency of the customer's own purchases, next to the model
+            rep = _scaled(np.asarray(sp.csr_matrix(who.repeat)[idx].toarray(), dtype=np.float32))
+            part = _scaled(part + np.float32(who.repeat_weight) * rep)
+        model_part[idx] = part
     pref = np.asarray((who.preferences @ catalogue.features.T).todense(), dtype=np.float32)
     pref = np.minimum(pref, 1.0)
     pref[~personal] = 0.0
@@ -186,6 +199,9 @@ def rank(
     if who.feedback is not None:
         disliked = who.feedback.disliked[np.flatnonzero(personal)].tocoo()
         final[np.flatnonzero(personal)[disliked.row], disliked.col] = -np.inf
+    if who.exclude is not None:
+        ex = sp.csr_matrix(who.exclude).tocoo()
+        final[ex.row, ex.col] = -np.inf
     if allowed is not None:
         final[:, ~allowed] = -np.inf
     kk = min(k, m)
@@ -200,6 +216,16 @@ def rank(
     else:
         reasons = np.full(items.shape, "", dtype=object)
     return Ranked(items, np.where(items >= 0, scores, 0.0).astype(np.float32), reasons, because)
+
+
+def _scaled(a: np.ndarray) -> np.ndarray:
+    """Each row divided by its largest value when positive (other rows unchanged).
+
+    >>> _scaled(np.array([[1.0, 4.0], [0.0, 0.0]], dtype=np.float32)).tolist()
+    [[0.25, 1.0], [0.0, 0.0]]
+    """
+    top = a.max(axis=1, keepdims=True) if a.shape[1] else np.zeros((a.shape[0], 1), a.dtype)
+    return np.divide(a, top, out=np.array(a, dtype=np.float32), where=top > 0).astype(np.float32)
 
 
 def _reasons(

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 
 from movielens_store import build_profiles, ingest_films, ingest_ratings_as_orders
 from personae.app import recommend
@@ -166,3 +167,31 @@ def test_review_stars_steer_the_generated_shop(shop):
         for item, cited in zip(ranked.items[row], ranked.because[row], strict=True):
             assert item < 0 or (cid, ids[item]) not in bad
             assert cited < 0 or (cid, ids[cited]) not in bad
+
+
+def test_evaluation_measures_the_lists_serving_serves(films_db: Path) -> None:
+    """One scoring path (issue 23): `evaluate` ranks the default's lists with the function
+    serving ranks with, from the same input. Given the same history (the whole of it, nothing
+    held out), the evaluation's lists are the served lists, the 1★ film included in neither."""
+    from personae.personalize.evaluation import UNSEEN, HeldOut
+
+    # what the split cannot know is left aside: the stored affinities (computed on the whole
+    # history) and the segment × region groups of the tie-break (everyone's popularity here)
+    settings = RecommendSettings(preference_weight=0.0, group_min_buyers=10**6)
+    with DuckDBStore.open(films_db) as store:
+        ctx = recommend.fit_context(store, settings)
+        stars = recommend.load_stars(store, ctx.as_of, ctx.inter)
+    inter = ctx.inter
+    ids = ["1", "2", "100", "150"]
+    rows = np.array([int(np.flatnonzero(inter.customer_ids == c)[0]) for c in ids], dtype=np.int32)
+    purchased = inter.purchases()
+    held = HeldOut(rows, sp.csr_matrix((len(rows), inter.n_items)), purchased[rows], {}, UNSEEN)
+    train = inter.matrix((settings.purchase_weight, settings.cart_weight, settings.view_weight))
+    data = recommend._Split(
+        inter, train, stars, held, 0.0, int(inter.at.max()), inter.n_items, 0, ctx.catalogue
+    )
+    params = recommend._config(settings, "ease")
+    evaluated, _, _ = recommend._served(data, "ease", params, settings, 5)
+    served = [[r["product_id"] for r in recommend.recommend_one(ctx, c, 5)] for c in ids]
+    assert [[str(inter.item_ids[i]) for i in row if i >= 0] for row in evaluated] == served
+    assert all(PET_DETECTIVE not in s for s in served[:1])

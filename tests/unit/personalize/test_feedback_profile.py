@@ -245,3 +245,37 @@ def test_every_star_centre_tune_may_choose_keeps_a_dislike_negative():
             assert row[2] == pytest.approx(0.7)  # unrated: its purchase weight
     with pytest.raises(ValidationError):
         RecommendSettings(star_centre=2.0)
+
+
+def test_star_weights_keep_the_feedback_rules_whatever_the_centre():
+    """The one input serving and evaluation score from: a dislike weighs negatively, a like at
+    least ``liked_weight`` × its purchase weight (at centre 3 a 4★ item bought three times
+    used to weigh 1, less than the same item unrated, log 4)."""
+    from personae.personalize.models import star_weights
+
+    h = sp.csr_matrix(np.array([[np.log(4.0), np.log(2.0), np.log(2.0), np.log(2.0)]], dtype=np.float32))
+    s = sp.csr_matrix(np.array([[4.0, 1.0, 3.0, 0.0]]))
+    got = star_weights(h, s, centre=3.0, liked_weight=2.0).toarray()[0]
+    assert got[0] == pytest.approx(2 * np.log(4.0))
+    assert got[1] == pytest.approx(-2.0)
+    assert 0 < got[2] < 1e-3  # a 3★ pair stays known
+    assert got[3] == pytest.approx(np.log(2.0))
+    assert Feedback.of_stars(s).disliked.toarray()[0].tolist() == [False, True, False, False]
+
+
+def test_rank_blends_repurchase_scores_and_honours_the_protocols_exclusions():
+    h = np.array([[1.0, 0.0, 1.0, 0.0, 0.0]])
+    base = customers(h, None)
+    # the model's best is Aliens (3); a strong repurchase score for item 0, which is re-buyable
+    repeat = sp.csr_matrix(np.array([[3.0, 0.0, 0.0, 0.0, 0.0]], dtype=np.float32))
+    rebuy = np.array([True, False, False, False, False])
+    who = Customers(**{**base.__dict__, "repeat": repeat, "repeat_weight": 2.0})
+    pop = groups(base.purchased)
+    ranked = rank(Fixed(W), who, catalogue(), pop, rebuy, k=2, explain=False)
+    assert ranked.items[0].tolist() == [0, 1]
+    plain = rank(Fixed(W), base, catalogue(), pop, rebuy, k=2, explain=False)
+    assert plain.items[0].tolist() == [1, 3]
+    # the offline protocol's "already seen" leaves the item out, as its exclusions say
+    ex = sp.csr_matrix(np.array([[0, 1, 0, 0, 0]], dtype=np.float32))
+    who = Customers(**{**base.__dict__, "exclude": ex})
+    assert 1 not in rank(Fixed(W), who, catalogue(), pop, rebuy, k=3, explain=False).items[0]
