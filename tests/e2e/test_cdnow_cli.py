@@ -101,8 +101,11 @@ def test_fit_says_the_parameters_with_their_meaning(db: Path) -> None:
     """Without --json the fit reads as words: rounded parameters beside the means they imply
     (α / r = 4.414 / 0.243 = 18.2 weeks between purchases; a / (a + b) = 0.246)."""
     res = subprocess.run(
-        [str(Path(sys.executable).with_name("personae")), "--db", str(db), "clv", "fit"]
-        + ["--calibration-end", "1997-09-30", "--holdout-end", "1998-06-30", "--time-unit", "W"],
+        [
+            str(Path(sys.executable).with_name("personae")),
+            *("--db", str(db), "clv", "fit", "--calibration-end", "1997-09-30"),
+            *("--holdout-end", "1998-06-30", "--time-unit", "W"),
+        ],
         capture_output=True,
         text=True,
         check=False,
