@@ -97,6 +97,30 @@ def test_fit_reproduces_published_parameters(db: Path, tmp_path: Path) -> None:
     assert (tmp_path / "calibration-tracking.png").is_file()
 
 
+def test_fit_says_the_parameters_with_their_meaning(db: Path) -> None:
+    """Without --json the fit reads as words: rounded parameters beside the means they imply
+    (α / r = 4.414 / 0.243 = 18.2 weeks between purchases; a / (a + b) = 0.246)."""
+    res = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("personae")),
+            *("--db", str(db), "clv", "fit", "--calibration-end", "1997-09-30"),
+            *("--holdout-end", "1998-06-30", "--time-unit", "W"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+        env={**os.environ, "COLUMNS": "240"},  # one table row a clause, unwrapped
+    )
+    assert res.returncode == 0, res.stderr
+    out = res.stdout
+    assert "purchase rate: r 0.24, α 4.41 → a typical customer buys every ~18 weeks while active" in out
+    assert "dropout: a 0.79, b 2.43 → ~25% chance of leaving after each purchase" in out
+    assert "dropout: s 0.61, β 11.67 → a typical customer leaves at a rate of one per ~19 weeks" in out
+    assert "spend per order: p 6.25, q 3.74, γ 15.44 → ~35 for a typical order" in out
+    assert "alpha=" not in out and "4.414" not in out  # no raw optimizer output
+
+
 def test_summary_follows_btyd_conventions(db: Path) -> None:
     res = personae(db, "clv", "summary", "--as-of", "1997-09-30", "--time-unit", "W", "--format", "json")
     assert res.returncode == 0, res.stderr

@@ -26,6 +26,7 @@ from personae.app.reads import last_data_date
 from personae.app.segments.run import evaluate_segments
 from personae.app.traits import build_affinities, build_traits
 from personae.app.voice import build_voice
+from personae.clv.words import model_in_words
 from personae.config import Settings, load_settings
 from personae.store import Store
 
@@ -116,47 +117,3 @@ def describe(result: Any, time_unit: str = "D") -> str:
         shown = {k: v for k, v in result.items() if not isinstance(v, dict | list) and k not in words[1]}
         return ", ".join([f"{k} {v}" for k, v in shown.items()] + ([words[0]] if words[0] else []))
     return str(result)
-
-
-def _g(v: float) -> str:
-    """Two significant digits, without an exponent for everyday sizes: 0.24, 4.4, 42, 819465."""
-    return f"{v:.2g}" if abs(v) < 100 else f"{v:,.0f}"
-
-
-def model_in_words(params: dict[str, Any], time_unit: str = "D") -> tuple[str, set[str]]:
-    """The fitted BTYD parameters in ``params`` said with what they mean, and the keys said.
-
-    >>> for part in model_in_words({"r": 0.243, "alpha": 4.41, "a": 0.793, "b": 2.43})[0].split("; "):
-    ...     print(part)
-    r=0.24, α=4.4: purchase rate ~ Gamma, mean 0.055/day
-    a=0.79, b=2.4: chance to drop out after a purchase ~ Beta, mean 0.25
-    >>> model_in_words({"customers": 3})
-    ('', set())
-    """
-    unit = "week" if time_unit.upper() == "W" else "day"
-    num = {k: float(v) for k, v in params.items() if isinstance(v, int | float) and not isinstance(v, bool)}
-    parts: list[str] = []
-    said: set[str] = set()
-    if {"r", "alpha"} <= num.keys() and num["alpha"] > 0:
-        r, alpha = num["r"], num["alpha"]
-        parts.append(f"r={_g(r)}, α={_g(alpha)}: purchase rate ~ Gamma, mean {_g(r / alpha)}/{unit}")
-        said |= {"r", "alpha"}
-    if {"a", "b"} <= num.keys() and num["a"] + num["b"] > 0:
-        a, b = num["a"], num["b"]
-        text = f"a={_g(a)}, b={_g(b)}: chance to drop out after a purchase ~ Beta, mean {_g(a / (a + b))}"
-        if a + b > 1e4:
-            text += " (a and b this large: every customer drops out alike, the data cannot tell them apart)"
-        parts.append(text)
-        said |= {"a", "b"}
-    if {"s", "beta"} <= num.keys() and num["beta"] > 0:
-        s, beta = num["s"], num["beta"]
-        parts.append(f"s={_g(s)}, β={_g(beta)}: drop-out rate ~ Gamma, mean {_g(s / beta)}/{unit}")
-        said |= {"s", "beta"}
-    if {"gg_p", "gg_q", "gg_gamma"} <= num.keys() and num["gg_q"] > 1:
-        p, q, gamma = num["gg_p"], num["gg_q"], num["gg_gamma"]
-        parts.append(
-            f"p={_g(p)}, q={_g(q)}, γ={_g(gamma)}: spend per order ~ Gamma-Gamma, "
-            f"mean {_g(p * gamma / (q - 1))}"
-        )
-        said |= {"gg_p", "gg_q", "gg_gamma"}
-    return "; ".join(parts), said

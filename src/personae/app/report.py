@@ -36,6 +36,7 @@ from personae.app.segments.reports import snapshot_dates
 from personae.clusters.features import Preprocessor
 from personae.clusters.model import ClusterModel
 from personae.clusters.projection import MAX_POINTS, project
+from personae.clv.words import model_in_words
 from personae.config import Settings
 from personae.errors import PersonaeError
 from personae.privacy import consent
@@ -154,7 +155,18 @@ def clv_data(store: Store, settings: Settings) -> dict[str, Any] | Absent:
         for r in by_tier
     ]
     tiers.sort(key=lambda r: (TIERS.index(r["tier"]) if r["tier"] in TIERS else 99, r["tier"]))
-    return {"by_segment": segs, "by_tier": tiers, "order": order}
+    return {"by_segment": segs, "by_tier": tiers, "order": order, "model": _clv_model_words(store, settings)}
+
+
+def _clv_model_words(store: Store, settings: Settings) -> str:
+    """The fitted lifetime-value model's parameters said with their meaning ("" when none)."""
+    if not store.has_table("clv_params"):
+        return ""
+    rows = store.rows(store.table("clv_params"))
+    if not rows or rows[0].get("status", "fitted") != "fitted":
+        return ""
+    params = {k: v for k, v in rows[0].items() if isinstance(v, int | float) and v == v}
+    return model_in_words(params, settings.clv.time_unit)[0]
 
 
 def rfm_data(store: Store, settings: Settings) -> dict[str, Any] | Absent:

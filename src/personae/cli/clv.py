@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -11,11 +12,26 @@ from personae.app.clv import MODEL_KEYS, clv_fit, clv_summary
 from personae.app.export import write_table
 from personae.app.reads import parse_as_of
 from personae.cli.context import State, console, print_json, say_left_out
+from personae.clv.words import model_in_words
 from personae.errors import InputError
 
 clv_app = typer.Typer(
     help="Customer lifetime value (BG/NBD, MBG/NBD or Pareto/NBD + Gamma-Gamma).", no_args_is_help=True
 )
+
+
+def _in_words(fitted: dict[str, Any], time_unit: str) -> str:
+    """A model's parameters rounded and said with their meaning, one clause a line (``--json``
+    keeps the raw numbers); parameters the words do not cover are listed rounded after them."""
+    words, said = model_in_words(fitted, time_unit)
+    rest = [
+        f"{k} {fitted[k]:.3g}"
+        for k in fitted
+        if k not in said
+        and k not in ("loglik", "penalizer", "warning")
+        and isinstance(fitted[k], int | float)
+    ]
+    return "\n".join([*words.split("; "), *([", ".join(rest)] if rest else [])]) if words else ", ".join(rest)
 
 
 @clv_app.command("summary")
@@ -84,11 +100,10 @@ def fit(
         if "error" in fitted:
             table.add_row(key, f"[red]{fitted['error']}[/red]", "-", "-", "-")
             continue
-        names = [k for k in fitted if k not in ("loglik", "penalizer", "warning")]
         ev = by_model.get(key)
         table.add_row(
             key + (" (chosen)" if key == result["model"]["chosen"] else ""),
-            ", ".join(f"{k}={fitted[k]:.4g}" for k in names),
+            _in_words(fitted, time_unit),
             f"{fitted['loglik']:.2f}",
             f"{ev['mae']:.4f}" if ev and ev["mae"] is not None else "-",
             f"{ev['error_pct']:+.1f}%" if ev and ev["error_pct"] is not None else "-",
@@ -96,7 +111,7 @@ def fit(
     gg = result["gamma_gamma"]
     table.add_row(
         "gamma_gamma",
-        ", ".join(f"{k}={gg[k]:.4g}" for k in ("p", "q", "gamma")),
+        _in_words({"gg_p": gg["p"], "gg_q": gg["q"], "gg_gamma": gg["gamma"]}, time_unit),
         f"{gg['loglik']:.2f}",
         "-",
         "-",

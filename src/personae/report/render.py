@@ -64,6 +64,13 @@ def _voice(d: Mapping[str, Any]) -> list[Panel]:
     return out
 
 
+def _with_model(figure: charts.Figure, d: Mapping[str, Any]) -> charts.Figure:
+    """The CLV chart's takeaway followed by the fitted model's parameters in words, if any."""
+    if not d.get("model"):
+        return figure
+    return figure._replace(takeaway=f"{figure.takeaway} The fitted model: {d['model']}.")
+
+
 SECTIONS: dict[str, SectionSpec] = {
     "segments": SectionSpec(
         "Segment sizes and revenue share",
@@ -73,7 +80,7 @@ SECTIONS: dict[str, SectionSpec] = {
     "clv": SectionSpec(
         "Customer lifetime value",
         "Predicted 12-month value (BG/NBD + Gamma-Gamma) per RFM segment, and what each value tier holds.",
-        lambda d: [charts.clv_distribution(d["by_segment"], d["by_tier"], d["order"])],
+        lambda d: [_with_model(charts.clv_distribution(d["by_segment"], d["by_tier"], d["order"]), d)],
     ),
     "rfm": SectionSpec(
         "RFM grid",

@@ -230,3 +230,16 @@ def test_a_shop_without_surveys_still_gets_a_report(
     for key in ("migration", "clusters", "impact"):  # one snapshot, no model, nothing activated
         assert page.sections[key][0]["absent"], key
     assert not page.sections["segments"][0]["absent"]
+
+
+def test_the_clv_section_says_the_fitted_model_in_words(shop: tuple[Store, dict[str, Any]]) -> None:
+    """The lifetime-value parameters read as meanings (buys every ~N days, ~P% chance of leaving
+    after a purchase), not as raw optimizer output."""
+    store, result = shop
+    (clv,) = [s for s in result["sections"] if s["key"] == "clv"]
+    said = [t for t in clv["takeaways"] if "The fitted model: " in t]
+    assert len(said) == 1
+    assert "purchase rate: r " in said[0] and "a typical customer buys every ~" in said[0]
+    params = store.rows(store.table("clv_params"))[0]
+    assert f"α {params['alpha']:.2f}" in said[0] or f"α {params['alpha']:,.0f}" in said[0]
+    assert str(params["alpha"]) not in said[0]

@@ -21,22 +21,33 @@ CDNOW = {
 def test_the_build_line_gives_means_not_raw_parameters() -> None:
     line = describe(CDNOW)
     assert line.startswith("customers 23570, penalizer 0.0, ")
-    assert "r=0.27, α=42: purchase rate ~ Gamma, mean 0.0064/day" in line
-    assert "a=0.48, b=2.1: chance to drop out after a purchase ~ Beta, mean 0.19" in line
-    assert "spend per order ~ Gamma-Gamma, mean 36" in line  # p γ / (q − 1) = 5.086 × 21.25 / 2.995
+    # α / r = 41.91 / 0.2671 = 156.9 days between purchases; a / (a + b) = 0.186
+    assert "purchase rate: r 0.27, α 41.91 → a typical customer buys every ~160 days while active" in line
+    assert "dropout: a 0.48, b 2.11 → ~19% chance of leaving after each purchase" in line
+    # p γ / (q − 1) = 5.086 × 21.25 / 2.995 = 36.1
+    assert "spend per order: p 5.09, q 4.00, γ 21.25 → ~36 for a typical order" in line
     assert "alpha 41.9054" not in line and "r 0.2671" not in line
 
 
 def test_weeks_and_other_models_are_said_too() -> None:
     words, said = model_in_words({"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}, "W")
     assert words == (
-        "r=0.55, α=11: purchase rate ~ Gamma, mean 0.052/week; "
-        "s=0.61, β=12: drop-out rate ~ Gamma, mean 0.052/week"
+        "purchase rate: r 0.55, α 10.58 → a typical customer buys every ~19 weeks while active; "
+        "dropout: s 0.61, β 11.67 → a typical customer leaves at a rate of one per ~19 weeks"
     )
     assert said == {"r", "alpha", "s", "beta"}
 
 
 def test_a_degenerate_fit_says_what_it_means() -> None:
     line = describe({"customers": 17301, "r": 1.57, "alpha": 146.1, "a": 607766.9, "b": 14744582.4})
-    assert "a=607,767, b=14,744,582" in line
+    assert "dropout: a 607,767, b 14,744,582 → ~4% chance of leaving after each purchase" in line
     assert "every customer drops out alike" in line
+
+
+def test_rare_dropout_and_tiny_rates_keep_their_digits() -> None:
+    words, _ = model_in_words({"r": 0.9, "alpha": 36.97, "a": 1.2, "b": 53.0})
+    assert words == (
+        "purchase rate: r 0.90, α 36.97 → a typical customer buys every ~41 days while active; "
+        "dropout: a 1.20, b 53.00 → ~2.2% chance of leaving after each purchase"
+    )
+    assert "<0.1% chance" in model_in_words({"a": 1.0, "b": 5000.0})[0]
