@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 
 from personae.schema import IDENTIFIER_KINDS, TableSpec
+from personae.traits.places import postcode_key
 
-ENTITY_TABLES = frozenset({"customers", "products", "stores"})
+ENTITY_TABLES = frozenset({"customers", "products", "stores", "postcodes"})
 
 
 def content_hash(frame: pd.DataFrame, spec: TableSpec) -> pd.Series:
@@ -52,6 +53,12 @@ def content_hash(frame: pd.DataFrame, spec: TableSpec) -> pd.Series:
 
 def row_keys(frame: pd.DataFrame, spec: TableSpec, hashes: pd.Series) -> pd.Series:
     """The natural key of each row (see the module docstring for the policy)."""
+    if spec.name == "postcodes":  # one row per postcode as matched (SW1A 1AA = sw1a1aa)
+        return pd.Series(
+            [postcode_key(str(c), str(p)) for c, p in zip(frame["country"], frame["postcode"], strict=True)],
+            index=frame.index,
+            dtype=object,
+        )
     if spec.name in ENTITY_TABLES:
         return frame[spec.key[0]].astype(object)
     if spec.name == "consents":
