@@ -423,7 +423,12 @@ class _Checker:
                 suggestions=options or None,
                 hint=None if options else "functions: " + ", ".join(FUNCTIONS),
             )
-        if fn.name == "distance_km" and node.args and isinstance(node.args[0].value, s.Name):
+        if (
+            fn.name == "distance_km"
+            and len(node.args) == 2
+            and isinstance(node.args[0].value, s.Name)
+            and node.args[0].keyword is None
+        ):
             raise self.fail(
                 node.args[0].pos,
                 "distance_km() takes only the store: the customer is the one the rule is about",
