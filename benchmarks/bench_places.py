@@ -120,11 +120,12 @@ def cost(folder: Path, lines: int, customers: int) -> None:
             populate(store, lines, customers)
             if placed:
                 con = store.raw
-                con.execute(f"""
+                con.execute("""
                     UPDATE customers SET
                       latitude = CASE WHEN hash(customer_id) % 3 = 0 THEN 30 + hash(customer_id) % 15 END,
                       longitude = CASE WHEN hash(customer_id) % 3 = 0 THEN -120 + hash(customer_id) % 45 END,
-                      postcode = CASE WHEN hash(customer_id) % 3 = 1 THEN (hash(customer_id) % 30000)::VARCHAR END,
+                      postcode = CASE WHEN hash(customer_id) % 3 = 1
+                                 THEN (hash(customer_id) % 30000)::VARCHAR END,
                       country = 'US'""")
                 con.execute("""
                     INSERT INTO stores (store_id, latitude, longitude, _row_key)
@@ -136,8 +137,12 @@ def cost(folder: Path, lines: int, customers: int) -> None:
             started = time.perf_counter()
             built = build_traits(store, AS_OF, TraitSettings())
             seconds[placed] = time.perf_counter() - started
-            print(f"traits step, places {'on' if placed else 'off'}: {seconds[placed]:.1f}s", left_out_line(built))
-    print(f"ratio with places / without: {seconds[True] / seconds[False]:.2f} ({customers:,} customers, {lines:,} lines)")
+            print(
+                f"traits step, places {'on' if placed else 'off'}: {seconds[placed]:.1f}s",
+                left_out_line(built),
+            )
+    ratio = seconds[True] / seconds[False]
+    print(f"ratio with places / without: {ratio:.2f} ({customers:,} customers, {lines:,} lines)")
 
 
 def main() -> None:

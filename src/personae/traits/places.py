@@ -134,9 +134,11 @@ def locate(rows: ibis.Table, key: str, postcodes: ibis.Table | None) -> ibis.Tab
     a = by_country.rename(_clat="_lat", _clon="_lon")
     b = by_postcode.rename(_plat="_lat", _plon="_lon", _pp="_p")
     j = base.left_join(a, [base._c == a._c, base._p == a._p]).select(*base.columns, "_clat", "_clon")
-    j = j.left_join(b, [j._c.isnull(), j._p == b._pp]).select(*j.columns, "_plat", "_plon")
-    lat = ibis.coalesce(j._clat, j._plat)
-    lon = ibis.coalesce(j._clon, j._plon)
+    # an equality join only (a join condition on `_c IS NULL` makes DuckDB loop over pairs)
+    j = j.left_join(b, j._p == b._pp).select(*j.columns, "_plat", "_plon")
+    no_country = j._c.isnull()
+    lat = ibis.coalesce(j._clat, no_country.ifelse(j._plat, ibis.null("float64")))
+    lon = ibis.coalesce(j._clon, no_country.ifelse(j._plon, ibis.null("float64")))
     found = lat.notnull()
     return j.select(
         key,
@@ -152,24 +154,34 @@ def nearest_stores(customers: ibis.Table, stores: ibis.Table) -> ibis.Table:
     """``customer_id, nearest_store_id, nearest_store_km`` for every located customer.
 
     ``customers``: ``customer_id, latitude, longitude``; ``stores``: ``store_id, latitude,
-    longitude`` (located ones). A cross join, which stays small: shops have stores by the
-    hundred, not the million. Ties go to the smallest store id, so every engine picks the same.
+    longitude`` (located ones). Distances are computed once per distinct *place*, not per
+    customer (everyone placed by the same postcode shares one), against every store: a cross
+    join that stays small because shops have stores by the hundred, not the million. The
+    nearest is found with two grouped minimums (the distance, then the smallest store id at
+    that distance, so every engine breaks ties alike) rather than a ranking window, which would
+    sort every place × store pair.
     """
-    c = customers.filter(customers.latitude.notnull()).select(
-        "customer_id", _clat=customers.latitude, _clon=customers.longitude
-    )
-    s = stores.filter(stores.latitude.notnull()).select(
+    located = customers.filter(customers.latitude.notnull() & customers.longitude.notnull())
+    places = located.select(_plat=located.latitude, _plon=located.longitude).distinct()
+    s = stores.filter(stores.latitude.notnull() & stores.longitude.notnull()).select(
         _sid=stores.store_id, _slat=stores.latitude, _slon=stores.longitude
     )
-    pairs = c.cross_join(s)
-    pairs = pairs.mutate(_km=haversine_expr(pairs._clat, pairs._clon, pairs._slat, pairs._slon))
-    w = ibis.window(group_by=pairs.customer_id, order_by=[pairs._km, pairs._sid])
-    ranked = pairs.mutate(_rank=ibis.row_number().over(w))
-    best = ranked.filter(ranked._rank == 0)
-    return best.select("customer_id", nearest_store_id=best._sid, nearest_store_km=best._km)
+    pairs = places.cross_join(s)
+    pairs = pairs.mutate(_km=haversine_expr(pairs._plat, pairs._plon, pairs._slat, pairs._slon))
+    best = pairs.group_by(["_plat", "_plon"]).aggregate(_best=pairs._km.min())
+    at_best = pairs.join(
+        best, [pairs._plat == best._plat, pairs._plon == best._plon, pairs._km == best._best]
+    )
+    nearest = at_best.group_by(["_plat", "_plon"]).aggregate(
+        nearest_store_id=at_best._sid.min(), nearest_store_km=at_best._km.min()
+    )
+    out = located.join(nearest, [located.latitude == nearest._plat, located.longitude == nearest._plon])
+    return out.select("customer_id", "nearest_store_id", "nearest_store_km")
 
 
-def customer_places(customers: ibis.Table, stores: ibis.Table | None, postcodes: ibis.Table | None) -> ibis.Table:
+def customer_places(
+    customers: ibis.Table, stores: ibis.Table | None, postcodes: ibis.Table | None
+) -> ibis.Table:
     """The place traits of every profile: ``location_latitude``, ``location_longitude``,
     ``location_source`` and, when stores are located, ``nearest_store_id``/``nearest_store_km``."""
     here = locate(customers, "customer_id", postcodes)

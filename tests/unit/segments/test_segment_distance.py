@@ -35,7 +35,8 @@ def test_a_distance_is_a_number_about_the_customer() -> None:
         (
             'distance_km("Paris") < 5',
             'no store "Paris" with a place (coordinates, or a known postcode) (column 13) '
-            "(stores with a place: S1, S2 (personae ingest stores FILE: latitude/longitude or postcode + country))",
+            "(stores with a place: S1, S2 "
+            "(personae ingest stores FILE: latitude/longitude or postcode + country))",
         ),
         (
             'distance_km(customer, "S1") < 5',
