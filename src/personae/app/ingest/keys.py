@@ -2,8 +2,9 @@
 
 Policy (documented in docs/data-model.md):
 
-* customers, products, stores are *entities*: the key is their id; a row with a known id and
-  different values updates the entity, identical values are a duplicate.
+* customers, products, stores and postcodes are *entities*: the key is their id (postcodes:
+  country and postcode as matched, ``GB|SW1A1AA``); a row with a known id and different values
+  updates the entity, identical values are a duplicate.
 * orders, events, surveys, texts and consents are *facts*: the key is the natural id where the
   row has one (``event_id``, ``response_id``, ``text_id``; for orders ``order_id`` plus the line's content, as
   an order has several lines; for consents the decision itself). An exact duplicate of such a
