@@ -198,7 +198,7 @@ def test_a_tombstone_stops_an_old_file_recreating_the_person(shop: Store) -> Non
     # a new file with their rows and someone else's: the others get in, theirs are rejected
     # with a reason and without their content
     fresh = folder / "new_customers.csv"
-    fresh.write_text(EXTRA_CUSTOMERS + "NEW1,new.person@example.org,,Newt,Person,2026-01-01,South\n")
+    fresh.write_text(EXTRA_CUSTOMERS + "NEW1,new.person@example.org,,Newt,Person,2026-01-01,South,,\n")
     summary = ingest_file(shop, "customers", fresh)
     assert summary.accepted == 1 and summary.rejected == 3
     reasons = shop.raw.execute(
