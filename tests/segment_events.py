@@ -84,4 +84,26 @@ SEQUENCE_CASES = [
     ('regularly("newsletter_open", periods=1, of=2, period="1m")', True),  # 05-31 opens month 1
     ('regularly("order_completed", periods=2, of=2, period="1d")', False),  # 06-30 only
     ('regularly("order_completed", periods=2, of=7, period="1d")', True),  # 06-30 and 06-24
+    # did(A, then=B, within=W): B strictly after A, at most W later
+    ('did("app_open", then="order_completed", within="1d")', False),  # 06-24 00:00 both: not after
+    ('did("app_open", then="order_completed", within="7d")', True),  # 06-24 → 06-30 23:59
+    ('did("app_open", then="order_completed", within="6d")', False),  # 6 d 23:59 > 6 d
+    ('did("order_completed", then="app_open", within="1d")', False),  # 07-01 is after the as-of day
+    ('did("order_completed", then="order_completed", within="7d")', True),  # two distinct events
+    ('did("order_completed", then="order_completed", within="6d")', False),
+    ('did("app_open", then="order_completed", within="7d", since="7d")', True),  # A at 06-24 00:00
+    ('did("app_open", then="order_completed", within="7d", since="6d")', False),  # since 06-25
+    ('did("app_open", channel="web", then="app_open", within="1w")', False),  # 7 d 12:01 later
+    ('did("app_open", channel="web", then="app_open", within="2w")', True),
+    ('did("newsletter_open", then=["app_open", "signed_up"], within="8d")', False),  # 9 d later
+    ('did("newsletter_open", then=["app_open", "signed_up"], within="9d")', True),  # exactly 9 d: in
+    ('not did("app_open", then="signed_up", within="30d")', True),  # signed up after the as-of day
+    # returned(T, after=G, within=W): in W, nothing in the G before it, something before that
+    ('returned("app_open", after="6d", within="1w")', True),  # 06-24; 06-18..23 empty; 06-17 before
+    ('returned("app_open", after="7d", within="1w")', False),  # 06-17 12:00 is in the break
+    ('returned("app_open", after="1d", within="2w")', True),  # nothing on 06-16, 06-09 before
+    ('returned("app_open", channel="app", after="1d", within="2w")', False),  # nothing before
+    ('returned("order_completed", after="30d", within="7d")', False),  # a first time is no return
+    ('returned("newsletter_open", after="1m", within="1m")', False),
+    ('not returned("never_seen", after="1d", within="1d")', True),
 ]

@@ -53,7 +53,7 @@ BUILD_STEPS: tuple[BuildStep, ...] = (
     BuildStep(
         "voice",
         "voice_texts, voice_traits, voice_models",
-        lambda store, as_of, s: build_voice(store, as_of, s.voice),
+        lambda store, as_of, s: build_voice(store, as_of, s.voice, traits=s.traits, timezone=s.timezone),
     ),
     BuildStep(
         "traits, rfm and lifecycle",

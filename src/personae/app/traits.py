@@ -16,9 +16,11 @@ from personae.app.export import records
 from personae.clock import DEFAULT_ZONE
 from personae.config.traits import TraitSettings
 from personae.coverage import Coverage
+from personae.schema import CONSENT_PURPOSES
 from personae.store import Store
 from personae.tables import join_on_customer
 from personae.traits import TraitInputs, prepare
+from personae.traits import consent as consent_traits
 from personae.traits.affinities import affinity_parts, affinity_sources
 from personae.traits.build import base_traits
 from personae.traits.inputs import EVENT_COLUMNS, ORDER_COLUMNS
@@ -43,6 +45,24 @@ def trait_inputs(
         timezone=timezone,
         stores=store.table("stores") if store.has_table("stores") else None,
         postcodes=store.table("postcodes") if store.has_table("postcodes") else None,
+    )
+
+
+def consent_flags(
+    store: Store, as_of: date, settings: TraitSettings, timezone: str = DEFAULT_ZONE
+) -> ibis.Table:
+    """Each profile's ``consent_<purpose>`` flags as of ``as_of``, exactly as the traits compute
+    them (ledger first, then the default policy by country and region).
+
+    For the steps of a build that run *before* the traits (the voice step feeds the traits, so it
+    cannot read ``traits.consent_*``) but must still go through the consent gate.
+    """
+    inputs = trait_inputs(store, as_of, settings, timezone)
+    t = join_on_customer(
+        inputs.customers.select("customer_id", "country", "region"), consent_traits.latest_consents(inputs)
+    )
+    return t.mutate(**consent_traits.derived(t, inputs)).select(
+        "customer_id", *(f"consent_{p}" for p in CONSENT_PURPOSES)
     )
 
 

@@ -31,11 +31,18 @@ import pandas as pd
 import pyarrow as pa
 
 from personae.app.ingest.readers import read_file
+from personae.app.traits import consent_flags
+from personae.clock import DEFAULT_ZONE
+from personae.config.traits import TraitSettings
 from personae.config.voice import VoiceSettings
+from personae.coverage import Coverage
 from personae.errors import InputError, ModelError, NotFoundError
+from personae.privacy import consent
 from personae.schema import SENTIMENTS, VOICE_LABELS_COLUMNS, VOICE_SENTIMENT_RUNS_COLUMNS
 from personae.segments.check import snapshot_segments, suggest
 from personae.store import Store
+from personae.tables import join_on_customer
+from personae.traits.consent import default_flags
 from personae.voice import analyse, painpoints, report
 from personae.voice.labels import Teaching, teach, training_labels
 from personae.voice.sources import all_texts
@@ -164,15 +171,30 @@ def build_voice(
     *,
     refit: bool = False,
     progress: Progress | None = None,
+    traits: TraitSettings | None = None,
+    timezone: str = DEFAULT_ZONE,
 ) -> dict[str, Any]:
     """Score every text, assign themes (fitting a model on the first build or with ``refit``),
-    and write ``voice_texts`` and ``voice_traits``."""
+    and write ``voice_texts`` and ``voice_traits``.
+
+    Through the consent gate: the texts of people who objected to ``analytics`` are not read at
+    all, and nobody who objected to ``profiling`` gets voice traits (``traits`` carries the
+    consent policy; its defaults are the built-in one).
+    """
     report_ = progress or (lambda step, fraction: None)
     report_("reading texts", 0.0)
     texts = gather_texts(store, as_of)
+    texts, not_profiled, left_out = _through_the_gate(
+        store, texts, as_of, traits or TraitSettings(), timezone
+    )
     report_("detecting languages", 0.15)
     texts["language"] = given_or_detected_languages(texts, settings)
-    summary: dict[str, Any] = {"texts": len(texts), **({} if len(texts) else {"note": NO_TEXTS})}
+    summary: dict[str, Any] = {
+        "texts": len(texts),
+        **({} if len(texts) or left_out.left_out else {"note": NO_TEXTS}),
+    }
+    if left_out.left_out:
+        summary["left_out"] = left_out.as_json()
     seeds = theme_seeds(store)
     labelled = theme_labels(store)
     active = None if refit else active_model(store)
@@ -208,7 +230,14 @@ def build_voice(
     store.replace("voice_texts", _arrow(scored))
     store.replace("voice_text_themes", _arrow(long, TEXT_THEMES_SCHEMA))
     traits_as_of = as_of or _last_text_day(scored)
-    store.replace("voice_traits", voice_traits(store.table("voice_texts"), traits_as_of, settings))
+    per_person = voice_traits(store.table("voice_texts"), traits_as_of, settings)
+    if not_profiled:  # their texts count in the themes and figures, but no trait describes them
+        per_person = _profiled(store, per_person, traits_as_of, traits or TraitSettings(), timezone)
+    store.replace("voice_traits", per_person)
+    if not_profiled:
+        summary["left_out_traits"] = Coverage.of(
+            store.count("voice_traits") + len(not_profiled), {"who objected to profiling": len(not_profiled)}
+        ).as_json()
     flagged = int((~scored["scored"].astype(bool)).sum())
     summary.update(
         scored=len(scored) - flagged,
@@ -224,6 +253,46 @@ def build_voice(
     )
     report_("done", 1.0)
     return summary
+
+
+def _through_the_gate(
+    store: Store, texts: pd.DataFrame, as_of: date | None, settings: TraitSettings, timezone: str
+) -> tuple[pd.DataFrame, set[str], Coverage]:
+    """``texts`` less those whose authors objected to analytics; the authors who objected to
+    profiling; and the texts' coverage. A text nobody is linked to (an anonymous review) is read:
+    no one's consent is at stake in it."""
+    linked = texts["customer_id"].notna().to_numpy() if len(texts) else np.zeros(0, dtype=bool)
+    if not linked.any():
+        return texts, set(), Coverage.of(len(texts), {}, unit="texts")
+    day = as_of or _last_text_day(texts)
+    purposes = ["analytics", "profiling"]
+    flags = store.execute(
+        consent_flags(store, day, settings, timezone).select(
+            "customer_id", *consent.required_columns(purposes)
+        )
+    )
+    default = default_flags(settings.consent_defaults)
+    authors = pd.DataFrame({"customer_id": texts.loc[linked, "customer_id"].unique()})
+    authors = authors.merge(flags, on="customer_id", how="left")
+    for col in consent.required_columns(purposes):  # linked to no profile: the general policy
+        authors[col] = authors[col].astype(object).where(authors[col].notna(), default[col])
+    no_analytics = set(authors.loc[~consent.mask(authors, ["analytics"]), "customer_id"])
+    no_profiling = set(authors.loc[~consent.mask(authors, ["profiling"]), "customer_id"]) - no_analytics
+    dropped = texts["customer_id"].isin(no_analytics).to_numpy()
+    coverage = Coverage.of(
+        len(texts), {"by people who objected to analytics": int(dropped.sum())}, unit="texts"
+    )
+    return texts.loc[~dropped].reset_index(drop=True), no_profiling, coverage
+
+
+def _profiled(
+    store: Store, per_person: ibis.Table, as_of: date, settings: TraitSettings, timezone: str
+) -> ibis.Table:
+    """The rows of ``per_person`` whose customers may be profiled (no profile: the general policy)."""
+    flags = consent_flags(store, as_of, settings, timezone).select("customer_id", "consent_profiling")
+    general = default_flags(settings.consent_defaults)["consent_profiling"]
+    joined = join_on_customer(per_person, flags)
+    return joined.filter(joined.consent_profiling.fill_null(general)).select(*per_person.columns)
 
 
 def _last_text_day(df: pd.DataFrame) -> date:

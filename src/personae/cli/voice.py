@@ -15,7 +15,7 @@ from rich.table import Table
 from personae.app import voice as svc
 from personae.app.export import write_table
 from personae.app.reads import last_data_date, parse_as_of
-from personae.cli.context import State, console, print_json, progress_bar, tidy
+from personae.cli.context import State, console, print_json, progress_bar, say_left_out, tidy
 from personae.errors import InputError
 
 voice_app = typer.Typer(
@@ -43,17 +43,21 @@ def build(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON"),
 ) -> None:
     """Score every text's sentiment, detect its language and assign its theme."""
-    settings = State.settings().voice
+    full = State.settings()
     with State.open_store() as store, progress_bar("voice") as report:
         day = parse_as_of(as_of) or last_data_date(store)
-        summary = svc.build_voice(store, day, settings, refit=refit, progress=report)
+        summary = svc.build_voice(
+            store, day, full.voice, refit=refit, progress=report, traits=full.traits, timezone=full.timezone
+        )
     summary["as_of"] = day.isoformat()
     if as_json:
         print_json(tidy(summary))
         return
+    say_left_out(summary.get("left_out"))
     if summary.get("note"):
         console.print(escape(summary["note"]))
         return
+    say_left_out(summary.get("left_out_traits"))
     console.print(
         f"{summary['texts']:,} texts as of {summary['as_of']}: {summary['scored']:,} scored, "
         f"{summary['other_language']:,} in another language (flagged, not scored); "
@@ -153,11 +157,19 @@ def themes(
 
 def _seed_themes(path: Path, quiet: bool) -> None:
     """Store the seeds of ``path`` and rebuild the voice with themes fitted around them."""
-    settings = State.settings().voice
+    full = State.settings()
     seeds = svc.load_seeds(path)
     with State.open_store() as store, progress_bar("voice") as report:
         svc.set_theme_seeds(store, seeds)
-        summary = svc.build_voice(store, last_data_date(store), settings, refit=True, progress=report)
+        summary = svc.build_voice(
+            store,
+            last_data_date(store),
+            full.voice,
+            refit=True,
+            progress=report,
+            traits=full.traits,
+            timezone=full.timezone,
+        )
     if not quiet:
         console.print(
             f"{len(seeds)} seeded theme(s) kept by later builds: {escape(', '.join(seeds)) or '(none)'}; "

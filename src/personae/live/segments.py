@@ -90,16 +90,19 @@ class Needs:
                 elif isinstance(node, x.AffinityOf):
                     affinities = True
                 elif isinstance(node, x.Aggregate):
-                    properties = properties or node.where is not None or node.prop is not None
+                    # did(A, then=B): B's events are needed too (always after an A, so A's
+                    # window covers them)
+                    for part in (node, node.then) if node.then is not None else (node,):
+                        properties = properties or part.where is not None or part.prop is not None
+                        if node.source == "events":
+                            filtered = dict(part.filters).get("type")
+                            if filtered is None:
+                                types = None
+                            elif types is not None:
+                                types.update(filtered)
                     span = _days(node)
                     old = days[node.source]
                     days[node.source] = None if old is None or span is None else max(old, span)
-                    if node.source == "events":
-                        filtered = dict(node.filters).get("type")
-                        if filtered is None:
-                            types = None
-                        elif types is not None:
-                            types.update(filtered)
         return cls(
             frozenset(traits),
             None if types is None else frozenset(types),

@@ -266,11 +266,15 @@ class _Compiler:
     def event_aggregates(self, consts: ibis.Table | None) -> list[ibis.Table]:
         """The per-customer event aggregates: one grouped scan for all of them, plus one small
         pass per ``first_of``/``last_of`` (the value at the earliest/latest matching event)."""
-        nodes = [n for n in self.aggregates if isinstance(n, x.Aggregate) and n.source == "events"]
-        if not nodes:
+        every = [n for n in self.aggregates if isinstance(n, x.Aggregate) and n.source == "events"]
+        if not every:
             return []
         if self.sources.events is None:
-            return [_zeros(self.sources.traits, [self.aggregates[n] for n in nodes])]
+            return [_zeros(self.sources.traits, [self.aggregates[n] for n in every])]
+        followed = [self.followed(n, consts) for n in every if n.then is not None]
+        nodes = [n for n in every if n.then is None]
+        if not nodes:
+            return followed
         columns = ["customer_id", "occurred_at", "type", "category", "channel", "product_id"]
         paths = sorted({p.path for n in nodes for p in x.event_nodes(n) if isinstance(p, x.Prop)})
         rows = self._rows(self.sources.events, "occurred_at", nodes).select(
@@ -324,7 +328,58 @@ class _Compiler:
                 edges.append(self.edge_value(rows, cond, v, col, first=n.measure == "first"))
         self.paths = {}
         parts = [rows.group_by("customer_id").aggregate(**measures)] if measures else []
-        return parts + edges
+        return parts + edges + followed
+
+    def followed(self, node: x.Aggregate, consts: ibis.Table | None) -> ibis.Table:
+        """``customer_id, col`` (= 1) for the customers with an A event (``node``'s filters, where
+        and window) followed by a B event (``node.then``) strictly later, at most ``node.gap``
+        after it.
+
+        Not a join of every A with every B (a customer with thousands of both would make
+        millions of pairs): A and B rows are put in one time order, B before A at equal times
+        (so an A at the same moment as a B never counts as before it), and each B row reads the
+        latest A strictly before it — a running maximum, then the previous row's. Some A is
+        followed by a B within the gap exactly when some B is at most the gap after that A.
+        """
+        assert node.then is not None and node.gap is not None
+        events = self.sources.events
+        assert events is not None
+        columns = ["customer_id", "occurred_at", "type", "category", "channel", "product_id"]
+        paths = sorted({p.path for p in x.event_nodes(node) if isinstance(p, x.Prop)})
+        rows = self._rows(events, "occurred_at", [node]).select(*columns, *(["properties"] if paths else []))
+        wanted = sorted({t for n in (node, node.then) for t in dict(n.filters).get("type", ())})
+        if all(dict(n.filters).get("type") for n in (node, node.then)):
+            rows = rows.semi_join(ibis.memtable(pa.table({"type": pa.array(wanted, pa.string())})), "type")
+        if paths:
+            self.paths = {path: f"_p{i}" for i, path in enumerate(paths)}
+            rows = rows.select(*columns, _json=rows.properties.cast("json"))
+            rows = rows.select(
+                *columns, **{col: _at_path(rows._json, path) for path, col in self.paths.items()}
+            )
+        rows = self._with_consts(rows, consts, _constants(node))
+        self.t = rows
+        conditions = []
+        for n in (node, node.then):
+            cond = self._condition(rows, n, "occurred_at")
+            if n.where is not None:
+                cond = cond & ibis.coalesce(self.value(n.where), False)
+            conditions.append(cond)
+        self.paths = {}
+        is_a, is_b = conditions
+        a = rows.filter(is_a).select("customer_id", _t=rows.occurred_at, _k=ibis.literal(1, "int8"))
+        b = rows.filter(is_b).select("customer_id", _t=rows.occurred_at, _k=ibis.literal(0, "int8"))
+        both = a.union(b, distinct=False)
+        order = ibis.window(group_by="customer_id", order_by=["_t", "_k"])
+        running = ibis.cumulative_window(group_by="customer_id", order_by=["_t", "_k"])
+        both = both.mutate(_last_a=ibis.ifelse(both._k == 1, both._t, None).max().over(running))
+        both = both.mutate(_prev_a=both._last_a.lag().over(order))
+        days = node.gap.amount * (7 if node.gap.unit == "w" else 1)
+        hit = both.filter(
+            (both._k == 0) & both._prev_a.notnull() & (both._t <= both._prev_a + ibis.interval(days=days))
+        )
+        return (
+            hit.select("customer_id").distinct().mutate(**{self.aggregates[node]: ibis.literal(1, "int64")})
+        )
 
     def edge_value(
         self, rows: ibis.Table, cond: ibis.Value, value: ibis.Value, col: str, *, first: bool
@@ -557,7 +612,8 @@ def _constants(node: x.Value | x.ConstList) -> list[str]:
         return [node.value, *([node.kind] if node.kind else [])]
     if isinstance(node, x.Aggregate):
         inner = [v for n in x.event_nodes(node) for v in _constants(n)]
-        return [v for _, values in node.filters for v in values] + inner
+        then = [] if node.then is None else [v for _, values in node.then.filters for v in values]
+        return [v for _, values in node.filters for v in values] + then + inner
     if isinstance(node, x.TextTest):
         return [_pattern(node)]
     if isinstance(node, x.Const) and isinstance(node.value, str):

@@ -26,6 +26,7 @@ from personae.segments import expr as x
 from personae.segments import language as s
 from personae.segments.functions import (
     FUNCTIONS,
+    GAP_UNITS,
     MAX_PERIODS,
     PROPERTY_AGGREGATES,
     SEQUENCE_TESTS,
@@ -248,6 +249,9 @@ class _Checker:
                 node.pos,
                 f"cannot compare {self.source(node.left)} ({_ARTICLE[left.type]}) "
                 f"with {self.source(node.right)} ({_ARTICLE[right.type]})",
+                hint="a true/false test stands alone: write it without the comparison, or after `not`"
+                if "boolean" in (left.type, right.type)
+                else None,
             )
         if node.op not in ("==", "!=") and left.type not in _ORDERED:
             raise self.fail(
@@ -467,8 +471,12 @@ class _Checker:
                 f"regularly() looks back {args['of']} × {args['period']}: longer than 100 years",
                 hint='use a shorter period, e.g. period="1w"',
             )
+        if fn.name == "returned":
+            args["before"] = self.joined_window(node, args["within"], args["after"])
         if fn.name in SEQUENCE_TESTS:
             return _sequence(fn, args)
+        if fn.name == "did":
+            return self.did(node, args)
         if fn.name in ("events", "orders", "spend") or fn.name in PROPERTY_AGGREGATES:
             window = args.pop("within", None)
             where = args.pop("where", None)
@@ -483,6 +491,61 @@ class _Checker:
             measure = "spend" if fn.name == "spend" else "count"
             return x.Aggregate(fn.source or "", measure, filters, window, where=where)
         return self.scalar_call(fn, node, args)
+
+    def joined_window(self, node: s.Call, within: Window, after: Window) -> Window:
+        """``returned``'s window of the return and the break before it, as one window ending on
+        the as-of date (so the break is what it holds beyond ``within``): days and weeks add up
+        in days, months and years in months; a mix has no exact length, so it is refused."""
+        days = {"d": 1, "w": 7}
+        months = {"m": 1, "y": 12}
+        if within.unit == after.unit:
+            joined = Window(within.amount + after.amount, within.unit)
+        elif within.unit in days and after.unit in days:
+            joined = Window(within.amount * days[within.unit] + after.amount * days[after.unit], "d")
+        elif within.unit in months and after.unit in months:
+            joined = Window(within.amount * months[within.unit] + after.amount * months[after.unit], "m")
+        else:
+            raise self.fail(
+                node.pos,
+                f'returned() cannot add after="{after}" to within="{within}": days/weeks and '
+                "months/years have no common length",
+                hint='write both in days or weeks, or both in months or years, e.g. after="30d", within="7d"',
+            )
+        limit = WINDOW_UNITS[joined.unit][1]
+        if joined.amount > limit:
+            raise self.fail(
+                node.pos,
+                f"returned() looks back {within} + {after}: longer than 100 years",
+                hint='use shorter spans, e.g. after="30d", within="7d"',
+            )
+        return joined
+
+    def did(self, node: s.Call, args: dict[str, Any]) -> x.Value:
+        """``did(A, then=B, within=W)``: whether some A is followed by a B at most W later, as a
+        ``followed`` aggregate (1 or 0) compared with 1, so it is never unknown.
+
+        Example:
+            >>> rule = check_rule('did("view", then="add_to_cart", within="1d", since="30d")')
+            >>> print(rule.expr.left.describe())
+            did(type=['view'], then=events(type=['add_to_cart']), within="1d", since="30d")
+        """
+        gap: Window = args.pop("within")
+        if gap.unit not in GAP_UNITS:
+            at = next(a.value.pos for a in node.args if a.keyword == "within")
+            raise self.fail(
+                at,
+                f'did() measures within="{gap}" from the first event, and a month or a year has no '
+                "fixed length",
+                hint='write it in days or weeks, e.g. within="30d"',
+            )
+        then = x.Aggregate(
+            "events", "count", (("type", args.pop("then")),), None, where=args.pop("then_where", None)
+        )
+        since = args.pop("since", None)
+        where = args.pop("where", None)
+        filters = tuple(sorted((_param(FUNCTIONS["did"], k).column or k, v) for k, v in args.items()))
+        followed = x.Aggregate("events", "followed", filters, since, where=where, then=then, gap=gap)
+        return x.Compare(">=", followed, x.Const(1, "number"))
 
     def text_call(self, fn: Function, node: s.Call, args: dict[str, Any]) -> x.Value:
         text_node = next(a.value for a in node.args if a.keyword in (None, "text"))
@@ -605,7 +668,7 @@ class _Checker:
                     f"{label} takes a condition in quotes, not {self.source(node)}",
                     hint="e.g. where='coupon == \"XMAS\" and revenue > 100'",
                 )
-            return self.where(node)
+            return self.where(node, param.name)
         if param.name == "property":
             if not (isinstance(node, s.Literal) and isinstance(node.value, str)):
                 raise self.fail(node.pos, f'{label} takes a property name in quotes, e.g. "revenue"')
@@ -645,7 +708,7 @@ class _Checker:
         kind = "a string or a list of strings" if param.kind == "strings" else "a string"
         raise self.fail(node.pos, f"{label} takes {kind}, not {self.source(node)}")
 
-    def where(self, node: s.Literal) -> x.Value:
+    def where(self, node: s.Literal, keyword: str = "where") -> x.Value:
         """Check a ``where`` condition: the same language, over one event's properties."""
         text = str(node.value)
         inner = _Checker(text, set(), {}, None, self.properties, event_scope=True)
@@ -658,7 +721,7 @@ class _Checker:
             shift = s.column(self.rule, node.pos + 1) - 1
             message = re.sub(r"column (\d+)", lambda m: f"column {int(m.group(1)) + shift}", exc.message)
             raise RuleError(
-                f"in where={_quoted(text)}: {message}",
+                f"in {keyword}={_quoted(text)}: {message}",
                 rule=self.rule,
                 position=min(offset, len(self.rule)),
                 suggestions=exc.suggestions,
@@ -676,6 +739,8 @@ def _sequence(fn: Function, args: dict[str, Any]) -> x.Value:
     """
     if fn.name == "regularly":
         return _regularly(fn, args)
+    if fn.name == "returned":
+        return _returned(fn, args)
     window = args.pop("within", None) or args.pop("after")
     where = args.pop("where", None)
     filters = tuple(sorted((_param(fn, k).column or k, v) for k, v in args.items()))
@@ -685,6 +750,29 @@ def _sequence(fn: Function, args: dict[str, Any]) -> x.Value:
     if fn.name == "first_time":
         return x.And((x.Compare(">=", recent, one), x.Compare("==", ever, recent)))
     return x.And((x.Compare(">=", ever, one), x.Compare("==", recent, zero)))
+
+
+def _returned(fn: Function, args: dict[str, Any]) -> x.Value:
+    """``returned(T, after=G, within=W)`` as counts over windows ending on the as-of date, with
+    ``B`` the window of ``W`` and ``G`` together (:meth:`_Checker.joined_window`):
+    ``events(T, within=W) >= 1 and events(T, within=B) == events(T, within=W) and
+    events(T) > events(T, within=B)`` — back in the last W, nothing in the G before it, and
+    something before that (a first-ever event is no return).
+    """
+    recent_window, before_window = args.pop("within"), args.pop("before")
+    args.pop("after")
+    where = args.pop("where", None)
+    filters = tuple(sorted((_param(fn, k).column or k, v) for k, v in args.items()))
+    recent = x.Aggregate("events", "count", filters, recent_window, where=where)
+    before = x.Aggregate("events", "count", filters, before_window, where=where)
+    ever = x.Aggregate("events", "count", filters, None, where=where)
+    return x.And(
+        (
+            x.Compare(">=", recent, x.Const(1, "number")),
+            x.Compare("==", before, recent),
+            x.Compare(">", ever, before),
+        )
+    )
 
 
 def _regularly(fn: Function, args: dict[str, Any]) -> x.Value:

@@ -55,9 +55,9 @@ class Prop:
 
 #: What an aggregate of events or order lines computes; ``count``/``spend`` are the original
 #: ``events()``/``orders()``/``spend()``, the others the ``*_of`` functions of a property.
-MEASURES = ("count", "spend", "sum", "avg", "min", "max", "count_distinct", "first", "last")
+MEASURES = ("count", "spend", "sum", "avg", "min", "max", "count_distinct", "first", "last", "followed")
 #: Measures that are 0 when no event matches (the others are unknown).
-ZERO_WHEN_NONE = frozenset({"count", "spend", "sum", "count_distinct"})
+ZERO_WHEN_NONE = frozenset({"count", "spend", "sum", "count_distinct", "followed"})
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,11 @@ class Aggregate:
             event counts only where it is true (unknown does not count, as in a rule).
         prop: the property aggregated (``sum_of`` …), ``None`` for counts and spend.
         type: ``number``, or for ``first``/``last`` the type the rule reads the value as.
+        then: for ``followed`` (``did(A, then=B, within=…)``), the events that must follow a
+            matching one: their filters and ``where`` (its own ``window`` is ``None``).
+        gap: for ``followed``, how long after a matching event a ``then`` event may come
+            (days or weeks); the value is 1 when some matching event in ``window`` has a
+            ``then`` event strictly after it and at most ``gap`` later, else 0.
     """
 
     source: str
@@ -84,9 +89,13 @@ class Aggregate:
     type: str = "number"
     where: Value | None = None
     prop: Prop | None = None
+    then: Aggregate | None = None
+    gap: Window | None = None
 
     def describe(self) -> str:
-        if self.prop is not None:
+        if self.then is not None:
+            name = "did"
+        elif self.prop is not None:
             name = f"{self.measure}_of"
         elif self.source == "events":
             name = "events"
@@ -97,7 +106,12 @@ class Aggregate:
             parts.append(repr(".".join(self.prop.path)))
         if self.where is not None:
             parts.append("where=…")
-        if self.window:
+        if self.then is not None:
+            parts.append(f"then={self.then.describe()}")
+            parts.append(f'within="{self.gap}"')
+            if self.window:
+                parts.append(f'since="{self.window}"')
+        elif self.window:
             parts.append(f'within="{self.window}"')
         return f"{name}({', '.join(parts)})"
 
@@ -291,11 +305,14 @@ def walk(node: Value | ConstList) -> Iterator[Value | ConstList]:
 
 
 def event_nodes(node: Aggregate) -> Iterator[Value | ConstList]:
-    """The nodes of an aggregate's ``where`` condition and of its property, depth first."""
+    """The nodes of an aggregate's ``where`` condition and of its property, depth first (and of
+    the ``where`` of the events that must follow, for ``did``)."""
     if node.where is not None:
         yield from walk(node.where)
     if node.prop is not None:
         yield node.prop
+    if node.then is not None:
+        yield from event_nodes(node.then)
 
 
 @dataclass(frozen=True)

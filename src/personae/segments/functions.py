@@ -244,7 +244,10 @@ PROPERTY_AGGREGATES: dict[str, tuple[str, str, str, str]] = {
 }
 #: Sequences and rhythms over one customer's history of an event, written as event counts by the
 #: checker (so every evaluator computes them the same way): ``first_time`` …
-SEQUENCE_TESTS = ("first_time", "regularly", "stopped")
+SEQUENCE_TESTS = ("first_time", "regularly", "stopped", "returned")
+#: Window units ``did(…, then=…, within=…)`` accepts for the time between the two events: a
+#: fixed length (a month is not), so "B at most W after A" means the same on every engine.
+GAP_UNITS = ("d", "w")
 #: The most periods ``regularly(…, of=N)`` may look back over (the rule grows with N choose k).
 MAX_PERIODS = 8
 #: Text tests: ``starts_with(x, "94")`` …
@@ -438,6 +441,69 @@ FUNCTIONS: dict[str, Function] = {
             "Whether the customer did it before but not in the last span: at least one matching "
             "event up to the as-of date and none in the ``after`` window. Never unknown.",
             'stopped("app_open", after="30d")',
+        ),
+        Function(
+            "returned",
+            "boolean",
+            "events",
+            ("type",),
+            ("type", "after", "within"),
+            (
+                *_EVENT_FILTERS[:-1],
+                Parameter(
+                    "after",
+                    "window",
+                    None,
+                    'The break: how long before the ``within`` window nothing happened, e.g. "30d".',
+                ),
+                Parameter(
+                    "within",
+                    "window",
+                    None,
+                    'The return: the span ending on the as-of date that holds an event, e.g. "7d".',
+                ),
+            ),
+            "Whether the customer came back after a break: at least one matching event in the "
+            "``within`` window, none in the ``after`` span just before it, and at least one before "
+            "that. Never unknown.",
+            'returned("order_completed", after="30d", within="7d")',
+        ),
+        Function(
+            "did",
+            "boolean",
+            "events",
+            ("type",),
+            ("type", "then", "within"),
+            (
+                *_EVENT_FILTERS[:-1],
+                Parameter(
+                    "then",
+                    "strings",
+                    "type",
+                    'The type of the event that must follow, e.g. "add_to_cart".',
+                ),
+                Parameter(
+                    "then_where",
+                    "condition",
+                    None,
+                    "A condition on the properties of the following event, as ``where`` is on the first.",
+                ),
+                Parameter(
+                    "within",
+                    "window",
+                    None,
+                    'How soon after the first event the following one comes, in days or weeks: "1d", "2w".',
+                ),
+                Parameter(
+                    "since",
+                    "window",
+                    None,
+                    'Only first events of the last N days/weeks/months/years: "30d" (default: all).',
+                ),
+            ),
+            "Whether a matching event was followed by a ``then`` event strictly later and at most "
+            "``within`` after it (``since`` bounds the first event). Never unknown.",
+            'did("product_view", then="add_to_cart", within="1d", since="30d")',
         ),
         Function(
             "lower",

@@ -17,9 +17,10 @@ from __future__ import annotations
 import json
 import math
 import operator
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from personae.schema import line_is_return, line_net
@@ -297,7 +298,12 @@ class ProfileEvaluator:
         if isinstance(node, x.Aggregate):
             if node not in self._aggregates:
                 where = None if node.where is None else self._compile(node.where)
-                self._aggregates[node] = _aggregate_fn(node, where)
+                if node.then is None:
+                    self._aggregates[node] = _aggregate_fn(node, where)
+                else:
+                    then = node.then
+                    then_where = None if then.where is None else self._compile(then.where)
+                    self._aggregates[node] = _followed_fn(node, where, _aggregate_rows(then, then_where))
             return lambda run: run.aggregate(node)
         if isinstance(node, x.Prop):  # inside a ``where``: called with the event, not a run
             return _prop_reader(node.path, node.type)
@@ -617,11 +623,52 @@ def _text_test(op: str, pattern: str, operand: Compiled) -> Compiled:
     return run
 
 
+Rows = Callable[[CustomerState, datetime | None, datetime], Iterable[dict[str, Any]]]
+
+
 def _aggregate_fn(
     node: x.Aggregate, where: Compiled | None = None
 ) -> Callable[[CustomerState, datetime | None, datetime], Any]:
     """Count or sum the customer's rows matching the filters inside the window (and ``where``),
     or aggregate a property of the matching events (``sum_of`` …)."""
+    matching = _aggregate_rows(node, where)
+    if node.prop is not None:
+        return _property_aggregate(node.measure, node.prop, matching)
+    if node.source == "events":
+        return lambda state, start, end: sum(1 for _ in matching(state, start, end))
+    if node.measure == "count":
+        return lambda state, start, end: len(
+            {row["_key"] for row in matching(state, start, end) if row["_key"] is not None}
+        )
+    return lambda state, start, end: sum(row["_net"] for row in matching(state, start, end))
+
+
+def _followed_fn(
+    node: x.Aggregate, where: Compiled | None, then: Rows
+) -> Callable[[CustomerState, datetime | None, datetime], int]:
+    """``did(A, then=B, within=W)``: 1 when some A (in the window) has a B strictly after it and
+    at most W later (both before the end of the as-of day), else 0 — one sort of the B times
+    and a binary search per A, so a long history costs n log n, not n²."""
+    first = _aggregate_rows(node, where)
+    assert node.gap is not None
+    gap = timedelta(days=node.gap.amount * (7 if node.gap.unit == "w" else 1))
+
+    def run(state: CustomerState, start: datetime | None, end: datetime) -> int:
+        starts = [row["occurred_at"] for row in first(state, start, end)]
+        if not starts:
+            return 0
+        times = sorted(row["occurred_at"] for row in then(state, None, end))
+        for at in starts:
+            i = bisect_right(times, at)  # the first B strictly after A
+            if i < len(times) and times[i] <= at + gap:
+                return 1
+        return 0
+
+    return run
+
+
+def _aggregate_rows(node: x.Aggregate, where: Compiled | None = None) -> Rows:
+    """The customer's rows matching ``node``'s filters and ``where`` inside a window."""
     checks = tuple((column, frozenset(values)) for column, values in node.filters if column != "type")
     types = dict(node.filters).get("type")
     time_col = "occurred_at" if node.source == "events" else "ordered_at"
@@ -641,15 +688,7 @@ def _aggregate_fn(
             if all(row.get(c) in allowed for c, allowed in checks) and (where is None or where(row) is True):
                 yield row
 
-    if node.prop is not None:
-        return _property_aggregate(node.measure, node.prop, matching)
-    if node.source == "events":
-        return lambda state, start, end: sum(1 for _ in matching(state, start, end))
-    if node.measure == "count":
-        return lambda state, start, end: len(
-            {row["_key"] for row in matching(state, start, end) if row["_key"] is not None}
-        )
-    return lambda state, start, end: sum(row["_net"] for row in matching(state, start, end))
+    return matching
 
 
 def _property_aggregate(

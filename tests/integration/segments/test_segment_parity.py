@@ -3,11 +3,12 @@
 Random rules (numeric, string, list and boolean traits; events/orders/spend with random
 filters and windows; affinity; consent; and/or/not, between, in, null checks; references to
 earlier rules; ``where`` conditions on event properties, ``sum_of`` … ``last_of``, text tests
-and patterns; ``first_time``, ``stopped``, ``regularly``; ``distance_km`` to located, unplaced
-and unknown stores) are evaluated over random customer
-histories — with missing values, NaN, events after the as-of date, rows exactly on window
-boundaries, and events whose random nested properties hold values of every JSON type (or
-none) — by both evaluators.
+and patterns; ``first_time``, ``stopped``, ``regularly``, ``did``, ``returned``; ``distance_km``
+to located, unplaced and unknown stores) are evaluated over random customer histories — with
+missing values, NaN, events after the as-of date, rows exactly on window boundaries, and events
+whose random nested properties hold values of every JSON type (or none) — by both evaluators. A
+second property runs only the sequence tests over longer histories, where ``did``'s pairs and
+``returned``'s breaks are common.
 """
 
 from __future__ import annotations
@@ -361,10 +362,14 @@ def sequence_filters() -> st.SearchStrategy[str]:
 
 #: Periods of ``regularly``: days to months, short enough for random histories to fill.
 PERIODS = ["1d", "3d", "1w", "2w", "1m"]
+#: How soon after the first event ``did(…, then=…)`` wants the second: the hours of ``moments``
+#: (0, 12, 23) put pairs both exactly on and just past these.
+GAPS = ["1d", "2d", "1w", "3w"]
 
 
 def sequence_atoms() -> list[st.SearchStrategy[str]]:
-    """``first_time``, ``stopped``, ``regularly`` with random types, filters and windows."""
+    """``first_time``, ``stopped``, ``regularly``, ``did``, ``returned`` with random types,
+    filters and windows."""
     return [
         st.builds(
             'first_time({}{}, within="{}")'.format,
@@ -377,6 +382,29 @@ def sequence_atoms() -> list[st.SearchStrategy[str]]:
             strings(EVENT_TYPES),
             sequence_filters(),
             st.sampled_from(WINDOWS),
+        ),
+        st.builds(
+            'did({}{}, then={}{}, within="{}"{})'.format,
+            strings(EVENT_TYPES),
+            sequence_filters(),
+            strings(EVENT_TYPES),
+            st.one_of(st.just(""), wheres.map(lambda w: f", then_where='{w}'")),
+            st.sampled_from(GAPS),
+            st.one_of(st.just(""), st.sampled_from(WINDOWS).map(lambda w: f', since="{w}"')),
+        ),
+        st.builds(
+            'returned({}{}, after="{}", within="{}")'.format,
+            strings(EVENT_TYPES),
+            sequence_filters(),
+            st.sampled_from(["1d", "3d", "2w", "30d"]),
+            st.sampled_from(["1d", "7d", "2w", "30d"]),
+        ),
+        st.builds(
+            'returned({}{}, after="{}", within="{}")'.format,
+            strings(EVENT_TYPES),
+            sequence_filters(),
+            st.sampled_from(["1m", "3m"]),
+            st.sampled_from(["1m", "1y"]),
         ),
         st.integers(1, 4).flatmap(
             lambda n: st.builds(
@@ -506,6 +534,81 @@ CON = ibis.duckdb.connect()
     customers=st.integers(1, 6).flatmap(lambda n: st.tuples(*[customer(f"C{i}") for i in range(n)])),
 )
 def test_batch_and_real_time_agree(texts: list[str], customers: tuple[dict[str, Any], ...]) -> None:
+    assert_agree(texts, customers)
+
+
+def dense_sequence_atoms() -> list[st.SearchStrategy[str]]:
+    """``did`` and ``returned`` for :func:`dense_customer`: half without filters, and breaks
+    short enough for 90 days of history to hold returns."""
+    filters = st.one_of(st.just(""), sequence_filters())
+    return [
+        st.builds(
+            'did({}{}, then={}{}, within="{}"{})'.format,
+            st.sampled_from(EVENT_TYPES).map(q),
+            filters,
+            strings(EVENT_TYPES),
+            st.one_of(st.just(""), st.just(""), wheres.map(lambda w: f", then_where='{w}'")),
+            st.sampled_from(GAPS),
+            st.one_of(st.just(""), st.sampled_from(WINDOWS).map(lambda w: f', since="{w}"')),
+        ),
+        st.builds(
+            'returned({}{}, after="{}", within="{}")'.format,
+            st.sampled_from(EVENT_TYPES).map(q),
+            filters,
+            st.sampled_from(["1d", "3d", "1w", "2w"]),
+            st.sampled_from(["1d", "3d", "1w", "2w", "30d"]),
+        ),
+    ]
+
+
+@st.composite
+def dense_customer(draw: st.DrawFn, cid: str) -> dict[str, Any]:
+    """Up to 16 events in 90 days (hours 0, 12, 23: ties and exact gaps)."""
+    near = st.builds(
+        lambda d, h: MIDNIGHT + timedelta(days=-d, hours=h), st.integers(-1, 90), st.sampled_from([0, 12, 23])
+    )
+    events = draw(
+        st.lists(
+            st.fixed_dictionaries(
+                {
+                    "customer_id": st.just(cid),
+                    "occurred_at": near,
+                    "type": st.sampled_from(EVENT_TYPES),
+                    "category": st.none(),
+                    "channel": maybe(st.sampled_from(CHANNELS[:2])),
+                    "product_id": st.none(),
+                    "properties": event_properties(),
+                }
+            ),
+            min_size=3,
+            max_size=16,
+        )
+    )
+    return {"traits": {"customer_id": cid}, "events": events, "orders": [], "affinities": []}
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    texts=st.lists(
+        st.one_of(
+            st.one_of(*dense_sequence_atoms()),
+            st.one_of(*dense_sequence_atoms()).map(lambda r: f"not ({r})"),
+            st.builds(
+                "{} and {}".format, st.one_of(*dense_sequence_atoms()), st.one_of(*dense_sequence_atoms())
+            ),
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+    customers=st.integers(1, 8).flatmap(lambda n: st.tuples(*[dense_customer(f"C{i}") for i in range(n)])),
+)
+def test_sequences_agree_on_dense_histories(texts: list[str], customers: tuple[dict[str, Any], ...]) -> None:
+    """``did`` and ``returned`` (alone, negated, two together) on longer, denser histories."""
+    assert_agree(texts, customers)
+
+
+def assert_agree(texts: list[str], customers: tuple[dict[str, Any], ...]) -> dict[str, set[str]]:
+    """Batch (DuckDB) and real-time members of each rule, asserted equal; the members by rule."""
     library = {}
     for i, text in enumerate(texts):
         library[f"r{i}"] = check_rule(text, segments=set(library))
@@ -540,6 +643,7 @@ def test_batch_and_real_time_agree(texts: list[str], customers: tuple[dict[str, 
             real_members[name].add(state.customer_id)
     for name, text in zip(library, texts, strict=True):
         assert batch_members[name] == real_members[name], f"{name}: {text}"
+    return batch_members
 
 
 DAY_RULES = {

@@ -31,3 +31,24 @@ def test_batch_on_a_hand_made_history(rule: str, member: bool) -> None:
     if rule.startswith("not "):
         expected |= {"C2"}  # no events: never stopped, so "not stopped" holds
     assert members == expected
+
+
+def test_injection_through_did_and_returned_is_only_a_string() -> None:
+    """Types, ``then`` and ``then_where`` values travel as data: the SQL never holds them."""
+    evil = "x'; DROP TABLE events; --"
+    then_where = f'plan == "{evil}" or starts_with(plan, "{evil}")'.replace("'", "\\'")
+    rule = (
+        f'did("{evil}", then="app_open", within="1d") '
+        f'or did("app_open", then=["{evil}", "order_completed"], then_where=\'{then_where}\', within="7d") '
+        f'or returned("{evil}", after="1d", within="1d")'
+    )
+    table = evaluate_rule(check_rule(rule), _sources())
+    sql = ibis.to_sql(table, dialect="duckdb")
+    assert "DROP" not in sql and evil not in sql
+    assert not any(r["member"] for r in CON.to_pyarrow(table).to_pylist())
+    assert CON.table("events").count().execute() == len(sequence_history())
+    # the same query shape with an honest value does select C1 (it ran, and compares)
+    honest = check_rule('did("app_open", then=["x", "order_completed"], within="7d")')
+    assert {
+        r["customer_id"] for r in CON.to_pyarrow(evaluate_rule(honest, _sources())).to_pylist() if r["member"]
+    } == {"C1"}

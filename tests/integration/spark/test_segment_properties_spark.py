@@ -43,6 +43,13 @@ RULES = [
     'first_time("order_completed", within="30d")',
     'stopped("signed_up", where=\'plan is not null\', after="1m")',
     'regularly("page_view", periods=2, of=4, period="1m")',
+    'did("page_view", then="order_completed", within="7d")',
+    'not did("page_view", then=["order_completed", "signed_up"], '
+    'then_where=\'revenue > 50 or plan is not null\', within="30d", since="1y")',
+    'did("order_completed", where=\'coupon is not null\', then="page_view", within="30d")',
+    'did("page_view", then="page_view", within="3d")',
+    'returned("order_completed", after="30d", within="30d")',
+    'returned("page_view", after="1m", within="2m")',
 ]
 
 
