@@ -106,7 +106,8 @@ def test_yardstick_equals_traits_step_with_returns_surveys_and_dateless_orders(
     assert _both(store, bench) == []
     placed = con.execute(
         "SELECT count(*) FILTER (location_source = 'coordinates'),"
-        " count(*) FILTER (location_source = 'postcode'), count(*) FILTER (nearest_store_id = 'C'), count(*) FILTER (nearest_store_id = 'A') FROM y_traits"
+        " count(*) FILTER (location_source = 'postcode'), count(*) FILTER (nearest_store_id = 'C'),"
+        " count(*) FILTER (nearest_store_id = 'A') FROM y_traits"
     ).fetchone()
     assert all(n > 0 for n in placed), placed
     traits = con.execute(
