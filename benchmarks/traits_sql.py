@@ -40,6 +40,10 @@ def _opt_out(s: TraitSettings, purpose: str) -> bool:
     return s.consent_defaults.get("*", {}).get(purpose, BUILT_IN_CONSENT_DEFAULTS[purpose]) == "opt-out"
 
 
+#: What a postcode is matched without (personae.traits.places): spaces and hyphens.
+_PC = r"[\s\-]+"
+
+
 def _ts(d: date) -> str:
     return f"TIMESTAMP '{d.isoformat()} 00:00:00'"
 
@@ -295,6 +299,48 @@ profile AS (
   QUALIFY row_number() OVER (PARTITION BY {resolved} ORDER BY ({resolved} != t.customer_id)::INT,
       t._ingested_at DESC) = 1),
 tops AS (SELECT customer_id, {top} FROM y_affinities GROUP BY ALL),
+geo AS (
+  SELECT {resolved} AS customer_id, t.latitude, t.longitude, t.country,
+    upper(trim(t.country)) AS _c, upper(regexp_replace(t.postcode, '{_PC}', '', 'g')) AS _p
+  FROM customers t LEFT JOIN identity_map m ON t._identity = m.identifier
+  WHERE t.created_at IS NULL OR t.created_at < {end}
+  QUALIFY row_number() OVER (PARTITION BY {resolved} ORDER BY ({resolved} != t.customer_id)::INT,
+      t._ingested_at DESC) = 1),
+pc AS (
+  SELECT upper(trim(country)) AS _c, upper(regexp_replace(postcode, '{_PC}', '', 'g')) AS _p,
+    avg(latitude) AS lat, avg(longitude) AS lon
+  FROM postcodes WHERE country IS NOT NULL AND postcode IS NOT NULL AND latitude IS NOT NULL
+    AND longitude IS NOT NULL GROUP BY ALL HAVING _p != ''),
+pc1 AS (SELECT _p, avg(lat) AS lat, avg(lon) AS lon FROM pc GROUP BY _p HAVING count(*) = 1),
+loc AS (
+  SELECT g.customer_id,
+    CASE WHEN g.latitude IS NOT NULL AND g.longitude IS NOT NULL THEN g.latitude
+         ELSE coalesce(a.lat, CASE WHEN g._c IS NULL THEN b.lat END) END AS location_latitude,
+    CASE WHEN g.latitude IS NOT NULL AND g.longitude IS NOT NULL THEN g.longitude
+         ELSE coalesce(a.lon, CASE WHEN g._c IS NULL THEN b.lon END) END AS location_longitude,
+    CASE WHEN g.latitude IS NOT NULL AND g.longitude IS NOT NULL THEN 'coordinates'
+         WHEN coalesce(a.lat, CASE WHEN g._c IS NULL THEN b.lat END) IS NOT NULL THEN 'postcode'
+         END AS location_source
+  FROM geo g LEFT JOIN pc a ON g._c = a._c AND g._p = a._p LEFT JOIN pc1 b ON g._p = b._p),
+sp AS (
+  SELECT * FROM (
+    SELECT s.store_id,
+      CASE WHEN s.latitude IS NOT NULL AND s.longitude IS NOT NULL THEN s.latitude
+           ELSE coalesce(a.lat, CASE WHEN s._c IS NULL THEN b.lat END) END AS lat,
+      CASE WHEN s.latitude IS NOT NULL AND s.longitude IS NOT NULL THEN s.longitude
+           ELSE coalesce(a.lon, CASE WHEN s._c IS NULL THEN b.lon END) END AS lon
+    FROM (SELECT *, upper(trim(country)) AS _c,
+            upper(regexp_replace(postcode, '{_PC}', '', 'g')) AS _p FROM stores) s
+    LEFT JOIN pc a ON s._c = a._c AND s._p = a._p LEFT JOIN pc1 b ON s._p = b._p)
+  WHERE store_id IS NOT NULL AND lat IS NOT NULL AND lon IS NOT NULL),
+near AS (
+  SELECT customer_id, store_id AS nearest_store_id, km AS nearest_store_km FROM (
+    SELECT l.customer_id, sp.store_id, 2 * 6371.0088 * asin(sqrt(least(1.0,
+      pow(sin(radians(sp.lat - l.location_latitude) / 2), 2) + cos(radians(l.location_latitude))
+        * cos(radians(sp.lat)) * pow(sin(radians(sp.lon - l.location_longitude) / 2), 2)))) AS km
+    FROM loc l CROSS JOIN sp WHERE l.location_latitude IS NOT NULL)
+  QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY km, store_id) = 1),
+places AS (SELECT * FROM loc LEFT JOIN near USING (customer_id)),
 people AS (
   SELECT customer_id FROM profile UNION SELECT customer_id FROM per_orders
   UNION SELECT customer_id FROM per_events UNION SELECT customer_id FROM per_surveys),
@@ -304,6 +350,7 @@ w AS (
   LEFT JOIN per_events USING (customer_id) LEFT JOIN per_surveys USING (customer_id)
   LEFT JOIN consents USING (customer_id) LEFT JOIN service USING (customer_id)
   LEFT JOIN browse USING (customer_id) LEFT JOIN tops USING (customer_id)
+  LEFT JOIN places USING (customer_id)
   WHERE customer_id IS NOT NULL AND {prospects}),
 d AS (
   SELECT * EXCLUDE (frequency, monetary, gross_revenue,

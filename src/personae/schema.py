@@ -136,6 +136,16 @@ class TableSpec:
 
 C = Column
 
+
+def _coordinates(whose: str) -> tuple[Column, Column]:
+    """``latitude``/``longitude`` (WGS84 degrees), added after the first release (``late``)."""
+    doc = f"{whose} %s (WGS84 degrees); without it, the centroid of its postcode (postcodes table)."
+    return (
+        C("latitude", "float", min_value=-90, max_value=90, late=True, doc=doc % "latitude"),
+        C("longitude", "float", min_value=-180, max_value=180, late=True, doc=doc % "longitude"),
+    )
+
+
 CUSTOMERS = TableSpec(
     "customers",
     (
@@ -163,6 +173,7 @@ CUSTOMERS = TableSpec(
         C("region"),
         C("city"),
         C("postcode"),
+        *_coordinates("The customer's home"),
         C("home_store_id"),
         C("join_channel", enum=(*ORDER_CHANNELS, "social", "referral", "other")),
         C("interests", "list", doc="Semicolon-separated in CSV, a list in Parquet/JSONL."),
@@ -269,9 +280,26 @@ STORES = TableSpec(
         C("region"),
         C("city"),
         C("floor_area_sqm", "float", min_value=0),
+        C("postcode", late=True, doc="With country: located through the postcodes table."),
+        C("country", late=True),
+        *_coordinates("The store's"),
     ),
     key=("store_id",),
-    doc="Physical stores.",
+    doc="Physical stores; with coordinates (or a postcode in the postcodes table) they are "
+    "places: distance_km() in rules and the nearest_store traits.",
+)
+
+POSTCODES = TableSpec(
+    "postcodes",
+    (
+        C("country", required=True, doc="As the customers' and stores' country column writes it."),
+        C("postcode", required=True, doc="Matched without case and spaces (SW1A 1AA = sw1a1aa)."),
+        C("latitude", "float", required=True, min_value=-90, max_value=90, doc="Centroid, WGS84 degrees."),
+        C("longitude", "float", required=True, min_value=-180, max_value=180, doc="Centroid, WGS84 degrees."),
+    ),
+    key=("country", "postcode"),
+    doc="Postcode centroids you load (no download happens): locates customers and stores that "
+    "have a postcode but no coordinates. Holds no customer data.",
 )
 
 SURVEYS = TableSpec(
@@ -343,7 +371,7 @@ TEXTS = TableSpec(
 )
 
 TABLES: dict[str, TableSpec] = {
-    t.name: t for t in (CUSTOMERS, ORDERS, EVENTS, PRODUCTS, STORES, SURVEYS, CONSENTS, TEXTS)
+    t.name: t for t in (CUSTOMERS, ORDERS, EVENTS, PRODUCTS, STORES, SURVEYS, CONSENTS, TEXTS, POSTCODES)
 }
 
 #: The sentiment classes of ``personae voice labels`` and of every sentiment label.

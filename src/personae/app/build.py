@@ -28,6 +28,7 @@ from personae.app.traits import build_affinities, build_traits
 from personae.app.voice import build_voice
 from personae.clv.words import model_in_words
 from personae.config import Settings, load_settings
+from personae.coverage import Coverage
 from personae.store import Store
 
 Progress = Callable[[str, float], None]
@@ -99,9 +100,21 @@ def run_build(
         summary["steps"][step.name] = {"result": result, "seconds": round(elapsed, 2)}
         if not quiet:
             console.print(f"   {step.name}: {describe(result, settings.clv.time_unit)} ({elapsed:.1f}s)")
+            left_out = left_out_line(result)
+            if left_out:
+                console.print(f"      {left_out}")
     report("done", 1.0)
     summary["customers"] = store.count("traits")
     return summary
+
+
+def left_out_line(result: Any) -> str | None:
+    """The coverage sentence of a step whose result carries ``left_out`` (the place traits:
+    who has no location, and why), or ``None``."""
+    if isinstance(result, dict) and isinstance(result.get("left_out"), dict):
+        line = Coverage.from_json(result["left_out"]).sentence()
+        return f"{result['left_out_of']}: {line}" if line and result.get("left_out_of") else line
+    return None
 
 
 def describe(result: Any, time_unit: str = "D") -> str:
@@ -112,6 +125,8 @@ def describe(result: Any, time_unit: str = "D") -> str:
     """
     if isinstance(result, int):
         return f"{result:,} customers"
+    if isinstance(result, dict) and set(result) <= {"customers", "left_out", "left_out_of"}:
+        return describe(result.get("customers", 0))  # the traits step: its count (and coverage)
     if isinstance(result, dict):
         words = model_in_words(result, time_unit)
         shown = {k: v for k, v in result.items() if not isinstance(v, dict | list) and k not in words[1]}

@@ -358,7 +358,9 @@ def pseudonymise(table: pa.Table, secret: str) -> pa.Table:
     """``table`` with a keyed pseudonym for every customer id and no direct identifiers.
 
     Direct identifiers (names, email, phone, device and loyalty ids) are dropped; the birth
-    date becomes a birth year and a postcode keeps its first three characters (the district).
+    date becomes a birth year, a postcode keeps its first three characters (the district) and
+    coordinates (the place traits, a profile's own) are rounded to 0.1° — about 11 km, a
+    district too: a home's exact point identifies a person as well as a name does.
     The same customer always gets the same pseudonym in this database, so exports can be
     joined with each other, but not with anything outside it.
     """
@@ -376,6 +378,10 @@ def pseudonymise(table: pa.Table, secret: str) -> pa.Table:
     if "postcode" in out.column_names:
         i = out.column_names.index("postcode")
         out = out.set_column(i, "postcode_district", pc.utf8_slice_codeunits(out.column("postcode"), 0, 3))
+    for name in ("location_latitude", "location_longitude", "latitude", "longitude"):
+        if name in out.column_names:
+            i = out.column_names.index(name)
+            out = out.set_column(i, name, pc.round(out.column(name).cast(pa.float64()), 1))
     return out
 
 

@@ -8,12 +8,14 @@ writes the derived tables back. Each step is a function of (store, as_of, settin
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import ibis
 
 from personae.app.export import records
 from personae.clock import DEFAULT_ZONE
 from personae.config.traits import TraitSettings
+from personae.coverage import Coverage
 from personae.schema import CONSENT_PURPOSES
 from personae.store import Store
 from personae.tables import join_on_customer
@@ -23,6 +25,7 @@ from personae.traits.affinities import affinity_parts, affinity_sources
 from personae.traits.build import base_traits
 from personae.traits.inputs import EVENT_COLUMNS, ORDER_COLUMNS
 from personae.traits.lifecycle import lifecycle_stage
+from personae.traits.places import located_stores, location_reasons
 from personae.traits.rfm import rfm_scores, rfm_segment
 
 
@@ -40,6 +43,8 @@ def trait_inputs(
         products=store.table("products"),
         settings=settings,
         timezone=timezone,
+        stores=store.table("stores") if store.has_table("stores") else None,
+        postcodes=store.table("postcodes") if store.has_table("postcodes") else None,
     )
 
 
@@ -71,11 +76,28 @@ def build_affinities(
     return {"rows": store.count("affinities")}
 
 
-def build_traits(store: Store, as_of: date, settings: TraitSettings, timezone: str = DEFAULT_ZONE) -> int:
+def store_places(store: Store) -> dict[str, tuple[float, float]]:
+    """Store id → (latitude, longitude) of every store with a place: its own coordinates, else
+    its postcode's centroid. What ``distance_km`` reads in batch and in real time (a few
+    hundred rows: read once per build or rule change)."""
+    placed = located_stores(
+        store.table("stores") if store.has_table("stores") else None,
+        store.table("postcodes") if store.has_table("postcodes") else None,
+    )
+    if placed is None:
+        return {}
+    rows = store.to_arrow(placed).to_pylist()
+    return {str(r["store_id"]): (float(r["latitude"]), float(r["longitude"])) for r in rows}
+
+
+def build_traits(
+    store: Store, as_of: date, settings: TraitSettings, timezone: str = DEFAULT_ZONE
+) -> dict[str, Any]:
     """Every trait, joined with the model outputs (``clv`` when present), RFM and lifecycle.
 
     One ``CREATE TABLE traits AS …``: the engine plans the whole thing at once and nothing wide
-    is materialised twice.
+    is materialised twice. Returns ``{"customers": N}``, with ``left_out`` (a
+    :class:`~personae.coverage.Coverage`) when the data has places and some customers have none.
     """
     inputs = trait_inputs(store, as_of, settings, timezone)
     t = base_traits(inputs, store.table("affinities"))
@@ -84,7 +106,27 @@ def build_traits(store: Store, as_of: date, settings: TraitSettings, timezone: s
     if store.has_table("voice_traits"):  # written by the voice step just before (docs/voice.md)
         t = join_on_customer(t, store.table("voice_traits"))
     store.replace("traits", with_scores(t, settings))
-    return store.count("traits")
+    result: dict[str, Any] = {"customers": store.count("traits")}
+    places = place_coverage(store)
+    if places is not None and places.left_out:
+        result["left_out"] = places.as_json()
+        result["left_out_of"] = "location (nearest store, distance_km)"
+    return result
+
+
+def place_coverage(store: Store) -> Coverage | None:
+    """Who the place traits (``location_*``, ``nearest_store_*``) and ``distance_km`` could not
+    place, by reason; ``None`` when the data has no place at all (no store or customer
+    coordinates, no postcode table): then nobody is "left out" of a feature the shop does not use.
+    """
+    t = store.table("traits")
+    row = store.execute(
+        t.aggregate(total=t.count(), located=t.location_source.notnull().sum(), **location_reasons(t))
+    ).iloc[0]
+    postcodes = store.count("postcodes") if store.has_table("postcodes") else 0
+    if not (int(row["located"]) or postcodes or store_places(store)):
+        return None
+    return Coverage.of(int(row["total"]), {r: int(row[r]) for r in location_reasons(t)})
 
 
 #: What the RFM scores and the lifecycle stage read.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from personae.app.build import describe, run_build
+from personae.app.build import describe, left_out_line, run_build
 from personae.app.reads import parse_as_of
 from personae.cli.context import State, console, print_json, progress_bar
 
@@ -29,6 +29,8 @@ def build(
         if not State.quiet:
             for name, step in summary["steps"].items():
                 console.print(f"   {name}: {describe(step['result'])} ({step['seconds']:.1f}s)")
+                if left_out_line(step["result"]):
+                    console.print(f"      {left_out_line(step['result'])}")
         return
     with State.open_store() as store, progress_bar("build") as report:
         summary = run_build(

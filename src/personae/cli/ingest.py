@@ -35,7 +35,7 @@ def parse_mapping(items: list[str] | None, flag: str = "--map") -> dict[str, str
 
 def ingest(
     kind: str = typer.Argument(
-        ..., help="customers, orders, events, products, stores, surveys, consents or texts"
+        ..., help="customers, orders, events, products, stores, surveys, consents, texts or postcodes"
     ),
     file: Path = typer.Argument(..., help="CSV, Parquet or JSON Lines file"),
     format: str | None = typer.Option(

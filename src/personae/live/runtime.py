@@ -36,7 +36,7 @@ from personae.app.customers import latest_consents, resolve_customer_id
 from personae.app.privacy import access_report, erase_customer, find_subject
 from personae.app.segments.library import add_segments, all_definitions
 from personae.app.tombstones import Tombstones
-from personae.app.traits import customer_traits
+from personae.app.traits import customer_traits, store_places
 from personae.config import Settings
 from personae.errors import InputError, NotFoundError, Overloaded
 from personae.identity.normalize import normalize_emails, normalize_phones
@@ -165,6 +165,7 @@ class Runtime:
             rules,
             members=load_members(self.store),
             new_traits=default_flags(self.settings.traits.consent_defaults),
+            stores=store_places(self.store),
         )
         needs = live.needs
         traits = set(needs.traits) | {f"consent_{p}" for p in CONSENT_PURPOSES}
@@ -339,7 +340,7 @@ class Runtime:
         """On the writer thread, after segment definitions changed: live memberships follow."""
         assert self.store is not None
         with self.lock:
-            self.live.replace_rules(load_rules(self.store, self.settings.traits))
+            self.live.replace_rules(load_rules(self.store, self.settings.traits), store_places(self.store))
             # a new rule may read traits, events or orders the live states do not hold yet
             needs = self.live.needs
             traits = set(needs.traits) | {f"consent_{p}" for p in CONSENT_PURPOSES}

@@ -83,6 +83,8 @@ class Needs:
             for node in x.walk(rule.expr):
                 if isinstance(node, x.Field):
                     traits.add(node.name)
+                elif isinstance(node, x.Distance):
+                    traits.update(x.LOCATION_FIELDS)
                 elif isinstance(node, x.Consent):
                     traits.add(f"consent_{node.purpose}")
                 elif isinstance(node, x.AffinityOf):
@@ -134,8 +136,11 @@ class LiveSegments:
         states: Mapping[str, CustomerState] | None = None,
         members: Mapping[str, Mapping[str, datetime]] | None = None,
         new_traits: Mapping[str, Any] | None = None,
+        stores: Mapping[str, tuple[float, float]] | None = None,
     ) -> None:
-        self.evaluator = ProfileEvaluator(rules)
+        #: store id → place, for ``distance_km`` (see ``personae.app.traits.store_places``)
+        self.stores: dict[str, tuple[float, float]] = dict(stores or {})
+        self.evaluator = ProfileEvaluator(rules, self.stores)
         #: the traits of a customer first met here (the consent policy's flags for nobody's
         #: recorded decision), so live rules on consent agree with the next build
         self.new_traits: dict[str, Any] = dict(new_traits or {})
@@ -324,9 +329,14 @@ class LiveSegments:
         if len(events) != len(s.events) or len(orders) != len(s.orders):
             self.states[cid] = CustomerState(cid, s.traits, events, orders, s.affinities, s.segments)
 
-    def replace_rules(self, rules: Mapping[str, x.CheckedRule]) -> None:
-        """New segment definitions: recompile (the caller then refreshes with cause ``rules``)."""
-        self.evaluator = ProfileEvaluator(rules)
+    def replace_rules(
+        self, rules: Mapping[str, x.CheckedRule], stores: Mapping[str, tuple[float, float]] | None = None
+    ) -> None:
+        """New segment definitions (and store places, when given): recompile (the caller then
+        refreshes with cause ``rules``)."""
+        if stores is not None:
+            self.stores = dict(stores)
+        self.evaluator = ProfileEvaluator(rules, self.stores)
         self.needs = Needs.of(rules.values())
         names = set(self.evaluator.names)
         for cid in list(self.members):

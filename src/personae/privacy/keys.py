@@ -38,7 +38,21 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 
 #: Profile fields only admin keys see.
 PII_FIELDS = frozenset(
-    {"email", "phone", "first_name", "last_name", "birth_date", "postcode", "city", "loyalty_id"}
+    {
+        "email",
+        "phone",
+        "first_name",
+        "last_name",
+        "birth_date",
+        "postcode",
+        "city",
+        "loyalty_id",
+        # a home's coordinates, given or from the postcode (the place traits)
+        "latitude",
+        "longitude",
+        "location_latitude",
+        "location_longitude",
+    }
 )
 #: Identifier kinds that are personal data: a key that may not see them may not look people up by
 #: them either — else a read key could test whether an email is a customer (a 200 or a 404).

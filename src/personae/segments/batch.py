@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import reduce
 from typing import Any
@@ -46,6 +46,7 @@ from personae.segments.check import PROPERTY_PATH
 from personae.segments.functions import end_of_day
 from personae.segments.patterns import compile_pattern
 from personae.tables import is_return_line, join_on_customer, net_amount
+from personae.traits.places import haversine_expr
 
 _DTYPES = {
     "number": "float64",
@@ -67,6 +68,8 @@ class BatchSources:
             columns count as unknown).
         events, orders: the resolved canonical tables, or ``None`` when there are none.
         affinities: the ``affinities`` table (``customer_id, kind, value, strength``) or ``None``.
+        stores: store id → (latitude, longitude) of the stores with a place, for
+            ``distance_km`` (a store not here is unknown, and so is the distance).
     """
 
     as_of: date
@@ -74,6 +77,7 @@ class BatchSources:
     events: ibis.Table | None = None
     orders: ibis.Table | None = None
     affinities: ibis.Table | None = None
+    stores: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -196,6 +200,8 @@ class _Compiler:
                             self.string(value)
             elif isinstance(node, x.Field):
                 self.fields.add(node.name)
+            elif isinstance(node, x.Distance):
+                self.fields.update(x.LOCATION_FIELDS)
             elif isinstance(node, x.Consent):
                 self.fields.add(f"consent_{node.purpose}")
             elif isinstance(node, x.InSegment):
@@ -205,6 +211,8 @@ class _Compiler:
         self.strings.setdefault(value, f"_c{len(self.strings)}")
 
     def field_type(self, name: str) -> str:
+        if name in x.LOCATION_FIELDS:
+            return "number"
         for rule in self.library.values():
             for node in x.walk(rule.expr):
                 if isinstance(node, x.Field) and node.name == name:
@@ -486,6 +494,12 @@ class _Compiler:
             if node.op == "contains":
                 return text.contains(pattern)
             return text.re_search(pattern)
+        if isinstance(node, x.Distance):
+            place = self.sources.stores.get(node.store)
+            if place is None:  # no such store, or it has no place: unknown
+                return ibis.null("float64")
+            lat, lon = (self.const(float(v), "number") for v in place)
+            return haversine_expr(t.location_latitude, t.location_longitude, lat, lon)
         if isinstance(node, x.Consent):
             col = f"consent_{node.purpose}"
             return t[col].fill_null(False) if col in t.columns else ibis.literal(False)
@@ -642,6 +656,8 @@ def _fields(expr: x.Value) -> set[str]:
     for node in x.walk(expr):
         if isinstance(node, x.Field):
             out.add(node.name)
+        elif isinstance(node, x.Distance):
+            out.update(x.LOCATION_FIELDS)
         elif isinstance(node, x.Consent):
             out.add(f"consent_{node.purpose}")
     return out - {"customer_id"}

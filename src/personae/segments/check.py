@@ -78,7 +78,7 @@ _PROPERTY_TYPES = ("number", "string", "boolean")
 _TIME = ("date", "timestamp")
 
 
-def suggest(name: str, candidates: Collection[str], n: int = 3) -> list[str]:
+def suggest(name: str, candidates: Collection[str], n: int = 3, cutoff: float = 0.6) -> list[str]:
     """The closest valid names to ``name`` (case-insensitive), best first.
 
     Example:
@@ -90,7 +90,7 @@ def suggest(name: str, candidates: Collection[str], n: int = 3) -> list[str]:
         []
     """
     lowered = {c.lower(): c for c in candidates}
-    matches = difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.6)
+    matches = difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=cutoff)
     return [lowered[m] for m in matches]
 
 
@@ -117,13 +117,15 @@ def check_rule(
     names: dict[str, str] | None = None,
     self_name: str | None = None,
     properties: Collection[str] | None = None,
+    stores: Collection[str] | None = None,
 ) -> x.CheckedRule:
     """Parse and check ``text``; ``segments`` are the names ``in_segment`` may refer to.
 
     ``properties`` are the event property names the data has (dotted paths, see
     :func:`personae.segments.properties.property_names`): when given, a ``where`` or ``*_of``
     naming another property is an error with the closest names; when ``None`` any name passes
-    (a rule may be written before the first event that carries it).
+    (a rule may be written before the first event that carries it). ``stores`` are the store
+    ids ``distance_km`` may name, likewise (``None``: any id; an unknown one is then unknown).
 
     Raises:
         RuleError: with the position of the problem and suggestions for unknown names.
@@ -145,6 +147,7 @@ def check_rule(
     tree = s.parse_rule(text)
     known = None if properties is None else frozenset(properties)
     checker = _Checker(text, set(segments), NAMES if names is None else names, self_name, known)
+    checker.stores = None if stores is None else frozenset(stores)
     return x.CheckedRule(text, checker.condition(tree))
 
 
@@ -165,6 +168,8 @@ class _Checker:
         self.properties = properties
         #: checking a ``where`` condition: names are the event's properties, not traits
         self.event_scope = event_scope
+        #: the store ids ``distance_km`` may name (``None``: not known here, any passes)
+        self.stores: frozenset[str] | None = None
 
     def fail(
         self, pos: int, message: str, suggestions: list[str] | None = None, hint: str | None = None
@@ -422,6 +427,17 @@ class _Checker:
                 suggestions=options or None,
                 hint=None if options else "functions: " + ", ".join(FUNCTIONS),
             )
+        if (
+            fn.name == "distance_km"
+            and len(node.args) == 2
+            and isinstance(node.args[0].value, s.Name)
+            and node.args[0].keyword is None
+        ):
+            raise self.fail(
+                node.args[0].pos,
+                "distance_km() takes only the store: the customer is the one the rule is about",
+                hint='e.g. distance_km("S1") <= 10',
+            )
         if fn.name == "stopped" and any(a.keyword == "within" for a in node.args):
             raise self.fail(
                 node.pos,
@@ -559,6 +575,22 @@ class _Checker:
         return x.TextTest(fn.name, operand, pattern)
 
     def scalar_call(self, fn: Function, node: s.Call, args: dict[str, Any]) -> x.Value:
+        if fn.name == "distance_km":
+            store = args["store"]
+            if self.stores is not None and store not in self.stores:
+                # store ids are short codes: "S9" is as close to "S1" as ids get
+                options = suggest(store, self.stores, cutoff=0.5)
+                known = ", ".join(sorted(self.stores)[:5]) + (" …" if len(self.stores) > 5 else "")
+                raise self.fail(
+                    node.args[0].pos,
+                    f"no store {_quoted(store)} with a place (coordinates, or a known postcode)",
+                    suggestions=options or None,
+                    hint=None
+                    if options
+                    else (f"stores with a place: {known}" if self.stores else "no store has a place yet")
+                    + " (personae ingest stores FILE: latitude/longitude or postcode + country)",
+                )
+            return x.Distance(store)
         if fn.name == "consent":
             purpose = args["purpose"]
             if purpose not in CONSENT_PURPOSES:

@@ -139,6 +139,20 @@ class Lower:
 
 
 @dataclass(frozen=True)
+class Distance:
+    """``distance_km("S1")``: km from the customer's place to the store's (unknown when either
+    is). The customer's place is the ``location_latitude``/``location_longitude`` traits; the
+    store's is looked up by each evaluator when it runs, so a moved store needs no rule change."""
+
+    store: str
+    type: str = "number"
+
+
+#: The traits :class:`Distance` reads.
+LOCATION_FIELDS = ("location_latitude", "location_longitude")
+
+
+@dataclass(frozen=True)
 class AffinityOf:
     """``affinity(...)``: strength of the strongest matching affinity row, 0 when none."""
 
@@ -248,6 +262,7 @@ Value = (
     | Aggregate
     | TextTest
     | Lower
+    | Distance
     | AffinityOf
     | Consent
     | InSegment

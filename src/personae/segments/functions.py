@@ -515,6 +515,17 @@ FUNCTIONS: dict[str, Function] = {
             "The text in lower case (unknown stays unknown): compare case-insensitively.",
             'lower(city) == "paris"',
         ),
+        Function(
+            "distance_km",
+            "number",
+            None,
+            ("store",),
+            ("store",),
+            (Parameter("store", "string", None, 'A store id of the stores table, e.g. "S1".'),),
+            "Great-circle distance in km from the customer's place (their coordinates, else their "
+            "postcode's centroid) to the store's; unknown when either place is.",
+            'distance_km("S1") <= 10',
+        ),
     )
 }
 

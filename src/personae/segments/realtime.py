@@ -28,6 +28,7 @@ from personae.segments import expr as x
 from personae.segments.dependencies import dependency_order
 from personae.segments.functions import end_of_day
 from personae.segments.patterns import compile_pattern
+from personae.traits.places import haversine_km
 
 Tri = bool | None
 #: A compiled node: called with a :class:`_Run`, or inside a ``where`` with the event row
@@ -232,12 +233,17 @@ class ProfileEvaluator:
     Args:
         rules: every segment the evaluator decides (built-in and defined), by name. Rules
             may refer to each other with ``in_segment``; cycles raise :class:`RuleError`.
+        stores: store id → (latitude, longitude) of the stores with a place, for
+            ``distance_km`` (the batch evaluator's ``BatchSources.stores``).
     """
 
     #: most remembered results of the static segments (see :meth:`members`); then it starts over
     STATIC_MEMO_SIZE = 10_000
 
-    def __init__(self, rules: Mapping[str, x.CheckedRule]) -> None:
+    def __init__(
+        self, rules: Mapping[str, x.CheckedRule], stores: Mapping[str, tuple[float, float]] | None = None
+    ) -> None:
+        self.stores = dict(stores or {})
         self.order = dependency_order({n: r.references for n, r in rules.items()})
         self._aggregates: dict[x.Aggregate, Callable[[CustomerState, datetime | None, datetime], Any]] = {}
         self._compiled = {name: self._compile(rules[name].expr) for name in self.order}
@@ -308,6 +314,8 @@ class ProfileEvaluator:
             return _text_test(node.op, node.pattern, self._compile(node.operand))
         if isinstance(node, x.AffinityOf):
             return _affinity_fn(node)
+        if isinstance(node, x.Distance):
+            return _distance(self.stores.get(node.store))
         if isinstance(node, x.Consent):
             key = f"consent_{node.purpose}"
             return lambda run: run.state.traits.get(key) is True
@@ -420,6 +428,23 @@ def _number(v: Any) -> float | int | None:
         return float(v)
     except (TypeError, ValueError):
         return None
+
+
+def _distance(place: tuple[float, float] | None) -> Compiled:
+    """``distance_km``: km from the customer's place traits to ``place`` (unknown when either is)."""
+    if place is None:
+        return lambda run: None
+    lat, lon = float(place[0]), float(place[1])
+    lat_name, lon_name = x.LOCATION_FIELDS
+
+    def run(r: _Run) -> float | None:
+        here_lat = _number(r.state.traits.get(lat_name))
+        here_lon = _number(r.state.traits.get(lon_name))
+        if here_lat is None or here_lon is None:
+            return None
+        return haversine_km(here_lat, here_lon, lat, lon)
+
+    return run
 
 
 def _date(v: Any) -> date | None:

@@ -122,6 +122,26 @@ def _v14_texts(con: Connection) -> None:
     )
 
 
+def _v15_places(con: Connection) -> None:
+    # written out, not read from schema.TABLES (a shipped step must not change with the schema)
+    for table, column, kind in (
+        ("customers", "latitude", "DOUBLE"),
+        ("customers", "longitude", "DOUBLE"),
+        ("stores", "postcode", "VARCHAR"),
+        ("stores", "country", "VARCHAR"),
+        ("stores", "latitude", "DOUBLE"),
+        ("stores", "longitude", "DOUBLE"),
+    ):
+        con.execute(f"ALTER TABLE {quote(table)} ADD COLUMN IF NOT EXISTS {quote(column)} {kind}")
+    con.execute(
+        """CREATE TABLE IF NOT EXISTS postcodes (
+        country VARCHAR, postcode VARCHAR, latitude DOUBLE, longitude DOUBLE,
+        _row_key VARCHAR, _source_file VARCHAR, _source_line BIGINT, _ingested_at TIMESTAMP,
+        properties_extra VARCHAR, _row_hash VARCHAR, _identity VARCHAR
+    )"""
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables", _v1_canonical_tables),
     Migration(2, "ingest runs and rejects", _v2_ingest_bookkeeping),
@@ -138,6 +158,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         13, "orders: unit_price, rating, rating_max; customers: age, birth_year", _v13_real_data_columns
     ),
     Migration(14, "texts: free text customers wrote or said (personae ingest texts)", _v14_texts),
+    Migration(
+        15, "places: customers' and stores' coordinates, stores' postcodes, postcode centroids", _v15_places
+    ),
 )
 
 #: The schema version this personae writes.

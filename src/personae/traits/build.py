@@ -14,6 +14,7 @@ from personae.tables import join_on_customer
 from personae.traits import behaviour, channels, consent, experience, journey, occasions, value
 from personae.traits.affinities import top_affinities
 from personae.traits.inputs import TraitInputs
+from personae.traits.places import customer_places
 
 ORDER_MODULES = (value, channels, occasions)
 EVENT_MODULES = (behaviour, journey)
@@ -93,6 +94,7 @@ def base_traits(inputs: TraitInputs, affinities: ibis.Table) -> ibis.Table:
         channels.preferred_service_channel(inputs),
         behaviour.browse_abandonment(inputs),
         top_affinities(affinities),
+        customer_places(inputs.customers, inputs.stores, inputs.postcodes),
     ):
         t = join_on_customer(t, part)
 

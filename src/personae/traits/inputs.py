@@ -39,6 +39,8 @@ class TraitInputs:
             ``orders_by_order`` (``lines`` 0, ``gross_amount`` 0, ``net_amount`` negative,
             ``returned_lines`` their count): what nets spend without counting as an order.
         events, surveys, consents, products: the canonical tables.
+        stores, postcodes: the ``stores`` and ``postcodes`` tables (``None``: none loaded), for
+            the place traits (:mod:`personae.traits.places`).
     """
 
     as_of: date
@@ -54,6 +56,8 @@ class TraitInputs:
     products: ibis.Table
     settings: TraitSettings
     timezone: str = DEFAULT_ZONE
+    stores: ibis.Table | None = None
+    postcodes: ibis.Table | None = None
 
     @property
     def as_of_date(self) -> ibis.Value:
@@ -101,6 +105,8 @@ def prepare(
     products: ibis.Table,
     settings: TraitSettings | None = None,
     timezone: str = DEFAULT_ZONE,
+    stores: ibis.Table | None = None,
+    postcodes: ibis.Table | None = None,
 ) -> TraitInputs:
     """Cut every table at the end of the shop's day ``as_of`` and add the derived order columns."""
     end = ibis.timestamp(end_of(as_of, timezone).isoformat(sep=" "))
@@ -151,4 +157,6 @@ def prepare(
         products=products,
         settings=settings or TraitSettings(),
         timezone=timezone,
+        stores=stores,
+        postcodes=postcodes,
     )

@@ -191,6 +191,17 @@ TRAITS: tuple[Trait, ...] = (
         "Upper end of what this customer may actually spend over the horizon.",
     ),
     _T("value_tier", "string", "clv", "top1, top10, top25 or rest by CLV."),
+    # place (docs/traits.md, "Place"): coordinates, else the postcode's centroid
+    _T(
+        "location_latitude",
+        "number",
+        "place",
+        "Where the customer is: their own latitude, else their postcode's centroid (postcodes table).",
+    ),
+    _T("location_longitude", "number", "place", "The longitude of the same place."),
+    _T("location_source", "string", "place", "coordinates or postcode; unknown when neither locates them."),
+    _T("nearest_store_id", "string", "place", "The located store closest to them (ties: smallest id)."),
+    _T("nearest_store_km", "number", "place", "Great-circle distance to it, in km."),
     # clusters (personae clusters build; assigned at every build)
     _T("cluster", "integer", "clusters", "Cluster number in the active cluster model (0 = largest)."),
     _T("cluster_name", "string", "clusters", "Name of that cluster (generated or renamed)."),

@@ -44,11 +44,13 @@ JANE = {
     "first": "Janequa",
     "last": "Quintonova",
 }
+# Her home's coordinates are personal data too: in customers, and as her place traits.
+HOME = (51.4321987, -0.9876543)
 EXTRA_CUSTOMERS = (
-    "customer_id,email,phone,first_name,last_name,created_at,region\n"
-    f"JQ1,{JANE['email']},{JANE['phone']},{JANE['first']},{JANE['last']},2024-01-05,North\n"
-    f"JQ2,{JANE['email'].upper()},555.010.7788,{JANE['first']},{JANE['last']},2024-02-01,North\n"
-    f"JQ3,{JANE['email']},,{JANE['first']},{JANE['last']},not-a-date,North\n"
+    "customer_id,email,phone,first_name,last_name,created_at,region,latitude,longitude\n"
+    f"JQ1,{JANE['email']},{JANE['phone']},{JANE['first']},{JANE['last']},2024-01-05,North,{HOME[0]},{HOME[1]}\n"
+    f"JQ2,{JANE['email'].upper()},555.010.7788,{JANE['first']},{JANE['last']},2024-02-01,North,{HOME[0]},{HOME[1]}\n"
+    f"JQ3,{JANE['email']},,{JANE['first']},{JANE['last']},not-a-date,North,,\n"
 )
 EXTRA_ORDERS = (
     "order_id,customer_id,ordered_at,channel,category,amount\n"
@@ -122,6 +124,10 @@ def test_the_person_is_findable_before(shop: Store) -> None:
     assert found(data, JANE["email"]) and found(data, JANE["last"])
     assert scalar(shop, "SELECT count(*) FROM rejects WHERE raw LIKE '%Quintonova%'") == 1
     assert scalar(shop, "SELECT count(*) FROM traits WHERE customer_id = 'JQ1'") == 1
+    assert (
+        scalar(shop, f"SELECT location_source FROM traits WHERE location_latitude = {HOME[0]}")
+        == "coordinates"
+    )
 
 
 def test_erasure_leaves_no_byte_of_the_person(shop: Store) -> None:
@@ -169,6 +175,10 @@ def test_erasure_leaves_no_byte_of_the_person(shop: Store) -> None:
         n = scalar(shop, f"SELECT count(*) FROM {table} WHERE {column} IN ('JQ1', 'JQ2', 'customer_id:JQ1')")
         assert n == 0, table
     assert scalar(shop, "SELECT count(*) FROM traits") == others - 1
+    # no row anywhere keeps her home: not the profiles, not the place traits, not as text
+    assert scalar(shop, f"SELECT count(*) FROM customers WHERE latitude = {HOME[0]}") == 0
+    assert scalar(shop, f"SELECT count(*) FROM traits WHERE location_latitude = {HOME[0]}") == 0
+    assert not found(data, str(HOME[0])) and not found(data, str(HOME[1]))
     # the audit log says an erasure happened, under the token
     log = audit.entries(shop)
     assert (log.action == "erase").sum() == 1 and set(log.customer_id.dropna()) <= {token}
@@ -188,7 +198,7 @@ def test_a_tombstone_stops_an_old_file_recreating_the_person(shop: Store) -> Non
     # a new file with their rows and someone else's: the others get in, theirs are rejected
     # with a reason and without their content
     fresh = folder / "new_customers.csv"
-    fresh.write_text(EXTRA_CUSTOMERS + "NEW1,new.person@example.org,,Newt,Person,2026-01-01,South\n")
+    fresh.write_text(EXTRA_CUSTOMERS + "NEW1,new.person@example.org,,Newt,Person,2026-01-01,South,,\n")
     summary = ingest_file(shop, "customers", fresh)
     assert summary.accepted == 1 and summary.rejected == 3
     reasons = shop.raw.execute(

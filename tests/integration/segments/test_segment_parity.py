@@ -3,11 +3,12 @@
 Random rules (numeric, string, list and boolean traits; events/orders/spend with random
 filters and windows; affinity; consent; and/or/not, between, in, null checks; references to
 earlier rules; ``where`` conditions on event properties, ``sum_of`` … ``last_of``, text tests
-and patterns; ``first_time``, ``stopped``, ``regularly``, ``did``, ``returned``) are evaluated
-over random customer histories — with missing values, NaN, events after the as-of date, rows
-exactly on window boundaries, and events whose random nested properties hold values of every
-JSON type (or none) — by both evaluators. A second property runs only the sequence tests over
-longer histories, where ``did``'s pairs and ``returned``'s breaks are common.
+and patterns; ``first_time``, ``stopped``, ``regularly``, ``did``, ``returned``; ``distance_km``
+to located, unplaced and unknown stores) are evaluated over random customer histories — with
+missing values, NaN, events after the as-of date, rows exactly on window boundaries, and events
+whose random nested properties hold values of every JSON type (or none) — by both evaluators. A
+second property runs only the sequence tests over longer histories, where ``did``'s pairs and
+``returned``'s breaks are common.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ CATEGORIES = ["shoes", "home", "toys"]
 CHANNELS = ["web", "app", "store"]
 WINDOWS = ["1d", "7d", "14d", "30d", "12w", "6m", "1y"]
 AFFINITY_VALUES = ["team:Lakers", "shoes", "eco"]
+#: Stores with a place (Paris, London); "S9" has none, so distance_km("S9") is unknown.
+STORES = {"S1": (48.8566, 2.3522), "S2": (51.5074, -0.1278)}
 
 TRAITS_SCHEMA = pa.schema(
     [
@@ -56,6 +59,8 @@ TRAITS_SCHEMA = pa.schema(
         ("interests", pa.list_(pa.string())),
         ("cart_abandoned", pa.bool_()),
         ("consent_email", pa.bool_()),
+        ("location_latitude", pa.float64()),
+        ("location_longitude", pa.float64()),
     ]
 )
 ORDERS_SCHEMA = pa.schema(
@@ -130,6 +135,11 @@ def customer(draw: st.DrawFn, cid: str) -> dict[str, Any]:
         "interests": draw(maybe(st.lists(st.sampled_from(TAGS), max_size=3, unique=True))),
         "cart_abandoned": draw(maybe(st.booleans())),
         "consent_email": draw(maybe(st.booleans())),
+        # a place near the stores or far away, unknown, half-known or NaN
+        "location_latitude": draw(
+            st.one_of(st.none(), st.just(float("nan")), st.integers(-800, 800).map(lambda n: n / 10))
+        ),
+        "location_longitude": draw(maybe(st.integers(-1800, 1800).map(lambda n: n / 10))),
     }
     events = draw(
         st.lists(
@@ -456,6 +466,15 @@ def atoms(references: list[str]) -> st.SearchStrategy[str]:
                 'consent("sms")',
             ]
         ),
+        st.builds(
+            'distance_km("{}") {} {}'.format,
+            st.sampled_from(["S1", "S2", "S9"]),
+            OPS,
+            st.one_of(st.integers(0, 40).map(lambda n: n * 250), st.just(0)),
+        ),
+        st.builds(
+            'distance_km("{}") is {}null'.format, st.sampled_from(["S1", "S9"]), st.sampled_from(["", "not "])
+        ),
         st.builds("{} {} {}".format, call("events"), OPS, small),
         st.builds("{} {} {}".format, call("orders"), OPS, small),
         st.builds("{} {} {}".format, call("spend"), OPS, st.integers(0, 80).map(lambda n: n * 2.5)),
@@ -597,7 +616,12 @@ def assert_agree(texts: list[str], customers: tuple[dict[str, Any], ...]) -> dic
     for name, table in data.items():
         CON.create_table(name, table, overwrite=True)
     sources = BatchSources(
-        AS_OF, CON.table("traits"), CON.table("events"), CON.table("orders"), CON.table("affinities")
+        AS_OF,
+        CON.table("traits"),
+        CON.table("events"),
+        CON.table("orders"),
+        CON.table("affinities"),
+        stores=STORES,
     )
     compiled = compile_segments(list(library), library, sources)
     batch = CON.to_pyarrow(compiled.table).to_pylist()
@@ -605,7 +629,7 @@ def assert_agree(texts: list[str], customers: tuple[dict[str, Any], ...]) -> dic
         name: {row["customer_id"] for row in batch if row[col]} for name, col in compiled.columns.items()
     }
 
-    evaluator = ProfileEvaluator(library)
+    evaluator = ProfileEvaluator(library, STORES)
     real_members: dict[str, set[str]] = {name: set() for name in library}
     for c in customers:
         state = CustomerState.of(

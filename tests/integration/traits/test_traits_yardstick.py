@@ -88,7 +88,28 @@ def test_yardstick_equals_traits_step_with_returns_surveys_and_dateless_orders(
         SELECT 'C' || (i % 200), ['email', 'profiling'][1 + i % 2], i % 3 = 0,
                TIMESTAMP '2025-03-01' + INTERVAL (i) HOUR, 'K' || i, 'customer_id:C' || (i % 200)
         FROM range(600) t(i)""")
+    # places: a third with coordinates, a third with a postcode (some without a country, some
+    # unknown), stores placed by coordinates or by postcode, and a tie between two stores
+    con.execute("""
+        UPDATE customers SET
+          latitude = CASE WHEN hash(customer_id) % 3 = 0 THEN 40 + hash(customer_id) % 7 END,
+          longitude = CASE WHEN hash(customer_id) % 3 = 0 THEN -5 + hash(customer_id) % 11 END,
+          postcode = CASE WHEN hash(customer_id) % 3 = 1 THEN 'p ' || (hash(customer_id) % 60) END,
+          country = CASE WHEN hash(customer_id) % 5 = 0 THEN NULL ELSE 'fr' END""")
+    con.execute("""
+        INSERT INTO postcodes (country, postcode, latitude, longitude, _row_key)
+        SELECT 'FR', 'P' || i, 41 + i % 5, -3 + i % 9, 'FR|P' || i FROM range(50) t(i)""")
+    con.execute("""
+        INSERT INTO stores (store_id, latitude, longitude, postcode, country, _row_key)
+        VALUES ('A', 42, 0, NULL, NULL, 'A'), ('B', 42, 0, NULL, NULL, 'B'),
+               ('C', NULL, NULL, 'P7', 'FR', 'C'), ('D', NULL, NULL, 'P99', 'FR', 'D')""")
     assert _both(store, bench) == []
+    placed = con.execute(
+        "SELECT count(*) FILTER (location_source = 'coordinates'),"
+        " count(*) FILTER (location_source = 'postcode'), count(*) FILTER (nearest_store_id = 'C'),"
+        " count(*) FILTER (nearest_store_id = 'A') FROM y_traits"
+    ).fetchone()
+    assert all(n > 0 for n in placed), placed
     traits = con.execute(
         "SELECT count(*) FILTER (returns_ratio > 0), count(*) FILTER (latest_nps IS NOT NULL),"
         " count(*) FILTER (NOT consent_profiling), count(*) FILTER (top_daypart IS NOT NULL) FROM y_traits"

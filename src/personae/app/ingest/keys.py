@@ -2,8 +2,9 @@
 
 Policy (documented in docs/data-model.md):
 
-* customers, products, stores are *entities*: the key is their id; a row with a known id and
-  different values updates the entity, identical values are a duplicate.
+* customers, products, stores and postcodes are *entities*: the key is their id (postcodes:
+  country and postcode as matched, ``GB|SW1A1AA``); a row with a known id and different values
+  updates the entity, identical values are a duplicate.
 * orders, events, surveys, texts and consents are *facts*: the key is the natural id where the
   row has one (``event_id``, ``response_id``, ``text_id``; for orders ``order_id`` plus the line's content, as
   an order has several lines; for consents the decision itself). An exact duplicate of such a
@@ -21,8 +22,9 @@ import numpy as np
 import pandas as pd
 
 from personae.schema import IDENTIFIER_KINDS, TableSpec
+from personae.traits.places import postcode_key
 
-ENTITY_TABLES = frozenset({"customers", "products", "stores"})
+ENTITY_TABLES = frozenset({"customers", "products", "stores", "postcodes"})
 
 
 def content_hash(frame: pd.DataFrame, spec: TableSpec) -> pd.Series:
@@ -52,6 +54,12 @@ def content_hash(frame: pd.DataFrame, spec: TableSpec) -> pd.Series:
 
 def row_keys(frame: pd.DataFrame, spec: TableSpec, hashes: pd.Series) -> pd.Series:
     """The natural key of each row (see the module docstring for the policy)."""
+    if spec.name == "postcodes":  # one row per postcode as matched (SW1A 1AA = sw1a1aa)
+        return pd.Series(
+            [postcode_key(str(c), str(p)) for c, p in zip(frame["country"], frame["postcode"], strict=True)],
+            index=frame.index,
+            dtype=object,
+        )
     if spec.name in ENTITY_TABLES:
         return frame[spec.key[0]].astype(object)
     if spec.name == "consents":

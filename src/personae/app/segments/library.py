@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from personae.app.reads import cluster_names
+from personae.app.traits import store_places
 from personae.config.traits import TraitSettings
 from personae.errors import InputError, NotFoundError, RuleError
 from personae.segments.builtin import builtin_segments, cluster_segments
@@ -29,7 +30,7 @@ from personae.segments.definitions import (
     referenced_segments,
     validate_name,
 )
-from personae.segments.expr import CheckedRule
+from personae.segments.expr import CheckedRule, Distance, walk
 from personae.segments.properties import PropertyName, property_names
 from personae.store import Store
 
@@ -101,10 +102,14 @@ def check(store: Store, rule: str, settings: TraitSettings | None = None) -> Che
     dashboard's builder), and its event properties against the names the events carry."""
     segments = set(all_definitions(store, settings))
     checked = check_rule(rule, segments=segments)
+    known: list[str] | None = None
     if any(a.where is not None or a.prop is not None for a in checked.aggregates):
-        known = [p.name for p in event_properties(store)]
-        if known:  # no event has properties yet: any name passes (it may come)
-            checked = check_rule(rule, segments=segments, properties=known)
+        # no event has properties yet: any name passes (it may come)
+        known = [p.name for p in event_properties(store)] or None
+    # distance_km names a store: it must be one with a place ("did you mean" otherwise)
+    stores = list(store_places(store)) if any(isinstance(n, Distance) for n in walk(checked.expr)) else None
+    if known is not None or stores is not None:
+        checked = check_rule(rule, segments=segments, properties=known, stores=stores)
     return checked
 
 

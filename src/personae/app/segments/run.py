@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from personae.app.reads import built, latest_traits_as_of
 from personae.app.segments.library import segment_library
+from personae.app.traits import store_places
 from personae.config.traits import TraitSettings
 from personae.segments.batch import BatchSources, compile_segments
 from personae.segments.expr import CheckedRule
@@ -49,6 +50,7 @@ def batch_sources(store: Store, as_of: date) -> BatchSources:
         events=store.resolved("events"),
         orders=store.resolved("orders"),
         affinities=store.table("affinities") if store.has_table("affinities") else None,
+        stores=store_places(store),
     )
 
 
