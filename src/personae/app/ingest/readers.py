@@ -540,7 +540,7 @@ def stream_file(
     *,
     delimiter: str | None = None,
     chunk_rows: int = CHUNK_ROWS,
-    block_bytes: int = BLOCK_BYTES,
+    block_bytes: int | None = None,
 ) -> StreamedFile:
     """Open ``path`` for reading chunk by chunk: memory grows with the chunk, not the file.
 
@@ -566,12 +566,23 @@ def stream_file(
         path.stat().st_size,
         given,
         chunk_rows,
-        block_bytes,
+        block_bytes or BLOCK_BYTES,
     )
 
 
 def _arrow_block(data: bytes, names: list[str], delimiter: str) -> pa.Table | None:
-    """One block of whole lines parsed by Arrow, or ``None`` when it is not one record per line."""
+    """One block of whole lines parsed by Arrow, or ``None`` when it is not one record per line.
+
+    A line with an odd number of quotes opens a quoted value that goes on past the line end:
+    Arrow would cut it there, so such a block goes to the exact reader (and the block boundary
+    before it is a record boundary, as every line before it closed its quotes).
+    """
+    if b'"' in data:
+        raw = np.frombuffer(data, dtype=np.uint8)
+        quotes = np.cumsum(raw == ord('"'), dtype=np.int64)
+        ends = np.flatnonzero(raw == ord("\n"))
+        if (quotes[ends] % 2).any() or quotes[-1] % 2:
+            return None
     try:
         table = pacsv.read_csv(
             io.BytesIO(data),
