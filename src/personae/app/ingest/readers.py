@@ -579,9 +579,9 @@ def _arrow_block(data: bytes, names: list[str], delimiter: str) -> pa.Table | No
     """
     if b'"' in data:
         raw = np.frombuffer(data, dtype=np.uint8)
-        quotes = np.cumsum(raw == ord('"'), dtype=np.int64)
+        quotes = np.flatnonzero(raw == ord('"'))
         ends = np.flatnonzero(raw == ord("\n"))
-        if (quotes[ends] % 2).any() or quotes[-1] % 2:
+        if len(quotes) % 2 or (np.searchsorted(quotes, ends) % 2).any():
             return None
     try:
         table = pacsv.read_csv(
