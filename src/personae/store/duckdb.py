@@ -199,6 +199,26 @@ class DuckDBStore(Store):
             self.raw.unregister(view)
         return arrow.num_rows
 
+    def append_batches(self, name: str, batches: pa.RecordBatchReader) -> int:
+        """Append a stream of rows in ONE statement: DuckDB writes the row groups out as they
+        fill, so memory stays flat (batch by batch, a transaction's appends stay in memory)."""
+        counted = [0]
+
+        def count() -> Iterator[pa.RecordBatch]:
+            for b in batches:
+                counted[0] += b.num_rows
+                yield b
+
+        reader = pa.RecordBatchReader.from_batches(batches.schema, count())
+        names = ", ".join(quote(c) for c in batches.schema.names)
+        view = f"_append_{uuid.uuid4().hex}"
+        self.raw.register(view, reader)
+        try:
+            self.raw.execute(f"INSERT INTO {quote(name)} ({names}) SELECT {names} FROM {view}")
+        finally:
+            self.raw.unregister(view)
+        return counted[0]
+
     def replace(self, name: str, data: pa.Table | pd.DataFrame | ibis.Table) -> None:
         """Create or replace a derived table (traits, model outputs, snapshots)."""
         if isinstance(data, ibis.Expr):

@@ -126,12 +126,12 @@ def occurrences(hashes: pd.Series, seen: dict[str, int] | None = None) -> pd.Ser
     """
     codes, uniques = pd.factorize(hashes)
     if len(codes) == 0 or not pd.Series(codes).duplicated().any():
-        out = pd.Series(np.zeros(len(codes), dtype=np.int64), index=hashes.index)
+        out: pd.Series = pd.Series(np.zeros(len(codes), dtype=np.int64), index=hashes.index)
     else:
         out = pd.Series(codes, index=hashes.index).groupby(codes).cumcount().astype(np.int64)
     if seen is not None and len(codes):
         before = np.array([seen.get(u, 0) for u in uniques], dtype=np.int64)
-        out = out + before[codes]
+        out = pd.Series(out.to_numpy() + before[codes], index=hashes.index)
         counts = np.bincount(codes, minlength=len(uniques))
         for u, b, c in zip(uniques, before, counts, strict=True):
             seen[u] = int(b + c)

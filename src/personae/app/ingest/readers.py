@@ -641,10 +641,14 @@ def split_batch(batch: RawBatch, rows: int) -> Iterator[RawBatch]:
             batch.sha256,
             {k: v.iloc[start:stop].reset_index(drop=True) for k, v in batch.columns.items()},
             batch.lines[start:stop],
-            (lambda i, s=start: batch.raw(s + i)),
+            _offset_raw(batch.raw, start),
             typed=batch.typed,
             rejects=batch.rejects if start == 0 else [],
         )
+
+
+def _offset_raw(raw: Callable[[int], str], start: int) -> Callable[[int], str]:
+    return lambda i: raw(start + i)
 
 
 def _parquet_batch(path: Path, digest: str, table: pa.Table, first: int) -> RawBatch:
