@@ -89,9 +89,11 @@ def _bare(csv: str, db: str) -> dict[str, object]:
 
 def _ours(csv: str, db: str) -> dict[str, object]:
     from personae.app.ingest import ingest_file
+    from personae.config import Settings
     from personae.store import DuckDBStore
 
-    store = DuckDBStore.open(db)
+    # the store as `personae ingest` opens it: with the default memory_limit setting
+    store = DuckDBStore.open(db, memory_limit=Settings().memory_limit)
     start = time.perf_counter()
     summary = ingest_file(store, "orders", csv)
     seconds = time.perf_counter() - start

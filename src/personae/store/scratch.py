@@ -22,7 +22,7 @@ import pyarrow as pa
 from personae.store.ddl import quote
 
 #: What the scratch database may hold in memory before it spills to its temporary folder.
-SCRATCH_MEMORY = "600MB"
+SCRATCH_MEMORY = "400MB"
 
 
 class Scratch:

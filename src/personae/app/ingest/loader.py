@@ -31,7 +31,7 @@ from personae.app.ingest.keys import (
     row_keys,
 )
 from personae.app.ingest.linking import add_links_and_resolve
-from personae.app.ingest.readers import CHUNK_ROWS, RawBatch, StreamedFile, read_file, stream_file
+from personae.app.ingest.readers import CHUNK_ROWS, RawBatch, StreamedFile, stream_file
 from personae.app.ingest.validate import ValidatedBatch, validate
 from personae.app.tombstones import tombstoned, tombstoned_texts
 from personae.clock import DEFAULT_ZONE
@@ -114,41 +114,63 @@ def preview_file(
     list_sep: str | None = None,
     timezone: str = DEFAULT_ZONE,
 ) -> IngestPreview:
-    """Read and validate ``path`` as ``ingest_file`` would, and show the result; write nothing."""
+    """Read and validate ``path`` as ``ingest_file`` would, and show the result; write nothing.
+
+    The file is read in chunks, as by ``ingest_file``: a dry run of any size holds one chunk.
+    """
     spec = table_spec(kind)
     identity = identity or IdentitySettings()
     path = Path(path)
-    batch = read_file(path, fmt, delimiter=delimiter)
-    checked = validate(
-        batch,
-        spec,
-        mapping,
-        date_format=date_format,
-        default_country_code=identity.default_country_code,
-        constants=constants,
-        settings=settings,
-        list_sep=list_sep,
-        timezone=timezone,
-    )
-    first = checked.frame.head(n)
+    source = stream_file(path, fmt, delimiter=delimiter)
+    read = valid = rejected = 0
+    heads: list[pd.DataFrame] = []
+    first_rejects: list[tuple[int, str]] = []
+    sources: dict[str, str] = {}
+    extra: list[str] = []
+    for i, batch in enumerate(source.chunks()):
+        checked = validate(
+            batch,
+            spec,
+            mapping,
+            date_format=date_format,
+            default_country_code=identity.default_country_code,
+            constants=constants,
+            settings=settings,
+            list_sep=list_sep,
+            timezone=timezone,
+        )
+        if i == 0:
+            sources = checked.sources
+            extra = [c for c in batch.columns if c not in sources.values()]
+        read += batch.read
+        valid += len(checked.frame)
+        rejected += len(checked.rejects)
+        if sum(len(h) for h in heads) < n:
+            heads.append(checked.frame.head(n))
+        first_rejects = sorted(
+            first_rejects
+            + [
+                (int(line), str(reason))
+                for line, reason in zip(
+                    checked.rejects["line"][:n], checked.rejects["reason"][:n], strict=True
+                )
+            ]
+        )[:n]
+    first = pd.concat(heads, ignore_index=True).head(n)
     # the mapped columns, and those the rules filled in (amount from unit_price, birth_year
     # from age, rating_max, a return's returned flag)
-    shown = first[[c for c in spec.column_names if c in checked.sources or first[c].notna().any()]]
-    rows = records(shown)
+    shown = first[[c for c in spec.column_names if c in sources or first[c].notna().any()]]
     return IngestPreview(
         kind=spec.name,
         file=str(path),
-        format=batch.format,
-        read=batch.read,
-        valid=len(checked.frame),
-        rejected=len(checked.rejects),
-        mapping=checked.sources,
-        extra=[c for c in batch.columns if c not in checked.sources.values()],
-        rows=rows,
-        rejects=[
-            {"line": int(line), "reason": str(reason)}
-            for line, reason in zip(checked.rejects["line"][:n], checked.rejects["reason"][:n], strict=True)
-        ],
+        format=source.format,
+        read=read,
+        valid=valid,
+        rejected=rejected,
+        mapping=sources,
+        extra=extra,
+        rows=records(shown),
+        rejects=[{"line": line, "reason": reason} for line, reason in first_rejects],
     )
 
 
