@@ -46,6 +46,10 @@ from personae.store.scratch import Scratch, scratch
 
 Progress = Callable[[str, float], None]
 
+#: What the store may hold while the accepted rows stream in (its ``memory_limit`` setting, if
+#: lower, wins): with the scratch database's 400 MB and one chunk, ingest stays under 2 GB.
+WRITE_MEMORY = "1GB"
+
 
 @dataclass
 class IngestSummary:
@@ -517,7 +521,8 @@ def _write(
                     report(_rate("writing", written, started), 0.85 + 0.14 * (written / summary.accepted))
 
             schema = work.sql(f"SELECT * FROM ({new_sql}) LIMIT 0").schema
-            store.append_batches(spec.name, pa.RecordBatchReader.from_batches(schema, rows()))
+            with store.memory_capped(WRITE_MEMORY):
+                store.append_batches(spec.name, pa.RecordBatchReader.from_batches(schema, rows()))
         if not seen_before and len(rejects):
             store.append(
                 "rejects",
