@@ -48,7 +48,7 @@ Progress = Callable[[str, float], None]
 
 #: What the store may hold while the accepted rows stream in (its ``memory_limit`` setting, if
 #: lower, wins): with the scratch database's 400 MB and one chunk, ingest stays under 2 GB.
-WRITE_MEMORY = "1GB"
+WRITE_MEMORY = "600MB"
 
 
 @dataclass
