@@ -16,7 +16,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from personae.cli.server import Server, explain_lock, server_for
 from personae.config import Settings, load_settings
@@ -65,7 +65,11 @@ def print_json(data: Any) -> None:
 
 @contextmanager
 def progress_bar(description: str) -> Iterator[Callable[[str, float], None]]:
-    """A Rich progress bar fed by ``report(step, fraction)`` callbacks (on stderr)."""
+    """A Rich progress bar fed by ``report(step, fraction)`` callbacks (on stderr).
+
+    The step text may carry a rate (ingest shows rows read and rows per second); the time left
+    is Rich's estimate from the fraction's recent speed.
+    """
     if State.quiet or not err_console.is_terminal:
         yield lambda step, fraction: None
         return
@@ -74,6 +78,8 @@ def progress_bar(description: str) -> Iterator[Callable[[str, float], None]]:
         BarColumn(),
         TextColumn("{task.fields[step]}"),
         TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
         console=err_console,
         transient=True,
     ) as bar:

@@ -158,6 +158,19 @@ class Store(abc.ABC):
     def append(self, name: str, data: pa.Table | pd.DataFrame, *, columns: list[str] | None = None) -> int:
         """Append rows (matched by column name) to an existing table; the number appended."""
 
+    def memory_capped(self, limit: str) -> contextlib.AbstractContextManager[None]:
+        """Within the block, the engine holds at most ``limit`` (e.g. ``"1GB"``) where its
+        setting allows more; an engine without such a setting ignores it."""
+        return contextlib.nullcontext()
+
+    def append_batches(self, name: str, batches: pa.RecordBatchReader) -> int:
+        """Append a stream of rows to an existing table, never holding them all at once.
+
+        This default appends batch by batch; an engine that can take the stream in one
+        statement does (DuckDB: its memory then stays flat however many rows come).
+        """
+        return sum(self.append(name, pa.Table.from_batches([b], batches.schema)) for b in batches)
+
     @abc.abstractmethod
     def replace(self, name: str, data: pa.Table | pd.DataFrame | ibis.Table) -> None:
         """Create or replace a derived table (traits, model outputs, snapshots)."""

@@ -45,6 +45,8 @@ class DuckDBStore(Store):
         self._compiled: dict[str, tuple[str, str]] = {}
         #: (connection, cursor) that :meth:`write_many` writes through
         self._writer: tuple[Any, Any] | None = None
+        #: the ``memory_limit`` the store was opened with (``None``: DuckDB's default)
+        self.memory_limit: str | None = None
 
     # -- opening -----------------------------------------------------------------------------
     @classmethod
@@ -76,6 +78,7 @@ class DuckDBStore(Store):
         try:
             migrate(backend.con, path=target)
             store = cls(backend, target)
+            store.memory_limit = memory_limit
             # groups the service acknowledged but had not applied when it stopped (a crash)
             replay_at_open(store)
         except BaseException:
@@ -198,6 +201,46 @@ class DuckDBStore(Store):
         finally:
             self.raw.unregister(view)
         return arrow.num_rows
+
+    @contextlib.contextmanager
+    def memory_capped(self, limit: str) -> Iterator[None]:
+        """``memory_limit`` lowered to ``limit`` inside the block (never raised), then restored.
+
+        A long streamed write holds its uncommitted rows in the buffer pool up to the limit:
+        ingest caps it so that its peak stays bounded whatever the ``memory_limit`` setting.
+        """
+        before = self.raw.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        if _bytes(limit) >= _bytes(before):  # never loosen a stricter setting
+            yield
+            return
+        self.raw.execute("SET memory_limit = ?", [limit])
+        try:
+            yield
+        finally:
+            if self.memory_limit:
+                self.raw.execute("SET memory_limit = ?", [self.memory_limit])
+            else:
+                self.raw.execute("RESET memory_limit")
+
+    def append_batches(self, name: str, batches: pa.RecordBatchReader) -> int:
+        """Append a stream of rows in ONE statement: DuckDB writes the row groups out as they
+        fill, so memory stays flat (batch by batch, a transaction's appends stay in memory)."""
+        counted = [0]
+
+        def count() -> Iterator[pa.RecordBatch]:
+            for b in batches:
+                counted[0] += b.num_rows
+                yield b
+
+        reader = pa.RecordBatchReader.from_batches(batches.schema, count())
+        names = ", ".join(quote(c) for c in batches.schema.names)
+        view = f"_append_{uuid.uuid4().hex}"
+        self.raw.register(view, reader)
+        try:
+            self.raw.execute(f"INSERT INTO {quote(name)} ({names}) SELECT {names} FROM {view}")
+        finally:
+            self.raw.unregister(view)
+        return counted[0]
 
     def replace(self, name: str, data: pa.Table | pd.DataFrame | ibis.Table) -> None:
         """Create or replace a derived table (traits, model outputs, snapshots)."""
@@ -372,6 +415,21 @@ class DuckDBStore(Store):
             ).to_arrow_table()
         finally:
             self.raw.unregister(view)
+
+
+def _bytes(size: str) -> float:
+    """DuckDB's shown size (``"953.6 MiB"``, ``"2.7 GiB"``) in bytes.
+
+    >>> _bytes("953.6 MiB") < _bytes("1.0 GiB") < _bytes("3GB")
+    True
+    """
+    number, _, unit = size.strip().partition(" ")
+    if not unit:
+        digits = size.strip().rstrip("BbKkMmGgTtIi")
+        number, unit = digits, size.strip()[len(digits) :]
+    scale = {"": 1, "B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12}
+    scale |= {"KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+    return float(number) * scale.get(unit.upper(), 1)
 
 
 def _coalesce(work: list[tuple[str, pa.Table, bool]]) -> list[tuple[str, pa.Table, bool]]:

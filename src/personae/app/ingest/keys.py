@@ -52,8 +52,14 @@ def content_hash(frame: pd.DataFrame, spec: TableSpec) -> pd.Series:
     return pd.Series(np.char.mod("%016x", hashed), dtype=object)
 
 
-def row_keys(frame: pd.DataFrame, spec: TableSpec, hashes: pd.Series) -> pd.Series:
-    """The natural key of each row (see the module docstring for the policy)."""
+def row_keys(
+    frame: pd.DataFrame, spec: TableSpec, hashes: pd.Series, seen: dict[str, int] | None = None
+) -> pd.Series:
+    """The natural key of each row (see the module docstring for the policy).
+
+    ``seen``: for a file read in chunks, how often each id-less content was met in the chunks
+    before (updated here), so that occurrence numbers count across the whole file.
+    """
     if spec.name == "postcodes":  # one row per postcode as matched (SW1A 1AA = sw1a1aa)
         return pd.Series(
             [postcode_key(str(c), str(p)) for c, p in zip(frame["country"], frame["postcode"], strict=True)],
@@ -68,7 +74,11 @@ def row_keys(frame: pd.DataFrame, spec: TableSpec, hashes: pd.Series) -> pd.Seri
         spec.name
     ]
     ids = frame[id_col]
-    without_id = "#" + hashes.astype("string") + ":" + occurrences(hashes).astype("string")
+    no_id = ids.isna().to_numpy(dtype=bool)
+    occ = pd.Series(np.zeros(len(hashes), dtype=np.int64), index=hashes.index)
+    if no_id.any():
+        occ[no_id] = occurrences(hashes[no_id], seen).to_numpy()
+    without_id = "#" + hashes.astype("string") + ":" + occ.astype("string")
     if spec.name == "orders":
         with_id = ids.astype("string") + "|" + hashes.astype("string")
         return with_id.astype(object).where(ids.notna(), without_id.astype(object))
@@ -113,9 +123,24 @@ def links(ids: pd.DataFrame, primary: pd.Series) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True).drop_duplicates(ignore_index=True)
 
 
-def occurrences(hashes: pd.Series) -> pd.Series:
-    """0 for the first row with a given hash, 1 for the second identical one, and so on."""
-    codes, _ = pd.factorize(hashes)
+def occurrences(hashes: pd.Series, seen: dict[str, int] | None = None) -> pd.Series:
+    """0 for the first row with a given hash, 1 for the second identical one, and so on.
+
+    ``seen`` (updated in place) carries the counts of earlier chunks of the same file:
+
+    >>> seen: dict[str, int] = {}
+    >>> occurrences(pd.Series(["a", "b", "a"]), seen).tolist(), occurrences(pd.Series(["a"]), seen).tolist()
+    ([0, 0, 1], [2])
+    """
+    codes, uniques = pd.factorize(hashes)
     if len(codes) == 0 or not pd.Series(codes).duplicated().any():
-        return pd.Series(np.zeros(len(codes), dtype=np.int64), index=hashes.index)
-    return pd.Series(codes, index=hashes.index).groupby(codes).cumcount()
+        out: pd.Series = pd.Series(np.zeros(len(codes), dtype=np.int64), index=hashes.index)
+    else:
+        out = pd.Series(codes, index=hashes.index).groupby(codes).cumcount().astype(np.int64)
+    if seen is not None and len(codes):
+        before = np.array([seen.get(u, 0) for u in uniques], dtype=np.int64)
+        out = pd.Series(out.to_numpy() + before[codes], index=hashes.index)
+        counts = np.bincount(codes, minlength=len(uniques))
+        for u, b, c in zip(uniques, before, counts, strict=True):
+            seen[u] = int(b + c)
+    return out

@@ -8,8 +8,9 @@ count as accepted, and are also reported as ``updated``).
 
 from __future__ import annotations
 
+import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,14 +24,15 @@ from personae.app.export import records
 from personae.app.ingest.keys import (
     ENTITY_TABLES,
     content_hash,
+    identifier_columns,
     identity_frame,
     links,
     primary_identity,
     row_keys,
 )
 from personae.app.ingest.linking import add_links_and_resolve
-from personae.app.ingest.readers import read_file
-from personae.app.ingest.validate import validate
+from personae.app.ingest.readers import CHUNK_ROWS, RawBatch, StreamedFile, stream_file
+from personae.app.ingest.validate import ValidatedBatch, validate
 from personae.app.tombstones import tombstoned, tombstoned_texts
 from personae.clock import DEFAULT_ZONE
 from personae.config import IdentitySettings
@@ -40,8 +42,13 @@ from personae.identity.normalize import normalize_emails, normalize_phones
 from personae.schema import BOOKKEEPING_COLUMNS, TABLES, TableSpec
 from personae.store import Store
 from personae.store.maintenance import compact_if_worth_it
+from personae.store.scratch import Scratch, scratch
 
 Progress = Callable[[str, float], None]
+
+#: What the store may hold while the accepted rows stream in (its ``memory_limit`` setting, if
+#: lower, wins): with the scratch database's 400 MB and one chunk, ingest stays under 2 GB.
+WRITE_MEMORY = "600MB"
 
 
 @dataclass
@@ -111,41 +118,63 @@ def preview_file(
     list_sep: str | None = None,
     timezone: str = DEFAULT_ZONE,
 ) -> IngestPreview:
-    """Read and validate ``path`` as ``ingest_file`` would, and show the result; write nothing."""
+    """Read and validate ``path`` as ``ingest_file`` would, and show the result; write nothing.
+
+    The file is read in chunks, as by ``ingest_file``: a dry run of any size holds one chunk.
+    """
     spec = table_spec(kind)
     identity = identity or IdentitySettings()
     path = Path(path)
-    batch = read_file(path, fmt, delimiter=delimiter)
-    checked = validate(
-        batch,
-        spec,
-        mapping,
-        date_format=date_format,
-        default_country_code=identity.default_country_code,
-        constants=constants,
-        settings=settings,
-        list_sep=list_sep,
-        timezone=timezone,
-    )
-    first = checked.frame.head(n)
+    source = stream_file(path, fmt, delimiter=delimiter)
+    read = valid = rejected = 0
+    heads: list[pd.DataFrame] = []
+    first_rejects: list[tuple[int, str]] = []
+    sources: dict[str, str] = {}
+    extra: list[str] = []
+    for i, batch in enumerate(source.chunks()):
+        checked = validate(
+            batch,
+            spec,
+            mapping,
+            date_format=date_format,
+            default_country_code=identity.default_country_code,
+            constants=constants,
+            settings=settings,
+            list_sep=list_sep,
+            timezone=timezone,
+        )
+        if i == 0:
+            sources = checked.sources
+            extra = [c for c in batch.columns if c not in sources.values()]
+        read += batch.read
+        valid += len(checked.frame)
+        rejected += len(checked.rejects)
+        if sum(len(h) for h in heads) < n:
+            heads.append(checked.frame.head(n))
+        first_rejects = sorted(
+            first_rejects
+            + [
+                (int(line), str(reason))
+                for line, reason in zip(
+                    checked.rejects["line"][:n], checked.rejects["reason"][:n], strict=True
+                )
+            ]
+        )[:n]
+    first = pd.concat(heads, ignore_index=True).head(n)
     # the mapped columns, and those the rules filled in (amount from unit_price, birth_year
     # from age, rating_max, a return's returned flag)
-    shown = first[[c for c in spec.column_names if c in checked.sources or first[c].notna().any()]]
-    rows = records(shown)
+    shown = first[[c for c in spec.column_names if c in sources or first[c].notna().any()]]
     return IngestPreview(
         kind=spec.name,
         file=str(path),
-        format=batch.format,
-        read=batch.read,
-        valid=len(checked.frame),
-        rejected=len(checked.rejects),
-        mapping=checked.sources,
-        extra=[c for c in batch.columns if c not in checked.sources.values()],
-        rows=rows,
-        rejects=[
-            {"line": int(line), "reason": str(reason)}
-            for line, reason in zip(checked.rejects["line"][:n], checked.rejects["reason"][:n], strict=True)
-        ],
+        format=source.format,
+        read=read,
+        valid=valid,
+        rejected=rejected,
+        mapping=sources,
+        extra=extra,
+        rows=records(shown),
+        rejects=[{"line": line, "reason": reason} for line, reason in first_rejects],
     )
 
 
@@ -181,165 +210,325 @@ def ingest_file(
     settings: IngestSettings | None = None,
     list_sep: str | None = None,
     timezone: str = DEFAULT_ZONE,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> IngestSummary:
-    """Ingest one file of ``kind`` into ``store``. See the module docstring for guarantees."""
+    """Ingest one file of ``kind`` into ``store``. See the module docstring for guarantees.
+
+    The file is read and validated ``chunk_rows`` rows at a time; accepted rows are staged in a
+    scratch database where the de-duplication runs as SQL, so memory follows the chunk, not
+    the file. The store is written at the end, in one transaction.
+    """
     spec = table_spec(kind)
     identity = identity or IdentitySettings()
     path = Path(path)
     report = progress or (lambda step, frac: None)
-    batch = read_file(path, fmt, progress=lambda f: report("reading", 0.5 * f), delimiter=delimiter)
-    report("validating", 0.5)
-    checked = validate(
-        batch,
-        spec,
-        mapping,
-        date_format=date_format,
-        default_country_code=identity.default_country_code,
-        constants=constants,
-        settings=settings,
-        list_sep=list_sep,
-        timezone=timezone,
-    )
-    frame, rejects = checked.frame, checked.rejects
-    report("de-duplicating", 0.75)
+    source = stream_file(path, fmt, delimiter=delimiter, chunk_rows=chunk_rows)
+    blocked = blocked_values(identity)
+    now = pd.Timestamp(datetime.now()).floor("us")
+    seen: dict[str, int] = {}
+    reject_parts: list[pd.DataFrame] = []
+    read = 0
+    started = time.perf_counter()
+    with scratch() as work:
+        for batch in source.chunks():
+            read += batch.read
+            checked = validate(
+                batch,
+                spec,
+                mapping,
+                date_format=date_format,
+                default_country_code=identity.default_country_code,
+                constants=constants,
+                settings=settings,
+                list_sep=list_sep,
+                timezone=timezone,
+            )
+            frame, rejects = _keyed(store, spec, batch, checked, blocked, seen, tombstones)
+            if len(rejects):
+                reject_parts.append(rejects)
+            if len(frame):
+                work.append("staged", _to_arrow(frame, spec, path, now))
+            report(
+                _rate("reading and validating", read, started), 0.8 * (source.position / max(source.size, 1))
+            )
+        report("de-duplicating", 0.8)
+        dup_rejects, in_file_dups = _dedupe_in_file(work, spec)
+        known = _known_keys(store, work, spec)
+        new_sql, updated_keys, store_dups, clash = _against_store(work, spec, known)
+        superseded = pd.concat([dup_rejects, clash], ignore_index=True)
+        if len(superseded):
+            raws = source.raws(superseded["line"].to_numpy())
+            superseded["raw"] = [raws.get(int(line), "") for line in superseded["line"]]
+            reject_parts.append(superseded)
+        rejects = (
+            pd.concat(reject_parts, ignore_index=True)
+            .sort_values("line", kind="stable")
+            .reset_index(drop=True)
+            if reject_parts
+            else pd.DataFrame({"line": pd.Series(dtype="int64"), "reason": [], "raw": []})
+        )
+        conflicts = 0 if spec.name in ENTITY_TABLES else len(superseded)
+        accepted = int(work.sql(f"SELECT count(*) AS n FROM ({new_sql})").column("n")[0].as_py())
+        ingest_id = uuid.uuid4().hex[:12]
+        summary = IngestSummary(
+            kind=spec.name,
+            file=str(path),
+            format=source.format,
+            read=read,
+            accepted=accepted,
+            rejected=len(rejects),
+            duplicates=in_file_dups + store_dups,
+            updated=len(updated_keys),
+            ingest_id=ingest_id,
+            conflicts=conflicts,
+        )
+        assert summary.read == summary.accepted + summary.rejected + summary.duplicates, summary
 
+        if tombstones and len(rejects):
+            # a rejected line never reached identity resolution: look for erased people in its text
+            gone = tombstoned_texts(store, rejects["raw"], default_country_code=identity.default_country_code)
+            if gone.any():
+                rejects.loc[gone, "raw"] = ""
+                rejects.loc[gone, "reason"] = (
+                    rejects.loc[gone, "reason"].astype(str)
+                    + " (belongs to an erased person: content not kept)"
+                )
+
+        report("writing", 0.85)
+        seen_before = _file_seen(store, spec.name, source.sha256)
+        try:
+            _write(
+                store,
+                spec,
+                path,
+                source,
+                now,
+                summary,
+                work,
+                new_sql,
+                updated_keys,
+                rejects,
+                blocked,
+                seen_before,
+                report,
+            )
+        except Exception:
+            # rolled back, but DuckDB keeps the file as large as the rows made it: give the space back
+            # when it is worth a copy of the database (store.maintenance.compact_if_worth_it)
+            compact_if_worth_it(store)
+            raise
+    report("done", 1.0)
+    return summary
+
+
+def _rate(step: str, rows: int, started: float) -> str:
+    """``step`` with the rows done and their rate, for the progress bar.
+
+    >>> _rate("reading", 0, 0.0)
+    'reading 0 rows'
+    """
+    elapsed = time.perf_counter() - started
+    if rows == 0 or elapsed <= 0:
+        return f"{step} {rows:,} rows"
+    return f"{step} {rows:,} rows ({rows / elapsed:,.0f} rows/s)"
+
+
+def _keyed(
+    store: Store,
+    spec: TableSpec,
+    batch: RawBatch,
+    checked: ValidatedBatch,
+    blocked: set[str],
+    seen: dict[str, int],
+    tombstones: bool,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One validated chunk with its row keys and identity, and every reject it gives."""
+    frame, rejects = checked.frame, checked.rejects
     frame["_row_hash"] = content_hash(frame, spec)
-    frame["_row_key"] = row_keys(frame, spec, frame["_row_hash"])
-    ids = identity_frame(frame, spec, blocked_values(identity)) if spec.identifiers else None
-    if ids is not None:
-        frame["_identity"] = primary_identity(ids)
-        # only blocked values: rejected; no identifier at all (an anonymous review, possible in
-        # texts alone, whose identifiers are optional): kept, linked to nobody
-        given = frame[list(ids.columns)].notna().any(axis=1).to_numpy()
-        no_id = frame["_identity"].isna().to_numpy() & given
-        if no_id.any():
-            extra = pd.DataFrame(
+    frame["_row_key"] = row_keys(frame, spec, frame["_row_hash"], seen)
+    parts = [rejects]
+    if not spec.identifiers:
+        frame["_identity"] = None
+        return frame, rejects
+    ids = identity_frame(frame, spec, blocked)
+    frame["_identity"] = primary_identity(ids)
+    # only blocked values: rejected; no identifier at all (an anonymous review, possible in
+    # texts alone, whose identifiers are optional): kept, linked to nobody
+    given = frame[list(ids.columns)].notna().any(axis=1).to_numpy()
+    no_id = frame["_identity"].isna().to_numpy() & given
+    if no_id.any():
+        lines = frame.loc[no_id, "_source_line"].to_numpy()
+        position = {int(line): i for i, line in enumerate(batch.lines)}
+        parts.append(
+            pd.DataFrame(
                 {
-                    "line": frame.loc[no_id, "_source_line"].to_numpy(),
+                    "line": lines,
                     "reason": "no usable identifier: only blocked placeholder values",
-                    "raw": _raw_for_lines(batch, frame.loc[no_id, "_source_line"].to_numpy()),
+                    "raw": [batch.raw(position[int(line)]) for line in lines],
                 }
             )
-            rejects = pd.concat([rejects, extra], ignore_index=True).sort_values("line", kind="stable")
-            frame, ids = frame[~no_id].reset_index(drop=True), ids[~no_id].reset_index(drop=True)
-        gone = tombstoned(store, ids) if tombstones else np.zeros(len(ids), dtype=bool)
-        if gone.any():
-            extra = pd.DataFrame(
+        )
+        frame, ids = frame[~no_id].reset_index(drop=True), ids[~no_id].reset_index(drop=True)
+    gone = tombstoned(store, ids) if tombstones else np.zeros(len(ids), dtype=bool)
+    if gone.any():
+        parts.append(
+            pd.DataFrame(
                 {
                     "line": frame.loc[gone, "_source_line"].to_numpy(),
                     "reason": "belongs to an erased person (tombstone): not ingested, content not kept",
                     "raw": "",
                 }
             )
-            rejects = pd.concat([rejects, extra], ignore_index=True).sort_values("line", kind="stable")
-            frame, ids = frame[~gone].reset_index(drop=True), ids[~gone].reset_index(drop=True)
-    else:
-        frame["_identity"] = None
-
-    frame, in_file_dups, superseded = _dedupe_in_file(frame, spec)
-    conflicts = 0 if spec.name in ENTITY_TABLES else len(superseded)
-    if not superseded.empty:
-        extra = pd.DataFrame(
-            {
-                "line": superseded["_source_line"].to_numpy(),
-                "reason": superseded["_reason"].to_numpy(),
-                "raw": _raw_for_lines(batch, superseded["_source_line"].to_numpy()),
-            }
         )
-        rejects = pd.concat([rejects, extra], ignore_index=True).sort_values("line", kind="stable")
+        frame = frame[~gone].reset_index(drop=True)
+    parts = [p for p in parts if len(p)]
+    rejects = pd.concat(parts, ignore_index=True) if parts else rejects
+    return frame, rejects
 
-    existing = store.existing_keys(
-        spec.name, "_row_key", pa.array(frame["_row_key"], pa.string())
-    ).to_pandas()
-    known_hash = dict(zip(existing["k"], existing["h"], strict=True))
-    key_known = frame["_row_key"].isin(known_hash.keys()).to_numpy()
-    if spec.name in ENTITY_TABLES:
-        same = key_known & (frame["_row_key"].map(known_hash) == frame["_row_hash"]).to_numpy()
-        updated_keys = frame.loc[key_known & ~same, "_row_key"]
-        new = frame[~same]
-        store_dups = int(same.sum())
-    else:
-        updated_keys = pd.Series([], dtype=object)
-        same = key_known & (frame["_row_key"].map(known_hash) == frame["_row_hash"]).to_numpy()
-        clash = key_known & ~same
-        if clash.any():  # the id is stored already, with other content: a conflict, not a duplicate
-            extra = pd.DataFrame(
-                {
-                    "line": frame.loc[clash, "_source_line"].to_numpy(),
-                    "reason": f"same {spec.key[0]} as a row stored by an earlier ingest, different content",
-                    "raw": _raw_for_lines(batch, frame.loc[clash, "_source_line"].to_numpy()),
-                }
-            )
-            rejects = pd.concat([rejects, extra], ignore_index=True).sort_values("line", kind="stable")
-            conflicts += int(clash.sum())
-        new = frame[~key_known]
-        store_dups = int(same.sum())
 
-    ingest_id = uuid.uuid4().hex[:12]
-    now = pd.Timestamp(datetime.now()).floor("us")
-    summary = IngestSummary(
-        kind=spec.name,
-        file=str(path),
-        format=batch.format,
-        read=batch.read,
-        accepted=len(new),
-        rejected=len(rejects),
-        duplicates=in_file_dups + store_dups,
-        updated=len(updated_keys),
-        ingest_id=ingest_id,
-        conflicts=conflicts,
+def _dedupe_in_file(work: Scratch, spec: TableSpec) -> tuple[pd.DataFrame, int]:
+    """Mark repeated keys inside the file (staged rows); return the rejects and duplicates.
+
+    Facts: the first row of a key wins; later ones with the same content are duplicates, later
+    ones with other content are rejected as conflicts (their reason names the line that won).
+    Entities: the last row wins; earlier rows with identical values are duplicates, earlier
+    rows with different values are rejected as superseded (so nothing disappears without a
+    trace). The losers' lines land in the scratch table ``losers``.
+    """
+    empty = pd.DataFrame({"line": pd.Series(dtype="int64"), "reason": pd.Series(dtype=object)})
+    work.execute("CREATE TABLE losers (_source_line BIGINT)")
+    if not work.has("staged"):
+        return empty, 0
+    order = "ASC" if spec.name not in ENTITY_TABLES else "DESC"
+    work.execute(
+        f"""CREATE TABLE ranked AS
+            WITH rep AS (SELECT _row_key FROM staged GROUP BY _row_key HAVING count(*) > 1)
+            SELECT s._row_key, s._row_hash, s._source_line,
+                   first_value(s._source_line) OVER w AS win_line,
+                   first_value(s._row_hash) OVER w AS win_hash
+            FROM staged s SEMI JOIN rep ON s._row_key = rep._row_key
+            WINDOW w AS (PARTITION BY s._row_key ORDER BY s._source_line {order})"""
     )
-    assert summary.read == summary.accepted + summary.rejected + summary.duplicates, summary
-
-    if tombstones and len(rejects):
-        # a rejected line never reached identity resolution: look for erased people in its text
-        gone = tombstoned_texts(store, rejects["raw"], default_country_code=identity.default_country_code)
-        if gone.any():
-            rejects.loc[gone, "raw"] = ""
-            rejects.loc[gone, "reason"] = (
-                rejects.loc[gone, "reason"].astype(str) + " (belongs to an erased person: content not kept)"
-            )
-
-    report("writing", 0.85)
-    seen_before = _file_seen(store, spec.name, batch.sha256)
-    try:
-        _write(
-            store, spec, path, batch, ingest_id, now, summary, new, updated_keys, rejects, ids, seen_before
+    work.execute("INSERT INTO losers SELECT _source_line FROM ranked WHERE _source_line <> win_line")
+    dups = (
+        work.sql("SELECT count(*) AS n FROM ranked WHERE _source_line <> win_line AND _row_hash = win_hash")
+        .column("n")[0]
+        .as_py()
+    )
+    differ = work.sql(
+        "SELECT _source_line AS line, _row_key AS key, win_line FROM ranked "
+        "WHERE _source_line <> win_line AND _row_hash <> win_hash ORDER BY _source_line"
+    ).to_pandas()
+    if differ.empty:
+        return empty, int(dups)
+    key = spec.key[0]
+    if spec.name not in ENTITY_TABLES:
+        reasons = (
+            f"same {key} as line "
+            + differ["win_line"].astype(str)
+            + ", different content (the first was kept)"
         )
-    except Exception:
-        # rolled back, but DuckDB keeps the file as large as the rows made it: give the space back
-        # when it is worth a copy of the database (store.maintenance.compact_if_worth_it)
-        compact_if_worth_it(store)
-        raise
-    report("done", 1.0)
-    return summary
+    else:
+        reasons = (
+            f"{key} "
+            + differ["key"].astype(str)
+            + " appears again on line "
+            + differ["win_line"].astype(str)
+            + " with different values; that later row was kept"
+        )
+    return pd.DataFrame({"line": differ["line"].astype("int64"), "reason": reasons.to_numpy()}), int(dups)
+
+
+def _known_keys(store: Store, work: Scratch, spec: TableSpec) -> bool:
+    """Stage ``known(k, h)``: the stored rows sharing a key with the file's; any at all?"""
+    if not work.has("staged"):
+        return False
+    keys = work.sql("SELECT DISTINCT _row_key AS k FROM staged").column("k")
+    existing = store.existing_keys(spec.name, "_row_key", keys.combine_chunks().cast(pa.string()))
+    if existing.num_rows == 0:
+        return False
+    work.append(
+        "known", existing.select(["k", "h"]).cast(pa.schema([("k", pa.string()), ("h", pa.string())]))
+    )
+    return True
+
+
+def _against_store(work: Scratch, spec: TableSpec, known: bool) -> tuple[str, pa.Array, int, pd.DataFrame]:
+    """Compare the file's winning rows with the stored ones.
+
+    Returns the SQL of the rows to add, the keys of entities to update (their stored rows are
+    deleted first), how many rows the store holds already, and the rejects of facts whose id
+    is stored with other content.
+    """
+    no_clash = pd.DataFrame({"line": pd.Series(dtype="int64"), "reason": pd.Series(dtype=object)})
+    if not work.has("staged"):
+        return "SELECT NULL AS _source_line WHERE false", pa.array([], pa.string()), 0, no_clash
+    winners = "SELECT * FROM staged ANTI JOIN losers USING (_source_line)"
+    if not known:
+        return winners, pa.array([], pa.string()), 0, no_clash
+    work.execute(
+        f"""CREATE TABLE matched AS
+            SELECT w._source_line, w._row_key,
+                   bool_or(w._row_hash = k.h) AS same
+            FROM ({winners}) w JOIN known k ON w._row_key = k.k
+            GROUP BY w._source_line, w._row_key"""
+    )
+    same = int(work.sql("SELECT count(*) AS n FROM matched WHERE same").column("n")[0].as_py())
+    if spec.name in ENTITY_TABLES:
+        updated = work.sql("SELECT _row_key FROM matched WHERE NOT same ORDER BY _source_line").column(0)
+        same_lines = "SELECT _source_line FROM matched WHERE same"
+        new = f"SELECT * FROM ({winners}) w WHERE w._source_line NOT IN ({same_lines})"
+        return new, updated.combine_chunks().cast(pa.string()), same, no_clash
+    clash = work.sql(
+        "SELECT _source_line AS line FROM matched WHERE NOT same ORDER BY _source_line"
+    ).to_pandas()
+    clash["reason"] = f"same {spec.key[0]} as a row stored by an earlier ingest, different content"
+    new = f"SELECT * FROM ({winners}) w ANTI JOIN matched m USING (_source_line)"
+    return new, pa.array([], pa.string()), same, clash
 
 
 def _write(
     store: Store,
     spec: TableSpec,
     path: Path,
-    batch: Any,
-    ingest_id: str,
+    source: StreamedFile,
     now: pd.Timestamp,
     summary: IngestSummary,
-    new: pd.DataFrame,
-    updated_keys: pd.Series,
+    work: Scratch,
+    new_sql: str,
+    updated_keys: pa.Array,
     rejects: pd.DataFrame,
-    ids: pd.DataFrame | None,
+    blocked: set[str],
     seen_before: bool,
+    report: Progress,
 ) -> None:
     """The ingest's one transaction: the rows, the rejects, the links, the run record."""
+    linked = len(identifier_columns(spec)) > 1
+    link_parts: list[pd.DataFrame] = []
+    written, started = 0, time.perf_counter()
     with store.transaction():
         if len(updated_keys):
-            store.delete_where_in(spec.name, "_row_key", updated_keys.tolist())
-        store.append(spec.name, _to_arrow(new, spec, path, now))
+            store.delete_where_in(spec.name, "_row_key", updated_keys)
+        if summary.accepted:
+
+            def rows() -> Iterator[pa.RecordBatch]:
+                nonlocal written
+                for batch in work.batches(f"SELECT * FROM ({new_sql}) ORDER BY _source_line", CHUNK_ROWS):
+                    yield batch
+                    if linked:
+                        link_parts.append(_links_of(pa.Table.from_batches([batch]), spec, blocked))
+                    written += batch.num_rows
+                    report(_rate("writing", written, started), 0.85 + 0.14 * (written / summary.accepted))
+
+            schema = work.sql(f"SELECT * FROM ({new_sql}) LIMIT 0").schema
+            with store.memory_capped(WRITE_MEMORY):
+                store.append_batches(spec.name, pa.RecordBatchReader.from_batches(schema, rows()))
         if not seen_before and len(rejects):
             store.append(
                 "rejects",
                 pa.table(
                     {
-                        "ingest_id": pa.array([ingest_id] * len(rejects), pa.string()),
+                        "ingest_id": pa.array([summary.ingest_id] * len(rejects), pa.string()),
                         "kind": pa.array([spec.name] * len(rejects), pa.string()),
                         "file": pa.array([str(path)] * len(rejects), pa.string()),
                         "line": pa.array(rejects["line"].astype("int64")),
@@ -349,20 +538,23 @@ def _write(
                     }
                 ),
             )
-        if ids is not None and len(new):
-            new_ids = ids.loc[new.index]
-            summary.merges = add_links_and_resolve(
-                store, links(new_ids, new["_identity"]), source=spec.name, now=now
+        if spec.identifiers and summary.accepted:
+            found = [p for p in link_parts if len(p)]
+            new_links = (
+                pd.concat(found, ignore_index=True).drop_duplicates(ignore_index=True)
+                if found
+                else links(pd.DataFrame(), pd.Series([], dtype=object))
             )
+            summary.merges = add_links_and_resolve(store, new_links, source=spec.name, now=now)
         store.append(
             "ingest_runs",
             pa.table(
                 {
-                    "ingest_id": [ingest_id],
+                    "ingest_id": [summary.ingest_id],
                     "kind": [spec.name],
                     "file": [str(path)],
-                    "file_sha256": [batch.sha256],
-                    "format": [batch.format],
+                    "file_sha256": [source.sha256],
+                    "format": [source.format],
                     "read": [summary.read],
                     "accepted": [summary.accepted],
                     "updated": [summary.updated],
@@ -375,59 +567,16 @@ def _write(
         )
 
 
-def _raw_for_lines(batch: object, lines: np.ndarray) -> list[str]:
-    position = {int(line): i for i, line in enumerate(batch.lines)}  # type: ignore[attr-defined]
-    return [batch.raw(position[int(line)]) for line in lines]  # type: ignore[attr-defined]
+def _links_of(rows: pa.Table, spec: TableSpec, blocked: set[str]) -> pd.DataFrame:
+    """The identity links of stored rows: their identifiers as the file's rows gave them."""
+    frame = rows.select([*identifier_columns(spec), "_identity"]).to_pandas()
+    ids = identity_frame(frame, spec, blocked)
+    return links(ids, frame["_identity"].astype(object).where(frame["_identity"].notna(), None))
 
 
 def _file_seen(store: Store, kind: str, sha256: str) -> bool:
     runs = store.table("ingest_runs")
     return bool(store.execute(runs.filter((runs.kind == kind) & (runs.file_sha256 == sha256)).count()))
-
-
-def _dedupe_in_file(frame: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, int, pd.DataFrame]:
-    """Drop repeated keys inside the file.
-
-    Facts: the first row of a key wins; later ones with the same content are duplicates, later
-    ones with other content are rejected as conflicts (their reason names the line that won).
-    Entities: the last row
-    wins; earlier rows with identical values are duplicates, earlier rows with different
-    values are rejected as superseded (so nothing disappears without a trace).
-    """
-    empty = pd.DataFrame({"_source_line": pd.Series(dtype="int64"), "_reason": pd.Series(dtype=object)})
-    if spec.name not in ENTITY_TABLES:
-        first = ~frame["_row_key"].duplicated(keep="first").to_numpy()
-        if first.all():
-            return frame, 0, empty
-        winners = frame[first].set_index("_row_key")
-        later = frame[~first]
-        same = (later["_row_key"].map(winners["_row_hash"]) == later["_row_hash"]).to_numpy()
-        differ = later[~same]
-        reasons = (
-            f"same {spec.key[0]} as line "
-            + differ["_row_key"].map(winners["_source_line"]).astype(str)
-            + ", different content (the first was kept)"
-        )
-        out = pd.DataFrame({"_source_line": differ["_source_line"].to_numpy(), "_reason": reasons.to_numpy()})
-        return frame[first], int(same.sum()), out
-    keep = ~frame["_row_key"].duplicated(keep="last").to_numpy()
-    if keep.all():
-        return frame, 0, empty
-    winners = frame[keep].set_index("_row_key")
-    losers = frame[~keep]
-    winner_hash = losers["_row_key"].map(winners["_row_hash"])
-    winner_line = losers["_row_key"].map(winners["_source_line"])
-    exact = (winner_hash == losers["_row_hash"]).to_numpy()
-    superseded = losers[~exact]
-    reasons = (
-        f"{spec.key[0]} "
-        + superseded["_row_key"].astype(str)
-        + " appears again on line "
-        + winner_line[~exact].astype(str)
-        + " with different values; that later row was kept"
-    )
-    out = pd.DataFrame({"_source_line": superseded["_source_line"].to_numpy(), "_reason": reasons.to_numpy()})
-    return frame[keep], int(exact.sum()), out
 
 
 def _to_arrow(frame: pd.DataFrame, spec: TableSpec, path: Path, now: pd.Timestamp) -> pa.Table:

@@ -14,7 +14,7 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -402,4 +402,274 @@ def _read_parquet(path: Path, digest: str) -> RawBatch:
 
     return RawBatch(
         str(path), "parquet", digest, columns, np.arange(1, n + 1, dtype=np.int64), raw, typed=True
+    )
+
+
+# -- streaming ---------------------------------------------------------------------------------
+
+#: Rows per chunk of a streamed file: big enough for vectorised validation to pay off, small
+#: enough that a chunk's strings and their validation stay far below the 2 GB budget.
+CHUNK_ROWS = 200_000
+#: Bytes read at once from a CSV file by the streaming reader (about 200k order lines).
+BLOCK_BYTES = 32 * 1024 * 1024
+
+
+@dataclass
+class StreamedFile:
+    """A file read chunk by chunk: :meth:`chunks` can be iterated more than once.
+
+    Each chunk is a :class:`RawBatch` with the file's own line numbers (``lines``), so
+    validating the chunks one after another gives the same rows, rejects and line numbers as
+    validating the whole file at once. ``size`` is the file's length in bytes and ``position``
+    how far the last chunk reached (for a progress bar).
+    """
+
+    path: Path
+    format: str
+    sha256: str
+    size: int
+    delimiter: str | None
+    chunk_rows: int
+    block_bytes: int
+    position: int = 0
+
+    def chunks(self) -> Iterator[RawBatch]:
+        """The file's rows, ``chunk_rows`` at a time (at least one chunk, maybe empty)."""
+        if self.format == "csv":
+            yield from self._csv_chunks()
+        elif self.format == "parquet":
+            yield from self._parquet_chunks()
+        else:
+            yield from split_batch(
+                _read_jsonl(self.path, self.path.read_bytes(), self.sha256, None), self.chunk_rows
+            )
+        self.position = self.size
+
+    def raws(self, lines: np.ndarray) -> dict[int, str]:
+        """The raw text of the records starting on ``lines`` (one more pass over the file)."""
+        wanted = np.unique(np.asarray(lines, dtype=np.int64))
+        out: dict[int, str] = {}
+        if not len(wanted):
+            return out
+        for chunk in self.chunks():
+            hit = np.flatnonzero(np.isin(chunk.lines, wanted))
+            out.update({int(chunk.lines[i]): chunk.raw(int(i)) for i in hit})
+            if len(out) == len(wanted):
+                break
+        return out
+
+    def _parquet_chunks(self) -> Iterator[RawBatch]:
+        try:
+            parquet = pq.ParquetFile(self.path)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise FormatError(f"{self.path}: not a readable Parquet file: {exc}") from exc
+        first = 1
+        produced = False
+        for record_batch in parquet.iter_batches(batch_size=self.chunk_rows):
+            table = pa.Table.from_batches([record_batch])
+            yield _parquet_batch(self.path, self.sha256, table, first)
+            first += table.num_rows
+            produced = True
+            self.position = min(self.size, int(self.size * first / max(parquet.metadata.num_rows, 1)))
+        if not produced:
+            yield _parquet_batch(self.path, self.sha256, parquet.schema_arrow.empty_table(), 1)
+
+    def _csv_chunks(self) -> Iterator[RawBatch]:
+        """Arrow's multi-threaded reader block by block while the file is simple (one record
+        per line, valid UTF-8); from the first block that is not, the line-exact reader."""
+        with self.path.open("rb") as f:
+            head = f.readline()
+            if head.startswith(b"\xef\xbb\xbf"):
+                head = head[3:]
+            first_line = head.decode("utf-8", errors="replace").rstrip("\n").rstrip("\r")
+            delimiter = _delimiter(self.path, first_line, self.delimiter)
+            header = next(csv.reader([first_line], delimiter=delimiter), [])
+            if not any(h.strip() for h in header) or not head.endswith(b"\n"):
+                # an empty header, or nothing but a header line: the exact reader says what is wrong
+                rest = head + f.read()
+                yield from split_batch(
+                    _read_csv_exact(self.path, rest, self.sha256, None, self.delimiter), self.chunk_rows
+                )
+                return
+            names = header_names(header)
+            line = 2  # the line the next record starts on
+            carry = b""
+            produced = False
+            while True:
+                block = f.read(self.block_bytes)
+                data = carry + block
+                if block:
+                    cut = data.rfind(b"\n")
+                    if cut < 0:
+                        carry = data
+                        continue
+                    data, carry = data[: cut + 1], data[cut + 1 :]
+                else:
+                    carry = b""
+                if data:
+                    parsed = _arrow_block(data, names, delimiter)
+                    if parsed is None:  # not simple from here on: read the rest line-exactly
+                        rest = head + data + f.read()
+                        exact = _read_csv_exact(self.path, rest, self.sha256, None, delimiter)
+                        self.position = self.size
+                        yield from split_batch(_shift_lines(exact, line - 2), self.chunk_rows)
+                        return
+                    self.position = f.tell() - len(carry)
+                    for batch in split_batch(
+                        _block_batch(self.path, self.sha256, data, parsed, line), self.chunk_rows
+                    ):
+                        produced = True
+                        yield batch
+                    line += parsed.num_rows
+                if not block:
+                    break
+            if not produced:
+                yield RawBatch(
+                    str(self.path),
+                    "csv",
+                    self.sha256,
+                    {h: pd.Series([], dtype="string") for h in names},
+                    np.zeros(0, dtype=np.int64),
+                    lambda i: "",
+                )
+
+
+def stream_file(
+    path: Path,
+    fmt: str | None = None,
+    *,
+    delimiter: str | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+    block_bytes: int | None = None,
+) -> StreamedFile:
+    """Open ``path`` for reading chunk by chunk: memory grows with the chunk, not the file.
+
+    The same rules as :func:`read_file` (format, delimiter, line numbers, structural rejects);
+    the file's SHA-256 is computed here in one streaming pass.
+    """
+    if not path.is_file():
+        raise FormatError(f"{path}: no such file")
+    kind = detect_format(path, fmt)
+    if delimiter is not None and (len(delimiter) != 1 or delimiter in '\r\n"'):
+        raise FormatError(
+            f"--delimiter {delimiter!r}: expected one character", hint="e.g. --delimiter ';' or $'\\t'"
+        )
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(8 * 1024 * 1024):
+            digest.update(block)
+    given = delimiter or ("\t" if kind == "tsv" else None)
+    return StreamedFile(
+        path,
+        "csv" if kind in ("csv", "tsv") else kind,
+        digest.hexdigest(),
+        path.stat().st_size,
+        given,
+        chunk_rows,
+        block_bytes or BLOCK_BYTES,
+    )
+
+
+def _arrow_block(data: bytes, names: list[str], delimiter: str) -> pa.Table | None:
+    """One block of whole lines parsed by Arrow, or ``None`` when it is not one record per line.
+
+    A line with an odd number of quotes opens a quoted value that goes on past the line end:
+    Arrow would cut it there, so such a block goes to the exact reader (and the block boundary
+    before it is a record boundary, as every line before it closed its quotes).
+    """
+    if b'"' in data:
+        raw = np.frombuffer(data, dtype=np.uint8)
+        quotes = np.flatnonzero(raw == ord('"'))
+        ends = np.flatnonzero(raw == ord("\n"))
+        if len(quotes) % 2 or (np.searchsorted(quotes, ends) % 2).any():
+            return None
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(column_names=names),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={h: pa.string() for h in names}, strings_can_be_null=False
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return None
+    n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    return table if table.num_rows == n_lines else None
+
+
+def _block_batch(path: Path, digest: str, data: bytes, table: pa.Table, first_line: int) -> RawBatch:
+    columns = {
+        h: pd.Series(table.column(i).to_pandas(types_mapper=pd.ArrowDtype)).astype("string")
+        for i, h in enumerate(table.column_names)
+    }
+    physical: list[str] = []
+
+    def raw(i: int) -> str:
+        if not physical:
+            physical.extend(data.decode("utf-8").split("\n"))
+        return physical[i].rstrip("\r")
+
+    lines = np.arange(first_line, first_line + table.num_rows, dtype=np.int64)
+    return RawBatch(str(path), "csv", digest, columns, lines, raw, typed=False)
+
+
+def _shift_lines(batch: RawBatch, offset: int) -> RawBatch:
+    """``batch`` read from a tail of the file (after its header): line numbers moved down."""
+    if offset:
+        batch.lines = batch.lines + offset
+        for r in batch.rejects:
+            r.line += offset
+    return batch
+
+
+def split_batch(batch: RawBatch, rows: int) -> Iterator[RawBatch]:
+    """``batch`` in slices of ``rows`` rows; the structural rejects travel with the first.
+
+    >>> b = RawBatch("f", "csv", "", {"a": pd.Series(list("xyz"))}, np.array([2, 3, 4]), str)
+    >>> [(s.lines.tolist(), s.raw(0)) for s in split_batch(b, 2)]
+    [([2, 3], '0'), ([4], '2')]
+    """
+    if batch.n_rows <= rows:
+        yield batch
+        return
+    for start in range(0, batch.n_rows, rows):
+        stop = min(start + rows, batch.n_rows)
+        yield RawBatch(
+            batch.source,
+            batch.format,
+            batch.sha256,
+            {k: v.iloc[start:stop].reset_index(drop=True) for k, v in batch.columns.items()},
+            batch.lines[start:stop],
+            _offset_raw(batch.raw, start),
+            typed=batch.typed,
+            rejects=batch.rejects if start == 0 else [],
+        )
+
+
+def _offset_raw(raw: Callable[[int], str], start: int) -> Callable[[int], str]:
+    return lambda i: raw(start + i)
+
+
+def _parquet_batch(path: Path, digest: str, table: pa.Table, first: int) -> RawBatch:
+    columns = {}
+    for name in table.column_names:
+        col = table.column(name)
+        if (
+            pa.types.is_list(col.type)
+            or pa.types.is_large_list(col.type)
+            or pa.types.is_struct(col.type)
+            or pa.types.is_map(col.type)
+        ):
+            columns[name] = pd.Series(col.to_pylist(), dtype=object)
+        else:
+            columns[name] = col.to_pandas()
+
+    def raw(i: int) -> str:
+        row = table.slice(i, 1).to_pylist()[0]
+        return json.dumps(row, default=str)
+
+    n = table.num_rows
+    return RawBatch(
+        str(path), "parquet", digest, columns, np.arange(first, first + n, dtype=np.int64), raw, typed=True
     )
