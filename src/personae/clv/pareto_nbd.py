@@ -106,7 +106,13 @@ def log_hyp2f1_a_plus_one(c: FloatArray, t: FloatArray, z: FloatArray, log_1mz: 
     c, t, z, log_1mz = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (c, t, z, log_1mz)))
     big_b, big_c = c + 1.0 - t, c + 1.0
     total = np.ones(c.shape)
-    active = np.flatnonzero(z > 0)
+    # Term n is at least ((B/C) z)^n and the stopping test needs term * z <= 1e-17 (the
+    # accumulated sum times 1 - z is at most 1): values failing that at n = _MAX_TERMS can
+    # never finish in the loop, so they go to scipy at once instead of after _MAX_TERMS
+    # wasted terms (z near 1: a Pareto/NBD with beta >> alpha spends most of its time here).
+    with np.errstate(divide="ignore"):
+        hopeless = _MAX_TERMS * np.log(big_b / big_c * z) + np.log(z) > np.log(1e-17)
+    active = np.flatnonzero((z > 0) & ~hopeless)
     b_a, c_a, z_a = big_b[active], big_c[active], z[active]
     term, acc = np.ones(len(active)), np.ones(len(active))
     n = 0
@@ -121,9 +127,10 @@ def log_hyp2f1_a_plus_one(c: FloatArray, t: FloatArray, z: FloatArray, log_1mz: 
                 keep = ~done
                 active, term, acc = active[keep], term[keep], acc[keep]
                 b_a, c_a, z_a = b_a[keep], c_a[keep], z_a[keep]
-    if len(active):  # z near 1 (very different alpha and beta): slow series, use scipy
-        short = hyp2f1(1.0, b_a, c_a, z_a)
-        total[active] = np.where(np.isfinite(short) & (short >= 1.0), short, np.nan)
+    slow = np.concatenate([active, np.flatnonzero((z > 0) & hopeless)])
+    if len(slow):  # z near 1 (very different alpha and beta): slow series, use scipy
+        short = hyp2f1(1.0, big_b[slow], big_c[slow], z[slow])
+        total[slow] = np.where(np.isfinite(short) & (short >= 1.0), short, np.nan)
     return (1.0 - t) * log_1mz + np.log(total)
 
 
