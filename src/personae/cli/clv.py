@@ -7,14 +7,14 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from personae.app.clv import MODEL_KEYS, clv_fit, clv_summary
+from personae.app.clv import ALL_MODEL_KEYS, clv_fit, clv_summary
 from personae.app.export import write_table
 from personae.app.reads import parse_as_of
 from personae.cli.context import State, console, print_json, say_left_out
 from personae.errors import InputError
 
 clv_app = typer.Typer(
-    help="Customer lifetime value (BG/NBD, MBG/NBD or Pareto/NBD + Gamma-Gamma).", no_args_is_help=True
+    help="Customer lifetime value (BG/NBD, MBG/NBD, Pareto/NBD or BG/BB + Gamma-Gamma).", no_args_is_help=True
 )
 
 
@@ -45,8 +45,8 @@ def fit(
     model: str | None = typer.Option(
         None,
         "--model",
-        help="bg_nbd, mbg_nbd, pareto_nbd or auto (fit each, keep the best on the holdout); "
-        "default: clv.model in personae.yaml (auto)",
+        help="bg_nbd, mbg_nbd, pareto_nbd, bg_bb (purchase opportunities: needs clv.opportunity) "
+        "or auto (fit each, keep the best on the holdout); default: clv.model in personae.yaml (auto)",
     ),
     plot: Path | None = typer.Option(
         None,
@@ -77,14 +77,18 @@ def fit(
         return
     by_model = result.get("holdout", {}).get("by_model", {})
     table = Table("model", "parameters", "log-likelihood", "holdout MAE", "holdout total error")
-    for key in MODEL_KEYS:
+    for key in ALL_MODEL_KEYS:
         if key not in result:
             continue
         fitted = result[key]
         if "error" in fitted:
             table.add_row(key, f"[red]{fitted['error']}[/red]", "-", "-", "-")
             continue
-        names = [k for k in fitted if k not in ("loglik", "penalizer", "warning")]
+        names = [
+            k
+            for k in fitted
+            if k not in ("loglik", "penalizer", "warning", "opportunity", "customers", "busy_share")
+        ]
         ev = by_model.get(key)
         table.add_row(
             key + (" (chosen)" if key == result["model"]["chosen"] else ""),
@@ -103,7 +107,7 @@ def fit(
     )
     console.print(table)
     console.print(f"model: {result['model']['chosen']} — {result['model']['why']}")
-    for key in MODEL_KEYS:
+    for key in ALL_MODEL_KEYS:
         warning = result.get(key, {}).get("warning")
         if warning:
             console.print(f"[yellow]warning ({key}):[/yellow] {warning}")
