@@ -118,9 +118,10 @@ def fit(
     say_left_out(result["spend_left_out"])
     if "holdout" in result:
         h = result["holdout"]
+        unit = h["by_model"].get(h["model"], {}).get("unit", "repeat transactions")
         line = (
             f"holdout ({h['model']}): actual {h['actual_transactions']:,.0f} vs predicted "
-            f"{h['predicted_transactions']:,.1f} repeat transactions"
+            f"{h['predicted_transactions']:,.1f} {unit}"
         )
         if h.get("plot"):
             line += f"; plots: {h['plot']}, {h['tracking_plot']}"
