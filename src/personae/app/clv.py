@@ -7,6 +7,7 @@ Application layer: reads resolved transactions from the store, runs the pure mod
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -42,18 +43,59 @@ def clv_summary(
 
 #: the repeat-purchase models by their JSON key (``clv.model`` / ``--model``)
 MODEL_KEYS = ("bg_nbd", "mbg_nbd", "pareto_nbd")
+#: the discrete-opportunity model (``--model bg_bb``; ``auto`` where ``clv.opportunity`` is set)
+BG_BB = "bg_bb"
+#: every key ``personae clv fit`` may print, in order
+ALL_MODEL_KEYS = (*MODEL_KEYS, BG_BB)
+#: above this share of active periods with purchases on two or more days, the data are not
+#: discrete opportunities: the purchase/no-purchase summary would drop too many purchases
+MAX_BUSY_SHARE = 0.05
 
 
 def model_class(key: str) -> Any:
-    """The model class behind a key of :data:`MODEL_KEYS`."""
+    """The model class behind a key of :data:`ALL_MODEL_KEYS`."""
+    from personae.clv.bgbb import BetaGeoBetaBinomModel  # start-up: scipy
     from personae.clv.bgnbd import BetaGeoModel  # start-up: scipy
     from personae.clv.mbgnbd import ModifiedBetaGeoModel  # start-up: scipy
     from personae.clv.pareto_nbd import ParetoNBDModel  # start-up: scipy
 
-    classes = {"bg_nbd": BetaGeoModel, "mbg_nbd": ModifiedBetaGeoModel, "pareto_nbd": ParetoNBDModel}
+    classes = {
+        "bg_nbd": BetaGeoModel,
+        "mbg_nbd": ModifiedBetaGeoModel,
+        "pareto_nbd": ParetoNBDModel,
+        BG_BB: BetaGeoBetaBinomModel,
+    }
     if key not in classes:
-        raise InputError(f"unknown model {key!r}", hint="use bg_nbd, mbg_nbd, pareto_nbd or auto")
+        raise InputError(f"unknown model {key!r}", hint="use bg_nbd, mbg_nbd, pareto_nbd, bg_bb or auto")
     return classes[key]
+
+
+def discrete_applies(opportunity: str, active_periods: float, busy_periods: float) -> tuple[bool, str]:
+    """Whether the data are discrete opportunities (BG/BB applies), and why, in words.
+
+    They are when ``clv.opportunity`` names a period and almost every period with a purchase
+    has purchases on one day only (at most :data:`MAX_BUSY_SHARE` with more): the BG/BB
+    summary keeps one purchase per period, so more than that would throw purchases away.
+
+    Example:
+        >>> discrete_applies("week", 1000, 12)[0], discrete_applies("week", 1000, 300)[0]
+        (True, False)
+        >>> discrete_applies("none", 1000, 0)[1]
+        'bg_bb not considered: clv.opportunity is none (purchases can happen any day)'
+    """
+    if opportunity == "none":
+        return False, "bg_bb not considered: clv.opportunity is none (purchases can happen any day)"
+    share = busy_periods / active_periods if active_periods else 0.0
+    if share > MAX_BUSY_SHARE:
+        return False, (
+            f"bg_bb not considered: {share:.1%} of the {opportunity}s with a purchase have purchases on "
+            f"two or more days (at most {MAX_BUSY_SHARE:.0%} for discrete opportunities), so one "
+            f"purchase per {opportunity} would drop real purchases"
+        )
+    return True, (
+        f"bg_bb considered: clv.opportunity is {opportunity} and {share:.1%} of the {opportunity}s "
+        "with a purchase have purchases on two or more days"
+    )
 
 
 def fit_repeat_model(
@@ -133,6 +175,12 @@ def choose_model(fitted: dict[str, Any], holdout_mae: dict[str, float] | None) -
         scores = {k: holdout_mae[k] for k in usable if k in holdout_mae}
         best = min(scores, key=lambda k: scores[k])
         ranking = ", ".join(f"{k} {v:.4f}" for k, v in sorted(scores.items(), key=lambda kv: kv[1]))
+        if BG_BB in scores:
+            what = (
+                "per-customer holdout MAE relative to the mean holdout count, each model in its own "
+                "unit (bg_bb: purchase opportunities; the others: repeat transactions)"
+            )
+            return best, f"lowest {what}: {ranking}{note}"
         return best, f"lowest per-customer holdout MAE (repeat transactions): {ranking}{note}"
     lls = {k: float(m.loglik_) for k, m in usable.items()}
     best = max(lls, key=lambda k: lls[k])
@@ -152,8 +200,11 @@ def clv_fit(
 ) -> dict[str, Any]:
     """Fit the repeat-purchase model(s) + Gamma-Gamma up to ``calibration_end``; check on the holdout.
 
-    ``model`` (default ``settings.model``) is a key of :data:`MODEL_KEYS` or ``auto`` (fit
+    ``model`` (default ``settings.model``) is a key of :data:`ALL_MODEL_KEYS` or ``auto`` (fit
     each, keep the best on the holdout). BG/NBD is always fitted, for the ``bgnbd`` key.
+    BG/BB (``bg_bb``) works on purchase opportunities (``clv.opportunity``: week or month);
+    ``auto`` considers it only where :func:`discrete_applies` says the data are discrete, and
+    only with a holdout (its likelihood is of other data, so not comparable).
     ``plot`` writes the calibration plot there and the tracking plot next to it
     (``<stem>-tracking<suffix>``); nothing is written without it.
     """
@@ -164,12 +215,17 @@ def clv_fit(
         tracking_plot,
         tracking_table,
     )
-    from personae.clv.summary import daily_cohort_activity  # start-up: scipy
+    from personae.clv.summary import daily_cohort_activity, opportunity_summary  # start-up: scipy
 
     s = settings or ClvSettings()
     which = model or s.model
     if which != "auto":
         model_class(which)  # unknown names fail before any work
+    if which == BG_BB and s.opportunity == "none":
+        raise InputError(
+            "--model bg_bb needs purchase opportunities, and clv.opportunity is none",
+            hint="set clv.opportunity: week (or month) in personae.yaml: the period of your events or sends",
+        )
     unit = _unit(time_unit)
     tx = clv_transactions(store, s.exclude_returned)
     cal = store.execute(
@@ -178,7 +234,8 @@ def clv_fit(
     if cal.empty:
         raise InputError(f"no transactions on or before the calibration end {calibration_end}")
     f, r, T, m = (cal[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T", "monetary_value"))
-    keys = list(MODEL_KEYS) if which == "auto" else sorted({"bg_nbd", which}, key=MODEL_KEYS.index)
+    continuous = "bg_nbd" if which == BG_BB else which
+    keys = list(MODEL_KEYS) if which == "auto" else sorted({"bg_nbd", continuous}, key=MODEL_KEYS.index)
     fitted: dict[str, Any] = {}
     failed: dict[str, str] = {}
     penalizers: dict[str, float] = {}
@@ -200,6 +257,11 @@ def clv_fit(
         result["bgnbd"] = _model_json(fitted["bg_nbd"], penalizers["bg_nbd"])
     for key in keys:
         result[key] = _model_json(fitted[key], penalizers[key]) if key in fitted else {"error": failed[key]}
+    discrete = _fit_discrete(store, tx, which, calibration_end, holdout_end, s, opportunity_summary)
+    if discrete.model is not None:
+        fitted[BG_BB] = discrete.model
+    if discrete.json:
+        result[BG_BB] = discrete.json
     result["gamma_gamma"] = {**{k: float(v) for k, v in gg.params_.items()}, "loglik": float(gg.loglik_)}
     result["left_out"] = Coverage.of(
         buyers, {"whose first order is after the calibration end": buyers - len(cal)}
@@ -219,22 +281,52 @@ def clv_fit(
         merged = cal.merge(hold, on="customer_id", how="left")
         duration = float(hold["duration_holdout"].iloc[0]) if len(hold) else 0.0
         actual = merged["frequency_holdout"].fillna(0).to_numpy(dtype=float)
-        evaluations = {k: evaluate_holdout(mod, f, r, T, actual, duration) for k, mod in fitted.items()}
-    candidates = {k: v for k, v in fitted.items() if which == "auto" or k == which}
+        evaluations = {
+            k: evaluate_holdout(mod, f, r, T, actual, duration) for k, mod in fitted.items() if k != BG_BB
+        }
+        if discrete.model is not None and discrete.holdout is not None:
+            evaluations[BG_BB] = evaluate_holdout(discrete.model, *discrete.holdout)
+    # BG/BB competes only on a holdout: its likelihood is of opportunities, not of days
+    candidates = {
+        k: v
+        for k, v in fitted.items()
+        if (which == "auto" and (k != BG_BB or BG_BB in evaluations)) or k == which
+    }
     if not candidates:
         raise ModelError(f"{which}: {failed.get(which, 'the fit failed')}")
+    # with BG/BB in the running the targets differ (purchase opportunities vs transactions):
+    # each error is taken relative to its own mean holdout count
+    relative = BG_BB in candidates
     chosen, why = choose_model(
-        candidates, {k: evaluations[k].mae for k in candidates} if evaluations else None
+        candidates,
+        {
+            k: evaluations[k].mae / max(evaluations[k].actual_total / evaluations[k].n_customers, 1e-12)
+            if relative
+            else evaluations[k].mae
+            for k in candidates
+        }
+        if evaluations
+        else None,
     )
     if which != "auto":
         why = "asked for (--model or clv.model)"
+    elif discrete.note:
+        why = f"{why}; {discrete.note}"
     result["model"] = {"chosen": chosen, "why": why}
-    result["clv_interval"] = _interval_summary(fitted[chosen], gg, f, r, T, m, unit, s)
+    result["clv_interval"] = (
+        {
+            "note": "no CLV interval for bg_bb: it predicts purchases per opportunity, not spend over "
+            "time; lifetime values come from the continuous-time models (the build's clv.model)"
+        }
+        if chosen == BG_BB
+        else _interval_summary(fitted[chosen], gg, f, r, T, m, unit, s)
+    )
     if evaluations:
         ev = evaluations[chosen]
         table = ev.table
         for key, other in evaluations.items():
-            table[f"predicted_{key}"] = other.table["predicted"]
+            if (key == BG_BB) == (chosen == BG_BB):  # tables by frequency in the same unit only
+                table[f"predicted_{key}"] = other.table["predicted"]
         result["holdout"] = {
             "holdout_end": holdout_end.isoformat() if holdout_end else None,
             "model": chosen,
@@ -253,6 +345,7 @@ def clv_fit(
                     "mae": e.mae,
                     "rmse": e.rmse,
                     "correlation": e.correlation,
+                    **({"unit": f"purchase {s.opportunity}s"} if key == BG_BB else {}),
                 }
                 for key, e in evaluations.items()
             },
@@ -260,19 +353,95 @@ def clv_fit(
         }
         if plot is not None:
             assert holdout_end is not None
-            lines = ev.table[["frequency", "n_customers", "actual"]].copy()
-            for key, other in evaluations.items():
+            # the plots are in days: the continuous-time models only
+            days = {k: e for k, e in evaluations.items() if k != BG_BB}
+            lines = days[next(iter(days))].table[["frequency", "n_customers", "actual"]].copy()
+            for key, other in days.items():
                 lines[key] = other.table["predicted"]
             calibration_plot(lines, plot, title="Holdout transactions: actual vs predicted by model")
             activity = store.execute(daily_cohort_activity(tx, calibration_end, holdout_end))
             tracking = tracking_table(
-                activity, fitted, calibration_end=calibration_end, holdout_end=holdout_end, time_unit=unit
+                activity,
+                {k: v for k, v in fitted.items() if k != BG_BB},
+                calibration_end=calibration_end,
+                holdout_end=holdout_end,
+                time_unit=unit,
             )
             tracking_path = plot.with_name(f"{plot.stem}-tracking{plot.suffix}")
             tracking_plot(tracking, tracking_path)
             result["holdout"]["plot"] = str(plot)
             result["holdout"]["tracking_plot"] = str(tracking_path)
     return _finite(result)
+
+
+@dataclass
+class _Discrete:
+    """The BG/BB part of ``clv fit``: its fit, JSON, holdout inputs and a note for ``why``."""
+
+    model: Any = None
+    json: dict[str, Any] = field(default_factory=dict)
+    #: (x, t_x, n, actual holdout opportunities with a purchase, holdout opportunities)
+    holdout: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float] | None = None
+    note: str | None = None
+
+
+def _fit_discrete(
+    store: Store,
+    tx: ibis.Table,
+    which: str,
+    calibration_end: date,
+    holdout_end: date | None,
+    s: ClvSettings,
+    opportunity_summary: Any,
+) -> _Discrete:
+    """Fit BG/BB on the opportunity summary where it was asked for or (``auto``) applies."""
+    if which not in ("auto", BG_BB):
+        return _Discrete()
+    if s.opportunity == "none":
+        return _Discrete(note=discrete_applies("none", 0, 0)[1])
+    opp = store.execute(
+        opportunity_summary(tx, calibration_end, s.opportunity, holdout_end).order_by("customer_id")
+    )
+    if opp.empty:
+        message = f"no customer has a complete {s.opportunity} of history by {calibration_end}"
+        if which == BG_BB:
+            raise InputError(message, hint="move --calibration-end later or use a shorter clv.opportunity")
+        return _Discrete(note=f"bg_bb not considered: {message}")
+    applies, note = discrete_applies(
+        s.opportunity, float(opp["active_periods"].sum()), float(opp["busy_periods"].sum())
+    )
+    if which == "auto" and not applies:
+        return _Discrete(note=note)
+    x, t_x, n = (opp[c].to_numpy(dtype=float) for c in ("frequency", "recency", "n_periods"))
+    out = _Discrete(note=note)
+    try:
+        model, penalizer = fit_repeat_model(BG_BB, x, t_x, n, s.fallback_penalizer)
+    except ModelError as exc:
+        if which == BG_BB:
+            raise
+        out.json = {"error": str(exc)}
+        return out
+    out.model = model
+    out.json = {
+        **_model_json(model, penalizer),
+        "opportunity": s.opportunity,
+        "customers": len(opp),
+        "busy_share": float(opp["busy_periods"].sum() / max(float(opp["active_periods"].sum()), 1.0)),
+    }
+    if holdout_end is not None:
+        from personae.clv.summary import last_complete_period  # start-up: scipy
+
+        duration = last_complete_period(holdout_end, s.opportunity) - last_complete_period(
+            calibration_end, s.opportunity
+        )
+        if duration > 0:
+            actual = opp["frequency_holdout"].to_numpy(dtype=float)
+            out.holdout = (x, t_x, n, actual, float(duration))
+        else:
+            out.note = f"{note}, but the holdout holds no complete {s.opportunity}: not compared"
+    else:
+        out.note = f"{note}, but without a holdout it cannot be compared with the others"
+    return out
 
 
 def _finite(value: Any) -> Any:
@@ -366,7 +535,7 @@ def _unit(time_unit: str) -> Literal["D", "W"]:
     raise InputError(f"--time-unit {time_unit!r}: use D (days) or W (weeks)")
 
 
-__all__ = ["MODEL_KEYS", "clv_fit", "clv_summary", "fit_repeat_model", "last_data_date"]
+__all__ = ["ALL_MODEL_KEYS", "MODEL_KEYS", "clv_fit", "clv_summary", "fit_repeat_model", "last_data_date"]
 
 
 def clv_transactions(store: Store, exclude_returned: bool = True, timezone: str = DEFAULT_ZONE) -> ibis.Table:

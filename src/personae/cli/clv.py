@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from personae.app.clv import MODEL_KEYS, clv_fit, clv_summary
+from personae.app.clv import ALL_MODEL_KEYS, clv_fit, clv_summary
 from personae.app.export import write_table
 from personae.app.reads import parse_as_of
 from personae.cli.context import State, console, print_json, say_left_out
@@ -16,7 +16,7 @@ from personae.clv.words import model_in_words
 from personae.errors import InputError
 
 clv_app = typer.Typer(
-    help="Customer lifetime value (BG/NBD, MBG/NBD or Pareto/NBD + Gamma-Gamma).", no_args_is_help=True
+    help="Customer lifetime value (BG/NBD, MBG/NBD, Pareto/NBD or BG/BB + Gamma-Gamma).", no_args_is_help=True
 )
 
 
@@ -28,7 +28,7 @@ def _in_words(fitted: dict[str, Any], time_unit: str) -> str:
         f"{k} {fitted[k]:.3g}"
         for k in fitted
         if k not in said
-        and k not in ("loglik", "penalizer", "warning")
+        and k not in ("loglik", "penalizer", "warning", "opportunity", "customers", "busy_share")
         and isinstance(fitted[k], int | float)
     ]
     return "\n".join([*words.split("; "), *([", ".join(rest)] if rest else [])]) if words else ", ".join(rest)
@@ -61,8 +61,8 @@ def fit(
     model: str | None = typer.Option(
         None,
         "--model",
-        help="bg_nbd, mbg_nbd, pareto_nbd or auto (fit each, keep the best on the holdout); "
-        "default: clv.model in personae.yaml (auto)",
+        help="bg_nbd, mbg_nbd, pareto_nbd, bg_bb (purchase opportunities: needs clv.opportunity) "
+        "or auto (fit each, keep the best on the holdout); default: clv.model in personae.yaml (auto)",
     ),
     plot: Path | None = typer.Option(
         None,
@@ -93,7 +93,7 @@ def fit(
         return
     by_model = result.get("holdout", {}).get("by_model", {})
     table = Table("model", "parameters", "log-likelihood", "holdout MAE", "holdout total error")
-    for key in MODEL_KEYS:
+    for key in ALL_MODEL_KEYS:
         if key not in result:
             continue
         fitted = result[key]
@@ -118,7 +118,7 @@ def fit(
     )
     console.print(table)
     console.print(f"model: {result['model']['chosen']} — {result['model']['why']}")
-    for key in MODEL_KEYS:
+    for key in ALL_MODEL_KEYS:
         warning = result.get(key, {}).get("warning")
         if warning:
             console.print(f"[yellow]warning ({key}):[/yellow] {warning}")
@@ -129,9 +129,10 @@ def fit(
     say_left_out(result["spend_left_out"])
     if "holdout" in result:
         h = result["holdout"]
+        unit = h["by_model"].get(h["model"], {}).get("unit", "repeat transactions")
         line = (
             f"holdout ({h['model']}): actual {h['actual_transactions']:,.0f} vs predicted "
-            f"{h['predicted_transactions']:,.1f} repeat transactions"
+            f"{h['predicted_transactions']:,.1f} {unit}"
         )
         if h.get("plot"):
             line += f"; plots: {h['plot']}, {h['tracking_plot']}"

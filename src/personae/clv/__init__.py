@@ -1,4 +1,4 @@
-"""Customer lifetime value: BTYD summaries, BG/NBD, MBG/NBD, Pareto/NBD, Gamma-Gamma, CLV, holdout checks.
+"""Customer lifetime value: BTYD summaries, BG/NBD, MBG/NBD, Pareto/NBD, BG/BB, Gamma-Gamma, CLV, holdouts.
 
 Pure NumPy/SciPy models plus Ibis expressions; no database I/O (the storage layer runs the
 expressions). Typical use::
@@ -24,6 +24,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from personae.clv.bgbb import BetaGeoBetaBinomModel
     from personae.clv.bgnbd import BetaGeoModel
     from personae.clv.gamma_gamma import GammaGammaModel
     from personae.clv.holdout import (
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 #: package: the models import scipy.special, and ``personae.clv.value`` (hence this package) is
 #: imported at CLI start-up, where only its constants are needed.
 _EXPORTS = {
+    "BetaGeoBetaBinomModel": "bgbb",
     "BetaGeoModel": "bgnbd",
     "GammaGammaModel": "gamma_gamma",
     "ModifiedBetaGeoModel": "mbgnbd",
@@ -79,6 +81,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "BetaGeoBetaBinomModel",
     "BetaGeoModel",
     "GammaGammaModel",
     "HoldoutEvaluation",

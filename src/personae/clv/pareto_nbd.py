@@ -57,15 +57,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import expit, gammaln, hyp2f1
+from scipy.special import digamma, expit, gammaln, hyp2f1
 
 from personae.clv._base import RepeatPurchaseModel, broadcast, fit_inputs
 from personae.clv._fitting import (
     FloatArray,
     Objective,
-    central_gradient,
     group_rows,
     maximise,
+    penalized_mean,
     pick_rows,
     start_alpha,
     warm_start,
@@ -76,8 +76,6 @@ from personae.errors import ModelError
 PARAM_NAMES = ("r", "alpha", "s", "beta")
 #: from this many distinct customers on, the fit starts from the optimum on a subsample
 WARM_START_ROWS = 100_000
-#: Hessian step for a central-difference gradient (see :func:`~personae.clv._fitting.maximise`)
-_HESS_STEP = 1e-4
 #: most series terms per value (z up to ~0.9 needs fewer); the rest go to scipy's hyp2f1 of
 #: the short form 2F1(1, B; C; z), which is reliable there (first parameter 1, value <= 1/(1-z))
 _MAX_TERMS = 400
@@ -106,7 +104,13 @@ def log_hyp2f1_a_plus_one(c: FloatArray, t: FloatArray, z: FloatArray, log_1mz: 
     c, t, z, log_1mz = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (c, t, z, log_1mz)))
     big_b, big_c = c + 1.0 - t, c + 1.0
     total = np.ones(c.shape)
-    active = np.flatnonzero(z > 0)
+    # Term n is at least ((B/C) z)^n and the stopping test needs term * z <= 1e-17 (the
+    # accumulated sum times 1 - z is at most 1): values failing that at n = _MAX_TERMS can
+    # never finish in the loop, so they go to scipy at once instead of after _MAX_TERMS
+    # wasted terms (z near 1: a Pareto/NBD with beta >> alpha spends most of its time here).
+    with np.errstate(divide="ignore"):
+        hopeless = _MAX_TERMS * np.log(big_b / big_c * z) + np.log(z) > np.log(1e-17)
+    active = np.flatnonzero((z > 0) & ~hopeless)
     b_a, c_a, z_a = big_b[active], big_c[active], z[active]
     term, acc = np.ones(len(active)), np.ones(len(active))
     n = 0
@@ -121,10 +125,95 @@ def log_hyp2f1_a_plus_one(c: FloatArray, t: FloatArray, z: FloatArray, log_1mz: 
                 keep = ~done
                 active, term, acc = active[keep], term[keep], acc[keep]
                 b_a, c_a, z_a = b_a[keep], c_a[keep], z_a[keep]
-    if len(active):  # z near 1 (very different alpha and beta): slow series, use scipy
-        short = hyp2f1(1.0, b_a, c_a, z_a)
-        total[active] = np.where(np.isfinite(short) & (short >= 1.0), short, np.nan)
+    slow = np.concatenate([active, np.flatnonzero((z > 0) & hopeless)])
+    if len(slow):  # z near 1 (very different alpha and beta): slow series, use scipy
+        short = hyp2f1(1.0, big_b[slow], big_c[slow], z[slow])
+        total[slow] = np.where(np.isfinite(short) & (short >= 1.0), short, np.nan)
     return (1.0 - t) * log_1mz + np.log(total)
+
+
+def _log_series_with_gradient(
+    big_b: FloatArray, big_c: FloatArray, z: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """``log S`` and its derivatives in ``B``, ``C`` and ``z``, ``S = Σ (B)_n/(C)_n z^n``.
+
+    The series of :func:`log_hyp2f1_a_plus_one` (same terms, same stopping rule, so the same
+    value), carrying each term's derivatives along: ``∂ log term_n/∂B = Σ_{k<n} 1/(B+k)``,
+    ``∂/∂C = -Σ_{k<n} 1/(C+k)``, ``∂/∂z = n/z``. The values that go to scipy (``z`` near 1)
+    get ``∂S/∂z = (B/C) 2F1(2, B+1; C+1; z)`` and central differences in ``B`` and ``C``.
+    """
+    n_all = len(z)
+    total, d_b, d_c, d_z = np.ones(n_all), np.zeros(n_all), np.zeros(n_all), np.zeros(n_all)
+    with np.errstate(divide="ignore"):
+        hopeless = _MAX_TERMS * np.log(big_b / big_c * z) + np.log(z) > np.log(1e-17)
+    zero = z <= 0
+    d_z[zero] = (big_b / big_c)[zero]  # S = 1 + (B/C) z + …: slope B/C at z = 0
+    active = np.flatnonzero(~zero & ~hopeless)
+    b_a, c_a, z_a = big_b[active], big_c[active], z[active]
+    ones = np.ones(len(active))
+    term, acc = ones.copy(), ones.copy()
+    u, v = np.zeros(len(active)), np.zeros(len(active))
+    acc_b, acc_c, acc_n = np.zeros(len(active)), np.zeros(len(active)), np.zeros(len(active))
+    n = 0
+    while len(active) and n < _MAX_TERMS:
+        u += 1.0 / (b_a + n)
+        v += 1.0 / (c_a + n)
+        term *= (b_a + n) / (c_a + n) * z_a
+        acc += term
+        acc_b += term * u
+        acc_c -= term * v
+        acc_n += term * (n + 1)
+        n += 1
+        if n % 4 == 0 or n < 4:
+            done = term * z_a <= 1e-17 * acc * (1.0 - z_a)
+            if done.any():
+                idx = active[done]
+                total[idx], d_b[idx], d_c[idx] = acc[done], acc_b[done], acc_c[done]
+                d_z[idx] = acc_n[done] / z_a[done]
+                keep = ~done
+                active, term, acc, u, v = active[keep], term[keep], acc[keep], u[keep], v[keep]
+                acc_b, acc_c, acc_n = acc_b[keep], acc_c[keep], acc_n[keep]
+                b_a, c_a, z_a = b_a[keep], c_a[keep], z_a[keep]
+    slow = np.concatenate([active, np.flatnonzero(~zero & hopeless)])
+    if len(slow):  # z near 1: scipy, as log_hyp2f1_a_plus_one does
+        b_s, c_s, z_s = big_b[slow], big_c[slow], z[slow]
+        short = hyp2f1(1.0, b_s, c_s, z_s)
+        total[slow] = np.where(np.isfinite(short) & (short >= 1.0), short, np.nan)
+        d_z[slow] = b_s / c_s * hyp2f1(2.0, b_s + 1.0, c_s + 1.0, z_s)
+        h = 1e-6 * np.maximum(b_s, 1.0)
+        d_b[slow] = (hyp2f1(1.0, b_s + h, c_s, z_s) - hyp2f1(1.0, b_s - h, c_s, z_s)) / (2 * h)
+        h = 1e-6 * np.maximum(c_s, 1.0)
+        d_c[slow] = (hyp2f1(1.0, b_s, c_s + h, z_s) - hyp2f1(1.0, b_s, c_s - h, z_s)) / (2 * h)
+    return np.log(total), d_b / total, d_c / total, d_z / total
+
+
+def _log_gauss_terms_with_gradient(
+    x: FloatArray, y: FloatArray, r: float, alpha: float, s: float, beta: float
+) -> tuple[FloatArray, FloatArray]:
+    """:func:`_log_gauss_terms` and its derivatives in ``(r, α, s, β)`` (shape ``(4, len(x))``).
+
+    ``log 2F1 = (1-t) log(1-z) + log S(B, C, z)`` with ``C = r+s+x+1``, and for ``α < β``
+    ``t = r+x``, ``B = s+1``, ``z = (β-α)/(β+y)``; for ``α >= β`` ``t = s+1``, ``B = r+x``,
+    ``z = (α-β)/(α+y)``; minus ``(r+s+x) log(max(α,β)+y)``.
+    """
+    small_alpha = alpha < beta
+    hi, lo = (beta, alpha) if small_alpha else (alpha, beta)
+    c = r + s + x
+    t = r + x if small_alpha else np.full(np.shape(x), s + 1.0)
+    big_b = c + 1.0 - t
+    inv_hi, inv_lo = 1.0 / (hi + y), 1.0 / (lo + y)
+    log_hi = np.log(hi + y)
+    log_1mz = np.log(lo + y) - log_hi
+    z = (hi - lo) * inv_hi
+    log_s, g_b, g_c, g_z = _log_series_with_gradient(big_b, c + 1.0, z)
+    value = (1.0 - t) * log_1mz + log_s - c * log_hi
+    d_hi = -(1.0 - t) * inv_hi + g_z * (lo + y) * inv_hi**2 - c * inv_hi
+    d_lo = (1.0 - t) * inv_lo - g_z * inv_hi
+    # r and s move c (and C = c + 1); one of them moves t, the other B = C - t
+    d_r = g_c - log_hi + (-log_1mz if small_alpha else g_b)
+    d_s = g_c - log_hi + (g_b if small_alpha else -log_1mz)
+    d_alpha, d_beta = (d_lo, d_hi) if small_alpha else (d_hi, d_lo)
+    return value, np.stack([d_r, d_alpha, d_s, d_beta])
 
 
 @dataclass(frozen=True)
@@ -249,6 +338,56 @@ def _neg_loglik(theta: FloatArray, data: _Data) -> float:
     return -loglik if np.isfinite(loglik) else float("inf")
 
 
+def _neg_loglik_with_gradient(theta: FloatArray, data: _Data) -> tuple[float, FloatArray]:
+    """Total negative log-likelihood and its analytic gradient in log-parameters.
+
+    Per customer ``log L = front + logaddexp(alive, died)``; the gradient of each branch is
+    in closed form but for the Gauss terms in ``died``, whose derivatives come with their
+    series (:func:`_log_gauss_terms_with_gradient`), once per distinct ``(x, y)`` pair.
+    ``died = log s - log(r+s+x) + log(e^{l1} - e^{l2})``, so its derivative is
+    ``dl1 + (dl1 - dl2) e^d/(1 - e^d)`` (``d = l2 - l1 <= 0``) plus the first two terms'.
+    """
+    r, alpha, s, beta = np.exp(theta)
+    gauss, d_gauss = _log_gauss_terms_with_gradient(data.pair_x, data.pair_y, r, alpha, s, beta)
+    l1, l2 = gauss[data.tx_pair], gauss[data.t_pair]
+    x, big_t, w = data.x, data.big_t, data.w
+    log_at, log_bt = np.log(alpha + big_t), np.log(beta + big_t)
+    alive = -(r + x) * log_at - s * log_bt
+    d = np.minimum(l2 - l1, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        log1mexp = np.where(d > -0.693, np.log(-np.expm1(d)), np.log1p(-np.exp(d)))
+        died = np.log(s) - np.log(r + s + x) + l1 + log1mexp
+        row = np.logaddexp(alive, died)
+        share_died = np.exp(died - row)  # 0 where t_x = T (no room to die)
+        share_alive = np.exp(alive - row)
+        ratio = np.where(d < 0, np.exp(d) / -np.expm1(d), 0.0)
+    front = _front(data.x_unique, r, alpha, s, beta)
+    loglik = float(_dot(data.x_weight, front) + _dot(w, row))
+    if not np.isfinite(loglik):
+        return float("inf"), np.zeros(4)
+    wa, wd = w * share_alive, w * share_died
+    wd_ratio = np.where(wd > 0, wd * ratio, 0.0)
+    inv_c = 1.0 / (r + s + x)
+    # Σ over rows of wd * (dl1 + (dl1 - dl2) ratio), gathered per (x, y) pair
+    n_pairs = len(data.pair_x)
+    on_tx = np.bincount(data.tx_pair, weights=wd + wd_ratio, minlength=n_pairs)
+    on_t = np.bincount(data.t_pair, weights=wd_ratio, minlength=n_pairs)
+    died_gauss = d_gauss @ on_tx - d_gauss @ on_t
+    xw, total = data.x_weight, data.total_weight
+    g = np.array(
+        [
+            _dot(xw, digamma(r + data.x_unique) - digamma(r) + np.log(alpha))
+            - _dot(wa, log_at)
+            - _dot(wd, inv_c),
+            total * r / alpha - _dot(wa, (r + x) / (alpha + big_t)),
+            total * np.log(beta) - _dot(wa, log_bt) + float(wd.sum()) / s - _dot(wd, inv_c),
+            total * s / beta - s * _dot(wa, 1.0 / (beta + big_t)),
+        ]
+    )
+    g += died_gauss
+    return -loglik, -g * np.array([r, alpha, s, beta])
+
+
 class ParetoNBDModel(RepeatPurchaseModel):
     """Pareto/NBD model, scikit-learn style, with the interface of :class:`BetaGeoModel`.
 
@@ -286,12 +425,12 @@ class ParetoNBDModel(RepeatPurchaseModel):
 
         def objective_on(pick: NDArray[np.intp] | None) -> tuple[Objective, _Data]:
             data = _Data.build(*pick_rows(pick, x, tx, big_t, w))
-            total = data.total_weight
-
-            def value(theta: FloatArray) -> float:
-                return _neg_loglik(theta, data) / total + penalty * float(np.sum(np.exp(2 * theta)))
-
-            return central_gradient(value), data
+            return (
+                penalized_mean(
+                    lambda theta: _neg_loglik_with_gradient(theta, data), data.total_weight, penalty
+                ),
+                data,
+            )
 
         objective, data = objective_on(None)
         span = float(np.average(big_t, weights=w)) + 1.0
@@ -301,12 +440,9 @@ class ParetoNBDModel(RepeatPurchaseModel):
             theta0,
             len(data.w),
             len(x),
-            hess_step=_HESS_STEP,
             threshold=WARM_START_ROWS,
         )
-        theta, hess = maximise(
-            objective, theta0, model="ParetoNBDModel", names=PARAM_NAMES, hess0=hess0, hess_step=_HESS_STEP
-        )
+        theta, hess = maximise(objective, theta0, model="ParetoNBDModel", names=PARAM_NAMES, hess0=hess0)
         loglik = -_neg_loglik(theta, data)
         if not np.isfinite(loglik):
             raise ModelError("ParetoNBDModel: the log-likelihood is not finite at the optimum")

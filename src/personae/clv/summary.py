@@ -318,3 +318,105 @@ def daily_cohort_activity(
         .aggregate(first_purchases=is_first.sum(), repeat_transactions=(1 - is_first).sum())
         .order_by("day")
     )
+
+
+#: periods that can serve as BG/BB purchase opportunities (``clv.opportunity``)
+Opportunity = Literal["week", "month"]
+#: a Monday: weeks run Monday to Sunday, numbered from this one
+_MONDAY = dt.date(1970, 1, 5)
+
+
+def period_index(day: dt.date, period: Opportunity) -> int:
+    """The number of the week (Monday to Sunday) or calendar month that ``day`` falls in.
+
+    Example:
+        >>> period_index(dt.date(2024, 1, 7), "week") - period_index(dt.date(2024, 1, 1), "week")
+        0
+        >>> period_index(dt.date(2024, 2, 1), "month") - period_index(dt.date(2023, 12, 31), "month")
+        2
+    """
+    if period == "week":
+        return (day - _MONDAY).days // 7
+    if period == "month":
+        return day.year * 12 + day.month - 1
+    raise InputError(f"opportunity period {period!r}: use week or month")
+
+
+def last_complete_period(end: dt.date, period: Opportunity) -> int:
+    """The last period that ends on or before ``end`` (a period still running is no opportunity yet).
+
+    Example:
+        >>> sunday, monday = dt.date(2024, 1, 7), dt.date(2024, 1, 8)
+        >>> last_complete_period(sunday, "week") == period_index(sunday, "week")
+        True
+        >>> last_complete_period(monday, "week") == period_index(sunday, "week")
+        True
+    """
+    return period_index(end + dt.timedelta(days=1), period) - 1
+
+
+def opportunity_summary(
+    transactions: ir.Table,
+    calibration_end: dt.date | dt.datetime,
+    period: Opportunity,
+    holdout_end: dt.date | dt.datetime | None = None,
+    customer_col: str = "customer_id",
+    date_col: str = "ordered_at",
+    amount_col: str = "amount",
+) -> ir.Table:
+    """Orders as purchase/no-purchase per opportunity (week or month): the BG/BB summary.
+
+    The first purchase's period is the customer's "trial"; every complete period after it,
+    up to the last complete period on or before ``calibration_end``, is one opportunity. A
+    period still running at ``calibration_end`` is no opportunity yet (its orders are
+    ignored), so customers first seen in it have no row.
+
+    Returns:
+        An unexecuted Ibis expression, one row per customer: ``customer_id``, ``frequency``
+        (opportunities with a purchase), ``recency`` (the last of them, counted from the
+        trial; 0 if none), ``n_periods`` (opportunities), ``active_periods`` (periods with a
+        purchase, the trial included), ``busy_periods`` (of those, the ones with purchases
+        on two or more days: the binary summary drops those extra purchases), and
+        ``frequency_holdout`` (opportunities with a purchase in the complete periods after
+        the calibration ones, up to ``holdout_end``; 0 without a holdout).
+    """
+    cal_end = as_date(calibration_end)
+    cal_last = last_complete_period(cal_end, period)
+    hold_end = as_date(holdout_end) if holdout_end is not None else cal_end
+    hold_last = last_complete_period(hold_end, period) if holdout_end is not None else cal_last
+    daily = _daily_transactions(
+        transactions,
+        customer_col=customer_col,
+        date_col=date_col,
+        amount_col=amount_col,
+        first_day=None,
+        last_day=hold_end,
+    )
+    if period == "week":
+        number = daily.day.delta(ibis.literal(_MONDAY), unit="day") // 7
+    elif period == "month":
+        number = daily.day.year() * 12 + daily.day.month() - 1
+    else:
+        raise InputError(f"opportunity period {period!r}: use week or month")
+    days = daily.mutate(p=number.cast("int64"))
+    periods = days.group_by(["customer_id", "p"]).aggregate(n_days=days.count())
+    cal = periods.filter(periods.p <= cal_last)
+    per_customer = cal.group_by("customer_id").aggregate(
+        first=cal.p.min(),
+        last=cal.p.max(),
+        active=cal.count(),
+        busy=(cal.n_days > 1).cast("int64").sum(),
+    )
+    hold = periods.filter((periods.p > cal_last) & (periods.p <= hold_last))
+    hold_n = hold.group_by("customer_id").aggregate(frequency_holdout=hold.count())
+    joined = per_customer.left_join(hold_n, per_customer.customer_id == hold_n.customer_id)
+    frequency = (joined.active - 1).cast("int64")
+    return joined.select(
+        customer_id=joined.customer_id,
+        frequency=frequency,
+        recency=(joined["last"] - joined["first"]).cast("int64"),
+        n_periods=(ibis.literal(cal_last) - joined["first"]).cast("int64"),
+        active_periods=joined.active.cast("int64"),
+        busy_periods=joined.busy.cast("int64"),
+        frequency_holdout=joined.frequency_holdout.fill_null(0).cast("int64"),
+    )

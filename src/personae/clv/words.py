@@ -45,6 +45,11 @@ def model_in_words(params: dict[str, Any], time_unit: str = "D") -> tuple[str, s
     ...     print(part)
     purchase rate: r 0.24, α 4.41 → a typical customer buys every ~18 days while active
     dropout: a 0.79, b 2.43 → ~25% chance of leaving after each purchase
+    >>> bgbb = {"alpha": 1.204, "beta": 0.75, "gamma": 0.657, "delta": 2.783}
+    >>> for part in model_in_words(bgbb)[0].split("; "):
+    ...     print(part)
+    purchase chance: α 1.20, β 0.75 → ~62% per opportunity while active
+    dropout: γ 0.66, δ 2.78 → ~19% chance of leaving at each opportunity
     >>> model_in_words({"customers": 3})
     ('', set())
     """
@@ -75,6 +80,18 @@ def model_in_words(params: dict[str, Any], time_unit: str = "D") -> tuple[str, s
             f"{_about(beta / s)} {unit}s"
         )
         said |= {"s", "beta"}
+    if {"alpha", "beta", "gamma", "delta"} <= num.keys() and "r" not in num:  # BG/BB, per opportunity
+        al, be, ga, de = num["alpha"], num["beta"], num["gamma"], num["delta"]
+        if al + be > 0 and ga + de > 0:
+            parts.append(
+                f"purchase chance: α {_g(al)}, β {_g(be)} → {_percent(al / (al + be))} "
+                "per opportunity while active"
+            )
+            parts.append(
+                f"dropout: γ {_g(ga)}, δ {_g(de)} → {_percent(ga / (ga + de))} "
+                "chance of leaving at each opportunity"
+            )
+            said |= {"alpha", "beta", "gamma", "delta"}
     if {"gg_p", "gg_q", "gg_gamma"} <= num.keys() and num["gg_q"] > 1:
         p, q, gamma = num["gg_p"], num["gg_q"], num["gg_gamma"]
         parts.append(

@@ -57,6 +57,12 @@ class ClvSettings(BaseModel):
         description="Repeat-purchase model: bg_nbd, mbg_nbd, pareto_nbd, or auto (fit each on a "
         "calibration period, keep the one with the lowest per-customer holdout error).",
     )
+    opportunity: Literal["none", "week", "month"] = Field(
+        "none",
+        description="Discrete purchase opportunities for the BG/BB model (events, newsletters): "
+        "week or month turns orders into purchase/no-purchase per period; none = purchases can "
+        "happen any day (BG/BB is then not considered).",
+    )
     horizon_months: int = Field(12, ge=1, description="CLV horizon.")
     discount_rate_annual: float = Field(0.10, ge=0, description="Annual discount rate for CLV.")
     time_unit: Literal["D", "W"] = Field("D", description="D (days) or W (weeks) for the models.")

@@ -128,3 +128,67 @@ def test_warnings_say_what_it_means_and_what_to_do() -> None:
     fine = ParetoNBDModel.from_params(0.553, 10.578, 0.606, 11.669)
     fine.log_covariance_ = np.eye(4)
     assert fit_warning(fine) is None
+
+
+def test_bg_bb_on_weekly_opportunities(cdnow: Path, tmp_path: Path) -> None:
+    """Weeks as opportunities: 4.7% of CDNOW's weeks with a purchase have purchases on two or
+    more days, under the 5% bar, so auto considers BG/BB and compares errors relative to each
+    model's own mean holdout count (weeks with a purchase vs repeat transactions)."""
+    plot = tmp_path / "cal.png"
+    with DuckDBStore.open(cdnow) as store:
+        result = clv_fit(
+            store,
+            calibration_end=CAL_END,
+            holdout_end=HOLDOUT_END,
+            time_unit="W",
+            plot=plot,
+            settings=ClvSettings(interval_draws=0, opportunity="week"),
+            model="auto",
+        )
+    bgbb = result["bg_bb"]
+    assert {"alpha", "beta", "gamma", "delta", "loglik"} <= set(bgbb)
+    assert bgbb["customers"] == 2357 and bgbb["opportunity"] == "week"
+    assert bgbb["loglik"] == pytest.approx(-8849.80, abs=0.01)
+    assert [round(bgbb[k], 3) for k in ("alpha", "beta", "gamma", "delta")] == [0.591, 11.491, 0.671, 12.712]
+    assert bgbb["busy_share"] == pytest.approx(0.0472, abs=1e-4)
+    why = result["model"]["why"]
+    assert "bg_bb considered" in why and "relative to the mean holdout count" in why
+    assert result["model"]["chosen"] == "bg_bb"  # 0.9383 vs pareto_nbd 0.9450
+    assert result["holdout"]["by_model"]["bg_bb"]["unit"] == "purchase weeks"
+    assert "note" in result["clv_interval"]  # no CLV interval for bg_bb, said in words
+    assert plot.is_file() and (tmp_path / "cal-tracking.png").is_file()  # in days: the others
+    json.dumps(result, allow_nan=False)
+
+
+def test_bg_bb_only_where_the_data_says_so(cdnow: Path) -> None:
+    with DuckDBStore.open(cdnow) as store:
+        monthly = clv_fit(
+            store,
+            calibration_end=CAL_END,
+            holdout_end=HOLDOUT_END,
+            time_unit="W",
+            settings=ClvSettings(interval_draws=0, opportunity="month"),
+        )
+        plain = clv_fit(
+            store,
+            calibration_end=CAL_END,
+            holdout_end=HOLDOUT_END,
+            time_unit="W",
+            settings=ClvSettings(interval_draws=0),
+        )
+        asked = clv_fit(
+            store,
+            calibration_end=CAL_END,
+            holdout_end=None,
+            time_unit="W",
+            settings=ClvSettings(interval_draws=0, opportunity="month"),
+            model="bg_bb",
+        )
+        with pytest.raises(InputError, match=r"clv\.opportunity is none"):
+            clv_fit(store, calibration_end=CAL_END, holdout_end=None, time_unit="W", model="bg_bb")
+    assert "bg_bb" not in monthly and monthly["model"]["chosen"] == "pareto_nbd"
+    assert "bg_bb not considered: 15.0% of the months" in monthly["model"]["why"]
+    assert "bg_bb" not in plain and "clv.opportunity is none" in plain["model"]["why"]
+    # asked for explicitly, it is fitted even where auto would not consider it
+    assert asked["model"]["chosen"] == "bg_bb" and asked["bg_bb"]["loglik"] < 0
+    assert set(asked) >= {"bgnbd", "bg_nbd", "bg_bb", "gamma_gamma"}

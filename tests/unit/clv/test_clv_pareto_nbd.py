@@ -162,3 +162,29 @@ def test_bad_inputs_are_refused() -> None:
         ParetoNBDModel().fit([1, 2], [5.0, 50.0], [10.0, 20.0])  # recency > T
     with pytest.raises(InputError):
         ParetoNBDModel.from_params(0.5, -1.0, 0.5, 1.0)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [PUBLISHED, (0.553, 20.0, 0.606, 5.0), (1.0, 7.0, 2.0, 7.0), (0.46, 131.9, 58.6, 377_158.8)],
+    ids=["alpha<beta", "alpha>beta", "alpha=beta", "z-near-1-scipy"],
+)
+def test_analytic_gradient_is_the_derivative_of_the_likelihood(params: tuple[float, ...]) -> None:
+    from personae.clv.pareto_nbd import _neg_loglik_with_gradient
+
+    x, tx, T = simulate(3_000, (0.8, 8.0, 1.2, 30.0), seed=7)
+    x, tx, T = (
+        np.append(x, [0, 40, 900]),
+        np.append(tx, [0.0, 70.0, 1090.0]),
+        np.append(T, [80.0, 75.0, 1095.0]),
+    )
+    data = _Data.build(x, tx, T, np.ones(len(x)))
+    theta = np.log(params)
+    value, grad = _neg_loglik_with_gradient(theta, data)
+    assert value == _neg_loglik(theta, data)  # the same likelihood, to the last bit
+    step = 1e-5
+    numeric = [
+        (_neg_loglik(theta + step * e, data) - _neg_loglik(theta - step * e, data)) / (2 * step)
+        for e in np.eye(4)
+    ]
+    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-6 * abs(value))
