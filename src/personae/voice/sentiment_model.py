@@ -490,11 +490,23 @@ def features(texts: Sequence[str]) -> sp.csr_matrix:
 
 @dataclass
 class SentimentModel:
-    """A fitted three-class linear model: ``coef`` (features × 3) and ``intercept`` (3,)."""
+    """A fitted three-class linear model: ``coef`` (features × 3) and ``intercept`` (3,).
+
+    With ``dense_weight`` > 0, its probabilities are blended with those of a second linear
+    model over the dense features alone (``dense_coef``, ``dense_intercept``): VADER's scores and
+    the cue features mean the same in every kind of text, while the n-grams carry the
+    vocabulary of the texts the model was fitted on. On a kind of text it never saw (tweets,
+    when fitted on review and editorial sentences) the n-grams mislead more than they help, and
+    the blend — its weight chosen by leave-one-domain-out, see
+    :mod:`personae.devtools.train_sentiment` — keeps what each knows.
+    """
 
     coef: np.ndarray
     intercept: np.ndarray
     meta: dict[str, Any] = field(default_factory=dict)
+    dense_coef: np.ndarray | None = None
+    dense_intercept: np.ndarray | None = None
+    dense_weight: float = 0.0
 
     def proba(self, texts: Sequence[str]) -> np.ndarray:
         """P(negative), P(neutral), P(positive) of each text (rows sum to 1).
@@ -526,14 +538,22 @@ class SentimentModel:
         if len(texts) == 0:
             return np.empty((0, 3))
         prepared = [prepare(t) for t in texts]
-        logits = np.asarray(_matrix(prepared) @ self.coef) + self.intercept
-        p = _softmax(logits)
+        p = self.proba_of(_matrix(prepared))
         # a polite complaint ("thanks… still waiting 3 hours") is never praise: its positive
         # probability goes to negative, unless the text praises something besides the courtesy
         polite = np.fromiter((x.polite_complaint for x in prepared), dtype=bool, count=len(prepared))
         if polite.any():
             p[polite, 0] += p[polite, 2]
             p[polite, 2] = 0.0
+        return p
+
+    def proba_of(self, x: sp.csr_matrix) -> np.ndarray:
+        """Probabilities of rows of :func:`features` (before the polite-complaint rule)."""
+        p = _softmax(np.asarray(x @ self.coef) + self.intercept)
+        if self.dense_weight > 0 and self.dense_coef is not None and self.dense_intercept is not None:
+            dense = x[:, x.shape[1] - len(DENSE) :].toarray()
+            q = _softmax(dense @ self.dense_coef + self.dense_intercept)
+            p = (1.0 - self.dense_weight) * p + self.dense_weight * q
         return p
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
@@ -544,14 +564,18 @@ class SentimentModel:
     def save(self, path: Path) -> None:
         """Write the weights (float16, only the rows that are not zero) to ``path`` (.npz)."""
         rows = np.flatnonzero(np.abs(self.coef).sum(axis=1) > 0)
-        np.savez_compressed(
-            path,
-            rows=rows.astype(np.int32),
-            weights=self.coef[rows].astype(np.float16),
-            intercept=self.intercept.astype(np.float64),
-            n_features=np.array(self.coef.shape[0]),
-            meta=np.array(repr(self.meta)),
-        )
+        arrays: dict[str, np.ndarray] = {
+            "rows": rows.astype(np.int32),
+            "weights": self.coef[rows].astype(np.float16),
+            "intercept": self.intercept.astype(np.float64),
+            "n_features": np.array(self.coef.shape[0]),
+            "meta": np.array(repr(self.meta)),
+        }
+        if self.dense_coef is not None and self.dense_intercept is not None:
+            arrays["dense_coef"] = self.dense_coef.astype(np.float64)
+            arrays["dense_intercept"] = self.dense_intercept.astype(np.float64)
+            arrays["dense_weight"] = np.array(self.dense_weight)
+        np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
 
     @classmethod
     def load(cls, path: Path) -> SentimentModel:
@@ -562,7 +586,15 @@ class SentimentModel:
             coef = np.zeros((int(z["n_features"]), 3), dtype=np.float64)
             coef[z["rows"]] = z["weights"]
             meta = ast.literal_eval(str(z["meta"]))
-            return cls(coef=coef, intercept=np.asarray(z["intercept"], dtype=np.float64), meta=meta)
+            head = "dense_coef" in z.files
+            return cls(
+                coef=coef,
+                intercept=np.asarray(z["intercept"], dtype=np.float64),
+                meta=meta,
+                dense_coef=np.asarray(z["dense_coef"]) if head else None,
+                dense_intercept=np.asarray(z["dense_intercept"]) if head else None,
+                dense_weight=float(z["dense_weight"]) if head else 0.0,
+            )
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -585,15 +617,25 @@ def fit(
     sample_weight: np.ndarray | None = None,
     x: sp.csr_matrix | None = None,
     meta: dict[str, Any] | None = None,
+    dense_weight: float = 0.0,
+    dense_c: float = 0.1,
 ) -> SentimentModel:
     """Fit the model on texts and classes (0 negative, 1 neutral, 2 positive).
 
     Multinomial logistic regression (L2, ``c`` the inverse strength), the standard for linear
-    text classification; ``x`` lets a caller reuse a feature matrix it already built.
+    text classification; ``x`` lets a caller reuse a feature matrix it already built. With
+    ``dense_weight`` > 0, a second one on the dense features alone (``dense_c``) is blended in
+    with that weight (see :class:`SentimentModel`).
     """
     from sklearn.linear_model import LogisticRegression
 
     x = features(texts) if x is None else x
     lr = LogisticRegression(C=c, max_iter=300, tol=1e-3, solver="lbfgs")
     lr.fit(x, np.asarray(y), sample_weight=sample_weight)
-    return SentimentModel(coef=lr.coef_.T.copy(), intercept=lr.intercept_.copy(), meta=dict(meta or {}))
+    model = SentimentModel(coef=lr.coef_.T.copy(), intercept=lr.intercept_.copy(), meta=dict(meta or {}))
+    if dense_weight > 0:
+        head = LogisticRegression(C=dense_c, max_iter=2000)
+        head.fit(x[:, x.shape[1] - len(DENSE) :].toarray(), np.asarray(y), sample_weight=sample_weight)
+        model.dense_coef, model.dense_intercept = head.coef_.T.copy(), head.intercept_.copy()
+        model.dense_weight = dense_weight
+    return model

@@ -32,6 +32,9 @@ def test_shipped_weights_are_in_the_package() -> None:
     model = sm.shipped()
     assert model.coef.shape == (2**sm.WORD_BITS + 2**sm.CHAR_BITS + len(sm.DENSE), 3)
     assert model.meta["texts"] == 23_703
+    # the dense-features-only model blended in, weight chosen by leave-one-domain-out (docs/voice.md)
+    assert model.dense_coef is not None and model.dense_coef.shape == (len(sm.DENSE), 3)
+    assert model.dense_weight == model.meta["dense_weight"] == 0.5
 
 
 @pytest.mark.parametrize(
@@ -177,6 +180,24 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
     again = sm.SentimentModel.load(path)
     texts = ["love it", "hate it", "it is a shirt"]
     assert np.allclose(again.proba(texts), model.proba(texts), atol=1e-5)
+
+
+def test_dense_head_blends_and_round_trips(tmp_path: Path) -> None:
+    texts = ["love it", "great fit", "awful", "broke in a day", "it is a shirt", "arrived on monday"] * 3
+    y = np.array([2, 2, 0, 0, 1, 1] * 3)
+    plain = sm.fit(texts, y)
+    blended = sm.fit(texts, y, dense_weight=0.4, dense_c=1.0)
+    assert plain.dense_coef is None and blended.dense_coef is not None
+    assert blended.dense_coef.shape == (len(sm.DENSE), 3)
+    x = sm.features(texts)
+    assert blended.dense_intercept is not None
+    q = sm._softmax(x[:, -len(sm.DENSE) :].toarray() @ blended.dense_coef + blended.dense_intercept)
+    assert np.allclose(blended.proba_of(x), 0.6 * plain.proba_of(x) + 0.4 * q)
+    path = tmp_path / "b.npz"
+    blended.save(path)
+    again = sm.SentimentModel.load(path)
+    assert again.dense_weight == 0.4
+    assert np.allclose(again.proba(texts), blended.proba(texts), atol=1e-3)
 
 
 def test_beats_the_lexicon_on_hand_written_texts() -> None:
