@@ -108,6 +108,9 @@ PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 PHRASE_TOKENS: dict[str, float] = {t: v for _, t, v in _PHRASES}
 #: One pattern for all phrases: a text with none is passed through after one search.
 _ANY = re.compile("|".join(f"(?:{p})" for p, _, _ in _PHRASES), re.IGNORECASE)
+#: The same without IGNORECASE, for ASCII text in lower case (where it matches exactly where
+#: ``_ANY`` does, at a third of the cost: this search runs before every VADER call).
+_ANY_LOWER = re.compile(_ANY.pattern)
 
 
 def rewrite_phrases(text: str) -> str:
@@ -117,7 +120,7 @@ def rewrite_phrases(text: str) -> str:
         >>> rewrite_phrases("Great Value for Money and hassle-free returns")
         'Great xxvaluexx and xxcarefreexx returns'
     """
-    if not _ANY.search(text):
+    if not (_ANY_LOWER.search(text.lower()) if text.isascii() else _ANY.search(text)):
         return text
     for pattern, token in PHRASES:
         if pattern.search(text):

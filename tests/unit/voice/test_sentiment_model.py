@@ -32,6 +32,9 @@ def test_shipped_weights_are_in_the_package() -> None:
     model = sm.shipped()
     assert model.coef.shape == (2**sm.WORD_BITS + 2**sm.CHAR_BITS + len(sm.DENSE), 3)
     assert model.meta["texts"] == 23_703
+    # the dense-features-only model blended in, weight chosen by leave-one-domain-out (docs/voice.md)
+    assert model.dense_coef is not None and model.dense_coef.shape == (len(sm.DENSE), 3)
+    assert model.dense_weight == model.meta["dense_weight"] == 0.5
 
 
 @pytest.mark.parametrize(
@@ -89,6 +92,87 @@ def test_scores_are_bounded_and_repeatable(text: str) -> None:
     assert -1.0 <= a <= 1.0 and SentimentScorer().score(text) == a
 
 
+SARCASM_PIECES = [
+    "yeah right",
+    "oh great",
+    "just great",
+    "thanks a lot",
+    "thank you for nothing",
+    "thanks for ruining",
+    "love how",
+    "love it when",
+    "so much for",
+    "what a joke",
+    "shocker",
+    "big surprise",
+    "#sarcasm",
+    " /s",
+    "not!",
+    "cool story",
+    "good one",
+    "way to go",
+    "bravo",
+    "great job, late again",
+    "well done, never",
+    "thanks",
+    "please",
+    "still waiting",
+    "but",
+    "however",
+    "not",
+    "great",
+    "love",
+    "never arrived",
+    "on hold",
+    "on time",
+    "value for money",
+    "well-made",
+    "ſhocker",
+    "K",
+    "İ",
+]
+
+
+@given(st.lists(st.sampled_from(SARCASM_PIECES) | st.text(max_size=6), max_size=8))
+def test_fast_cue_patterns_match_where_the_originals_do(parts: list[str]) -> None:
+    from personae.voice import lexicon
+
+    text = " ".join(parts)
+    lower = text.lower()
+    for fast in (sm._SARCASM_L, sm._POLITE_L, sm._COMPLAINT_L, sm._CONTRAST_L):
+        assert (fast.search(lower) is None) == (fast.pattern.search(lower) is None)
+        assert fast.count(lower) == len(fast.pattern.findall(lower))
+    assert lexicon.rewrite_phrases(text) == _rewrite_slowly(text)
+
+
+def _rewrite_slowly(text: str) -> str:
+    from personae.voice import lexicon
+
+    for pattern, token in lexicon.PHRASES:
+        text = pattern.sub(token, text)
+    return text
+
+
+def test_hashed_features_are_scikit_learns() -> None:
+    """The batch hashing (each distinct n-gram once) gives HashingVectorizer's matrix."""
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    texts = ["Not bad at all!!", "@shop thanks... still waiting", "", "love love love it 😍", "ok"]
+    prepared = [sm.prepare(t) for t in texts]
+    x = sm.features(texts)
+    common = {"lowercase": False, "alternate_sign": False, "norm": "l2"}
+    w = HashingVectorizer(
+        n_features=2**sm.WORD_BITS, analyzer="word", token_pattern=r"\S+", ngram_range=(1, 2), **common
+    ).transform([p.words for p in prepared])
+    c = HashingVectorizer(
+        n_features=2**sm.CHAR_BITS, analyzer="char_wb", ngram_range=(3, 5), **common
+    ).transform([" ".join(p.chars) for p in prepared])
+    n_w, n_c = 2**sm.WORD_BITS, 2**sm.CHAR_BITS
+    assert np.abs((x[:, :n_w] - w).toarray()).max() < 1e-12
+    assert np.abs((x[:, n_w : n_w + n_c] - c).toarray()).max() < 1e-12
+    assert np.allclose(x[:, n_w + n_c :].toarray(), np.vstack([p.dense for p in prepared]))
+
+
 def test_save_and_load_round_trip(tmp_path: Path) -> None:
     model = sm.shipped()
     path = tmp_path / "m.npz"
@@ -96,6 +180,24 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
     again = sm.SentimentModel.load(path)
     texts = ["love it", "hate it", "it is a shirt"]
     assert np.allclose(again.proba(texts), model.proba(texts), atol=1e-5)
+
+
+def test_dense_head_blends_and_round_trips(tmp_path: Path) -> None:
+    texts = ["love it", "great fit", "awful", "broke in a day", "it is a shirt", "arrived on monday"] * 3
+    y = np.array([2, 2, 0, 0, 1, 1] * 3)
+    plain = sm.fit(texts, y)
+    blended = sm.fit(texts, y, dense_weight=0.4, dense_c=1.0)
+    assert plain.dense_coef is None and blended.dense_coef is not None
+    assert blended.dense_coef.shape == (len(sm.DENSE), 3)
+    x = sm.features(texts)
+    assert blended.dense_intercept is not None
+    q = sm._softmax(x[:, -len(sm.DENSE) :].toarray() @ blended.dense_coef + blended.dense_intercept)
+    assert np.allclose(blended.proba_of(x), 0.6 * plain.proba_of(x) + 0.4 * q)
+    path = tmp_path / "b.npz"
+    blended.save(path)
+    again = sm.SentimentModel.load(path)
+    assert again.dense_weight == 0.4
+    assert np.allclose(again.proba(texts), blended.proba(texts), atol=1e-3)
 
 
 def test_beats_the_lexicon_on_hand_written_texts() -> None:
