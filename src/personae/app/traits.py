@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 import ibis
+import pandas as pd
 
 from personae.app.export import records
 from personae.clock import DEFAULT_ZONE
@@ -123,10 +124,11 @@ def place_coverage(store: Store) -> Coverage | None:
     row = store.execute(
         t.aggregate(total=t.count(), located=t.location_source.notnull().sum(), **location_reasons(t))
     ).iloc[0]
+    counts = {k: 0 if pd.isna(v) else int(v) for k, v in row.items()}  # a sum over no traits is NULL
     postcodes = store.count("postcodes") if store.has_table("postcodes") else 0
-    if not (int(row["located"]) or postcodes or store_places(store)):
+    if not (counts["located"] or postcodes or store_places(store)):
         return None
-    return Coverage.of(int(row["total"]), {r: int(row[r]) for r in location_reasons(t)})
+    return Coverage.of(counts["total"], {r: counts[r] for r in location_reasons(t)})
 
 
 #: What the RFM scores and the lifecycle stage read.

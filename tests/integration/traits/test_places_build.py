@@ -147,3 +147,11 @@ def test_a_store_without_a_place_is_one_line_with_did_you_mean(shop: Store) -> N
     )
     with pytest.raises(RuleError, match="stores with a place: LON, PAR"):
         check(shop, 'distance_km("MAN") <= 10')
+
+
+def test_a_shop_with_no_customers_builds_without_place_coverage(store: Store) -> None:
+    """Regression: the place coverage summed over an empty traits table (an only-texts shop)
+    got NULL back and crashed ``build`` with a TypeError."""
+    build_affinities(store, date(2025, 1, 31), TraitSettings())
+    result = build_traits(store, date(2025, 1, 31), TraitSettings())
+    assert "left_out" not in (result if isinstance(result, dict) else {})
