@@ -382,27 +382,7 @@ def _read_parquet(path: Path, digest: str) -> RawBatch:
         table = pq.read_table(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise FormatError(f"{path}: not a readable Parquet file: {exc}") from exc
-    columns = {}
-    for name in table.column_names:
-        col = table.column(name)
-        if (
-            pa.types.is_list(col.type)
-            or pa.types.is_large_list(col.type)
-            or pa.types.is_struct(col.type)
-            or pa.types.is_map(col.type)
-        ):
-            columns[name] = pd.Series(col.to_pylist(), dtype=object)
-        else:
-            columns[name] = col.to_pandas()
-    n = table.num_rows
-
-    def raw(i: int) -> str:
-        row = table.slice(i, 1).to_pylist()[0]
-        return json.dumps(row, default=str)
-
-    return RawBatch(
-        str(path), "parquet", digest, columns, np.arange(1, n + 1, dtype=np.int64), raw, typed=True
-    )
+    return _parquet_batch(path, digest, table, 1)
 
 
 # -- streaming ---------------------------------------------------------------------------------
