@@ -24,6 +24,7 @@ import scipy.sparse as sp
 import personae
 from personae.clusters.features import Preprocessor, select_features
 from personae.clusters.model import ClusterModel
+from personae.clv.bgbb import BetaGeoBetaBinomModel
 from personae.clv.bgnbd import BetaGeoModel
 from personae.clv.gamma_gamma import GammaGammaModel
 from personae.clv.mbgnbd import ModifiedBetaGeoModel
@@ -45,6 +46,8 @@ TEXTS = [
     for b in ("price expensive", "refund returned", "staff rude", "website crashed", "size wrong")
 ]
 FREQUENCY, RECENCY, AGE = [0, 2, 1, 5], [0.0, 20.0, 3.0, 30.0], [38.0, 35.0, 30.0, 33.0]
+#: discrete opportunities (BG/BB): purchases x in the last recency-of-n opportunities
+OPP_X, OPP_TX, OPP_N = [0, 2, 1, 5, 3, 0], [0, 4, 1, 6, 5, 0], [6, 6, 6, 6, 6, 6]
 
 
 def _spend() -> tuple[np.ndarray, np.ndarray]:
@@ -145,6 +148,17 @@ MODELS: dict[type, tuple[Callable[[], Any], Callable[[Any], Any], dict[str, Call
             "predict_transactions": lambda m: m.predict_transactions(10, FREQUENCY, RECENCY, AGE),
             "p_alive": lambda m: m.p_alive(FREQUENCY, RECENCY, AGE),
             "loglik_individual": lambda m: m.loglik_individual(FREQUENCY, RECENCY, AGE),
+        },
+    ),
+    BetaGeoBetaBinomModel: (
+        BetaGeoBetaBinomModel,
+        lambda m: m.fit(OPP_X, OPP_TX, OPP_N),
+        {
+            "summary": lambda m: m.summary(),
+            "expected_transactions_new": lambda m: m.expected_transactions_new(5),
+            "predict_transactions": lambda m: m.predict_transactions(5, OPP_X, OPP_TX, OPP_N),
+            "p_alive": lambda m: m.p_alive(OPP_X, OPP_TX, OPP_N),
+            "loglik_individual": lambda m: m.loglik_individual(OPP_X, OPP_TX, OPP_N),
         },
     ),
     ParetoNBDModel: (

@@ -17,6 +17,7 @@ from personae.app.export import records
 from personae.clock import DEFAULT_ZONE
 from personae.config.traits import TraitSettings
 from personae.coverage import Coverage
+from personae.privacy import consent
 from personae.schema import CONSENT_PURPOSES
 from personae.store import Store
 from personae.tables import join_on_customer
@@ -63,7 +64,7 @@ def consent_flags(
         inputs.customers.select("customer_id", "country", "region"), consent_traits.latest_consents(inputs)
     )
     return t.mutate(**consent_traits.derived(t, inputs)).select(
-        "customer_id", *(f"consent_{p}" for p in CONSENT_PURPOSES)
+        "customer_id", *consent.required_columns(CONSENT_PURPOSES)
     )
 
 

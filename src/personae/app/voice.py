@@ -289,10 +289,12 @@ def _profiled(
     store: Store, per_person: ibis.Table, as_of: date, settings: TraitSettings, timezone: str
 ) -> ibis.Table:
     """The rows of ``per_person`` whose customers may be profiled (no profile: the general policy)."""
-    flags = consent_flags(store, as_of, settings, timezone).select("customer_id", "consent_profiling")
-    general = default_flags(settings.consent_defaults)["consent_profiling"]
+    flags = consent_flags(store, as_of, settings, timezone).select(
+        "customer_id", *consent.required_columns(["profiling"])
+    )
     joined = join_on_customer(per_person, flags)
-    return joined.filter(joined.consent_profiling.fill_null(general)).select(*per_person.columns)
+    ok = consent.allowed(joined, ["profiling"], unknown=default_flags(settings.consent_defaults))
+    return joined.filter(ok).select(*per_person.columns)
 
 
 def _last_text_day(df: pd.DataFrame) -> date:

@@ -89,12 +89,20 @@ def require(traits: Mapping[str, Any], purposes: Iterable[str], *, what: str) ->
         )
 
 
-def allowed(traits: ibis.Table, purposes: Iterable[str]) -> ibis.BooleanValue:
-    """The batch form of :func:`check`: true where every purpose is consented (null = no)."""
+def allowed(
+    traits: ibis.Table, purposes: Iterable[str], *, unknown: Mapping[str, bool] | None = None
+) -> ibis.BooleanValue:
+    """The batch form of :func:`check`: true where every purpose is consented (null = no).
+
+    ``unknown``: what a null flag means instead, per flag column — for a step that joins the
+    flags onto people with no profile yet (they follow the general policy,
+    :func:`personae.traits.consent.default_flags`), never to overrule a recorded decision.
+    """
     cond: ibis.BooleanValue = ibis.literal(True)
     for p in _validate(purposes):
         col = f"consent_{p}"
-        cond = cond & (traits[col].fill_null(False) if col in traits.columns else ibis.literal(False))
+        if_null = bool((unknown or {}).get(col, False))
+        cond = cond & (traits[col].fill_null(if_null) if col in traits.columns else ibis.literal(if_null))
     return cond
 
 

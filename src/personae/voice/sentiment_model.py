@@ -218,7 +218,7 @@ _CONTRAST_WORDS = frozenset(["but", "however", "although"])
 @lru_cache(maxsize=1)
 def _vader() -> Any:
     """VADER (:class:`personae.voice.vader.FastVader`: same scores, faster) with the retail lexicon."""
-    from personae.voice.vader import FastVader
+    from personae.voice.vader import FastVader  # start-up: VADER and its lexicon load when text is scored
 
     analyzer = FastVader()
     for word, valence in {**WORDS, **PHRASE_TOKENS}.items():

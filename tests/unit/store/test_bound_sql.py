@@ -40,7 +40,16 @@ HELPERS = {
 #: helpers whose returned SQL is checked like a call's (``_literal`` quotes a path by design)
 CHECKED_HELPERS = {"_where_any_in", "_chain_sql", "_mask_sql", "_hit_sql", "_set_sql"}
 #: parameters that carry SQL built elsewhere in the store by these rules (checked there)
-SQL_PARAMETERS = {"_where_any_in": {"view"}, "_chain_sql": {"value"}, "_mask_sql": {"value"}}
+SQL_PARAMETERS = {
+    "_where_any_in": {"view"},
+    "_chain_sql": {"value"},
+    "_mask_sql": {"value"},
+    # the ingest's scratch database (store/scratch.py) passes through SQL the ingest loader
+    # writes from constant fragments and schema column names; values go in as ``params``
+    "execute": {"sql"},
+    "sql": {"sql"},
+    "batches": {"sql"},
+}
 #: the methods of DuckDB and Spark connections that take SQL text
 CALLS = {"execute", "sql", "executemany"}
 #: receivers whose ``execute`` takes an Ibis expression, not SQL (the Store's, Ibis' backend)
