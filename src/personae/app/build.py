@@ -100,8 +100,7 @@ def run_build(
         summary["steps"][step.name] = {"result": result, "seconds": round(elapsed, 2)}
         if not quiet:
             console.print(f"   {step.name}: {describe(result, settings.clv.time_unit)} ({elapsed:.1f}s)")
-            left_out = left_out_line(result)
-            if left_out:
+            for left_out in left_out_lines(result):
                 console.print(f"      {left_out}")
     report("done", 1.0)
     summary["customers"] = store.count("traits")
@@ -115,6 +114,15 @@ def left_out_line(result: Any) -> str | None:
         line = Coverage.from_json(result["left_out"]).sentence()
         return f"{result['left_out_of']}: {line}" if line and result.get("left_out_of") else line
     return None
+
+
+def left_out_lines(result: Any) -> list[str]:
+    """Every coverage sentence of a step: :func:`left_out_line`, then the voice step's second
+    one (``left_out_traits``: who got no voice traits because they objected to profiling)."""
+    lines = [left_out_line(result)]
+    if isinstance(result, dict) and isinstance(result.get("left_out_traits"), dict):
+        lines.append(Coverage.from_json(result["left_out_traits"]).sentence())
+    return [line for line in lines if line]
 
 
 def describe(result: Any, time_unit: str = "D") -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from personae.app.build import describe, model_in_words
+from personae.app.build import describe, left_out_lines, model_in_words
 
 # CDNOW master file, days (personae build, as of 1998-06-30)
 CDNOW = {
@@ -51,3 +51,16 @@ def test_rare_dropout_and_tiny_rates_keep_their_digits() -> None:
         "dropout: a 1.20, b 53.00 → ~2.2% chance of leaving after each purchase"
     )
     assert "<0.1% chance" in model_in_words({"a": 1.0, "b": 5000.0})[0]
+
+
+def test_the_voice_step_says_both_who_was_not_read_and_who_got_no_traits() -> None:
+    result = {
+        "texts": 3,
+        "left_out": {"unit": "texts", "total": 5, "reasons": {"by people who objected to analytics": 2}},
+        "left_out_traits": {"unit": "customers", "total": 2, "reasons": {"who objected to profiling": 1}},
+    }
+    assert left_out_lines(result) == [
+        "3 of 5 texts used; left out 2 by people who objected to analytics",
+        "1 of 2 customers used; left out 1 who objected to profiling",
+    ]
+    assert left_out_lines({"texts": 3}) == [] and left_out_lines(7) == []
