@@ -97,6 +97,18 @@ def detect_format(path: Path, explicit: str | None) -> str:
     )
 
 
+def _checked_format(path: Path, fmt: str | None, delimiter: str | None) -> str:
+    """The file's format, after the checks both readers (whole and streamed) make first."""
+    if not path.is_file():
+        raise FormatError(f"{path}: no such file")
+    kind = detect_format(path, fmt)
+    if delimiter is not None and (len(delimiter) != 1 or delimiter in '\r\n"'):
+        raise FormatError(
+            f"--delimiter {delimiter!r}: expected one character", hint="e.g. --delimiter ';' or $'\\t'"
+        )
+    return kind
+
+
 def read_file(
     path: Path, fmt: str | None = None, progress: Progress | None = None, *, delimiter: str | None = None
 ) -> RawBatch:
@@ -105,13 +117,7 @@ def read_file(
     A delimited file's separator is ``delimiter`` when given, a tab for ``tsv``, else sniffed
     from the header line (``,`` tab ``;`` ``|``).
     """
-    if not path.is_file():
-        raise FormatError(f"{path}: no such file")
-    kind = detect_format(path, fmt)
-    if delimiter is not None and (len(delimiter) != 1 or delimiter in '\r\n"'):
-        raise FormatError(
-            f"--delimiter {delimiter!r}: expected one character", hint="e.g. --delimiter ';' or $'\\t'"
-        )
+    kind = _checked_format(path, fmt, delimiter)
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     if kind in ("csv", "tsv"):
@@ -527,13 +533,7 @@ def stream_file(
     The same rules as :func:`read_file` (format, delimiter, line numbers, structural rejects);
     the file's SHA-256 is computed here in one streaming pass.
     """
-    if not path.is_file():
-        raise FormatError(f"{path}: no such file")
-    kind = detect_format(path, fmt)
-    if delimiter is not None and (len(delimiter) != 1 or delimiter in '\r\n"'):
-        raise FormatError(
-            f"--delimiter {delimiter!r}: expected one character", hint="e.g. --delimiter ';' or $'\\t'"
-        )
+    kind = _checked_format(path, fmt, delimiter)
     digest = hashlib.sha256()
     with path.open("rb") as f:
         while block := f.read(8 * 1024 * 1024):
