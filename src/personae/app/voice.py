@@ -274,10 +274,11 @@ def _through_the_gate(
     default = default_flags(settings.consent_defaults)
     authors = pd.DataFrame({"customer_id": texts.loc[linked, "customer_id"].unique()})
     authors = authors.merge(flags, on="customer_id", how="left")
-    for col in consent.required_columns(purposes):  # linked to no profile: the general policy
-        authors[col] = authors[col].astype(object).where(authors[col].notna(), default[col])
-    no_analytics = set(authors.loc[~consent.mask(authors, ["analytics"]), "customer_id"])
-    no_profiling = set(authors.loc[~consent.mask(authors, ["profiling"]), "customer_id"]) - no_analytics
+    # linked to no profile (a null flag): the general policy
+    no_analytics = set(authors.loc[~consent.mask(authors, ["analytics"], unknown=default), "customer_id"])
+    no_profiling = (
+        set(authors.loc[~consent.mask(authors, ["profiling"], unknown=default), "customer_id"]) - no_analytics
+    )
     dropped = texts["customer_id"].isin(no_analytics).to_numpy()
     coverage = Coverage.of(
         len(texts), {"by people who objected to analytics": int(dropped.sum())}, unit="texts"

@@ -111,17 +111,20 @@ def consented(traits: ibis.Table, purposes: Iterable[str]) -> ibis.Table:
     return traits.filter(allowed(traits, purposes))
 
 
-def mask(frame: Any, purposes: Iterable[str]) -> Any:
+def mask(frame: Any, purposes: Iterable[str], *, unknown: Mapping[str, bool] | None = None) -> Any:
     """The pandas form of :func:`check`: a boolean NumPy array, true where every purpose is
-    consented to (a missing column or value counts as no)."""
+    consented to (a missing column or value counts as no; ``unknown`` as in :func:`allowed`)."""
     import numpy as np
 
     ok = np.ones(len(frame), dtype=bool)
     for p in _validate(purposes):
         col = f"consent_{p}"
+        if_null = bool((unknown or {}).get(col, False))
         if col not in frame.columns:
-            return np.zeros(len(frame), dtype=bool)
-        ok &= (frame[col] == True).fillna(False).to_numpy(dtype=bool)  # noqa: E712 (null = no)
+            ok &= if_null
+            continue
+        flag = frame[col].astype(object)
+        ok &= flag.where(flag.notna(), if_null).eq(True).to_numpy(dtype=bool)
     return ok
 
 
