@@ -271,32 +271,6 @@ def delta_method(log_cov: FloatArray, params: FloatArray) -> FloatArray:
     return log_cov * np.outer(params, params)
 
 
-def central_gradient(value: Callable[[FloatArray], float], step: float = 1e-5) -> Objective:
-    """An :data:`Objective` from a value function: central differences for the gradient.
-
-    For likelihoods whose derivatives have no convenient closed form (the Pareto/NBD's
-    hypergeometric terms): 2k + 1 evaluations per call, gradient accurate to ~1e-10 for a
-    smooth mean NLL of order 1 (truncation ~step², rounding ~1e-16/step).
-
-    Example:
-        >>> f = central_gradient(lambda t: float(np.sum((t - 1.0) ** 2)))
-        >>> value, grad = f(np.array([0.0, 2.0]))
-        >>> value, grad.round(6).tolist()
-        (2.0, [-2.0, 2.0])
-    """
-
-    def objective(theta: FloatArray) -> tuple[float, FloatArray]:
-        k = len(theta)
-        grad = np.empty(k)
-        for i in range(k):
-            e = np.zeros(k)
-            e[i] = step
-            grad[i] = (value(theta + e) - value(theta - e)) / (2 * step)
-        return value(theta), grad
-
-    return objective
-
-
 def penalized_mean(neg_loglik: Objective, total_weight: float, penalty: float) -> Objective:
     """The mean NLL plus ``penalty`` times the sum of squared parameters, with its gradient.
 
