@@ -19,10 +19,12 @@ Two kinds of label, both mapped to negative / neutral / positive:
 
 :func:`teach` fits a model on them — the shipped model's three log-probabilities as features
 next to the user's own word n-grams, a multinomial logistic regression — and measures it by
-stratified 5-fold cross-validation *on the labels*, beside the shipped model scored on the same
-labels, so a user sees how good each is on their data. The taught model is used only when it
-has enough labels (:data:`MIN_LABELS`, :data:`MIN_PER_CLASS`) and beats the shipped one in that
-cross-validation; otherwise the shipped model stays, and the reason is said in one line.
+stratified 5-fold cross-validation *on the labels* (repeated on :data:`REPEATS` shuffles, the
+figures their mean), beside the shipped model scored on the same labels, so a user sees how good
+each is on their data. The taught model is used when it has enough labels (:data:`MIN_LABELS`,
+:data:`MIN_PER_CLASS`) and cross-validation does not show it worse than the shipped one by more
+than the spread of its own figure over the shuffles; otherwise the shipped model stays, and the
+reason is said in one line.
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ MIN_LABELS = 50
 MIN_PER_CLASS = 5
 #: Folds of the cross-validation.
 FOLDS = 5
+#: Times the cross-validation is repeated on a new shuffle: one 5-fold split of 300 labels
+#: moves macro-F1 by ±0.02 (0.504 … 0.552 over five shuffles of the same 300 reviews).
+REPEATS = 3
 #: Hashed space of the user's own word n-grams.
 LOCAL_BITS = 16
 
@@ -171,12 +176,16 @@ def _local_features(texts: Sequence[str], base: np.ndarray) -> Any:
 
 def _fit(x: Any, y: np.ndarray, c: float) -> TaughtModel:
     from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
 
     # only the columns the labelled texts use: a few thousand of the 65k hashed ones, so L-BFGS
     # works on a small vector (the others would get zero weight anyway)
     cols = np.unique(np.concatenate([np.arange(3), x.indices]))
     lr = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
-    lr.fit(x[:, cols], y)
+    # products this small gain nothing from BLAS threads, which only wait on a busy machine:
+    # one fit on 300 labels took 40 s with them and 3.8 s without on a loaded 2-core machine
+    with threadpool_limits(limits=1, user_api="blas"):
+        lr.fit(x[:, cols], y)
     small = lr.coef_.T
     intercept = lr.intercept_
     if len(lr.classes_) == 2:  # binary: sklearn keeps one column; make it two (softmax of ±z/2)
@@ -224,15 +233,17 @@ def teach(
     base = sm.shipped().proba(texts) if base is None else np.asarray(base)[keep]
     x = _local_features(texts, base)
     zs_acc, zs_f1 = _scores(y, base.argmax(axis=1))
-    folds = StratifiedKFold(
-        n_splits=min(FOLDS, min(np.bincount(y)[np.bincount(y) > 0])), shuffle=True, random_state=seed
-    )
-    pred = np.empty_like(y)
-    for tr, te in folds.split(x, y):
-        m = _fit(x[tr], y[tr], c)
-        p = sm._softmax(np.asarray(x[te] @ m.coef) + m.intercept)
-        pred[te] = np.asarray(m.classes)[p.argmax(axis=1)]
-    cv_acc, cv_f1 = _scores(y, pred)
+    k = min(FOLDS, min(np.bincount(y)[np.bincount(y) > 0]))
+    runs = []
+    for rep in range(REPEATS):
+        pred = np.empty_like(y)
+        for tr, te in StratifiedKFold(n_splits=k, shuffle=True, random_state=seed + rep).split(x, y):
+            m = _fit(x[tr], y[tr], c)
+            p = sm._softmax(np.asarray(x[te] @ m.coef) + m.intercept)
+            pred[te] = np.asarray(m.classes)[p.argmax(axis=1)]
+        runs.append(_scores(y, pred))
+    cv_acc, cv_f1 = (float(v) for v in np.mean(runs, axis=0))
+    spread = float(np.std([f for _, f in runs]))
     found = Teaching(
         labels=n,
         by_origin=by_origin,
@@ -244,16 +255,20 @@ def teach(
         zero_shot_accuracy=zs_acc,
         zero_shot_macro_f1=zs_f1,
     )
-    if cv_f1 <= zs_f1:
+    # Cross-validation fits on 4/5 of the labels, so it reads the taught model low (on 300
+    # clothing reviews: 0.53 in CV, 0.61 on the reviews held out), while the shipped model's
+    # figure has no such handicap. The taught model is dropped only when it is worse by more
+    # than the spread of its own CV figure over the reshuffles.
+    if cv_f1 + spread < zs_f1:
         return replace(
             found,
-            note=f"taught on {len(y):,} labels: macro-F1 {cv_f1:.2f} (cross-validated) is not above the "
-            f"shipped model's {zs_f1:.2f} on the same labels, so the shipped model is kept",
+            note=f"taught on {len(y):,} labels: macro-F1 {cv_f1:.2f} ± {spread:.2f} (cross-validated) is "
+            f"below the shipped model's {zs_f1:.2f} on the same labels, so the shipped model is kept",
         )
     return replace(
         found,
         used=True,
         model=_fit(x, y, c),
-        note=f"taught on {len(y):,} labels: accuracy {cv_acc:.0%}, macro-F1 {cv_f1:.2f} (5-fold "
-        f"cross-validated; shipped model on the same labels {zs_acc:.0%} / {zs_f1:.2f})",
+        note=f"taught on {len(y):,} labels: accuracy {cv_acc:.0%}, macro-F1 {cv_f1:.2f} ({k}-fold "
+        f"cross-validated, {REPEATS} shuffles; shipped model on the same labels {zs_acc:.0%} / {zs_f1:.2f})",
     )

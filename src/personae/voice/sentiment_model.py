@@ -307,13 +307,18 @@ def words(text: str) -> str:
 def _is_polite_complaint(text: str) -> bool:
     """Courtesy ("thanks", "please") next to a service failure, and no praise besides.
 
+    The @mentions and URLs are normalised first: a handle is a name, not praise ("@united"
+    would otherwise lend the text VADER's +1.8 for "united" and hide the complaint).
+
     Example:
         >>> _is_polite_complaint("Thanks @airline, 2 hours on hold and still nothing")
+        True
+        >>> _is_polite_complaint("@united thanks for the update, still on the tarmac 2 hours later")
         True
         >>> _is_polite_complaint("Thanks, the refund came quickly, great service")
         False
     """
-    lower = (text or "").lower()
+    lower = _MENTION.sub(" @user ", _URL.sub(" http ", text or "")).lower()
     if not (_POLITE_L.search(lower) and _COMPLAINT_L.search(lower)):
         return False
     return _compound(_POLITE.sub(" ", lower))["compound"] < 0.3
