@@ -18,10 +18,9 @@ on Ibis's PySpark backend. What differs is where tables live and how writes comm
   commit wins), and DDL-level schema migrations do not exist: missing personae tables are
   created empty (from the DuckDB schema) when a warehouse is opened.
 
-Ingest stays on DuckDB (it is built for files one machine reads, and parts of it — erasure
-tombstones — still speak DuckDB SQL; on Spark they stop with a clear error from :attr:`raw`):
-ingest into DuckDB and export (``personae warehouse export``), or write the canonical tables
-straight into the warehouse from your own Spark jobs.
+Ingest runs as Spark jobs (:mod:`personae.app.ingest.spark_ingest`, through
+:meth:`dataframe` and :meth:`append_frame`): files are read, validated and de-duplicated by
+the executors, and the new parts commit with the rest of the ingest's transaction.
 """
 
 from __future__ import annotations
@@ -305,6 +304,34 @@ class SparkStore(Store):
         else:
             self._set(name, parts)
         return arrow.num_rows
+
+    def dataframe(self, name: str) -> Any:
+        """``name`` as a Spark DataFrame, for work Ibis does not express (ingest on Spark)."""
+        return self.session.table(self._prefix + self._require(name))
+
+    def append_frame(self, name: str, df: Any) -> None:
+        """Append a Spark DataFrame as a new part of ``name``, its executors writing the files.
+
+        Columns are cast to the stored schema (missing ones are NULL), so every part of a
+        table has the same Parquet types whoever wrote it. Inside a :meth:`transaction` the part
+        is only staged: it joins the table at the commit, or is deleted on an error.
+        """
+        from pyspark.sql import functions as F  # start-up: pyspark only on this engine
+        from pyspark.sql.pandas.types import from_arrow_type  # start-up: pyspark only on this engine
+
+        schema = self.arrow_schema(self._require(name))
+        cols = [
+            (F.col(f"`{f.name}`") if f.name in df.columns else F.lit(None))
+            .cast(from_arrow_type(f.type, prefer_timestamp_ntz=True))
+            .alias(f.name)
+            for f in schema
+        ]
+        part = self.warehouse.new_part(name)
+        df.select(*cols).write.parquet(self.warehouse.spark_path(part))
+        parts = [*self._tables[name], part]
+        self._set(name, parts)
+        if len(parts) > COMPACT_AFTER_PARTS:
+            self.replace(name, self.table(name))
 
     @contextlib.contextmanager
     def staged(self, tables: Mapping[str, ibis.Table]) -> Iterator[dict[str, ibis.Table]]:
