@@ -216,3 +216,27 @@ def test_erasure_parity_and_no_byte_left(pair: Pair, ingested: dict[str, Any]) -
     live = {p for parts in pair.spark.warehouse.load().values() for p in parts}
     on_disk = {f"{d.parent.name}/{d.name}" for d in wh.glob("*/*") if d.is_dir()}
     assert on_disk == live  # no orphaned part
+
+
+def test_a_failed_ingest_leaves_the_warehouse_as_it_was(
+    spark: Any, pair: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """All or nothing: a failure at the last write (the run record) publishes no row, no reject,
+    and leaves no part or staging file behind."""
+    with SparkStore.open(tmp_path / "wh", session=spark) as sp:
+        before = sp.warehouse.load()
+        files_before = sorted(str(f) for f in (tmp_path / "wh").rglob("*") if f.is_file())
+        original = SparkStore.append
+
+        def failing(self: SparkStore, name: str, data: Any, **kw: Any) -> int:
+            if name == "ingest_runs":
+                raise RuntimeError("disk full")
+            return original(self, name, data, **kw)
+
+        monkeypatch.setattr(SparkStore, "append", failing)
+        with pytest.raises(RuntimeError, match="disk full"):
+            ingest_file(sp, "orders", pair.files["orders"], identity=load_settings().identity)
+        assert sp.warehouse.load() == before
+        assert sp.count("orders") == 0 and sp.count("rejects") == 0
+        after = sorted(str(f) for f in (tmp_path / "wh").rglob("*") if f.is_file())
+        assert after == files_before
