@@ -46,8 +46,13 @@ def tombstoned(store: Store, identifiers: pd.DataFrame) -> np.ndarray:
     known = erased_hashes(store) if n else set()
     if not known:
         return np.zeros(n, dtype=bool)
-    secret = database_secret(store)
-    hit = np.zeros(n, dtype=bool)
+    return identifiers_hit(identifiers, database_secret(store), known)
+
+
+def identifiers_hit(identifiers: pd.DataFrame, secret: str, known: set[str]) -> np.ndarray:
+    """:func:`tombstoned` given the secret and the ledger's hashes: no store needed, so a Spark
+    executor validating a slice of a file can run it."""
+    hit = np.zeros(len(identifiers), dtype=bool)
     for col in identifiers.columns:
         values = identifiers[col]
         present = values.notna().to_numpy()
@@ -90,11 +95,20 @@ def tombstoned_texts(store: Store, raws: Iterable[str], *, default_country_code:
     """Which raw lines (of rejected rows, which never reached identity resolution) hold an
     identifier of an erased person: each field is tried as every kind of identifier."""
     texts = [str(r) if r is not None else "" for r in raws]
-    hit = np.zeros(len(texts), dtype=bool)
     known = erased_hashes(store) if texts else set()
     if not known:
+        return np.zeros(len(texts), dtype=bool)
+    return texts_hit(texts, database_secret(store), known, default_country_code=default_country_code)
+
+
+def texts_hit(
+    raws: Iterable[str], secret: str, known: set[str], *, default_country_code: str = "1"
+) -> np.ndarray:
+    """:func:`tombstoned_texts` given the secret and the ledger's hashes (no store needed)."""
+    texts = [str(r) if r is not None else "" for r in raws]
+    hit = np.zeros(len(texts), dtype=bool)
+    if not known:
         return hit
-    secret = database_secret(store)
     for i, text in enumerate(texts):
         fields = [f.strip() for f in _FIELD_SPLIT.split(text) if f and f.strip() and f.strip() != ":"]
         if not fields:

@@ -37,7 +37,9 @@ def ingest(
     kind: str = typer.Argument(
         ..., help="customers, orders, events, products, stores, surveys, consents, texts or postcodes"
     ),
-    file: Path = typer.Argument(..., help="CSV, Parquet or JSON Lines file"),
+    file: Path = typer.Argument(
+        ..., help="CSV, Parquet or JSON Lines file (with --engine spark, also a folder of them)"
+    ),
     format: str | None = typer.Option(
         None, "--format", "-f", help="csv, tsv, parquet or jsonl (default: from the extension)"
     ),

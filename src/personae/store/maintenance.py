@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 
 def table_columns(store: Store) -> dict[str, list[str]]:
     """Every base table of the database with its columns, in order."""
+    if store.engine == "spark":
+        from personae.store import spark_maintenance  # start-up: pyspark, Spark only
+
+        return spark_maintenance.table_columns(store)  # type: ignore[arg-type]
     rows = store.raw.execute(
         """SELECT c.table_name, c.column_name
            FROM information_schema.columns c JOIN information_schema.tables t
@@ -67,6 +71,10 @@ def rows_matching(store: Store, table: str, columns: Sequence[str], values: Iter
 
 def delete_matching(store: Store, table: str, columns: Sequence[str], values: Iterable[str]) -> int:
     """Delete the rows where any of ``columns`` holds one of ``values``; the number deleted."""
+    if store.engine == "spark":
+        from personae.store import spark_maintenance  # start-up: pyspark, Spark only
+
+        return spark_maintenance.delete_matching(store, table, columns, values)  # type: ignore[arg-type]
     with _values(store, values) as view:
         row = store.raw.execute(f"DELETE FROM {quote(table)} WHERE {_where_any_in(columns, view)}").fetchone()
     return int(row[0]) if row else 0
@@ -81,6 +89,10 @@ def anonymise_matching(
     clear: Sequence[str] = (),
 ) -> int:
     """Re-key the matching rows to ``token`` and empty the ``clear`` columns."""
+    if store.engine == "spark":
+        from personae.store import spark_maintenance  # start-up: pyspark, Spark only
+
+        return spark_maintenance.anonymise_matching(store, table, columns, values, token, clear)  # type: ignore[arg-type]
     token_view = f"_token_{uuid.uuid4().hex}"
     sets = [f"{quote(c)} = (SELECT t FROM {token_view})" for c in columns]
     sets += [f"{quote(c)} = NULL" for c in clear]
@@ -102,6 +114,10 @@ def delete_before(store: Store, table: str, column: str, cutoff: datetime) -> in
 
 def delete_text_matching(store: Store, table: str, columns: Sequence[str], patterns: Iterable[str]) -> int:
     """Delete rows whose text in any of ``columns`` matches any pattern (case-insensitive)."""
+    if store.engine == "spark":
+        from personae.store import spark_maintenance  # start-up: pyspark, Spark only
+
+        return spark_maintenance.delete_text_matching(store, table, columns, patterns)  # type: ignore[arg-type]
     patterns = list(patterns)
     if not patterns or not columns:
         return 0
@@ -124,6 +140,10 @@ _TEXT_TYPES = ("VARCHAR", "JSON", "VARCHAR[]", "JSON[]")
 
 def text_columns(store: Store) -> dict[str, list[tuple[str, str]]]:
     """Every base table's text columns (plain, JSON or lists of them) with their type."""
+    if store.engine == "spark":
+        from personae.store import spark_maintenance  # start-up: pyspark, Spark only
+
+        return spark_maintenance.text_columns(store)  # type: ignore[arg-type]
     rows = store.raw.execute(
         """SELECT c.table_name, c.column_name, c.data_type
            FROM information_schema.columns c JOIN information_schema.tables t
@@ -204,6 +224,10 @@ def mask_text_columns(
     ``UPDATE`` rewrites just those — in SQL, the patterns bound as parameters. Lists of text
     are masked element by element.
     """
+    if store.engine == "spark":
+        from personae.store import spark_maintenance  # start-up: pyspark, Spark only
+
+        return spark_maintenance.mask_text_columns(store, table, columns, masks)  # type: ignore[arg-type]
     if not masks or not columns:
         return {}
     union = "|".join(f"(?:{m[0]})" for m in masks)
@@ -232,6 +256,11 @@ def rewrite_file(store: Store) -> None:
     DuckDB, like most databases, marks the blocks of deleted rows free but does not wipe them;
     a copy holds only live data. See :func:`compact_file` (which does it, and checks it).
     """
+    if store.engine == "spark":  # rewritten parts replaced the old ones: sweep what is left
+        from personae.store import spark_maintenance  # start-up: pyspark, Spark only
+
+        spark_maintenance.sweep(store)  # type: ignore[arg-type]
+        return
     compact_file(store)
 
 

@@ -18,10 +18,9 @@ on Ibis's PySpark backend. What differs is where tables live and how writes comm
   commit wins), and DDL-level schema migrations do not exist: missing personae tables are
   created empty (from the DuckDB schema) when a warehouse is opened.
 
-Ingest stays on DuckDB (it is built for files one machine reads, and parts of it — erasure
-tombstones — still speak DuckDB SQL; on Spark they stop with a clear error from :attr:`raw`):
-ingest into DuckDB and export (``personae warehouse export``), or write the canonical tables
-straight into the warehouse from your own Spark jobs.
+Ingest runs as Spark jobs (:mod:`personae.app.ingest.spark_ingest`, through
+:meth:`dataframe` and :meth:`append_frame`): files are read, validated and de-duplicated by
+the executors, and the new parts commit with the rest of the ingest's transaction.
 """
 
 from __future__ import annotations
@@ -172,6 +171,7 @@ class SparkStore(Store):
         self._committed: dict[str, list[str]] = warehouse.load()
         self._tables: dict[str, list[str]] = dict(self._committed)
         self._schemas: dict[str, pa.Schema] = {}
+        self._dropped: set[str] = set()
 
     # -- opening -------------------------------------------------------------------------------
     @classmethod
@@ -306,6 +306,42 @@ class SparkStore(Store):
             self._set(name, parts)
         return arrow.num_rows
 
+    def dataframe(self, name: str) -> Any:
+        """``name`` as a Spark DataFrame, for work Ibis does not express (ingest on Spark)."""
+        return self.session.table(self._prefix + self._require(name))
+
+    def append_frame(self, name: str, df: Any) -> None:
+        """Append a Spark DataFrame as a new part of ``name``, its executors writing the files.
+
+        Columns are cast to the stored schema (missing ones are NULL), so every part of a
+        table has the same Parquet types whoever wrote it. Inside a :meth:`transaction` the part
+        is only staged: it joins the table at the commit, or is deleted on an error.
+        """
+        parts = [*self._tables[self._require(name)], self._write_frame(name, df)]
+        self._set(name, parts)
+        if len(parts) > COMPACT_AFTER_PARTS:
+            self.replace(name, self.table(name))
+
+    def replace_frame(self, name: str, df: Any) -> None:
+        """Rewrite ``name`` as the Spark DataFrame ``df`` (one new part; the old parts are
+        deleted once the manifest no longer lists them — erasure relies on it)."""
+        self._set(name, [self._write_frame(self._require(name), df)])
+
+    def _write_frame(self, name: str, df: Any) -> str:
+        from pyspark.sql import functions as F  # start-up: pyspark only on this engine
+        from pyspark.sql.pandas.types import from_arrow_type  # start-up: pyspark only on this engine
+
+        schema = self.arrow_schema(name)
+        cols = [
+            (F.col(f"`{f.name}`") if f.name in df.columns else F.lit(None))
+            .cast(from_arrow_type(f.type, prefer_timestamp_ntz=True))
+            .alias(f.name)
+            for f in schema
+        ]
+        part = self.warehouse.new_part(name)
+        df.select(*cols).write.parquet(self.warehouse.spark_path(part))
+        return part
+
     @contextlib.contextmanager
     def staged(self, tables: Mapping[str, ibis.Table]) -> Iterator[dict[str, ibis.Table]]:
         """The expressions themselves: :meth:`replace_in_parts` runs them in one Spark job."""
@@ -390,6 +426,10 @@ class SparkStore(Store):
         return part
 
     def _set(self, name: str, parts: list[str]) -> None:
+        committed = {p for ps in self._committed.values() for p in ps}
+        # a part written and superseded inside one transaction is listed nowhere: delete it at
+        # the commit too (an erasure rewriting a table twice must leave no copy behind)
+        self._dropped |= {p for p in self._tables.get(name, []) if p not in parts and p not in committed}
         self._tables[name] = parts
         self._schemas.pop(name, None)
         self._register(name)
@@ -411,14 +451,16 @@ class SparkStore(Store):
         """Publish the current tables (one manifest write), then delete superseded parts."""
         self.warehouse.commit(self._tables)
         live = {p for parts in self._tables.values() for p in parts}
-        gone = {p for parts in self._committed.values() for p in parts} - live
+        gone = ({p for parts in self._committed.values() for p in parts} | self._dropped) - live
         self._committed = {n: list(p) for n, p in self._tables.items()}
+        self._dropped = set()
         self.warehouse.delete_parts(sorted(gone))
 
     def _rollback(self) -> None:
         """Forget staged parts: delete them and point the views back at the committed ones."""
         committed = {p for parts in self._committed.values() for p in parts}
-        staged = {p for parts in self._tables.values() for p in parts} - committed
+        staged = ({p for parts in self._tables.values() for p in parts} | self._dropped) - committed
+        self._dropped = set()
         changed = {
             n
             for n in self._tables.keys() | self._committed.keys()
