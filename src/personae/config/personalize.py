@@ -110,14 +110,9 @@ class RecommendSettings(BaseModel):
     liked_weight: float = Field(
         2.0,
         ge=1,
-        description="An item the customer rated 4 of 5 or more weighs this many times its purchase or "
-        "view in their profile (docs/personalization.md, ratings and reasons).",
-    )
-    disliked_weight: float = Field(
-        1.0,
-        ge=0,
-        description="An item the customer rated 2 of 5 or less weighs minus this many times its purchase "
-        "in their profile, pulling similar items down; it is never recommended to them nor cited.",
+        description="An item the customer rated 4 of 5 or more weighs at least this many times its "
+        "purchase or view weight in what they are scored from (docs/personalization.md, ratings and "
+        "reasons).",
     )
 
 
