@@ -416,15 +416,13 @@ def transitions(
     c = np.asarray(customer, dtype=np.int64)[idx]
     i = np.asarray(item, dtype=np.int64)[idx]
     tw = np.ones(len(i)) if target_weight is None else np.asarray(target_weight, dtype=np.float64)[idx]
-    rows, cols, vals = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0)]
+    T = sp.csr_matrix((n_items, n_items), dtype=np.float64)
     for d in range(1, min(window, max(len(c) - 1, 0)) + 1):
+        # one distance at a time: memory stays that of the interactions, not window × them
         same = c[d:] == c[:-d]
-        rows.append(i[:-d][same])
-        cols.append(i[d:][same])
-        vals.append(tw[d:][same] / d)
-    T = sp.csr_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_items, n_items)
-    )
+        step = sp.csr_matrix((tw[d:][same] / d, (i[:-d][same], i[d:][same])), shape=(n_items, n_items))
+        T = T + step
+    T = sp.csr_matrix(T)
     T.sum_duplicates()
     norm = np.sqrt(np.maximum(np.bincount(i, minlength=n_items), 1.0))
     coo = T.tocoo()

@@ -9,6 +9,10 @@ region). Items already bought are left out unless their category is re-bought re
 ``personalization`` consent get the shop-wide bestsellers and nothing learned from their data
 — the caller says who they are (:mod:`personae.privacy.consent` decides).
 
+Where the shop's histories have an order worth using (``tune`` decides), the model's scores are
+also blended with what people turned to next after the customer's latest items
+(:func:`~personae.personalize.models.transitions`, scored from ``Customers.recent``).
+
 Each item carries the reason of the largest part of its score: "because you bought X"
 (the history item whose item-item weight contributed most; "liked X" when they rated it 4 of 5
 or more), "matches your interest in X" (the affinity), or the group it is popular with; and the
