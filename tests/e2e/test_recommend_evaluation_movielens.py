@@ -43,9 +43,13 @@ def test_the_default_beats_the_standard_baselines_on_movielens() -> None:
     assert 0.065 < by["popularity"]["ndcg"] < 0.085
     assert by["als"]["ndcg"] > by["popularity"]["ndcg"]
     assert by["ease"]["ndcg"] > 1.2 * by["als"]["ndcg"]
-    # chosen on the validation split: EASE λ 500 on stars − 2.5 (docs/personalization.md)
+    # chosen on the validation split: EASE λ 500 on stars − 2.5, then the order of the
+    # histories: older films weighing less (0.95 a step) and what people rated next after the
+    # latest films (0.2 of the blend) (docs/personalization.md)
     assert (name, chosen["ease_regularization"], chosen["star_centre"]) == ("ease", 500.0, 2.5)
-    assert default["ndcg"] == pytest.approx(0.1361, abs=0.0015)
+    assert (chosen["recency_decay"], chosen["sequence_weight"]) == (0.95, 0.2)
+    assert default["ndcg"] == pytest.approx(0.1439, abs=0.0015)
+    # issue 23's target: at least 1.25× ALS and 1.9× popularity (1.80× and 1.93× measured)
     assert default["ndcg"] > 1.25 * by["als"]["ndcg"]
-    assert default["ndcg"] > 1.8 * by["popularity"]["ndcg"]  # 1.83× measured; the target is 1.9×
+    assert default["ndcg"] > 1.9 * by["popularity"]["ndcg"]
     assert default["ndcg"] > by["ease"]["ndcg"]

@@ -13,7 +13,7 @@ import itertools
 import json
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -36,7 +36,7 @@ from personae.personalize.evaluation import (
     summary,
     top_k,
 )
-from personae.personalize.feedback import Feedback, five_stars
+from personae.personalize.feedback import LIKED_FROM, Feedback, five_stars
 from personae.personalize.interactions import CART, PURCHASE, VIEW, Interactions, encode, time_split
 from personae.personalize.models import (
     ALS,
@@ -46,9 +46,12 @@ from personae.personalize.models import (
     ItemKNN,
     Popularity,
     Recommender,
+    recency_mask,
+    recency_weighted,
     repeat_scores,
     repeat_share,
     star_weights,
+    transitions,
 )
 from personae.personalize.ranking import (
     Catalogue,
@@ -258,6 +261,8 @@ class Context:
     settings: RecommendSettings
     feedback: Feedback | None = None  # rows aligned with traits
     repeat: sp.csr_matrix | None = None  # repurchase scores, rows aligned with traits
+    recent: sp.csr_matrix | None = None  # the recent part of each history, rows aligned with traits
+    transitions: sp.csr_matrix | None = None  # what people turn to next, item × item
 
 
 def _traits_frame(store: Store) -> pd.DataFrame:
@@ -346,7 +351,11 @@ def fit_context(store: Store, settings: RecommendSettings, model: str | None = N
     # rows of the traits' customers in the interaction matrix (-1: no history)
     rows = pd.Index(inter.customer_ids).get_indexer(traits.index)
     traits["row"] = rows
-    hist_t = _rows_of(profile, rows)
+    # the order of each history: older items weigh less, the latest ones lead to what
+    # people usually turn to next (both as `tune` chose, off until then)
+    ordered, recent = _ordered(inter, profile, settings)
+    seq = _transitions(inter, stars, settings) if recent is not None else None
+    hist_t = _rows_of(ordered, rows)
     bought_t = _rows_of(purchased, rows)
     groups, group = _groups(traits, bought_t, settings.group_min_buyers)
     traits["group"] = group
@@ -366,6 +375,8 @@ def fit_context(store: Store, settings: RecommendSettings, model: str | None = N
         settings,
         feedback.rows(rows),
         None if repeat is None else _rows_of(repeat, rows),
+        None if recent is None else _rows_of(recent, rows),
+        seq,
     )
 
 
@@ -419,6 +430,8 @@ def rank_rows(ctx: Context, idx: np.ndarray, k: int, allowed: np.ndarray | None 
         feedback=None if ctx.feedback is None else ctx.feedback.rows(idx),
         repeat=None if ctx.repeat is None else ctx.repeat[idx],
         repeat_weight=ctx.settings.repeat_weight,
+        recent=None if ctx.recent is None else ctx.recent[idx],
+        sequence_weight=ctx.settings.sequence_weight,
     )
     return rank(
         ctx.model,
@@ -429,6 +442,7 @@ def rank_rows(ctx: Context, idx: np.ndarray, k: int, allowed: np.ndarray | None 
         k=k,
         preference_weight=ctx.settings.preference_weight,
         allowed=allowed,
+        transitions=ctx.transitions,
     )
 
 
@@ -535,6 +549,7 @@ class _Split:
     n_items: int
     split_customers: int
     catalogue: Catalogue | None = None  # categories and preference values; None: unknown
+    fitted: dict[Any, Any] = field(default_factory=dict)  # models fitted on ``train``, by parameters
 
 
 def _protocol(repeat: float, settings: RecommendSettings) -> str:
@@ -619,18 +634,29 @@ def _served(
     s = settings.model_copy(update=params)
     X = scoring_input(data.train, data.stars if name in STAR_MODELS else None, s.star_centre, s.liked_weight)
     cust = data.held.customers
+    t = data.train_inter
+    # candidates differing only in how the lists are blended share one fit (tune's grid)
+    key = (name, *sorted((p, v) for p, v in params.items() if p not in RANKING_PARAMS))
     started = time.perf_counter()
-    model = make(s, name).fit(X)
+    if key not in data.fitted:
+        data.fitted[key] = make(s, name).fit(X)
+    model = data.fitted[key]
+    seq = None
+    if s.sequence_weight:
+        seq_key = ("transitions", s.sequence_window, s.sequence_other_weight)
+        if seq_key not in data.fitted:
+            data.fitted[seq_key] = _transitions(t, data.stars, s)
+        seq = data.fitted[seq_key]
     fit_s = time.perf_counter() - started
     started = time.perf_counter()
-    t = data.train_inter
     purchased = t.purchases()
     catalogue = data.catalogue or _bare_catalogue(t.item_ids)
     groups, _group = group_popularity(purchased, [], [], s.group_min_buyers)
     bought = purchased[cust]
     repeat = _repeat(t, data.cut, data.held.protocol)
+    history, recent = _ordered(t, X, s)
     who = Customers(
-        history=X[cust],
+        history=history[cust],
         purchased=bought,
         personal=np.ones(len(cust), dtype=bool),
         preferences=history_preferences(bought, catalogue.features, s.preference_min_strength),
@@ -640,12 +666,68 @@ def _served(
         repeat=None if repeat is None else repeat[cust],
         repeat_weight=s.repeat_weight,
         exclude=data.held.exclude,
+        recent=None if recent is None else recent[cust],
+        sequence_weight=s.sequence_weight,
     )
     rebuy = _rebuy(purchased, catalogue, s, data.held.protocol)
     ranked = rank(
-        model, who, catalogue, groups, rebuy, k=k, preference_weight=s.preference_weight, explain=False
+        model,
+        who,
+        catalogue,
+        groups,
+        rebuy,
+        k=k,
+        preference_weight=s.preference_weight,
+        explain=False,
+        transitions=seq,
     )
     return ranked.items, fit_s, time.perf_counter() - started
+
+
+#: parameters that change how lists are blended, not the fitted model
+RANKING_PARAMS = (
+    "repeat_weight",
+    "preference_weight",
+    "sequence_weight",
+    "sequence_last",
+    "sequence_decay",
+    "recency_decay",
+    "recency_floor",
+)
+
+
+def _ordered(
+    inter: Interactions, X: sp.csr_matrix, s: RecommendSettings
+) -> tuple[sp.csr_matrix, sp.csr_matrix | None]:
+    """What each customer is scored from, given the order of their history: the scoring input
+    with older items weighing less (``recency_decay`` per step back, down to
+    ``recency_floor``; unchanged at decay 1), and its recent part — their ``sequence_last``
+    latest items, ``sequence_decay`` per step back, each with its input weight (a recent
+    dislike pulls what usually follows it down) — that the transitions are scored from (None
+    when ``sequence_weight`` is 0). One function for serving and ``evaluate``.
+    """
+    shape = X.shape
+    history = X
+    if s.recency_decay < 1.0:
+        mask = recency_mask(
+            inter.customer, inter.item, inter.at, shape, shape[1] + 1, s.recency_decay, s.recency_floor
+        )
+        history = recency_weighted(X, mask, s.recency_floor)
+    recent = None
+    if s.sequence_weight:
+        last = recency_mask(inter.customer, inter.item, inter.at, shape, s.sequence_last, s.sequence_decay)
+        recent = sp.csr_matrix(sp.csr_matrix(X).multiply(last), dtype=np.float32)
+    return history, recent
+
+
+def _transitions(inter: Interactions, stars: sp.csr_matrix | None, s: RecommendSettings) -> sp.csr_matrix:
+    """What people turn to next (:func:`~personae.personalize.models.transitions`); with
+    ratings, a step to an item its person rated below 4 of 5 counts ``sequence_other_weight``."""
+    weight = None
+    if stars is not None:
+        st = np.asarray(sp.csr_matrix(stars)[inter.customer, inter.item]).ravel()
+        weight = np.where((st > 0) & (st < LIKED_FROM), s.sequence_other_weight, 1.0)
+    return transitions(inter.customer, inter.item, inter.at, inter.n_items, s.sequence_window, weight)
 
 
 def _bare_catalogue(item_ids: np.ndarray) -> Catalogue:
@@ -715,6 +797,13 @@ TUNING_GRID: dict[str, dict[str, tuple[float, ...]]] = {
 }
 #: repurchase-aware shops also try these weights of the repurchase score
 REPEAT_WEIGHTS = (0.0, 0.5, 1.0, 2.0)
+#: then, for the best item model, what the order of each history adds: older items weighing
+#: less (``recency_decay``) and what people turn to next (``sequence_weight``); the first is
+#: the order ignored, so a shop without sequential signal keeps the plain model (ties go to it)
+SEQUENCE_GRID: dict[str, tuple[float, ...]] = {
+    "recency_decay": (1.0, 0.95),
+    "sequence_weight": (0.0, 0.1, 0.2, 0.3),
+}
 TUNING_TABLE = "recommend_tuning"
 
 
@@ -752,17 +841,38 @@ def _choose(
                 combos.extend((name, {**params, "repeat_weight": w}) for w in REPEAT_WEIGHTS)
             else:
                 combos.append((name, params))
-    tried = []
-    for i, (name, params) in enumerate(combos):
-        report(f"validation: {name} {params}", i / len(combos))
-        try:
-            r = _measure(val, name, params, settings, k, default=True)
-        except ModelError:
-            continue  # a model that refuses this data (EASE above 20,000 items) is no candidate
-        tried.append({"model": name, **params, "ndcg": r["ndcg"], "recall": r["recall"]})
-    # ties go to the earlier (simpler) candidate
-    best = max(enumerate(tried), key=lambda t: (t[1]["ndcg"], -t[0]))[1]
-    chosen = {key: v for key, v in best.items() if key not in ("ndcg", "recall")}
+    tried: list[dict[str, Any]] = []
+
+    def run(candidates: list[tuple[str, dict[str, Any]]], start: float, share: float) -> None:
+        for i, (name, params) in enumerate(candidates):
+            report(f"validation: {name} {params}", start + share * i / len(candidates))
+            try:
+                r = _measure(val, name, params, settings, k, default=True)
+            except ModelError:
+                continue  # a model that refuses this data (EASE above 20,000 items) is no candidate
+            tried.append({"model": name, **params, "ndcg": r["ndcg"], "recall": r["recall"]})
+
+    def best() -> dict[str, Any]:
+        # ties go to the earlier (simpler) candidate
+        top = max(enumerate(tried), key=lambda t: (t[1]["ndcg"], -t[0]))[1]
+        return {key: v for key, v in top.items() if key not in ("ndcg", "recall")}
+
+    run(combos, 0.0, 0.8)
+    chosen = best()
+    if chosen["model"] in STAR_MODELS:
+        # the order of the histories, on top of the best model (its fit is reused)
+        name = str(chosen["model"])
+        params = {key: v for key, v in chosen.items() if key != "model"}
+        keys = list(SEQUENCE_GRID)
+        run(
+            [
+                (name, {**params, **dict(zip(keys, values, strict=True))})
+                for values in itertools.product(*SEQUENCE_GRID.values())
+            ],
+            0.8,
+            0.2,
+        )
+        chosen = best()
     return chosen, tried, val
 
 

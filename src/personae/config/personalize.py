@@ -65,6 +65,42 @@ class RecommendSettings(BaseModel):
         description="Where re-buying is common: weight of the repurchase score (recency and frequency "
         "of the customer's own purchases) against the model's; `tune` chooses it.",
     )
+    sequence_weight: float = Field(
+        0.0,
+        ge=0,
+        description="Weight of what people turn to next after the customer's latest items (the "
+        "transitions in everyone's time-ordered histories) against the model's scores; `tune` "
+        "chooses it (0: the order of a history is ignored).",
+    )
+    sequence_window: int = Field(
+        10, ge=1, description="Transitions count items up to this many steps after each other."
+    )
+    sequence_last: int = Field(
+        5, ge=1, description="The transitions are scored from each customer's this many latest items."
+    )
+    sequence_decay: float = Field(
+        0.85,
+        gt=0,
+        le=1,
+        description="Each step back in a customer's latest items weighs this times the one after it.",
+    )
+    sequence_other_weight: float = Field(
+        0.3,
+        ge=0,
+        le=1,
+        description="With ratings, a step to an item the person rated below 4 of 5 counts this much "
+        "in the transitions (a step to a liked one, or an unrated purchase, counts 1).",
+    )
+    recency_decay: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="Each step back in a customer's history multiplies an item's weight in what they "
+        "are scored from by this, down to `recency_floor` (1: order ignored); `tune` chooses it.",
+    )
+    recency_floor: float = Field(
+        0.5, ge=0, le=1, description="The oldest items of a history keep this share of their weight."
+    )
     seed: int = Field(0, description="Seed of ALS.")
     use_tuned: bool = Field(
         True,
@@ -74,14 +110,9 @@ class RecommendSettings(BaseModel):
     liked_weight: float = Field(
         2.0,
         ge=1,
-        description="An item the customer rated 4 of 5 or more weighs this many times its purchase or "
-        "view in their profile (docs/personalization.md, ratings and reasons).",
-    )
-    disliked_weight: float = Field(
-        1.0,
-        ge=0,
-        description="An item the customer rated 2 of 5 or less weighs minus this many times its purchase "
-        "in their profile, pulling similar items down; it is never recommended to them nor cited.",
+        description="An item the customer rated 4 of 5 or more weighs at least this many times its "
+        "purchase or view weight in what they are scored from (docs/personalization.md, ratings and "
+        "reasons).",
     )
 
 

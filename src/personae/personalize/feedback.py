@@ -5,16 +5,14 @@ is read as a share of its scale's top and put on five stars (:func:`five_stars`)
 holds for all of them. A person's latest rating of an item is their verdict on it:
 
 * **disliked** — at most :data:`DISLIKED_UP_TO` (2 of 5): never recommended to them again,
-  never cited as a reason ("because you liked …"), and a *negative* weight in their profile,
-  so the items an item-item model finds similar to it are pulled down;
-* **liked** — at least :data:`LIKED_FROM` (4 of 5): their weight in the profile is multiplied,
-  so what they loved counts more than what they merely bought or looked at;
-* **neutral** (in between) — their weight stays that of the purchase or view.
+  never cited as a reason ("because you liked …");
+* **liked** — at least :data:`LIKED_FROM` (4 of 5): cited as liked;
+* **neutral** (in between).
 
-Why in the profile and not in the fit: the model learns which items go together from who
-consumed what (a disliked film was still watched by the same people as its sequel); what a
-person thought of an item is about *them*, so it changes the history their scores are computed
-from (the score of item *i* is ``Σ_j profile[u, j] · W[j, i]``).
+How much each rated item weighs in what people are scored from (a dislike negatively, so the
+items an item-item model finds similar to it are pulled down; a like more than a purchase) is
+:func:`personae.personalize.models.star_weights`' job: the item models learn from and score on
+that one input, in serving and in ``evaluate`` alike.
 """
 
 from __future__ import annotations
@@ -135,31 +133,3 @@ class Feedback:
             return out.astype(bool)
 
         return Feedback(take(self.liked), take(self.disliked), take(self.rated))
-
-    def profile(
-        self, history: sp.csr_matrix, liked_weight: float = 2.0, disliked_weight: float = 1.0
-    ) -> sp.csr_matrix:
-        """The history the scores are computed from, with the verdicts applied.
-
-        A liked item's weight is multiplied by ``liked_weight``; a disliked item's becomes
-        ``−disliked_weight ×`` its weight. An item rated but absent from the history (a
-        review of something bought elsewhere) counts as one purchase would (``log 2``).
-
-        >>> h = sp.csr_matrix(np.array([[0.7, 0.7, 0.7, 0.0]], dtype=np.float32))
-        >>> f = Feedback.of(np.zeros(3), np.array([0, 1, 3]), np.array([5.0, 1.0, 1.0]),
-        ...                 np.zeros(3), (1, 4))
-        >>> np.round(f.profile(h).toarray().astype(float), 2).tolist()
-        [[1.4, -0.7, 0.7, -0.69]]
-        """
-        h = sp.csr_matrix(history, dtype=np.float32)
-        rated = self.rated.astype(np.float32)
-        # rated items missing from the history: one purchase's weight
-        present = (abs(h) > 0).astype(np.float32)
-        base = h + (rated - rated.multiply(present)) * np.float32(np.log(2.0))
-        liked = self.liked.astype(np.float32)
-        disliked = self.disliked.astype(np.float32)
-        scale = sp.csr_matrix(base.shape, dtype=np.float32)
-        scale = scale + liked * np.float32(liked_weight - 1.0) - disliked * np.float32(disliked_weight + 1.0)
-        out = (base + base.multiply(scale)).tocsr()
-        out.eliminate_zeros()
-        return out.astype(np.float32)

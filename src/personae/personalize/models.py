@@ -371,6 +371,112 @@ def repeat_scores(
     return out
 
 
+def _sequences(customer: np.ndarray, item: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each customer's interactions in time order (ties by item code), one per item: its
+    latest. Returns ``(index into the inputs, position from the end)`` (0 = the latest)."""
+    customer = np.asarray(customer, dtype=np.int64)
+    item = np.asarray(item, dtype=np.int64)
+    order = np.lexsort((item, np.asarray(at, dtype=np.int64), customer))
+    c, i = customer[order], item[order]
+    # keep each (customer, item)'s latest interaction: an item bought, then looked at again,
+    # sits where it was last touched
+    key = c * (int(item.max(initial=0)) + 1) + i
+    _, last_rev = np.unique(key[::-1], return_index=True)
+    keep = np.zeros(len(c), dtype=bool)
+    keep[len(c) - 1 - last_rev] = True
+    order, c = order[keep], c[keep]
+    ends = np.cumsum(np.bincount(c, minlength=int(c.max(initial=-1)) + 1))
+    return order, ends[c] - 1 - np.arange(len(c))
+
+
+def transitions(
+    customer: np.ndarray,
+    item: np.ndarray,
+    at: np.ndarray,
+    n_items: int,
+    window: int = 10,
+    target_weight: np.ndarray | None = None,
+) -> sp.csr_matrix:
+    """Item × item: how much people turned to item *b* within ``window`` steps after item *a*.
+
+    Each ordered pair (*a* then *b*, ``d`` positions later in one person's time-ordered
+    history, ``d ≤ window``) adds ``target_weight(b) / d`` (``target_weight`` per interaction,
+    1 when None: with ratings, a step to something the person did not like counts less); the
+    sums are cosine-normalised by each item's number of people (a blockbuster follows
+    everything). Why: under a time split what a person does next resembles what they did
+    last, which the order-blind item models (EASE, item-kNN) cannot see
+    (docs/personalization.md, "What a history's order adds").
+
+    >>> T = transitions(np.array([0, 0, 0, 1, 1]), np.array([0, 1, 2, 0, 1]),
+    ...                 np.array([1, 2, 3, 1, 2]), 3, window=2)
+    >>> T.toarray().astype(float).round(2).tolist()
+    [[0.0, 1.0, 0.35], [0.0, 0.0, 0.71], [0.0, 0.0, 0.0]]
+    """
+    idx, _pos = _sequences(customer, item, at)
+    c = np.asarray(customer, dtype=np.int64)[idx]
+    i = np.asarray(item, dtype=np.int64)[idx]
+    tw = np.ones(len(i)) if target_weight is None else np.asarray(target_weight, dtype=np.float64)[idx]
+    T = sp.csr_matrix((n_items, n_items), dtype=np.float64)
+    for d in range(1, min(window, max(len(c) - 1, 0)) + 1):
+        # one distance at a time: memory stays that of the interactions, not window × them
+        same = c[d:] == c[:-d]
+        step = sp.csr_matrix((tw[d:][same] / d, (i[:-d][same], i[d:][same])), shape=(n_items, n_items))
+        T = T + step
+    T = sp.csr_matrix(T)
+    T.sum_duplicates()
+    norm = np.sqrt(np.maximum(np.bincount(i, minlength=n_items), 1.0))
+    coo = T.tocoo()
+    data = coo.data / (norm[coo.row] * norm[coo.col])
+    return sp.csr_matrix((data.astype(np.float32), (coo.row, coo.col)), shape=T.shape)
+
+
+def recency_mask(
+    customer: np.ndarray,
+    item: np.ndarray,
+    at: np.ndarray,
+    shape: tuple[int, int],
+    last: int,
+    decay: float,
+    floor: float = 0.0,
+) -> sp.csr_matrix:
+    """Customer × item: ``floor + (1 − floor) · decay ** p`` for each customer's ``last``
+    latest items (``p`` = 0 for the latest, 1 for the one before …), nothing elsewhere.
+
+    Multiplied element-wise with the scoring input it gives the recent part of a history
+    (what the :func:`transitions` are scored from: ``floor`` 0) or a history whose older items
+    weigh less (``floor`` > 0 keeps them in: a taste shown long ago still counts).
+
+    >>> recency_mask(np.array([0, 0, 0]), np.array([2, 0, 1]), np.array([1, 2, 3]), (1, 3),
+    ...              last=2, decay=0.5).toarray().tolist()
+    [[0.5, 1.0, 0.0]]
+    >>> recency_mask(np.array([0, 0, 0]), np.array([2, 0, 1]), np.array([1, 2, 3]), (1, 3),
+    ...              last=3, decay=0.5, floor=0.5).toarray().tolist()
+    [[0.75, 1.0, 0.625]]
+    """
+    idx, pos = _sequences(customer, item, at)
+    keep = pos < last
+    w = (floor + (1.0 - floor) * np.power(float(decay), pos[keep])).astype(np.float32)
+    c = np.asarray(customer, dtype=np.int64)[idx][keep]
+    i = np.asarray(item, dtype=np.int64)[idx][keep]
+    return sp.csr_matrix((w, (c, i)), shape=shape, dtype=np.float32)
+
+
+def recency_weighted(history: sp.csr_matrix, mask: sp.csr_matrix, floor: float) -> sp.csr_matrix:
+    """``history`` with each pair's weight times its :func:`recency_mask` value; a pair the
+    mask does not know (rated, never bought nor viewed) counts as the oldest (``floor``).
+
+    >>> h = sp.csr_matrix(np.array([[2.0, -1.0, 1.0]]))
+    >>> m = sp.csr_matrix(np.array([[1.0, 0.5, 0.0]]))
+    >>> recency_weighted(h, m, 0.25).toarray().tolist()
+    [[2.0, -0.5, 0.25]]
+    """
+    h = sp.csr_matrix(history, dtype=np.float32)
+    r, c = h.nonzero()
+    f = np.asarray(sp.csr_matrix(mask)[r, c], dtype=np.float32).ravel()
+    f[f == 0] = np.float32(floor)
+    return sp.csr_matrix((np.asarray(h[r, c]).ravel() * f, (r, c)), shape=h.shape, dtype=np.float32)
+
+
 MODELS: dict[str, type[Recommender]] = {
     "popularity": Popularity,
     "item_knn": ItemKNN,

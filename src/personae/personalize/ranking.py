@@ -9,6 +9,10 @@ region). Items already bought are left out unless their category is re-bought re
 ``personalization`` consent get the shop-wide bestsellers and nothing learned from their data
 — the caller says who they are (:mod:`personae.privacy.consent` decides).
 
+Where the shop's histories have an order worth using (``tune`` decides), the model's scores are
+also blended with what people turned to next after the customer's latest items
+(:func:`~personae.personalize.models.transitions`, scored from ``Customers.recent``).
+
 Each item carries the reason of the largest part of its score: "because you bought X"
 (the history item whose item-item weight contributed most; "liked X" when they rated it 4 of 5
 or more), "matches your interest in X" (the affinity), or the group it is popular with; and the
@@ -112,6 +116,10 @@ class Customers:
             ``repeat_weight``.
         exclude: ``(n, items)`` further items they may not be offered (the offline protocol's
             "already seen"), or None.
+        recent: ``(n, items)`` the recent part of each history (``history`` times
+            :func:`~personae.personalize.models.recency_mask`), or None; scored through the
+            ``transitions`` given to :func:`rank` and blended with the model's scaled scores
+            with ``sequence_weight``.
     """
 
     history: sp.csr_matrix
@@ -124,6 +132,8 @@ class Customers:
     repeat: sp.csr_matrix | None = None
     repeat_weight: float = 0.0
     exclude: sp.csr_matrix | None = None
+    recent: sp.csr_matrix | None = None
+    sequence_weight: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -162,10 +172,14 @@ def rank(
     preference_weight: float = 0.3,
     allowed: np.ndarray | None = None,
     explain: bool = True,
+    transitions: sp.csr_matrix | None = None,
 ) -> Ranked:
     """Rank the catalogue for each customer and keep the best ``k`` with reasons.
 
     Args:
+        transitions: ``(items, items)`` what people turn to after each item
+            (:func:`~personae.personalize.models.transitions`), scored from ``who.recent``
+            and blended with ``who.sequence_weight``; None: the model alone.
         allowed: optional boolean per item restricting what may be recommended (e.g. one
             category for a browse-abandonment message).
         explain: compute the reasons (offline evaluation does not need them).
@@ -177,6 +191,12 @@ def rank(
         idx = np.flatnonzero(personal)
         raw = model.score(who.history[idx], None if who.rows is None else who.rows[idx])
         part = _scaled(np.clip(raw, 0.0, None))
+        if transitions is not None and who.recent is not None and who.sequence_weight:
+            # what people turned to right after what this person did last, next to the model
+            nxt = sp.csr_matrix(who.recent)[idx] @ transitions
+            nxt = nxt.toarray() if sp.issparse(nxt) else nxt
+            seq = _scaled(np.clip(np.asarray(nxt, dtype=np.float32), 0.0, None))
+            part = _scaled(part + np.float32(who.sequence_weight) * seq)
         if who.repeat is not None and who.repeat_weight:
             # re-buys: frequency and recency of the customer's own purchases, next to the model
             rep = _scaled(np.asarray(sp.csr_matrix(who.repeat)[idx].toarray(), dtype=np.float32))

@@ -169,18 +169,26 @@ def test_review_stars_steer_the_generated_shop(shop):
             assert cited < 0 or (cid, ids[cited]) not in bad
 
 
-def test_evaluation_measures_the_lists_serving_serves(films_db: Path) -> None:
+@pytest.mark.parametrize(
+    "order",
+    [{}, {"recency_decay": 0.95, "sequence_weight": 0.3}],
+    ids=["order ignored", "recency and transitions"],
+)
+def test_evaluation_measures_the_lists_serving_serves(films_db: Path, order: dict[str, float]) -> None:
     """One scoring path (issue 23): `evaluate` ranks the default's lists with the function
     serving ranks with, from the same input. Given the same history (the whole of it, nothing
-    held out), the evaluation's lists are the served lists, the 1★ film included in neither."""
+    held out), the evaluation's lists are the served lists, the 1★ film included in neither —
+    also when the order of the histories counts (older items weigh less, the latest lead to
+    what people turn to next: serving needs each person's ordered history too)."""
     from personae.personalize.evaluation import UNSEEN, HeldOut
 
     # what the split cannot know is left aside: the stored affinities (computed on the whole
     # history) and the segment × region groups of the tie-break (everyone's popularity here)
-    settings = RecommendSettings(preference_weight=0.0, group_min_buyers=10**6)
+    settings = RecommendSettings(preference_weight=0.0, group_min_buyers=10**6, use_tuned=False, **order)
     with DuckDBStore.open(films_db) as store:
         ctx = recommend.fit_context(store, settings)
         stars = recommend.load_stars(store, ctx.as_of, ctx.inter)
+    assert (ctx.transitions is not None) == bool(order)
     inter = ctx.inter
     ids = ["1", "2", "100", "150"]
     rows = np.array([int(np.flatnonzero(inter.customer_ids == c)[0]) for c in ids], dtype=np.int32)

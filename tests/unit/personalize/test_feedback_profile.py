@@ -1,7 +1,8 @@
-"""Explicit feedback: stars on one scale, profile weights, what is never recommended nor cited."""
+"""Explicit feedback: stars on one scale, the stars' weights, what is never recommended nor cited."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 import scipy.sparse as sp
 
 from personae.personalize.feedback import Feedback, five_stars
-from personae.personalize.models import Recommender
+from personae.personalize.models import Recommender, star_weights
 from personae.personalize.ranking import Catalogue, Customers, Groups, group_popularity, item_features, rank
 
 
@@ -47,12 +48,21 @@ def groups(purchased: sp.csr_matrix) -> Groups:
     return group_popularity(purchased, [], [], 1)[0]
 
 
-def customers(history: np.ndarray, feedback: Feedback | None, personal: bool = True) -> Customers:
+@dataclass(frozen=True)
+class Rated(Feedback):
+    """Verdicts with the stars they come from (what the history is weighed with)."""
+
+    stars: sp.csr_matrix | None = None
+
+
+def customers(history: np.ndarray, feedback: Rated | None, personal: bool = True) -> Customers:
+    """The customers as serving scores them: the history with the stars' weights
+    (``star_weights``, what ``scoring_input`` gives the item models) and their verdicts."""
     h = sp.csr_matrix(np.asarray(history, dtype=np.float32))
     bought = sp.csr_matrix((h > 0).astype(np.float32))
     n = h.shape[0]
     return Customers(
-        history=h if feedback is None else feedback.profile(h),
+        history=h if feedback is None else star_weights(h, feedback.stars),
         purchased=bought,
         personal=np.full(n, personal),
         preferences=sp.csr_matrix((n, catalogue().features.shape[1]), dtype=np.float32),
@@ -61,11 +71,14 @@ def customers(history: np.ndarray, feedback: Feedback | None, personal: bool = T
     )
 
 
-def verdicts(stars: dict[int, float], n_items: int = 5) -> Feedback:
-    items = np.array(list(stars), dtype=np.int64)
-    return Feedback.of(
-        np.zeros(len(items)), items, np.array(list(stars.values())), np.zeros(len(items)), (1, n_items)
-    )
+def verdicts(stars: dict[int, float], n_items: int = 5, people: int = 1) -> Rated:
+    """Person 0's stars (item → stars of 5) and their verdicts; the other people rated nothing."""
+    s = np.zeros((people, n_items))
+    for item, v in stars.items():
+        s[0, item] = v
+    m = sp.csr_matrix(s)
+    f = Feedback.of_stars(m)
+    return Rated(f.liked, f.disliked, f.rated, m)
 
 
 def test_scales_are_read_as_a_share_of_their_top():
@@ -93,17 +106,6 @@ def test_the_latest_rating_is_the_verdict_and_a_tie_keeps_the_dislike():
     )
     assert f.disliked.toarray().tolist() == [[True, True]]
     assert not f.liked.toarray().any()
-
-
-def test_profile_weights_liked_more_disliked_negative():
-    h = sp.csr_matrix(np.array([[0.5, 0.5, 0.5, 0.0, 0.0]], dtype=np.float32))
-    f = verdicts({0: 5.0, 1: 1.0, 2: 3.0, 3: 1.0})
-    p = f.profile(h, liked_weight=2.0, disliked_weight=1.5).toarray()[0]
-    assert p[0] == pytest.approx(1.0)  # liked: twice a plain purchase
-    assert p[1] == pytest.approx(-0.75)  # disliked: minus 1.5 times it
-    assert p[2] == pytest.approx(0.5)  # neutral: unchanged
-    assert p[3] == pytest.approx(-1.5 * np.log(2.0))  # rated, never bought: one purchase's weight
-    assert p[4] == 0.0
 
 
 def test_a_disliked_original_pulls_its_sequel_down_and_is_never_the_reason():
@@ -180,7 +182,7 @@ def test_a_disliked_item_is_never_recommended_even_where_bought_items_come_back(
 
 def test_because_names_the_cited_product_and_is_empty_for_popularity():
     history = np.array([[1.0, 0.0, 1.0, 0.0, 0.0], [0.0] * 5])
-    f = Feedback.of(np.array([0]), np.array([2]), np.array([5.0]), np.array([0]), (2, 5))
+    f = verdicts({2: 5.0}, people=2)
     ranked = rank(
         Fixed(W),
         customers(history, f),
@@ -214,7 +216,8 @@ def test_without_consent_nothing_of_the_person_is_used_not_even_their_stars():
 
 
 def test_a_rating_of_something_never_bought_here_is_a_reason_in_its_own_words():
-    # a 3★ review of Alien (bought elsewhere): it counts as one purchase and is cited as rated
+    # a 3★ review of Alien (bought elsewhere): a known pair weighing almost nothing (3 − 3),
+    # still enough to lead to Aliens, and cited as rated
     history = np.array([[0.0, 0.0, 0.0, 0.0, 0.0]])
     ranked = rank(
         Fixed(W),
