@@ -47,8 +47,11 @@ from personae.store.scratch import Scratch, scratch
 Progress = Callable[[str, float], None]
 
 #: What the store may hold while the accepted rows stream in (its ``memory_limit`` setting, if
-#: lower, wins): with the scratch database's 400 MB and one chunk, ingest stays under 2 GB.
-WRITE_MEMORY = "600MB"
+#: lower, wins), and the scratch database meanwhile (it only scans): measured at 6M order lines,
+#: each database's own pool is not all it holds (a 400 MB scratch and a 600 MB store peaked at
+#: 2.4 GB together), so both are kept small while the rows move from one to the other.
+WRITE_MEMORY = "400MB"
+WRITE_SCRATCH_MEMORY = "200MB"
 
 
 @dataclass
@@ -523,6 +526,7 @@ def _write(
                     report(_rate("writing", written, started), 0.85 + 0.14 * (written / summary.accepted))
 
             schema = work.sql(f"SELECT * FROM ({new_sql}) LIMIT 0").schema
+            work.execute("SET memory_limit = ?", [WRITE_SCRATCH_MEMORY])
             with store.memory_capped(WRITE_MEMORY):
                 store.append_batches(spec.name, pa.RecordBatchReader.from_batches(schema, rows()))
         if not seen_before and len(rejects):
