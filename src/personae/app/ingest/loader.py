@@ -444,8 +444,8 @@ def _dedupe_in_file(work: Scratch, spec: TableSpec) -> tuple[pd.DataFrame, int]:
 
 def _known_keys(store: Store, work: Scratch, spec: TableSpec) -> bool:
     """Stage ``known(k, h)``: the stored rows sharing a key with the file's; any at all?"""
-    if not work.has("staged"):
-        return False
+    if not work.has("staged") or not store.execute(store.table(spec.name).count()):
+        return False  # nothing stored yet: no need to fetch every key of the file (6M at 6M lines)
     keys = work.sql("SELECT DISTINCT _row_key AS k FROM staged").column("k")
     existing = store.existing_keys(spec.name, "_row_key", keys.combine_chunks().cast(pa.string()))
     if existing.num_rows == 0:
@@ -509,7 +509,9 @@ def _write(
     linked = len(identifier_columns(spec)) > 1
     link_parts: list[pd.DataFrame] = []
     written, started = 0, time.perf_counter()
-    with store.transaction():
+    # capped around the whole transaction: its COMMIT (and the checkpoint after it) touches the
+    # new row groups too, and with the store's own setting it grew with the file
+    with store.memory_capped(WRITE_MEMORY), store.transaction():
         if len(updated_keys):
             store.delete_where_in(spec.name, "_row_key", updated_keys)
         if summary.accepted:
@@ -527,8 +529,7 @@ def _write(
 
             schema = work.sql(f"SELECT * FROM ({new_sql}) LIMIT 0").schema
             work.execute("SET memory_limit = ?", [WRITE_SCRATCH_MEMORY])
-            with store.memory_capped(WRITE_MEMORY):
-                store.append_batches(spec.name, pa.RecordBatchReader.from_batches(schema, rows()))
+            store.append_batches(spec.name, pa.RecordBatchReader.from_batches(schema, rows()))
         if not seen_before and len(rejects):
             store.append(
                 "rejects",
