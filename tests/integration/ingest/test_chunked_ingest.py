@@ -129,3 +129,47 @@ def test_streamed_chunks_match_the_whole_file_reader(write_text) -> None:
     assert [c.raw(i) for c in chunks for i in range(c.n_rows)] == [whole.raw(i) for i in range(whole.n_rows)]
     assert streamed.sha256 == whole.sha256
     assert streamed.raws(np.array([13, 2])) == {2: "1,row 1", 13: '12,"two\nlines"'}
+
+
+def test_streamed_jsonl_matches_the_whole_file_reader(write_text, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A JSON Lines file past the one-pass size is read in two passes: every chunk has the
+    columns of the whole file (a key first met late still is a column of the first chunk)."""
+    lines = [f'{{"id": {i}, "comment": "row {i}"}}'.encode() for i in range(1, 30)]
+    lines[3] = b""  # blank: not a record
+    lines[7] = b'{"id": 8, "comment": "x", "late_key": [1, 2]}'
+    lines[11] = b'{"id": 12, "comment": '  # broken JSON
+    lines[15] = b'{"id": 16, "comment": "bad \xff byte"}'
+    lines[19] = b"[1, 2]"  # not an object
+    lines[27] = b'{"id": 28, "only_late": true}'
+    path = write_text("s.jsonl", b"\n".join(lines) + b"\n")
+    whole = read_file(path)
+    monkeypatch.setattr(readers, "JSONL_WHOLE_BYTES", 0)
+    streamed = stream_file(path, chunk_rows=4)
+    chunks = list(streamed.chunks())
+    assert len(chunks) > 3
+    assert all(list(c.columns) == list(whole.columns) for c in chunks)
+    assert np.concatenate([c.lines for c in chunks]).tolist() == whole.lines.tolist()
+    for name in whole.columns:
+        assert [v for c in chunks for v in c.columns[name].tolist()] == whole.columns[name].tolist()
+    assert [(r.line, r.reason, r.raw) for c in chunks for r in c.rejects] == [
+        (r.line, r.reason, r.raw) for r in whole.rejects
+    ]
+    assert [c.raw(i) for c in chunks for i in range(c.n_rows)] == [whole.raw(i) for i in range(whole.n_rows)]
+    assert streamed.raws(np.array([9, 2])) == {2: '{"id": 2, "comment": "row 2"}', 9: whole.raw(7)}
+
+
+def test_streamed_exact_reader_keeps_crlf_records(write_text) -> None:
+    """A Windows file that stops being simple (a quoted record over two lines) is streamed
+    line-exactly from there on, with the same raw text and lines as the whole reader."""
+    lines = [b"id,comment"] + [f"{i},row {i}".encode() for i in range(1, 20)]
+    lines[5] = b'5,"a\r\nb"'
+    lines[9] = b"9,only,too,many"
+    path = write_text("w.csv", b"\r\n".join(lines) + b"\r\n")
+    whole = read_file(path)
+    chunks = list(stream_file(path, chunk_rows=3, block_bytes=40).chunks())
+    assert np.concatenate([c.lines for c in chunks]).tolist() == whole.lines.tolist()
+    assert [c.raw(i) for c in chunks for i in range(c.n_rows)] == [whole.raw(i) for i in range(whole.n_rows)]
+    assert [(r.line, r.reason, r.raw) for c in chunks for r in c.rejects] == [
+        (r.line, r.reason, r.raw) for r in whole.rejects
+    ]
+    assert [v for c in chunks for v in c.columns["comment"].tolist()] == whole.columns["comment"].tolist()

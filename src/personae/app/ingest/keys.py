@@ -39,17 +39,69 @@ def content_hash(frame: pd.DataFrame, spec: TableSpec) -> pd.Series:
         s = frame[c.name]
         if c.type == "list":
             s = s.map(lambda v: ";".join(v) if isinstance(v, list) else None)
-        cols[c.name] = s
-    table = pd.DataFrame(cols)
-    hashed = pd.util.hash_pandas_object(table, index=False).to_numpy()
+        cols[c.name] = _column_hash(s)
+    hashed = _combine([cols[c.name] for c in spec.columns], len(frame))
     late = [c.name for c in spec.columns if c.late]
     if late:
-        with_late = table[late].notna().any(axis=1).to_numpy()
+        with_late = frame[late].notna().any(axis=1).to_numpy()
         if not with_late.all():
-            early = table[[c.name for c in spec.columns if not c.late]]
-            before = pd.util.hash_pandas_object(early, index=False).to_numpy()
+            before = _combine([cols[c.name] for c in spec.columns if not c.late], len(frame))
             hashed = np.where(with_late, hashed, before)
-    return pd.Series(np.char.mod("%016x", hashed), dtype=object)
+    return pd.Series(_hex(hashed), dtype=object)
+
+
+#: pandas' marker for a missing value in a hashed categorical
+_NULL_HASH = np.uint64(np.iinfo(np.uint64).max)
+
+
+def _column_hash(s: pd.Series) -> np.ndarray:
+    """``pd.util.hash_pandas_object(s, index=False)``, faster for text columns.
+
+    pandas hashes an object column by factorising it into a categorical first (the nulls then
+    hash as the all-ones marker); hashing every string directly gives the same numbers at a
+    third of the cost when the column holds only strings (a mixed or boolean column keeps
+    pandas' own path: its categories may be inferred as another type).
+    """
+    values = s.to_numpy()
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        null = pd.isna(values)
+        if null.any():
+            values = np.where(null, "", values)
+        hashed = pd.util.hash_array(values, categorize=False)
+        hashed[null] = _NULL_HASH
+        return hashed
+    return pd.util.hash_pandas_object(s, index=False).to_numpy()
+
+
+def _combine(hashes: list[np.ndarray], n: int) -> np.ndarray:
+    """The row hash of ``hashes`` (one per column), as ``pd.util.hash_pandas_object`` combines
+    a data frame's columns (CPython's tuple hash)."""
+    if not hashes:
+        return np.full(n, 0x345678 + 97531, dtype=np.uint64)
+    mult = np.uint64(1000003)
+    out = np.zeros(n, dtype=np.uint64) + np.uint64(0x345678)
+    for i, a in enumerate(hashes):
+        out ^= a
+        out *= mult
+        mult += np.uint64(82520 + 2 * (len(hashes) - i))
+    out += np.uint64(97531)
+    return out
+
+
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+
+def _hex(values: np.ndarray) -> np.ndarray:
+    """Each 64-bit value as 16 lower-case hex digits (``"%016x"``), vectorised.
+
+    >>> _hex(np.array([0, 255, 2**64 - 1], dtype=np.uint64)).tolist()
+    ['0000000000000000', '00000000000000ff', 'ffffffffffffffff']
+    """
+    raw = np.ascontiguousarray(values, dtype=">u8").view(np.uint8).reshape(-1, 8)
+    digits = np.empty((len(values), 16), dtype=np.uint8)
+    digits[:, 0::2] = _HEX[raw >> 4]
+    digits[:, 1::2] = _HEX[raw & 15]
+    return digits.view("S16").ravel().astype("U16").astype(object)
 
 
 def row_keys(

