@@ -188,7 +188,8 @@ def test_survey_scores_are_on_their_scales(data: dict[str, pd.DataFrame]) -> Non
     assert (s["scale_max"] == expected).all()
     low = s["kind"].map({"nps": 0, "trust": 0, "csat": 1, "ces": 1})
     assert ((s["score"] >= low) & (s["score"] <= s["scale_max"])).all()
-    assert set(s["touchpoint"]) <= {"checkout", "delivery", "support", "store", "app", "website"}
+    # "email": the relationship NPS the shop e-mails every half year
+    assert set(s["touchpoint"]) <= {"checkout", "delivery", "support", "store", "app", "website", "email"}
     assert set(s["kind"]) == {"nps", "ces", "csat", "trust"}
     assert s["comment"].notna().any()
 
@@ -422,6 +423,33 @@ def test_groups_differ_in_value_discounts_and_satisfaction(
     sent = e[e["type"] == "email_sent"].groupby("group").size()
     rate = clicks / sent
     assert rate["bargain_hunter"] > 2 * rate["lapsed"]
+
+
+def test_relationship_answers_follow_the_customers_story(
+    data: dict[str, pd.DataFrame], orders: pd.DataFrame
+) -> None:
+    """The e-mailed relationship NPS reaches customers who stopped buying too, and the longer
+    they have been silent, the lower they answer: within a group, not only between groups."""
+    s = data["surveys"]
+    rel = s[s["touchpoint"] == "email"].assign(
+        score=lambda f: f.score.astype(float), at=lambda f: pd.to_datetime(f.answered_at)
+    )
+    assert set(rel["kind"]) == {"nps"} and len(rel) > 50
+    assert rel["at"].max() > pd.Timestamp(END) - pd.Timedelta(days=60)  # the later answers too
+    placed = orders.drop_duplicates("order_id")[["customer_id", "ordered_at"]].sort_values("ordered_at")
+    rel = pd.merge_asof(
+        rel.sort_values("at"), placed, left_on="at", right_on="ordered_at", by="customer_id"
+    ).merge(data["truth"], on="customer_id")
+    rel["silent"] = (rel["at"] - rel["ordered_at"]).dt.days
+    long_silent = rel["silent"] > 180
+    assert long_silent.any() and (~long_silent).any()
+    assert rel.loc[long_silent, "score"].mean() < rel.loc[~long_silent, "score"].mean() - 1
+    in_group = rel[rel["group"].isin(["lapsed", "bargain_hunter"])]
+    assert stats_corr(in_group["silent"], in_group["score"]) < 0
+
+
+def stats_corr(x: pd.Series, y: pd.Series) -> float:
+    return float(np.corrcoef(x.to_numpy(float), y.to_numpy(float))[0, 1])
 
 
 def test_problems_lower_satisfaction(data: dict[str, pd.DataFrame]) -> None:
