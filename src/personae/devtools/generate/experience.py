@@ -67,10 +67,15 @@ def _delay(rng: np.random.Generator, touchpoint: np.ndarray) -> np.ndarray:
 
 #: theme of a comment by touchpoint (TOUCHPOINTS order): checkout and online moments are about
 #: the website (checkout also about price), delivery about delivery, support and stores about staff;
-#: the e-mailed relationship question about the products (or their price)
+#: (the e-mailed relationship question: see ``_RELATIONSHIP_THEMES``)
 _TOUCHPOINT_THEME = np.array(
     [vt.WEBSITE, vt.DELIVERY, vt.STAFF, vt.STAFF, vt.WEBSITE, vt.WEBSITE, vt.QUALITY]
 )
+
+
+#: what a relationship answer's comment is about: quality 25 %, the staff met in stores and on
+#: the phone 35 %, price and delivery 15 % each, the website the rest
+_RELATIONSHIP_THEMES = [vt.QUALITY, vt.STAFF, vt.PRICE, vt.DELIVERY]
 
 
 def _comments(
@@ -84,7 +89,14 @@ def _comments(
     theme = _TOUCHPOINT_THEME[touchpoint]
     theme = np.where((touchpoint == CHECKOUT) & (u[:, 0] < 0.35), vt.PRICE, theme)
     theme = np.where((touchpoint == IN_STORE) & (u[:, 0] < 0.4), vt.QUALITY, theme)
-    theme = np.where((touchpoint == EMAIL) & (u[:, 0] < 0.4), vt.PRICE, theme)
+    # the relationship question is about the shop as a whole: any of its sides
+    theme = np.where(
+        touchpoint == EMAIL,
+        np.select(
+            [u[:, 0] < 0.25, u[:, 0] < 0.6, u[:, 0] < 0.75, u[:, 0] < 0.9], _RELATIONSHIP_THEMES, vt.WEBSITE
+        ),
+        theme,
+    )
     theme = np.where(
         returned & (touchpoint != SUPPORT), np.where(u[:, 1] < 0.6, vt.RETURNS, vt.QUALITY), theme
     )
@@ -202,10 +214,11 @@ def draw_surveys(
     s_idx = s_start[person] + (rng.random(k) * s_count[person]).astype(np.int64)
     o_start = np.cumsum(bought.person_orders) - bought.person_orders
     o_idx = o_start[person] + (rng.random(k) * bought.person_orders[person]).astype(np.int64)
-    # the welcome survey: a person's first answer is often about their first order
+    # the welcome survey: a person's first answer, unless about a support contact, is often
+    # about their first order
     welcome = (np.arange(k) == np.searchsorted(person, person)) & (rng.random(k) < _WELCOME_SHARE)
+    welcome &= ~about_support
     o_idx[welcome] = o_start[person[welcome]]
-    about_support &= ~welcome
     channel = bought.order_channel[o_idx]
     order_failed = bought.order_failed[o_idx] & ~about_support
     touchpoint = np.where(about_support, SUPPORT, _touchpoints(rng, channel, bought.order_failed[o_idx]))
