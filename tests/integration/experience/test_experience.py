@@ -150,6 +150,7 @@ def test_report_counts_only_customers_with_analytics_consent(built: Store, trait
         "store",
         "app",
         "website",
+        "email",  # the generator's relationship NPS
     }
     months = svc.experience_report(built, by="month")["groups"]
     assert [g["month"] for g in months] == sorted(g["month"] for g in months)

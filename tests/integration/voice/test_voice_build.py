@@ -157,7 +157,9 @@ def test_seeds_are_kept_by_later_builds_and_refits(store: Store, tmp_path: Path)
 def test_labelled_themes_are_learned_from_voice_labels(store: Store) -> None:
     texts = store.execute(store.table("voice_texts"))
     staff = texts[texts["scored"] & texts["text"].str.contains("staff|assistant", case=False)].head(12)
-    assert len(staff) >= 5
+    # the 400-customer shop has 3-4 scored texts naming staff since the generator's purchase
+    # stories and relationship surveys (11 before): enough to label a theme
+    assert len(staff) >= 3
     labels = staff[["text_id"]].assign(sentiment="neutral", theme="Shop staff")
     store.replace("voice_labels", labels)
     try:

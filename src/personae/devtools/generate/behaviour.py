@@ -18,7 +18,7 @@ answers depend on them (``experience``).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -63,6 +63,9 @@ class Behaviour:
     person_support: np.ndarray
     person_failed: np.ndarray
     posts: int = 0  # social posts at the end of ``table`` (numbered apart from other events)
+    #: each failed delivery's person and when it was reported, sorted by person, then time
+    failed_person: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    failed_s: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def _active_end(rng: np.random.Generator, pop: Population, bought: Purchases, end_s: int) -> np.ndarray:
@@ -207,10 +210,10 @@ def _service(
     active_end: np.ndarray,
     log: EventLog,
     voice: np.random.Generator | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Failed deliveries, support contacts, reviews and referrals.
 
-    Returns (support person, support time, failed deliveries per person).
+    Returns (support person, support time, failed delivery person, failed delivery time).
     """
     n = len(pop)
     failed = np.flatnonzero(bought.order_failed)
@@ -299,7 +302,7 @@ def _service(
         Mode.KNOWN,
         props=props.referral[rng.integers(0, len(props.referral), len(who))],
     )
-    return person, support_s, np.bincount(f_person, minlength=n)
+    return person, support_s, f_person, f_s
 
 
 #: voice theme of each support reason (SERVICE_REASONS order)
@@ -482,7 +485,10 @@ def draw_behaviour(
     _email(rng, pop, consents, props, log)
     _sms_push_app(rng, pop, consents, props, active_end, person_global, log)
     _store_visits(rng, pop, ids, cat, bought, props, active_end, log)
-    support_person, support_s, failed = _service(rng, pop, ids, bought, props, active_end, log, voice)
+    support_person, support_s, failed_person, failed_s = _service(
+        rng, pop, ids, bought, props, active_end, log, voice
+    )
+    failed = np.bincount(failed_person, minlength=n)
     _visitors(rng, n, chunk, cat, timeline, props, log)
     table = log.table(ids, cat, props, timeline, first_event_number, event_id_width)
     if voice is not None:
@@ -506,6 +512,7 @@ def draw_behaviour(
     in_window = support_s <= timeline.end_s
     support_person, support_s = support_person[in_window], support_s[in_window]
     order = np.lexsort((support_s, support_person))
+    by_person = np.lexsort((failed_s, failed_person))
     return Behaviour(
         table,
         support_person[order],
@@ -513,4 +520,6 @@ def draw_behaviour(
         np.bincount(support_person, minlength=n),
         failed,
         posts.num_rows if voice is not None else 0,
+        failed_person[by_person],
+        failed_s[by_person],
     )

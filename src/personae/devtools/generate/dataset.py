@@ -171,6 +171,7 @@ def generate_dataset(
                 lived,
                 next_response,
                 response_width,
+                granted,
             )
             surveys.write(answers)
             next_response += answers.num_rows

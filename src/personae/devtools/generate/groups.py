@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from personae.devtools.generate.btyd import BtydStory
+
 #: purchase channels a person's channel mix is over, in this order
 MIX_CHANNELS = ("web", "app", "store", "phone", "marketplace")
 
@@ -30,8 +32,8 @@ class GroupProfile:
             window length.
         last_order_ago: (min, max) days before the end of the last order; ``None`` when the
             group's timing is special (``new``, ``one_off``).
-        ipt_days: median personal inter-purchase time.
-        orders: (min, max) number of orders.
+        ipt_days: median personal inter-purchase time (the mean of the group's story, if any).
+        orders: (min, max) number of orders; a group with a story only has the max (a cap).
         extra_lines: mean number of order lines beyond the first.
         price_pref: Beta(a, b) of the price quantile chosen within a category.
         discount_prob: chance a line is discounted outside sales (doubled in sales).
@@ -47,6 +49,11 @@ class GroupProfile:
         browse_per_month: non-purchase web/app sessions per active month.
         support_per_year: support contacts per active year besides returns and deliveries.
         email_opt_out: chance the person later unsubscribes from e-mail.
+        story: the buy-till-you-die story of the group's repeat purchases (see ``btyd``):
+            Gamma purchase rates around ``ipt_days`` and a Beta chance to drop out after each
+            purchase; ``None`` for the groups whose timing is special (``new``, ``one_off``).
+            Living groups buy often (a living customer's recency stays short, which keeps
+            them apart from the lapsed) and rarely leave; the lapsed leave often.
     """
 
     name: str
@@ -70,6 +77,7 @@ class GroupProfile:
     browse_per_month: float
     support_per_year: float
     email_opt_out: float
+    story: BtydStory | None = None
 
 
 _REGULAR_RATES = (0.1, 0.15, 0.2, 0.25)
@@ -81,14 +89,14 @@ GROUPS: tuple[GroupProfile, ...] = (
         0.15,
         join_ago=(420, 1e9),
         last_order_ago=(0, 25),
-        ipt_days=90,
-        orders=(6, 40),
+        ipt_days=40,
+        orders=(6, 80),
         extra_lines=0.8,
         price_pref=(7.0, 2.0),
         discount_prob=0.06,
         discount_rates=_REGULAR_RATES,
         return_rate=0.03,
-        channel_focus=0.97,
+        channel_focus=0.99,
         primary=(0.45, 0.12, 0.43, 0.0, 0.0),
         promo_sensitivity=0.6,
         satisfaction=0.95,
@@ -98,14 +106,15 @@ GROUPS: tuple[GroupProfile, ...] = (
         browse_per_month=0.12,
         support_per_year=0.15,
         email_opt_out=0.03,
+        story=BtydStory.around(40, r=10.0, dropout=(1.0, 2000.0)),
     ),
     GroupProfile(
         "bargain_hunter",
         0.20,
-        join_ago=(200, 1e9),
+        join_ago=(360, 1e9),
         last_order_ago=(0, 70),
-        ipt_days=100,
-        orders=(4, 30),
+        ipt_days=35,
+        orders=(4, 80),
         extra_lines=0.35,
         price_pref=(1.2, 7.0),
         discount_prob=0.78,
@@ -121,13 +130,14 @@ GROUPS: tuple[GroupProfile, ...] = (
         browse_per_month=0.2,
         support_per_year=0.3,
         email_opt_out=0.05,
+        story=BtydStory.around(35, r=10.0, dropout=(1.0, 1000.0)),
     ),
     GroupProfile(
         "lapsed",
         0.20,
         join_ago=(480, 1e9),
         last_order_ago=(285, 540),
-        ipt_days=48,
+        ipt_days=20,
         orders=(6, 25),
         extra_lines=0.25,
         price_pref=(2.5, 2.5),
@@ -144,6 +154,7 @@ GROUPS: tuple[GroupProfile, ...] = (
         browse_per_month=0.1,
         support_per_year=0.5,
         email_opt_out=0.3,
+        story=BtydStory.around(20, r=10.0, dropout=(1.0, 2.0), loyal_for=5),
     ),
     GroupProfile(
         "new",
@@ -173,8 +184,8 @@ GROUPS: tuple[GroupProfile, ...] = (
         0.15,
         join_ago=(400, 1e9),
         last_order_ago=(0, 20),
-        ipt_days=85,
-        orders=(8, 40),
+        ipt_days=30,
+        orders=(8, 80),
         extra_lines=0.5,
         price_pref=(3.5, 3.0),
         discount_prob=0.12,
@@ -190,6 +201,7 @@ GROUPS: tuple[GroupProfile, ...] = (
         browse_per_month=0.2,
         support_per_year=0.25,
         email_opt_out=0.04,
+        story=BtydStory.around(30, r=10.0, dropout=(1.0, 2000.0)),
     ),
     GroupProfile(
         "one_off",

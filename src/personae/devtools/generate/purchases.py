@@ -1,10 +1,14 @@
 """Orders: when each person buys, through which channel, what, at what price.
 
-Each person has a first and a last order set by their group (a lapsed customer's last
-order is 9-18 months back, a one-off customer orders once, long ago) and a personal
-rhythm: the orders in between follow a regular renewal process (Gamma gaps around a
-personal inter-purchase time) placed in the calendar's operational time, so they bunch
-up in sales and around Christmas. Lines come mostly from the person's favourite
+Repeat purchases follow the buy-till-you-die story of :mod:`.btyd` (the BG/NBD process),
+with each group's own parameters, so the population is a mixture of stories: while alive a
+person buys as a Poisson process at a personal rate (Gamma across the group's people) and
+drops out after each purchase with a personal probability (Beta across them). Loyal,
+omnichannel and bargain customers rarely leave; lapsed customers were regulars (no dropout
+for their first repeat purchases) and then leave often — their whole story is drawn, then
+placed so it ends 9-18 months back. A one-off customer orders once, long ago; a new customer
+once or twice since joining. Purchases are placed in the calendar's operational time, so
+they bunch up in sales and around Christmas. Lines come mostly from the person's favourite
 categories (and team), at the price level their group prefers.
 
 Everything is vectorised over all orders of a chunk of people; loops run over groups only.
@@ -21,9 +25,18 @@ import pyarrow.compute as pc
 from personae import schema
 from personae.devtools.generate import columns as col
 from personae.devtools.generate import vocabulary as voc
+from personae.devtools.generate.btyd import repeat_purchases
 from personae.devtools.generate.catalogue import IS_TEAM_CATEGORY, Catalogue
 from personae.devtools.generate.columns import SECONDS_PER_DAY
-from personae.devtools.generate.groups import GROUPS, MIX_CHANNELS, NEW, OMNI, ONE_OFF, ONE_OFF_MIN_AGO
+from personae.devtools.generate.groups import (
+    GROUPS,
+    LAPSED,
+    MIX_CHANNELS,
+    NEW,
+    OMNI,
+    ONE_OFF,
+    ONE_OFF_MIN_AGO,
+)
 from personae.devtools.generate.identities import Identities
 from personae.devtools.generate.population import JOIN_CHANNELS, Population
 from personae.devtools.generate.seasonality import Timeline, time_of_day
@@ -79,7 +92,8 @@ def _schedule(
     last_day = np.full(n, float(end_day))
     for k, profile in enumerate(GROUPS):
         sel = np.flatnonzero(g == k)
-        if profile.last_order_ago is None or not len(sel):
+        # the story decides when the others stop; a lapsed customer's ends by a deadline
+        if profile.last_order_ago is None or not len(sel) or (profile.story and k != LAPSED):
             continue
         lo, hi = profile.last_order_ago
         hi_i = np.maximum(np.minimum(hi, join_ago[sel] - 60), 1.0)
@@ -133,6 +147,73 @@ def _order_times(
         sel = g == k
         day[sel] = timeline.warp(lo[sel], hi[sel], frac[sel], profile.promo_sensitivity)
     return np.floor(day).astype(np.int64)
+
+
+def _btyd_orders(
+    rng: np.random.Generator,
+    pop: Population,
+    timeline: Timeline,
+    first_s: np.ndarray,
+    last_day: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The people whose purchases follow a group's story, their order counts and order days.
+
+    A living group's story starts at the person's first order and runs to the end of the
+    data. A lapsed customer's story is drawn whole (from sign-up to the group's deadline, by
+    which it has nearly always ended by itself) and then placed so that its last purchase
+    falls on the person's last-order day: a dead customer's silence has no length in the
+    story, and the group keeps the recency that makes it "lapsed".
+
+    Returns ``(people, count, days, first_day)``: ``days`` holds every order of those people
+    (the first, then the repeats), by person then time, as fractional days on the seasonal
+    calendar; ``first_day`` is each of those people's first order day.
+    """
+    people_parts, count_parts, day_parts, first_parts = [], [], [], []
+    join_day = pop.join_s / SECONDS_PER_DAY
+    for k, profile in enumerate(GROUPS):
+        sel = np.flatnonzero(pop.group == k)
+        if profile.story is None or not len(sel):
+            continue
+        lam, p = profile.story.draw(rng, len(sel))
+        if k == LAPSED:
+            hi = last_day[sel] + 0.999  # the end of the last order's day
+            horizon = np.maximum(hi - join_day[sel], 0.0)
+            owner, t = repeat_purchases(
+                rng, lam, p, horizon, max_repeats=profile.orders[1] - 1, loyal_for=profile.story.loyal_for
+            )
+            life = np.zeros(len(sel))
+            np.maximum.at(life, owner, t)
+            lo = hi - life  # the first order: the story's length before the last
+        else:
+            lo = first_s[sel] / SECONDS_PER_DAY
+            hi = np.maximum(last_day[sel] + 0.999, lo)  # the end of the data
+            owner, t = repeat_purchases(
+                rng, lam, p, hi - lo, max_repeats=profile.orders[1] - 1, loyal_for=profile.story.loyal_for
+            )
+        repeats = np.bincount(owner, minlength=len(sel))
+        # the first order, then the repeats, in process time; then onto the seasonal calendar
+        count = 1 + repeats
+        start = np.cumsum(count) - count
+        offset = np.zeros(int(count.sum()))
+        offset[np.delete(np.arange(len(offset)), start)] = t
+        who = np.repeat(np.arange(len(sel)), count)
+        span = np.maximum(hi - lo, 1e-9)[who]
+        days = timeline.warp(lo[who], hi[who], np.minimum(offset / span, 1.0), profile.promo_sensitivity)
+        people_parts.append(sel)
+        count_parts.append(count)
+        day_parts.append(days)
+        first_parts.append(lo)
+    if not people_parts:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0), np.zeros(0)
+    people = np.concatenate(people_parts)
+    count = np.concatenate(count_parts)
+    days = np.concatenate(day_parts)
+    first_day = np.concatenate(first_parts)
+    # back to person order (each person's orders stay together, in time order)
+    order = np.argsort(people, kind="stable")
+    by_person = np.argsort(np.repeat(people, count), kind="stable")
+    return people[order], count[order], days[by_person], first_day[order]
 
 
 def _channels(rng: np.random.Generator, pop: Population, owner: np.ndarray, nth: np.ndarray) -> np.ndarray:
@@ -214,9 +295,20 @@ def draw_purchases(
 ) -> Purchases:
     """All orders of a chunk of people; order ids start at ``first_order_number``."""
     first_s, last_day, count, same_session = _schedule(rng, pop, timeline)
+    storied, storied_count, storied_days, storied_first = _btyd_orders(rng, pop, timeline, first_s, last_day)
+    count[storied] = storied_count
+    # a lapsed customer's story is placed back from the last order: it starts later than sign-up
+    moved = storied[pop.group[storied] == LAPSED]
+    first_s[moved] = np.maximum(
+        (storied_first[pop.group[storied] == LAPSED] * SECONDS_PER_DAY).astype(np.int64), pop.join_s[moved]
+    )
+    same_session[moved] &= first_s[moved] - pop.join_s[moved] < SECONDS_PER_DAY
     owner = np.repeat(np.arange(len(pop)), count)
     nth = np.arange(len(owner)) - np.repeat(np.cumsum(count) - count, count)
     day = _order_times(rng, pop, timeline, owner, nth, first_s, last_day, count)
+    in_story = np.zeros(len(pop), dtype=bool)
+    in_story[storied] = True
+    day[in_story[owner]] = np.floor(storied_days).astype(np.int64)
     channel = _channels(rng, pop, owner, nth)
     # an order placed while signing up uses the sign-up channel
     join_ch = np.array([MIX_CHANNELS.index(c) if c in MIX_CHANNELS else -1 for c in JOIN_CHANNELS])[
