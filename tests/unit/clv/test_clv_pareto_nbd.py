@@ -13,7 +13,7 @@ from personae.clv.pareto_nbd import (
     ParetoNBDModel,
     _Data,
     _neg_loglik,
-    log_hyp2f1_a_plus_one,
+    _pair_gauss_terms,
     loglik_individual,
 )
 from personae.errors import InputError
@@ -61,12 +61,36 @@ def test_large_frequencies_and_long_periods_stay_finite_and_right() -> None:
     assert naive == 0.0
 
 
-def test_gauss_series_against_scipy_where_scipy_is_reliable() -> None:
-    c = np.array([1.5, 3.0, 10.0, 0.7])
-    t = np.array([1.2, 2.0, 4.0, 1.6])
-    z = np.array([0.1, 0.5, 0.9, 0.99])
-    got = np.exp(log_hyp2f1_a_plus_one(c, t, z, np.log1p(-z)))
-    np.testing.assert_allclose(got, hyp2f1(c, t, c + 1, z), rtol=1e-12)
+@pytest.mark.parametrize(
+    "params",
+    [(0.4646, 132.59, 152.70, 927_915.7), (720.2, 56_951.8, 0.0319, 0.00816)],
+    ids=["z-near-1", "huge-r-tiny-beta"],
+)
+def test_where_the_series_was_slow_or_failed_the_likelihood_is_right(params: tuple[float, ...]) -> None:
+    # the first: the 1M benchmark's fit (z = 0.9986-0.9999, the series needed SciPy's hyp2f1,
+    # ~60 µs a value); the second: a shop's calibration fit, where the series gave NaN
+    rows = [(0, 0.0, 1094.0), (1, 50.0, 700.0), (5, 300.0, 700.0), (20, 650.0, 700.0), (30, 1090.0, 1094.0)]
+    for x, tx, T in rows:
+        got = loglik_individual(np.array([float(x)]), np.array([tx]), np.array([T]), *params)[0]
+        assert got == pytest.approx(integral_loglik(x, tx, T, *params), rel=1e-10)
+
+
+def test_gauss_terms_against_scipy_where_scipy_is_reliable() -> None:
+    # log[2F1(c, t; c+1; z) / (max(α,β)+y)^c], c = r+s+x, by quadrature along y, against
+    # SciPy's hyp2f1 where z is moderate and c small (there it is accurate to ~1e-15)
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 8, 400).astype(float)
+    tx = rng.uniform(0, 30, 400)
+    T = tx + rng.uniform(0, 30, 400)
+    data = _Data.build(x, tx, T, np.ones(400))
+    for r, alpha, s, beta in [PUBLISHED, (0.553, 20.0, 0.606, 5.0), (1.0, 7.0, 2.0, 7.0)]:
+        got, _ = _pair_gauss_terms(data, r, alpha, s, beta)
+        hi, lo = max(alpha, beta), min(alpha, beta)
+        c = r + s + data.pair_x
+        t = r + data.pair_x if alpha < beta else s + 1.0
+        z = (hi - lo) / (hi + data.pair_y)
+        want = np.log(hyp2f1(c, t, c + 1, z)) - c * np.log(hi + data.pair_y)
+        np.testing.assert_allclose(got, want, rtol=1e-13)
 
 
 def test_lifetimes_values_at_the_published_parameters() -> None:
