@@ -672,6 +672,15 @@ def build_clv(store: Store, as_of: date, s: ClvSettings, timezone: str = DEFAULT
         "model_why": why,
         **{k: round(float(v), 4) for k, v in params.items()},
     }
+    if s.exclude_returned:
+        # buyers whose every line came back have no transaction left: say how many, never silently
+        every = clv_transactions(store, False, timezone)
+        buyers = int(store.scalar(every.filter(every.ordered_at.date() <= as_of).customer_id.nunique()))
+        returned_only = max(buyers - len(out), 0)
+        if returned_only:
+            result["left_out"] = Coverage.of(
+                buyers, {"whose every order line was returned (clv.exclude_returned)": returned_only}
+            ).as_json()
     result["interval"] = how["method"]
     if widths.get("in_words"):
         result["interval_width"] = widths["in_words"]

@@ -108,3 +108,22 @@ def test_the_full_build_says_which_uncertainty_each_interval_covers(orders_only)
         own_width = (clv["clv_12m_predictive_high"] - clv["clv_12m_predictive_low"]).median()
         assert own_width > 5 * param_width
         assert clv_status(store) is None
+
+
+def test_the_build_says_how_many_buyers_it_leaves_out_because_everything_came_back(orders_only):
+    # never a silent zero: a buyer whose every order line was returned has no transaction left
+    # (clv.exclude_returned), so no lifetime value; the build's result counts them
+    from personae.app.build import left_out_line
+    from personae.app.clv import clv_transactions
+
+    with DuckDBStore.open(orders_only) as store:
+        result = build_clv(store, date(2026, 6, 30), ClvSettings(interval_draws=0, predictive_draws=0))
+        valued = store.count("clv")
+        every = clv_transactions(store, False)
+        buyers = int(
+            store.scalar(every.filter(every.ordered_at.date() <= date(2026, 6, 30)).customer_id.nunique())
+        )
+    assert buyers > valued  # the generated shop has buyers who sent everything back
+    assert result["left_out"]["total"] == buyers
+    line = left_out_line(result) or ""
+    assert f"{buyers - valued:,}" in line and "every order line was returned" in line, line
