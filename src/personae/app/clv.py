@@ -119,6 +119,27 @@ def fit_repeat_model(
             return cls(penalizer_coef=fallback_penalizer).fit(f, r, T), fallback_penalizer
 
 
+def fit_spend_model(f: np.ndarray, m: np.ndarray, fallback_penalizer: float) -> tuple[Any, float]:
+    """Gamma-Gamma on the repeat buyers, with the same fallback as :func:`fit_repeat_model`.
+
+    On small or homogeneous shops its ``p`` can run off to infinity (a customer's spend hardly
+    varies from one purchase to the next); the lightly penalised fit keeps it finite instead of
+    leaving every lifetime value empty.
+    """
+    from personae.clv import GammaGammaModel  # start-up: scipy
+
+    repeat = (f > 0) & (m > 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            return GammaGammaModel().fit(f[repeat], m[repeat]), 0.0
+        except ModelError:
+            if not fallback_penalizer:
+                raise
+            model = GammaGammaModel(penalizer_coef=fallback_penalizer).fit(f[repeat], m[repeat])
+            return model, fallback_penalizer
+
+
 def fit_warning(model: Any, penalizer: float = 0.0) -> str | None:
     """A degenerate or weakly identified fit in words: what it means and what to do."""
     label = model.LABEL
@@ -208,7 +229,7 @@ def clv_fit(
     ``plot`` writes the calibration plot there and the tracking plot next to it
     (``<stem>-tracking<suffix>``); nothing is written without it.
     """
-    from personae.clv import GammaGammaModel, btyd_summary, holdout_summary  # start-up: scipy
+    from personae.clv import btyd_summary, holdout_summary  # start-up: scipy
     from personae.clv.holdout import (  # start-up: scipy
         calibration_plot,
         evaluate_holdout,
@@ -245,7 +266,7 @@ def clv_fit(
         except ModelError as exc:
             failed[key] = str(exc)
     repeat = (f > 0) & (m > 0)
-    gg = GammaGammaModel().fit(f[repeat], m[repeat])
+    gg, gg_penalizer = fit_spend_model(f, m, s.fallback_penalizer)
     buyers = int(store.scalar(tx.customer_id.nunique()))
     result: dict[str, Any] = {
         "calibration_end": calibration_end.isoformat(),
@@ -263,6 +284,8 @@ def clv_fit(
     if discrete.json:
         result[BG_BB] = discrete.json
     result["gamma_gamma"] = {**{k: float(v) for k, v in gg.params_.items()}, "loglik": float(gg.loglik_)}
+    if gg_penalizer:
+        result["gamma_gamma"]["penalizer"] = gg_penalizer
     result["left_out"] = Coverage.of(
         buyers, {"whose first order is after the calibration end": buyers - len(cal)}
     ).as_json()
@@ -556,7 +579,6 @@ def build_clv(store: Store, as_of: date, s: ClvSettings, timezone: str = DEFAULT
     + Gamma-Gamma on everything up to ``as_of``; write ``clv`` per customer (``p_alive``,
     expected transactions and CLV come from the chosen model)."""
     from personae.clv import (  # start-up: scipy
-        GammaGammaModel,
         btyd_summary,
         customer_lifetime_value,
         value_tiers,
@@ -580,8 +602,7 @@ def build_clv(store: Store, as_of: date, s: ClvSettings, timezone: str = DEFAULT
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             bg, penalizer = fit_repeat_model(key, f, r, T, s.fallback_penalizer)
-            repeat = (f > 0) & (m > 0)
-            gg = GammaGammaModel().fit(f[repeat], m[repeat])
+            gg, gg_penalizer = fit_spend_model(f, m, s.fallback_penalizer)
     except ModelError as exc:
         return _skip(store, as_of, str(exc))
     reason = bg.degenerate()
@@ -645,6 +666,13 @@ def build_clv(store: Store, as_of: date, s: ClvSettings, timezone: str = DEFAULT
     params = {**bg.params_, **{f"gg_{k}": v for k, v in gg.params_.items()}, "penalizer": penalizer}
     note = _interval_note(how)
     warning = fit_warning(bg, penalizer)
+    if gg_penalizer:
+        spend = (
+            "plain maximum likelihood sent a Gamma-Gamma parameter to infinity (a customer's spend "
+            f"hardly varies between purchases), so a penalised spend fit (penalizer {gg_penalizer:g}) "
+            "was used."
+        )
+        warning = f"{warning} {spend}" if warning else spend[0].upper() + spend[1:]
     widths = interval_widths(values, s.interval, s.horizon_months, how) if s.interval_draws else {}
     store.replace(
         "clv_params",
