@@ -594,6 +594,9 @@ def build_clv(store: Store, as_of: date, s: ClvSettings, timezone: str = DEFAULT
     if summary.empty:
         return _skip(store, as_of, "no orders on or before the as-of date")
     f, r, T, m = (summary[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T", "monetary_value"))
+    # mean spend to a millionth: DuckDB and Spark sum in different orders, and on a flat likelihood
+    # a last-bit difference can decide whether a parameter reaches its bound (engine parity)
+    m = np.round(m, 6)
     try:
         key, why = (
             select_model(store, as_of, s, timezone) if s.model == "auto" else (s.model, "set in clv.model")
