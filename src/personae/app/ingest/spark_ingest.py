@@ -68,7 +68,7 @@ from personae.app.ingest.readers import (
     detect_format,
     header_names,
 )
-from personae.app.ingest.validate import validate
+from personae.app.ingest.validate import ValidatedBatch, validate
 from personae.app.tombstones import database_secret, erased_hashes, identifiers_hit, texts_hit
 from personae.clock import DEFAULT_ZONE
 from personae.config import IdentitySettings
@@ -278,12 +278,11 @@ def _jsonl_batch(job: _Job, source: str, lines: np.ndarray, values: list[str]) -
     return RawBatch(source, "jsonl", "", columns, lines[keep], lambda i: raws[i], typed=True, rejects=rejects)
 
 
-def _checked(job: _Job, batch: RawBatch) -> tuple[pa.Table | None, pd.DataFrame]:
-    """THE validator on one batch, then keys and identity as :func:`loader._keyed` makes them."""
-    spec = job.spec
-    checked = validate(
+def _validate(job: _Job, batch: RawBatch) -> ValidatedBatch:
+    """THE validator with this job's options (one place, so the two calls cannot drift)."""
+    return validate(
         batch,
-        spec,
+        job.spec,
         job.mapping,
         date_format=job.date_format,
         default_country_code=job.country,
@@ -292,6 +291,12 @@ def _checked(job: _Job, batch: RawBatch) -> tuple[pa.Table | None, pd.DataFrame]
         list_sep=job.list_sep,
         timezone=job.timezone,
     )
+
+
+def _checked(job: _Job, batch: RawBatch) -> tuple[pa.Table | None, pd.DataFrame]:
+    """THE validator on one batch, then keys and identity as :func:`loader._keyed` makes them."""
+    spec = job.spec
+    checked = _validate(job, batch)
     frame, parts = checked.frame, [checked.rejects]
     if frame.empty:
         return None, checked.rejects
@@ -451,17 +456,7 @@ def _empty_check(job: _Job, names: list[str], fmt: str) -> None:
     driver, as one line with a hint (not as an executor's stack trace)."""
     columns = {n: pd.Series([], dtype="string" if fmt == "csv" else object) for n in names}
     batch = RawBatch("", fmt, "", columns, np.zeros(0, dtype=np.int64), str, typed=fmt != "csv")
-    validate(
-        batch,
-        job.spec,
-        job.mapping,
-        date_format=job.date_format,
-        default_country_code=job.country,
-        constants=job.constants,
-        settings=job.settings,
-        list_sep=job.list_sep,
-        timezone=job.timezone,
-    )
+    _validate(job, batch)
 
 
 def ingest_on_spark(
