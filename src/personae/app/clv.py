@@ -7,6 +7,7 @@ Application layer: reads resolved transactions from the store, runs the pure mod
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -98,6 +99,16 @@ def discrete_applies(opportunity: str, active_periods: float, busy_periods: floa
     )
 
 
+def _fit_arrays(summary: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A BTYD summary's frequency, recency, T and mean spend, as the fits take them.
+
+    Mean spend to a millionth: DuckDB and Spark sum in different orders, and on a flat
+    likelihood a last-bit difference can decide whether a parameter reaches its bound.
+    """
+    f, r, T, m = (summary[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T", "monetary_value"))
+    return f, r, T, np.round(m, 6)
+
+
 def fit_repeat_model(
     key: str, f: np.ndarray, r: np.ndarray, T: np.ndarray, fallback_penalizer: float
 ) -> tuple[Any, float]:
@@ -109,14 +120,7 @@ def fit_repeat_model(
     Hessian warnings are silenced here: :func:`fit_warning` says it in words instead.
     """
     cls = model_class(key)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        try:
-            return cls().fit(f, r, T), 0.0
-        except ModelError:
-            if not fallback_penalizer:
-                raise
-            return cls(penalizer_coef=fallback_penalizer).fit(f, r, T), fallback_penalizer
+    return _with_fallback(lambda penalizer: cls(penalizer_coef=penalizer).fit(f, r, T), fallback_penalizer)
 
 
 def fit_spend_model(f: np.ndarray, m: np.ndarray, fallback_penalizer: float) -> tuple[Any, float]:
@@ -129,19 +133,29 @@ def fit_spend_model(f: np.ndarray, m: np.ndarray, fallback_penalizer: float) -> 
     from personae.clv import GammaGammaModel  # start-up: scipy
 
     repeat = (f > 0) & (m > 0)
+    return _with_fallback(
+        lambda penalizer: GammaGammaModel(penalizer_coef=penalizer).fit(f[repeat], m[repeat]),
+        fallback_penalizer,
+    )
+
+
+def _with_fallback(fit: Callable[[float], Any], fallback_penalizer: float) -> tuple[Any, float]:
+    """``fit(0)`` (plain maximum likelihood), else ``fit(fallback_penalizer)`` when a parameter
+    runs off; returns the model and the penalizer used. Hessian warnings are silenced:
+    :func:`fit_warning` says it in words instead."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         try:
-            return GammaGammaModel().fit(f[repeat], m[repeat]), 0.0
+            return fit(0.0), 0.0
         except ModelError:
             if not fallback_penalizer:
                 raise
-            model = GammaGammaModel(penalizer_coef=fallback_penalizer).fit(f[repeat], m[repeat])
-            return model, fallback_penalizer
+            return fit(fallback_penalizer), fallback_penalizer
 
 
-def fit_warning(model: Any, penalizer: float = 0.0) -> str | None:
-    """A degenerate or weakly identified fit in words: what it means and what to do."""
+def fit_warning(model: Any, penalizer: float = 0.0, spend_penalizer: float = 0.0) -> str | None:
+    """A degenerate or weakly identified fit in words: what it means and what to do
+    (``spend_penalizer``: the one :func:`fit_spend_model` used, if it fell back)."""
     label = model.LABEL
     reason = model.degenerate()
     if reason is not None:
@@ -162,6 +176,12 @@ def fit_warning(model: Any, penalizer: float = 0.0) -> str | None:
         parts.append(
             f"plain maximum likelihood sent a {label} parameter to 0 or infinity, so a penalised fit "
             f"(penalizer {penalizer:g}) was used: the data cannot tell that parameter apart from its limit"
+        )
+    if spend_penalizer:
+        parts.append(
+            "plain maximum likelihood sent a Gamma-Gamma parameter to infinity (a customer's spend "
+            f"hardly varies between purchases), so a penalised spend fit (penalizer {spend_penalizer:g}) "
+            "was used"
         )
     return "; ".join(parts) + "." if parts else None
 
@@ -254,7 +274,7 @@ def clv_fit(
     )
     if cal.empty:
         raise InputError(f"no transactions on or before the calibration end {calibration_end}")
-    f, r, T, m = (cal[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T", "monetary_value"))
+    f, r, T, m = _fit_arrays(cal)
     continuous = "bg_nbd" if which == BG_BB else which
     keys = list(MODEL_KEYS) if which == "auto" else sorted({"bg_nbd", continuous}, key=MODEL_KEYS.index)
     fitted: dict[str, Any] = {}
@@ -593,10 +613,7 @@ def build_clv(store: Store, as_of: date, s: ClvSettings, timezone: str = DEFAULT
     )
     if summary.empty:
         return _skip(store, as_of, "no orders on or before the as-of date")
-    f, r, T, m = (summary[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T", "monetary_value"))
-    # mean spend to a millionth: DuckDB and Spark sum in different orders, and on a flat likelihood
-    # a last-bit difference can decide whether a parameter reaches its bound (engine parity)
-    m = np.round(m, 6)
+    f, r, T, m = _fit_arrays(summary)
     try:
         key, why = (
             select_model(store, as_of, s, timezone) if s.model == "auto" else (s.model, "set in clv.model")
@@ -668,14 +685,7 @@ def build_clv(store: Store, as_of: date, s: ClvSettings, timezone: str = DEFAULT
     store.replace("clv", out)
     params = {**bg.params_, **{f"gg_{k}": v for k, v in gg.params_.items()}, "penalizer": penalizer}
     note = _interval_note(how)
-    warning = fit_warning(bg, penalizer)
-    if gg_penalizer:
-        spend = (
-            "plain maximum likelihood sent a Gamma-Gamma parameter to infinity (a customer's spend "
-            f"hardly varies between purchases), so a penalised spend fit (penalizer {gg_penalizer:g}) "
-            "was used."
-        )
-        warning = f"{warning} {spend}" if warning else spend[0].upper() + spend[1:]
+    warning = fit_warning(bg, penalizer, gg_penalizer)
     widths = interval_widths(values, s.interval, s.horizon_months, how) if s.interval_draws else {}
     store.replace(
         "clv_params",
