@@ -15,25 +15,21 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
+BENCH = ROOT / "benchmarks" / "bench_scale.py"
 
 
 @pytest.mark.slow
 def test_bench_scale_prints_every_step(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "bench_scale.py"),
-            "--customers",
-            "300",
-            "--work",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=900,
-    )
+    def bench(*extra: str, timeout: int) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(BENCH), "--customers", "300", "--work", str(tmp_path), *extra],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+            timeout=timeout,
+        )
+
+    done = bench(timeout=900)
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
     for kind in ("products", "stores", "customers", "consents", "orders", "events", "surveys"):
@@ -45,19 +41,5 @@ def test_bench_scale_prints_every_step(tmp_path: Path) -> None:
     assert out.count("| bare") == 11
     assert out.count("rejected 0 ") == 7  # the generated files are clean
     # a second run reuses the generated files
-    again = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "bench_scale.py"),
-            "--customers",
-            "300",
-            "--work",
-            str(tmp_path),
-            "--generate-only",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    again = bench("--generate-only", timeout=300)
     assert "reusing the files" in again.stdout
