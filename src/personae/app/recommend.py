@@ -33,6 +33,7 @@ from personae.personalize.evaluation import (
     UNSEEN,
     HeldOut,
     held_out,
+    sample,
     summary,
     top_k,
 )
@@ -571,7 +572,11 @@ def _prepare(
         train_stars = stars.multiply((train > 0).astype(np.float64)).tocsr()
         train_stars.eliminate_zeros()
     repeat = repeat_share(split.train.purchases())
-    held = held_out(train, split.test, stars, _protocol(repeat, settings))
+    held = sample(
+        held_out(train, split.test, stars, _protocol(repeat, settings)),
+        settings.evaluate_customers,
+        settings.seed,
+    )
     cut = int(split.train.at.max()) if len(split.train.at) else 0
     return _Split(
         split.train, train, train_stars, held, repeat, cut, inter.n_items, inter.n_customers, catalogue

@@ -45,6 +45,13 @@ class RecommendSettings(BaseModel):
     holdout_share: float = Field(
         0.2, gt=0, lt=1, description="Share of each customer's latest purchases held out by `evaluate`."
     )
+    evaluate_customers: int = Field(
+        10_000,
+        ge=100,
+        description="`evaluate`, `tune` and the report judge models on at most this many customers "
+        "with a held-out purchase, drawn at random (each is scored against every item; the "
+        "bootstrap intervals say how sure the sample is). Models still learn from everyone.",
+    )
     ease_min_support: int = Field(
         3,
         ge=1,

@@ -34,6 +34,20 @@ def test_default_model_beats_popularity_and_default_als(evaluation):
     assert by["popularity"]["coverage"] < 0.05 < default["coverage"]
 
 
+def test_a_large_shop_is_judged_on_a_random_sample_and_says_so(shop_db, evaluation):
+    # every evaluated customer is scored against every item: a shop of millions is judged on a
+    # sample, and the customers left out of it are counted, not dropped silently
+    with DuckDBStore.open(shop_db) as store:
+        small = recommend.evaluate(store, RecommendSettings(evaluate_customers=150), models=("popularity",))
+    assert small["customers_evaluated"] == 150
+    assert any("random sample of 150" in k for k in small["left_out"]["reasons"]), small["left_out"]
+    # the same customers in and out every time: a report is reproducible
+    with DuckDBStore.open(shop_db) as store:
+        again = recommend.evaluate(store, RecommendSettings(evaluate_customers=150), models=("popularity",))
+    assert again["models"][0]["ndcg"] == small["models"][0]["ndcg"]
+    assert evaluation["customers_evaluated"] > 150
+
+
 @pytest.fixture(scope="module")
 def context(shop_db):
     with DuckDBStore.open(shop_db) as store:
