@@ -171,6 +171,30 @@ class Store(abc.ABC):
         """
         return sum(self.append(name, pa.Table.from_batches([b], batches.schema)) for b in batches)
 
+    def append_from(
+        self,
+        name: str,
+        database: Path,
+        relation: str,
+        progress: Callable[[float], None] | None = None,
+    ) -> int:
+        """Append every row of ``relation`` (a table or view) of the DuckDB database file
+        ``database`` to table ``name``; the number appended.
+
+        Why: ingest stages and de-duplicates a file's rows in a scratch database file; an engine
+        that can read that file itself (DuckDB) takes them in one statement, with no second
+        database and no Arrow copy in between — one buffer pool, not two. This default streams
+        the rows out of the file in batches (``progress`` is then not called).
+        """
+        import duckdb  # start-up: only the default path of an engine that cannot read the file
+
+        con = duckdb.connect(str(database), read_only=True)
+        try:
+            reader = con.execute(f"SELECT * FROM {relation}").to_arrow_reader(200_000)
+            return self.append_batches(name, reader)
+        finally:
+            con.close()
+
     @abc.abstractmethod
     def replace(self, name: str, data: pa.Table | pd.DataFrame | ibis.Table) -> None:
         """Create or replace a derived table (traits, model outputs, snapshots)."""

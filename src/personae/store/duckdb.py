@@ -47,6 +47,8 @@ class DuckDBStore(Store):
         self._writer: tuple[Any, Any] | None = None
         #: the ``memory_limit`` the store was opened with (``None``: DuckDB's default)
         self.memory_limit: str | None = None
+        #: databases :meth:`append_from` attached, detached when the transaction ends
+        self._attached: list[str] = []
 
     # -- opening -----------------------------------------------------------------------------
     @classmethod
@@ -186,6 +188,7 @@ class DuckDBStore(Store):
             self.raw.execute("COMMIT")
         finally:
             self._in_transaction = False
+            self._detach_attached()
 
     def append(self, name: str, data: pa.Table | pd.DataFrame, *, columns: list[str] | None = None) -> int:
         """Append rows (matched by column name) to an existing table."""
@@ -201,6 +204,13 @@ class DuckDBStore(Store):
         finally:
             self.raw.unregister(view)
         return arrow.num_rows
+
+    def _detach_attached(self) -> None:
+        """Detach what :meth:`append_from` attached (a rollback may have undone the ATTACH)."""
+        while self._attached:
+            alias = self._attached.pop()
+            with contextlib.suppress(Exception):
+                self.raw.execute(f"DETACH {alias}")
 
     @contextlib.contextmanager
     def memory_capped(self, limit: str) -> Iterator[None]:
@@ -241,6 +251,34 @@ class DuckDBStore(Store):
         finally:
             self.raw.unregister(view)
         return counted[0]
+
+    def append_from(
+        self,
+        name: str,
+        database: Path,
+        relation: str,
+        progress: Callable[[float], None] | None = None,
+    ) -> int:
+        """Append every row of ``relation`` of the DuckDB file ``database`` in ONE ``INSERT``,
+        the file attached read-only for it; ``progress`` gets DuckDB's own estimate of the
+        statement's progress (0 to 1) every half second while it runs.
+
+        Attached before and detached after the caller's transaction would be the same: an
+        ``ATTACH`` inside a transaction is undone with it, so a failed ingest leaves no trace.
+        """
+        alias = f"_src_{uuid.uuid4().hex[:12]}"
+        self.raw.execute(f"ATTACH {_literal(str(database))} AS {alias} (READ_ONLY)")
+        # a database the transaction read cannot be detached before it ends
+        self._attached.append(alias)
+        try:
+            with _progress_polled(self.raw, progress):
+                row = self.raw.execute(
+                    f"INSERT INTO {quote(name)} BY NAME SELECT * FROM {alias}.{quote(relation)}"
+                ).fetchone()
+        finally:
+            if not self._in_transaction:
+                self._detach_attached()
+        return int(row[0]) if row else 0
 
     def replace(self, name: str, data: pa.Table | pd.DataFrame | ibis.Table) -> None:
         """Create or replace a derived table (traits, model outputs, snapshots)."""
@@ -455,3 +493,37 @@ def _coalesce(work: list[tuple[str, pa.Table, bool]]) -> list[tuple[str, pa.Tabl
         open_append[name] = len(out)
         out.append((name, table, False))
     return out
+
+
+def _literal(text: str) -> str:
+    """``text`` as a SQL string literal (ATTACH takes no bound parameter for its path)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+@contextlib.contextmanager
+def _progress_polled(con: Any, progress: Callable[[float], None] | None) -> Iterator[None]:
+    """Within the block, ``progress(fraction)`` every half second from DuckDB's estimate of the
+    statement ``con`` runs (its progress bar, computed but not printed)."""
+    if progress is None:
+        yield
+        return
+    import threading  # start-up: only for a long statement someone watches
+
+    con.execute("SET enable_progress_bar = true")
+    con.execute("SET enable_progress_bar_print = false")
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.wait(0.5):
+            done = con.query_progress()
+            if done >= 0:
+                progress(min(done, 100.0) / 100.0)
+
+    watcher = threading.Thread(target=poll, daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        watcher.join()
+        con.execute("SET enable_progress_bar = false")

@@ -2,9 +2,11 @@
 
 Ingest validates a file chunk by chunk and stages the accepted rows here; the in-file
 de-duplication and the comparison with the stored keys then run as SQL over the staged rows,
-which DuckDB spills to a temporary folder beyond ``memory_limit``. Nothing in it outlives the
-``with`` block, and the store itself is only written in one transaction at the end — so the
-scratch database works beside any store engine.
+which DuckDB keeps in a database file of its own (with a spill folder beyond
+``memory_limit``). Nothing in it outlives the ``with`` block, and the store itself is only
+written in one transaction at the end, from a view of the rows to add (:meth:`Scratch.publish`):
+the scratch connection is closed by then, so a DuckDB store reads the file itself and one
+database engine, not two, holds memory during the write.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -26,7 +29,7 @@ SCRATCH_MEMORY = "400MB"
 
 
 class Scratch:
-    """An in-memory DuckDB connection with a spill folder (see the module docstring).
+    """A DuckDB database file with a spill folder (see the module docstring).
 
     >>> with scratch() as s:
     ...     s.append("t", pa.table({"a": [1, 2, 2]}))
@@ -35,8 +38,9 @@ class Scratch:
     [{'n': 3}]
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path) -> None:
         self.con = con
+        self.path = path
         self._tables: set[str] = set()
 
     def append(self, name: str, data: pa.Table) -> None:
@@ -67,19 +71,34 @@ class Scratch:
         reader = self.con.execute(sql).to_arrow_reader(rows)
         yield from reader
 
+    def publish(self, name: str, sql: str) -> Path:
+        """Make ``sql`` the view ``name`` and close the database: its file (returned) can then
+        be read by another engine. Nothing may be asked of this scratch afterwards.
+
+        >>> with scratch() as s:
+        ...     s.append("t", pa.table({"a": [1, 2, 3]}))
+        ...     path = s.publish("big", "SELECT a FROM t WHERE a > 1")
+        ...     duckdb.connect(str(path), read_only=True).sql("SELECT sum(a) FROM big").fetchone()
+        (5,)
+        """
+        self.con.execute(f"CREATE VIEW {quote(name)} AS {sql}")
+        self.con.close()
+        return self.path
+
 
 @contextlib.contextmanager
 def scratch(memory_limit: str = SCRATCH_MEMORY, threads: int | None = None) -> Iterator[Scratch]:
     """A :class:`Scratch` database, gone (with its spill folder) at the end of the block."""
     folder = tempfile.mkdtemp(prefix="personae-scratch-")
-    con = duckdb.connect(":memory:")
+    path = Path(folder) / "scratch.duckdb"
+    con = duckdb.connect(str(path))
     try:
         con.execute("SET memory_limit = ?", [memory_limit])
-        con.execute("SET temp_directory = ?", [folder])
+        con.execute("SET temp_directory = ?", [str(Path(folder) / "spill")])
         con.execute("SET preserve_insertion_order = false")
         if threads:
             con.execute(f"SET threads = {int(threads)}")
-        yield Scratch(con)
+        yield Scratch(con, path)
     finally:
         with contextlib.suppress(Exception):
             con.close()
