@@ -114,6 +114,29 @@ def test_store_errors_inside_the_transaction_roll_back(
     assert take_snapshot(store) == before
 
 
+@pytest.mark.parametrize("fail_at", [1, 3])
+def test_a_staging_error_in_its_own_thread_surfaces_and_changes_nothing(
+    store: Store, write_rows, take_snapshot, monkeypatch: pytest.MonkeyPatch, fail_at: int
+) -> None:
+    # chunks are staged in a thread of their own while the next one is validated: its error
+    # must reach the caller (at the next chunk, or at the end), never vanish in the thread
+    ingest_file(store, "customers", write_rows("first.csv", FIRST))
+    before = take_snapshot(store)
+    rows = [{"customer_id": f"C{i}", "email": f"p{i}@example.com"} for i in range(10, 60)]
+    real, calls = loader.Scratch.append, [0]
+
+    def append(self, name, data) -> None:  # type: ignore[no-untyped-def]
+        calls[0] += 1
+        if calls[0] == fail_at:
+            raise OSError("no space left on device")
+        real(self, name, data)
+
+    monkeypatch.setattr(loader.Scratch, "append", append)
+    with pytest.raises(OSError, match="no space"):
+        ingest_file(store, "customers", write_rows("many.csv", rows), chunk_rows=10)
+    assert take_snapshot(store) == before
+
+
 CRASH_SCRIPT = textwrap.dedent("""
     import os, signal, sys
     import personae.app.ingest.loader as loader

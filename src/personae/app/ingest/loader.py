@@ -8,9 +8,11 @@ count as accepted, and are also reported as ``updated``).
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -31,7 +33,7 @@ from personae.app.ingest.keys import (
     row_keys,
 )
 from personae.app.ingest.linking import add_links_and_resolve
-from personae.app.ingest.readers import CHUNK_ROWS, RawBatch, StreamedFile, stream_file
+from personae.app.ingest.readers import CHUNK_ROWS, RawBatch, StreamedFile, prefetched, stream_file
 from personae.app.ingest.validate import ValidatedBatch, validate
 from personae.app.tombstones import tombstoned, tombstoned_texts
 from personae.clock import DEFAULT_ZONE
@@ -231,8 +233,10 @@ def ingest_file(
     reject_parts: list[pd.DataFrame] = []
     read = 0
     started = time.perf_counter()
-    with scratch() as work:
-        for batch in source.chunks():
+    with scratch() as work, _Stager(work) as stage:
+        # three stages overlap: the next chunk is read (Arrow's reader) while this one is
+        # validated, and the last one is staged (DuckDB) meanwhile; both release the GIL
+        for batch in prefetched(source.chunks()):
             read += batch.read
             checked = validate(
                 batch,
@@ -249,10 +253,11 @@ def ingest_file(
             if len(rejects):
                 reject_parts.append(rejects)
             if len(frame):
-                work.append("staged", _to_arrow(frame, spec, path, now))
+                stage.append("staged", _to_arrow(frame, spec, path, now))
             report(
                 _rate("reading and validating", read, started), 0.8 * (source.position / max(source.size, 1))
             )
+        stage.wait()
         report("de-duplicating", 0.8)
         dup_rejects, in_file_dups = _dedupe_in_file(work, spec)
         known = _known_keys(store, work, spec)
@@ -321,6 +326,34 @@ def ingest_file(
             raise
     report("done", 1.0)
     return summary
+
+
+class _Stager:
+    """Appends to the scratch database in a thread of its own, one append at a time, so that
+    validating the next chunk overlaps staging this one; an append's error surfaces at the
+    next :meth:`append` or at :meth:`wait`."""
+
+    def __init__(self, work: Scratch) -> None:
+        self.work = work
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="personae-stage")
+        self._pending: Future[None] | None = None
+
+    def __enter__(self) -> _Stager:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with contextlib.suppress(BaseException):
+            self.wait()
+        self._pool.shutdown(wait=True)
+
+    def append(self, name: str, data: pa.Table) -> None:
+        self.wait()
+        self._pending = self._pool.submit(self.work.append, name, data)
+
+    def wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
 
 
 def _rate(step: str, rows: int, started: float) -> str:
