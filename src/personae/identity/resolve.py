@@ -76,13 +76,7 @@ def resolve(
         )
     codes, uniques = pd.factorize(pd.concat([a, b], ignore_index=True), sort=True)
     n = len(uniques)
-    src, dst = codes[: len(a)], codes[len(a) :]
-    # Imported here: the CLI imports this module at start-up and scipy.sparse.csgraph is slow to load.
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    graph = coo_matrix((np.ones(len(src), dtype=np.int8), (src, dst)), shape=(n, n))
-    _, component = connected_components(graph, directed=False)
+    component = components(n, codes[: len(a)], codes[len(a) :])
     ids = pd.Series(uniques, dtype=object)
     is_customer = ids.str.startswith(CUSTOMER_PREFIX).to_numpy()
     frame = pd.DataFrame({"identifier": ids, "component": component, "is_customer": is_customer})
@@ -97,6 +91,24 @@ def resolve(
     mapping = frame.loc[frame["customer_id"].to_numpy() != own_value, ["identifier", "customer_id"]]
     merges = _merges(frame, a, b)
     return Resolution(mapping.reset_index(drop=True), merges)
+
+
+def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The connected component of each of ``n`` nodes ``0 … n-1`` linked by ``a[i] — b[i]``.
+
+    The graph step of :func:`resolve` on integer codes alone: a store resolving millions of
+    links codes its identifiers itself and needs only this in memory (two integers a link).
+
+    >>> components(5, np.array([0, 3]), np.array([1, 4])).tolist()
+    [0, 0, 1, 2, 2]
+    """
+    # start-up: the CLI imports this module and scipy.sparse.csgraph is slow to load
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    graph = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    return np.asarray(labels)
 
 
 def resolve_links(a: list[str], b: list[str]) -> tuple[dict[str, str], list[tuple[str, str, str, str]]]:

@@ -177,9 +177,13 @@ class Store(abc.ABC):
         database: Path,
         relation: str,
         progress: Callable[[float], None] | None = None,
+        *,
+        skip_existing: Sequence[str] = (),
+        values: Mapping[str, Any] | None = None,
     ) -> int:
         """Append every row of ``relation`` (a table or view) of the DuckDB database file
-        ``database`` to table ``name``; the number appended.
+        ``database`` to table ``name``; the number appended. Rows whose ``skip_existing``
+        columns match a stored row are left out; ``values`` adds constant columns.
 
         Why: ingest stages and de-duplicates a file's rows in a scratch database file; an engine
         that can read that file itself (DuckDB) takes them in one statement, with no second
@@ -189,11 +193,22 @@ class Store(abc.ABC):
         import duckdb  # start-up: only the default path of an engine that cannot read the file
 
         con = duckdb.connect(str(database), read_only=True)
+        added = 0
         try:
-            reader = con.execute(f"SELECT * FROM {relation}").to_arrow_reader(200_000)
-            return self.append_batches(name, reader)
+            reader = con.execute(f'SELECT * FROM "{relation}"').to_arrow_reader(200_000)
+            for batch in reader:
+                rows = pa.Table.from_batches([batch])
+                for column, value in (values or {}).items():
+                    rows = rows.append_column(column, pa.array([value] * rows.num_rows))
+                if skip_existing and rows.num_rows:
+                    stored, new = self.table(name), ibis.memtable(rows)
+                    rows = self.to_arrow(
+                        new.anti_join(stored, [new[c] == stored[c] for c in skip_existing])
+                    )
+                added += self.append(name, rows)
         finally:
             con.close()
+        return added
 
     @abc.abstractmethod
     def replace(self, name: str, data: pa.Table | pd.DataFrame | ibis.Table) -> None:

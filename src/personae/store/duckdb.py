@@ -258,6 +258,9 @@ class DuckDBStore(Store):
         database: Path,
         relation: str,
         progress: Callable[[float], None] | None = None,
+        *,
+        skip_existing: Sequence[str] = (),
+        values: Mapping[str, Any] | None = None,
     ) -> int:
         """Append every row of ``relation`` of the DuckDB file ``database`` in ONE ``INSERT``,
         the file attached read-only for it; ``progress`` gets DuckDB's own estimate of the
@@ -270,10 +273,16 @@ class DuckDBStore(Store):
         self.raw.execute(f"ATTACH {_literal(str(database))} AS {alias} (READ_ONLY)")
         # a database the transaction read cannot be detached before it ends
         self._attached.append(alias)
+        extra = dict(values or {})
+        select = ", ".join(["r.*", *(f"? AS {quote(c)}" for c in extra)])
+        source = f"{alias}.{quote(relation)} r"
+        if skip_existing:
+            keys = ", ".join(quote(c) for c in skip_existing)
+            source += f" ANTI JOIN {quote(name)} USING ({keys})"
         try:
             with _progress_polled(self.raw, progress):
                 row = self.raw.execute(
-                    f"INSERT INTO {quote(name)} BY NAME SELECT * FROM {alias}.{quote(relation)}"
+                    f"INSERT INTO {quote(name)} BY NAME SELECT {select} FROM {source}", list(extra.values())
                 ).fetchone()
         finally:
             if not self._in_transaction:

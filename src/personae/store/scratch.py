@@ -15,7 +15,7 @@ import contextlib
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -71,17 +71,19 @@ class Scratch:
         reader = self.con.execute(sql).to_arrow_reader(rows)
         yield from reader
 
-    def publish(self, name: str, sql: str) -> Path:
-        """Make ``sql`` the view ``name`` and close the database: its file (returned) can then
-        be read by another engine. Nothing may be asked of this scratch afterwards.
+    def publish(self, views: Mapping[str, str]) -> Path:
+        """Make each SQL of ``views`` a view of that name and close the database: its file
+        (returned) can then be read by another engine. Nothing may be asked of this scratch
+        afterwards.
 
         >>> with scratch() as s:
         ...     s.append("t", pa.table({"a": [1, 2, 3]}))
-        ...     path = s.publish("big", "SELECT a FROM t WHERE a > 1")
+        ...     path = s.publish({"big": "SELECT a FROM t WHERE a > 1"})
         ...     duckdb.connect(str(path), read_only=True).sql("SELECT sum(a) FROM big").fetchone()
         (5,)
         """
-        self.con.execute(f"CREATE VIEW {quote(name)} AS {sql}")
+        for name, sql in views.items():
+            self.con.execute(f"CREATE VIEW {quote(name)} AS {sql}")
         self.con.close()
         return self.path
 

@@ -1,63 +1,150 @@
 """Store side of identity resolution: keep the links, re-resolve, record merges.
 
-The pure algorithm is :func:`personae.identity.resolve`; this module feeds it every link
-ever stored and writes back the identity map and the merges it has not recorded yet.
+The algorithm is :func:`personae.identity.resolve` (union-find as connected components).
+Here it runs over every link ever stored, which at ten million customers is tens of millions
+of identifiers: too many to hold as Python strings (11 GB at 10M customers). So the store
+numbers the identifiers, only the two integer codes of each link come to Python for
+:func:`~personae.identity.resolve.components`, and the identity map is computed back in the
+store from the component of each code — the same map :func:`~personae.identity.resolve.resolve`
+gives (a property test holds the two equal). Merges are rare: :func:`resolve` itself explains
+them, on the links of the components that hold two customer ids or more.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 import ibis
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from personae.identity.resolve import resolve
+from personae.identity.resolve import CUSTOMER_PREFIX, components, resolve
 from personae.store import Store
 
+#: derived tables that live only inside :func:`resolve_all` (dropped before it returns)
+CODES = "identity_codes"
+COMPONENTS = "identity_components"
 
-def add_links_and_resolve(store: Store, new_links: pd.DataFrame, *, source: str, now: pd.Timestamp) -> int:
+
+@dataclass(frozen=True)
+class StagedLinks:
+    """New links held in a relation of a DuckDB database file (ingest's scratch database):
+    a file's links, too many to hold in memory, go from there to the store in one statement."""
+
+    database: Path
+    relation: str
+
+
+def add_links_and_resolve(
+    store: Store, new_links: pd.DataFrame | StagedLinks, *, source: str, now: pd.Timestamp
+) -> int:
     """Store new links (ignoring known ones) and re-resolve; return how many merges are new."""
-    if new_links.empty:
-        return 0
-    table = pa.table(
-        {
-            "identifier_a": pa.array(new_links["identifier_a"].tolist(), pa.string()),
-            "identifier_b": pa.array(new_links["identifier_b"].tolist(), pa.string()),
-        }
-    )
-    # through the store interface (not SQL), so ingest runs on either engine
-    known = store.table("identity_links")
-    new = ibis.memtable(table)
-    fresh = store.to_arrow(
-        new.anti_join(
-            known, [new.identifier_a == known.identifier_a, new.identifier_b == known.identifier_b]
-        ).select("identifier_a", "identifier_b")
-    )
-    store.append(
-        "identity_links",
-        fresh.append_column("source", pa.array([source] * fresh.num_rows, pa.string())).append_column(
-            "seen_at", pa.array([now.to_pydatetime()] * fresh.num_rows, pa.timestamp("us"))
-        ),
-    )
-    return resolve_all(store, now=now)
+    if isinstance(new_links, StagedLinks):
+        added = store.append_from(
+            "identity_links",
+            new_links.database,
+            new_links.relation,
+            skip_existing=("identifier_a", "identifier_b"),
+            values={"source": source, "seen_at": now.to_pydatetime()},
+        )
+    else:
+        if new_links.empty:
+            return 0
+        table = pa.table(
+            {
+                "identifier_a": pa.array(new_links["identifier_a"].tolist(), pa.string()),
+                "identifier_b": pa.array(new_links["identifier_b"].tolist(), pa.string()),
+            }
+        )
+        # through the store interface (not SQL), so ingest runs on either engine
+        known = store.table("identity_links")
+        new = ibis.memtable(table)
+        fresh = store.to_arrow(
+            new.anti_join(
+                known, [new.identifier_a == known.identifier_a, new.identifier_b == known.identifier_b]
+            ).select("identifier_a", "identifier_b")
+        )
+        added = store.append(
+            "identity_links",
+            fresh.append_column("source", pa.array([source] * fresh.num_rows, pa.string())).append_column(
+                "seen_at", pa.array([now.to_pydatetime()] * fresh.num_rows, pa.timestamp("us"))
+            ),
+        )
+    # no new link: the components, and so the identity map, are what they were
+    return resolve_all(store, now=now) if added else 0
 
 
 def resolve_all(store: Store, *, now: pd.Timestamp) -> int:
     """Recompute the identity map from every stored link; record merges not yet recorded."""
-    edges = store.to_arrow(store.table("identity_links").select("identifier_a", "identifier_b"))
-    result = resolve(
-        edges.column("identifier_a").to_numpy(zero_copy_only=False),
-        edges.column("identifier_b").to_numpy(zero_copy_only=False),
+    links = store.table("identity_links")
+    ids = links.select(identifier=links.identifier_a).union(
+        links.select(identifier=links.identifier_b), distinct=True
     )
+    store.replace(CODES, ids.mutate(code=ibis.row_number()))
+    try:
+        return _resolve_coded(store, links, now)
+    finally:
+        store.drop(CODES)
+        store.drop(COMPONENTS)
+
+
+def _resolve_coded(store: Store, links: ibis.Table, now: pd.Timestamp) -> int:
+    codes = store.table(CODES)
+    n = store.count(CODES)
+    a = codes.rename(identifier_a="identifier", code_a="code")
+    b = codes.rename(identifier_b="identifier", code_b="code")
+    edges = store.to_arrow(links.join(a, "identifier_a").join(b, "identifier_b").select("code_a", "code_b"))
+    label = components(
+        n,
+        edges.column("code_a").to_numpy().astype(np.int64),
+        edges.column("code_b").to_numpy().astype(np.int64),
+    )
+    del edges
     store.replace(
-        "identity_map",
+        COMPONENTS,
         pa.table(
-            {
-                "identifier": pa.array(result.mapping["identifier"].tolist(), pa.string()),
-                "customer_id": pa.array(result.mapping["customer_id"].tolist(), pa.string()),
-            }
+            {"code": pa.array(np.arange(n, dtype=np.int64)), "component": pa.array(label.astype(np.int64))}
         ),
     )
-    merges = result.merges
+    labelled = codes.join(store.table(COMPONENTS), "code")
+    is_customer = labelled.identifier.startswith(CUSTOMER_PREFIX)
+    owners = labelled.group_by("component").aggregate(
+        first_customer=labelled.identifier.min(where=is_customer),
+        first_any=labelled.identifier.min(),
+        customers=is_customer.cast("int64").sum(),
+    )
+    # the smallest customer id of a component owns it; a component without one (a prospect)
+    # keeps its smallest identifier
+    full = labelled.join(owners, "component")
+    owner = ibis.coalesce(full.first_customer.substr(len(CUSTOMER_PREFIX)), full.first_any)
+    own = ibis.ifelse(
+        full.identifier.startswith(CUSTOMER_PREFIX),
+        full.identifier.substr(len(CUSTOMER_PREFIX)),
+        full.identifier,
+    )
+    mapping = full.mutate(customer_id=owner, own=own)
+    store.replace(
+        "identity_map",
+        mapping.filter(mapping.customer_id != mapping.own).select(
+            identifier=mapping.identifier.cast("string"), customer_id=mapping.customer_id.cast("string")
+        ),
+    )
+    # merges happen only where a component holds two customer ids or more: explain those alone
+    merged = owners.filter(owners.customers >= 2).select("component")
+    members = labelled.semi_join(merged, "component").select("identifier")
+    sub = store.to_arrow(
+        links.semi_join(members, links.identifier_a == members.identifier).select(
+            "identifier_a", "identifier_b"
+        )
+    )
+    if sub.num_rows == 0:
+        return 0
+    merges = resolve(
+        sub.column("identifier_a").to_numpy(zero_copy_only=False),
+        sub.column("identifier_b").to_numpy(zero_copy_only=False),
+    ).merges
     if merges.empty:
         return 0
     known = store.execute(store.table("identity_merges").select("customer_id", "merged_customer_id"))

@@ -28,11 +28,10 @@ from personae.app.ingest.keys import (
     content_hash,
     identifier_columns,
     identity_frame,
-    links,
     primary_identity,
     row_keys,
 )
-from personae.app.ingest.linking import add_links_and_resolve
+from personae.app.ingest.linking import StagedLinks, add_links_and_resolve
 from personae.app.ingest.readers import CHUNK_ROWS, RawBatch, StreamedFile, prefetched, stream_file
 from personae.app.ingest.validate import ValidatedBatch, validate
 from personae.app.tombstones import tombstoned, tombstoned_texts
@@ -539,17 +538,20 @@ def _write(
 ) -> None:
     """The ingest's one transaction: the rows, the rejects, the links, the run record.
 
-    The identity links are read off the rows to add first (their identifier columns only);
-    then the scratch database is closed and the store takes the rows from its file in one
-    statement (:meth:`~personae.store.Store.append_from`): one engine holds memory during the
-    write, where two (the scratch streaming Arrow batches into the store) held twice as much.
+    The scratch database is closed first and the store takes the rows from its file in one
+    statement (:meth:`~personae.store.Store.append_from`), and the identity links of those rows
+    the same way (:func:`_links_sql`): one engine holds memory during the write, where two (the
+    scratch streaming Arrow batches into the store) held twice as much, and no link is ever a
+    Python string (ten million customers' links took 11 GB so).
     """
-    link_parts: list[pd.DataFrame] = []
-    if summary.accepted and len(identifier_columns(spec)) > 1:
-        wanted = ", ".join(quote(c) for c in [*identifier_columns(spec), "_identity"])
-        for batch in work.batches(f"SELECT {wanted} FROM ({new_sql})", CHUNK_ROWS):
-            link_parts.append(_links_of(pa.Table.from_batches([batch]), spec, blocked))
-    rows = work.publish("to_add", new_sql) if summary.accepted else None
+    linked = summary.accepted and len(identifier_columns(spec)) > 1
+    rows: Path | None = None
+    if summary.accepted:
+        views = {"to_add": new_sql}
+        if linked:
+            work.append("blocked", pa.table({"v": pa.array(sorted(blocked), pa.string())}))
+            views["links"] = _links_sql(spec)
+        rows = work.publish(views)
     started = time.perf_counter()
 
     def writing(done: float) -> None:
@@ -579,14 +581,10 @@ def _write(
                     }
                 ),
             )
-        if spec.identifiers and summary.accepted:
-            found = [p for p in link_parts if len(p)]
-            new_links = (
-                pd.concat(found, ignore_index=True).drop_duplicates(ignore_index=True)
-                if found
-                else links(pd.DataFrame(), pd.Series([], dtype=object))
+        if rows is not None and linked:
+            summary.merges = add_links_and_resolve(
+                store, StagedLinks(rows, "links"), source=spec.name, now=now
             )
-            summary.merges = add_links_and_resolve(store, new_links, source=spec.name, now=now)
         store.append(
             "ingest_runs",
             pa.table(
@@ -608,11 +606,21 @@ def _write(
         )
 
 
-def _links_of(rows: pa.Table, spec: TableSpec, blocked: set[str]) -> pd.DataFrame:
-    """The identity links of stored rows: their identifiers as the file's rows gave them."""
-    frame = rows.select([*identifier_columns(spec), "_identity"]).to_pandas()
-    ids = identity_frame(frame, spec, blocked)
-    return links(ids, frame["_identity"].astype(object).where(frame["_identity"].notna(), None))
+def _links_sql(spec: TableSpec) -> str:
+    """The identity links of the rows to add, as SQL over the scratch database (its views
+    ``to_add`` and table ``blocked``): each row's primary identity linked to each of its other
+    usable identifiers — the pairs :func:`~personae.app.ingest.keys.links` gives for
+    :func:`~personae.app.ingest.keys.identity_frame` (a test holds the two equal)."""
+    parts = [
+        f"SELECT _identity AS identifier_a, '{col}:' || {quote(col)} AS identifier_b FROM to_add "
+        f"WHERE {quote(col)} IS NOT NULL AND lower({quote(col)}) NOT IN (SELECT v FROM blocked)"
+        for col in identifier_columns(spec)
+    ]
+    return (
+        "SELECT DISTINCT identifier_a, identifier_b FROM ("
+        + " UNION ALL ".join(parts)
+        + ") WHERE identifier_a IS NOT NULL AND identifier_a <> identifier_b"
+    )
 
 
 def _file_seen(store: Store, kind: str, sha256: str) -> bool:
