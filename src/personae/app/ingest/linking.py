@@ -96,17 +96,15 @@ def _resolve_coded(store: Store, links: ibis.Table, now: pd.Timestamp) -> int:
     a = codes.rename(identifier_a="identifier", code_a="code")
     b = codes.rename(identifier_b="identifier", code_b="code")
     edges = store.to_arrow(links.join(a, "identifier_a").join(b, "identifier_b").select("code_a", "code_b"))
+    # two int32 codes a link: ten million customers' 20M links take 160 MB
     label = components(
         n,
-        edges.column("code_a").to_numpy().astype(np.int64),
-        edges.column("code_b").to_numpy().astype(np.int64),
+        edges.column("code_a").to_numpy().astype(np.int32),
+        edges.column("code_b").to_numpy().astype(np.int32),
     )
     del edges
     store.replace(
-        COMPONENTS,
-        pa.table(
-            {"code": pa.array(np.arange(n, dtype=np.int64)), "component": pa.array(label.astype(np.int64))}
-        ),
+        COMPONENTS, pa.table({"code": np.arange(n, dtype=np.int64), "component": label.astype(np.int32)})
     )
     labelled = codes.join(store.table(COMPONENTS), "code")
     is_customer = labelled.identifier.startswith(CUSTOMER_PREFIX)
