@@ -82,7 +82,7 @@ def resolve_all(store: Store, *, now: pd.Timestamp) -> int:
     ids = links.select(identifier=links.identifier_a).union(
         links.select(identifier=links.identifier_b), distinct=True
     )
-    store.replace(CODES, ids.mutate(code=ibis.row_number()))
+    store.replace(CODES, ids.mutate(code=ibis.row_number().cast("int32")))
     try:
         return _resolve_coded(store, links, now)
     finally:
@@ -97,15 +97,10 @@ def _resolve_coded(store: Store, links: ibis.Table, now: pd.Timestamp) -> int:
     b = codes.rename(identifier_b="identifier", code_b="code")
     edges = store.to_arrow(links.join(a, "identifier_a").join(b, "identifier_b").select("code_a", "code_b"))
     # two int32 codes a link: ten million customers' 20M links take 160 MB
-    label = components(
-        n,
-        edges.column("code_a").to_numpy().astype(np.int32),
-        edges.column("code_b").to_numpy().astype(np.int32),
-    )
+    label = components(n, edges.column("code_a").to_numpy(), edges.column("code_b").to_numpy())
     del edges
-    store.replace(
-        COMPONENTS, pa.table({"code": np.arange(n, dtype=np.int64), "component": label.astype(np.int32)})
-    )
+    coded = pa.table({"code": np.arange(n, dtype=np.int32), "component": label.astype(np.int32)})
+    store.replace(COMPONENTS, coded)
     labelled = codes.join(store.table(COMPONENTS), "code")
     is_customer = labelled.identifier.startswith(CUSTOMER_PREFIX)
     owners = labelled.group_by("component").aggregate(
