@@ -38,6 +38,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -200,15 +201,19 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> Run:
     """Run ``cmd`` to its end; ``wait4`` gives its own CPU time (every thread) and peak RSS,
     not the benchmark's."""
     start = time.perf_counter()
-    with open(os.devnull, "w") as null:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=null, text=True, env=env)
+    # stderr to a file, not a pipe (a full pipe would block the child), read only on failure
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True, env=env)
         assert proc.stdout is not None
         out = proc.stdout.read()
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
-    wall = time.perf_counter() - start
-    if proc.returncode:
-        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{out[-2000:]}")
+        wall = time.perf_counter() - start
+        if proc.returncode:
+            err.seek(0)
+            raise SystemExit(
+                f"failed ({proc.returncode}): {' '.join(cmd)}\n{out[-2000:]}\nstderr:\n{err.read()[-4000:]}"
+            )
     return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024**2, out)
 
 

@@ -202,9 +202,7 @@ class Store(abc.ABC):
                     rows = rows.append_column(column, pa.array([value] * rows.num_rows))
                 if skip_existing and rows.num_rows:
                     stored, new = self.table(name), ibis.memtable(rows)
-                    rows = self.to_arrow(
-                        new.anti_join(stored, [new[c] == stored[c] for c in skip_existing])
-                    )
+                    rows = self.to_arrow(new.anti_join(stored, [new[c] == stored[c] for c in skip_existing]))
                 added += self.append(name, rows)
         finally:
             con.close()

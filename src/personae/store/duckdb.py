@@ -66,6 +66,7 @@ class DuckDBStore(Store):
                 raise StoreError(f"cannot create database {target}: folder {parent} does not exist")
         try:
             backend = ibis.duckdb.connect(target)
+            quiet(backend.con)
         except Exception as exc:  # duckdb raises IOException, locking errors, corrupt files…
             raise StoreError(f"cannot open database {target}: {exc}") from exc
         if memory_limit:
@@ -504,6 +505,15 @@ def _coalesce(work: list[tuple[str, pa.Table, bool]]) -> list[tuple[str, pa.Tabl
     return out
 
 
+def quiet(con: Any) -> Any:
+    """``con`` with DuckDB's progress bar off: its Python client draws the bar on standard
+    output for any statement over two seconds, which put bars into ``--json`` and CSV output
+    on large stores. :func:`_progress_polled` turns the estimate on without the drawing."""
+    con.execute("SET enable_progress_bar = false")
+    con.execute("SET enable_progress_bar_print = false")
+    return con
+
+
 def _literal(text: str) -> str:
     """``text`` as a SQL string literal (ATTACH takes no bound parameter for its path)."""
     return "'" + text.replace("'", "''") + "'"
@@ -518,8 +528,8 @@ def _progress_polled(con: Any, progress: Callable[[float], None] | None) -> Iter
         return
     import threading  # start-up: only for a long statement someone watches
 
-    con.execute("SET enable_progress_bar = true")
     con.execute("SET enable_progress_bar_print = false")
+    con.execute("SET enable_progress_bar = true")
     stop = threading.Event()
 
     def poll() -> None:

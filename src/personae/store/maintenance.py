@@ -23,6 +23,7 @@ import pyarrow as pa
 from personae.errors import StoreError
 from personae.store.base import Store
 from personae.store.ddl import quote
+from personae.store.duckdb import quiet
 
 log = logging.getLogger(__name__)
 
@@ -347,6 +348,7 @@ def compact_file(store: Store) -> Compacted:
         ) from exc
     finally:
         store.backend = ibis.duckdb.connect(str(path))
+        quiet(store.backend.con)
     return Compacted(str(path), before, _file_bytes(path), tables, rows)
 
 

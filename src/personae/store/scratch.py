@@ -23,6 +23,7 @@ import duckdb
 import pyarrow as pa
 
 from personae.store.ddl import quote
+from personae.store.duckdb import quiet
 
 #: What the scratch database may hold in memory before it spills to its temporary folder.
 SCRATCH_MEMORY = "400MB"
@@ -95,6 +96,7 @@ def scratch(memory_limit: str = SCRATCH_MEMORY, threads: int | None = None) -> I
     path = Path(folder) / "scratch.duckdb"
     con = duckdb.connect(str(path))
     try:
+        quiet(con)
         con.execute("SET memory_limit = ?", [memory_limit])
         con.execute("SET temp_directory = ?", [str(Path(folder) / "spill")])
         con.execute("SET preserve_insertion_order = false")

@@ -61,3 +61,15 @@ def test_the_default_streams_the_rows_for_engines_that_cannot_read_the_file(
     with DuckDBStore.open(tmp_path / "p.duckdb") as store:
         assert Store.append_from(store, "customers", source, "to_add") == 4999
         assert store.count("customers") == 4999
+
+
+def test_no_connection_draws_duckdbs_progress_bar_on_standard_output(tmp_path: Path) -> None:
+    # DuckDB's Python client draws a bar on stdout for any statement over two seconds: on a
+    # large store that put bars into `--json` and CSV output (found by the 100M-line benchmark)
+    from personae.store.scratch import scratch
+
+    settings = "SELECT value FROM duckdb_settings() WHERE name = 'enable_progress_bar'"
+    with DuckDBStore.open(tmp_path / "p.duckdb") as store:
+        assert store.raw.execute(settings).fetchone() == ("false",)
+    with scratch() as work:
+        assert work.con.execute(settings).fetchone() == ("false",)

@@ -26,6 +26,7 @@ from personae.store import Store
 #: derived tables that live only inside :func:`resolve_all` (dropped before it returns)
 CODES = "identity_codes"
 COMPONENTS = "identity_components"
+OWNERS = "identity_owners"
 
 
 @dataclass(frozen=True)
@@ -82,12 +83,27 @@ def resolve_all(store: Store, *, now: pd.Timestamp) -> int:
     ids = links.select(identifier=links.identifier_a).union(
         links.select(identifier=links.identifier_b), distinct=True
     )
-    store.replace(CODES, ids.mutate(code=ibis.row_number().cast("int32")))
+    # numbered in string order, so the smallest code of a component is its smallest identifier
+    # and every aggregate below is over integers (a string min() held 2 GB at 10M customers)
+    store.replace(
+        CODES,
+        ids.mutate(
+            code=ibis.row_number().over(order_by=ids.identifier).cast("int32"),
+            customer=ids.identifier.startswith(CUSTOMER_PREFIX),
+        ),
+    )
     try:
         return _resolve_coded(store, links, now)
     finally:
-        store.drop(CODES)
-        store.drop(COMPONENTS)
+        for table in (CODES, COMPONENTS, OWNERS):
+            store.drop(table)
+
+
+def _own(identifier: ibis.StringValue) -> ibis.StringValue:
+    """A customer id's own value (``customer_id:C1`` → ``C1``); any other identifier as it is."""
+    return ibis.ifelse(
+        identifier.startswith(CUSTOMER_PREFIX), identifier.substr(len(CUSTOMER_PREFIX)), identifier
+    )
 
 
 def _resolve_coded(store: Store, links: ibis.Table, now: pd.Timestamp) -> int:
@@ -101,23 +117,20 @@ def _resolve_coded(store: Store, links: ibis.Table, now: pd.Timestamp) -> int:
     del edges
     coded = pa.table({"code": np.arange(n, dtype=np.int32), "component": label.astype(np.int32)})
     store.replace(COMPONENTS, coded)
-    labelled = codes.join(store.table(COMPONENTS), "code")
-    is_customer = labelled.identifier.startswith(CUSTOMER_PREFIX)
+    labelled = codes.select("code", "customer").join(store.table(COMPONENTS), "code")
     owners = labelled.group_by("component").aggregate(
-        first_customer=labelled.identifier.min(where=is_customer),
-        first_any=labelled.identifier.min(),
-        customers=is_customer.cast("int64").sum(),
+        # the smallest customer id of a component owns it; a component without one (a
+        # prospect) keeps its smallest identifier
+        owner=ibis.coalesce(labelled.code.min(where=labelled.customer), labelled.code.min()),
+        customers=labelled.customer.cast("int64").sum(),
     )
-    # the smallest customer id of a component owns it; a component without one (a prospect)
-    # keeps its smallest identifier
-    full = labelled.join(owners, "component")
-    owner = ibis.coalesce(full.first_customer.substr(len(CUSTOMER_PREFIX)), full.first_any)
-    own = ibis.ifelse(
-        full.identifier.startswith(CUSTOMER_PREFIX),
-        full.identifier.substr(len(CUSTOMER_PREFIX)),
-        full.identifier,
-    )
-    mapping = full.mutate(customer_id=owner, own=own)
+    store.replace(OWNERS, owners)
+    owners = store.table(OWNERS)
+    moved = labelled.join(owners, "component").filter(lambda t: t.code != t.owner)
+    mine = codes.select(code="code", identifier="identifier")
+    theirs = codes.select(owner="code", owner_identifier="identifier")
+    full = moved.join(mine, "code").join(theirs, "owner")
+    mapping = full.mutate(customer_id=_own(full.owner_identifier), own=_own(full.identifier))
     store.replace(
         "identity_map",
         mapping.filter(mapping.customer_id != mapping.own).select(
@@ -126,7 +139,7 @@ def _resolve_coded(store: Store, links: ibis.Table, now: pd.Timestamp) -> int:
     )
     # merges happen only where a component holds two customer ids or more: explain those alone
     merged = owners.filter(owners.customers >= 2).select("component")
-    members = labelled.semi_join(merged, "component").select("identifier")
+    members = codes.join(labelled.semi_join(merged, "component"), "code").select("identifier")
     sub = store.to_arrow(
         links.semi_join(members, links.identifier_a == members.identifier).select(
             "identifier_a", "identifier_b"
