@@ -34,7 +34,7 @@ from personae.app.ingest.keys import (
 from personae.app.ingest.linking import StagedLinks, add_links_and_resolve
 from personae.app.ingest.readers import CHUNK_ROWS, RawBatch, StreamedFile, prefetched, stream_file
 from personae.app.ingest.validate import ValidatedBatch, validate
-from personae.app.tombstones import tombstoned, tombstoned_texts
+from personae.app.tombstones import erased_hashes, tombstoned, tombstoned_texts
 from personae.clock import DEFAULT_ZONE
 from personae.config import IdentitySettings
 from personae.config.ingest import IngestSettings
@@ -229,7 +229,6 @@ def ingest_file(
     blocked = blocked_values(identity)
     now = pd.Timestamp(datetime.now()).floor("us")
     seen: dict[str, int] = {}
-    reject_parts: list[pd.DataFrame] = []
     read = 0
     started = time.perf_counter()
     with scratch() as work, _Stager(work) as stage:
@@ -250,7 +249,9 @@ def ingest_file(
             )
             frame, rejects = _keyed(store, spec, batch, checked, blocked, seen, tombstones)
             if len(rejects):
-                reject_parts.append(rejects)
+                # kept in the scratch database, not in memory: a file whose every row is refused
+                # (a wrong date format) has as many rejects as lines
+                stage.append("rejects", _reject_table(rejects))
             if len(frame):
                 stage.append("staged", _to_arrow(frame, spec, path, now))
             report(
@@ -265,14 +266,8 @@ def ingest_file(
         if len(superseded):
             raws = source.raws(superseded["line"].to_numpy())
             superseded["raw"] = [raws.get(int(line), "") for line in superseded["line"]]
-            reject_parts.append(superseded)
-        rejects = (
-            pd.concat(reject_parts, ignore_index=True)
-            .sort_values("line", kind="stable")
-            .reset_index(drop=True)
-            if reject_parts
-            else pd.DataFrame({"line": pd.Series(dtype="int64"), "reason": [], "raw": []})
-        )
+            work.append("rejects", _reject_table(superseded))
+        rejected = _count(work, "rejects")
         conflicts = 0 if spec.name in ENTITY_TABLES else len(superseded)
         accepted = int(work.sql(f"SELECT count(*) AS n FROM ({new_sql})").column("n")[0].as_py())
         ingest_id = uuid.uuid4().hex[:12]
@@ -282,7 +277,7 @@ def ingest_file(
             format=source.format,
             read=read,
             accepted=accepted,
-            rejected=len(rejects),
+            rejected=rejected,
             duplicates=in_file_dups + store_dups,
             updated=len(updated_keys),
             ingest_id=ingest_id,
@@ -290,15 +285,7 @@ def ingest_file(
         )
         assert summary.read == summary.accepted + summary.rejected + summary.duplicates, summary
 
-        if tombstones and len(rejects):
-            # a rejected line never reached identity resolution: look for erased people in its text
-            gone = tombstoned_texts(store, rejects["raw"], default_country_code=identity.default_country_code)
-            if gone.any():
-                rejects.loc[gone, "raw"] = ""
-                rejects.loc[gone, "reason"] = (
-                    rejects.loc[gone, "reason"].astype(str)
-                    + " (belongs to an erased person: content not kept)"
-                )
+        kept = _masked_rejects(store, work, identity.default_country_code) if tombstones else "rejects"
 
         report("writing", 0.85)
         seen_before = _file_seen(store, spec.name, source.sha256)
@@ -313,7 +300,7 @@ def ingest_file(
                 work,
                 new_sql,
                 updated_keys,
-                rejects,
+                kept,
                 blocked,
                 seen_before,
                 report,
@@ -325,6 +312,40 @@ def ingest_file(
             raise
     report("done", 1.0)
     return summary
+
+
+def _reject_table(rejects: pd.DataFrame) -> pa.Table:
+    """Rejects (line, reason, raw) as the scratch database keeps them."""
+    return pa.table(
+        {
+            "line": pa.array(rejects["line"].astype("int64"), pa.int64()),
+            "reason": pa.array(rejects["reason"].astype(str), pa.string()),
+            "raw": pa.array(rejects["raw"].astype(str), pa.string()),
+        }
+    )
+
+
+def _count(work: Scratch, table: str) -> int:
+    if not work.has(table):
+        return 0
+    return int(work.sql(f"SELECT count(*) AS n FROM {table}").column("n")[0].as_py())
+
+
+def _masked_rejects(store: Store, work: Scratch, default_country_code: str) -> str:
+    """The scratch table of rejects to store: a rejected line never reached identity resolution,
+    so its raw text is searched for erased people, whose content is not kept (batch by batch)."""
+    if not work.has("rejects") or not erased_hashes(store):
+        return "rejects"
+    for batch in work.batches("SELECT line, reason, raw FROM rejects", CHUNK_ROWS):
+        frame = batch.to_pandas()
+        gone = tombstoned_texts(store, frame["raw"], default_country_code=default_country_code)
+        if gone.any():
+            frame.loc[gone, "raw"] = ""
+            frame.loc[gone, "reason"] = (
+                frame.loc[gone, "reason"].astype(str) + " (belongs to an erased person: content not kept)"
+            )
+        work.append("rejects_kept", _reject_table(frame))
+    return "rejects_kept"
 
 
 class _Stager:
@@ -531,7 +552,7 @@ def _write(
     work: Scratch,
     new_sql: str,
     updated_keys: pa.Array,
-    rejects: pd.DataFrame,
+    rejects: str,
     blocked: set[str],
     seen_before: bool,
     report: Progress,
@@ -545,13 +566,16 @@ def _write(
     Python string (ten million customers' links took 11 GB so).
     """
     linked = summary.accepted and len(identifier_columns(spec)) > 1
-    rows: Path | None = None
+    views = (
+        {"rejects_out": f"SELECT line, reason, raw FROM {rejects} ORDER BY line"} if summary.rejected else {}
+    )
     if summary.accepted:
-        views = {"to_add": new_sql}
-        if linked:
-            work.append("blocked", pa.table({"v": pa.array(sorted(blocked), pa.string())}))
-            views["links"] = _links_sql(spec)
-        rows = work.publish(views)
+        views["to_add"] = new_sql
+    if linked:
+        work.append("blocked", pa.table({"v": pa.array(sorted(blocked), pa.string())}))
+        views["links"] = _links_sql(spec)
+    staged = work.publish(views) if views else None
+    rows = staged if summary.accepted else None
     started = time.perf_counter()
 
     def writing(done: float) -> None:
@@ -566,20 +590,17 @@ def _write(
             # in whatever order the scratch database gives them: a table has no order (the
             # readers sort by what they need), and sorting 6M staged rows cost a third of the write
             store.append_from(spec.name, rows, "to_add", progress=writing)
-        if not seen_before and len(rejects):
-            store.append(
+        if staged is not None and not seen_before and summary.rejected:
+            store.append_from(
                 "rejects",
-                pa.table(
-                    {
-                        "ingest_id": pa.array([summary.ingest_id] * len(rejects), pa.string()),
-                        "kind": pa.array([spec.name] * len(rejects), pa.string()),
-                        "file": pa.array([str(path)] * len(rejects), pa.string()),
-                        "line": pa.array(rejects["line"].astype("int64")),
-                        "reason": pa.array(rejects["reason"].astype(str), pa.string()),
-                        "raw": pa.array(rejects["raw"].astype(str), pa.string()),
-                        "rejected_at": pa.array([now] * len(rejects), pa.timestamp("us")),
-                    }
-                ),
+                staged,
+                "rejects_out",
+                values={
+                    "ingest_id": summary.ingest_id,
+                    "kind": spec.name,
+                    "file": str(path),
+                    "rejected_at": now.to_pydatetime(),
+                },
             )
         if rows is not None and linked:
             summary.merges = add_links_and_resolve(
