@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from personae.app.ingest.keys import identity_frame, links
-from personae.app.ingest.linking import CODES, COMPONENTS, OWNERS, resolve_all
+from personae.app.ingest.linking import CODES, COMPONENTS, resolve_all
 from personae.app.ingest.loader import _links_sql, table_spec
 from personae.identity.resolve import resolve
 from personae.store import DuckDBStore
@@ -57,7 +57,7 @@ def test_the_store_resolves_exactly_as_the_pure_function(pairs: list[tuple[str, 
         assert sorted(map(tuple, merges[cols].values.tolist())) == sorted(
             map(tuple, expected.merges[cols].values.tolist())
         )
-        assert not any(store.has_table(t) for t in (CODES, COMPONENTS, OWNERS))
+        assert not any(store.has_table(t) for t in (CODES, COMPONENTS))
 
 
 def test_links_in_sql_are_the_pairs_of_the_pandas_functions() -> None:

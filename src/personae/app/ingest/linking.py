@@ -26,7 +26,6 @@ from personae.store import Store
 #: derived tables that live only inside :func:`resolve_all` (dropped before it returns)
 CODES = "identity_codes"
 COMPONENTS = "identity_components"
-OWNERS = "identity_owners"
 
 
 @dataclass(frozen=True)
@@ -95,7 +94,7 @@ def resolve_all(store: Store, *, now: pd.Timestamp) -> int:
     try:
         return _resolve_coded(store, links, now)
     finally:
-        for table in (CODES, COMPONENTS, OWNERS):
+        for table in (CODES, COMPONENTS):
             store.drop(table)
 
 
@@ -117,29 +116,25 @@ def _resolve_coded(store: Store, links: ibis.Table, now: pd.Timestamp) -> int:
     del edges
     coded = pa.table({"code": np.arange(n, dtype=np.int32), "component": label.astype(np.int32)})
     store.replace(COMPONENTS, coded)
-    labelled = codes.select("code", "customer").join(store.table(COMPONENTS), "code")
-    owners = labelled.group_by("component").aggregate(
-        # the smallest customer id of a component owns it; a component without one (a
-        # prospect) keeps its smallest identifier
-        owner=ibis.coalesce(labelled.code.min(where=labelled.customer), labelled.code.min()),
-        customers=labelled.customer.cast("int64").sum(),
+    labelled = codes.join(store.table(COMPONENTS), "code")
+    # the smallest customer id of a component owns it; a component without one (a prospect)
+    # keeps its smallest identifier: the first of the component in (customer first, code)
+    # order — one sort, which spills gracefully, where joining the owner's identifier back
+    # filled 28 GB of temporary files at 10M customers under ingest's memory cap
+    first = ibis.window(group_by=labelled.component, order_by=[ibis.desc(labelled.customer), labelled.code])
+    mapping = labelled.mutate(
+        customer_id=_own(labelled.identifier.first().over(first)), own=_own(labelled.identifier)
     )
-    store.replace(OWNERS, owners)
-    owners = store.table(OWNERS)
-    moved = labelled.join(owners, "component").filter(lambda t: t.code != t.owner)
-    mine = codes.select(code="code", identifier="identifier")
-    theirs = codes.select(owner="code", owner_identifier="identifier")
-    full = moved.join(mine, "code").join(theirs, "owner")
-    mapping = full.mutate(customer_id=_own(full.owner_identifier), own=_own(full.identifier))
     store.replace(
         "identity_map",
         mapping.filter(mapping.customer_id != mapping.own).select(
             identifier=mapping.identifier.cast("string"), customer_id=mapping.customer_id.cast("string")
         ),
     )
+    counted = labelled.group_by("component").aggregate(customers=labelled.customer.cast("int64").sum())
     # merges happen only where a component holds two customer ids or more: explain those alone
-    merged = owners.filter(owners.customers >= 2).select("component")
-    members = codes.join(labelled.semi_join(merged, "component"), "code").select("identifier")
+    merged = counted.filter(counted.customers >= 2).select("component")
+    members = labelled.semi_join(merged, "component").select("identifier")
     sub = store.to_arrow(
         links.semi_join(members, links.identifier_a == members.identifier).select(
             "identifier_a", "identifier_b"
