@@ -221,7 +221,16 @@ def outcomes(store: Store) -> list[dict[str, str]]:
     """What the paths can lead to on this store: the fixed outcomes, then each event type there is."""
     fixed = [{"value": k, "label": v} for k, v in PATH_TARGETS.items()]
     types = [t for t in journey_types(store) if t not in PATH_TARGETS]
-    return fixed + [{"value": t, "label": f"a {t.replace('_', ' ')} event"} for t in types]
+    return fixed + [{"value": t, "label": _an(f"{t.replace('_', ' ')} event")} for t in types]
+
+
+def _an(noun: str) -> str:
+    """``noun`` with its indefinite article, by its first letter (event types are English words).
+
+    >>> _an("add to cart event"), _an("page view event")
+    ('an add to cart event', 'a page view event')
+    """
+    return ("an " if noun[:1] and noun[:1].lower() in "aeiou" else "a ") + noun
 
 
 def journeys(
