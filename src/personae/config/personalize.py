@@ -52,6 +52,13 @@ class RecommendSettings(BaseModel):
         "with a held-out purchase, drawn at random (each is scored against every item; the "
         "bootstrap intervals say how sure the sample is). Models still learn from everyone.",
     )
+    evaluate_universe: int = Field(
+        500_000,
+        ge=1_000,
+        description="`evaluate` (and the report) fits every candidate model on the histories of at "
+        "most this many customers, drawn at random: on millions the fits take hours, and a sample "
+        "of hundreds of thousands ranks the models the same way. `tune` and serving use everyone.",
+    )
     ease_min_support: int = Field(
         3,
         ge=1,
