@@ -54,7 +54,7 @@ class RecommendSettings(BaseModel):
     )
     evaluate_universe: int = Field(
         500_000,
-        ge=1_000,
+        ge=100,
         description="`evaluate` (and the report) fits every candidate model on the histories of at "
         "most this many customers, drawn at random: on millions the fits take hours, and a sample "
         "of hundreds of thousands ranks the models the same way. `tune` and serving use everyone.",

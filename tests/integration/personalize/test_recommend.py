@@ -48,6 +48,19 @@ def test_a_large_shop_is_judged_on_a_random_sample_and_says_so(shop_db, evaluati
     assert evaluation["customers_evaluated"] > 150
 
 
+def test_the_models_of_a_large_shop_are_fitted_on_a_random_sample_and_it_says_so(shop_db):
+    # fitting every candidate on millions of histories takes hours: evaluate fits them on a
+    # random sample of customers, and those left out are counted with their reason
+    with DuckDBStore.open(shop_db) as store:
+        result = recommend.evaluate(store, RecommendSettings(evaluate_universe=300), models=("popularity",))
+        everyone = store.count("customers")
+    reasons = result["left_out"]["reasons"]
+    fitted = "not among the 300 random customers the models were fitted on"
+    assert fitted in reasons and result["left_out"]["total"] >= everyone - 5
+    assert reasons[fitted] == result["left_out"]["total"] - 300
+    assert 0 < result["customers_evaluated"] < 300
+
+
 @pytest.fixture(scope="module")
 def context(shop_db):
     with DuckDBStore.open(shop_db) as store:
