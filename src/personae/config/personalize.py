@@ -56,8 +56,8 @@ class RecommendSettings(BaseModel):
         500_000,
         ge=100,
         description="`evaluate` (and the report) fits every candidate model on the histories of at "
-        "most this many customers, drawn at random: on millions the fits take hours, and a sample "
-        "of hundreds of thousands ranks the models the same way. `tune` and serving use everyone.",
+        "most this many customers, drawn at random (on millions the fits take hours); `tune` and "
+        "serving use everyone.",
     )
     ease_min_support: int = Field(
         3,

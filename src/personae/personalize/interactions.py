@@ -131,7 +131,7 @@ def sample_customers(inter: Interactions, n: int, seed: int = 0) -> tuple[Intera
     same order, and how many customers were left out.
 
     Why: an offline evaluation fits every candidate model; on millions of customers that is
-    hours, while a random sample of hundreds of thousands ranks the models the same way.
+    hours. The candidates are compared on the same sample.
 
     >>> i = encode(np.array(["a", "b", "c", "c"]), np.array(["x", "y", "x", "y"]), np.zeros(4), np.zeros(4))
     >>> s, left = sample_customers(i, 2, seed=1)
