@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from personae.errors import StoreError
+from personae.store.ddl import quote
 
 #: A group of writes: ``(deletes, appends)``, each a list of ``(table, rows)``.
 WriteGroup = tuple[Sequence[tuple[str, pa.Table]], Sequence[tuple[str, pa.Table]]]
@@ -195,7 +196,7 @@ class Store(abc.ABC):
         con = duckdb.connect(str(database), read_only=True)
         added = 0
         try:
-            reader = con.execute(f'SELECT * FROM "{relation}"').to_arrow_reader(200_000)
+            reader = con.execute(f"SELECT * FROM {quote(relation)}").to_arrow_reader(200_000)
             for batch in reader:
                 rows = pa.Table.from_batches([batch])
                 for column, value in (values or {}).items():

@@ -211,7 +211,7 @@ class DuckDBStore(Store):
         while self._attached:
             alias = self._attached.pop()
             with contextlib.suppress(Exception):
-                self.raw.execute(f"DETACH {alias}")
+                self.raw.execute(f"DETACH {quote(alias)}")
 
     @contextlib.contextmanager
     def memory_capped(self, limit: str) -> Iterator[None]:
@@ -270,20 +270,21 @@ class DuckDBStore(Store):
         Attached before and detached after the caller's transaction would be the same: an
         ``ATTACH`` inside a transaction is undone with it, so a failed ingest leaves no trace.
         """
-        alias = f"_src_{uuid.uuid4().hex[:12]}"
-        self.raw.execute(f"ATTACH {_literal(str(database))} AS {alias} (READ_ONLY)")
+        alias = f"_src_{uuid.uuid4().hex}"
+        self.raw.execute(f"ATTACH {_literal(str(database))} AS {quote(alias)} (READ_ONLY)")
         # a database the transaction read cannot be detached before it ends
         self._attached.append(alias)
         extra = dict(values or {})
-        select = ", ".join(["r.*", *(f"? AS {quote(c)}" for c in extra)])
-        source = f"{alias}.{quote(relation)} r"
+        constants = "".join(f", ? AS {quote(c)}" for c in extra)
+        source = f"{quote(alias)}.{quote(relation)} r"
         if skip_existing:
             keys = ", ".join(quote(c) for c in skip_existing)
             source += f" ANTI JOIN {quote(name)} USING ({keys})"
         try:
             with _progress_polled(self.raw, progress):
                 row = self.raw.execute(
-                    f"INSERT INTO {quote(name)} BY NAME SELECT {select} FROM {source}", list(extra.values())
+                    f"INSERT INTO {quote(name)} BY NAME SELECT r.*{constants} FROM {source}",
+                    list(extra.values()),
                 ).fetchone()
         finally:
             if not self._in_transaction:

@@ -72,6 +72,10 @@ class Scratch:
         reader = self.con.execute(sql).to_arrow_reader(rows)
         yield from reader
 
+    def view(self, name: str, sql: str) -> None:
+        """The view ``name`` over ``sql`` (built by the ingest loader like :meth:`execute`'s)."""
+        self.con.execute(f"CREATE VIEW {quote(name)} AS {sql}")
+
     def publish(self, views: Mapping[str, str]) -> Path:
         """Make each SQL of ``views`` a view of that name and close the database: its file
         (returned) can then be read by another engine. Nothing may be asked of this scratch
@@ -84,7 +88,7 @@ class Scratch:
         (5,)
         """
         for name, sql in views.items():
-            self.con.execute(f"CREATE VIEW {quote(name)} AS {sql}")
+            self.view(name, sql)
         self.con.close()
         return self.path
 

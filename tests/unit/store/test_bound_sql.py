@@ -49,6 +49,7 @@ SQL_PARAMETERS = {
     "execute": {"sql"},
     "sql": {"sql"},
     "batches": {"sql"},
+    "view": {"sql"},
 }
 #: the methods of DuckDB and Spark connections that take SQL text
 CALLS = {"execute", "sql", "executemany"}
