@@ -50,7 +50,8 @@ class RecommendSettings(BaseModel):
         ge=100,
         description="`evaluate`, `tune` and the report judge models on at most this many customers "
         "with a held-out purchase, drawn at random (each is scored against every item; the "
-        "bootstrap intervals say how sure the sample is). Models still learn from everyone.",
+        "bootstrap intervals say how sure the sample is). Models learn from every customer's "
+        "training history, up to `evaluate_universe`.",
     )
     evaluate_universe: int = Field(
         500_000,

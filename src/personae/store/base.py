@@ -172,6 +172,19 @@ class Store(abc.ABC):
         """
         return sum(self.append(name, pa.Table.from_batches([b], batches.schema)) for b in batches)
 
+    def append_new(
+        self, name: str, rows: pa.Table, keys: Sequence[str], values: Mapping[str, Any] | None = None
+    ) -> int:
+        """Append the rows whose ``keys`` columns match no stored row (all of them when ``keys``
+        is empty), with ``values`` as constant columns; the number appended. Through the store
+        interface, so on either engine (the constants join the rows after the comparison)."""
+        if keys and rows.num_rows:
+            stored, new = self.table(name), ibis.memtable(rows)
+            rows = self.to_arrow(new.anti_join(stored, [new[c] == stored[c] for c in keys]))
+        for column, value in (values or {}).items():
+            rows = rows.append_column(column, pa.array([value] * rows.num_rows))
+        return self.append(name, rows)
+
     def append_from(
         self,
         name: str,
@@ -198,13 +211,7 @@ class Store(abc.ABC):
         try:
             reader = con.execute(f"SELECT * FROM {quote(relation)}").to_arrow_reader(200_000)
             for batch in reader:
-                rows = pa.Table.from_batches([batch])
-                for column, value in (values or {}).items():
-                    rows = rows.append_column(column, pa.array([value] * rows.num_rows))
-                if skip_existing and rows.num_rows:
-                    stored, new = self.table(name), ibis.memtable(rows)
-                    rows = self.to_arrow(new.anti_join(stored, [new[c] == stored[c] for c in skip_existing]))
-                added += self.append(name, rows)
+                added += self.append_new(name, pa.Table.from_batches([batch]), skip_existing, values)
         finally:
             con.close()
         return added

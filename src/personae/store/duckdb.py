@@ -506,13 +506,12 @@ def _coalesce(work: list[tuple[str, pa.Table, bool]]) -> list[tuple[str, pa.Tabl
     return out
 
 
-def quiet(con: Any) -> Any:
+def quiet(con: Any) -> None:
     """``con`` with DuckDB's progress bar off: its Python client draws the bar on standard
     output for any statement over two seconds, which put bars into ``--json`` and CSV output
     on large stores. :func:`_progress_polled` turns the estimate on without the drawing."""
     con.execute("SET enable_progress_bar = false")
     con.execute("SET enable_progress_bar_print = false")
-    return con
 
 
 def _literal(text: str) -> str:

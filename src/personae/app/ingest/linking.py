@@ -41,37 +41,18 @@ def add_links_and_resolve(
     store: Store, new_links: pd.DataFrame | StagedLinks, *, source: str, now: pd.Timestamp
 ) -> int:
     """Store new links (ignoring known ones) and re-resolve; return how many merges are new."""
+    keys = ("identifier_a", "identifier_b")
+    values = {"source": source, "seen_at": now.to_pydatetime()}
     if isinstance(new_links, StagedLinks):
         added = store.append_from(
-            "identity_links",
-            new_links.database,
-            new_links.relation,
-            skip_existing=("identifier_a", "identifier_b"),
-            values={"source": source, "seen_at": now.to_pydatetime()},
+            "identity_links", new_links.database, new_links.relation, skip_existing=keys, values=values
         )
     else:
         if new_links.empty:
             return 0
-        table = pa.table(
-            {
-                "identifier_a": pa.array(new_links["identifier_a"].tolist(), pa.string()),
-                "identifier_b": pa.array(new_links["identifier_b"].tolist(), pa.string()),
-            }
-        )
+        table = pa.table({k: pa.array(new_links[k].tolist(), pa.string()) for k in keys})
         # through the store interface (not SQL), so ingest runs on either engine
-        known = store.table("identity_links")
-        new = ibis.memtable(table)
-        fresh = store.to_arrow(
-            new.anti_join(
-                known, [new.identifier_a == known.identifier_a, new.identifier_b == known.identifier_b]
-            ).select("identifier_a", "identifier_b")
-        )
-        added = store.append(
-            "identity_links",
-            fresh.append_column("source", pa.array([source] * fresh.num_rows, pa.string())).append_column(
-                "seen_at", pa.array([now.to_pydatetime()] * fresh.num_rows, pa.timestamp("us"))
-            ),
-        )
+        added = store.append_new("identity_links", table, keys, values)
     # no new link: the components, and so the identity map, are what they were
     return resolve_all(store, now=now) if added else 0
 

@@ -267,9 +267,9 @@ def ingest_file(
             raws = source.raws(superseded["line"].to_numpy())
             superseded["raw"] = [raws.get(int(line), "") for line in superseded["line"]]
             work.append("rejects", _reject_table(superseded))
-        rejected = _count(work, "rejects")
+        rejected = _count(work, "SELECT * FROM rejects") if work.has("rejects") else 0
         conflicts = 0 if spec.name in ENTITY_TABLES else len(superseded)
-        accepted = int(work.sql(f"SELECT count(*) AS n FROM ({new_sql})").column("n")[0].as_py())
+        accepted = _count(work, new_sql)
         ingest_id = uuid.uuid4().hex[:12]
         summary = IngestSummary(
             kind=spec.name,
@@ -325,10 +325,9 @@ def _reject_table(rejects: pd.DataFrame) -> pa.Table:
     )
 
 
-def _count(work: Scratch, table: str) -> int:
-    if not work.has(table):
-        return 0
-    return int(work.sql(f"SELECT count(*) AS n FROM {table}").column("n")[0].as_py())
+def _count(work: Scratch, sql: str) -> int:
+    """How many rows the query ``sql`` gives in the scratch database."""
+    return int(work.sql(f"SELECT count(*) AS n FROM ({sql})").column("n")[0].as_py())
 
 
 def _masked_rejects(store: Store, work: Scratch, default_country_code: str) -> str:
@@ -470,11 +469,7 @@ def _dedupe_in_file(work: Scratch, spec: TableSpec) -> tuple[pd.DataFrame, int]:
             WINDOW w AS (PARTITION BY s._row_key ORDER BY s._source_line {order})"""
     )
     work.execute("INSERT INTO losers SELECT _source_line FROM ranked WHERE _source_line <> win_line")
-    dups = (
-        work.sql("SELECT count(*) AS n FROM ranked WHERE _source_line <> win_line AND _row_hash = win_hash")
-        .column("n")[0]
-        .as_py()
-    )
+    dups = _count(work, "SELECT * FROM ranked WHERE _source_line <> win_line AND _row_hash = win_hash")
     differ = work.sql(
         "SELECT _source_line AS line, _row_key AS key, win_line FROM ranked "
         "WHERE _source_line <> win_line AND _row_hash <> win_hash ORDER BY _source_line"
@@ -533,7 +528,7 @@ def _against_store(work: Scratch, spec: TableSpec, known: bool) -> tuple[str, pa
             FROM ({winners}) w JOIN known k ON w._row_key = k.k
             GROUP BY w._source_line, w._row_key"""
     )
-    same = int(work.sql("SELECT count(*) AS n FROM matched WHERE same").column("n")[0].as_py())
+    same = _count(work, "SELECT * FROM matched WHERE same")
     if spec.name in ENTITY_TABLES:
         updated = work.sql("SELECT _row_key FROM matched WHERE NOT same ORDER BY _source_line").column(0)
         same_lines = "SELECT _source_line FROM matched WHERE same"
@@ -571,16 +566,15 @@ def _write(
     Python string (ten million customers' links took 11 GB so).
     """
     linked = summary.accepted and len(identifier_columns(spec)) > 1
-    views = (
-        {"rejects_out": f"SELECT line, reason, raw FROM {rejects} ORDER BY line"} if summary.rejected else {}
-    )
+    views: dict[str, str] = {}
+    if summary.rejected:
+        views["rejects_out"] = f"SELECT line, reason, raw FROM {rejects} ORDER BY line"
     if summary.accepted:
         views["to_add"] = new_sql
     if linked:
         work.append("blocked", pa.table({"v": pa.array(sorted(blocked), pa.string())}))
         views["links"] = _links_sql(spec)
-    staged = work.publish(views) if views else None
-    rows = staged if summary.accepted else None
+    staged = work.publish(views)
     started = time.perf_counter()
 
     def writing(done: float) -> None:
@@ -591,11 +585,11 @@ def _write(
     with store.memory_capped(WRITE_MEMORY), store.transaction():
         if len(updated_keys):
             store.delete_where_in(spec.name, "_row_key", updated_keys)
-        if rows is not None:
+        if summary.accepted:
             # in whatever order the scratch database gives them: a table has no order (the
             # readers sort by what they need), and sorting 6M staged rows cost a third of the write
-            store.append_from(spec.name, rows, "to_add", progress=writing)
-        if staged is not None and not seen_before and summary.rejected:
+            store.append_from(spec.name, staged, "to_add", progress=writing)
+        if not seen_before and summary.rejected:
             store.append_from(
                 "rejects",
                 staged,
@@ -607,9 +601,9 @@ def _write(
                     "rejected_at": now.to_pydatetime(),
                 },
             )
-        if rows is not None and linked:
+        if linked:
             summary.merges = add_links_and_resolve(
-                store, StagedLinks(rows, "links"), source=spec.name, now=now
+                store, StagedLinks(staged, "links"), source=spec.name, now=now
             )
         store.append(
             "ingest_runs",
